@@ -1,0 +1,98 @@
+// Kiln's native C++ API: build, train, save and load the same models the
+// JavaScript API does. Errors are thrown as kiln::Error with a message that
+// names what was wrong; a failed call leaves the model as it was.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+class Model;
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Threads used by every kernel (the caller included). Default: 1.
+void set_num_threads(int threads);
+int num_threads();
+// The GEMM micro-kernel in use, e.g. "avx512_8x32".
+std::string gemm_kernel_name();
+
+struct DenseOptions {
+  int64_t units = 0;
+  std::string activation = "linear";  // linear, relu, sigmoid, tanh, softmax
+  bool use_bias = true;
+  std::string kernel_initializer = "glorotUniform";  // also glorotNormal, heNormal, heUniform, zeros, ones
+  std::string bias_initializer = "zeros";
+};
+
+struct CompileOptions {
+  std::string optimizer = "sgd";  // sgd, momentum, adam
+  float learning_rate = -1;       // -1: 0.01 for sgd/momentum, 0.001 for adam
+  float momentum = 0.9f;          // momentum only
+  bool nesterov = false;          // momentum only
+  float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-7f;  // adam only
+  std::string loss = "categoricalCrossentropy";  // or sparseCategoricalCrossentropy, meanSquaredError
+};
+
+struct EpochLogs {
+  int epoch;
+  float loss, acc;
+  float val_loss = 0, val_acc = 0;  // when validation data is given
+};
+
+struct FitOptions {
+  int epochs = 1;
+  int64_t batch_size = 32;
+  bool shuffle = true;
+  const float* validation_x = nullptr;  // optional
+  const float* validation_y = nullptr;
+  int64_t validation_n = 0;
+  std::function<void(int64_t batch, float loss, float acc)> on_batch_end;
+  std::function<void(const EpochLogs&)> on_epoch_end;
+};
+
+class Sequential {
+ public:
+  // A model taking `input_dim` features per sample; `seed` drives the
+  // initializers and shuffling.
+  explicit Sequential(int64_t input_dim, uint64_t seed = 42);
+  ~Sequential();
+  Sequential(Sequential&&) noexcept;
+  Sequential& operator=(Sequential&&) noexcept;
+
+  Sequential& add_dense(const DenseOptions& options);
+  void compile(const CompileOptions& options);
+
+  // x: [n, input_dim]; y: [n, output_dim], or [n] class indices for the sparse loss.
+  std::vector<EpochLogs> fit(const float* x, const float* y, int64_t n, const FitOptions& options);
+  std::pair<float, float> train_on_batch(const float* x, const float* y, int64_t n);
+  std::pair<float, float> evaluate(const float* x, const float* y, int64_t n);  // (loss, accuracy)
+  std::vector<float> predict(const float* x, int64_t n);
+  void warmup(int64_t batch_size = 32);
+
+  int64_t input_dim() const;
+  int64_t output_dim() const;
+  int64_t count_params() const;
+  std::string summary() const;
+  // TF.js order and layout: per layer the kernel [in, out], then the bias.
+  std::vector<std::vector<float>> get_weights() const;
+  std::vector<std::vector<int64_t>> weight_shapes() const;
+  void set_weights(const std::vector<std::vector<float>>& weights);
+
+  std::vector<uint8_t> save(bool include_optimizer = false) const;
+  static Sequential load(const uint8_t* data, size_t size);
+
+ private:
+  Sequential();
+  void build_if_needed() const;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kiln

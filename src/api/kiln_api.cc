@@ -1,0 +1,182 @@
+// The native C++ API: a thin layer that turns Status errors into exceptions.
+#include <numeric>
+
+#include "api/model.h"
+#include "core/thread_pool.h"
+#include "cpu/gemm.h"
+#include "io/model_format.h"
+#include "kiln/kiln.h"
+
+namespace kiln {
+
+namespace {
+void check(const Status& s) {
+  if (!s.ok()) throw Error(s.message());
+}
+}  // namespace
+
+void set_num_threads(int threads) { ThreadPool::global().resize(threads); }
+int num_threads() { return ThreadPool::global().num_threads(); }
+std::string gemm_kernel_name() { return gemm_active_kernel().name; }
+
+struct Sequential::Impl {
+  int64_t input_dim = 0;
+  uint64_t seed = 42;
+  std::vector<DenseLayerSpec> pending;  // layers added before the first use
+  std::unique_ptr<Model> model;
+};
+
+Sequential::Sequential() : impl_(new Impl) {}
+Sequential::Sequential(int64_t input_dim, uint64_t seed) : impl_(new Impl) {
+  impl_->input_dim = input_dim;
+  impl_->seed = seed;
+}
+Sequential::~Sequential() = default;
+Sequential::Sequential(Sequential&&) noexcept = default;
+Sequential& Sequential::operator=(Sequential&&) noexcept = default;
+
+Sequential& Sequential::add_dense(const DenseOptions& o) {
+  if (impl_->model) throw Error("add_dense: layers cannot be added after the model is built");
+  DenseLayerSpec l;
+  l.units = o.units;
+  l.use_bias = o.use_bias;
+  if (!activation_from_name(o.activation, &l.activation)) throw Error("dense: unknown activation '" + o.activation + "'");
+  if (!initializer_from_name(o.kernel_initializer, &l.kernel_initializer))
+    throw Error("dense: unknown kernel initializer '" + o.kernel_initializer + "'");
+  if (!initializer_from_name(o.bias_initializer, &l.bias_initializer))
+    throw Error("dense: unknown bias initializer '" + o.bias_initializer + "'");
+  impl_->pending.push_back(l);
+  return *this;
+}
+
+void Sequential::build_if_needed() const {
+  if (!impl_->model) check(Model::create(impl_->input_dim, impl_->pending, impl_->seed, &impl_->model));
+}
+
+void Sequential::compile(const CompileOptions& o) {
+  build_if_needed();
+  TrainingConfig c;
+  if (!loss_from_name(o.loss, &c.loss)) throw Error("compile: unknown loss '" + o.loss + "'");
+  OptimizerConfig& opt = c.optimizer;
+  if (o.optimizer == "sgd" || o.optimizer == "momentum") {
+    opt.kind = OptimizerKind::kSgd;
+    opt.learning_rate = o.learning_rate > 0 ? o.learning_rate : 0.01f;
+    opt.momentum = o.optimizer == "momentum" ? o.momentum : 0.0f;
+    opt.nesterov = o.optimizer == "momentum" && o.nesterov;
+  } else if (o.optimizer == "adam") {
+    opt.kind = OptimizerKind::kAdam;
+    opt.learning_rate = o.learning_rate > 0 ? o.learning_rate : 0.001f;
+    opt.beta1 = o.beta1;
+    opt.beta2 = o.beta2;
+    opt.epsilon = o.epsilon;
+  } else {
+    throw Error("compile: unknown optimizer '" + o.optimizer + "' (sgd, momentum, adam)");
+  }
+  check(impl_->model->compile(c));
+}
+
+std::vector<EpochLogs> Sequential::fit(const float* x, const float* y, int64_t n, const FitOptions& o) {
+  build_if_needed();
+  if (n <= 0) throw Error("fit: no samples");
+  if (o.batch_size <= 0) throw Error("fit: batchSize must be positive");
+  Model& m = *impl_->model;
+  std::vector<uint32_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0u);
+  std::vector<EpochLogs> history;
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    if (o.shuffle) m.shuffle(order.data(), n);
+    double loss_sum = 0, acc_sum = 0;
+    int64_t batch = 0;
+    for (int64_t start = 0; start < n; start += o.batch_size, ++batch) {
+      const int64_t count = std::min(o.batch_size, n - start);
+      float loss, acc;
+      check(m.train_batch(x, y, order.data() + start, count, &loss, &acc));
+      loss_sum += double(loss) * double(count);
+      acc_sum += double(acc) * double(count);
+      if (o.on_batch_end) o.on_batch_end(batch, loss, acc);
+    }
+    EpochLogs logs{epoch, float(loss_sum / double(n)), float(acc_sum / double(n))};
+    if (o.validation_x && o.validation_y && o.validation_n > 0)
+      check(m.evaluate(o.validation_x, o.validation_y, o.validation_n, &logs.val_loss, &logs.val_acc));
+    if (o.on_epoch_end) o.on_epoch_end(logs);
+    history.push_back(logs);
+  }
+  return history;
+}
+
+std::pair<float, float> Sequential::train_on_batch(const float* x, const float* y, int64_t n) {
+  build_if_needed();
+  float loss, acc;
+  check(impl_->model->train_batch(x, y, nullptr, n, &loss, &acc));
+  return {loss, acc};
+}
+
+std::pair<float, float> Sequential::evaluate(const float* x, const float* y, int64_t n) {
+  build_if_needed();
+  float loss, acc;
+  check(impl_->model->evaluate(x, y, n, &loss, &acc));
+  return {loss, acc};
+}
+
+std::vector<float> Sequential::predict(const float* x, int64_t n) {
+  build_if_needed();
+  std::vector<float> out(size_t(std::max<int64_t>(n, 0) * impl_->model->output_dim()));
+  check(impl_->model->predict(x, n, out.data()));
+  return out;
+}
+
+void Sequential::warmup(int64_t batch_size) {
+  build_if_needed();
+  check(impl_->model->warmup(batch_size));
+}
+
+int64_t Sequential::input_dim() const { build_if_needed(); return impl_->model->input_dim(); }
+int64_t Sequential::output_dim() const { build_if_needed(); return impl_->model->output_dim(); }
+int64_t Sequential::count_params() const { build_if_needed(); return impl_->model->count_params(); }
+std::string Sequential::summary() const { build_if_needed(); return impl_->model->summary(); }
+
+std::vector<std::vector<float>> Sequential::get_weights() const {
+  build_if_needed();
+  std::vector<std::vector<float>> out;
+  for (size_t i = 0; i < impl_->model->num_weights(); ++i) {
+    const float* d = impl_->model->weight_data(i);
+    out.emplace_back(d, d + shape_numel(impl_->model->weight_shape(i)));
+  }
+  return out;
+}
+
+std::vector<std::vector<int64_t>> Sequential::weight_shapes() const {
+  build_if_needed();
+  std::vector<std::vector<int64_t>> out;
+  for (size_t i = 0; i < impl_->model->num_weights(); ++i) out.push_back(impl_->model->weight_shape(i));
+  return out;
+}
+
+void Sequential::set_weights(const std::vector<std::vector<float>>& weights) {
+  build_if_needed();
+  Model& m = *impl_->model;
+  if (weights.size() != m.num_weights())
+    throw Error("setWeights: expected " + std::to_string(m.num_weights()) + " tensors, got " + std::to_string(weights.size()));
+  // Check everything before writing anything, so a bad call changes nothing.
+  for (size_t i = 0; i < weights.size(); ++i)
+    if (int64_t(weights[i].size()) != shape_numel(m.weight_shape(i)))
+      throw Error("setWeights: tensor " + std::to_string(i) + " expects shape " + shape_to_string(m.weight_shape(i)) +
+                  ", got " + std::to_string(weights[i].size()) + " values");
+  for (size_t i = 0; i < weights.size(); ++i) check(m.set_weight(i, weights[i].data(), int64_t(weights[i].size())));
+}
+
+std::vector<uint8_t> Sequential::save(bool include_optimizer) const {
+  build_if_needed();
+  std::vector<uint8_t> bytes;
+  check(encode_model(*impl_->model, include_optimizer, &bytes));
+  return bytes;
+}
+
+Sequential Sequential::load(const uint8_t* data, size_t size) {
+  Sequential s;
+  check(decode_model(data, size, &s.impl_->model));
+  s.impl_->input_dim = s.impl_->model->input_dim();
+  return s;
+}
+
+}  // namespace kiln

@@ -1,0 +1,194 @@
+// Packed GEMM driver (the Goto/BLIS scheme, sized for the small-to-medium
+// matrices of browser models): K is cut into kKc blocks; each block of B is
+// packed once into NR-wide panels shared by all threads; threads take (row
+// block, column chunk) tiles, pack their rows of A into MR-tall panels and run
+// the micro-kernel over them. Bias and activation are applied to each tile
+// right after its last K block, while it is still in cache.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "cpu/gemm.h"
+#include "cpu/gemm_kernels.h"
+
+namespace kiln {
+namespace {
+
+constexpr int64_t kKc = 512;       // K block: A and B panels stay in L1/L2
+constexpr int64_t kMcMax = 96;     // rows of A packed per task
+constexpr int kMaxTile = 16 * 32;  // largest mr*nr of any kernel
+
+const GemmMicroKernel* default_kernel() {
+#if defined(__wasm_simd128__)
+  return &kGemmKernelWasmSimd128;
+#elif defined(KILN_HAVE_X86_KERNELS)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return &kGemmKernelAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &kGemmKernelAvx2;
+  return &kGemmKernelScalar;
+#else
+  return &kGemmKernelScalar;
+#endif
+}
+
+const GemmMicroKernel* g_kernel = default_kernel();
+
+inline float elem_a(const GemmArgs& g, int64_t i, int64_t p) {
+  return g.trans_a ? g.a[p * g.lda + i] : g.a[i * g.lda + p];
+}
+inline float elem_b(const GemmArgs& g, int64_t p, int64_t j) {
+  return g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
+}
+
+// Rows [m0, m0+mc) x cols [k0, k0+kc) of op(A) into mr-tall panels, zero-padded.
+void pack_a(const GemmArgs& g, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int mr, float* out) {
+  for (int64_t i0 = 0; i0 < mc; i0 += mr) {
+    int64_t rows = std::min<int64_t>(mr, mc - i0);
+    for (int64_t p = 0; p < kc; ++p) {
+      for (int r = 0; r < rows; ++r) out[r] = elem_a(g, m0 + i0 + r, k0 + p);
+      for (int r = int(rows); r < mr; ++r) out[r] = 0.0f;
+      out += mr;
+    }
+  }
+}
+
+// Panels [p0, p1) of rows [k0, k0+kc) of op(B), nr wide, zero-padded.
+void pack_b(const GemmArgs& g, int64_t k0, int64_t kc, int64_t p0, int64_t p1, int nr, float* out) {
+  for (int64_t panel = p0; panel < p1; ++panel) {
+    int64_t j0 = panel * nr;
+    int64_t cols = std::min<int64_t>(nr, g.n - j0);
+    float* dst = out + panel * kc * nr;
+    if (!g.trans_b && cols == nr) {
+      for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * nr, g.b + (k0 + p) * g.ldb + j0, nr * sizeof(float));
+      continue;
+    }
+    for (int64_t p = 0; p < kc; ++p) {
+      for (int c = 0; c < cols; ++c) dst[p * nr + c] = elem_b(g, k0 + p, j0 + c);
+      for (int c = int(cols); c < nr; ++c) dst[p * nr + c] = 0.0f;
+    }
+  }
+}
+
+void apply_epilogue(const GemmArgs& g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  if (!g.bias && g.act == Activation::kLinear) return;
+  for (int64_t i = r0; i < r1; ++i) {
+    float* row = g.c + i * g.ldc;
+    if (g.bias)
+      for (int64_t j = c0; j < c1; ++j) row[j] += g.bias[j];
+    activation_forward(g.act, row + c0, c1 - c0);
+  }
+}
+
+// One micro-tile; edge tiles go through a scratch tile so kernels stay full-width.
+void run_tile(const GemmMicroKernel& kern, int64_t kc, const float* a, const float* b, float* c,
+              int64_t ldc, int64_t rows, int64_t cols, bool acc) {
+  if (rows == kern.mr && cols == kern.nr) {
+    kern.fn(kc, a, b, c, ldc, acc);
+    return;
+  }
+  float tile[kMaxTile];
+  if (acc)
+    for (int64_t i = 0; i < rows; ++i) std::memcpy(tile + i * kern.nr, c + i * ldc, cols * sizeof(float));
+  kern.fn(kc, a, b, tile, kern.nr, acc);
+  for (int64_t i = 0; i < rows; ++i) std::memcpy(c + i * ldc, tile + i * kern.nr, cols * sizeof(float));
+}
+
+}  // namespace
+
+void gemm_reference(const GemmArgs& g) {
+  for (int64_t i = 0; i < g.m; ++i) {
+    for (int64_t j = 0; j < g.n; ++j) {
+      float sum = 0.0f;
+      for (int64_t p = 0; p < g.k; ++p) sum += elem_a(g, i, p) * elem_b(g, p, j);
+      float* out = g.c + i * g.ldc + j;
+      *out = (g.accumulate ? *out : 0.0f) + sum;
+    }
+  }
+  apply_epilogue(g, 0, g.m, 0, g.n);
+}
+
+void gemm(const GemmArgs& g) {
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0) {
+    for (int64_t i = 0; i < g.m && !g.accumulate; ++i) std::memset(g.c + i * g.ldc, 0, g.n * sizeof(float));
+    apply_epilogue(g, 0, g.m, 0, g.n);
+    return;
+  }
+  const GemmMicroKernel& kern = *g_kernel;
+  const int mr = kern.mr, nr = kern.nr;
+  ThreadPool& pool = ThreadPool::global();
+  const int threads = pool.num_threads();
+
+  const int64_t n_panels = (g.n + nr - 1) / nr;
+  const int64_t mc = std::min<int64_t>((g.m + mr - 1) / mr * mr, kMcMax / mr * mr);
+  const int64_t m_blocks = (g.m + mc - 1) / mc;
+  // Enough tiles to balance the threads; a single thread needs no split (and
+  // splitting columns would repack A for nothing).
+  const int64_t want = threads == 1 ? 1 : 3 * threads;
+  const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_panels, (want + m_blocks - 1) / m_blocks));
+
+  // Packing buffers grow on the first call of a shape (warm-up) and are reused.
+  thread_local std::vector<float> b_pack;
+  b_pack.resize(size_t(std::min(kKc, g.k) * n_panels * nr));
+  float* bp = b_pack.data();
+
+  for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
+    const int64_t kc = std::min(kKc, g.k - k0);
+    const bool acc = g.accumulate || k0 > 0;
+    const bool last = k0 + kc >= g.k;
+    pool.parallel_for(int(std::min<int64_t>(n_panels, threads)), [&](int t) {
+      int64_t parts = std::min<int64_t>(n_panels, threads);
+      pack_b(g, k0, kc, n_panels * t / parts, n_panels * (t + 1) / parts, nr, bp);
+    });
+    pool.parallel_for(int(m_blocks * n_chunks), [&](int task) {
+      const int64_t m0 = (task / n_chunks) * mc;
+      const int64_t rows = std::min(mc, g.m - m0);
+      const int64_t chunk = task % n_chunks;
+      const int64_t p0 = n_panels * chunk / n_chunks, p1 = n_panels * (chunk + 1) / n_chunks;
+      thread_local std::vector<float> a_pack;
+      a_pack.resize(size_t(mc * kc));
+      pack_a(g, m0, rows, k0, kc, mr, a_pack.data());
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t j0 = p * nr, cols = std::min<int64_t>(nr, g.n - j0);
+        for (int64_t i0 = 0; i0 < rows; i0 += mr) {
+          run_tile(kern, kc, a_pack.data() + i0 * kc, bp + p * kc * nr, g.c + (m0 + i0) * g.ldc + j0, g.ldc,
+                   std::min<int64_t>(mr, rows - i0), cols, acc);
+        }
+      }
+      if (last) apply_epilogue(g, m0, m0 + rows, p0 * nr, std::min<int64_t>(p1 * nr, g.n));
+    });
+  }
+}
+
+const GemmMicroKernel& gemm_active_kernel() { return *g_kernel; }
+
+int gemm_available_kernels(const GemmMicroKernel** out, int max) {
+  int n = 0;
+  auto add = [&](const GemmMicroKernel* k) {
+    if (n < max) out[n++] = k;
+  };
+  add(&kGemmKernelScalar);
+#if defined(__wasm_simd128__)
+  add(&kGemmKernelWasmSimd128);
+#endif
+#if defined(KILN_HAVE_X86_KERNELS)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) add(&kGemmKernelAvx2);
+  if (__builtin_cpu_supports("avx512f")) add(&kGemmKernelAvx512);
+#endif
+  return n;
+}
+
+bool gemm_select_kernel(const char* name) {
+  const GemmMicroKernel* all[8];
+  int n = gemm_available_kernels(all, 8);
+  for (int i = 0; i < n; ++i) {
+    if (std::strcmp(all[i]->name, name) == 0) {
+      g_kernel = all[i];
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace kiln

@@ -1,0 +1,46 @@
+// Single-precision GEMM: C = op(A) * op(B) (+ C when accumulate), then
+// C += bias (per column) and an elementwise activation, fused while the tile
+// is in cache. Row-major. op(X) is X or X^T; the packing routines absorb the
+// transpose so one register-tiled micro-kernel serves forward and backward.
+#pragma once
+#include <cstdint>
+
+#include "ops/activation.h"
+
+namespace kiln {
+
+struct GemmArgs {
+  bool trans_a = false, trans_b = false;
+  int64_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  int64_t lda = 0;
+  const float* b = nullptr;
+  int64_t ldb = 0;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  bool accumulate = false;        // C += op(A) op(B) instead of C =
+  const float* bias = nullptr;    // length n, or null
+  Activation act = Activation::kLinear;  // elementwise only
+};
+
+// Fast path: packed, multithreaded, best micro-kernel for this CPU.
+void gemm(const GemmArgs& args);
+// Scalar triple loop: the reference every fast path is tested against.
+void gemm_reference(const GemmArgs& args);
+
+// A register-tiled micro-kernel: computes an mr x nr tile of C from packed
+// panels (A: kc groups of mr values, B: kc groups of nr values).
+struct GemmMicroKernel {
+  const char* name;
+  int mr, nr;
+  void (*fn)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
+};
+
+// The kernel gemm() uses now, and every kernel this build can run here
+// (tests compare each against the reference).
+const GemmMicroKernel& gemm_active_kernel();
+int gemm_available_kernels(const GemmMicroKernel** out, int max);
+// Forces a kernel by name (tests, benchmarks); false when unavailable.
+bool gemm_select_kernel(const char* name);
+
+}  // namespace kiln

@@ -1,0 +1,16 @@
+// Micro-kernel registry, one entry per ISA file (gemm_ukernel_<isa>.cc).
+#pragma once
+#include "cpu/gemm.h"
+
+namespace kiln {
+
+extern const GemmMicroKernel kGemmKernelScalar;
+#if defined(__wasm_simd128__)
+extern const GemmMicroKernel kGemmKernelWasmSimd128;
+#endif
+#if defined(KILN_HAVE_X86_KERNELS)
+extern const GemmMicroKernel kGemmKernelAvx2;
+extern const GemmMicroKernel kGemmKernelAvx512;
+#endif
+
+}  // namespace kiln

@@ -1,0 +1,25 @@
+// Portable 4x8 micro-kernel: the fallback on CPUs without a vector kernel.
+#include "cpu/gemm_kernels.h"
+
+namespace kiln {
+namespace {
+
+constexpr int kMr = 4, kNr = 8;
+
+void ukernel_scalar(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+  float acc[kMr][kNr] = {};
+  for (int64_t p = 0; p < kc; ++p) {
+    for (int i = 0; i < kMr; ++i) {
+      float ai = a[p * kMr + i];
+      for (int j = 0; j < kNr; ++j) acc[i][j] += ai * b[p * kNr + j];
+    }
+  }
+  for (int i = 0; i < kMr; ++i)
+    for (int j = 0; j < kNr; ++j) c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0.0f) + acc[i][j];
+}
+
+}  // namespace
+
+const GemmMicroKernel kGemmKernelScalar = {"scalar_4x8", kMr, kNr, ukernel_scalar};
+
+}  // namespace kiln

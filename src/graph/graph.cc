@@ -1,0 +1,232 @@
+#include "graph/graph.h"
+
+#include <algorithm>
+
+namespace kiln {
+
+const char* op_name(OpKind op) {
+  switch (op) {
+    case OpKind::kGemm: return "Gemm";
+    case OpKind::kSoftmax: return "Softmax";
+    case OpKind::kActivationGrad: return "ActivationGrad";
+    case OpKind::kBiasGrad: return "BiasGrad";
+    case OpKind::kAdd: return "Add";
+    case OpKind::kLoss: return "Loss";
+    case OpKind::kLossGrad: return "LossGrad";
+    case OpKind::kAccuracy: return "Accuracy";
+    case OpKind::kOptimizerTick: return "OptimizerTick";
+    case OpKind::kUpdate: return "Update";
+  }
+  return "?";
+}
+
+namespace {
+Status shape_error(const char* op, const std::string& what, const Shape& a, const Shape& b) {
+  return Status::error(std::string(op) + ": " + what + " (got " + shape_to_string(a) + " and " +
+                       shape_to_string(b) + ")");
+}
+bool is_matrix(const Shape& s) { return s.size() == 2; }
+}  // namespace
+
+int Graph::add_input(Shape shape, std::string name) {
+  values_.push_back({std::move(shape), ValueKind::kInput, std::move(name), false});
+  return int(values_.size()) - 1;
+}
+
+int Graph::add_external(Shape shape, std::string name, bool requires_grad) {
+  values_.push_back({std::move(shape), ValueKind::kExternal, std::move(name), requires_grad});
+  return int(values_.size()) - 1;
+}
+
+int Graph::new_temp(Shape shape, bool requires_grad) {
+  values_.push_back({std::move(shape), ValueKind::kTemp, "", requires_grad});
+  return int(values_.size()) - 1;
+}
+
+Status Graph::gemm(int a, int b, int bias, bool trans_a, bool trans_b, Activation act, int* out) {
+  const Shape &sa = value(a).shape, &sb = value(b).shape;
+  if (!is_matrix(sa) || !is_matrix(sb)) return shape_error("Gemm", "inputs must be matrices", sa, sb);
+  if (act == Activation::kSoftmax) return Status::error("Gemm: softmax is not an elementwise epilogue");
+  int64_t m = trans_a ? sa[1] : sa[0], ka = trans_a ? sa[0] : sa[1];
+  int64_t kb = trans_b ? sb[1] : sb[0], n = trans_b ? sb[0] : sb[1];
+  if (ka != kb) return shape_error("Gemm", "inner dimensions differ", sa, sb);
+  if (bias >= 0 && value(bias).shape != Shape{n})
+    return shape_error("Gemm", "bias must have one value per output column", value(bias).shape, {n});
+  bool rg = value(a).requires_grad || value(b).requires_grad || (bias >= 0 && value(bias).requires_grad);
+  Node node{OpKind::kGemm, {a, b}};
+  if (bias >= 0) node.inputs.push_back(bias);
+  node.trans_a = trans_a;
+  node.trans_b = trans_b;
+  node.act = act;
+  node.output = *out = new_temp({m, n}, rg);
+  nodes_.push_back(node);
+  return Status();
+}
+
+Status Graph::softmax(int x, int* out) {
+  if (!is_matrix(value(x).shape)) return Status::error("Softmax: input must be a matrix, got " + shape_to_string(value(x).shape));
+  Node node{OpKind::kSoftmax, {x}};
+  node.output = *out = new_temp(value(x).shape, value(x).requires_grad);
+  nodes_.push_back(node);
+  return Status();
+}
+
+Status Graph::activation_grad(int y, int dy, Activation act, int* out) {
+  if (value(y).shape != value(dy).shape) return shape_error("ActivationGrad", "y and dy differ", value(y).shape, value(dy).shape);
+  Node node{OpKind::kActivationGrad, {y, dy}};
+  node.act = act;
+  node.output = *out = new_temp(value(y).shape, false);
+  nodes_.push_back(node);
+  return Status();
+}
+
+Status Graph::bias_grad(int dz, int* out) {
+  const Shape& s = value(dz).shape;
+  if (!is_matrix(s)) return Status::error("BiasGrad: input must be a matrix, got " + shape_to_string(s));
+  Node node{OpKind::kBiasGrad, {dz}};
+  node.output = *out = new_temp({s[1]}, false);
+  nodes_.push_back(node);
+  return Status();
+}
+
+Status Graph::add(int x, int y, int* out) {
+  if (value(x).shape != value(y).shape) return shape_error("Add", "shapes differ", value(x).shape, value(y).shape);
+  Node node{OpKind::kAdd, {x, y}};
+  node.output = *out = new_temp(value(x).shape, false);
+  nodes_.push_back(node);
+  return Status();
+}
+
+static Status check_loss_inputs(const char* op, const Shape& p, const Shape& t, LossKind kind) {
+  if (!is_matrix(p)) return Status::error(std::string(op) + ": prediction must be [batch, units], got " + shape_to_string(p));
+  if (loss_is_sparse(kind)) {
+    if (t != Shape{p[0]} && t != Shape{p[0], 1})
+      return shape_error(op, "sparse targets must be [batch] or [batch, 1] class indices", p, t);
+  } else if (t != p) {
+    return shape_error(op, std::string(loss_name(kind)) + " needs targets shaped like the predictions", p, t);
+  }
+  return Status();
+}
+
+Status Graph::loss(int pred, int target, LossKind kind, bool from_logits, int* out) {
+  KILN_RETURN_IF_ERROR(check_loss_inputs("Loss", value(pred).shape, value(target).shape, kind));
+  Node node{OpKind::kLoss, {pred, target}};
+  node.loss = kind;
+  node.from_logits = from_logits;
+  node.output = *out = new_temp({1}, value(pred).requires_grad);
+  nodes_.push_back(node);
+  return Status();
+}
+
+Status Graph::loss_grad(int pred, int target, LossKind kind, bool from_logits, int* out) {
+  KILN_RETURN_IF_ERROR(check_loss_inputs("LossGrad", value(pred).shape, value(target).shape, kind));
+  Node node{OpKind::kLossGrad, {pred, target}};
+  node.loss = kind;
+  node.from_logits = from_logits;
+  node.output = *out = new_temp(value(pred).shape, false);
+  nodes_.push_back(node);
+  return Status();
+}
+
+Status Graph::accuracy(int pred, int target, LossKind kind, int* out) {
+  KILN_RETURN_IF_ERROR(check_loss_inputs("Accuracy", value(pred).shape, value(target).shape, kind));
+  Node node{OpKind::kAccuracy, {pred, target}};
+  node.loss = kind;
+  node.output = *out = new_temp({1}, false);
+  nodes_.push_back(node);
+  return Status();
+}
+
+void Graph::optimizer_tick() { nodes_.push_back(Node{OpKind::kOptimizerTick, {}}); }
+
+Status Graph::update(int param, int grad, const std::vector<int>& slots) {
+  if (value(param).shape != value(grad).shape)
+    return shape_error("Update", "parameter and gradient differ", value(param).shape, value(grad).shape);
+  Node node{OpKind::kUpdate, {param, grad}};
+  for (int s : slots) {
+    if (value(s).shape != value(param).shape) return shape_error("Update", "optimizer slot differs from parameter", value(s).shape, value(param).shape);
+    node.inputs.push_back(s);
+  }
+  nodes_.push_back(node);
+  return Status();
+}
+
+void Graph::eliminate_dead_nodes(const std::vector<int>& roots) {
+  std::vector<bool> live(values_.size(), false);
+  for (int r : roots) live[size_t(r)] = true;
+  std::vector<bool> keep(nodes_.size(), false);
+  for (size_t i = nodes_.size(); i-- > 0;) {
+    const Node& n = nodes_[i];
+    keep[i] = n.output < 0 || live[size_t(n.output)];
+    if (keep[i])
+      for (int in : n.inputs) live[size_t(in)] = true;
+  }
+  std::vector<Node> kept;
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    if (keep[i]) kept.push_back(nodes_[i]);
+  nodes_.swap(kept);
+}
+
+// Adds `contribution` into grads[v], summing when a value feeds several nodes.
+static Status accumulate_grad(Graph& g, std::vector<int>& grads, int v, int contribution) {
+  if (grads[size_t(v)] < 0) {
+    grads[size_t(v)] = contribution;
+    return Status();
+  }
+  int sum;
+  KILN_RETURN_IF_ERROR(g.add(grads[size_t(v)], contribution, &sum));
+  grads[size_t(v)] = sum;
+  return Status();
+}
+
+Status append_backward(Graph& g, int seed, int seed_grad, std::vector<int>* grads_out) {
+  std::vector<int> grads(g.values().size(), -1);
+  grads[size_t(seed)] = seed_grad;
+  const size_t forward_nodes = g.nodes().size();
+  for (size_t i = forward_nodes; i-- > 0;) {
+    const Node node = g.nodes()[i];  // copy: adding nodes reallocates
+    if (node.output < 0) continue;
+    const int dy = grads[size_t(node.output)];
+    if (dy < 0 || !g.values()[size_t(node.output)].requires_grad) continue;
+    grads.resize(g.values().size(), -1);
+    switch (node.op) {
+      case OpKind::kGemm: {
+        if (node.trans_a || node.trans_b) return Status::error("autodiff: Gemm with transposed inputs has no gradient rule");
+        int a = node.inputs[0], b = node.inputs[1];
+        int dz = dy;
+        if (node.act != Activation::kLinear) KILN_RETURN_IF_ERROR(g.activation_grad(node.output, dy, node.act, &dz));
+        int tmp;
+        if (g.values()[size_t(b)].requires_grad) {
+          KILN_RETURN_IF_ERROR(g.gemm(a, dz, -1, true, false, Activation::kLinear, &tmp));  // A^T dZ
+          grads.resize(g.values().size(), -1);
+          KILN_RETURN_IF_ERROR(accumulate_grad(g, grads, b, tmp));
+        }
+        if (node.inputs.size() > 2 && g.values()[size_t(node.inputs[2])].requires_grad) {
+          KILN_RETURN_IF_ERROR(g.bias_grad(dz, &tmp));
+          grads.resize(g.values().size(), -1);
+          KILN_RETURN_IF_ERROR(accumulate_grad(g, grads, node.inputs[2], tmp));
+        }
+        if (g.values()[size_t(a)].requires_grad) {
+          KILN_RETURN_IF_ERROR(g.gemm(dz, b, -1, false, true, Activation::kLinear, &tmp));  // dZ B^T
+          grads.resize(g.values().size(), -1);
+          KILN_RETURN_IF_ERROR(accumulate_grad(g, grads, a, tmp));
+        }
+        break;
+      }
+      case OpKind::kSoftmax: {
+        int dx;
+        KILN_RETURN_IF_ERROR(g.activation_grad(node.output, dy, Activation::kSoftmax, &dx));
+        grads.resize(g.values().size(), -1);
+        KILN_RETURN_IF_ERROR(accumulate_grad(g, grads, node.inputs[0], dx));
+        break;
+      }
+      default:
+        return Status::error(std::string("autodiff: no gradient rule for ") + op_name(node.op));
+    }
+  }
+  grads.resize(g.values().size(), -1);
+  *grads_out = grads;
+  return Status();
+}
+
+}  // namespace kiln

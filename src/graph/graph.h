@@ -1,0 +1,90 @@
+// The graph IR: typed values and op nodes, with static shape inference done as
+// each node is added, so a wrong shape is reported where it is made.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/shape.h"
+#include "core/status.h"
+#include "ops/activation.h"
+#include "train/loss.h"
+#include "train/optimizer.h"
+
+namespace kiln {
+
+enum class ValueKind : uint8_t {
+  kInput,     // fed before each run (lives in the plan's arena)
+  kExternal,  // parameters and optimizer slots, owned outside the plan
+  kTemp,      // produced by a node (arena, reused once dead)
+};
+
+struct Value {
+  Shape shape;
+  ValueKind kind = ValueKind::kTemp;
+  std::string name;
+  bool requires_grad = false;
+};
+
+enum class OpKind : uint8_t {
+  kGemm,           // out = act(op(A) op(B) + bias); inputs A, B[, bias]
+  kSoftmax,        // row-wise softmax
+  kActivationGrad, // inputs y, dy: dz = dy * act'(y)
+  kBiasGrad,       // input dz [rows, cols]: db = column sums
+  kAdd,            // elementwise sum of two same-shape values (gradient fan-in)
+  kLoss,           // inputs prediction (or logits when fused), target -> [1]
+  kLossGrad,       // same inputs -> d loss / d first input
+  kAccuracy,       // inputs prediction, target -> [1] count of correct rows
+  kOptimizerTick,  // advances the optimizer's step counter
+  kUpdate,         // inputs param, grad[, slot0[, slot1]]: in-place optimizer step
+};
+const char* op_name(OpKind op);
+
+struct Node {
+  OpKind op;
+  std::vector<int> inputs;
+  int output = -1;  // -1 for in-place nodes (updates)
+  // Attributes (only those of `op` matter).
+  bool trans_a = false, trans_b = false;
+  Activation act = Activation::kLinear;
+  LossKind loss = LossKind::kMeanSquaredError;
+  bool from_logits = false;
+};
+
+class Graph {
+ public:
+  int add_input(Shape shape, std::string name);
+  int add_external(Shape shape, std::string name, bool requires_grad);
+
+  // Each adder infers the output shape and returns its value id via `out`.
+  Status gemm(int a, int b, int bias, bool trans_a, bool trans_b, Activation act, int* out);
+  Status softmax(int x, int* out);
+  Status activation_grad(int y, int dy, Activation act, int* out);
+  Status bias_grad(int dz, int* out);
+  Status add(int x, int y, int* out);
+  Status loss(int pred, int target, LossKind kind, bool from_logits, int* out);
+  Status loss_grad(int pred, int target, LossKind kind, bool from_logits, int* out);
+  Status accuracy(int pred, int target, LossKind kind, int* out);
+  void optimizer_tick();
+  Status update(int param, int grad, const std::vector<int>& slots);
+
+  const std::vector<Value>& values() const { return values_; }
+  const std::vector<Node>& nodes() const { return nodes_; }
+  Value& value(int id) { return values_[size_t(id)]; }
+
+  // Drops nodes whose outputs nothing uses, keeping those that write
+  // `roots` or have side effects (updates, ticks).
+  void eliminate_dead_nodes(const std::vector<int>& roots);
+
+ private:
+  int new_temp(Shape shape, bool requires_grad);
+  std::vector<Value> values_;
+  std::vector<Node> nodes_;
+};
+
+// Reverse-mode autodiff: appends to `g` the nodes computing d(seed)/d(v) for
+// every value v that requires a gradient, where `seed_grad` holds d loss /
+// d `seed`. grads[v] is the gradient's value id, or -1 when none.
+Status append_backward(Graph& g, int seed, int seed_grad, std::vector<int>* grads);
+
+}  // namespace kiln

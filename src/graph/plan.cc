@@ -1,0 +1,162 @@
+#include "graph/plan.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/thread_pool.h"
+#include "cpu/gemm.h"
+
+namespace kiln {
+
+void AlignedFree::operator()(float* p) const { std::free(p); }
+
+Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, const OptimizerConfig* opt,
+                     int64_t* step, std::unique_ptr<Plan>* out) {
+  const auto& values = graph.values();
+  const auto& nodes = graph.nodes();
+  auto plan = std::make_unique<Plan>();
+  plan->opt_ = opt;
+  plan->step_ = step;
+
+  // Lifetimes: inputs live from the start; every other arena value from the
+  // step that writes it to the last step that reads it (or the end, if no
+  // step reads it: it is a result the caller reads back).
+  const int end = int(nodes.size());
+  std::vector<std::pair<int, int>> life(values.size(), {-1, -1});
+  std::vector<int64_t> bytes(values.size(), 0);
+  for (size_t v = 0; v < values.size(); ++v) {
+    int64_t numel = shape_numel(values[v].shape);
+    if (numel < 0) return Status::error("plan: value " + std::to_string(v) + " has an invalid shape " + shape_to_string(values[v].shape));
+    bytes[v] = numel * int64_t(sizeof(float));
+    if (values[v].kind == ValueKind::kInput) life[v] = {0, end};
+  }
+  std::vector<bool> read(values.size(), false);
+  for (int i = 0; i < end; ++i) {
+    const Node& n = nodes[size_t(i)];
+    for (int in : n.inputs) {
+      if (values[size_t(in)].kind == ValueKind::kExternal) continue;
+      if (life[size_t(in)].first < 0) return Status::error(std::string("plan: ") + op_name(n.op) + " reads a value no earlier step writes");
+      life[size_t(in)].second = std::max(life[size_t(in)].second, i);
+      read[size_t(in)] = true;
+    }
+    if (n.output >= 0) life[size_t(n.output)] = {i, i};
+  }
+  for (size_t v = 0; v < values.size(); ++v) {
+    if (values[v].kind == ValueKind::kTemp && life[v].first >= 0 && !read[v]) life[v].second = end;
+    if (life[v].first >= 0) plan->unplanned_bytes_ += bytes[v];
+  }
+
+  std::vector<int64_t> offsets;
+  plan->arena_bytes_ = plan_memory(bytes, life, &offsets);
+  void* arena = nullptr;
+  if (plan->arena_bytes_ > 0 && posix_memalign(&arena, 64, size_t(plan->arena_bytes_)) != 0)
+    return Status::error("out of memory: the execution plan needs an arena of " + std::to_string(plan->arena_bytes_) + " bytes");
+  plan->arena_.reset(static_cast<float*>(arena));
+  if (arena) std::memset(arena, 0, size_t(plan->arena_bytes_));
+
+  plan->buffers_.assign(values.size(), nullptr);
+  for (size_t v = 0; v < values.size(); ++v) {
+    if (values[v].kind == ValueKind::kExternal) {
+      if (v >= externals.size() || !externals[v]) return Status::error("plan: external value '" + values[v].name + "' has no storage");
+      plan->buffers_[v] = externals[v];
+    } else if (offsets[v] >= 0) {
+      plan->buffers_[v] = reinterpret_cast<float*>(static_cast<char*>(arena) + offsets[v]);
+    }
+  }
+  for (const Node& n : nodes) {
+    if ((n.op == OpKind::kUpdate || n.op == OpKind::kOptimizerTick) && (!opt || !step))
+      return Status::error("plan: the graph updates parameters but no optimizer was given");
+    PlanStep s;
+    s.node = n;
+    for (int in : n.inputs) {
+      s.inputs.push_back(plan->buffers_[size_t(in)]);
+      s.input_shapes.push_back(values[size_t(in)].shape);
+    }
+    if (n.output >= 0) {
+      s.output = plan->buffers_[size_t(n.output)];
+      s.output_shape = values[size_t(n.output)].shape;
+    }
+    plan->steps_.push_back(std::move(s));
+  }
+  *out = std::move(plan);
+  return Status();
+}
+
+namespace {
+
+void run_gemm(const PlanStep& s) {
+  GemmArgs g;
+  const Shape &sa = s.input_shapes[0], &sb = s.input_shapes[1];
+  g.trans_a = s.node.trans_a;
+  g.trans_b = s.node.trans_b;
+  g.m = s.output_shape[0];
+  g.n = s.output_shape[1];
+  g.k = g.trans_a ? sa[0] : sa[1];
+  g.a = s.inputs[0];
+  g.lda = sa[1];
+  g.b = s.inputs[1];
+  g.ldb = sb[1];
+  g.c = s.output;
+  g.ldc = g.n;
+  g.bias = s.inputs.size() > 2 ? s.inputs[2] : nullptr;
+  g.act = s.node.act;
+  gemm(g);
+}
+
+void run_bias_grad(const PlanStep& s) {
+  const int64_t rows = s.input_shapes[0][0], cols = s.input_shapes[0][1];
+  const float* dz = s.inputs[0];
+  parallel_range(cols, 64, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) s.output[c] = 0.0f;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = c0; c < c1; ++c) s.output[c] += dz[r * cols + c];
+  });
+}
+
+void run_activation_grad(const PlanStep& s) {
+  const int64_t rows = s.output_shape[0], cols = shape_numel(s.output_shape) / std::max<int64_t>(1, rows);
+  parallel_range(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, cols)), [&](int64_t r0, int64_t r1) {
+    const int64_t off = r0 * cols;
+    if (s.node.act == Activation::kSoftmax)
+      softmax_rows_backward(s.inputs[0] + off, s.inputs[1] + off, s.output + off, r1 - r0, cols);
+    else
+      activation_backward(s.node.act, s.inputs[0] + off, s.inputs[1] + off, s.output + off, (r1 - r0) * cols);
+  });
+}
+
+}  // namespace
+
+void Plan::run() {
+  for (const PlanStep& s : steps_) {
+    switch (s.node.op) {
+      case OpKind::kGemm: run_gemm(s); break;
+      case OpKind::kSoftmax:
+        softmax_rows(static_cast<float*>(std::memcpy(s.output, s.inputs[0], size_t(shape_numel(s.output_shape)) * 4)),
+                     s.output_shape[0], s.output_shape[1]);
+        break;
+      case OpKind::kActivationGrad: run_activation_grad(s); break;
+      case OpKind::kBiasGrad: run_bias_grad(s); break;
+      case OpKind::kAdd:
+        for (int64_t i = 0, n = shape_numel(s.output_shape); i < n; ++i) s.output[i] = s.inputs[0][i] + s.inputs[1][i];
+        break;
+      case OpKind::kLoss:
+        s.output[0] = loss_forward(s.node.loss, s.node.from_logits, s.inputs[0], s.inputs[1], s.input_shapes[0][0],
+                                   s.input_shapes[0][1]);
+        break;
+      case OpKind::kLossGrad:
+        loss_backward(s.node.loss, s.node.from_logits, s.inputs[0], s.inputs[1], s.output, s.input_shapes[0][0],
+                      s.input_shapes[0][1]);
+        break;
+      case OpKind::kAccuracy:
+        s.output[0] = float(accuracy_count(s.node.loss, s.inputs[0], s.inputs[1], s.input_shapes[0][0], s.input_shapes[0][1]));
+        break;
+      case OpKind::kOptimizerTick: ++*step_; break;
+      case OpKind::kUpdate:
+        optimizer_update(*opt_, *step_, s.inputs[0], s.inputs[1], s.inputs.size() > 2 ? s.inputs[2] : nullptr,
+                         s.inputs.size() > 3 ? s.inputs[3] : nullptr, shape_numel(s.input_shapes[0]));
+        break;
+    }
+  }
+}
+
+}  // namespace kiln

@@ -1,0 +1,206 @@
+#include "io/model_format.h"
+
+#include <cstring>
+
+#include "io/crc32.h"
+
+namespace kiln {
+namespace {
+
+static_assert(sizeof(float) == 4, "float32 required");
+constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'M', 'O', 'D', 'L'};
+constexpr size_t kHeaderBytes = 64, kLayerBytes = 8, kTrainingBytes = 32, kTensorEntryBytes = 32;
+constexpr uint64_t kAlign = 64;
+constexpr uint32_t kFlagTraining = 1, kFlagSlots = 2;
+constexpr uint8_t kLayerDense = 1;
+
+bool little_endian() {
+  const uint16_t probe = 1;
+  uint8_t first;
+  std::memcpy(&first, &probe, 1);
+  return first == 1;
+}
+
+// Little-endian field writer/reader over a byte vector.
+struct Writer {
+  std::vector<uint8_t>& b;
+  template <typename T>
+  void put(size_t at, T v) { std::memcpy(b.data() + at, &v, sizeof(T)); }
+};
+template <typename T>
+T get(const uint8_t* p, size_t at) {
+  T v;
+  std::memcpy(&v, p + at, sizeof(T));
+  return v;
+}
+
+struct TensorRef {
+  uint8_t role;  // 0 weight, 1 slot 0, 2 slot 1
+  uint32_t index;
+};
+
+uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
+
+Status bad(const std::string& what) { return Status::error("invalid Kiln model file: " + what); }
+
+}  // namespace
+
+Status encode_model(Model& m, bool include_optimizer, std::vector<uint8_t>* out) {
+  if (!little_endian()) return Status::error("save: big-endian hosts are not supported");
+  const bool training = m.compiled();
+  const int slots = include_optimizer && training ? m.num_slots() : 0;
+  std::vector<TensorRef> tensors;
+  for (int role = 0; role <= slots; ++role)
+    for (uint32_t i = 0; i < m.num_weights(); ++i) tensors.push_back({uint8_t(role), i});
+
+  const size_t arch = 8 + kLayerBytes * m.layers().size() + (training ? kTrainingBytes : 0);
+  const uint64_t table = kHeaderBytes + arch;
+  uint64_t offset = align_up(table + kTensorEntryBytes * tensors.size());
+  const uint64_t data_start = offset;
+  std::vector<uint64_t> offsets;
+  for (const TensorRef& t : tensors) {
+    offsets.push_back(offset);
+    offset = align_up(offset + uint64_t(shape_numel(m.weight_shape(t.index))) * 4);
+  }
+  const uint64_t file_size = offset;
+  out->assign(size_t(file_size), 0);
+  Writer w{*out};
+  std::memcpy(out->data(), kMagic, 8);
+  w.put<uint32_t>(8, kModelFormatVersion);
+  w.put<uint32_t>(12, (training ? kFlagTraining : 0) | (slots ? kFlagSlots : 0));
+  w.put<uint64_t>(16, file_size);
+  w.put<uint32_t>(28, uint32_t(arch));
+  w.put<uint32_t>(32, uint32_t(tensors.size()));
+  w.put<uint64_t>(40, table);
+  w.put<uint64_t>(48, data_start);
+  size_t at = kHeaderBytes;
+  w.put<uint32_t>(at, uint32_t(m.input_dim()));
+  w.put<uint32_t>(at + 4, uint32_t(m.layers().size()));
+  at += 8;
+  for (const DenseLayerSpec& l : m.layers()) {
+    (*out)[at] = kLayerDense;
+    (*out)[at + 1] = uint8_t(l.activation);
+    (*out)[at + 2] = l.use_bias ? 1 : 0;
+    w.put<uint32_t>(at + 4, uint32_t(l.units));
+    at += kLayerBytes;
+  }
+  if (training) {
+    const TrainingConfig& c = m.training_config();
+    (*out)[at] = uint8_t(c.optimizer.kind);
+    (*out)[at + 1] = uint8_t(c.loss);
+    (*out)[at + 2] = c.optimizer.nesterov ? 1 : 0;
+    w.put<float>(at + 4, c.optimizer.learning_rate);
+    w.put<float>(at + 8, c.optimizer.momentum);
+    w.put<float>(at + 12, c.optimizer.beta1);
+    w.put<float>(at + 16, c.optimizer.beta2);
+    w.put<float>(at + 20, c.optimizer.epsilon);
+    w.put<int64_t>(at + 24, slots ? m.optimizer_step() : 0);
+  }
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const size_t e = size_t(table + i * kTensorEntryBytes);
+    const Shape& s = m.weight_shape(tensors[i].index);
+    (*out)[e] = tensors[i].role;
+    (*out)[e + 1] = uint8_t(s.size());
+    w.put<uint32_t>(e + 4, tensors[i].index);
+    for (size_t d = 0; d < s.size(); ++d) w.put<uint32_t>(e + 8 + 4 * d, uint32_t(s[d]));
+    w.put<uint64_t>(e + 24, offsets[i]);
+    const float* src = tensors[i].role == 0 ? m.weight_data(tensors[i].index) : m.slot_data(tensors[i].role - 1, tensors[i].index);
+    std::memcpy(out->data() + offsets[i], src, size_t(shape_numel(s)) * 4);
+  }
+  w.put<uint32_t>(24, crc32(out->data(), out->size()));
+  return Status();
+}
+
+Status decode_model(const uint8_t* p, size_t size, std::unique_ptr<Model>* out) {
+  if (!little_endian()) return Status::error("load: big-endian hosts are not supported");
+  if (!p || size < kHeaderBytes) return bad("too short for a header (" + std::to_string(size) + " bytes, need 64)");
+  if (std::memcmp(p, kMagic, 8) != 0) return bad("wrong magic bytes (not a Kiln model)");
+  const uint32_t version = get<uint32_t>(p, 8);
+  if (version != kModelFormatVersion)
+    return bad("unsupported format version " + std::to_string(version) + " (this Kiln reads version " + std::to_string(kModelFormatVersion) + ")");
+  const uint64_t file_size = get<uint64_t>(p, 16);
+  if (file_size != size)
+    return bad("the header says " + std::to_string(file_size) + " bytes but " + std::to_string(size) + " were given (truncated or padded file)");
+  {
+    std::vector<uint8_t> copy(p, p + size);
+    std::memset(copy.data() + 24, 0, 4);
+    if (crc32(copy.data(), copy.size()) != get<uint32_t>(p, 24)) return bad("checksum mismatch (the file is corrupted)");
+  }
+  const uint32_t flags = get<uint32_t>(p, 12);
+  if (flags & ~(kFlagTraining | kFlagSlots)) return bad("unknown flags " + std::to_string(flags));
+  const bool training = flags & kFlagTraining, has_slots = flags & kFlagSlots;
+  if (has_slots && !training) return bad("optimizer state without a training configuration");
+  const uint32_t arch = get<uint32_t>(p, 28);
+  if (kHeaderBytes + 8 > size || arch < 8 || arch > size - kHeaderBytes) return bad("architecture section out of bounds");
+  const uint32_t input_dim = get<uint32_t>(p, kHeaderBytes);
+  const uint32_t num_layers = get<uint32_t>(p, kHeaderBytes + 4);
+  if (num_layers == 0 || num_layers > kMaxLayers) return bad("layer count " + std::to_string(num_layers) + " out of range");
+  if (arch != 8 + kLayerBytes * num_layers + (training ? kTrainingBytes : 0))
+    return bad("architecture section size " + std::to_string(arch) + " does not match " + std::to_string(num_layers) + " layers");
+  std::vector<DenseLayerSpec> layers(num_layers);
+  size_t at = kHeaderBytes + 8;
+  for (uint32_t i = 0; i < num_layers; ++i, at += kLayerBytes) {
+    if (p[at] != kLayerDense) return bad("layer " + std::to_string(i) + " has unknown type " + std::to_string(p[at]));
+    if (p[at + 1] >= kNumActivations) return bad("layer " + std::to_string(i) + " has unknown activation " + std::to_string(p[at + 1]));
+    if (p[at + 2] > 1) return bad("layer " + std::to_string(i) + " has an invalid useBias flag");
+    layers[i].activation = Activation(p[at + 1]);
+    layers[i].use_bias = p[at + 2] == 1;
+    layers[i].units = get<uint32_t>(p, at + 4);
+    layers[i].kernel_initializer = layers[i].bias_initializer = Initializer::kZeros;  // overwritten below
+  }
+  TrainingConfig config;
+  int64_t step = 0;
+  if (training) {
+    if (p[at] > 1) return bad("unknown optimizer " + std::to_string(p[at]));
+    if (p[at + 1] >= kNumLossKinds) return bad("unknown loss " + std::to_string(p[at + 1]));
+    config.optimizer.kind = OptimizerKind(p[at]);
+    config.loss = LossKind(p[at + 1]);
+    config.optimizer.nesterov = p[at + 2] != 0;
+    config.optimizer.learning_rate = get<float>(p, at + 4);
+    config.optimizer.momentum = get<float>(p, at + 8);
+    config.optimizer.beta1 = get<float>(p, at + 12);
+    config.optimizer.beta2 = get<float>(p, at + 16);
+    config.optimizer.epsilon = get<float>(p, at + 20);
+    step = get<int64_t>(p, at + 24);
+    if (step < 0) return bad("negative optimizer step");
+  }
+  std::unique_ptr<Model> m;
+  Status st = Model::create(input_dim, layers, 0, &m);
+  if (!st.ok()) return bad(st.message());
+  if (training) {
+    st = m->compile(config);
+    if (!st.ok()) return bad("training configuration: " + st.message());
+    m->set_optimizer_step(step);
+  }
+  const int slots = has_slots ? m->num_slots() : 0;
+  const uint64_t expected = uint64_t(slots + 1) * m->num_weights();
+  const uint32_t count = get<uint32_t>(p, 32);
+  const uint64_t table = get<uint64_t>(p, 40), data_start = get<uint64_t>(p, 48);
+  if (count != expected) return bad("expected " + std::to_string(expected) + " tensors, the table lists " + std::to_string(count));
+  if (table != kHeaderBytes + arch || table + uint64_t(count) * kTensorEntryBytes > size) return bad("tensor table out of bounds");
+  if (data_start < table + uint64_t(count) * kTensorEntryBytes || data_start > size) return bad("data section out of bounds");
+  std::vector<bool> seen(size_t(expected), false);
+  for (uint32_t i = 0; i < count; ++i) {
+    const size_t e = size_t(table + uint64_t(i) * kTensorEntryBytes);
+    const uint8_t role = p[e], ndim = p[e + 1];
+    const uint32_t index = get<uint32_t>(p, e + 4);
+    const std::string name = "tensor " + std::to_string(i);
+    if (role > slots || index >= m->num_weights()) return bad(name + " has an invalid role or weight index");
+    const size_t slot_id = size_t(role) * m->num_weights() + index;
+    if (seen[slot_id]) return bad(name + " duplicates an earlier tensor");
+    seen[slot_id] = true;
+    const Shape& shape = m->weight_shape(index);
+    if (ndim != shape.size()) return bad(name + " has rank " + std::to_string(ndim) + ", expected " + std::to_string(shape.size()));
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (get<uint32_t>(p, e + 8 + 4 * d) != uint64_t(shape[d]))
+        return bad(name + " does not have the shape " + shape_to_string(shape) + " the architecture implies");
+    const uint64_t off = get<uint64_t>(p, e + 24), bytes = uint64_t(shape_numel(shape)) * 4;
+    if (off % kAlign != 0 || off < data_start || off > size || bytes > size - off) return bad(name + " data out of bounds or misaligned");
+    float* dst = role == 0 ? m->weight_data(index) : m->slot_data(role - 1, index);
+    std::memcpy(dst, p + off, size_t(bytes));
+  }
+  *out = std::move(m);
+  return Status();
+}
+
+}  // namespace kiln

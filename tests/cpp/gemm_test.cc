@@ -1,0 +1,80 @@
+// Every GEMM micro-kernel this CPU can run, through the packed driver, against
+// the scalar reference, on odd shapes, with transposes, accumulation, bias and
+// activations, single- and multi-threaded.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/thread_pool.h"
+#include "cpu/gemm.h"
+
+namespace kiln {
+namespace {
+
+struct Case {
+  int64_t m, n, k;
+};
+
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, int64_t k) {
+  for (size_t i = 0; i < got.size(); ++i) {
+    float tol = 1e-5f * float(k) + 1e-5f * std::fabs(want[i]);
+    ASSERT_NEAR(got[i], want[i], tol) << "at " << i;
+  }
+}
+
+TEST(Gemm, AllKernelsMatchReferenceOnOddShapes) {
+  const GemmMicroKernel* kernels[8];
+  const int nk = gemm_available_kernels(kernels, 8);
+  ASSERT_GE(nk, 1);
+  const std::string original = gemm_active_kernel().name;
+  const Case cases[] = {{1, 1, 1}, {3, 17, 5}, {17, 3, 255}, {255, 17, 3}, {1000, 10, 17}, {64, 128, 784},
+                        {1, 1000, 255}, {33, 65, 1000}};
+  Rng rng(7);
+  for (int threads : {1, 3}) {
+    ThreadPool::global().resize(threads);
+    for (int ki = 0; ki < nk; ++ki) {
+      ASSERT_TRUE(gemm_select_kernel(kernels[ki]->name));
+      for (const Case& c : cases) {
+        for (int variant = 0; variant < 8; ++variant) {
+          const bool ta = variant & 1, tb = variant & 2, acc = variant & 4;
+          std::vector<float> a(size_t(c.m * c.k)), b(size_t(c.k * c.n)), bias(size_t(c.n)), c0(size_t(c.m * c.n));
+          for (auto* v : {&a, &b, &bias, &c0})
+            for (float& x : *v) x = float(rng.uniform() * 2 - 1);
+          GemmArgs g;
+          g.trans_a = ta;
+          g.trans_b = tb;
+          g.m = c.m, g.n = c.n, g.k = c.k;
+          g.a = a.data(), g.lda = ta ? c.m : c.k;
+          g.b = b.data(), g.ldb = tb ? c.k : c.n;
+          g.ldc = c.n;
+          g.accumulate = acc;
+          g.bias = variant % 3 == 0 ? bias.data() : nullptr;
+          g.act = variant % 2 ? Activation::kRelu : Activation::kTanh;
+          std::vector<float> want = c0, got = c0;
+          g.c = want.data();
+          gemm_reference(g);
+          g.c = got.data();
+          gemm(g);
+          SCOPED_TRACE(std::string(kernels[ki]->name) + " m=" + std::to_string(c.m) + " n=" + std::to_string(c.n) +
+                       " k=" + std::to_string(c.k) + " variant=" + std::to_string(variant));
+          expect_close(got, want, c.k);
+        }
+      }
+    }
+  }
+  ThreadPool::global().resize(1);
+  gemm_select_kernel(original.c_str());
+}
+
+TEST(Gemm, ZeroInnerDimensionGivesBiasOnly) {
+  std::vector<float> c(6, 5.0f), bias{1, 2, 3};
+  GemmArgs g;
+  g.m = 2, g.n = 3, g.k = 0, g.c = c.data(), g.ldc = 3, g.bias = bias.data();
+  gemm(g);
+  EXPECT_EQ(c, (std::vector<float>{1, 2, 3, 1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace kiln
