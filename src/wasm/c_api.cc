@@ -37,7 +37,7 @@ Model* kiln_model_create(int input_dim, int num_layers, const int32_t* layers, u
     fail(Status::error("a model needs between 1 and " + std::to_string(kMaxLayers) + " layers"));
     return nullptr;
   }
-  std::vector<DenseLayerSpec> specs(size_t(num_layers));
+  std::vector<DenseLayerSpec> specs(static_cast<size_t>(num_layers));
   for (int i = 0; i < num_layers; ++i) {
     const int32_t* l = layers + 5 * i;
     if (l[1] < 0 || l[1] >= kNumActivations || l[3] < 0 || l[3] >= kNumInitializers || l[4] < 0 || l[4] >= kNumInitializers) {

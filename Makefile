@@ -1,0 +1,64 @@
+# Kiln: `make demo` runs the main job, `make test` runs every test; both set
+# up what they need on a fresh Debian 12 machine (see scripts/setup.sh).
+SHELL := /bin/bash
+JOBS ?= 2
+export NODE_PATH := /usr/share/nodejs
+EMCMAKE_VARIANTS := st mt
+
+.PHONY: all setup native wasm js package demo demo-browser demo-node test test-cpp test-js test-browser \
+        fixtures bench-mlp clean serve
+
+all: native wasm js
+
+setup:
+	bash scripts/setup.sh
+
+native:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build -j$(JOBS)
+
+wasm:
+	@for v in $(EMCMAKE_VARIANTS); do \
+	  flag=$$([ $$v = mt ] && echo ON || echo OFF); \
+	  emcmake cmake -S . -B build-wasm-$$v -DKILN_WASM_THREADS=$$flag >/dev/null || exit 1; \
+	  cmake --build build-wasm-$$v -j$(JOBS) || exit 1; \
+	done
+
+# TypeScript -> lib/, plus both wasm variants in lib/wasm/.
+js: wasm
+	npx tsc -p .
+	mkdir -p lib/wasm
+	cp build-wasm-st/kiln-st.js build-wasm-st/kiln-st.wasm lib/wasm/
+	cp build-wasm-mt/kiln-mt.js build-wasm-mt/kiln-mt.wasm build-wasm-mt/kiln-mt.worker.js lib/wasm/
+	echo '{"type": "commonjs"}' > lib/wasm/package.json
+
+package: js
+	mkdir -p dist
+	npm pack --pack-destination dist
+
+fixtures:
+	/usr/bin/python3 scripts/make_torch_fixtures.py
+
+demo: setup all
+	node scripts/demo.mjs
+
+test: setup all
+	$(MAKE) test-cpp test-js test-browser
+
+test-cpp: native
+	cd build && ctest --output-on-failure -j$(JOBS)
+
+test-js: js
+	node --test tests/js/
+
+test-browser: js
+	node --test tests/browser/
+
+bench-mlp: setup all
+	node bench/run_mlp.mjs
+
+serve: js
+	node scripts/serve.mjs --port 8080
+
+clean:
+	rm -rf build build-wasm-st build-wasm-mt lib dist

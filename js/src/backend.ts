@@ -1,0 +1,195 @@
+// Loads the wasm module once and picks its variant: the SIMD128 + pthreads
+// build when threads are possible (Node, or a cross-origin-isolated page),
+// otherwise the single-threaded SIMD128 build. The choice and its reason are
+// printed once, so a page is never silently slower.
+
+export interface ReadyOptions {
+  /** Threads for the kernels, the calling thread included (default: all cores, at most 8). */
+  threads?: number;
+  /** Force a variant instead of choosing from the environment. */
+  variant?: 'auto' | 'threaded' | 'single';
+  /** Suppress the one-line console notice. */
+  quiet?: boolean;
+}
+
+export interface BackendInfo {
+  backend: 'wasm';
+  variant: 'wasm-simd128-threads' | 'wasm-simd128';
+  threads: number;
+  simd: boolean;
+  gemmKernel: string;
+  environment: 'node' | 'browser' | 'worker';
+  reason: string;
+}
+
+// The emscripten module: exported C functions plus a few runtime helpers.
+export type WasmModule = Record<string, any>;
+
+let modulePromise: Promise<WasmModule> | null = null;
+let wasm: WasmModule | null = null;
+let info: BackendInfo | null = null;
+
+const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
+// A variable specifier keeps bundlers and tsc from resolving Node built-ins in browser builds.
+const nodeImport = (name: string): Promise<any> => import(name);
+
+function environment(): BackendInfo['environment'] {
+  if (isNode) return 'node';
+  return typeof (globalThis as any).document !== 'undefined' ? 'browser' : 'worker';
+}
+
+async function defaultThreads(): Promise<number> {
+  let cores = 4;
+  if (isNode) cores = (await nodeImport('node:os')).cpus().length;
+  else if (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) cores = navigator.hardwareConcurrency;
+  return Math.max(1, Math.min(8, cores));
+}
+
+// Browser: run the classic emscripten script so its pthread workers can
+// re-load it by URL, then take the factory it defines.
+function loadClassicScript(url: string): Promise<any> {
+  const g = globalThis as any;
+  if (g.createKilnModule && g.__kilnScriptUrl === url) return Promise.resolve(g.createKilnModule);
+  if (typeof g.document === 'undefined') {
+    g.importScripts(url);
+    g.__kilnScriptUrl = url;
+    return Promise.resolve(g.createKilnModule);
+  }
+  return new Promise((resolve, reject) => {
+    const script = g.document.createElement('script');
+    script.src = url;
+    script.onload = () => {
+      g.__kilnScriptUrl = url;
+      resolve(g.createKilnModule);
+    };
+    script.onerror = () => reject(new Error(`kiln: could not load ${url}`));
+    g.document.head.appendChild(script);
+  });
+}
+
+async function instantiate(options: ReadyOptions): Promise<WasmModule> {
+  const env = environment();
+  const isolated = isNode || (globalThis as any).crossOriginIsolated === true;
+  let threaded: boolean;
+  let reason: string;
+  if (options.variant === 'threaded' || options.variant === 'single') {
+    threaded = options.variant === 'threaded';
+    reason = `variant '${options.variant}' requested`;
+    if (threaded && !isolated) throw new Error('kiln.ready: the threaded variant needs a cross-origin-isolated page (COOP/COEP headers)');
+  } else if (isNode) {
+    threaded = true;
+    reason = 'Node.js supports wasm threads';
+  } else if (isolated) {
+    threaded = true;
+    reason = 'the page is cross-origin isolated';
+  } else {
+    threaded = false;
+    reason = 'the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp for threads)';
+  }
+  const threads = threaded ? Math.max(1, Math.floor(options.threads ?? (await defaultThreads()))) : 1;
+  const name = threaded ? 'kiln-mt' : 'kiln-st';
+  const base = new URL('./wasm/', import.meta.url);
+  const config: Record<string, any> = { kilnPoolSize: Math.max(1, threads - 1) };
+  let factory: any;
+  if (isNode) {
+    const { createRequire } = await nodeImport('node:module');
+    const { readFileSync } = await nodeImport('node:fs');
+    const { fileURLToPath } = await nodeImport('node:url');
+    factory = createRequire(import.meta.url)(fileURLToPath(new URL(`${name}.js`, base)));
+    // Emscripten 3.1.6 would fetch() a file path in Node: hand it the bytes.
+    config.wasmBinary = readFileSync(fileURLToPath(new URL(`${name}.wasm`, base)));
+  } else {
+    const jsUrl = new URL(`${name}.js`, base).href;
+    factory = await loadClassicScript(jsUrl);
+    config.locateFile = (path: string) => new URL(path, base).href;
+    config.mainScriptUrlOrBlob = jsUrl;
+  }
+  const m: WasmModule = await factory(config);
+  m._kiln_set_threads(threads);
+  if (isNode && m.kilnUnrefWorkers) m.kilnUnrefWorkers();
+  info = {
+    backend: 'wasm',
+    variant: threaded ? 'wasm-simd128-threads' : 'wasm-simd128',
+    threads: m._kiln_num_threads(),
+    simd: true,
+    gemmKernel: m.UTF8ToString(m._kiln_gemm_kernel()),
+    environment: env,
+    reason,
+  };
+  if (!options.quiet) console.info(`kiln: using ${info.variant} with ${info.threads} thread(s): ${reason}`);
+  return m;
+}
+
+/** Loads and starts the backend; later calls return the same instance. */
+export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
+  if (!modulePromise) {
+    modulePromise = instantiate(options).catch((e) => {
+      modulePromise = null;
+      throw e;
+    });
+  }
+  wasm = await modulePromise;
+  if (options.threads !== undefined && info && info.variant === 'wasm-simd128-threads') {
+    // Within the pre-started pool, the thread count can change at any time.
+    wasm._kiln_set_threads(Math.max(1, Math.floor(options.threads)));
+    info.threads = wasm._kiln_num_threads();
+  }
+  return backendInfo();
+}
+
+export function backendInfo(): BackendInfo {
+  if (!info) throw new Error('kiln: call `await kiln.ready()` first');
+  return { ...info };
+}
+
+/** The loaded module (throws a clear error before ready()). */
+export function mod(): WasmModule {
+  if (!wasm) throw new Error('kiln: the backend is not loaded; call `await kiln.ready()` first');
+  return wasm;
+}
+
+/** The last error the C++ core reported, as an Error naming the operation. */
+export function coreError(what: string): Error {
+  return new Error(`${what}: ${mod().UTF8ToString(mod()._kiln_last_error())}`);
+}
+
+// Views over wasm memory, rebuilt whenever the memory has grown.
+let viewBuffer: ArrayBufferLike | null = null;
+let f32: Float32Array = new Float32Array(0);
+let u8: Uint8Array = new Uint8Array(0);
+let u32: Uint32Array = new Uint32Array(0);
+let i32: Int32Array = new Int32Array(0);
+
+function refreshViews(): void {
+  const m = mod();
+  const memory = m.kilnMemory ? m.kilnMemory() : null;
+  const buffer: ArrayBufferLike = memory ? memory.buffer : m.HEAPU8.buffer;
+  if (buffer !== viewBuffer) {
+    viewBuffer = buffer;
+    f32 = new Float32Array(buffer);
+    u8 = new Uint8Array(buffer);
+    u32 = new Uint32Array(buffer);
+    i32 = new Int32Array(buffer);
+  }
+}
+export function heapF32(): Float32Array { refreshViews(); return f32; }
+export function heapU8(): Uint8Array { refreshViews(); return u8; }
+export function heapU32(): Uint32Array { refreshViews(); return u32; }
+export function heapI32(): Int32Array { refreshViews(); return i32; }
+
+/** malloc in the wasm heap, with a clear error instead of a null pointer. */
+export function alloc(bytes: number, what: string): number {
+  const ptr = mod()._malloc(Math.max(bytes, 4));
+  if (!ptr) throw new Error(`out of memory: could not allocate ${bytes} bytes in the wasm heap for ${what}`);
+  return ptr;
+}
+export function free(ptr: number): void {
+  if (ptr) mod()._free(ptr);
+}
+
+/** Copies a Float32Array into a fresh heap block. */
+export function copyIn(values: Float32Array, what: string): number {
+  const ptr = alloc(values.length * 4, what);
+  heapF32().set(values, ptr >> 2);
+  return ptr;
+}

@@ -1,0 +1,16 @@
+// Names <-> the enum codes of the C++ core (src/ops/activation.h,
+// src/train/initializer.h, src/train/loss.h). Keep in the same order.
+
+export const ACTIVATIONS = ['linear', 'relu', 'sigmoid', 'tanh', 'softmax'] as const;
+export const INITIALIZERS = ['zeros', 'ones', 'glorotUniform', 'glorotNormal', 'heNormal', 'heUniform'] as const;
+export const LOSSES = ['categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'meanSquaredError'] as const;
+
+export type ActivationName = (typeof ACTIVATIONS)[number];
+export type InitializerName = (typeof INITIALIZERS)[number];
+export type LossName = (typeof LOSSES)[number];
+
+export function codeOf(list: readonly string[], name: string, what: string): number {
+  const i = list.indexOf(name);
+  if (i < 0) throw new Error(`unknown ${what} '${name}' (expected one of: ${list.join(', ')})`);
+  return i;
+}

@@ -1,0 +1,12 @@
+// Kiln's JavaScript API: the same in Node.js and in browsers. Mirrors
+// TensorFlow.js's Layers API, so code moves over by changing the import.
+export { ready, backendInfo } from './backend.js';
+export type { ReadyOptions, BackendInfo } from './backend.js';
+export { Tensor, tensor, tensor2d, scalar } from './tensor.js';
+export type { Shape, TensorLike } from './tensor.js';
+export { layers, Dense } from './layers.js';
+export type { DenseLayerArgs } from './layers.js';
+export { train } from './optimizers.js';
+export type { OptimizerSpec } from './optimizers.js';
+export { Sequential, sequential, loadModel } from './model.js';
+export type { CompileArgs, FitArgs, History, Callbacks, Logs } from './model.js';

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what Kiln's build, tests and demo need on Debian 12, once:
+# compilers (g++, cmake, emscripten), GoogleTest, Chromium for browser tests,
+# PyTorch for reference numerics, and the npm dev dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v cmake >/dev/null || need_apt+=(cmake)
+command -v g++ >/dev/null || need_apt+=(g++)
+command -v emcc >/dev/null || need_apt+=(emscripten)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -f /usr/include/gtest/gtest.h ] || need_apt+=(libgtest-dev)
+/usr/bin/python3 -c 'import torch, numpy' 2>/dev/null || need_apt+=(python3-torch python3-numpy)
+command -v node >/dev/null || need_apt+=(nodejs npm)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# npm ci only when the lock file changed since the last install.
+stamp=node_modules/.kiln-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  npm ci --no-audit --no-fund
+  cp package-lock.json "$stamp"
+fi
