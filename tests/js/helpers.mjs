@@ -1,0 +1,38 @@
+// Shared helpers for the Node tests.
+import * as kiln from 'kiln';
+
+let readyPromise;
+export function ready() {
+  readyPromise ??= kiln.ready({ quiet: true });
+  return readyPromise;
+}
+
+/** Deterministic pseudo-random floats in [-1, 1) (mulberry32). */
+export function randomFloats(n, seed = 1) {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+export function oneHotRows(n, classes, seed = 2) {
+  const r = randomFloats(n, seed);
+  const y = new Float32Array(n * classes);
+  for (let i = 0; i < n; i++) y[i * classes + Math.floor((r[i] + 1) / 2 * classes) % classes] = 1;
+  return y;
+}
+
+export function smallModel(hidden = 8, inputs = 5, outputs = 3, activation = 'relu') {
+  return kiln.sequential({
+    layers: [
+      kiln.layers.dense({ units: hidden, activation, inputShape: [inputs] }),
+      kiln.layers.dense({ units: outputs, activation: 'softmax' }),
+    ],
+  });
+}
