@@ -9,4 +9,4 @@ export type { DenseLayerArgs } from './layers.js';
 export { train } from './optimizers.js';
 export type { OptimizerSpec } from './optimizers.js';
 export { Sequential, sequential, loadModel } from './model.js';
-export type { CompileArgs, FitArgs, History, Callbacks, Logs } from './model.js';
+export type { CompileArgs, FitArgs, History, Callbacks, Logs, SequentialArgs } from './model.js';

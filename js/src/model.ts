@@ -54,9 +54,14 @@ export class Sequential {
   private compileArgs: CompileArgs | null = null;
   private metricNames: string[] = [];
   private busy = false;
+  private readonly seed: number | undefined;
 
-  constructor(args: { layers?: Dense[]; name?: string } = {}) {
+  /** `seed` (a Kiln extension) fixes the initializers and the shuffling order. */
+  constructor(args: SequentialArgs = {}) {
     for (const l of args.layers ?? []) this.add(l);
+    if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0))
+      throw new Error(`sequential: seed must be a non-negative integer, got ${args.seed}`);
+    this.seed = args.seed;
   }
 
   add(layer: Dense): void {
@@ -78,7 +83,7 @@ export class Sequential {
     this.ensureBuilt();
   }
 
-  private ensureBuilt(seed = (Math.random() * 2 ** 32) >>> 0): true {
+  private ensureBuilt(): true {
     if (this.handle) return true;
     if (this.layers.length === 0) throw new Error('sequential: the model has no layers');
     const m = mod();
@@ -91,7 +96,8 @@ export class Sequential {
           codeOf(INITIALIZERS, l.kernelInitializer, 'kernelInitializer'),
           codeOf(INITIALIZERS, l.biasInitializer, 'biasInitializer')], (ptr >> 2) + 5 * i);
       });
-      const handle = m._kiln_model_create(this.layers[0].inputDim, n, ptr, seed);
+      const seed = this.seed ?? (Math.random() * 2 ** 32) >>> 0;
+      const handle = m._kiln_model_create(this.layers[0].inputDim, n, ptr, seed >>> 0);
       if (!handle) throw coreError('sequential');
       this.adopt(handle);
     } finally {
@@ -376,7 +382,13 @@ export class Sequential {
   }
 }
 
-export function sequential(args: { layers?: Dense[]; name?: string } = {}): Sequential {
+export interface SequentialArgs {
+  layers?: Dense[];
+  name?: string;
+  seed?: number;
+}
+
+export function sequential(args: SequentialArgs = {}): Sequential {
   return new Sequential(args);
 }
 

@@ -1,0 +1,128 @@
+// Shared by every engine of the MLP benchmark, in Node and in the page: the
+// grid, the seeded data, and the timing protocol. No Node or DOM imports.
+
+export const INPUT = 784;
+export const CLASSES = 10;
+export const BATCH = 64;
+export const LEARNING_RATE = 0.01;
+export const SEED = 20240611;
+
+export const FULL_GRID = { depths: [1, 2, 4, 8], widths: [64, 128, 256] };
+export const QUICK_GRID = { depths: [1, 4], widths: [64, 256] };
+
+/**
+ * Timing settings. Each measurement is `reps` runs; a run repeats the call
+ * enough times to last about `targetMs` (at least `minIters`), and the run's
+ * time divided by its iterations is one sample. The reported value is the
+ * median of the samples.
+ */
+export const FULL_PROTOCOL = { reps: 7, targetMs: 120, minIters: 3, maxIters: 400, warmupIters: 5 };
+export const QUICK_PROTOCOL = { reps: 5, targetMs: 50, minIters: 2, maxIters: 200, warmupIters: 3 };
+
+export function cellsOf(grid) {
+  const cells = [];
+  for (const depth of grid.depths) for (const width of grid.widths) cells.push({ depth, width });
+  return cells;
+}
+
+/** mulberry32: a small deterministic PRNG, so every engine sees the same data. */
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One training batch (x in [0, 1), one-hot y) and one single-sample input, from the fixed seed. */
+export function makeData(seed = SEED) {
+  const r = rng(seed);
+  const x = new Float32Array(BATCH * INPUT);
+  for (let i = 0; i < x.length; i++) x[i] = r();
+  const y = new Float32Array(BATCH * CLASSES);
+  for (let i = 0; i < BATCH; i++) y[i * CLASSES + Math.floor(r() * CLASSES)] = 1;
+  const x1 = x.slice(0, INPUT);
+  return { x, y, x1 };
+}
+
+export function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  const n = v.length;
+  return n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+const now = () => performance.now();
+
+/**
+ * Times `fn` (sync or async) following the protocol and returns
+ * { ms: median ms per call, samples, iters }. `fn` is first called
+ * `warmupIters` times; one more timed call picks the iteration count.
+ */
+export async function measure(fn, protocol) {
+  const { reps, targetMs, minIters, maxIters, warmupIters } = protocol;
+  for (let i = 0; i < warmupIters; i++) await fn();
+  let t0 = now();
+  await fn();
+  const estimate = Math.max(now() - t0, 1e-3);
+  const iters = Math.max(minIters, Math.min(maxIters, Math.ceil(targetMs / estimate)));
+  const samples = [];
+  for (let rep = 0; rep < reps; rep++) {
+    t0 = now();
+    for (let i = 0; i < iters; i++) await fn();
+    samples.push((now() - t0) / iters);
+  }
+  return { ms: median(samples), samples, iters };
+}
+
+/** Rounds for JSON output (keeps 4 significant digits). */
+export function round(x) {
+  return x === null || x === undefined || !Number.isFinite(x) ? x : Number(x.toPrecision(4));
+}
+
+/**
+ * Runs every cell with an engine adapter:
+ *   adapter.build(cell, data) -> model handle (built, compiled, warmed up)
+ *   adapter.train(model, data) -> Promise<loss number> (one trainOnBatch)
+ *   adapter.predict(model, data, batch) -> output values (forces completion)
+ *   adapter.dispose(model)
+ * Returns one record per cell; an error in a cell is recorded, not thrown.
+ */
+export async function runGrid(adapter, { cells, protocol, log = () => {} }) {
+  const data = makeData();
+  const results = [];
+  for (const cell of cells) {
+    const rec = { depth: cell.depth, width: cell.width };
+    let model = null;
+    try {
+      model = await adapter.build(cell, data);
+      const train = await measure(() => adapter.train(model, data), protocol);
+      const lossAfter = await adapter.train(model, data);
+      const b1 = await measure(() => adapter.predict(model, data, 1), protocol);
+      const b64 = await measure(() => adapter.predict(model, data, BATCH), protocol);
+      const out = await adapter.predict(model, data, 1);
+      Object.assign(rec, {
+        train_ms_per_batch: round(train.ms),
+        infer_ms_per_sample_b1: round(b1.ms),
+        infer_ms_per_sample_b64: round(b64.ms / BATCH),
+        iters: { train: train.iters, b1: b1.iters, b64: b64.iters },
+        reps: protocol.reps,
+        loss_after: round(lossAfter),
+        output_sum_b1: round(Array.from(out).reduce((a, b) => a + b, 0)),
+      });
+      log(`${adapter.name} d${cell.depth} w${cell.width}: train ${rec.train_ms_per_batch} ms/batch, ` +
+        `b1 ${rec.infer_ms_per_sample_b1} ms, b64 ${rec.infer_ms_per_sample_b64} ms/sample`);
+    } catch (e) {
+      rec.error = String(e && e.stack ? e.stack : e);
+      log(`${adapter.name} d${cell.depth} w${cell.width}: ERROR ${e && e.message ? e.message : e}`);
+    } finally {
+      if (model) {
+        try { adapter.dispose(model); } catch { /* ignore */ }
+      }
+    }
+    results.push(rec);
+  }
+  return results;
+}

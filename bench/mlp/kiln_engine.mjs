@@ -1,0 +1,54 @@
+// Kiln (wasm) engine of the MLP benchmark, through the public JS API only.
+// The caller passes the kiln module (Node: `import * as kiln from 'kiln'`;
+// page: `import * as kiln from '/lib/index.js'`). kiln.ready() loads one
+// variant per JS context, so run one variant per process / page.
+import { BATCH, CLASSES, INPUT, LEARNING_RATE, runGrid } from './common.mjs';
+
+/**
+ * @param kiln      the kiln module namespace
+ * @param options   { variant: 'single' | 'threaded', threads, cells, protocol, log }
+ * @returns         { engine, info, results }
+ */
+export async function runKiln(kiln, { variant, threads, cells, protocol, log = () => {} }) {
+  const t0 = performance.now();
+  const backend = await kiln.ready({ variant, threads, quiet: true });
+  const loadMs = performance.now() - t0;
+  log(`kiln ${variant}: ${backend.variant}, ${backend.threads} thread(s), gemm ${backend.gemmKernel}`);
+  let tensors = null;
+  const adapter = {
+    name: `kiln-${variant}`,
+    build({ depth, width }, data) {
+      tensors ??= {
+        x: kiln.tensor(data.x, [BATCH, INPUT]),
+        y: kiln.tensor(data.y, [BATCH, CLASSES]),
+        x1: kiln.tensor(data.x1, [1, INPUT]),
+      };
+      const layers = [];
+      for (let d = 0; d < depth; d++)
+        layers.push(kiln.layers.dense({ units: width, activation: 'relu', ...(d === 0 ? { inputShape: [INPUT] } : {}) }));
+      layers.push(kiln.layers.dense({ units: CLASSES, activation: 'softmax' }));
+      const model = kiln.sequential({ layers });
+      model.compile({ optimizer: kiln.train.sgd(LEARNING_RATE), loss: 'categoricalCrossentropy' });
+      model.warmup(BATCH);
+      return model;
+    },
+    async train(model) {
+      return model.trainOnBatch(tensors.x, tensors.y);
+    },
+    predict(model, _data, batch) {
+      const out = model.predict(batch === 1 ? tensors.x1 : tensors.x);
+      const values = out.dataSync();
+      out.dispose();
+      return values;
+    },
+    dispose(model) {
+      model.dispose();
+    },
+  };
+  const results = await runGrid(adapter, { cells, protocol, log });
+  return {
+    engine: `kiln-wasm-${variant}`,
+    info: { ...backend, loadMs: Math.round(loadMs), requestedThreads: threads ?? null },
+    results,
+  };
+}

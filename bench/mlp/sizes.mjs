@@ -1,0 +1,57 @@
+// Download sizes for the benchmark report: each file gzipped at level 9 with
+// node:zlib, for Kiln's browser files and TF.js's (core + wasm backend).
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { gzipSync, constants } from 'node:zlib';
+import { join } from 'node:path';
+
+function fileSize(root, path) {
+  const abs = join(root, path);
+  if (!existsSync(abs)) return { path, missing: true };
+  const bytes = readFileSync(abs);
+  return { path, bytes: bytes.length, gzip: gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION }).length };
+}
+
+const sum = (files, key) => files.reduce((a, f) => a + (f[key] ?? 0), 0);
+function bundle(name, files, note) {
+  return { name, note, files: files.map((f) => f.path), bytes: sum(files, 'bytes'), gzip: sum(files, 'gzip'),
+    missing: files.filter((f) => f.missing).map((f) => f.path) };
+}
+
+/** Per-file sizes and the totals a page downloads for each Kiln variant / TF.js wasm flavour. */
+export function downloadSizes(root) {
+  const libJs = readdirSync(join(root, 'lib')).filter((f) => f.endsWith('.js')).sort().map((f) => `lib/${f}`);
+  const kilnFiles = [...libJs, 'lib/wasm/kiln-st.js', 'lib/wasm/kiln-st.wasm', 'lib/wasm/kiln-mt.js', 'lib/wasm/kiln-mt.wasm',
+    'lib/wasm/kiln-mt.worker.js'].map((p) => fileSize(root, p));
+  const k = (p) => kilnFiles.find((f) => f.path === p);
+  const api = kilnFiles.filter((f) => libJs.includes(f.path));
+  const tfDir = 'node_modules/@tensorflow/tfjs/dist';
+  const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
+  const tfFiles = [`${tfDir}/tf.min.js`, `${wasmDir}/tf-backend-wasm.min.js`, `${wasmDir}/tfjs-backend-wasm.wasm`,
+    `${wasmDir}/tfjs-backend-wasm-simd.wasm`, `${wasmDir}/tfjs-backend-wasm-threaded-simd.wasm`].map((p) => fileSize(root, p));
+  const t = (p) => tfFiles.find((f) => f.path === p);
+  const tfBase = [t(`${tfDir}/tf.min.js`), t(`${wasmDir}/tf-backend-wasm.min.js`)];
+  return {
+    method: 'each file gzipped separately with node:zlib gzipSync level 9 (gzip -9); totals are sums of the per-file sizes',
+    kiln: {
+      files: kilnFiles,
+      bundles: [
+        bundle('kiln, single-threaded page', [...api, k('lib/wasm/kiln-st.js'), k('lib/wasm/kiln-st.wasm')],
+          'lib/*.js + kiln-st.js + kiln-st.wasm (what a page that is not cross-origin isolated loads)'),
+        bundle('kiln, threaded page', [...api, k('lib/wasm/kiln-mt.js'), k('lib/wasm/kiln-mt.wasm'), k('lib/wasm/kiln-mt.worker.js')],
+          'lib/*.js + kiln-mt.js + kiln-mt.wasm + kiln-mt.worker.js (cross-origin-isolated page)'),
+        bundle('kiln, every file', kilnFiles, 'lib/*.js + lib/wasm/* (both variants; the npm package)'),
+      ],
+    },
+    tfjs: {
+      files: tfFiles,
+      bundles: [
+        bundle('tfjs + wasm backend, SIMD page', [...tfBase, t(`${wasmDir}/tfjs-backend-wasm-simd.wasm`)],
+          'tf.min.js + tf-backend-wasm.min.js + tfjs-backend-wasm-simd.wasm'),
+        bundle('tfjs + wasm backend, threaded-SIMD page', [...tfBase, t(`${wasmDir}/tfjs-backend-wasm-threaded-simd.wasm`)],
+          'tf.min.js + tf-backend-wasm.min.js + tfjs-backend-wasm-threaded-simd.wasm (its worker is inlined in the .js)'),
+        bundle('tfjs + wasm backend, every file', tfFiles, 'tf.min.js + tf-backend-wasm.min.js + the three .wasm files'),
+      ],
+    },
+  };
+}
+

@@ -1,0 +1,249 @@
+// Model::gradients (the autodiff graph) against central finite differences of
+// the loss Model::evaluate computes (a different plan), for every activation
+// in a hidden and in the output layer and every loss, on odd sizes (batch 1
+// and 3, widths 1, 3 and 17).
+//
+// Finite differences in float32 are noisy, so each weight is checked with two
+// step sizes (1e-2: small rounding error, 3e-3: small truncation error) and
+// passes if either agrees with the analytic gradient to 3e-4 + 1% of its
+// size. A step whose +-h interval would move any ReLU input across zero (found
+// with a double-precision forward pass) is not used: the loss has a kink there
+// and finite differences are meaningless. Few weights may end up unchecked.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/model.h"
+#include "core/rng.h"
+
+namespace kiln {
+namespace {
+
+constexpr double kSteps[] = {1e-2, 3e-3};
+constexpr double kAbsTol = 3e-4, kRelTol = 1e-2;
+
+struct Sizes {
+  int64_t batch, input, hidden, output;
+};
+
+// Pre-activations of every ReLU layer, in double, for the kink test.
+std::vector<double> relu_preactivations(const std::vector<DenseLayerSpec>& layers, int64_t input_dim,
+                                        const std::vector<std::vector<float>>& w, const std::vector<float>& x,
+                                        int64_t batch) {
+  std::vector<double> out;
+  std::vector<double> h(x.begin(), x.end());
+  int64_t fan_in = input_dim;
+  size_t wi = 0;
+  for (const DenseLayerSpec& l : layers) {
+    const std::vector<float>& k = w[wi++];
+    const std::vector<float>* b = l.use_bias ? &w[wi++] : nullptr;
+    std::vector<double> z(size_t(batch * l.units));
+    for (int64_t r = 0; r < batch; ++r)
+      for (int64_t u = 0; u < l.units; ++u) {
+        double s = b ? double((*b)[size_t(u)]) : 0.0;
+        for (int64_t i = 0; i < fan_in; ++i) s += h[size_t(r * fan_in + i)] * double(k[size_t(i * l.units + u)]);
+        z[size_t(r * l.units + u)] = s;
+      }
+    if (l.activation == Activation::kRelu) out.insert(out.end(), z.begin(), z.end());
+    for (int64_t r = 0; r < batch; ++r) {
+      double* row = z.data() + r * l.units;
+      switch (l.activation) {
+        case Activation::kLinear: break;
+        case Activation::kRelu: for (int64_t u = 0; u < l.units; ++u) row[u] = std::max(row[u], 0.0); break;
+        case Activation::kSigmoid: for (int64_t u = 0; u < l.units; ++u) row[u] = 1 / (1 + std::exp(-row[u])); break;
+        case Activation::kTanh: for (int64_t u = 0; u < l.units; ++u) row[u] = std::tanh(row[u]); break;
+        case Activation::kSoftmax: {
+          double mx = *std::max_element(row, row + l.units), sum = 0;
+          for (int64_t u = 0; u < l.units; ++u) sum += (row[u] = std::exp(row[u] - mx));
+          for (int64_t u = 0; u < l.units; ++u) row[u] /= sum;
+          break;
+        }
+      }
+    }
+    h = z;
+    fan_in = l.units;
+  }
+  return out;
+}
+
+bool same_signs(const std::vector<double>& a, const std::vector<double>& b) {
+  for (size_t i = 0; i < a.size(); ++i)
+    if ((a[i] > 0) != (b[i] > 0)) return false;
+  return true;
+}
+
+struct CheckStats {
+  int64_t checked = 0, skipped = 0;
+  double worst = 0;  // largest |fd - g| / (abs + rel |g|) over checked weights
+};
+
+// Checks every weight of a model; returns through gtest assertions.
+void check_model(const std::string& label, int64_t input_dim, const std::vector<DenseLayerSpec>& layers, LossKind loss,
+                 int64_t batch, uint64_t seed, CheckStats* stats) {
+  SCOPED_TRACE(label);
+  Rng rng(seed);
+  std::unique_ptr<Model> m;
+  Status st = Model::create(input_dim, layers, seed, &m);
+  ASSERT_TRUE(st.ok()) << st.message();
+  TrainingConfig config;
+  config.loss = loss;
+  ASSERT_TRUE(m->compile(config).ok());
+
+  // Weights: uniform, scaled by fan-in so activations stay out of saturation.
+  std::vector<std::vector<float>> w(m->num_weights());
+  for (size_t i = 0; i < m->num_weights(); ++i) {
+    const Shape& s = m->weight_shape(i);
+    const double scale = s.size() == 2 ? 1.5 / std::sqrt(double(s[0])) : 0.5;
+    w[i].resize(size_t(shape_numel(s)));
+    for (float& v : w[i]) v = float((rng.uniform() * 2 - 1) * scale);
+    ASSERT_TRUE(m->set_weight(i, w[i].data(), int64_t(w[i].size())).ok());
+  }
+  const int64_t out = m->output_dim();
+  std::vector<float> x(size_t(batch * input_dim)), y(size_t(batch * m->target_dim()));
+  for (float& v : x) v = float(rng.uniform() * 2 - 1);
+  if (loss == LossKind::kSparseCategoricalCrossentropy) {
+    for (float& v : y) v = float(rng.below(uint32_t(out)));
+  } else if (loss == LossKind::kCategoricalCrossentropy && layers.back().activation == Activation::kSoftmax) {
+    // Soft targets: a probability distribution per row.
+    for (int64_t r = 0; r < batch; ++r) {
+      double sum = 0;
+      for (int64_t c = 0; c < out; ++c) sum += (y[size_t(r * out + c)] = float(rng.uniform() + 0.05));
+      for (int64_t c = 0; c < out; ++c) y[size_t(r * out + c)] = float(y[size_t(r * out + c)] / sum);
+    }
+  } else if (loss == LossKind::kCategoricalCrossentropy) {
+    for (float& v : y) v = float(rng.uniform());
+  } else {
+    for (float& v : y) v = float(rng.uniform() * 2 - 1);
+  }
+
+  float loss0 = NAN;
+  std::vector<std::vector<float>> grads;
+  st = m->gradients(x.data(), y.data(), batch, &loss0, &grads);
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_EQ(grads.size(), w.size());
+  float eval_loss = NAN, acc = NAN;
+  ASSERT_TRUE(m->evaluate(x.data(), y.data(), batch, &eval_loss, &acc).ok());
+  ASSERT_NEAR(eval_loss, loss0, 1e-6 * std::max(1.0f, std::fabs(loss0)));
+
+  bool has_relu = false;
+  for (const auto& l : layers) has_relu |= l.activation == Activation::kRelu;
+  const std::vector<double> base_pre = has_relu ? relu_preactivations(layers, input_dim, w, x, batch) : std::vector<double>();
+
+  for (size_t i = 0; i < w.size(); ++i) {
+    float* wd = m->weight_data(i);
+    for (size_t j = 0; j < w[i].size(); ++j) {
+      const float orig = wd[j];
+      const double g = grads[i][j];
+      const double tol = kAbsTol + kRelTol * std::fabs(g);
+      double best = INFINITY;
+      bool any_valid = false;
+      for (double h : kSteps) {
+        const float wp = float(orig + h), wm = float(orig - h);
+        if (has_relu) {
+          auto wt = w;
+          wt[i][j] = wp;
+          bool ok = same_signs(base_pre, relu_preactivations(layers, input_dim, wt, x, batch));
+          wt[i][j] = wm;
+          ok = ok && same_signs(base_pre, relu_preactivations(layers, input_dim, wt, x, batch));
+          if (!ok) continue;
+        }
+        any_valid = true;
+        float lp = NAN, lm = NAN;
+        wd[j] = wp;
+        ASSERT_TRUE(m->evaluate(x.data(), y.data(), batch, &lp, &acc).ok());
+        wd[j] = wm;
+        ASSERT_TRUE(m->evaluate(x.data(), y.data(), batch, &lm, &acc).ok());
+        wd[j] = orig;
+        const double fd = (double(lp) - double(lm)) / (double(wp) - double(wm));
+        best = std::min(best, std::fabs(fd - g));
+        if (best <= tol) break;
+      }
+      if (!any_valid) {
+        ++stats->skipped;
+        continue;
+      }
+      ++stats->checked;
+      stats->worst = std::max(stats->worst, best / tol);
+      EXPECT_LE(best, tol) << "weight " << i << " (shape " << shape_to_string(m->weight_shape(i)) << ") element " << j
+                           << ": analytic " << g << ", finite differences differ by " << best;
+    }
+  }
+}
+
+struct OutputCase {
+  Activation act;
+  LossKind loss;
+};
+
+const char* short_loss(LossKind k) {
+  switch (k) {
+    case LossKind::kCategoricalCrossentropy: return "cce";
+    case LossKind::kSparseCategoricalCrossentropy: return "scce";
+    case LossKind::kMeanSquaredError: return "mse";
+  }
+  return "?";
+}
+
+TEST(GradientCheck, EveryActivationAndLossOnOddSizes) {
+  const Activation hidden_acts[] = {Activation::kLinear, Activation::kRelu, Activation::kSigmoid, Activation::kTanh,
+                                    Activation::kSoftmax};
+  const OutputCase outputs[] = {
+      {Activation::kSoftmax, LossKind::kCategoricalCrossentropy},        // fused log-softmax
+      {Activation::kSigmoid, LossKind::kCategoricalCrossentropy},        // clipped log of probabilities
+      {Activation::kSoftmax, LossKind::kSparseCategoricalCrossentropy},  // fused, class indices
+      {Activation::kSigmoid, LossKind::kSparseCategoricalCrossentropy},  // clipped, class indices
+      {Activation::kLinear, LossKind::kMeanSquaredError},
+      {Activation::kRelu, LossKind::kMeanSquaredError},
+      {Activation::kSigmoid, LossKind::kMeanSquaredError},
+      {Activation::kTanh, LossKind::kMeanSquaredError},
+      {Activation::kSoftmax, LossKind::kMeanSquaredError},  // softmax backward on its own
+  };
+  const Sizes sizes[] = {{1, 3, 1, 3}, {3, 1, 17, 1}, {1, 17, 3, 17}, {3, 3, 3, 3}, {1, 1, 17, 17}, {3, 17, 1, 1}};
+  CheckStats stats;
+  int k = 0, models = 0;
+  for (Activation ha : hidden_acts) {
+    for (const OutputCase& oc : outputs) {
+      for (int rep = 0; rep < 2; ++rep, ++k) {
+        const Sizes& s = sizes[size_t(k) % 6];
+        std::vector<DenseLayerSpec> layers(2);
+        layers[0].units = s.hidden;
+        layers[0].activation = ha;
+        layers[0].use_bias = k % 5 != 4;  // now and then a layer without bias
+        layers[1].units = s.output;
+        layers[1].activation = oc.act;
+        const std::string label = std::string(activation_name(ha)) + " -> " + activation_name(oc.act) + " + " +
+                                  short_loss(oc.loss) + ", batch " + std::to_string(s.batch) + ", widths " +
+                                  std::to_string(s.input) + "/" + std::to_string(s.hidden) + "/" + std::to_string(s.output);
+        check_model(label, s.input, layers, oc.loss, s.batch, 1000 + uint64_t(k), &stats);
+        ++models;
+      }
+    }
+  }
+  std::printf("[ gradchk  ] %d models, %lld weights checked, %lld skipped at ReLU kinks, worst error/tolerance %.3g\n",
+              models, (long long)stats.checked, (long long)stats.skipped, stats.worst);
+  EXPECT_LE(stats.skipped * 50, stats.checked) << "too many weights skipped near ReLU kinks";
+}
+
+TEST(GradientCheck, DeepMixedModel) {
+  // Four layers: gradients flow back through every activation rule in turn.
+  std::vector<DenseLayerSpec> layers(4);
+  layers[0].units = 17, layers[0].activation = Activation::kTanh;
+  layers[1].units = 3, layers[1].activation = Activation::kRelu, layers[1].use_bias = false;
+  layers[2].units = 17, layers[2].activation = Activation::kSigmoid;
+  layers[3].units = 3, layers[3].activation = Activation::kSoftmax;
+  CheckStats stats;
+  for (LossKind loss : {LossKind::kCategoricalCrossentropy, LossKind::kSparseCategoricalCrossentropy,
+                        LossKind::kMeanSquaredError})
+    for (int64_t batch : {1, 3})
+      check_model(std::string("deep ") + short_loss(loss) + " batch " + std::to_string(batch), 5, layers, loss, batch,
+                  77 + uint64_t(batch), &stats);
+  EXPECT_GT(stats.checked, 0);
+  EXPECT_LE(stats.skipped * 20, stats.checked);
+}
+
+}  // namespace
+}  // namespace kiln

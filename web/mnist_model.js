@@ -1,0 +1,60 @@
+// Builds, trains and runs the demo's MLP 784-128-10 (ReLU, softmax, Adam)
+// with Kiln's Layers API: the model of train_mnist.js, but with the test set
+// as validation data so every epoch reports its test accuracy. Inputs are
+// [0, 1] pixels; the model sees them standardized, in training and predict.
+
+// The usual MNIST pixel mean and std (as in train_mnist.js).
+const MEAN = 0.1307, STD = 0.3081;
+const standardize = (images) => images.map((v) => (v - MEAN) / STD);
+
+export function buildModel(kiln, { learningRate = 0.001 } = {}) {
+  const model = kiln.sequential({
+    layers: [
+      kiln.layers.dense({ units: 128, activation: 'relu', inputShape: [784], kernelInitializer: 'heNormal' }),
+      kiln.layers.dense({ units: 10, activation: 'softmax' }),
+    ],
+  });
+  model.compile({ optimizer: kiln.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return model;
+}
+
+export function toTensors(kiln, { n, images, labels }) {
+  const oneHot = new Float32Array(n * 10);
+  labels.forEach((l, i) => { oneHot[i * 10 + l] = 1; });
+  return { x: kiln.tensor(standardize(images), [n, 784]), y: kiln.tensor(oneHot, [n, 10]) };
+}
+
+/** Class probabilities (Float32Array n*10) for n images of [0, 1] pixels. */
+export function predict(kiln, model, images, n = images.length / 784) {
+  return model.predict(kiln.tensor(standardize(images), [n, 784])).dataSync();
+}
+
+/**
+ * Trains `model`. onBatch({step, loss, acc, msPerBatch}) after every batch,
+ * onEpoch({epoch, step, loss, acc, testAccuracy, msPerBatch}) after every epoch.
+ * Resolves to {testAccuracy, msPerBatch, batches}.
+ */
+export async function trainModel(kiln, model, data, { epochs, batchSize = 64, onBatch, onEpoch }) {
+  const train = toTensors(kiln, data.train);
+  const test = toTensors(kiln, data.test);
+  model.warmup(batchSize);
+  let step = 0, trainMs = 0, epochStart = 0, lastBatchEnd = 0;
+  await model.fit(train.x, train.y, {
+    epochs, batchSize, shuffle: true, validationData: [test.x, test.y],
+    callbacks: {
+      onEpochBegin: () => { epochStart = lastBatchEnd = performance.now(); },
+      onBatchEnd: (_, logs) => {
+        step++;
+        lastBatchEnd = performance.now();
+        onBatch?.({ step, loss: logs.loss, acc: logs.acc, msPerBatch: (trainMs + lastBatchEnd - epochStart) / step });
+      },
+      onEpochEnd: (epoch, logs) => {
+        // The test pass ran after the last batch: leave it out of the training time.
+        trainMs += lastBatchEnd - epochStart;
+        onEpoch?.({ epoch, step, loss: logs.loss, acc: logs.acc, testAccuracy: logs.val_acc, msPerBatch: trainMs / step });
+      },
+    },
+  });
+  const [, acc] = model.evaluate(test.x, test.y);
+  return { testAccuracy: (await acc.data())[0], msPerBatch: trainMs / Math.max(1, step), batches: step };
+}
