@@ -6,7 +6,18 @@ namespace kiln {
 
 namespace {
 thread_local bool t_inside_task = false;
+
+// Spinning this long before sleeping lets back-to-back kernels hand work over
+// without a futex round trip (tens of microseconds, worse in wasm), while an
+// idle pool still sleeps.
+constexpr int kSpinIterations = 20000;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
 }
+}  // namespace
 
 ThreadPool& ThreadPool::global() {
   static ThreadPool* pool = new ThreadPool();  // never destroyed: workers may outlive statics
@@ -46,6 +57,8 @@ void ThreadPool::run_tasks() {
 void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
+    for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen && !stopping_.load(); ++i)
+      cpu_relax();
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -76,6 +89,7 @@ void ThreadPool::parallel_for(int num_tasks, const std::function<void(int)>& fn)
   }
   wake_.notify_all();
   run_tasks();
+  for (int i = 0; i < kSpinIterations && busy_workers_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
   std::unique_lock<std::mutex> lock(mutex_);
   done_.wait(lock, [&] { return busy_workers_.load(std::memory_order_acquire) == 0; });
   job_ = nullptr;

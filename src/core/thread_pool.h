@@ -41,8 +41,8 @@ class ThreadPool {
   int job_tasks_ = 0;
   std::atomic<int> next_task_{0};
   std::atomic<int> busy_workers_{0};
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 // Splits [0, n) into at most `max_chunks` contiguous ranges of at least

@@ -15,7 +15,7 @@
 namespace kiln {
 namespace {
 
-constexpr int64_t kKc = 512;       // K block: A and B panels stay in L1/L2
+constexpr int64_t kFewRows = 4;    // at most this many rows skip packing
 constexpr int64_t kMcMax = 96;     // rows of A packed per task
 constexpr int kMaxTile = 16 * 32;  // largest mr*nr of any kernel
 
@@ -53,12 +53,12 @@ void pack_a(const GemmArgs& g, int64_t m0, int64_t mc, int64_t k0, int64_t kc, i
   }
 }
 
-// Panels [p0, p1) of rows [k0, k0+kc) of op(B), nr wide, zero-padded.
+// Panels [p0, p1) of rows [k0, k0+kc) of op(B), nr wide, zero-padded, from `out`.
 void pack_b(const GemmArgs& g, int64_t k0, int64_t kc, int64_t p0, int64_t p1, int nr, float* out) {
   for (int64_t panel = p0; panel < p1; ++panel) {
     int64_t j0 = panel * nr;
     int64_t cols = std::min<int64_t>(nr, g.n - j0);
-    float* dst = out + panel * kc * nr;
+    float* dst = out + (panel - p0) * kc * nr;
     if (!g.trans_b && cols == nr) {
       for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * nr, g.b + (k0 + p) * g.ldb + j0, nr * sizeof(float));
       continue;
@@ -94,6 +94,30 @@ void run_tile(const GemmMicroKernel& kern, int64_t kc, const float* a, const flo
   for (int64_t i = 0; i < rows; ++i) std::memcpy(c + i * ldc, tile + i * kern.nr, cols * sizeof(float));
 }
 
+// Few rows (batch-1 inference): packing B would cost as much as the product,
+// so stream B's rows directly, four at a time, into each output row.
+void gemm_few_rows(const GemmArgs& g) {
+  parallel_range(g.n, 256, [&](int64_t j0, int64_t j1) {
+    for (int64_t i = 0; i < g.m; ++i) {
+      float* c = g.c + i * g.ldc;
+      if (!g.accumulate)
+        for (int64_t j = j0; j < j1; ++j) c[j] = 0.0f;
+      int64_t p = 0;
+      for (; p + 4 <= g.k; p += 4) {
+        const float a0 = elem_a(g, i, p), a1 = elem_a(g, i, p + 1), a2 = elem_a(g, i, p + 2), a3 = elem_a(g, i, p + 3);
+        const float *b0 = g.b + p * g.ldb, *b1 = b0 + g.ldb, *b2 = b1 + g.ldb, *b3 = b2 + g.ldb;
+        for (int64_t j = j0; j < j1; ++j) c[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
+      }
+      for (; p < g.k; ++p) {
+        const float a = elem_a(g, i, p);
+        const float* b = g.b + p * g.ldb;
+        for (int64_t j = j0; j < j1; ++j) c[j] += a * b[j];
+      }
+    }
+    apply_epilogue(g, 0, g.m, j0, j1);
+  });
+}
+
 }  // namespace
 
 void gemm_reference(const GemmArgs& g) {
@@ -115,11 +139,14 @@ void gemm(const GemmArgs& g) {
     apply_epilogue(g, 0, g.m, 0, g.n);
     return;
   }
+  if (g.m <= kFewRows && !g.trans_b) return gemm_few_rows(g);
   const GemmMicroKernel& kern = *g_kernel;
   const int mr = kern.mr, nr = kern.nr;
   ThreadPool& pool = ThreadPool::global();
   const int threads = pool.num_threads();
 
+  // K block: one nr-wide panel of B (kc x nr floats) stays within ~24 KiB of L1.
+  const int64_t kKc = std::max<int64_t>(64, 24 * 1024 / (4 * nr) / 8 * 8);
   const int64_t n_panels = (g.n + nr - 1) / nr;
   const int64_t mc = std::min<int64_t>((g.m + mr - 1) / mr * mr, kMcMax / mr * mr);
   const int64_t m_blocks = (g.m + mc - 1) / mc;
@@ -128,37 +155,35 @@ void gemm(const GemmArgs& g) {
   const int64_t want = threads == 1 ? 1 : 3 * threads;
   const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_panels, (want + m_blocks - 1) / m_blocks));
 
-  // Packing buffers grow on the first call of a shape (warm-up) and are reused.
-  thread_local std::vector<float> b_pack;
-  b_pack.resize(size_t(std::min(kKc, g.k) * n_panels * nr));
-  float* bp = b_pack.data();
-
-  for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
-    const int64_t kc = std::min(kKc, g.k - k0);
-    const bool acc = g.accumulate || k0 > 0;
-    const bool last = k0 + kc >= g.k;
-    pool.parallel_for(int(std::min<int64_t>(n_panels, threads)), [&](int t) {
-      int64_t parts = std::min<int64_t>(n_panels, threads);
-      pack_b(g, k0, kc, n_panels * t / parts, n_panels * (t + 1) / parts, nr, bp);
-    });
-    pool.parallel_for(int(m_blocks * n_chunks), [&](int task) {
-      const int64_t m0 = (task / n_chunks) * mc;
-      const int64_t rows = std::min(mc, g.m - m0);
-      const int64_t chunk = task % n_chunks;
-      const int64_t p0 = n_panels * chunk / n_chunks, p1 = n_panels * (chunk + 1) / n_chunks;
-      thread_local std::vector<float> a_pack;
-      a_pack.resize(size_t(mc * kc));
+  // One parallel region per product: each task owns a (row block, column
+  // chunk) tile and walks K itself, packing its own A rows and B panels. The
+  // repacking of B across row blocks costs 1/(2*mc) of the arithmetic, far
+  // less than the synchronisation a shared packed B would need.
+  pool.parallel_for(int(m_blocks * n_chunks), [&](int task) {
+    const int64_t m0 = (task / n_chunks) * mc;
+    const int64_t rows = std::min(mc, g.m - m0);
+    const int64_t chunk = task % n_chunks;
+    const int64_t p0 = n_panels * chunk / n_chunks, p1 = n_panels * (chunk + 1) / n_chunks;
+    // Packing buffers grow on the first call of a shape (warm-up) and are reused.
+    thread_local std::vector<float> a_pack, b_pack;
+    a_pack.resize(size_t(mc * std::min(kKc, g.k)));
+    b_pack.resize(size_t(std::min(kKc, g.k) * (p1 - p0) * nr));
+    for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
+      const int64_t kc = std::min(kKc, g.k - k0);
+      const bool acc = g.accumulate || k0 > 0;
       pack_a(g, m0, rows, k0, kc, mr, a_pack.data());
+      pack_b(g, k0, kc, p0, p1, nr, b_pack.data());
       for (int64_t p = p0; p < p1; ++p) {
         const int64_t j0 = p * nr, cols = std::min<int64_t>(nr, g.n - j0);
+        const float* bp = b_pack.data() + (p - p0) * kc * nr;
         for (int64_t i0 = 0; i0 < rows; i0 += mr) {
-          run_tile(kern, kc, a_pack.data() + i0 * kc, bp + p * kc * nr, g.c + (m0 + i0) * g.ldc + j0, g.ldc,
+          run_tile(kern, kc, a_pack.data() + i0 * kc, bp, g.c + (m0 + i0) * g.ldc + j0, g.ldc,
                    std::min<int64_t>(mr, rows - i0), cols, acc);
         }
       }
-      if (last) apply_epilogue(g, m0, m0 + rows, p0 * nr, std::min<int64_t>(p1 * nr, g.n));
-    });
-  }
+    }
+    apply_epilogue(g, m0, m0 + rows, p0 * nr, std::min<int64_t>(p1 * nr, g.n));
+  });
 }
 
 const GemmMicroKernel& gemm_active_kernel() { return *g_kernel; }
