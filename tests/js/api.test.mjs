@@ -189,7 +189,8 @@ test('warmup compiles plans so predict works at batch 1 and large batches', () =
   const x = kiln.tensor(randomFloats(5 * 1000, 12), [1000, 5]);
   const all = m.predict(x).dataSync();
   const one = m.predict(kiln.tensor(x.dataSync().slice(5 * 999), [1, 5])).dataSync();
-  assert.deepEqual(Array.from(one), Array.from(all.slice(3 * 999)));
+  // Batch 1 takes the unpacked GEMM path: same math, another summation order.
+  for (let c = 0; c < 3; c++) assert.ok(Math.abs(one[c] - all[3 * 999 + c]) < 1e-6, `class ${c}: ${one[c]} vs ${all[3 * 999 + c]}`);
   for (let r = 0; r < 1000; r++) {
     const s = all[3 * r] + all[3 * r + 1] + all[3 * r + 2];
     assert.ok(Math.abs(s - 1) < 1e-5);

@@ -30,6 +30,7 @@ export function oneHotRows(n, classes, seed = 2) {
 
 export function smallModel(hidden = 8, inputs = 5, outputs = 3, activation = 'relu') {
   return kiln.sequential({
+    seed: 17,
     layers: [
       kiln.layers.dense({ units: hidden, activation, inputShape: [inputs] }),
       kiln.layers.dense({ units: outputs, activation: 'softmax' }),
