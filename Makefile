@@ -2,7 +2,8 @@
 # up what they need on a fresh Debian 12 machine (see scripts/setup.sh).
 SHELL := /bin/bash
 JOBS ?= 2
-export NODE_PATH := /usr/share/nodejs
+# Debian's emscripten needs Debian's node modules (acorn) to link at -O1+.
+EMSDK_ENV := NODE_PATH=/usr/share/nodejs
 EMCMAKE_VARIANTS := st mt
 
 .PHONY: all setup native wasm js package demo demo-browser demo-node test test-cpp test-js test-browser \
@@ -20,8 +21,8 @@ native:
 wasm:
 	@for v in $(EMCMAKE_VARIANTS); do \
 	  flag=$$([ $$v = mt ] && echo ON || echo OFF); \
-	  emcmake cmake -S . -B build-wasm-$$v -DKILN_WASM_THREADS=$$flag >/dev/null || exit 1; \
-	  cmake --build build-wasm-$$v -j$(JOBS) || exit 1; \
+	  $(EMSDK_ENV) emcmake cmake -S . -B build-wasm-$$v -DKILN_WASM_THREADS=$$flag >/dev/null || exit 1; \
+	  $(EMSDK_ENV) cmake --build build-wasm-$$v -j$(JOBS) || exit 1; \
 	done
 
 # TypeScript -> lib/, plus both wasm variants in lib/wasm/.

@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BATCH, CLASSES, FULL_GRID, FULL_PROTOCOL, INPUT, LEARNING_RATE, QUICK_GRID, QUICK_PROTOCOL, SEED, cellsOf } from './mlp/common.mjs';
+import { BATCH, CLASSES, DISTINCT_BATCHES, DISTINCT_SAMPLES, FULL_GRID, FULL_PROTOCOL, INPUT, LEARNING_RATE, QUICK_GRID, QUICK_PROTOCOL, SEED, cellsOf } from './mlp/common.mjs';
 import { NODE_ENGINES, RESULT_PREFIX } from './mlp/node_worker.mjs';
 import { BROWSER_ENGINES, runInChromium } from './mlp/browser_runner.mjs';
 import { downloadSizes } from './mlp/sizes.mjs';
@@ -64,7 +64,7 @@ function runChild(cmd, argv, { timeoutMs, prefix }) {
       pending += d;
       const lines = pending.split('\n');
       pending = lines.pop();
-      for (const l of lines) if (l.trim()) log(`${prefix} ${l}`);
+      for (const l of lines) if (l.trim()) log(prefix ? `${prefix} ${l}` : l);
     });
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
     child.on('close', (code) => { clearTimeout(timer); resolvePromise({ code, stdout, stderr, timedOut }); });
@@ -164,6 +164,7 @@ async function main() {
     generated: new Date().toISOString(), mode: quick ? 'quick' : 'full', wallMs: Date.now() - tStart,
     jsonPath: relative(ROOT, jsonPath), machine, chromiumIsolated,
     protocol: { ...protocol, batch: BATCH, input: INPUT, classes: CLASSES, learningRate: LEARNING_RATE, seed: SEED, nativeReps,
+      distinctSamples: DISTINCT_SAMPLES, distinctBatches: DISTINCT_BATCHES,
       threadsForThreadedEngines: threads },
     grid, cells,
     engines: engines.map(({ results: _r, ...rest }) => rest),

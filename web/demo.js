@@ -16,7 +16,7 @@ const params = new URLSearchParams(location.search);
 const numParam = (name, fallback) => (params.has(name) ? Number(params.get(name)) : fallback);
 const settings = {
   epochs: numParam('epochs', 3),
-  batchSize: numParam('batchSize', 64),
+  batchSize: numParam('batchSize', 32),
   trainLimit: numParam('trainLimit', Infinity),
   testLimit: numParam('testLimit', Infinity),
 };

@@ -2,7 +2,7 @@
 // on black, like the MNIST digits. Calls onStrokeEnd after each stroke.
 
 export class DrawPad {
-  constructor(canvas, { lineWidth = 20, onStrokeEnd = () => {} } = {}) {
+  constructor(canvas, { lineWidth = 22, onStrokeEnd = () => {} } = {}) {
     this.canvas = canvas;
     this.ctx = canvas.getContext('2d', { willReadFrequently: true });
     this.lineWidth = lineWidth;

@@ -37,15 +37,28 @@ export function rng(seed) {
   };
 }
 
-/** One training batch (x in [0, 1), one-hot y) and one single-sample input, from the fixed seed. */
+/** Distinct inputs that predict() cycles through, so no engine can reuse a previous answer. */
+export const DISTINCT_BATCHES = 2;
+export const DISTINCT_SAMPLES = 16;
+
+/**
+ * From the fixed seed: one training batch (x in [0, 1), one-hot y), the
+ * batches predict() cycles through at batch 64 (the first is x) and the
+ * single samples it cycles through at batch 1.
+ */
 export function makeData(seed = SEED) {
   const r = rng(seed);
-  const x = new Float32Array(BATCH * INPUT);
-  for (let i = 0; i < x.length; i++) x[i] = r();
+  const batches = [];
+  for (let b = 0; b < DISTINCT_BATCHES; b++) {
+    const xb = new Float32Array(BATCH * INPUT);
+    for (let i = 0; i < xb.length; i++) xb[i] = r();
+    batches.push(xb);
+  }
   const y = new Float32Array(BATCH * CLASSES);
   for (let i = 0; i < BATCH; i++) y[i * CLASSES + Math.floor(r() * CLASSES)] = 1;
-  const x1 = x.slice(0, INPUT);
-  return { x, y, x1 };
+  const samples = [];
+  for (let k = 0; k < DISTINCT_SAMPLES; k++) samples.push(batches[1].slice(k * INPUT, (k + 1) * INPUT));
+  return { x: batches[0], y, batches, samples };
 }
 
 export function median(values) {
@@ -86,7 +99,8 @@ export function round(x) {
  * Runs every cell with an engine adapter:
  *   adapter.build(cell, data) -> model handle (built, compiled, warmed up)
  *   adapter.train(model, data) -> Promise<loss number> (one trainOnBatch)
- *   adapter.predict(model, data, batch) -> output values (forces completion)
+ *   adapter.predict(model, input) -> output values (forces completion); input is
+ *     { batch: 1 | 64, index } naming data.samples[index] or data.batches[index]
  *   adapter.dispose(model)
  * Returns one record per cell; an error in a cell is recorded, not thrown.
  */
@@ -100,9 +114,10 @@ export async function runGrid(adapter, { cells, protocol, log = () => {} }) {
       model = await adapter.build(cell, data);
       const train = await measure(() => adapter.train(model, data), protocol);
       const lossAfter = await adapter.train(model, data);
-      const b1 = await measure(() => adapter.predict(model, data, 1), protocol);
-      const b64 = await measure(() => adapter.predict(model, data, BATCH), protocol);
-      const out = await adapter.predict(model, data, 1);
+      let k = 0;
+      const b1 = await measure(() => adapter.predict(model, { batch: 1, index: k++ % DISTINCT_SAMPLES }), protocol);
+      const b64 = await measure(() => adapter.predict(model, { batch: BATCH, index: k++ % DISTINCT_BATCHES }), protocol);
+      const out = await adapter.predict(model, { batch: 1, index: 0 });
       Object.assign(rec, {
         train_ms_per_batch: round(train.ms),
         infer_ms_per_sample_b1: round(b1.ms),

@@ -19,9 +19,9 @@ export async function runKiln(kiln, { variant, threads, cells, protocol, log = (
     name: `kiln-${variant}`,
     build({ depth, width }, data) {
       tensors ??= {
-        x: kiln.tensor(data.x, [BATCH, INPUT]),
         y: kiln.tensor(data.y, [BATCH, CLASSES]),
-        x1: kiln.tensor(data.x1, [1, INPUT]),
+        batches: data.batches.map((b) => kiln.tensor(b, [BATCH, INPUT])),
+        samples: data.samples.map((v) => kiln.tensor(v, [1, INPUT])),
       };
       const layers = [];
       for (let d = 0; d < depth; d++)
@@ -33,10 +33,10 @@ export async function runKiln(kiln, { variant, threads, cells, protocol, log = (
       return model;
     },
     async train(model) {
-      return model.trainOnBatch(tensors.x, tensors.y);
+      return model.trainOnBatch(tensors.batches[0], tensors.y);
     },
-    predict(model, _data, batch) {
-      const out = model.predict(batch === 1 ? tensors.x1 : tensors.x);
+    predict(model, { batch, index }) {
+      const out = model.predict(batch === 1 ? tensors.samples[index] : tensors.batches[index]);
       const values = out.dataSync();
       out.dispose();
       return values;

@@ -7,7 +7,7 @@ const quick = params.get('quick') === '1';
 const threads = Number(params.get('threads') ?? 2);
 const logEl = document.getElementById('log');
 const log = (s) => {
-  console.log(`[${engine}] ${s}`);
+  console.log(s);
   logEl.textContent += `${s}\n`;
 };
 

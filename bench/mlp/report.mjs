@@ -150,7 +150,8 @@ export function renderMarkdown(doc) {
     `Warm-up first (Kiln: \`model.warmup(${p.batch})\`; then ${p.warmupIters} untimed calls for every engine). Then ${p.reps} runs, each of k calls, ` +
     `k chosen from one timed call so that a run lasts about ${p.targetMs} ms (at least ${p.minIters}, at most ${p.maxIters}). ` +
     `Reported: the **median over the ${p.reps} runs** of (run time / k).`);
-  push(`- **Inference**: \`model.predict(x)\` plus reading the output back (\`dataSync()\`), on a [1, ${p.input}] and a [${p.batch}, ${p.input}] input, ` +
+  push(`- **Inference**: \`model.predict(x)\` plus reading the output back (\`dataSync()\`), on [1, ${p.input}] inputs (cycling through ` +
+    `${p.distinctSamples} distinct samples) and [${p.batch}, ${p.input}] inputs (cycling through ${p.distinctBatches} distinct batches), ` +
     `same protocol; ms per sample = ms per call / batch size.`);
   push('- **Isolation**: each JS engine runs alone, in its own Node.js process or its own Chromium page load (fresh JS context: ' +
     '`kiln.ready()` loads one wasm variant per context). The page is served by `scripts/serve.mjs` with COOP/COEP headers ' +
@@ -203,8 +204,64 @@ export function renderMarkdown(doc) {
     const native = ['kiln-native-1t', 'kiln-native-2t'];
     for (const metric of ['train', 'b1', 'b64']) push(`### ${METRICS[metric].title}`, '', metricTable(doc, 'native', metric, native, null), '');
   }
+  push('## Observations (computed from this run)', '', observations(doc).map((x) => `- ${x}`).join('\n'), '');
   const problems = doc.problems ?? [];
-  push('## Problems seen in this run', '');
+  push('## Problems and warnings seen in this run', '');
   push(problems.length ? problems.map((s) => `- ${s}`).join('\n') : '- None: every engine finished every cell.', '');
   return out.join('\n');
+}
+
+/** Data-driven remarks: which variant/backend won, wasm vs native, thread caps. */
+function observations(doc) {
+  const out = [];
+  const count = (env, metric, engines) => {
+    const wins = Object.fromEntries(engines.map((e) => [e, 0]));
+    for (const { depth, width } of doc.cells) {
+      const b = best(doc.results, env, engines, METRICS[metric].key, depth, width);
+      if (b) wins[b.engine]++;
+    }
+    return wins;
+  };
+  for (const env of ['node', 'chromium']) {
+    if (!doc.engines.some((e) => e.environment === env)) continue;
+    const parts = [];
+    for (const metric of ['train', 'b1', 'b64']) {
+      const w = count(env, metric, KILN_WASM);
+      parts.push(`${metric === 'train' ? 'training' : metric === 'b1' ? 'batch-1 inference' : 'batch-64 inference'} ` +
+        `${w['kiln-wasm-single']} / ${w['kiln-wasm-threaded']}`);
+    }
+    out.push(`${ENV_LABELS[env]}: cells where Kiln's single-threaded / threaded (2 threads) wasm variant was faster: ${parts.join('; ')}.`);
+    const tw = count(env, 'train', TFJS);
+    out.push(`${ENV_LABELS[env]}: TF.js's faster backend for training was cpu in ${tw['tfjs-cpu']} and wasm in ${tw['tfjs-wasm']} of ${doc.cells.length} cells.`);
+    const tf = doc.engines.find((e) => e.environment === env && e.engine === 'tfjs-wasm');
+    if (tf?.info && !tf.info.wasmMultithread)
+      out.push(`${ENV_LABELS[env]}: TF.js wasm loaded ${tf.info.wasmFlavour} (WASM_HAS_MULTITHREAD_SUPPORT is false: tfjs-backend-wasm ` +
+        'turns threads off in Node.js), so it ran single-threaded.');
+    else if (tf?.info && tf.info.requestedThreads && tf.info.threads !== null && tf.info.threads < tf.info.requestedThreads)
+      out.push(`${ENV_LABELS[env]}: TF.js wasm loaded ${tf.info.wasmFlavour} but ran ${tf.info.threads} XNNPACK thread(s) although ` +
+        `${tf.info.requestedThreads} were requested with tf.wasm.setThreadsCount: tfjs-backend-wasm caps its pool at ` +
+        `hardwareConcurrency / 2 (= ${Math.floor((doc.engines.find((e) => e.page)?.page?.hardwareConcurrency ?? 0) / 2)} here).`);
+  }
+  // wasm vs native, training, single thread.
+  for (const env of ['node', 'chromium']) {
+    const ratios = doc.cells.map(({ depth, width }) => {
+      const w = lookup(doc.results, env, 'kiln-wasm-single', depth, width);
+      const n = lookup(doc.results, 'native', 'kiln-native-1t', depth, width);
+      return w && n ? w.train_ms_per_batch / n.train_ms_per_batch : null;
+    });
+    const sm = summarize(ratios);
+    if (sm) out.push(`Kiln wasm (1 thread) in ${ENV_LABELS[env]} vs Kiln native (1 thread), training: ${fmtRatio(sm.geomean)} slower (geomean; ${fmtRatio(sm.min)}–${fmtRatio(sm.max)}).`);
+  }
+  // batch-1 vs batch-64 per-sample cost for Kiln (large gaps mean a per-call cost).
+  for (const env of ['node', 'chromium', 'native']) {
+    const eng = env === 'native' ? 'kiln-native-1t' : 'kiln-wasm-single';
+    const ratios = doc.cells.map(({ depth, width }) => {
+      const r = lookup(doc.results, env, eng, depth, width);
+      return r ? r.infer_ms_per_sample_b1 / r.infer_ms_per_sample_b64 : null;
+    });
+    const sm = summarize(ratios);
+    if (sm) out.push(`${ENGINE_LABELS[eng]}${env === 'native' ? '' : ` in ${ENV_LABELS[env]}`}: a batch-1 call costs ${fmtRatio(sm.geomean)} (geomean; ${fmtRatio(sm.min)}–${fmtRatio(sm.max)}) ` +
+      'the per-sample cost at batch 64.');
+  }
+  return out;
 }

@@ -45,9 +45,9 @@ export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, pr
     name: `tfjs-${backend}`,
     build({ depth, width }, data) {
       tensors ??= {
-        x: tf.tensor2d(data.x, [BATCH, INPUT]),
         y: tf.tensor2d(data.y, [BATCH, CLASSES]),
-        x1: tf.tensor2d(data.x1, [1, INPUT]),
+        batches: data.batches.map((b) => tf.tensor2d(b, [BATCH, INPUT])),
+        samples: data.samples.map((v) => tf.tensor2d(v, [1, INPUT])),
       };
       const model = tf.sequential();
       for (let d = 0; d < depth; d++)
@@ -57,10 +57,10 @@ export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, pr
       return model;
     },
     async train(model) {
-      return model.trainOnBatch(tensors.x, tensors.y);
+      return model.trainOnBatch(tensors.batches[0], tensors.y);
     },
-    predict(model, _data, batch) {
-      const out = model.predict(batch === 1 ? tensors.x1 : tensors.x);
+    predict(model, { batch, index }) {
+      const out = model.predict(batch === 1 ? tensors.samples[index] : tensors.batches[index]);
       const values = out.dataSync();
       out.dispose();
       return values;
@@ -72,7 +72,7 @@ export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, pr
   };
   const before = tf.memory().numTensors;
   const results = await runGrid(adapter, { cells, protocol, log });
-  if (tensors) for (const t of Object.values(tensors)) t.dispose();
+  if (tensors) for (const t of [tensors.y, ...tensors.batches, ...tensors.samples]) t.dispose();
   info.leakedTensors = tf.memory().numTensors - before;
   return { engine: `tfjs-${backend}`, info, results };
 }

@@ -110,7 +110,7 @@ void loss_backward(LossKind kind, bool from_logits, const float* pred, const flo
       // d/dz of -sum t log softmax(z) = softmax(z) * sum(t) - t.
       RowLogSumExp lse(p, cols);
       float t_sum = 0;
-      t_sum = 1;
+      for (int64_t c = 0; c < cols; ++c) t_sum += t_at(c);
       for (int64_t c = 0; c < cols; ++c) g[c] = (std::exp(lse.log_prob(p[c])) * t_sum - t_at(c)) * inv_rows;
     } else {
       for (int64_t c = 0; c < cols; ++c) {

@@ -108,11 +108,13 @@ void check_model(const std::string& label, int64_t input_dim, const std::vector<
   if (loss == LossKind::kSparseCategoricalCrossentropy) {
     for (float& v : y) v = float(rng.below(uint32_t(out)));
   } else if (loss == LossKind::kCategoricalCrossentropy && layers.back().activation == Activation::kSoftmax) {
-    // Soft targets: a probability distribution per row.
+    // Soft targets: a distribution per row, scaled so that rows need not sum
+    // to 1 (the loss is -sum t log softmax(z) either way).
     for (int64_t r = 0; r < batch; ++r) {
       double sum = 0;
       for (int64_t c = 0; c < out; ++c) sum += (y[size_t(r * out + c)] = float(rng.uniform() + 0.05));
-      for (int64_t c = 0; c < out; ++c) y[size_t(r * out + c)] = float(y[size_t(r * out + c)] / sum);
+      const double row_sum = seed % 2 ? 1.0 : 0.5 + rng.uniform();
+      for (int64_t c = 0; c < out; ++c) y[size_t(r * out + c)] = float(y[size_t(r * out + c)] / sum * row_sum);
     }
   } else if (loss == LossKind::kCategoricalCrossentropy) {
     for (float& v : y) v = float(rng.uniform());
