@@ -26,12 +26,6 @@ function toImages(idx) {
   return out;
 }
 
-export function oneHot(labels, classes = 10) {
-  const out = new Float32Array(labels.length * classes);
-  labels.forEach((l, i) => { out[i * classes + l] = 1; });
-  return out;
-}
-
 /** readBytes(name) -> Promise<Uint8Array>; limits cut the sets (for quick runs). */
 export async function loadMnist(readBytes, { trainLimit = Infinity, testLimit = Infinity } = {}) {
   const raw = {};

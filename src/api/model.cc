@@ -45,13 +45,15 @@ Status Model::create(int64_t input_dim, const std::vector<DenseLayerSpec>& layer
       return Status::error("layer " + std::to_string(i) + " (dense): units must be in [1, " + std::to_string(kMaxUnits) + "], got " + std::to_string(l.units));
     if (int(l.activation) >= kNumActivations) return Status::error("layer " + std::to_string(i) + ": unknown activation");
     // Each tensor starts on a 16-float (64-byte) boundary.
+    const int64_t kernel = shape_numel({fan_in, l.units});
+    if (kernel < 0 || kernel > kMaxParams || total + kernel + l.units + 32 > kMaxParams)
+      return Status::error("model too large: layer " + std::to_string(i) + " takes the total past " + std::to_string(kMaxParams) + " parameters");
     auto add = [&](Shape s) {
       m->weights_.push_back({s, total});
       total += (shape_numel(s) + 15) / 16 * 16;
     };
     add({fan_in, l.units});
     if (l.use_bias) add({l.units});
-    if (total > kMaxParams) return Status::error("model too large: more than " + std::to_string(kMaxParams) + " parameters");
     fan_in = l.units;
   }
   m->params_.reset(aligned_floats(total));

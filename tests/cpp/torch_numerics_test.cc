@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "api/model.h"
+#include "core/thread_pool.h"
+#include "cpu/gemm.h"
 
 namespace kiln {
 namespace {
@@ -247,6 +249,43 @@ TEST(TorchNumerics, AdamMatchesTorch) {
   o.beta2 = 0.999f;
   o.epsilon = 1e-7f;
   check_optimizer("adam", o);
+}
+
+TEST(TorchNumerics, EveryGemmKernelAndThreadCountMatchesTorch) {
+  const GemmMicroKernel* kernels[8];
+  const int nk = gemm_available_kernels(kernels, 8);
+  ASSERT_GE(nk, 1);
+  const std::string original = gemm_active_kernel().name;
+  OptimizerConfig adam;
+  adam.kind = OptimizerKind::kAdam;
+  adam.learning_rate = 0.01f;
+  OptimizerConfig nesterov;
+  nesterov.learning_rate = 0.1f;
+  nesterov.momentum = 0.9f;
+  nesterov.nesterov = true;
+  for (int threads : {1, 3}) {
+    ThreadPool::global().resize(threads);
+    for (int k = 0; k < nk; ++k) {
+      ASSERT_TRUE(gemm_select_kernel(kernels[k]->name));
+      SCOPED_TRACE(std::string(kernels[k]->name) + ", " + std::to_string(threads) + " threads");
+      for (const FixtureModel& fm : fixture()) {
+        auto m = make_model(fm, OptimizerConfig());
+        std::vector<float> out(fm.get("out").size());
+        ASSERT_TRUE(m->predict(fm.get("x").data(), fm.batch, out.data()).ok());
+        expect_close(fm.name + " forward, " + kernels[k]->name, out.data(), fm.get("out"));
+        float loss;
+        std::vector<std::vector<float>> grads;
+        ASSERT_TRUE(m->gradients(fm.get("x").data(), fm.get("y").data(), fm.batch, &loss, &grads).ok());
+        for (size_t i = 0; i < grads.size(); ++i)
+          expect_close(fm.name + " grad" + std::to_string(i) + ", " + kernels[k]->name, grads[i].data(),
+                       fm.get("grad" + std::to_string(i)));
+      }
+      check_optimizer("adam", adam);
+      check_optimizer("nesterov", nesterov);
+    }
+  }
+  ThreadPool::global().resize(1);
+  ASSERT_TRUE(gemm_select_kernel(original.c_str()));
 }
 
 // Runs last in this file (gtest keeps definition order unless shuffling).
