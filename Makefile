@@ -37,6 +37,7 @@ package: js
 	mkdir -p dist
 	npm pack --pack-destination dist
 
+# Reference numerics from PyTorch (Debian python3-torch); regenerated on every test run.
 fixtures:
 	/usr/bin/python3 scripts/make_torch_fixtures.py
 
@@ -46,7 +47,7 @@ demo: setup all
 test: setup all
 	$(MAKE) test-cpp test-js test-browser
 
-test-cpp: native
+test-cpp: native fixtures
 	cd build && ctest --output-on-failure -j$(JOBS)
 
 test-js: js
