@@ -6,7 +6,7 @@ JOBS ?= 2
 EMSDK_ENV := NODE_PATH=/usr/share/nodejs
 EMCMAKE_VARIANTS := st mt
 
-.PHONY: all setup native wasm js package demo demo-browser demo-node test test-cpp test-js test-browser \
+.PHONY: all setup native wasm js package demo test test-cpp test-js test-browser \
         fixtures bench-mlp clean serve
 
 all: native wasm js
