@@ -109,21 +109,21 @@ static Status check_loss_inputs(const char* op, const Shape& p, const Shape& t, 
 }
 
 Status Graph::loss(int pred, int target, LossKind kind, bool from_logits, int* out) {
-  KILN_RETURN_IF_ERROR(check_loss_inputs("Loss", value(pred).shape, value(target).shape, kind));
-  Node node{OpKind::kLoss, {pred, target}};
-  node.loss = kind;
-  node.from_logits = from_logits;
-  node.output = *out = new_temp({1}, value(pred).requires_grad);
-  nodes_.push_back(node);
-  return Status();
+  return add_loss_node(OpKind::kLoss, pred, target, kind, from_logits, out);
 }
 
 Status Graph::loss_grad(int pred, int target, LossKind kind, bool from_logits, int* out) {
-  KILN_RETURN_IF_ERROR(check_loss_inputs("LossGrad", value(pred).shape, value(target).shape, kind));
-  Node node{OpKind::kLossGrad, {pred, target}};
+  return add_loss_node(OpKind::kLossGrad, pred, target, kind, from_logits, out);
+}
+
+// Loss: a [1] scalar that carries requires_grad; LossGrad: d/d pred, shaped like pred.
+Status Graph::add_loss_node(OpKind op, int pred, int target, LossKind kind, bool from_logits, int* out) {
+  KILN_RETURN_IF_ERROR(check_loss_inputs(op_name(op), value(pred).shape, value(target).shape, kind));
+  Node node{op, {pred, target}};
   node.loss = kind;
   node.from_logits = from_logits;
-  node.output = *out = new_temp(value(pred).shape, false);
+  const bool is_loss = op == OpKind::kLoss;
+  node.output = *out = new_temp(is_loss ? Shape{1} : value(pred).shape, is_loss && value(pred).requires_grad);
   nodes_.push_back(node);
   return Status();
 }

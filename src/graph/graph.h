@@ -78,6 +78,7 @@ class Graph {
 
  private:
   int new_temp(Shape shape, bool requires_grad);
+  Status add_loss_node(OpKind op, int pred, int target, LossKind kind, bool from_logits, int* out);
   std::vector<Value> values_;
   std::vector<Node> nodes_;
 };

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/enum_names.h"
+
 namespace kiln {
 
 const char* activation_name(Activation act) {
@@ -17,13 +19,7 @@ const char* activation_name(Activation act) {
 }
 
 bool activation_from_name(const std::string& name, Activation* out) {
-  for (int i = 0; i < kNumActivations; ++i) {
-    if (name == activation_name(Activation(i))) {
-      *out = Activation(i);
-      return true;
-    }
-  }
-  return false;
+  return enum_from_name(name, kNumActivations, activation_name, out);
 }
 
 static inline float sigmoid(float x) {

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/enum_names.h"
+
 namespace kiln {
 
 const char* initializer_name(Initializer init) {
@@ -17,13 +19,7 @@ const char* initializer_name(Initializer init) {
 }
 
 bool initializer_from_name(const std::string& name, Initializer* out) {
-  for (int i = 0; i < kNumInitializers; ++i) {
-    if (name == initializer_name(Initializer(i))) {
-      *out = Initializer(i);
-      return true;
-    }
-  }
-  return false;
+  return enum_from_name(name, kNumInitializers, initializer_name, out);
 }
 
 static double truncated_normal(Rng& rng) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/enum_names.h"
+
 namespace kiln {
 
 namespace {
@@ -45,13 +47,7 @@ const char* loss_name(LossKind kind) {
 }
 
 bool loss_from_name(const std::string& name, LossKind* out) {
-  for (int i = 0; i < kNumLossKinds; ++i) {
-    if (name == loss_name(LossKind(i))) {
-      *out = LossKind(i);
-      return true;
-    }
-  }
-  return false;
+  return enum_from_name(name, kNumLossKinds, loss_name, out);
 }
 
 bool loss_is_sparse(LossKind kind) { return kind == LossKind::kSparseCategoricalCrossentropy; }

@@ -1,0 +1,19 @@
+// Looks up an enum by its public name (TF.js spelling), for enums whose
+// values run 0..count-1 and that have a name function.
+#pragma once
+#include <string>
+
+namespace kiln {
+
+template <typename Enum>
+bool enum_from_name(const std::string& name, int count, const char* (*name_of)(Enum), Enum* out) {
+  for (int i = 0; i < count; ++i) {
+    if (name == name_of(Enum(i))) {
+      *out = Enum(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace kiln
