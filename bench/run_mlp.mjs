@@ -2,12 +2,15 @@
 // TensorFlow.js (cpu and wasm backends) on MNIST-shaped MLPs, in Node.js and
 // in headless Chromium, side by side in one run.
 //
-//   node bench/run_mlp.mjs [--quick] [--envs native,node,chromium] [--threads 2] [--json PATH] [--md PATH]
+//   node bench/run_mlp.mjs [--quick] [--envs native,node,chromium] [--threads 2] [--json PATH] [--md PATH] [--no-snapshot]
 //
 // Full run (make bench-mlp): depth {1,2,4,8} x width {64,128,256}; writes
 // bench/results/mlp.json and docs/BENCH_MLP.md. --quick: depth {1,4} x width
 // {64,256} with fewer, shorter runs; writes bench/results/mlp-quick.json and
 // bench/results/BENCH_MLP-quick.md unless --json / --md say otherwise.
+// The engines run from a copy of lib/ and build/kiln-bench-mlp taken at the
+// start (in the OS temp dir, removed at the end), so a rebuild during the run
+// cannot mix builds; --no-snapshot measures the files in place.
 //
 // Pieces: bench/mlp/common.mjs (grid, data, timing protocol),
 // kiln_engine.mjs / tfjs_engine.mjs (one engine each, shared by Node and the
@@ -15,7 +18,8 @@
 // (one engine per page load), browser_runner.mjs (Chromium driver),
 // sizes.mjs (gzip sizes), report.mjs (ratios and markdown).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,11 +42,57 @@ const protocol = quick ? QUICK_PROTOCOL : FULL_PROTOCOL;
 const cells = cellsOf(grid);
 const nativeReps = protocol.reps;
 const engineTimeoutMs = quick ? 150_000 : 300_000;
+const useSnapshot = !args.includes('--no-snapshot');
+const BUILD_FILES = ['build/kiln-bench-mlp', 'lib/index.js', 'lib/backend.js', 'lib/model.js', 'lib/wasm/kiln-st.wasm', 'lib/wasm/kiln-mt.wasm'];
 
 const tStart = Date.now();
 const elapsed = () => `${((Date.now() - tStart) / 1000).toFixed(0).padStart(4)} s`;
 const log = (s) => console.log(`[${elapsed()}] ${s}`);
 const load1 = () => os.loadavg()[0];
+
+/** sha256 (first 12 hex digits) and mtime of the Kiln files the engines load. */
+function buildFingerprint(root) {
+  const out = {};
+  for (const f of BUILD_FILES) {
+    try {
+      const bytes = readFileSync(join(root, f));
+      out[f] = { sha256: createHash('sha256').update(bytes).digest('hex').slice(0, 12), mtime: statSync(join(root, f)).mtime.toISOString() };
+    } catch {
+      out[f] = null;
+    }
+  }
+  return out;
+}
+
+/**
+ * The repo's lib/ and build/ change whenever someone rebuilds; the engines
+ * run from a private copy taken at the start so that one run measures one
+ * build. The copy is a root the static server can serve: lib/ and the native
+ * binary copied, bench/ and node_modules/ linked.
+ */
+function makeSnapshot() {
+  const dir = mkdtempSync(join(os.tmpdir(), 'kiln-mlp-bench-'));
+  cpSync(join(ROOT, 'lib'), join(dir, 'lib'), { recursive: true, preserveTimestamps: true });
+  if (existsSync(join(ROOT, 'build/kiln-bench-mlp'))) {
+    mkdirSync(join(dir, 'build'));
+    cpSync(join(ROOT, 'build/kiln-bench-mlp'), join(dir, 'build/kiln-bench-mlp'), { preserveTimestamps: true });
+    chmodSync(join(dir, 'build/kiln-bench-mlp'), 0o755);
+  }
+  symlinkSync(join(ROOT, 'bench'), join(dir, 'bench'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+let RUN_ROOT = ROOT;
+
+/** Waits (up to a minute) until lib/ and the native binary are 15 s old, so the copy does not catch a build half-written. */
+async function waitForSettledBuild() {
+  const newest = () => Math.max(...BUILD_FILES.concat(['lib/wasm/kiln-st.js', 'lib/wasm/kiln-mt.js', 'lib/wasm/kiln-mt.worker.js'])
+    .map((f) => { try { return statSync(join(ROOT, f)).mtimeMs; } catch { return 0; } }));
+  for (let waited = 0; Date.now() - newest() < 15_000 && waited < 60_000; waited += 2000) {
+    if (waited === 0) log('lib/ or build/ changed in the last 15 s; waiting for the build to settle');
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
 
 function cpuModel() {
   try {
@@ -74,10 +124,10 @@ function runChild(cmd, argv, { timeoutMs, prefix }) {
 
 async function runNative(nThreads) {
   const engine = `kiln-native-${nThreads}t`;
-  const bin = join(ROOT, 'build/kiln-bench-mlp');
+  const bin = join(RUN_ROOT, 'build/kiln-bench-mlp');
   const before = load1();
   const t0 = Date.now();
-  if (!existsSync(bin)) return { environment: 'native', engine, error: `${relative(ROOT, bin)} not found (run cmake --build build)`, results: [] };
+  if (!existsSync(bin)) return { environment: 'native', engine, error: 'build/kiln-bench-mlp not found (run cmake --build build)', results: [] };
   const r = await runChild(bin, [String(nThreads), String(nativeReps)], { timeoutMs: engineTimeoutMs, prefix: `[native ${nThreads}t]` });
   const lines = r.stdout.split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l));
   const results = lines.filter((l) => cells.some((c) => c.depth === l.depth && c.width === l.width))
@@ -93,7 +143,8 @@ async function runNative(nThreads) {
 async function runNodeEngine(engine) {
   const before = load1();
   const t0 = Date.now();
-  const argv = [join(ROOT, 'bench/mlp/node_worker.mjs'), engine, '--threads', String(threads), ...(quick ? ['--quick'] : [])];
+  const argv = [join(ROOT, 'bench/mlp/node_worker.mjs'), engine, '--threads', String(threads), ...(quick ? ['--quick'] : []),
+    '--kiln', join(RUN_ROOT, 'lib/index.js')];
   const r = await runChild(process.execPath, argv, { timeoutMs: engineTimeoutMs, prefix: '' });
   const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
   const base = { environment: 'node', engine, wallMs: Date.now() - t0, loadavg: { before, after: load1() } };
@@ -114,6 +165,15 @@ async function main() {
     os: `${os.type()} ${os.release()} ${os.arch()}`, node: process.version, chromium: null, tfjs: null,
     loadavgStart: os.loadavg(),
   };
+  if (useSnapshot) await waitForSettledBuild();
+  const repoAtStart = buildFingerprint(ROOT);
+  if (useSnapshot) {
+    RUN_ROOT = makeSnapshot();
+    const snap = RUN_ROOT;
+    process.on('exit', () => rmSync(snap, { recursive: true, force: true }));
+    log(`measuring a copy of lib/ and build/kiln-bench-mlp taken now: ${RUN_ROOT}`);
+  }
+  const measured = buildFingerprint(RUN_ROOT);
   try {
     machine.tfjs = JSON.parse(readFileSync(join(ROOT, 'node_modules/@tensorflow/tfjs/package.json'), 'utf8')).version;
   } catch { /* not installed */ }
@@ -126,7 +186,7 @@ async function main() {
     const loads = {};
     try {
       const br = await runInChromium({
-        quick, threads, timeoutMs: engineTimeoutMs, log,
+        root: RUN_ROOT, quick, threads, timeoutMs: engineTimeoutMs, log,
         onEngine: async (e, phase) => { (loads[e] ??= {})[phase === 'start' ? 'before' : 'after'] = load1(); },
       });
       machine.chromium = br.chromium;
@@ -141,6 +201,9 @@ async function main() {
     }
   }
   machine.loadavgEnd = os.loadavg();
+  const repoAtEnd = buildFingerprint(ROOT);
+  const sizes = downloadSizes(RUN_ROOT);
+  if (RUN_ROOT !== ROOT) rmSync(RUN_ROOT, { recursive: true, force: true });
 
   const results = [];
   for (const e of engines) for (const r of e.results ?? []) results.push({ environment: e.environment, engine: e.engine, ...r });
@@ -153,6 +216,8 @@ async function main() {
     for (const issue of e.consoleIssues ?? []) problems.push(`${e.environment} ${e.engine}: ${issue}`);
     if (e.info && e.info.leakedTensors) problems.push(`${e.environment} ${e.engine}: ${e.info.leakedTensors} TF.js tensors leaked`);
   }
+  const rebuilt = BUILD_FILES.filter((f) => repoAtEnd[f]?.sha256 !== repoAtStart[f]?.sha256);
+  if (rebuilt.length && !useSnapshot) problems.push(`rebuilt during the run, so results may mix builds: ${rebuilt.join(', ')}`);
   for (const r of results) {
     const where = `${r.environment} ${r.engine} depth ${r.depth} width ${r.width}`;
     if (r.error) problems.push(`${where}: ${r.error.split('\n')[0]}`);
@@ -162,13 +227,13 @@ async function main() {
 
   const doc = {
     generated: new Date().toISOString(), mode: quick ? 'quick' : 'full', wallMs: Date.now() - tStart,
-    jsonPath: relative(ROOT, jsonPath), machine, chromiumIsolated,
+    jsonPath: relative(ROOT, jsonPath), machine, chromiumIsolated, build: { measured, snapshot: useSnapshot, repoAtStart, repoAtEnd, rebuiltDuringRun: rebuilt },
     protocol: { ...protocol, batch: BATCH, input: INPUT, classes: CLASSES, learningRate: LEARNING_RATE, seed: SEED, nativeReps,
       distinctSamples: DISTINCT_SAMPLES, distinctBatches: DISTINCT_BATCHES,
       threadsForThreadedEngines: threads },
     grid, cells,
     engines: engines.map(({ results: _r, ...rest }) => rest),
-    results, ratios, sizes: downloadSizes(ROOT), problems,
+    results, ratios, sizes, problems,
   };
   mkdirSync(dirname(jsonPath), { recursive: true });
   writeFileSync(jsonPath, JSON.stringify(doc, null, 1) + '\n');

@@ -10,9 +10,9 @@ export const BROWSER_ENGINES = ['kiln-wasm-single', 'kiln-wasm-threaded', 'tfjs-
 /**
  * @returns { chromium: version string, results: [{engine, info, page, results} | {engine, error}] }
  */
-export async function runInChromium({ engines = BROWSER_ENGINES, quick = false, threads = 2, timeoutMs = 240_000, log = () => {},
+export async function runInChromium({ root, engines = BROWSER_ENGINES, quick = false, threads = 2, timeoutMs = 240_000, log = () => {},
   onEngine = async () => {} } = {}) {
-  const server = await serve({ isolated: true });
+  const server = await serve({ isolated: true, ...(root ? { root } : {}) });
   let browser = null;
   const out = { chromium: null, url: server.url, results: [] };
   try {

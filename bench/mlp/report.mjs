@@ -140,6 +140,13 @@ export function renderMarkdown(doc) {
   push('## How it was measured', '');
   push(`- **Machine**: ${m.cpuModel}, ${m.logicalCpus} logical CPUs, ${m.memGiB} GiB RAM, ${m.os}. ` +
     `Node.js ${m.node}, Chromium ${m.chromium ?? 'n/a'} (headless, driven by playwright-core), TF.js ${m.tfjs ?? 'n/a'}.`);
+  if (doc.build?.measured) {
+    const b = doc.build.measured;
+    const id = (f) => (b[f] ? `\`${f}\` ${b[f].sha256} (built ${b[f].mtime})` : `\`${f}\` missing`);
+    push(`- **Kiln build measured** (sha256 prefix): ${['lib/wasm/kiln-st.wasm', 'lib/wasm/kiln-mt.wasm', 'build/kiln-bench-mlp'].map(id).join(', ')}` +
+      (doc.build.snapshot ? '; the engines ran from a copy of `lib/` and the native binary taken at the start, so the whole run measured this one build' +
+        (doc.build.rebuiltDuringRun?.length ? ` (the repo's copy was rebuilt meanwhile: ${doc.build.rebuiltDuringRun.join(', ')})` : '') : '') + '.');
+  }
   push(`- **Load**: the machine is shared; load average was ${m.loadavgStart.map((x) => x.toFixed(2)).join(' / ')} (1/5/15 min) at the start ` +
     `and ${m.loadavgEnd.map((x) => x.toFixed(2)).join(' / ')} at the end (per-engine values below). With ${m.logicalCpus} CPUs, ` +
     'a load above 1 means other work competed with the benchmark, which hurts the 2-thread engines most.');

@@ -10,3 +10,4 @@ export { train } from './optimizers.js';
 export type { OptimizerSpec } from './optimizers.js';
 export { Sequential, sequential, loadModel } from './model.js';
 export type { CompileArgs, FitArgs, History, Callbacks, Logs, SequentialArgs } from './model.js';
+export * as internals from './internals.js';

@@ -1,9 +1,11 @@
-// Packed GEMM driver (the Goto/BLIS scheme, sized for the small-to-medium
-// matrices of browser models): K is cut into kKc blocks; each block of B is
-// packed once into NR-wide panels shared by all threads; threads take (row
-// block, column chunk) tiles, pack their rows of A into MR-tall panels and run
-// the micro-kernel over them. Bias and activation are applied to each tile
-// right after its last K block, while it is still in cache.
+// GEMM driver in the Goto/BLIS style, sized for the small-to-medium matrices
+// of browser models (batch 1-256, widths up to a few thousand). Threads take
+// (row block, column chunk) tiles in one parallel region; each walks K in
+// blocks that keep a packed NR-wide panel of B in L1, packs those panels, and
+// runs the micro-kernel over them reading A in place (no A copy: at these
+// batch sizes re-packing A per column chunk cost as much as the arithmetic).
+// Bias and activation are applied to each tile right after its last K block,
+// while it is still in cache. Up to kFewRows rows skip packing altogether.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -16,7 +18,7 @@ namespace kiln {
 namespace {
 
 constexpr int64_t kFewRows = 4;    // at most this many rows skip packing
-constexpr int64_t kMcMax = 96;     // rows of A packed per task
+constexpr int64_t kMcMax = 96;     // rows of C per task
 constexpr int kMaxTile = 16 * 32;  // largest mr*nr of any kernel
 
 const GemmMicroKernel* default_kernel() {
@@ -41,7 +43,8 @@ inline float elem_b(const GemmArgs& g, int64_t p, int64_t j) {
   return g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
 }
 
-// Rows [m0, m0+mc) x cols [k0, k0+kc) of op(A) into mr-tall panels, zero-padded.
+// Rows [m0, m0+mc) x cols [k0, k0+kc) of op(A) into mr-tall panels, zero-padded
+// (for the last, partial row panel).
 void pack_a(const GemmArgs& g, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int mr, float* out) {
   for (int64_t i0 = 0; i0 < mc; i0 += mr) {
     int64_t rows = std::min<int64_t>(mr, mc - i0);
@@ -80,18 +83,33 @@ void apply_epilogue(const GemmArgs& g, int64_t r0, int64_t r1, int64_t c0, int64
   }
 }
 
-// One micro-tile; edge tiles go through a scratch tile so kernels stay full-width.
-void run_tile(const GemmMicroKernel& kern, int64_t kc, const float* a, const float* b, float* c,
-              int64_t ldc, int64_t rows, int64_t cols, bool acc) {
-  if (rows == kern.mr && cols == kern.nr) {
-    kern.fn(kc, a, b, c, ldc, acc);
-    return;
+// One micro-tile. A full-height tile reads A in place; a partial one packs
+// its rows into a zero-padded panel. Partial-width tiles go through a scratch
+// tile so every kernel call writes a full mr x nr block.
+void run_tile(const GemmMicroKernel& kern, const GemmArgs& g, int64_t i0, int64_t k0, int64_t kc, const float* b,
+              int64_t j0, int64_t cols, bool acc) {
+  const int64_t rows = std::min<int64_t>(kern.mr, g.m - i0);
+  const float* a;
+  int64_t rs, cs;
+  thread_local std::vector<float> edge;
+  if (rows == kern.mr) {
+    a = g.trans_a ? g.a + k0 * g.lda + i0 : g.a + i0 * g.lda + k0;
+    rs = g.trans_a ? 1 : g.lda;
+    cs = g.trans_a ? g.lda : 1;
+  } else {
+    edge.resize(size_t(kc * kern.mr));
+    pack_a(g, i0, rows, k0, kc, kern.mr, edge.data());
+    a = edge.data(), rs = 1, cs = kern.mr;
+  }
+  float* c = g.c + i0 * g.ldc + j0;
+  if (cols == kern.nr) {
+    if (rows == kern.mr) return kern.fn(kc, a, rs, cs, b, c, g.ldc, acc);
   }
   float tile[kMaxTile];
   if (acc)
-    for (int64_t i = 0; i < rows; ++i) std::memcpy(tile + i * kern.nr, c + i * ldc, cols * sizeof(float));
-  kern.fn(kc, a, b, tile, kern.nr, acc);
-  for (int64_t i = 0; i < rows; ++i) std::memcpy(c + i * ldc, tile + i * kern.nr, cols * sizeof(float));
+    for (int64_t i = 0; i < rows; ++i) std::memcpy(tile + i * kern.nr, c + i * g.ldc, cols * sizeof(float));
+  kern.fn(kc, a, rs, cs, b, tile, kern.nr, acc);
+  for (int64_t i = 0; i < rows; ++i) std::memcpy(c + i * g.ldc, tile + i * kern.nr, cols * sizeof(float));
 }
 
 // Few rows (batch-1 inference): packing B would cost as much as the product,
@@ -150,36 +168,31 @@ void gemm(const GemmArgs& g) {
   const int64_t n_panels = (g.n + nr - 1) / nr;
   const int64_t mc = std::min<int64_t>((g.m + mr - 1) / mr * mr, kMcMax / mr * mr);
   const int64_t m_blocks = (g.m + mc - 1) / mc;
-  // Enough tiles to balance the threads; a single thread needs no split (and
-  // splitting columns would repack A for nothing).
-  const int64_t want = threads == 1 ? 1 : 3 * threads;
+  // Two tiles a thread balance the load; a single thread needs no split.
+  const int64_t want = threads == 1 ? 1 : 2 * threads;
   const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_panels, (want + m_blocks - 1) / m_blocks));
 
   // One parallel region per product: each task owns a (row block, column
-  // chunk) tile and walks K itself, packing its own A rows and B panels. The
-  // repacking of B across row blocks costs 1/(2*mc) of the arithmetic, far
-  // less than the synchronisation a shared packed B would need.
+  // chunk) tile and walks K itself, packing its own B panels (A is read in
+  // place). B is repacked once per row block: 1/(2*mc) of the arithmetic,
+  // far less than the synchronisation a shared packed B would need.
   pool.parallel_for(int(m_blocks * n_chunks), [&](int task) {
     const int64_t m0 = (task / n_chunks) * mc;
     const int64_t rows = std::min(mc, g.m - m0);
     const int64_t chunk = task % n_chunks;
     const int64_t p0 = n_panels * chunk / n_chunks, p1 = n_panels * (chunk + 1) / n_chunks;
-    // Packing buffers grow on the first call of a shape (warm-up) and are reused.
-    thread_local std::vector<float> a_pack, b_pack;
-    a_pack.resize(size_t(mc * std::min(kKc, g.k)));
+    // The packing buffer grows on the first call of a shape (warm-up) and is reused.
+    thread_local std::vector<float> b_pack;
     b_pack.resize(size_t(std::min(kKc, g.k) * (p1 - p0) * nr));
     for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
       const int64_t kc = std::min(kKc, g.k - k0);
       const bool acc = g.accumulate || k0 > 0;
-      pack_a(g, m0, rows, k0, kc, mr, a_pack.data());
       pack_b(g, k0, kc, p0, p1, nr, b_pack.data());
       for (int64_t p = p0; p < p1; ++p) {
-        const int64_t j0 = p * nr, cols = std::min<int64_t>(nr, g.n - j0);
+        const int64_t j0 = p * nr;
         const float* bp = b_pack.data() + (p - p0) * kc * nr;
-        for (int64_t i0 = 0; i0 < rows; i0 += mr) {
-          run_tile(kern, kc, a_pack.data() + i0 * kc, bp, g.c + (m0 + i0) * g.ldc + j0, g.ldc,
-                   std::min<int64_t>(mr, rows - i0), cols, acc);
-        }
+        for (int64_t i0 = m0; i0 < m0 + rows; i0 += mr)
+          run_tile(kern, g, i0, k0, kc, bp, j0, std::min<int64_t>(nr, g.n - j0), acc);
       }
     }
     apply_epilogue(g, m0, m0 + rows, p0 * nr, std::min<int64_t>(p1 * nr, g.n));
@@ -196,6 +209,7 @@ int gemm_available_kernels(const GemmMicroKernel** out, int max) {
   add(&kGemmKernelScalar);
 #if defined(__wasm_simd128__)
   add(&kGemmKernelWasmSimd128);
+  add(&kGemmKernelWasmSimd128Wide);
 #endif
 #if defined(KILN_HAVE_X86_KERNELS)
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) add(&kGemmKernelAvx2);

@@ -28,12 +28,16 @@ void gemm(const GemmArgs& args);
 // Scalar triple loop: the reference every fast path is tested against.
 void gemm_reference(const GemmArgs& args);
 
-// A register-tiled micro-kernel: computes an mr x nr tile of C from packed
-// panels (A: kc groups of mr values, B: kc groups of nr values).
+// A register-tiled micro-kernel: computes an mr x nr tile of C. A is read in
+// place: element (i, p) of the tile's rows is a[i * a_rs + p * a_cs], which
+// covers row-major A, transposed A and a packed edge panel alike (A is reused
+// across all of a task's columns, so packing it would only add copies). B
+// comes packed: kc groups of nr values.
 struct GemmMicroKernel {
   const char* name;
   int mr, nr;
-  void (*fn)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
+  void (*fn)(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, float* c, int64_t ldc,
+             bool accumulate);
 };
 
 // The kernel gemm() uses now, and every kernel this build can run here

@@ -7,6 +7,7 @@ namespace kiln {
 extern const GemmMicroKernel kGemmKernelScalar;
 #if defined(__wasm_simd128__)
 extern const GemmMicroKernel kGemmKernelWasmSimd128;
+extern const GemmMicroKernel kGemmKernelWasmSimd128Wide;
 #endif
 #if defined(KILN_HAVE_X86_KERNELS)
 extern const GemmMicroKernel kGemmKernelAvx2;

@@ -6,11 +6,12 @@ namespace {
 
 constexpr int kMr = 4, kNr = 8;
 
-void ukernel_scalar(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+void ukernel_scalar(int64_t kc, const float* a, int64_t rs, int64_t cs, const float* b, float* c, int64_t ldc,
+                    bool accumulate) {
   float acc[kMr][kNr] = {};
   for (int64_t p = 0; p < kc; ++p) {
     for (int i = 0; i < kMr; ++i) {
-      float ai = a[p * kMr + i];
+      float ai = a[i * rs + p * cs];
       for (int j = 0; j < kNr; ++j) acc[i][j] += ai * b[p * kNr + j];
     }
   }

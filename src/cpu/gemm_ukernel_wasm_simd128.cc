@@ -1,6 +1,9 @@
-// WebAssembly SIMD128 micro-kernel, 6x8: 12 v128 accumulators, two B vectors
-// and one broadcast fit the 16 xmm registers V8 maps them to on x86.
-// Without relaxed-simd there is no FMA, so each step is mul + add.
+// WebAssembly SIMD128 micro-kernels. Without relaxed-simd there is no FMA, so
+// each step is mul + add. V8 maps v128 values to the 16 xmm registers on x86;
+// measured with bench/wasm_gemm.mjs (Node 20, 1 and 2 threads, the MLP
+// shapes), 4x8 (8 accumulators) was the most consistent: 25-28 GFLOP/s on one
+// thread where 6x8 (12 accumulators, spilling) reached 18-21. 2x16 was close
+// on one thread and is kept as the tested alternative.
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 
@@ -9,36 +12,36 @@
 namespace kiln {
 namespace {
 
-constexpr int kMr = 6, kNr = 8;
-
-void ukernel_wasm_simd128(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+// kMr rows x kNv vectors of 4 columns.
+template <int kMr, int kNv>
+void ukernel_wasm_simd128(int64_t kc, const float* a, int64_t rs, int64_t cs, const float* b, float* c, int64_t ldc,
                           bool accumulate) {
-  v128_t acc0[kMr], acc1[kMr];
-  for (int i = 0; i < kMr; ++i) acc0[i] = acc1[i] = wasm_f32x4_splat(0.0f);
+  v128_t acc[kMr][kNv];
+  for (int i = 0; i < kMr; ++i)
+    for (int v = 0; v < kNv; ++v) acc[i][v] = wasm_f32x4_splat(0.0f);
   for (int64_t p = 0; p < kc; ++p) {
-    v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    v128_t bv[kNv];
+    for (int v = 0; v < kNv; ++v) bv[v] = wasm_v128_load(b + 4 * v);
     for (int i = 0; i < kMr; ++i) {
-      v128_t ai = wasm_f32x4_splat(a[i]);
-      acc0[i] = wasm_f32x4_add(acc0[i], wasm_f32x4_mul(ai, b0));
-      acc1[i] = wasm_f32x4_add(acc1[i], wasm_f32x4_mul(ai, b1));
+      v128_t ai = wasm_v128_load32_splat(a + i * rs);
+      for (int v = 0; v < kNv; ++v) acc[i][v] = wasm_f32x4_add(acc[i][v], wasm_f32x4_mul(ai, bv[v]));
     }
-    a += kMr;
-    b += kNr;
+    a += cs;
+    b += 4 * kNv;
   }
   for (int i = 0; i < kMr; ++i) {
     float* ci = c + i * ldc;
-    if (accumulate) {
-      acc0[i] = wasm_f32x4_add(acc0[i], wasm_v128_load(ci));
-      acc1[i] = wasm_f32x4_add(acc1[i], wasm_v128_load(ci + 4));
+    for (int v = 0; v < kNv; ++v) {
+      if (accumulate) acc[i][v] = wasm_f32x4_add(acc[i][v], wasm_v128_load(ci + 4 * v));
+      wasm_v128_store(ci + 4 * v, acc[i][v]);
     }
-    wasm_v128_store(ci, acc0[i]);
-    wasm_v128_store(ci + 4, acc1[i]);
   }
 }
 
 }  // namespace
 
-const GemmMicroKernel kGemmKernelWasmSimd128 = {"wasm_simd128_6x8", kMr, kNr, ukernel_wasm_simd128};
+const GemmMicroKernel kGemmKernelWasmSimd128 = {"wasm_simd128_4x8", 4, 8, ukernel_wasm_simd128<4, 2>};
+const GemmMicroKernel kGemmKernelWasmSimd128Wide = {"wasm_simd128_2x16", 2, 16, ukernel_wasm_simd128<2, 4>};
 
 }  // namespace kiln
 #endif

@@ -31,6 +31,41 @@ void kiln_set_threads(int n) { ThreadPool::global().resize(n); }
 int kiln_num_threads() { return ThreadPool::global().num_threads(); }
 const char* kiln_gemm_kernel() { return gemm_active_kernel().name; }
 
+// Kernel-level access for tests and benchmarks: the GEMM micro-kernels this
+// module has, and one product with a named kernel ("reference": the scalar
+// triple loop) on caller-owned buffers. Returns 0 for an unknown kernel.
+int kiln_gemm_kernel_count() {
+  const GemmMicroKernel* all[8];
+  return gemm_available_kernels(all, 8);
+}
+const char* kiln_gemm_kernel_at(int i) {
+  const GemmMicroKernel* all[8];
+  return i >= 0 && i < gemm_available_kernels(all, 8) ? all[i]->name : "";
+}
+int kiln_gemm(const char* kernel, int trans_a, int trans_b, int m, int n, int k, const float* a, const float* b,
+              const float* bias, float* c, int accumulate, int activation) {
+  if (activation < 0 || activation >= kNumActivations || Activation(activation) == Activation::kSoftmax)
+    return fail(Status::error("gemm: activation must be elementwise"));
+  GemmArgs g;
+  g.trans_a = trans_a, g.trans_b = trans_b;
+  g.m = m, g.n = n, g.k = k;
+  g.a = a, g.lda = trans_a ? m : k;
+  g.b = b, g.ldb = trans_b ? k : n;
+  g.c = c, g.ldc = n;
+  g.accumulate = accumulate != 0;
+  g.bias = bias;
+  g.act = Activation(activation);
+  if (std::strcmp(kernel, "reference") == 0) {
+    gemm_reference(g);
+    return 1;
+  }
+  const std::string previous = gemm_active_kernel().name;
+  if (!gemm_select_kernel(kernel)) return fail(Status::error(std::string("gemm: no kernel named ") + kernel));
+  gemm(g);
+  gemm_select_kernel(previous.c_str());
+  return 1;
+}
+
 // layers: 5 int32 per layer: units, activation, useBias, kernel init, bias init.
 Model* kiln_model_create(int input_dim, int num_layers, const int32_t* layers, uint32_t seed) {
   if (num_layers <= 0 || num_layers > kMaxLayers) {
