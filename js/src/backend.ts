@@ -129,6 +129,9 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
     });
   }
   wasm = await modulePromise;
+  const wanted = options.variant === 'threaded' ? 'wasm-simd128-threads' : options.variant === 'single' ? 'wasm-simd128' : null;
+  if (wanted && info && info.variant !== wanted)
+    throw new Error(`kiln.ready: ${info.variant} is already loaded in this context; one variant per page or process`);
   if (options.threads !== undefined && info && info.variant === 'wasm-simd128-threads') {
     // Within the pre-started pool, the thread count can change at any time.
     wasm._kiln_set_threads(Math.max(1, Math.floor(options.threads)));

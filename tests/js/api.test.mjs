@@ -16,6 +16,11 @@ test('backendInfo reports the threaded SIMD variant in Node', () => {
   assert.match(info.gemmKernel, /wasm_simd128/);
 });
 
+test('ready() refuses to switch variants once one is loaded', async () => {
+  await assert.rejects(kiln.ready({ variant: 'single' }), /wasm-simd128-threads is already loaded/);
+  assert.equal((await kiln.ready({ variant: 'threaded', quiet: true })).variant, 'wasm-simd128-threads');
+});
+
 test('tensors: shape, data, nested arrays, dispose and errors', async () => {
   const t = kiln.tensor([[1, 2, 3], [4, 5, 6]]);
   assert.deepEqual(t.shape, [2, 3]);
