@@ -25,19 +25,39 @@ std::string gemm_kernel_name();
 
 struct DenseOptions {
   int64_t units = 0;
-  std::string activation = "linear";  // linear, relu, sigmoid, tanh, softmax
+  std::string activation = "linear";  // TF.js names: linear, relu, sigmoid, tanh, softmax, gelu, ... (README)
   bool use_bias = true;
   std::string kernel_initializer = "glorotUniform";  // also glorotNormal, heNormal, heUniform, zeros, ones
   std::string bias_initializer = "zeros";
 };
 
+// A learning-rate schedule (Keras semantics, see src/train/optimizer.h).
+struct ScheduleOptions {
+  std::string kind = "constant";  // or exponentialDecay, piecewiseConstantDecay, cosineDecay
+  int64_t decay_steps = 1;        // exponentialDecay, cosineDecay
+  float decay_rate = 1;           // exponentialDecay
+  bool staircase = false;         // exponentialDecay
+  float alpha = 0;                // cosineDecay
+  std::vector<int64_t> boundaries;  // piecewiseConstantDecay
+  std::vector<float> values;        // piecewiseConstantDecay: boundaries.size() + 1 rates
+};
+
+// Defaults are those of TF.js's string names ('adadelta' -> lr 1, rho 0.95, ...).
 struct CompileOptions {
-  std::string optimizer = "sgd";  // sgd, momentum, adam
-  float learning_rate = -1;       // -1: 0.01 for sgd/momentum, 0.001 for adam
-  float momentum = 0.9f;          // momentum only
+  std::string optimizer = "sgd";  // sgd, momentum, adam, adamw, adamax, adagrad, adadelta, rmsprop
+  float learning_rate = -1;       // -1: 0.01 sgd/momentum/adagrad, 0.001 adam/adamw/rmsprop, 0.002 adamax, 1 adadelta
+  float momentum = 0.9f;          // momentum only; rmsprop uses rmsprop_momentum
   bool nesterov = false;          // momentum only
-  float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-7f;  // adam only
-  std::string loss = "categoricalCrossentropy";  // or sparseCategoricalCrossentropy, meanSquaredError
+  float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-7f;  // adam, adamw, adamax; epsilon for every adaptive one
+  float weight_decay = 0.004f;          // adamw (Keras default)
+  float decay = 0;                      // adamax
+  float initial_accumulator_value = 0.1f;  // adagrad
+  float rho = -1;                       // adadelta rho / rmsprop decay; -1: 0.95 / 0.9
+  float rmsprop_momentum = 0;           // rmsprop
+  bool centered = false;                // rmsprop
+  float clip_value = 0, clip_norm = 0, global_clipnorm = 0;  // gradient clipping, 0: off (at most one)
+  ScheduleOptions schedule;
+  std::string loss = "categoricalCrossentropy";  // or any loss TF.js names in the README, e.g. binaryCrossentropy
 };
 
 struct EpochLogs {

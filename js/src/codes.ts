@@ -1,9 +1,20 @@
 // Names <-> the enum codes of the C++ core (src/ops/activation.h,
-// src/train/initializer.h, src/train/loss.h). Keep in the same order.
+// src/train/initializer.h, src/train/loss.h: LossKind and Metric). Keep in the same order.
 
-export const ACTIVATIONS = ['linear', 'relu', 'sigmoid', 'tanh', 'softmax'] as const;
+export const ACTIVATIONS = [
+  'linear', 'relu', 'sigmoid', 'tanh', 'softmax', 'relu6', 'elu', 'selu', 'gelu', 'swish', 'mish', 'hardSigmoid',
+  'softplus', 'softsign', 'logSoftmax', 'exponential', 'leakyRelu',
+] as const;
 export const INITIALIZERS = ['zeros', 'ones', 'glorotUniform', 'glorotNormal', 'heNormal', 'heUniform'] as const;
-export const LOSSES = ['categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'meanSquaredError'] as const;
+export const LOSSES = [
+  'categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'meanSquaredError', 'binaryCrossentropy',
+  'meanAbsoluteError', 'huberLoss', 'hinge', 'kullbackLeiblerDivergence', 'cosineProximity',
+] as const;
+
+// compile({metrics}) names; 'acc' is accepted for 'accuracy'.
+export const METRICS = [
+  'accuracy', 'binaryAccuracy', 'categoricalAccuracy', 'sparseCategoricalAccuracy', 'precision', 'recall',
+] as const;
 
 export type ActivationName = (typeof ACTIVATIONS)[number];
 export type InitializerName = (typeof INITIALIZERS)[number];

@@ -7,7 +7,7 @@ export type { Shape, TensorLike } from './tensor.js';
 export { layers, Dense } from './layers.js';
 export type { DenseLayerArgs } from './layers.js';
 export { train } from './optimizers.js';
-export type { OptimizerSpec } from './optimizers.js';
+export type { ClipOptions, LearningRate, LearningRateSchedule, OptimizerKind, OptimizerSpec } from './optimizers.js';
 export { Sequential, sequential, loadModel } from './model.js';
 export type { CompileArgs, FitArgs, History, Callbacks, Logs, SequentialArgs } from './model.js';
 export * as internals from './internals.js';

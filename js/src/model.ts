@@ -2,13 +2,13 @@
 // save) over a C++ model handle in the wasm heap.
 
 import { mod, coreError, heapF32, heapU8, heapU32, heapI32, alloc, free, copyIn } from './backend.js';
-import { ACTIVATIONS, INITIALIZERS, LOSSES, LossName, codeOf } from './codes.js';
+import { ACTIVATIONS, INITIALIZERS, LOSSES, LossName, METRICS, codeOf } from './codes.js';
 import { Dense } from './layers.js';
-import { OptimizerSpec, resolveOptimizer, train } from './optimizers.js';
+import { OptimizerKind, OptimizerSpec, optimizerFields, optimizerFromFields, resolveOptimizer } from './optimizers.js';
 import { Tensor, scalar } from './tensor.js';
 
 export interface CompileArgs {
-  optimizer: 'sgd' | 'adam' | OptimizerSpec;
+  optimizer: OptimizerKind | OptimizerSpec;
   loss: LossName;
   metrics?: string[];
 }
@@ -117,14 +117,35 @@ export class Sequential {
     this.ensureBuilt();
     const opt = resolveOptimizer(args.optimizer);
     const loss = codeOf(LOSSES, args.loss, 'loss');
-    const metrics = args.metrics ?? [];
+    const metrics = (args.metrics ?? []).map((name) => (name === 'acc' ? 'accuracy' : name));
+    const metricCodes = metrics.map((name) => codeOf(METRICS, name, 'metric'));
+    const sparse = args.loss === 'sparseCategoricalCrossentropy';
     for (const name of metrics)
-      if (!['accuracy', 'acc'].includes(name)) throw new Error(`compile: unknown metric '${name}' (supported: 'accuracy')`);
-    const ok = mod()._kiln_model_compile(this.handle, opt.kind === 'adam' ? 1 : 0, opt.learningRate, opt.momentum,
-      opt.useNesterov ? 1 : 0, opt.beta1, opt.beta2, opt.epsilon, loss);
-    if (!ok) throw coreError('compile');
+      if (name !== 'accuracy' && (name === 'sparseCategoricalAccuracy') !== sparse)
+        throw new Error(`compile: metric '${name}' does not fit the loss '${args.loss}' (${sparse ? 'its targets are class indices' : 'its targets are not class indices'})`);
+    const fields = optimizerFields(opt);
+    const ptr = alloc(fields.length * 8, 'the optimizer description');
+    try {
+      new Float64Array(heapU8().buffer, ptr, fields.length).set(fields);
+      if (!mod()._kiln_model_compile(this.handle, ptr, fields.length, loss)) throw coreError('compile');
+    } finally {
+      free(ptr);
+    }
+    const codes = alloc(4 * Math.max(1, metricCodes.length), 'the metric list');
+    try {
+      heapI32().set(metricCodes, codes >> 2);
+      if (!mod()._kiln_model_set_metrics(this.handle, codes, metricCodes.length)) throw coreError('compile');
+    } finally {
+      free(codes);
+    }
     this.compileArgs = { ...args, optimizer: opt };
-    this.metricNames = metrics.length ? ['acc'] : [];
+    // History and log keys as TF.js names them.
+    this.metricNames = metrics.map((name) => (name === 'accuracy' ? 'acc' : name));
+  }
+
+  /** The compiled optimizer (as TF.js's model.optimizer), null before compile(). */
+  get optimizer(): OptimizerSpec | null {
+    return (this.compileArgs?.optimizer as OptimizerSpec | undefined) ?? null;
   }
 
   private requireCompiled(what: string): void {
@@ -158,8 +179,10 @@ export class Sequential {
     return n;
   }
 
-  private logsFrom(loss: number, acc: number): Logs {
-    return this.metricNames.length ? { loss, acc } : { loss };
+  private logsFrom(loss: number, metrics: ArrayLike<number>, prefix = ''): Logs {
+    const logs: Logs = { [prefix + 'loss']: loss };
+    this.metricNames.forEach((key, i) => (logs[prefix + key] = metrics[i]));
+    return logs;
   }
 
   async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
@@ -186,7 +209,8 @@ export class Sequential {
       xp = copyIn(x.dataSync(), 'fit x');
       yp = copyIn(y.dataSync(), 'fit y');
       ip = alloc(n * 4, 'the shuffle order');
-      outp = alloc(8, 'fit results');
+      const k = this.metricNames.length;
+      outp = alloc(4 * (1 + k), 'fit results');
       const order = heapU32();
       for (let i = 0; i < n; i++) order[(ip >> 2) + i] = i;
       this.stopTraining = false;
@@ -196,27 +220,27 @@ export class Sequential {
       for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
         await call('onEpochBegin', epoch, {});
         if (args.shuffle ?? true) m._kiln_model_shuffle(this.handle, ip, n);
-        let lossSum = 0, accSum = 0, seen = 0;
+        let lossSum = 0, seen = 0;
+        const metricSums = new Array<number>(k).fill(0);
         for (let start = 0, batch = 0; start < n && !this.stopTraining; start += batchSize, batch++) {
           const count = Math.min(batchSize, n - start);
           await call('onBatchBegin', batch, { batch, size: count });
           if (!m._kiln_model_train_batch(this.handle, xp, yp, ip + start * 4, count, outp)) throw coreError('fit');
           const f = heapF32();
-          const loss = f[outp >> 2], acc = f[(outp >> 2) + 1];
+          const loss = f[outp >> 2], values = f.slice((outp >> 2) + 1, (outp >> 2) + 1 + k);
           lossSum += loss * count;
-          accSum += acc * count;
+          values.forEach((v, i) => (metricSums[i] += v * count));
           seen += count;
-          await call('onBatchEnd', batch, { batch, size: count, ...this.logsFrom(loss, acc) });
+          await call('onBatchEnd', batch, { batch, size: count, ...this.logsFrom(loss, values) });
           if (performance.now() - lastYield > yieldEvery) {
             await yieldToEventLoop();
             lastYield = performance.now();
           }
         }
-        const logs = this.logsFrom(lossSum / seen, accSum / seen);
+        const logs = this.logsFrom(lossSum / seen, metricSums.map((s) => s / seen));
         if (args.validationData) {
-          const [vl, va] = this.evaluateRaw(args.validationData[0], args.validationData[1]);
-          logs.val_loss = vl;
-          if (this.metricNames.length) logs.val_acc = va;
+          const [vl, ...vm] = this.evaluateRaw(args.validationData[0], args.validationData[1]);
+          Object.assign(logs, this.logsFrom(vl, vm, 'val_'));
         }
         history.epoch.push(epoch);
         record(logs);
@@ -230,7 +254,7 @@ export class Sequential {
     return history;
   }
 
-  /** One optimizer step on the whole batch; resolves to loss or [loss, acc]. */
+  /** One optimizer step on the whole batch; resolves to loss or [loss, ...metrics]. */
   async trainOnBatch(x: Tensor, y: Tensor): Promise<number | number[]> {
     this.ensureBuilt();
     this.requireCompiled('trainOnBatch');
@@ -240,37 +264,39 @@ export class Sequential {
     try {
       xp = copyIn(x.dataSync(), 'trainOnBatch x');
       yp = copyIn(y.dataSync(), 'trainOnBatch y');
-      outp = alloc(8, 'results');
+      const k = this.metricNames.length;
+      outp = alloc(4 * (1 + k), 'results');
       if (!mod()._kiln_model_train_batch(this.handle, xp, yp, 0, n, outp)) throw coreError('trainOnBatch');
       const f = heapF32();
-      return this.metricNames.length ? [f[outp >> 2], f[(outp >> 2) + 1]] : f[outp >> 2];
+      return k ? Array.from(f.slice(outp >> 2, (outp >> 2) + 1 + k)) : f[outp >> 2];
     } finally {
       free(xp); free(yp); free(outp);
       this.busy = false;
     }
   }
 
-  private evaluateRaw(x: Tensor, y: Tensor): [number, number] {
+  /** [loss, ...metrics] */
+  private evaluateRaw(x: Tensor, y: Tensor): number[] {
     const n = this.checkData('evaluate', x, y);
     let xp = 0, yp = 0, outp = 0;
     try {
       xp = copyIn(x.dataSync(), 'evaluate x');
       yp = copyIn(y.dataSync(), 'evaluate y');
-      outp = alloc(8, 'results');
+      outp = alloc(4 * (1 + this.metricNames.length), 'results');
       if (!mod()._kiln_model_evaluate(this.handle, xp, yp, n, outp)) throw coreError('evaluate');
-      const f = heapF32();
-      return [f[outp >> 2], f[(outp >> 2) + 1]];
+      return Array.from(heapF32().slice(outp >> 2, (outp >> 2) + 1 + this.metricNames.length));
     } finally {
       free(xp); free(yp); free(outp);
     }
   }
 
-  /** Loss, or [loss, accuracy] as scalars (TF.js returns Scalar | Scalar[]). */
+  /** Loss, or [loss, ...metrics] as scalars (TF.js returns Scalar | Scalar[]). Metrics
+   * are over the whole set (TF.js averages per-batch values; the same for accuracies). */
   evaluate(x: Tensor, y: Tensor, _args: { batchSize?: number } = {}): Tensor | Tensor[] {
     this.ensureBuilt();
     this.requireCompiled('evaluate');
-    const [loss, acc] = this.evaluateRaw(x, y);
-    return this.metricNames.length ? [scalar(loss), scalar(acc)] : scalar(loss);
+    const results = this.evaluateRaw(x, y);
+    return this.metricNames.length ? results.map(scalar) : scalar(results[0]);
   }
 
   predict(x: Tensor, _args: { batchSize?: number } = {}): Tensor {
@@ -420,10 +446,14 @@ export async function loadModel(source: Uint8Array | ArrayBuffer): Promise<Seque
     const model = new Sequential({ layers: layerList });
     model.adopt(handle);
     if (m._kiln_model_compiled(handle)) {
-      m._kiln_model_training_info(handle, info);
-      const t = heapF32().slice(info >> 2, (info >> 2) + 8);
-      const opt: OptimizerSpec = t[0] === 1 ? train.adam(t[3], t[5], t[6], t[7]) : train.momentum(t[3], t[4], t[2] === 1);
-      (model as any).compileArgs = { optimizer: opt, loss: LOSSES[t[1]], metrics: ['accuracy'] };
+      const training = alloc(8 * (22 + 2 * 1024 + 1), 'training info');
+      try {
+        const n = m._kiln_model_training_info(handle, training);
+        const t = new Float64Array(heapU8().buffer, training, n).slice();
+        (model as any).compileArgs = { optimizer: optimizerFromFields(t.subarray(1)), loss: LOSSES[t[0]], metrics: ['accuracy'] };
+      } finally {
+        free(training);
+      }
       (model as any).metricNames = ['acc'];
     }
     return model;

@@ -1,4 +1,6 @@
 // The native C++ API: a thin layer that turns Status errors into exceptions.
+#include <algorithm>
+#include <iterator>
 #include <numeric>
 
 #include "api/model.h"
@@ -58,20 +60,41 @@ void Sequential::compile(const CompileOptions& o) {
   TrainingConfig c;
   if (!loss_from_name(o.loss, &c.loss)) throw Error("compile: unknown loss '" + o.loss + "'");
   OptimizerConfig& opt = c.optimizer;
-  if (o.optimizer == "sgd" || o.optimizer == "momentum") {
-    opt.kind = OptimizerKind::kSgd;
-    opt.learning_rate = o.learning_rate > 0 ? o.learning_rate : 0.01f;
-    opt.momentum = o.optimizer == "momentum" ? o.momentum : 0.0f;
-    opt.nesterov = o.optimizer == "momentum" && o.nesterov;
-  } else if (o.optimizer == "adam") {
-    opt.kind = OptimizerKind::kAdam;
-    opt.learning_rate = o.learning_rate > 0 ? o.learning_rate : 0.001f;
-    opt.beta1 = o.beta1;
-    opt.beta2 = o.beta2;
-    opt.epsilon = o.epsilon;
-  } else {
-    throw Error("compile: unknown optimizer '" + o.optimizer + "' (sgd, momentum, adam)");
-  }
+  static const std::pair<const char*, OptimizerKind> kinds[] = {
+      {"sgd", OptimizerKind::kSgd},         {"momentum", OptimizerKind::kSgd},    {"adam", OptimizerKind::kAdam},
+      {"adamw", OptimizerKind::kAdamW},     {"adamax", OptimizerKind::kAdamax},   {"adagrad", OptimizerKind::kAdagrad},
+      {"adadelta", OptimizerKind::kAdadelta}, {"rmsprop", OptimizerKind::kRmsprop}};
+  static const float default_lr[kNumOptimizerKinds] = {0.01f, 0.001f, 0.001f, 0.002f, 0.01f, 1.0f, 0.001f};
+  const auto* kind = std::find_if(std::begin(kinds), std::end(kinds), [&](const auto& k) { return o.optimizer == k.first; });
+  if (kind == std::end(kinds))
+    throw Error("compile: unknown optimizer '" + o.optimizer + "' (sgd, momentum, adam, adamw, adamax, adagrad, adadelta, rmsprop)");
+  opt.kind = kind->second;
+  opt.learning_rate = o.learning_rate > 0 ? o.learning_rate : default_lr[int(opt.kind)];
+  opt.momentum = o.optimizer == "momentum" ? o.momentum : opt.kind == OptimizerKind::kRmsprop ? o.rmsprop_momentum : 0.0f;
+  opt.nesterov = o.optimizer == "momentum" && o.nesterov;
+  opt.beta1 = o.beta1;
+  opt.beta2 = o.beta2;
+  opt.epsilon = o.epsilon;
+  opt.weight_decay = opt.kind == OptimizerKind::kAdamW ? o.weight_decay : 0.0f;
+  opt.decay = o.decay;
+  opt.initial_accumulator = o.initial_accumulator_value;
+  opt.rho = o.rho >= 0 ? o.rho : opt.kind == OptimizerKind::kRmsprop ? 0.9f : 0.95f;
+  opt.centered = o.centered;
+  opt.clip_value = o.clip_value;
+  opt.clip_norm = o.clip_norm;
+  opt.global_clipnorm = o.global_clipnorm;
+  static const char* schedules[kNumScheduleKinds] = {"constant", "exponentialDecay", "piecewiseConstantDecay", "cosineDecay"};
+  const auto* sk = std::find(std::begin(schedules), std::end(schedules), o.schedule.kind);
+  if (sk == std::end(schedules)) throw Error("compile: unknown schedule '" + o.schedule.kind + "'");
+  LearningRateSchedule& sch = opt.schedule;
+  sch.kind = ScheduleKind(sk - std::begin(schedules));
+  sch.decay_steps = o.schedule.decay_steps;
+  sch.decay_rate = o.schedule.decay_rate;
+  sch.staircase = o.schedule.staircase;
+  sch.alpha = o.schedule.alpha;
+  sch.boundaries = o.schedule.boundaries;
+  sch.values = o.schedule.values;
+  if (sch.kind == ScheduleKind::kPiecewise && !sch.values.empty()) opt.learning_rate = sch.values[0];
   check(impl_->model->compile(c));
 }
 

@@ -1,5 +1,6 @@
 #include "api/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -77,22 +78,20 @@ Status Model::create(int64_t input_dim, const std::vector<DenseLayerSpec>& layer
 Status Model::compile(const TrainingConfig& config) {
   if (int(config.loss) >= kNumLossKinds) return Status::error("compile: unknown loss");
   const OptimizerConfig& o = config.optimizer;
-  if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) return Status::error("compile: learning rate must be a positive number");
-  if (o.kind == OptimizerKind::kAdam && !(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1 && o.epsilon > 0))
-    return Status::error("compile: adam needs 0 <= beta1, beta2 < 1 and epsilon > 0");
-  if (o.momentum < 0 || !std::isfinite(o.momentum)) return Status::error("compile: momentum must be >= 0");
-  const bool same_slots = compiled_ && optimizer_num_slots(config_.optimizer) == optimizer_num_slots(o) &&
-                          config_.optimizer.kind == o.kind;
+  KILN_RETURN_IF_ERROR(optimizer_validate(o));
+  const bool same_slots = compiled_ && optimizer_same_state(config_.optimizer, o);
   config_ = config;
   compiled_ = true;
   plans_.clear();
   if (!same_slots) {
     step_ = 0;
-    for (int s = 0; s < 2; ++s) {
+    const int64_t n = weights_.empty() ? 1 : weights_.back().offset + shape_numel(weights_.back().shape);
+    for (int s = 0; s < kMaxOptimizerSlots; ++s) {
       slots_[s].reset();
       if (s < optimizer_num_slots(o)) {
-        slots_[s].reset(aligned_floats(weights_.empty() ? 1 : weights_.back().offset + shape_numel(weights_.back().shape)));
+        slots_[s].reset(aligned_floats(n));
         if (!slots_[s]) return Status::error("out of memory allocating optimizer state");
+        std::fill(slots_[s].get(), slots_[s].get() + n, optimizer_slot_initial_value(o, s));
       }
     }
   }
@@ -110,6 +109,11 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
     return v;
   };
   out->x = g.add_input({batch, input_dim_}, "x");
+  // Softmax followed by cross-entropy, and sigmoid followed by binary
+  // cross-entropy, are computed from the logits: stable, and the gradient is
+  // simply (probabilities - target) / batch.
+  const Activation last_act = layers_.back().activation;
+  const bool fused = kind != PlanKind::kPredict && compiled_ && loss_fuses_with(config_.loss, last_act);
   int h = out->x, logits = -1;
   std::vector<int> param_values;
   size_t w = 0;
@@ -125,11 +129,14 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
       param_values.push_back(bias);
       ++w;
     }
-    const bool softmax = l.activation == Activation::kSoftmax;
+    // Elementwise activations run in the GEMM epilogue, except where the
+    // backward pass needs the activation's input or the loss needs the logits.
+    const bool separate = activation_is_rowwise(l.activation) || (train && activation_grad_needs_input(l.activation)) ||
+                          (fused && i + 1 == layers_.size());
     int z;
-    KILN_RETURN_IF_ERROR(g.gemm(h, kernel, bias, false, false, softmax ? Activation::kLinear : l.activation, &z));
+    KILN_RETURN_IF_ERROR(g.gemm(h, kernel, bias, false, false, separate ? Activation::kLinear : l.activation, &z));
     logits = z;
-    if (softmax) KILN_RETURN_IF_ERROR(g.softmax(z, &z));
+    if (separate && l.activation != Activation::kLinear) KILN_RETURN_IF_ERROR(g.activation(z, l.activation, &z));
     h = z;
   }
   out->output = h;
@@ -138,13 +145,19 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
     if (!compiled_) return Status::error("the model must be compiled (optimizer and loss) before training or evaluation");
     const LossKind loss = config_.loss;
     out->target = loss_is_sparse(loss) ? g.add_input({batch}, "target") : g.add_input({batch, output_dim()}, "target");
-    // Softmax followed by cross-entropy is computed from the logits: stable,
-    // and its gradient is simply softmax - target.
-    const bool fused = layers_.back().activation == Activation::kSoftmax && loss != LossKind::kMeanSquaredError;
     const int loss_input = fused ? logits : h;
     KILN_RETURN_IF_ERROR(g.loss(loss_input, out->target, loss, fused, &out->loss));
-    KILN_RETURN_IF_ERROR(g.accuracy(output_dim() > 1 ? loss_input : h, out->target, loss, &out->accuracy));
-    roots = {out->loss, out->accuracy};
+    roots = {out->loss};
+    // argmax of the logits is argmax of the softmax, without computing it.
+    const bool argmax_of_logits = fused && last_act == Activation::kSoftmax && output_dim() > 1;
+    for (Metric metric : metrics_) {
+      const bool argmax = metric == Metric::kAccuracy || metric == Metric::kCategoricalAccuracy ||
+                          metric == Metric::kSparseCategoricalAccuracy;
+      int v;
+      KILN_RETURN_IF_ERROR(g.metric(argmax && argmax_of_logits ? logits : h, out->target, loss, metric, &v));
+      out->metrics.push_back(v);
+      roots.push_back(v);
+    }
     if (kind == PlanKind::kGradients) {
       int seed_grad;
       KILN_RETURN_IF_ERROR(g.loss_grad(loss_input, out->target, loss, fused, &seed_grad));
@@ -196,14 +209,17 @@ Status Model::check_finite_loss(float loss) const {
 }
 
 Status Model::train_batch(const float* x, const float* y, const uint32_t* rows, int64_t count, float* loss,
-                          float* accuracy) {
+                          float* metrics) {
   if (count <= 0) return Status::error("trainOnBatch: the batch is empty");
   CompiledPlan* cp;
   KILN_RETURN_IF_ERROR(get_plan(PlanKind::kTrain, count, &cp));
   KILN_RETURN_IF_ERROR(feed(cp, x, y, rows, count));
   cp->plan->run();
   *loss = cp->plan->buffer(cp->loss)[0];
-  *accuracy = cp->plan->buffer(cp->accuracy)[0] / float(count);
+  for (size_t i = 0; i < cp->metrics.size(); ++i) {
+    const float* ratio = cp->plan->buffer(cp->metrics[i]);
+    metrics[i] = ratio[1] > 0 ? ratio[0] / ratio[1] : 0.0f;
+  }
   return check_finite_loss(*loss);
 }
 
@@ -237,11 +253,12 @@ Status Model::gradients(const float* x, const float* y, int64_t n, float* loss, 
   return Status();
 }
 
-Status Model::evaluate(const float* x, const float* y, int64_t n, float* loss, float* accuracy) {
+Status Model::evaluate(const float* x, const float* y, int64_t n, float* loss, float* metrics) {
   if (n <= 0) return Status::error("evaluate: no samples");
   KILN_RETURN_IF_ERROR(check_finite("input x", x, n, input_dim_));
   KILN_RETURN_IF_ERROR(check_finite("target y", y, n, target_dim()));
-  double loss_sum = 0, correct = 0;
+  double loss_sum = 0;
+  std::vector<double> num(metrics_.size(), 0.0), den(metrics_.size(), 0.0);
   for (int64_t start = 0; start < n; start += kMaxPlanBatch) {
     const int64_t b = std::min(kMaxPlanBatch, n - start);
     CompiledPlan* cp;
@@ -250,10 +267,24 @@ Status Model::evaluate(const float* x, const float* y, int64_t n, float* loss, f
     std::memcpy(cp->plan->buffer(cp->target), y + start * target_dim(), size_t(b * target_dim()) * sizeof(float));
     cp->plan->run();
     loss_sum += double(cp->plan->buffer(cp->loss)[0]) * double(b);
-    correct += cp->plan->buffer(cp->accuracy)[0];
+    for (size_t i = 0; i < metrics_.size(); ++i) {
+      num[i] += cp->plan->buffer(cp->metrics[i])[0];
+      den[i] += cp->plan->buffer(cp->metrics[i])[1];
+    }
   }
   *loss = float(loss_sum / double(n));
-  *accuracy = float(correct / double(n));
+  for (size_t i = 0; i < metrics_.size(); ++i) metrics[i] = den[i] > 0 ? float(num[i] / den[i]) : 0.0f;
+  return Status();
+}
+
+Status Model::set_metrics(const std::vector<Metric>& metrics) {
+  for (Metric m : metrics) {
+    if (int(m) >= kNumMetrics) return Status::error("unknown metric");
+    if (compiled_ && !metric_fits_loss(m, config_.loss))
+      return Status::error(std::string("metric ") + metric_name(m) + " does not fit the loss " + loss_name(config_.loss));
+  }
+  metrics_ = metrics;
+  plans_.clear();
   return Status();
 }
 

@@ -44,12 +44,17 @@ class Model {
   bool compiled() const { return compiled_; }
   const TrainingConfig& training_config() const { return config_; }
 
+  // The metrics train_batch and evaluate report, in order (accuracy alone by default).
+  Status set_metrics(const std::vector<Metric>& metrics);
+  const std::vector<Metric>& metrics() const { return metrics_; }
+
   // One optimizer step on rows `rows[0..count)` of x and y (all rows in order
-  // when rows is null). loss gets the batch's mean loss, accuracy its accuracy.
+  // when rows is null). loss gets the batch's mean loss, metrics[i] the
+  // batch's value of metrics()[i].
   Status train_batch(const float* x, const float* y, const uint32_t* rows, int64_t count, float* loss,
-                     float* accuracy);
-  // Mean loss and accuracy over n samples.
-  Status evaluate(const float* x, const float* y, int64_t n, float* loss, float* accuracy);
+                     float* metrics);
+  // Mean loss and the metrics over n samples.
+  Status evaluate(const float* x, const float* y, int64_t n, float* loss, float* metrics);
   // out: [n, output_dim].
   Status predict(const float* x, int64_t n, float* out);
   // d mean-loss / d weight for every weight (TF.js order), without updating.
@@ -90,7 +95,8 @@ class Model {
   };
   struct CompiledPlan {
     std::unique_ptr<Plan> plan;
-    int x = -1, target = -1, output = -1, loss = -1, accuracy = -1;
+    int x = -1, target = -1, output = -1, loss = -1;
+    std::vector<int> metrics;  // one [2] ratio per metric
     std::vector<int> grads;  // kGradients: one per weight
   };
 
@@ -105,8 +111,9 @@ class Model {
   std::vector<WeightRef> weights_;
   int64_t total_params_ = 0;
   std::unique_ptr<float, AlignedFree> params_;
-  std::unique_ptr<float, AlignedFree> slots_[2];
+  std::unique_ptr<float, AlignedFree> slots_[kMaxOptimizerSlots];
   TrainingConfig config_;
+  std::vector<Metric> metrics_{Metric::kAccuracy};
   bool compiled_ = false;
   int64_t step_ = 0;
   Rng rng_;

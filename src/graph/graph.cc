@@ -7,13 +7,13 @@ namespace kiln {
 const char* op_name(OpKind op) {
   switch (op) {
     case OpKind::kGemm: return "Gemm";
-    case OpKind::kSoftmax: return "Softmax";
+    case OpKind::kActivation: return "Activation";
     case OpKind::kActivationGrad: return "ActivationGrad";
     case OpKind::kBiasGrad: return "BiasGrad";
     case OpKind::kAdd: return "Add";
     case OpKind::kLoss: return "Loss";
     case OpKind::kLossGrad: return "LossGrad";
-    case OpKind::kAccuracy: return "Accuracy";
+    case OpKind::kMetric: return "Metric";
     case OpKind::kOptimizerTick: return "OptimizerTick";
     case OpKind::kUpdate: return "Update";
   }
@@ -46,7 +46,7 @@ int Graph::new_temp(Shape shape, bool requires_grad) {
 Status Graph::gemm(int a, int b, int bias, bool trans_a, bool trans_b, Activation act, int* out) {
   const Shape &sa = value(a).shape, &sb = value(b).shape;
   if (!is_matrix(sa) || !is_matrix(sb)) return shape_error("Gemm", "inputs must be matrices", sa, sb);
-  if (act == Activation::kSoftmax) return Status::error("Gemm: softmax is not an elementwise epilogue");
+  if (activation_is_rowwise(act)) return Status::error(std::string("Gemm: ") + activation_name(act) + " is not an elementwise epilogue");
   int64_t m = trans_a ? sa[1] : sa[0], ka = trans_a ? sa[0] : sa[1];
   int64_t kb = trans_b ? sb[1] : sb[0], n = trans_b ? sb[0] : sb[1];
   if (ka != kb) return shape_error("Gemm", "inner dimensions differ", sa, sb);
@@ -63,19 +63,20 @@ Status Graph::gemm(int a, int b, int bias, bool trans_a, bool trans_b, Activatio
   return Status();
 }
 
-Status Graph::softmax(int x, int* out) {
-  if (!is_matrix(value(x).shape)) return Status::error("Softmax: input must be a matrix, got " + shape_to_string(value(x).shape));
-  Node node{OpKind::kSoftmax, {x}};
+Status Graph::activation(int x, Activation act, int* out) {
+  if (!is_matrix(value(x).shape)) return Status::error("Activation: input must be a matrix, got " + shape_to_string(value(x).shape));
+  Node node{OpKind::kActivation, {x}};
+  node.act = act;
   node.output = *out = new_temp(value(x).shape, value(x).requires_grad);
   nodes_.push_back(node);
   return Status();
 }
 
-Status Graph::activation_grad(int y, int dy, Activation act, int* out) {
-  if (value(y).shape != value(dy).shape) return shape_error("ActivationGrad", "y and dy differ", value(y).shape, value(dy).shape);
-  Node node{OpKind::kActivationGrad, {y, dy}};
+Status Graph::activation_grad(int from, int dy, Activation act, int* out) {
+  if (value(from).shape != value(dy).shape) return shape_error("ActivationGrad", "y and dy differ", value(from).shape, value(dy).shape);
+  Node node{OpKind::kActivationGrad, {from, dy}};
   node.act = act;
-  node.output = *out = new_temp(value(y).shape, false);
+  node.output = *out = new_temp(value(from).shape, false);
   nodes_.push_back(node);
   return Status();
 }
@@ -128,11 +129,15 @@ Status Graph::add_loss_node(OpKind op, int pred, int target, LossKind kind, bool
   return Status();
 }
 
-Status Graph::accuracy(int pred, int target, LossKind kind, int* out) {
-  KILN_RETURN_IF_ERROR(check_loss_inputs("Accuracy", value(pred).shape, value(target).shape, kind));
-  Node node{OpKind::kAccuracy, {pred, target}};
+Status Graph::metric(int pred, int target, LossKind kind, Metric metric, int* out) {
+  KILN_RETURN_IF_ERROR(check_loss_inputs("Metric", value(pred).shape, value(target).shape, kind));
+  if (!metric_fits_loss(metric, kind))
+    return Status::error(std::string("metric ") + metric_name(metric) + " does not fit the loss " + loss_name(kind) +
+                         (loss_is_sparse(kind) ? " (its targets are class indices)" : " (its targets are not class indices)"));
+  Node node{OpKind::kMetric, {pred, target}};
   node.loss = kind;
-  node.output = *out = new_temp({1}, false);
+  node.metric = metric;
+  node.output = *out = new_temp({2}, false);
   nodes_.push_back(node);
   return Status();
 }
@@ -193,6 +198,9 @@ Status append_backward(Graph& g, int seed, int seed_grad, std::vector<int>* grad
       case OpKind::kGemm: {
         if (node.trans_a || node.trans_b) return Status::error("autodiff: Gemm with transposed inputs has no gradient rule");
         int a = node.inputs[0], b = node.inputs[1];
+        if (activation_grad_needs_input(node.act))
+          return Status::error(std::string("autodiff: a Gemm epilogue cannot give the gradient of ") + activation_name(node.act) +
+                               " (it needs the input): use a separate Activation node");
         int dz = dy;
         if (node.act != Activation::kLinear) KILN_RETURN_IF_ERROR(g.activation_grad(node.output, dy, node.act, &dz));
         int tmp;
@@ -213,9 +221,10 @@ Status append_backward(Graph& g, int seed, int seed_grad, std::vector<int>* grad
         }
         break;
       }
-      case OpKind::kSoftmax: {
+      case OpKind::kActivation: {
         int dx;
-        KILN_RETURN_IF_ERROR(g.activation_grad(node.output, dy, Activation::kSoftmax, &dx));
+        const int from = activation_grad_needs_input(node.act) ? node.inputs[0] : node.output;
+        KILN_RETURN_IF_ERROR(g.activation_grad(from, dy, node.act, &dx));
         grads.resize(g.values().size(), -1);
         KILN_RETURN_IF_ERROR(accumulate_grad(g, grads, node.inputs[0], dx));
         break;

@@ -28,13 +28,13 @@ struct Value {
 
 enum class OpKind : uint8_t {
   kGemm,           // out = act(op(A) op(B) + bias); inputs A, B[, bias]
-  kSoftmax,        // row-wise softmax
-  kActivationGrad, // inputs y, dy: dz = dy * act'(y)
+  kActivation,     // act(x) as its own node: row-wise ones, and those whose gradient needs x
+  kActivationGrad, // inputs y (or x, see activation_grad_needs_input), dy: dz = dy * act'(x)
   kBiasGrad,       // input dz [rows, cols]: db = column sums
   kAdd,            // elementwise sum of two same-shape values (gradient fan-in)
   kLoss,           // inputs prediction (or logits when fused), target -> [1]
   kLossGrad,       // same inputs -> d loss / d first input
-  kAccuracy,       // inputs prediction, target -> [1] count of correct rows
+  kMetric,         // inputs prediction, target -> [2] the metric's ratio (metric_ratio)
   kOptimizerTick,  // advances the optimizer's step counter
   kUpdate,         // inputs param, grad[, slot0[, slot1]]: in-place optimizer step
 };
@@ -49,6 +49,7 @@ struct Node {
   Activation act = Activation::kLinear;
   LossKind loss = LossKind::kMeanSquaredError;
   bool from_logits = false;
+  Metric metric = Metric::kAccuracy;
 };
 
 class Graph {
@@ -58,13 +59,14 @@ class Graph {
 
   // Each adder infers the output shape and returns its value id via `out`.
   Status gemm(int a, int b, int bias, bool trans_a, bool trans_b, Activation act, int* out);
-  Status softmax(int x, int* out);
-  Status activation_grad(int y, int dy, Activation act, int* out);
+  Status activation(int x, Activation act, int* out);
+  // `from`: the activation's output, or its input where activation_grad_needs_input(act).
+  Status activation_grad(int from, int dy, Activation act, int* out);
   Status bias_grad(int dz, int* out);
   Status add(int x, int y, int* out);
   Status loss(int pred, int target, LossKind kind, bool from_logits, int* out);
   Status loss_grad(int pred, int target, LossKind kind, bool from_logits, int* out);
-  Status accuracy(int pred, int target, LossKind kind, int* out);
+  Status metric(int pred, int target, LossKind kind, Metric metric, int* out);
   void optimizer_tick();
   Status update(int param, int grad, const std::vector<int>& slots);
 

@@ -76,6 +76,10 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
       s.output = plan->buffers_[size_t(n.output)];
       s.output_shape = values[size_t(n.output)].shape;
     }
+    if (n.op == OpKind::kUpdate) {
+      plan->update_grads_.push_back(s.inputs[1]);
+      plan->update_sizes_.push_back(shape_numel(s.input_shapes[1]));
+    }
     plan->steps_.push_back(std::move(s));
   }
   *out = std::move(plan);
@@ -113,12 +117,22 @@ void run_bias_grad(const PlanStep& s) {
   });
 }
 
+void run_activation(const PlanStep& s) {
+  const int64_t rows = s.output_shape[0], cols = s.output_shape[1];
+  parallel_range(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, cols)), [&](int64_t r0, int64_t r1) {
+    float* out = s.output + r0 * cols;
+    std::memcpy(out, s.inputs[0] + r0 * cols, size_t((r1 - r0) * cols) * sizeof(float));
+    if (activation_is_rowwise(s.node.act)) rowwise_forward(s.node.act, out, r1 - r0, cols);
+    else activation_forward(s.node.act, out, (r1 - r0) * cols);
+  });
+}
+
 void run_activation_grad(const PlanStep& s) {
   const int64_t rows = s.output_shape[0], cols = shape_numel(s.output_shape) / std::max<int64_t>(1, rows);
   parallel_range(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, cols)), [&](int64_t r0, int64_t r1) {
     const int64_t off = r0 * cols;
-    if (s.node.act == Activation::kSoftmax)
-      softmax_rows_backward(s.inputs[0] + off, s.inputs[1] + off, s.output + off, r1 - r0, cols);
+    if (activation_is_rowwise(s.node.act))
+      rowwise_backward(s.node.act, s.inputs[0] + off, s.inputs[1] + off, s.output + off, r1 - r0, cols);
     else
       activation_backward(s.node.act, s.inputs[0] + off, s.inputs[1] + off, s.output + off, (r1 - r0) * cols);
   });
@@ -130,10 +144,7 @@ void Plan::run() {
   for (const PlanStep& s : steps_) {
     switch (s.node.op) {
       case OpKind::kGemm: run_gemm(s); break;
-      case OpKind::kSoftmax:
-        softmax_rows(static_cast<float*>(std::memcpy(s.output, s.inputs[0], size_t(shape_numel(s.output_shape)) * 4)),
-                     s.output_shape[0], s.output_shape[1]);
-        break;
+      case OpKind::kActivation: run_activation(s); break;
       case OpKind::kActivationGrad: run_activation_grad(s); break;
       case OpKind::kBiasGrad: run_bias_grad(s); break;
       case OpKind::kAdd:
@@ -147,13 +158,16 @@ void Plan::run() {
         loss_backward(s.node.loss, s.node.from_logits, s.inputs[0], s.inputs[1], s.output, s.input_shapes[0][0],
                       s.input_shapes[0][1]);
         break;
-      case OpKind::kAccuracy:
-        s.output[0] = float(accuracy_count(s.node.loss, s.inputs[0], s.inputs[1], s.input_shapes[0][0], s.input_shapes[0][1]));
+      case OpKind::kMetric:
+        metric_ratio(s.node.metric, s.node.loss, s.inputs[0], s.inputs[1], s.input_shapes[0][0], s.input_shapes[0][1], s.output);
         break;
-      case OpKind::kOptimizerTick: ++*step_; break;
+      case OpKind::kOptimizerTick:
+        ++*step_;
+        grad_scale_ = optimizer_global_clip_scale(*opt_, update_grads_, update_sizes_);
+        break;
       case OpKind::kUpdate:
-        optimizer_update(*opt_, *step_, s.inputs[0], s.inputs[1], s.inputs.size() > 2 ? s.inputs[2] : nullptr,
-                         s.inputs.size() > 3 ? s.inputs[3] : nullptr, shape_numel(s.input_shapes[0]));
+        optimizer_update(*opt_, *step_, grad_scale_, s.inputs[0], s.inputs[1], s.inputs.data() + 2,
+                         shape_numel(s.input_shapes[0]));
         break;
     }
   }

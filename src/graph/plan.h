@@ -43,6 +43,10 @@ class Plan {
   int64_t arena_bytes_ = 0, unplanned_bytes_ = 0;
   const OptimizerConfig* opt_ = nullptr;
   int64_t* step_ = nullptr;
+  // Every update's gradient, for global-norm clipping at the optimizer tick.
+  std::vector<const float*> update_grads_;
+  std::vector<int64_t> update_sizes_;
+  float grad_scale_ = 1.0f;
 };
 
 // Assigns each value an arena offset so that values alive at the same time

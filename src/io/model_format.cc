@@ -9,7 +9,11 @@ namespace {
 
 static_assert(sizeof(float) == 4, "float32 required");
 constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'M', 'O', 'D', 'L'};
-constexpr size_t kHeaderBytes = 64, kLayerBytes = 8, kTrainingBytes = 32, kTensorEntryBytes = 32;
+constexpr size_t kHeaderBytes = 64, kLayerBytes = 8, kTensorEntryBytes = 32;
+// The training block: 32 bytes in version 1; 80 in version 2, plus a piecewise
+// schedule's boundaries (i64) and values (f32, one more).
+constexpr size_t kTrainingV1Bytes = 32, kTrainingV2Bytes = 80;
+constexpr uint8_t kTrainNesterov = 1, kTrainCentered = 2, kTrainStaircase = 4;
 constexpr uint64_t kAlign = 64;
 constexpr uint32_t kFlagTraining = 1, kFlagSlots = 2;
 constexpr uint8_t kLayerDense = 1;
@@ -35,13 +39,74 @@ T get(const uint8_t* p, size_t at) {
 }
 
 struct TensorRef {
-  uint8_t role;  // 0 weight, 1 slot 0, 2 slot 1
+  uint8_t role;  // 0 weight, 1 + s: optimizer slot s
   uint32_t index;
 };
 
 uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 
 Status bad(const std::string& what) { return Status::error("invalid Kiln model file: " + what); }
+
+size_t training_bytes(uint32_t version, uint64_t boundaries) {
+  if (version == 1) return kTrainingV1Bytes;
+  return kTrainingV2Bytes + (boundaries ? size_t(boundaries) * 12 + 4 : 0);
+}
+
+void write_training(Writer& w, size_t at, const TrainingConfig& c, int64_t step) {
+  const OptimizerConfig& o = c.optimizer;
+  const LearningRateSchedule& s = o.schedule;
+  w.b[at] = uint8_t(o.kind);
+  w.b[at + 1] = uint8_t(c.loss);
+  w.b[at + 2] = uint8_t((o.nesterov ? kTrainNesterov : 0) | (o.centered ? kTrainCentered : 0) | (s.staircase ? kTrainStaircase : 0));
+  w.b[at + 3] = uint8_t(s.kind);
+  const float fields[14] = {o.learning_rate, o.momentum, o.beta1, o.beta2, o.epsilon, o.weight_decay, o.decay,
+                            o.initial_accumulator, o.rho, o.clip_value, o.clip_norm, o.global_clipnorm, s.decay_rate, s.alpha};
+  for (size_t i = 0; i < 14; ++i) w.put<float>(at + 4 + 4 * i, fields[i]);
+  w.put<uint32_t>(at + 60, uint32_t(s.boundaries.size()));
+  w.put<int64_t>(at + 64, s.decay_steps);
+  w.put<int64_t>(at + 72, step);
+  at += kTrainingV2Bytes;
+  for (int64_t b : s.boundaries) w.put<int64_t>(at, b), at += 8;
+  for (float v : s.values) w.put<float>(at, v), at += 4;
+}
+
+// Reads a training block whose size was checked; the values are checked by compile().
+Status read_training(uint32_t version, const uint8_t* p, size_t at, TrainingConfig* c, int64_t* step) {
+  OptimizerConfig& o = c->optimizer;
+  if (p[at] >= (version == 1 ? 2 : kNumOptimizerKinds)) return bad("unknown optimizer " + std::to_string(p[at]));
+  if (p[at + 1] >= kNumLossKinds) return bad("unknown loss " + std::to_string(p[at + 1]));
+  o.kind = OptimizerKind(p[at]);
+  c->loss = LossKind(p[at + 1]);
+  o.learning_rate = get<float>(p, at + 4);
+  o.momentum = get<float>(p, at + 8);
+  o.beta1 = get<float>(p, at + 12);
+  o.beta2 = get<float>(p, at + 16);
+  o.epsilon = get<float>(p, at + 20);
+  if (version == 1) {
+    o.nesterov = p[at + 2] != 0;
+    *step = get<int64_t>(p, at + 24);
+  } else {
+    const uint8_t flags = p[at + 2];
+    if (flags & ~(kTrainNesterov | kTrainCentered | kTrainStaircase)) return bad("unknown training flags " + std::to_string(flags));
+    if (p[at + 3] >= kNumScheduleKinds) return bad("unknown learning-rate schedule " + std::to_string(p[at + 3]));
+    o.nesterov = flags & kTrainNesterov;
+    o.centered = flags & kTrainCentered;
+    LearningRateSchedule& s = o.schedule;
+    s.staircase = flags & kTrainStaircase;
+    s.kind = ScheduleKind(p[at + 3]);
+    float* fields[9] = {&o.weight_decay, &o.decay, &o.initial_accumulator, &o.rho, &o.clip_value,
+                        &o.clip_norm, &o.global_clipnorm, &s.decay_rate, &s.alpha};
+    for (size_t i = 0; i < 9; ++i) *fields[i] = get<float>(p, at + 24 + 4 * i);
+    const uint32_t boundaries = get<uint32_t>(p, at + 60);
+    s.decay_steps = get<int64_t>(p, at + 64);
+    *step = get<int64_t>(p, at + 72);
+    size_t b = at + kTrainingV2Bytes;
+    for (uint32_t i = 0; i < boundaries; ++i, b += 8) s.boundaries.push_back(get<int64_t>(p, b));
+    for (uint32_t i = 0; boundaries && i <= boundaries; ++i, b += 4) s.values.push_back(get<float>(p, b));
+  }
+  if (*step < 0) return bad("negative optimizer step");
+  return Status();
+}
 
 }  // namespace
 
@@ -53,7 +118,8 @@ Status encode_model(Model& m, bool include_optimizer, std::vector<uint8_t>* out)
   for (int role = 0; role <= slots; ++role)
     for (uint32_t i = 0; i < m.num_weights(); ++i) tensors.push_back({uint8_t(role), i});
 
-  const size_t arch = 8 + kLayerBytes * m.layers().size() + (training ? kTrainingBytes : 0);
+  const size_t arch = 8 + kLayerBytes * m.layers().size() +
+                     (training ? training_bytes(kModelFormatVersion, m.training_config().optimizer.schedule.boundaries.size()) : 0);
   const uint64_t table = kHeaderBytes + arch;
   uint64_t offset = align_up(table + kTensorEntryBytes * tensors.size());
   const uint64_t data_start = offset;
@@ -84,18 +150,7 @@ Status encode_model(Model& m, bool include_optimizer, std::vector<uint8_t>* out)
     w.put<uint32_t>(at + 4, uint32_t(l.units));
     at += kLayerBytes;
   }
-  if (training) {
-    const TrainingConfig& c = m.training_config();
-    (*out)[at] = uint8_t(c.optimizer.kind);
-    (*out)[at + 1] = uint8_t(c.loss);
-    (*out)[at + 2] = c.optimizer.nesterov ? 1 : 0;
-    w.put<float>(at + 4, c.optimizer.learning_rate);
-    w.put<float>(at + 8, c.optimizer.momentum);
-    w.put<float>(at + 12, c.optimizer.beta1);
-    w.put<float>(at + 16, c.optimizer.beta2);
-    w.put<float>(at + 20, c.optimizer.epsilon);
-    w.put<int64_t>(at + 24, include_optimizer ? m.optimizer_step() : 0);
-  }
+  if (training) write_training(w, at, m.training_config(), include_optimizer ? m.optimizer_step() : 0);
   for (size_t i = 0; i < tensors.size(); ++i) {
     const size_t e = size_t(table + i * kTensorEntryBytes);
     const Shape& s = m.weight_shape(tensors[i].index);
@@ -116,8 +171,8 @@ Status decode_model(const uint8_t* p, size_t size, std::unique_ptr<Model>* out) 
   if (!p || size < kHeaderBytes) return bad("too short for a header (" + std::to_string(size) + " bytes, need 64)");
   if (std::memcmp(p, kMagic, 8) != 0) return bad("wrong magic bytes (not a Kiln model)");
   const uint32_t version = get<uint32_t>(p, 8);
-  if (version != kModelFormatVersion)
-    return bad("unsupported format version " + std::to_string(version) + " (this Kiln reads version " + std::to_string(kModelFormatVersion) + ")");
+  if (version != 1 && version != kModelFormatVersion)
+    return bad("unsupported format version " + std::to_string(version) + " (this Kiln reads versions 1 and " + std::to_string(kModelFormatVersion) + ")");
   const uint64_t file_size = get<uint64_t>(p, 16);
   if (file_size != size)
     return bad("the header says " + std::to_string(file_size) + " bytes but " + std::to_string(size) + " were given (truncated or padded file)");
@@ -135,7 +190,11 @@ Status decode_model(const uint8_t* p, size_t size, std::unique_ptr<Model>* out) 
   const uint32_t input_dim = get<uint32_t>(p, kHeaderBytes);
   const uint32_t num_layers = get<uint32_t>(p, kHeaderBytes + 4);
   if (num_layers == 0 || num_layers > kMaxLayers) return bad("layer count " + std::to_string(num_layers) + " out of range");
-  if (arch != 8 + kLayerBytes * num_layers + (training ? kTrainingBytes : 0))
+  const size_t train_at = kHeaderBytes + 8 + kLayerBytes * num_layers;
+  uint64_t boundaries = 0;  // read only where it lies inside the architecture section
+  if (training && version > 1 && arch >= 8 + kLayerBytes * num_layers + kTrainingV2Bytes) boundaries = get<uint32_t>(p, train_at + 60);
+  if (boundaries > kMaxScheduleBoundaries) return bad("schedule boundary count " + std::to_string(boundaries) + " out of range");
+  if (arch != 8 + kLayerBytes * num_layers + (training ? training_bytes(version, boundaries) : 0))
     return bad("architecture section size " + std::to_string(arch) + " does not match " + std::to_string(num_layers) + " layers");
   std::vector<DenseLayerSpec> layers(num_layers);
   size_t at = kHeaderBytes + 8;
@@ -150,20 +209,7 @@ Status decode_model(const uint8_t* p, size_t size, std::unique_ptr<Model>* out) 
   }
   TrainingConfig config;
   int64_t step = 0;
-  if (training) {
-    if (p[at] > 1) return bad("unknown optimizer " + std::to_string(p[at]));
-    if (p[at + 1] >= kNumLossKinds) return bad("unknown loss " + std::to_string(p[at + 1]));
-    config.optimizer.kind = OptimizerKind(p[at]);
-    config.loss = LossKind(p[at + 1]);
-    config.optimizer.nesterov = p[at + 2] != 0;
-    config.optimizer.learning_rate = get<float>(p, at + 4);
-    config.optimizer.momentum = get<float>(p, at + 8);
-    config.optimizer.beta1 = get<float>(p, at + 12);
-    config.optimizer.beta2 = get<float>(p, at + 16);
-    config.optimizer.epsilon = get<float>(p, at + 20);
-    step = get<int64_t>(p, at + 24);
-    if (step < 0) return bad("negative optimizer step");
-  }
+  if (training) KILN_RETURN_IF_ERROR(read_training(version, p, at, &config, &step));
   // The weights must fit in the file before anything is allocated for them,
   // so a small hostile file cannot make the loader reserve gigabytes.
   if (input_dim == 0 || input_dim > uint64_t(kMaxUnits)) return bad("input dimension " + std::to_string(input_dim) + " out of range");

@@ -12,7 +12,8 @@
 
 namespace kiln {
 
-constexpr uint32_t kModelFormatVersion = 1;
+// Writes version 2; reads versions 1 and 2 (docs/FORMAT.md).
+constexpr uint32_t kModelFormatVersion = 2;
 
 Status encode_model(Model& model, bool include_optimizer, std::vector<uint8_t>* out);
 Status decode_model(const uint8_t* data, size_t size, std::unique_ptr<Model>* out);

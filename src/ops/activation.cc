@@ -7,6 +7,24 @@
 
 namespace kiln {
 
+namespace {
+// SELU constants (Klambauer et al.), as in TF.js.
+constexpr float kSeluAlpha = 1.6732632423543772848170429916717f;
+constexpr float kSeluScale = 1.0507009873554804934193349852946f;
+// tf.leakyRelu's default slope (the leakyReLU layer's default is 0.3).
+constexpr float kLeakyAlpha = 0.2f;
+
+inline float sigmoid(float x) {
+  // Branches keep exp() from overflowing for large |x|.
+  if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
+  float e = std::exp(x);
+  return e / (1.0f + e);
+}
+
+// log(1 + exp(x)) without overflow.
+inline float softplus(float x) { return std::max(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
+}  // namespace
+
 const char* activation_name(Activation act) {
   switch (act) {
     case Activation::kLinear: return "linear";
@@ -14,6 +32,18 @@ const char* activation_name(Activation act) {
     case Activation::kSigmoid: return "sigmoid";
     case Activation::kTanh: return "tanh";
     case Activation::kSoftmax: return "softmax";
+    case Activation::kRelu6: return "relu6";
+    case Activation::kElu: return "elu";
+    case Activation::kSelu: return "selu";
+    case Activation::kGelu: return "gelu";
+    case Activation::kSwish: return "swish";
+    case Activation::kMish: return "mish";
+    case Activation::kHardSigmoid: return "hardSigmoid";
+    case Activation::kSoftplus: return "softplus";
+    case Activation::kSoftsign: return "softsign";
+    case Activation::kLogSoftmax: return "logSoftmax";
+    case Activation::kExponential: return "exponential";
+    case Activation::kLeakyRelu: return "leakyRelu";
   }
   return "?";
 }
@@ -22,17 +52,17 @@ bool activation_from_name(const std::string& name, Activation* out) {
   return enum_from_name(name, kNumActivations, activation_name, out);
 }
 
-static inline float sigmoid(float x) {
-  // Branches keep exp() from overflowing for large |x|.
-  if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
-  float e = std::exp(x);
-  return e / (1.0f + e);
+bool activation_is_rowwise(Activation act) { return act == Activation::kSoftmax || act == Activation::kLogSoftmax; }
+
+bool activation_grad_needs_input(Activation act) {
+  return act == Activation::kGelu || act == Activation::kSwish || act == Activation::kMish;
 }
 
 void activation_forward(Activation act, float* x, int64_t n) {
   switch (act) {
     case Activation::kLinear:
-    case Activation::kSoftmax:  // row-wise: handled by softmax_rows
+    case Activation::kSoftmax:  // row-wise: rowwise_forward
+    case Activation::kLogSoftmax:
       return;
     case Activation::kRelu:
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
@@ -43,13 +73,51 @@ void activation_forward(Activation act, float* x, int64_t n) {
     case Activation::kTanh:
       for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
       return;
+    case Activation::kRelu6:
+      for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(x[i], 0.0f), 6.0f);
+      return;
+    case Activation::kElu:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : std::expm1(x[i]);
+      return;
+    case Activation::kSelu:
+      for (int64_t i = 0; i < n; ++i) x[i] = kSeluScale * (x[i] > 0.0f ? x[i] : kSeluAlpha * std::expm1(x[i]));
+      return;
+    case Activation::kGelu:
+      // TF.js 'gelu' is the exact erf form (its tanh approximation is 'gelu_new').
+      for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * float(M_SQRT1_2)));
+      return;
+    case Activation::kSwish:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] * sigmoid(x[i]);
+      return;
+    case Activation::kMish:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] * std::tanh(softplus(x[i]));
+      return;
+    case Activation::kHardSigmoid:
+      // TF.js: clip(0.2x + 0.5, 0, 1). PyTorch's hardsigmoid uses x/6 + 0.5 instead.
+      for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(0.2f * x[i] + 0.5f, 0.0f), 1.0f);
+      return;
+    case Activation::kSoftplus:
+      for (int64_t i = 0; i < n; ++i) x[i] = softplus(x[i]);
+      return;
+    case Activation::kSoftsign:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::fabs(x[i]));
+      return;
+    case Activation::kExponential:
+      for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+      return;
+    case Activation::kLeakyRelu:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : kLeakyAlpha * x[i];
+      return;
   }
 }
 
-void activation_backward(Activation act, const float* y, const float* dy, float* dz, int64_t n) {
+void activation_backward(Activation act, const float* from, const float* dy, float* dz, int64_t n) {
+  const float* y = from;  // the output, for every activation but gelu, swish and mish
+  const float* x = from;
   switch (act) {
     case Activation::kLinear:
-    case Activation::kSoftmax:
+    case Activation::kSoftmax:  // row-wise: rowwise_backward
+    case Activation::kLogSoftmax:
       for (int64_t i = 0; i < n; ++i) dz[i] = dy[i];
       return;
     case Activation::kRelu:
@@ -61,32 +129,84 @@ void activation_backward(Activation act, const float* y, const float* dy, float*
     case Activation::kTanh:
       for (int64_t i = 0; i < n; ++i) dz[i] = dy[i] * (1.0f - y[i] * y[i]);
       return;
+    case Activation::kRelu6:
+      for (int64_t i = 0; i < n; ++i) dz[i] = y[i] > 0.0f && y[i] < 6.0f ? dy[i] : 0.0f;
+      return;
+    case Activation::kElu:  // exp(x) = y + 1 below zero
+      for (int64_t i = 0; i < n; ++i) dz[i] = y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + 1.0f);
+      return;
+    case Activation::kSelu:  // scale * alpha * exp(x) = y + scale * alpha below zero
+      for (int64_t i = 0; i < n; ++i) dz[i] = dy[i] * (y[i] > 0.0f ? kSeluScale : y[i] + kSeluScale * kSeluAlpha);
+      return;
+    case Activation::kGelu:
+      for (int64_t i = 0; i < n; ++i) {
+        const float cdf = 0.5f * (1.0f + std::erf(x[i] * float(M_SQRT1_2)));
+        const float pdf = std::exp(-0.5f * x[i] * x[i]) * float(0.5 * M_2_SQRTPI * M_SQRT1_2);
+        dz[i] = dy[i] * (cdf + x[i] * pdf);
+      }
+      return;
+    case Activation::kSwish:
+      for (int64_t i = 0; i < n; ++i) {
+        const float s = sigmoid(x[i]);
+        dz[i] = dy[i] * (s + x[i] * s * (1.0f - s));
+      }
+      return;
+    case Activation::kMish:
+      for (int64_t i = 0; i < n; ++i) {
+        const float t = std::tanh(softplus(x[i]));
+        dz[i] = dy[i] * (t + x[i] * sigmoid(x[i]) * (1.0f - t * t));
+      }
+      return;
+    case Activation::kHardSigmoid:
+      for (int64_t i = 0; i < n; ++i) dz[i] = y[i] > 0.0f && y[i] < 1.0f ? 0.2f * dy[i] : 0.0f;
+      return;
+    case Activation::kSoftplus:  // sigmoid(x) = 1 - exp(-y)
+      for (int64_t i = 0; i < n; ++i) dz[i] = -dy[i] * std::expm1(-y[i]);
+      return;
+    case Activation::kSoftsign:  // 1 / (1 + |x|)^2 = (1 - |y|)^2
+      for (int64_t i = 0; i < n; ++i) dz[i] = dy[i] * (1.0f - std::fabs(y[i])) * (1.0f - std::fabs(y[i]));
+      return;
+    case Activation::kExponential:
+      for (int64_t i = 0; i < n; ++i) dz[i] = dy[i] * y[i];
+      return;
+    case Activation::kLeakyRelu:
+      for (int64_t i = 0; i < n; ++i) dz[i] = y[i] > 0.0f ? dy[i] : kLeakyAlpha * dy[i];
+      return;
   }
 }
 
-void softmax_rows(float* x, int64_t rows, int64_t cols) {
+void rowwise_forward(Activation act, float* x, int64_t rows, int64_t cols) {
+  const bool log = act == Activation::kLogSoftmax;
   for (int64_t r = 0; r < rows; ++r) {
     float* row = x + r * cols;
     float mx = row[0];
     for (int64_t c = 1; c < cols; ++c) mx = std::max(mx, row[c]);
     float sum = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) {
-      row[c] = std::exp(row[c] - mx);
-      sum += row[c];
+    for (int64_t c = 0; c < cols; ++c) sum += std::exp(row[c] - mx);
+    if (log) {
+      const float shift = mx + std::log(sum);
+      for (int64_t c = 0; c < cols; ++c) row[c] -= shift;
+    } else {
+      const float inv = 1.0f / sum;
+      for (int64_t c = 0; c < cols; ++c) row[c] = std::exp(row[c] - mx) * inv;
     }
-    float inv = 1.0f / sum;
-    for (int64_t c = 0; c < cols; ++c) row[c] *= inv;
   }
 }
 
-void softmax_rows_backward(const float* y, const float* dy, float* dz, int64_t rows, int64_t cols) {
+void rowwise_backward(Activation act, const float* y, const float* dy, float* dz, int64_t rows, int64_t cols) {
+  const bool log = act == Activation::kLogSoftmax;
   for (int64_t r = 0; r < rows; ++r) {
     const float* yr = y + r * cols;
     const float* dyr = dy + r * cols;
-    float dot = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) dot += yr[c] * dyr[c];
     float* dzr = dz + r * cols;
-    for (int64_t c = 0; c < cols; ++c) dzr[c] = yr[c] * (dyr[c] - dot);
+    float dot = 0.0f;
+    if (log) {
+      for (int64_t c = 0; c < cols; ++c) dot += dyr[c];
+      for (int64_t c = 0; c < cols; ++c) dzr[c] = dyr[c] - std::exp(yr[c]) * dot;
+    } else {
+      for (int64_t c = 0; c < cols; ++c) dot += yr[c] * dyr[c];
+      for (int64_t c = 0; c < cols; ++c) dzr[c] = yr[c] * (dyr[c] - dot);
+    }
   }
 }
 

@@ -35,6 +35,55 @@ int64_t sparse_label(float t, int64_t cols) {
   int64_t k = int64_t(t);
   return std::min<int64_t>(std::max<int64_t>(k, 0), cols - 1);
 }
+
+float clip_probability(float p) { return std::min(std::max(p, kEpsilon), 1.0f - kEpsilon); }
+// TF.js clipByValue passes the gradient only inside [lo, hi] (ends included).
+bool inside(float p, float lo, float hi) { return p >= lo && p <= hi; }
+
+// Losses that are a mean over the columns of a per-element term (TF.js
+// mean(..., -1)): the term, and its derivative in p. Huber uses delta 1;
+// hinge takes the labels as given (-1/1): TF.js does not convert 0/1 labels.
+double elementwise_loss(LossKind kind, bool from_logits, float p, float t) {
+  switch (kind) {
+    case LossKind::kMeanSquaredError: return double(p - t) * (p - t);
+    case LossKind::kMeanAbsoluteError: return std::fabs(double(p) - t);
+    case LossKind::kHuberLoss: {
+      const double e = std::fabs(double(p) - t);
+      return e <= 1 ? 0.5 * e * e : e - 0.5;
+    }
+    case LossKind::kHinge: return std::max(0.0, 1.0 - double(t) * p);
+    case LossKind::kBinaryCrossentropy:
+      if (from_logits) return std::max(double(p), 0.0) - double(p) * t + std::log1p(std::exp(-std::fabs(double(p))));
+      p = clip_probability(p);
+      return -(t * std::log(double(p)) + (1.0 - t) * std::log1p(-double(p)));
+    default: return 0;
+  }
+}
+
+float elementwise_grad(LossKind kind, bool from_logits, float p, float t) {
+  switch (kind) {
+    case LossKind::kMeanSquaredError: return 2.0f * (p - t);
+    case LossKind::kMeanAbsoluteError: return p > t ? 1.0f : p < t ? -1.0f : 0.0f;
+    case LossKind::kHuberLoss: return std::min(std::max(p - t, -1.0f), 1.0f);
+    case LossKind::kHinge: return 1.0f - t * p > 0.0f ? -t : 0.0f;
+    case LossKind::kBinaryCrossentropy:
+      if (from_logits) return 1.0f / (1.0f + std::exp(-p)) - t;
+      return inside(p, kEpsilon, 1.0f - kEpsilon) ? (p - t) / (p * (1.0f - p)) : 0.0f;
+    default: return 0;
+  }
+}
+
+bool is_elementwise(LossKind kind) {
+  return kind == LossKind::kMeanSquaredError || kind == LossKind::kMeanAbsoluteError || kind == LossKind::kHuberLoss ||
+         kind == LossKind::kHinge || kind == LossKind::kBinaryCrossentropy;
+}
+
+// TF.js l2Normalize: x / sqrt(max(sum x^2, epsilon)).
+float l2_norm(const float* x, int64_t cols) {
+  double s = 0;
+  for (int64_t c = 0; c < cols; ++c) s += double(x[c]) * x[c];
+  return float(std::sqrt(std::max(s, double(kEpsilon))));
+}
 }  // namespace
 
 const char* loss_name(LossKind kind) {
@@ -42,6 +91,12 @@ const char* loss_name(LossKind kind) {
     case LossKind::kCategoricalCrossentropy: return "categoricalCrossentropy";
     case LossKind::kSparseCategoricalCrossentropy: return "sparseCategoricalCrossentropy";
     case LossKind::kMeanSquaredError: return "meanSquaredError";
+    case LossKind::kBinaryCrossentropy: return "binaryCrossentropy";
+    case LossKind::kMeanAbsoluteError: return "meanAbsoluteError";
+    case LossKind::kHuberLoss: return "huberLoss";
+    case LossKind::kHinge: return "hinge";
+    case LossKind::kKullbackLeiblerDivergence: return "kullbackLeiblerDivergence";
+    case LossKind::kCosineProximity: return "cosineProximity";
   }
   return "?";
 }
@@ -52,17 +107,42 @@ bool loss_from_name(const std::string& name, LossKind* out) {
 
 bool loss_is_sparse(LossKind kind) { return kind == LossKind::kSparseCategoricalCrossentropy; }
 
+bool loss_fuses_with(LossKind kind, Activation act) {
+  if (act == Activation::kSoftmax)
+    return kind == LossKind::kCategoricalCrossentropy || kind == LossKind::kSparseCategoricalCrossentropy;
+  return act == Activation::kSigmoid && kind == LossKind::kBinaryCrossentropy;
+}
+
 float loss_forward(LossKind kind, bool from_logits, const float* pred, const float* target, int64_t rows,
                    int64_t cols) {
   double total = 0;
   for (int64_t r = 0; r < rows; ++r) {
     const float* p = pred + r * cols;
     switch (kind) {
-      case LossKind::kMeanSquaredError: {
+      case LossKind::kMeanSquaredError:
+      case LossKind::kMeanAbsoluteError:
+      case LossKind::kHuberLoss:
+      case LossKind::kHinge:
+      case LossKind::kBinaryCrossentropy: {
         const float* t = target + r * cols;
         double s = 0;
-        for (int64_t c = 0; c < cols; ++c) s += double(p[c] - t[c]) * (p[c] - t[c]);
+        for (int64_t c = 0; c < cols; ++c) s += elementwise_loss(kind, from_logits, p[c], t[c]);
         total += s / double(cols);
+        break;
+      }
+      case LossKind::kKullbackLeiblerDivergence: {  // sum t log(clip(t) / clip(p)), clipped to [eps, 1]
+        const float* t = target + r * cols;
+        for (int64_t c = 0; c < cols; ++c)
+          total += double(t[c]) * std::log(double(std::min(std::max(t[c], kEpsilon), 1.0f)) /
+                                           double(std::min(std::max(p[c], kEpsilon), 1.0f)));
+        break;
+      }
+      case LossKind::kCosineProximity: {  // -cos(t, p), each l2-normalized
+        const float* t = target + r * cols;
+        const double nt = l2_norm(t, cols), np = l2_norm(p, cols);
+        double dot = 0;
+        for (int64_t c = 0; c < cols; ++c) dot += double(t[c]) * p[c];
+        total -= dot / (nt * np);
         break;
       }
       case LossKind::kCategoricalCrossentropy: {
@@ -72,14 +152,14 @@ float loss_forward(LossKind kind, bool from_logits, const float* pred, const flo
           for (int64_t c = 0; c < cols; ++c) total -= double(t[c]) * lse.log_prob(p[c]);
         } else {
           for (int64_t c = 0; c < cols; ++c)
-            total -= double(t[c]) * std::log(std::min(std::max(p[c], kEpsilon), 1.0f - kEpsilon));
+            total -= double(t[c]) * std::log(clip_probability(p[c]));
         }
         break;
       }
       case LossKind::kSparseCategoricalCrossentropy: {
         int64_t k = sparse_label(target[r], cols);
         if (from_logits) total -= RowLogSumExp(p, cols).log_prob(p[k]);
-        else total -= std::log(std::min(std::max(p[k], kEpsilon), 1.0f - kEpsilon));
+        else total -= std::log(clip_probability(p[k]));
         break;
       }
     }
@@ -93,10 +173,27 @@ void loss_backward(LossKind kind, bool from_logits, const float* pred, const flo
   for (int64_t r = 0; r < rows; ++r) {
     const float* p = pred + r * cols;
     float* g = grad + r * cols;
-    if (kind == LossKind::kMeanSquaredError) {
-      const float* t = target + r * cols;
-      const float scale = 2.0f * inv_rows / float(cols);
-      for (int64_t c = 0; c < cols; ++c) g[c] = scale * (p[c] - t[c]);
+    const float* t = loss_is_sparse(kind) ? nullptr : target + r * cols;
+    if (is_elementwise(kind)) {
+      const float scale = inv_rows / float(cols);
+      for (int64_t c = 0; c < cols; ++c) g[c] = scale * elementwise_grad(kind, from_logits, p[c], t[c]);
+      continue;
+    }
+    if (kind == LossKind::kKullbackLeiblerDivergence) {
+      for (int64_t c = 0; c < cols; ++c) g[c] = inside(p[c], kEpsilon, 1.0f) ? -t[c] / p[c] * inv_rows : 0.0f;
+      continue;
+    }
+    if (kind == LossKind::kCosineProximity) {
+      // d/dp of -(t/|t|).(p/|p|) = -(u - q (q.u)) / |p| with u = t/|t|, q = p/|p|;
+      // below TF.js's epsilon |p| is the constant sqrt(eps) and only u/|p| is left.
+      const float nt = l2_norm(t, cols), np = l2_norm(p, cols);
+      double sq = 0, qu = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        sq += double(p[c]) * p[c];
+        qu += double(p[c] / np) * (t[c] / nt);
+      }
+      const float proj = sq >= double(kEpsilon) ? float(qu) : 0.0f;
+      for (int64_t c = 0; c < cols; ++c) g[c] = -(t[c] / nt - p[c] / np * proj) / np * inv_rows;
       continue;
     }
     const bool sparse = kind == LossKind::kSparseCategoricalCrossentropy;
@@ -117,19 +214,72 @@ void loss_backward(LossKind kind, bool from_logits, const float* pred, const flo
   }
 }
 
-int64_t accuracy_count(LossKind kind, const float* pred, const float* target, int64_t rows, int64_t cols) {
-  int64_t correct = 0;
+const char* metric_name(Metric metric) {
+  switch (metric) {
+    case Metric::kAccuracy: return "accuracy";
+    case Metric::kBinaryAccuracy: return "binaryAccuracy";
+    case Metric::kCategoricalAccuracy: return "categoricalAccuracy";
+    case Metric::kSparseCategoricalAccuracy: return "sparseCategoricalAccuracy";
+    case Metric::kPrecision: return "precision";
+    case Metric::kRecall: return "recall";
+  }
+  return "?";
+}
+
+bool metric_from_name(const std::string& name, Metric* out) {
+  if (name == "acc") {
+    *out = Metric::kAccuracy;
+    return true;
+  }
+  return enum_from_name(name, kNumMetrics, metric_name, out);
+}
+
+bool metric_fits_loss(Metric metric, LossKind kind) {
+  if (metric == Metric::kAccuracy) return true;
+  return loss_is_sparse(kind) == (metric == Metric::kSparseCategoricalAccuracy);
+}
+
+void metric_ratio(Metric metric, LossKind kind, const float* pred, const float* target, int64_t rows, int64_t cols,
+                  float out[2]) {
+  if (metric == Metric::kAccuracy) {
+    metric = kind == LossKind::kBinaryCrossentropy ? Metric::kBinaryAccuracy
+             : loss_is_sparse(kind)                ? Metric::kSparseCategoricalAccuracy
+             : cols == 1                           ? Metric::kBinaryAccuracy
+                                                   : Metric::kCategoricalAccuracy;
+  }
+  double num = 0, den = 0;
   for (int64_t r = 0; r < rows; ++r) {
     const float* p = pred + r * cols;
-    if (kind == LossKind::kSparseCategoricalCrossentropy) {
-      correct += argmax(p, cols) == int64_t(target[r]);
-    } else if (cols == 1) {
-      correct += (p[0] > 0.5f) == (target[r] > 0.5f);
-    } else {
-      correct += argmax(p, cols) == argmax(target + r * cols, cols);
+    const float* t = target + r * cols;
+    switch (metric) {
+      case Metric::kAccuracy:  // resolved above
+      case Metric::kBinaryAccuracy: {
+        int64_t right = 0;
+        for (int64_t c = 0; c < cols; ++c) right += (p[c] > 0.5f) == (t[c] > 0.5f);
+        num += double(right) / double(cols);
+        den += 1;
+        break;
+      }
+      case Metric::kCategoricalAccuracy:
+        num += argmax(p, cols) == argmax(t, cols);
+        den += 1;
+        break;
+      case Metric::kSparseCategoricalAccuracy:
+        num += argmax(p, cols) == int64_t(target[r]);
+        den += 1;
+        break;
+      case Metric::kPrecision:
+      case Metric::kRecall:
+        for (int64_t c = 0; c < cols; ++c) {
+          const bool predicted = p[c] > 0.5f, actual = t[c] == 1.0f;
+          num += predicted && actual;
+          den += metric == Metric::kPrecision ? predicted && (actual || t[c] == 0.0f) : actual;
+        }
+        break;
     }
   }
-  return correct;
+  out[0] = float(num);
+  out[1] = float(den);
 }
 
 }  // namespace kiln

@@ -44,7 +44,7 @@ const char* kiln_gemm_kernel_at(int i) {
 }
 int kiln_gemm(const char* kernel, int trans_a, int trans_b, int m, int n, int k, const float* a, const float* b,
               const float* bias, float* c, int accumulate, int activation) {
-  if (activation < 0 || activation >= kNumActivations || Activation(activation) == Activation::kSoftmax)
+  if (activation < 0 || activation >= kNumActivations || activation_is_rowwise(Activation(activation)))
     return fail(Status::error("gemm: activation must be elementwise"));
   GemmArgs g;
   g.trans_a = trans_a, g.trans_b = trans_b;
@@ -92,25 +92,74 @@ Model* kiln_model_create(int input_dim, int num_layers, const int32_t* layers, u
 
 void kiln_model_free(Model* m) { delete m; }
 
-int kiln_model_compile(Model* m, int optimizer, float lr, float momentum, int nesterov, float beta1, float beta2,
-                       float epsilon, int loss) {
-  if (optimizer < 0 || optimizer > 1) return fail(Status::error("compile: unknown optimizer code"));
+// The optimizer as flat doubles (js/src/optimizers.ts writes the same layout):
+// kind, lr, momentum, nesterov, beta1, beta2, epsilon, weightDecay, decay,
+// initialAccumulatorValue, rho, centered, clipValue, clipNorm, globalClipnorm,
+// schedule kind, decaySteps, decayRate, staircase, alpha, B, then a piecewise
+// schedule's B boundaries and B + 1 values.
+constexpr int kOptimizerFields = 21;
+
+// An integer in [lo, hi] (false for NaN and fractions), safe to cast.
+static bool whole_in(double v, double lo, double hi) { return v >= lo && v <= hi && v == double(int64_t(v)); }
+
+int kiln_model_compile(Model* m, const double* f, int count, int loss) {
+  const double steps = 9e15;  // exact in a double
+  bool ok = count >= kOptimizerFields && whole_in(f[0], 0, kNumOptimizerKinds - 1) && whole_in(f[15], 0, kNumScheduleKinds - 1) &&
+            whole_in(f[16], -steps, steps) && whole_in(f[20], 0, double(kMaxScheduleBoundaries)) &&
+            count == kOptimizerFields + (f[20] > 0 ? 2 * int(f[20]) + 1 : 0);
+  for (int i = 0; ok && i < int(f[20]); ++i) ok = whole_in(f[kOptimizerFields + i], -steps, steps);
+  if (!ok) return fail(Status::error("compile: malformed optimizer description"));
   if (loss < 0 || loss >= kNumLossKinds) return fail(Status::error("compile: unknown loss code"));
   TrainingConfig c;
-  c.optimizer = {OptimizerKind(optimizer), lr, momentum, nesterov != 0, beta1, beta2, epsilon};
+  OptimizerConfig& o = c.optimizer;
+  o.kind = OptimizerKind(int(f[0]));
+  o.learning_rate = float(f[1]);
+  o.momentum = float(f[2]);
+  o.nesterov = f[3] != 0;
+  o.beta1 = float(f[4]);
+  o.beta2 = float(f[5]);
+  o.epsilon = float(f[6]);
+  o.weight_decay = float(f[7]);
+  o.decay = float(f[8]);
+  o.initial_accumulator = float(f[9]);
+  o.rho = float(f[10]);
+  o.centered = f[11] != 0;
+  o.clip_value = float(f[12]);
+  o.clip_norm = float(f[13]);
+  o.global_clipnorm = float(f[14]);
+  LearningRateSchedule& s = o.schedule;
+  s.kind = ScheduleKind(int(f[15]));
+  s.decay_steps = int64_t(f[16]);
+  s.decay_rate = float(f[17]);
+  s.staircase = f[18] != 0;
+  s.alpha = float(f[19]);
+  const int b = int(f[20]);
+  for (int i = 0; i < b; ++i) s.boundaries.push_back(int64_t(f[kOptimizerFields + i]));
+  for (int i = 0; b && i <= b; ++i) s.values.push_back(float(f[kOptimizerFields + b + i]));
   c.loss = LossKind(loss);
-  Status s = m->compile(c);
+  Status st = m->compile(c);
+  return st.ok() ? 1 : fail(st);
+}
+
+// codes: Metric values (src/train/loss.h), in the order the results report them.
+int kiln_model_set_metrics(Model* m, const int32_t* codes, int count) {
+  std::vector<Metric> metrics;
+  for (int i = 0; i < count; ++i) {
+    if (codes[i] < 0 || codes[i] >= kNumMetrics) return fail(Status::error("compile: unknown metric code"));
+    metrics.push_back(Metric(codes[i]));
+  }
+  Status s = m->set_metrics(metrics);
   return s.ok() ? 1 : fail(s);
 }
 
-// out: [loss, accuracy]
+// out: [loss, one value per metric]
 int kiln_model_train_batch(Model* m, const float* x, const float* y, const uint32_t* rows, int count, float* out) {
-  Status s = m->train_batch(x, y, rows, count, &out[0], &out[1]);
+  Status s = m->train_batch(x, y, rows, count, &out[0], out + 1);
   return s.ok() ? 1 : fail(s);
 }
 
 int kiln_model_evaluate(Model* m, const float* x, const float* y, int n, float* out) {
-  Status s = m->evaluate(x, y, n, &out[0], &out[1]);
+  Status s = m->evaluate(x, y, n, &out[0], out + 1);
   return s.ok() ? 1 : fail(s);
 }
 
@@ -141,12 +190,20 @@ void kiln_model_layer_info(Model* m, int i, int32_t* out) {
   out[4] = int32_t(l.bias_initializer);
 }
 int kiln_model_compiled(Model* m) { return m->compiled(); }
-// out: optimizer, loss, nesterov (as floats), lr, momentum, beta1, beta2, epsilon
-void kiln_model_training_info(Model* m, float* out) {
+// out: the loss code, then the optimizer in kiln_model_compile's layout;
+// returns the number of doubles (at most 2 + kOptimizerFields + 2 * 1024).
+int kiln_model_training_info(Model* m, double* out) {
   const TrainingConfig& c = m->training_config();
-  const float v[8] = {float(c.optimizer.kind), float(c.loss), float(c.optimizer.nesterov), c.optimizer.learning_rate,
-                      c.optimizer.momentum, c.optimizer.beta1, c.optimizer.beta2, c.optimizer.epsilon};
-  std::memcpy(out, v, sizeof v);
+  const OptimizerConfig& o = c.optimizer;
+  const LearningRateSchedule& s = o.schedule;
+  std::vector<double> v = {double(c.loss), double(o.kind), o.learning_rate, o.momentum, double(o.nesterov), o.beta1,
+                           o.beta2, o.epsilon, o.weight_decay, o.decay, o.initial_accumulator, o.rho, double(o.centered),
+                           o.clip_value, o.clip_norm, o.global_clipnorm, double(s.kind), double(s.decay_steps),
+                           s.decay_rate, double(s.staircase), s.alpha, double(s.boundaries.size())};
+  for (int64_t b : s.boundaries) v.push_back(double(b));
+  for (float x : s.values) v.push_back(x);
+  std::memcpy(out, v.data(), v.size() * sizeof(double));
+  return int(v.size());
 }
 int kiln_model_num_weights(Model* m) { return int(m->num_weights()); }
 int kiln_model_weight_rank(Model* m, int i) { return int(m->weight_shape(size_t(i)).size()); }

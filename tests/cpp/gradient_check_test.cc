@@ -6,9 +6,10 @@
 // Finite differences in float32 are noisy, so each weight is checked with two
 // step sizes (1e-2: small rounding error, 3e-3: small truncation error) and
 // passes if either agrees with the analytic gradient to 3e-4 + 1% of its
-// size. A step whose +-h interval would move any ReLU input across zero (found
-// with a double-precision forward pass) is not used: the loss has a kink there
-// and finite differences are meaningless. Few weights may end up unchecked.
+// size. A step whose +-h interval would cross a kink (a ReLU-like input
+// crossing its corner, an absolute error or hinge margin crossing zero; found
+// with a double-precision forward pass) is not used: finite differences are
+// meaningless there. Few weights may end up unchecked.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -30,10 +31,43 @@ struct Sizes {
   int64_t batch, input, hidden, output;
 };
 
-// Pre-activations of every ReLU layer, in double, for the kink test.
-std::vector<double> relu_preactivations(const std::vector<DenseLayerSpec>& layers, int64_t input_dim,
-                                        const std::vector<std::vector<float>>& w, const std::vector<float>& x,
-                                        int64_t batch) {
+double activate(Activation act, double z) {
+  switch (act) {
+    case Activation::kRelu: return std::max(z, 0.0);
+    case Activation::kSigmoid: return 1 / (1 + std::exp(-z));
+    case Activation::kTanh: return std::tanh(z);
+    case Activation::kRelu6: return std::min(std::max(z, 0.0), 6.0);
+    case Activation::kElu: return z > 0 ? z : std::expm1(z);
+    case Activation::kSelu: return 1.0507009873554805 * (z > 0 ? z : 1.6732632423543772 * std::expm1(z));
+    case Activation::kGelu: return 0.5 * z * (1 + std::erf(z / std::sqrt(2.0)));
+    case Activation::kSwish: return z / (1 + std::exp(-z));
+    case Activation::kMish: return z * std::tanh(std::log1p(std::exp(z)));
+    case Activation::kHardSigmoid: return std::min(std::max(0.2 * z + 0.5, 0.0), 1.0);
+    case Activation::kSoftplus: return std::log1p(std::exp(z));
+    case Activation::kSoftsign: return z / (1 + std::fabs(z));
+    case Activation::kExponential: return std::exp(z);
+    case Activation::kLeakyRelu: return z > 0 ? z : 0.2 * z;
+    default: return z;  // linear; row-wise ones are applied by the caller
+  }
+}
+
+// Where an activation's derivative jumps.
+std::vector<double> kinks(Activation act) {
+  switch (act) {
+    case Activation::kRelu:
+    case Activation::kLeakyRelu: return {0.0};
+    case Activation::kRelu6: return {0.0, 6.0};
+    case Activation::kHardSigmoid: return {-2.5, 2.5};
+    default: return {};
+  }
+}
+
+// Signed distances to every kink of the model (activation inputs, and the
+// loss's own kinks at the output), from a double-precision forward pass: a
+// finite-difference step that flips a sign straddles a kink.
+std::vector<double> kink_distances(const std::vector<DenseLayerSpec>& layers, int64_t input_dim, LossKind loss,
+                                   const std::vector<std::vector<float>>& w, const std::vector<float>& x,
+                                   const std::vector<float>& y, int64_t batch) {
   std::vector<double> out;
   std::vector<double> h(x.begin(), x.end());
   int64_t fan_in = input_dim;
@@ -48,24 +82,25 @@ std::vector<double> relu_preactivations(const std::vector<DenseLayerSpec>& layer
         for (int64_t i = 0; i < fan_in; ++i) s += h[size_t(r * fan_in + i)] * double(k[size_t(i * l.units + u)]);
         z[size_t(r * l.units + u)] = s;
       }
-    if (l.activation == Activation::kRelu) out.insert(out.end(), z.begin(), z.end());
+    for (double kink : kinks(l.activation))
+      for (double v : z) out.push_back(v - kink);
     for (int64_t r = 0; r < batch; ++r) {
       double* row = z.data() + r * l.units;
-      switch (l.activation) {
-        case Activation::kLinear: break;
-        case Activation::kRelu: for (int64_t u = 0; u < l.units; ++u) row[u] = std::max(row[u], 0.0); break;
-        case Activation::kSigmoid: for (int64_t u = 0; u < l.units; ++u) row[u] = 1 / (1 + std::exp(-row[u])); break;
-        case Activation::kTanh: for (int64_t u = 0; u < l.units; ++u) row[u] = std::tanh(row[u]); break;
-        case Activation::kSoftmax: {
-          double mx = *std::max_element(row, row + l.units), sum = 0;
-          for (int64_t u = 0; u < l.units; ++u) sum += (row[u] = std::exp(row[u] - mx));
-          for (int64_t u = 0; u < l.units; ++u) row[u] /= sum;
-          break;
-        }
+      if (activation_is_rowwise(l.activation)) {
+        double mx = *std::max_element(row, row + l.units), sum = 0;
+        for (int64_t u = 0; u < l.units; ++u) sum += std::exp(row[u] - mx);
+        for (int64_t u = 0; u < l.units; ++u)
+          row[u] = l.activation == Activation::kSoftmax ? std::exp(row[u] - mx) / sum : row[u] - mx - std::log(sum);
+      } else {
+        for (int64_t u = 0; u < l.units; ++u) row[u] = activate(l.activation, row[u]);
       }
     }
     h = z;
     fan_in = l.units;
+  }
+  for (size_t i = 0; i < h.size(); ++i) {
+    if (loss == LossKind::kMeanAbsoluteError) out.push_back(h[i] - y[i]);
+    if (loss == LossKind::kHinge) out.push_back(1 - y[i] * h[i]);
   }
   return out;
 }
@@ -116,8 +151,13 @@ void check_model(const std::string& label, int64_t input_dim, const std::vector<
       const double row_sum = seed % 2 ? 1.0 : 0.5 + rng.uniform();
       for (int64_t c = 0; c < out; ++c) y[size_t(r * out + c)] = float(y[size_t(r * out + c)] / sum * row_sum);
     }
-  } else if (loss == LossKind::kCategoricalCrossentropy) {
+  } else if (loss == LossKind::kCategoricalCrossentropy || loss == LossKind::kBinaryCrossentropy ||
+             loss == LossKind::kKullbackLeiblerDivergence) {
     for (float& v : y) v = float(rng.uniform());
+  } else if (loss == LossKind::kHinge) {
+    for (float& v : y) v = float((rng.below(2) ? 1 : -1) * (0.5 + rng.uniform()));
+  } else if (loss == LossKind::kMeanAbsoluteError || loss == LossKind::kHuberLoss) {
+    for (float& v : y) v = float(rng.uniform() * 4 - 2);  // |error| on both sides of Huber's delta
   } else {
     for (float& v : y) v = float(rng.uniform() * 2 - 1);
   }
@@ -131,9 +171,7 @@ void check_model(const std::string& label, int64_t input_dim, const std::vector<
   ASSERT_TRUE(m->evaluate(x.data(), y.data(), batch, &eval_loss, &acc).ok());
   ASSERT_NEAR(eval_loss, loss0, 1e-6 * std::max(1.0f, std::fabs(loss0)));
 
-  bool has_relu = false;
-  for (const auto& l : layers) has_relu |= l.activation == Activation::kRelu;
-  const std::vector<double> base_pre = has_relu ? relu_preactivations(layers, input_dim, w, x, batch) : std::vector<double>();
+  const std::vector<double> base_pre = kink_distances(layers, input_dim, loss, w, x, y, batch);
 
   for (size_t i = 0; i < w.size(); ++i) {
     float* wd = m->weight_data(i);
@@ -145,12 +183,12 @@ void check_model(const std::string& label, int64_t input_dim, const std::vector<
       bool any_valid = false;
       for (double h : kSteps) {
         const float wp = float(orig + h), wm = float(orig - h);
-        if (has_relu) {
+        if (!base_pre.empty()) {
           auto wt = w;
           wt[i][j] = wp;
-          bool ok = same_signs(base_pre, relu_preactivations(layers, input_dim, wt, x, batch));
+          bool ok = same_signs(base_pre, kink_distances(layers, input_dim, loss, wt, x, y, batch));
           wt[i][j] = wm;
-          ok = ok && same_signs(base_pre, relu_preactivations(layers, input_dim, wt, x, batch));
+          ok = ok && same_signs(base_pre, kink_distances(layers, input_dim, loss, wt, x, y, batch));
           if (!ok) continue;
         }
         any_valid = true;
@@ -181,18 +219,9 @@ struct OutputCase {
   LossKind loss;
 };
 
-const char* short_loss(LossKind k) {
-  switch (k) {
-    case LossKind::kCategoricalCrossentropy: return "cce";
-    case LossKind::kSparseCategoricalCrossentropy: return "scce";
-    case LossKind::kMeanSquaredError: return "mse";
-  }
-  return "?";
-}
-
 TEST(GradientCheck, EveryActivationAndLossOnOddSizes) {
-  const Activation hidden_acts[] = {Activation::kLinear, Activation::kRelu, Activation::kSigmoid, Activation::kTanh,
-                                    Activation::kSoftmax};
+  std::vector<Activation> hidden_acts;
+  for (int a = 0; a < kNumActivations; ++a) hidden_acts.push_back(Activation(a));
   const OutputCase outputs[] = {
       {Activation::kSoftmax, LossKind::kCategoricalCrossentropy},        // fused log-softmax
       {Activation::kSigmoid, LossKind::kCategoricalCrossentropy},        // clipped log of probabilities
@@ -203,6 +232,17 @@ TEST(GradientCheck, EveryActivationAndLossOnOddSizes) {
       {Activation::kSigmoid, LossKind::kMeanSquaredError},
       {Activation::kTanh, LossKind::kMeanSquaredError},
       {Activation::kSoftmax, LossKind::kMeanSquaredError},  // softmax backward on its own
+      {Activation::kLogSoftmax, LossKind::kMeanSquaredError},
+      {Activation::kGelu, LossKind::kMeanSquaredError},  // gradient from the activation's input
+      {Activation::kSigmoid, LossKind::kBinaryCrossentropy},  // fused from the logits
+      {Activation::kSoftmax, LossKind::kBinaryCrossentropy},  // clipped probabilities
+      {Activation::kLinear, LossKind::kMeanAbsoluteError},
+      {Activation::kElu, LossKind::kHuberLoss},
+      {Activation::kTanh, LossKind::kHinge},
+      {Activation::kSoftmax, LossKind::kKullbackLeiblerDivergence},
+      {Activation::kSigmoid, LossKind::kKullbackLeiblerDivergence},
+      {Activation::kLinear, LossKind::kCosineProximity},
+      {Activation::kSwish, LossKind::kCosineProximity},
   };
   const Sizes sizes[] = {{1, 3, 1, 3}, {3, 1, 17, 1}, {1, 17, 3, 17}, {3, 3, 3, 3}, {1, 1, 17, 17}, {3, 17, 1, 1}};
   CheckStats stats;
@@ -218,16 +258,16 @@ TEST(GradientCheck, EveryActivationAndLossOnOddSizes) {
         layers[1].units = s.output;
         layers[1].activation = oc.act;
         const std::string label = std::string(activation_name(ha)) + " -> " + activation_name(oc.act) + " + " +
-                                  short_loss(oc.loss) + ", batch " + std::to_string(s.batch) + ", widths " +
+                                  loss_name(oc.loss) + ", batch " + std::to_string(s.batch) + ", widths " +
                                   std::to_string(s.input) + "/" + std::to_string(s.hidden) + "/" + std::to_string(s.output);
         check_model(label, s.input, layers, oc.loss, s.batch, 1000 + uint64_t(k), &stats);
         ++models;
       }
     }
   }
-  std::printf("[ gradchk  ] %d models, %lld weights checked, %lld skipped at ReLU kinks, worst error/tolerance %.3g\n",
+  std::printf("[ gradchk  ] %d models, %lld weights checked, %lld skipped at kinks, worst error/tolerance %.3g\n",
               models, (long long)stats.checked, (long long)stats.skipped, stats.worst);
-  EXPECT_LE(stats.skipped * 50, stats.checked) << "too many weights skipped near ReLU kinks";
+  EXPECT_LE(stats.skipped * 50, stats.checked) << "too many weights skipped near kinks";
 }
 
 TEST(GradientCheck, DeepMixedModel) {
@@ -241,7 +281,7 @@ TEST(GradientCheck, DeepMixedModel) {
   for (LossKind loss : {LossKind::kCategoricalCrossentropy, LossKind::kSparseCategoricalCrossentropy,
                         LossKind::kMeanSquaredError})
     for (int64_t batch : {1, 3})
-      check_model(std::string("deep ") + short_loss(loss) + " batch " + std::to_string(batch), 5, layers, loss, batch,
+      check_model(std::string("deep ") + loss_name(loss) + " batch " + std::to_string(batch), 5, layers, loss, batch,
                   77 + uint64_t(batch), &stats);
   EXPECT_GT(stats.checked, 0);
   EXPECT_LE(stats.skipped * 20, stats.checked);

@@ -114,10 +114,45 @@ TrainingConfig config_for(int which) {
     case 0: o.learning_rate = 0.05f; break;                                  // sgd
     case 1: o.learning_rate = 0.05f, o.momentum = 0.9f; break;               // momentum
     case 2: o.learning_rate = 0.05f, o.momentum = 0.8f, o.nesterov = true; break;
-    default: o.kind = OptimizerKind::kAdam, o.learning_rate = 0.01f, o.beta1 = 0.85f, o.beta2 = 0.99f, o.epsilon = 1e-6f;
+    case 3: o.kind = OptimizerKind::kAdam, o.learning_rate = 0.01f, o.beta1 = 0.85f, o.beta2 = 0.99f, o.epsilon = 1e-6f; break;
+    case 4: o.kind = OptimizerKind::kAdamW, o.learning_rate = 0.01f, o.weight_decay = 0.05f; break;
+    case 5: o.kind = OptimizerKind::kAdamax, o.learning_rate = 0.01f, o.decay = 0.01f, o.clip_norm = 0.5f; break;
+    case 6: o.kind = OptimizerKind::kAdagrad, o.learning_rate = 0.05f, o.initial_accumulator = 0.2f; break;
+    case 7: o.kind = OptimizerKind::kAdadelta, o.learning_rate = 1.0f, o.rho = 0.9f, o.clip_value = 0.1f; break;
+    case 8: o.kind = OptimizerKind::kRmsprop, o.learning_rate = 0.01f, o.rho = 0.9f, o.momentum = 0.5f, o.centered = true; break;
+    case 9:
+      o.kind = OptimizerKind::kRmsprop, o.learning_rate = 0.01f, o.rho = 0.8f, o.centered = true, o.global_clipnorm = 0.3f;
+      o.schedule.kind = ScheduleKind::kCosine, o.schedule.decay_steps = 5, o.schedule.alpha = 0.2f;
+      break;
+    case 10:
+      o.kind = OptimizerKind::kAdam, o.learning_rate = 0.02f;
+      o.schedule.kind = ScheduleKind::kPiecewise, o.schedule.boundaries = {1, 3, 7}, o.schedule.values = {0.02f, 0.01f, 0.005f, 0.001f};
+      break;
+    default:
+      o.learning_rate = 0.05f, o.momentum = 0.9f;
+      o.schedule.kind = ScheduleKind::kExponential, o.schedule.decay_steps = 2, o.schedule.decay_rate = 0.7f, o.schedule.staircase = true;
   }
-  c.loss = LossKind(which % kNumLossKinds);
+  c.loss = LossKind(which % 3);  // categorical, sparse, mean squared error: what random_batch makes
   return c;
+}
+constexpr int kNumConfigs = 12;
+
+void expect_same_training_config(const TrainingConfig& a, const TrainingConfig& b) {
+  const OptimizerConfig &x = a.optimizer, &y = b.optimizer;
+  EXPECT_EQ(a.loss, b.loss);
+  EXPECT_EQ(x.kind, y.kind);
+  const float fx[] = {x.learning_rate, x.momentum, x.beta1, x.beta2, x.epsilon, x.weight_decay, x.decay, x.initial_accumulator,
+                      x.rho, x.clip_value, x.clip_norm, x.global_clipnorm, x.schedule.decay_rate, x.schedule.alpha};
+  const float fy[] = {y.learning_rate, y.momentum, y.beta1, y.beta2, y.epsilon, y.weight_decay, y.decay, y.initial_accumulator,
+                      y.rho, y.clip_value, y.clip_norm, y.global_clipnorm, y.schedule.decay_rate, y.schedule.alpha};
+  for (size_t i = 0; i < sizeof fx / sizeof fx[0]; ++i) EXPECT_EQ(fx[i], fy[i]) << "field " << i;
+  EXPECT_EQ(x.nesterov, y.nesterov);
+  EXPECT_EQ(x.centered, y.centered);
+  EXPECT_EQ(x.schedule.kind, y.schedule.kind);
+  EXPECT_EQ(x.schedule.decay_steps, y.schedule.decay_steps);
+  EXPECT_EQ(x.schedule.staircase, y.schedule.staircase);
+  EXPECT_EQ(x.schedule.boundaries, y.schedule.boundaries);
+  EXPECT_EQ(x.schedule.values, y.schedule.values);
 }
 
 // A compiled model trained `steps` steps (deterministic).
@@ -184,7 +219,7 @@ bool bitwise_equal_weights(Model& a, Model& b) {
 }
 
 TEST(ModelFormat, RoundTripWithOptimizerRestoresEverything) {
-  for (int which = 0; which < 4; ++which) {
+  for (int which = 0; which < kNumConfigs; ++which) {
     SCOPED_TRACE("optimizer config " + std::to_string(which));
     Batch b;
     auto orig = trained_model(which, 3, &b);
@@ -198,20 +233,12 @@ TEST(ModelFormat, RoundTripWithOptimizerRestoresEverything) {
     expect_same_predictions(*orig, *loaded);
     ASSERT_TRUE(loaded->compiled());
     const TrainingConfig &co = orig->training_config(), &cl = loaded->training_config();
-    EXPECT_EQ(co.loss, cl.loss);
-    EXPECT_EQ(co.optimizer.kind, cl.optimizer.kind);
-    EXPECT_EQ(co.optimizer.learning_rate, cl.optimizer.learning_rate);
-    EXPECT_EQ(co.optimizer.momentum, cl.optimizer.momentum);
-    EXPECT_EQ(co.optimizer.nesterov, cl.optimizer.nesterov);
-    if (co.optimizer.kind == OptimizerKind::kAdam) {
-      EXPECT_EQ(co.optimizer.beta1, cl.optimizer.beta1);
-      EXPECT_EQ(co.optimizer.beta2, cl.optimizer.beta2);
-      EXPECT_EQ(co.optimizer.epsilon, cl.optimizer.epsilon);
-    }
+    expect_same_training_config(co, cl);
     EXPECT_EQ(orig->optimizer_step(), 3);
     // (Plain SGD has no state; its file stores step 0, which changes nothing.)
     if (orig->num_slots() > 0) EXPECT_EQ(loaded->optimizer_step(), orig->optimizer_step());
     expect_same_slots(*orig, *loaded);
+    EXPECT_EQ(orig->num_slots(), which == 8 ? 3 : loaded->num_slots());  // rmsprop centered + momentum: 3 slots
     // Saving the loaded model gives the same bytes.
     std::vector<uint8_t> again;
     ASSERT_TRUE(encode_model(*loaded, true, &again).ok());
@@ -228,7 +255,7 @@ TEST(ModelFormat, RoundTripWithOptimizerRestoresEverything) {
 }
 
 TEST(ModelFormat, RoundTripWithoutOptimizerStartsAFreshOptimizer) {
-  for (int which = 0; which < 4; ++which) {
+  for (int which = 0; which < kNumConfigs; ++which) {
     SCOPED_TRACE("optimizer config " + std::to_string(which));
     Batch b;
     auto orig = trained_model(which, 3, &b);
@@ -262,6 +289,120 @@ TEST(ModelFormat, RoundTripWithoutOptimizerStartsAFreshOptimizer) {
   }
 }
 
+// A file with one field replaced (and the checksum fixed).
+template <typename T>
+std::vector<uint8_t> with_field(std::vector<uint8_t> b, size_t at, T v) {
+  wr<T>(b, at, v);
+  fix_crc(b);
+  return b;
+}
+
+// Builds, byte by byte from docs/FORMAT.md, the version-1 file of a model
+// trained with Adam (a 32-byte training block; slots as roles 1 and 2).
+std::vector<uint8_t> version1_file(Model& m) {
+  const size_t layers = m.layers().size(), arch = 8 + 8 * layers + 32, count = 3 * m.num_weights();
+  const uint64_t table = 64 + arch;
+  uint64_t offset = (table + 32 * count + 63) / 64 * 64;
+  const uint64_t data = offset;
+  std::vector<uint8_t> b(static_cast<size_t>(offset));
+  const char magic[8] = {'K', 'I', 'L', 'N', 'M', 'O', 'D', 'L'};
+  std::memcpy(b.data(), magic, 8);
+  wr<uint32_t>(b, 8, 1);
+  wr<uint32_t>(b, 12, 3);
+  wr<uint32_t>(b, 28, uint32_t(arch));
+  wr<uint32_t>(b, 32, uint32_t(count));
+  wr<uint64_t>(b, 40, table);
+  wr<uint64_t>(b, 48, data);
+  wr<uint32_t>(b, 64, uint32_t(m.input_dim()));
+  wr<uint32_t>(b, 68, uint32_t(layers));
+  for (size_t l = 0; l < layers; ++l) {
+    b[72 + 8 * l] = 1;
+    b[72 + 8 * l + 1] = uint8_t(m.layers()[l].activation);
+    b[72 + 8 * l + 2] = m.layers()[l].use_bias;
+    wr<uint32_t>(b, 72 + 8 * l + 4, uint32_t(m.layers()[l].units));
+  }
+  const size_t t = 72 + 8 * layers;
+  const OptimizerConfig& o = m.training_config().optimizer;
+  b[t] = 1;  // adam
+  b[t + 1] = uint8_t(m.training_config().loss);
+  wr<float>(b, t + 4, o.learning_rate);
+  wr<float>(b, t + 12, o.beta1);
+  wr<float>(b, t + 16, o.beta2);
+  wr<float>(b, t + 20, o.epsilon);
+  wr<int64_t>(b, t + 24, m.optimizer_step());
+  for (size_t i = 0; i < count; ++i) {
+    const uint32_t role = uint32_t(i / m.num_weights()), index = uint32_t(i % m.num_weights());
+    const Shape& s = m.weight_shape(index);
+    const size_t e = size_t(table + 32 * i);
+    b[e] = uint8_t(role);
+    b[e + 1] = uint8_t(s.size());
+    wr<uint32_t>(b, e + 4, index);
+    for (size_t d = 0; d < s.size(); ++d) wr<uint32_t>(b, e + 8 + 4 * d, uint32_t(s[d]));
+    wr<uint64_t>(b, e + 24, offset);
+    const size_t bytes = size_t(shape_numel(s)) * 4;
+    const float* src = role == 0 ? m.weight_data(index) : m.slot_data(int(role) - 1, index);
+    b.resize(size_t(offset) + bytes);
+    std::memcpy(b.data() + offset, src, bytes);
+    offset = (offset + bytes + 63) / 64 * 64;
+  }
+  b.resize(size_t(offset));
+  wr<uint64_t>(b, 16, b.size());
+  fix_crc(b);
+  return b;
+}
+
+TEST(ModelFormat, Version1FileStillLoadsAndContinuesTraining) {
+  Batch b;
+  auto orig = trained_model(3, 3, &b);  // adam
+  const std::vector<uint8_t> v1 = version1_file(*orig);
+  std::unique_ptr<Model> loaded;
+  Status st = decode_exact(v1, &loaded);
+  ASSERT_TRUE(st.ok()) << st.message();
+  expect_same_training_config(orig->training_config(), loaded->training_config());
+  expect_same_weights(*orig, *loaded);
+  expect_same_slots(*orig, *loaded);
+  EXPECT_EQ(loaded->optimizer_step(), 3);
+  float lo, ao, ll, al;
+  ASSERT_TRUE(orig->train_batch(b.x.data(), b.y.data(), nullptr, b.n, &lo, &ao).ok());
+  ASSERT_TRUE(loaded->train_batch(b.x.data(), b.y.data(), nullptr, b.n, &ll, &al).ok());
+  EXPECT_EQ(lo, ll);
+  expect_same_weights(*orig, *loaded);
+  // Saving it again writes version 2.
+  std::vector<uint8_t> again;
+  ASSERT_TRUE(encode_model(*loaded, true, &again).ok());
+  EXPECT_EQ(rd<uint32_t>(again, kOffVersion), kModelFormatVersion);
+  // A version-1 block cannot name the newer optimizers.
+  std::vector<uint8_t> bad = v1;
+  bad[72 + 8 * orig->layers().size()] = 2;
+  fix_crc(bad);
+  EXPECT_TRUE(rejected(bad, "unknown optimizer"));
+}
+
+TEST(ModelFormat, ScheduleBlockCorruptionIsRejectedOrHarmless) {
+  Batch b;
+  auto m = trained_model(10, 2, &b);  // piecewise schedule: a variable-size training block
+  std::vector<uint8_t> f;
+  ASSERT_TRUE(encode_model(*m, true, &f).ok());
+  const size_t t = kOffLayers + 8 * m->layers().size();
+  EXPECT_TRUE(rejected(with_field<uint32_t>(f, t + 60, 4), "architecture section size"));
+  EXPECT_TRUE(rejected(with_field<uint32_t>(f, t + 60, 0xFFFFFFFFu), "boundary count"));
+  EXPECT_TRUE(rejected(with_field<int64_t>(f, t + 80 + 8, 0), "boundaries"));  // not increasing
+  EXPECT_TRUE(rejected(with_field<float>(f, t + 80 + 24 + 4, -1.0f), "values"));
+  EXPECT_TRUE(rejected(with_field<uint8_t>(f, t + 2, 8), "training flags"));
+  EXPECT_TRUE(rejected(with_field<uint8_t>(f, t + 3, 9), "schedule"));
+  EXPECT_TRUE(rejected(with_field<uint8_t>(f, t, 7), "unknown optimizer"));
+  for (size_t pos = t; pos < size_t(rd<uint64_t>(f, kOffTable)); ++pos) {
+    std::vector<uint8_t> c = f;
+    c[pos] ^= 0x80;
+    fix_crc(c);
+    std::unique_ptr<Model> out;
+    if (decode_exact(c, &out).ok()) {  // accepted: a usable model
+      std::vector<float> x0(size_t(out->input_dim()), 0.5f), y0(size_t(out->output_dim()));
+      EXPECT_TRUE(out->predict(x0.data(), 1, y0.data()).ok()) << "byte " << pos;
+    }
+  }
+}
+
 TEST(ModelFormat, UncompiledModelRoundTrip) {
   auto orig = make_model(10, small_layers(), 8);
   std::vector<uint8_t> bytes;
@@ -273,6 +414,39 @@ TEST(ModelFormat, UncompiledModelRoundTrip) {
   expect_same_architecture(*orig, *loaded);
   expect_same_weights(*orig, *loaded);
   expect_same_predictions(*orig, *loaded);
+}
+
+TEST(ModelFormat, PublicApiEveryOptimizerTrainsAndRoundTrips) {
+  std::vector<float> x(12 * 6), y(12 * 3, 0.0f);
+  Rng rng(4);
+  for (float& v : x) v = float(rng.normal());
+  for (int r = 0; r < 12; ++r) y[size_t(r * 3 + r % 3)] = 1;
+  for (const char* name : {"sgd", "momentum", "adam", "adamw", "adamax", "adagrad", "adadelta", "rmsprop"}) {
+    SCOPED_TRACE(name);
+    Sequential s(6, 21);
+    s.add_dense({5, "tanh"}).add_dense({3, "softmax"});
+    CompileOptions co;
+    co.optimizer = name;
+    co.centered = true;
+    co.rmsprop_momentum = 0.5f;
+    co.clip_norm = 1.0f;
+    co.schedule.kind = "cosineDecay";
+    co.schedule.decay_steps = 20;
+    s.compile(co);
+    const float first = s.train_on_batch(x.data(), y.data(), 12).first;
+    for (int i = 0; i < 15; ++i) s.train_on_batch(x.data(), y.data(), 12);
+    const float last = s.train_on_batch(x.data(), y.data(), 12).first;
+    EXPECT_LT(last, first);
+    const std::vector<uint8_t> bytes = s.save(true);
+    Sequential t = Sequential::load(bytes.data(), bytes.size());
+    EXPECT_EQ(t.train_on_batch(x.data(), y.data(), 12), s.train_on_batch(x.data(), y.data(), 12));
+    EXPECT_EQ(t.get_weights(), s.get_weights());
+  }
+  Sequential s(6, 21);
+  s.add_dense({3, "softmax"});
+  CompileOptions co;
+  co.schedule.kind = "linearDecay";
+  EXPECT_THROW(s.compile(co), Error);
 }
 
 TEST(ModelFormat, PublicApiRoundTripAndErrors) {
@@ -505,14 +679,6 @@ TEST(ModelFormat, CorruptionBehindAValidChecksumIsRejectedOrHarmless) {
   EXPECT_LE(oversized, 8);  // only the high bytes of input_dim and units were skipped
 }
 
-// The small file with one field replaced (and the checksum fixed).
-template <typename T>
-std::vector<uint8_t> with_field(std::vector<uint8_t> b, size_t at, T v) {
-  wr<T>(b, at, v);
-  fix_crc(b);
-  return b;
-}
-
 TEST(ModelFormat, AbsurdCountsAndSizesAreRejected) {
   const std::vector<uint8_t> f = small_file();
   const uint64_t table = rd<uint64_t>(f, kOffTable);
@@ -538,7 +704,7 @@ TEST(ModelFormat, AbsurdCountsAndSizesAreRejected) {
   EXPECT_TRUE(rejected(with_field<uint8_t>(f, size_t(table) + 1, 0xFF), "rank"));
   EXPECT_TRUE(rejected(with_field<uint32_t>(f, size_t(table) + 8, 0xFFFFFFFFu), "shape"));
   EXPECT_TRUE(rejected(with_field<uint8_t>(f, size_t(table) + kEntry + 4, 0), "duplicates"));
-  EXPECT_TRUE(rejected(with_field<int64_t>(f, kOffLayers + 3 * 8 + 24, -1), "step"));
+  EXPECT_TRUE(rejected(with_field<int64_t>(f, kOffLayers + 3 * 8 + 72, -1), "step"));
   EXPECT_TRUE(rejected(with_field<float>(f, kOffLayers + 3 * 8 + 4, NAN), "learning rate"));
   EXPECT_TRUE(rejected(with_field<uint32_t>(f, kOffFlags, 2), "optimizer state"));
   EXPECT_TRUE(rejected(with_field<uint32_t>(f, kOffFlags, 8), "flags"));

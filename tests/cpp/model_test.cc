@@ -173,13 +173,13 @@ TEST(ModelTraining, CompileRejectsUnknownOptimizerAndLoss) {
   Sequential m(3);
   m.add_dense({2, "softmax"});
   CompileOptions co;
-  co.optimizer = "rmsprop";
+  co.optimizer = "ftrl";
   std::string msg = error_of([&] { m.compile(co); });
-  EXPECT_TRUE(contains(msg, "rmsprop")) << msg;
+  EXPECT_TRUE(contains(msg, "ftrl")) << msg;
   co.optimizer = "adam";
-  co.loss = "hinge";
+  co.loss = "poisson";
   msg = error_of([&] { m.compile(co); });
-  EXPECT_TRUE(contains(msg, "hinge")) << msg;
+  EXPECT_TRUE(contains(msg, "poisson")) << msg;
   co.loss = "categoricalCrossentropy";
   co.beta1 = 1.0f;
   msg = error_of([&] { m.compile(co); });
@@ -376,12 +376,12 @@ void build_training_graph(Model& m, int64_t batch, TrainingGraph* t) {
     const bool sm = l.activation == Activation::kSoftmax;
     ASSERT_TRUE(g.gemm(h, kernel, bias, false, false, sm ? Activation::kLinear : l.activation, &h).ok());
     logits = h;
-    if (sm) ASSERT_TRUE(g.softmax(h, &h).ok());
+    if (sm) ASSERT_TRUE(g.activation(h, Activation::kSoftmax, &h).ok());
   }
   t->target = g.add_input({batch, m.output_dim()}, "target");
   const LossKind kind = m.training_config().loss;
   ASSERT_TRUE(g.loss(logits, t->target, kind, true, &t->loss).ok());
-  ASSERT_TRUE(g.accuracy(logits, t->target, kind, &t->acc).ok());
+  ASSERT_TRUE(g.metric(logits, t->target, kind, Metric::kAccuracy, &t->acc).ok());
   int seed_grad;
   ASSERT_TRUE(g.loss_grad(logits, t->target, kind, true, &seed_grad).ok());
   std::vector<int> grads;
@@ -511,6 +511,34 @@ TEST(MemoryPlanner, ModelTrainingPlanIsPlanned) {
   ASSERT_TRUE(Plan::compile(t.g, t.externals, &m->training_config().optimizer, &step, &plan).ok());
   EXPECT_EQ(m->plan_arena_bytes(), plan->arena_bytes());
   EXPECT_LT(m->plan_arena_bytes(), plan->unplanned_bytes());
+}
+
+TEST(Metrics, RatiosFollowTfjsDefinitions) {
+  // 3 rows x 2 binary outputs: predictions > 0.5 are positive.
+  const float p[6] = {0.9f, 0.2f, 0.7f, 0.6f, 0.1f, 0.4f};
+  const float t[6] = {1, 0, 0, 1, 1, 0};
+  float r[2];
+  metric_ratio(Metric::kPrecision, LossKind::kBinaryCrossentropy, p, t, 3, 2, r);
+  EXPECT_EQ(r[0], 2.0f);  // TP: (0,0) and (1,1); FP: (1,0)
+  EXPECT_EQ(r[1], 3.0f);
+  metric_ratio(Metric::kRecall, LossKind::kBinaryCrossentropy, p, t, 3, 2, r);
+  EXPECT_EQ(r[0], 2.0f);  // FN: (2,0)
+  EXPECT_EQ(r[1], 3.0f);
+  metric_ratio(Metric::kBinaryAccuracy, LossKind::kBinaryCrossentropy, p, t, 3, 2, r);
+  EXPECT_FLOAT_EQ(r[0] / r[1], 4.0f / 6.0f);
+  metric_ratio(Metric::kAccuracy, LossKind::kBinaryCrossentropy, p, t, 3, 2, r);  // binary accuracy
+  EXPECT_FLOAT_EQ(r[0] / r[1], 4.0f / 6.0f);
+  metric_ratio(Metric::kCategoricalAccuracy, LossKind::kMeanSquaredError, p, t, 3, 2, r);  // argmax 0,0,1 vs 0,1,0
+  EXPECT_EQ(r[0], 1.0f);
+  EXPECT_EQ(r[1], 3.0f);
+  const float labels[3] = {0, 0, 0};
+  metric_ratio(Metric::kSparseCategoricalAccuracy, LossKind::kSparseCategoricalCrossentropy, p, labels, 3, 2, r);
+  EXPECT_EQ(r[0], 2.0f);
+  EXPECT_FALSE(metric_fits_loss(Metric::kCategoricalAccuracy, LossKind::kSparseCategoricalCrossentropy));
+  EXPECT_TRUE(metric_fits_loss(Metric::kAccuracy, LossKind::kSparseCategoricalCrossentropy));
+  Metric m;
+  EXPECT_TRUE(metric_from_name("acc", &m) && m == Metric::kAccuracy);
+  EXPECT_FALSE(metric_from_name("auc", &m));
 }
 
 }  // namespace
