@@ -34,7 +34,6 @@ class Plan {
   float* buffer(int value) const { return buffers_[size_t(value)]; }
   int64_t arena_bytes() const { return arena_bytes_; }
   int64_t unplanned_bytes() const { return unplanned_bytes_; }  // what one buffer per value would need
-  size_t num_steps() const { return steps_.size(); }
 
  private:
   std::vector<PlanStep> steps_;

@@ -11,12 +11,6 @@ namespace {
 bool in_unit(float x) { return x >= 0 && x < 1; }
 bool nonneg(float x) { return x >= 0 && std::isfinite(x); }
 
-const char* kind_name(const OptimizerConfig& c) {
-  static const char* names[kNumOptimizerKinds] = {"sgd", "adam", "adamw", "adamax", "adagrad", "adadelta", "rmsprop"};
-  if (c.kind == OptimizerKind::kSgd && c.momentum != 0.0f) return c.nesterov ? "nesterov" : "momentum";
-  return names[int(c.kind)];
-}
-
 double sum_squares(const float* g, int64_t n) {
   double s = 0;
   for (int64_t i = 0; i < n; ++i) s += double(g[i]) * double(g[i]);
@@ -81,13 +75,6 @@ float optimizer_slot_initial_value(const OptimizerConfig& c, int slot) {
 bool optimizer_same_state(const OptimizerConfig& a, const OptimizerConfig& b) {
   return a.kind == b.kind && optimizer_num_slots(a) == optimizer_num_slots(b) && (a.momentum != 0) == (b.momentum != 0) &&
          a.centered == b.centered;
-}
-
-std::string optimizer_describe(const OptimizerConfig& c) {
-  std::string s = std::string(kind_name(c)) + "(lr=" + std::to_string(c.learning_rate);
-  if (c.momentum != 0.0f) s += ", momentum=" + std::to_string(c.momentum);
-  if (c.schedule.kind != ScheduleKind::kConstant) s += ", scheduled";
-  return s + ")";
 }
 
 float optimizer_learning_rate(const OptimizerConfig& c, int64_t step) {

@@ -23,7 +23,6 @@
 // together so their joint norm is <= globalClipnorm.
 #pragma once
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "core/status.h"
@@ -69,7 +68,6 @@ int optimizer_num_slots(const OptimizerConfig& config);
 float optimizer_slot_initial_value(const OptimizerConfig& config, int slot);
 // True when b can continue from a's state (same kind and slot meanings).
 bool optimizer_same_state(const OptimizerConfig& a, const OptimizerConfig& b);
-std::string optimizer_describe(const OptimizerConfig& config);
 // The scheduled rate for 1-based step t.
 float optimizer_learning_rate(const OptimizerConfig& config, int64_t step);
 // The factor globalClipnorm scales every gradient by (1 when off).

@@ -213,7 +213,6 @@ int kiln_model_set_weight(Model* m, int i, const float* data, int n) {
   Status s = m->set_weight(size_t(i), data, n);
   return s.ok() ? 1 : fail(s);
 }
-double kiln_model_arena_bytes(Model* m) { return double(m->plan_arena_bytes()); }
 
 const char* kiln_model_summary(Model* m) {
   g_text = m->summary();
