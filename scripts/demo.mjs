@@ -15,7 +15,7 @@ function report(where, r) {
   console.log(`\n== ${where} ==`);
   console.log(`backend:        ${b.variant}, ${b.threads} thread(s), SIMD ${b.simd}, GEMM ${b.gemmKernel} (${b.reason})`);
   console.log(`test accuracy:  ${(100 * r.testAccuracy).toFixed(2)}% after ${EPOCHS} epochs`);
-  console.log(`ms per batch:   ${r.msPerBatch.toFixed(3)} (batch 64, ${r.batches} batches)`);
+  console.log(`ms per batch:   ${r.msPerBatch.toFixed(3)} (batch ${r.batchSize}, ${r.batches} batches)`);
   return r.testAccuracy >= TARGET;
 }
 

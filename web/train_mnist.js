@@ -26,6 +26,7 @@ export async function trainMnist(kiln, data, { epochs = 3, batchSize = 32, learn
     testAccuracy: (await acc.data())[0],
     msPerBatch: trainMs / batches,
     batches,
+    batchSize,
     backend: kiln.backendInfo(),
   };
 }
