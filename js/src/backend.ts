@@ -182,6 +182,8 @@ export function heapI32(): Int32Array { refreshViews(); return i32; }
 
 /** malloc in the wasm heap, with a clear error instead of a null pointer. */
 export function alloc(bytes: number, what: string): number {
+  // malloc takes a 32-bit size: larger requests would wrap around.
+  if (!(bytes < 2 ** 32)) throw new Error(`out of memory: ${what} needs ${bytes} bytes, more than the 4 GiB wasm heap`);
   const ptr = mod()._malloc(Math.max(bytes, 4));
   if (!ptr) throw new Error(`out of memory: could not allocate ${bytes} bytes in the wasm heap for ${what}`);
   return ptr;

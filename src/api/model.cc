@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 namespace kiln {
 
 float* aligned_floats(int64_t n) {
+  // In wasm32 size_t is 32 bits: a large n would wrap to a small allocation.
+  if (n < 0 || uint64_t(n) > uint64_t(SIZE_MAX) / sizeof(float)) return nullptr;
   void* p = nullptr;
   size_t bytes = size_t(std::max<int64_t>(n, 1)) * sizeof(float);
   if (posix_memalign(&p, 64, bytes) != 0) return nullptr;
@@ -307,10 +310,11 @@ Status Model::warmup(int64_t batch_size) {
   // Runs the predict plans on zeros: compiles them and grows the GEMM packing
   // buffers, so the first real call pays neither. Training plans are compiled
   // too but not run (running one would move the weights).
-  std::vector<float> zeros(size_t(std::max(batch_size, int64_t(1)) * input_dim_), 0.0f);
-  std::vector<float> out(size_t(batch_size * output_dim()));
+  const int64_t rows = std::min(batch_size, kMaxPlanBatch);
+  std::vector<float> zeros(size_t(rows * input_dim_), 0.0f);
+  std::vector<float> out(size_t(rows * output_dim()));
   KILN_RETURN_IF_ERROR(predict(zeros.data(), 1, out.data()));
-  KILN_RETURN_IF_ERROR(predict(zeros.data(), std::min(batch_size, kMaxPlanBatch), out.data()));
+  KILN_RETURN_IF_ERROR(predict(zeros.data(), rows, out.data()));
   if (compiled_) {
     CompiledPlan* cp;
     KILN_RETURN_IF_ERROR(get_plan(PlanKind::kTrain, batch_size, &cp));

@@ -1,5 +1,6 @@
 #include "graph/plan.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -49,7 +50,8 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
   std::vector<int64_t> offsets;
   plan->arena_bytes_ = plan_memory(bytes, life, &offsets);
   void* arena = nullptr;
-  if (plan->arena_bytes_ > 0 && posix_memalign(&arena, 64, size_t(plan->arena_bytes_)) != 0)
+  if (plan->arena_bytes_ > 0 && (uint64_t(plan->arena_bytes_) > uint64_t(SIZE_MAX) ||  // wasm32: no wrap-around
+                                 posix_memalign(&arena, 64, size_t(plan->arena_bytes_)) != 0))
     return Status::error("out of memory: the execution plan needs an arena of " + std::to_string(plan->arena_bytes_) + " bytes");
   plan->arena_.reset(static_cast<float*>(arena));
   if (arena) std::memset(arena, 0, size_t(plan->arena_bytes_));

@@ -1,5 +1,6 @@
 #include "io/model_format.h"
 
+#include <cstdlib>
 #include <cstring>
 
 #include "io/crc32.h"
@@ -129,6 +130,10 @@ Status encode_model(Model& m, bool include_optimizer, std::vector<uint8_t>* out)
     offset = align_up(offset + uint64_t(shape_numel(m.weight_shape(t.index))) * 4);
   }
   const uint64_t file_size = offset;
+  // Without exceptions (wasm) a failed vector allocation aborts: check first.
+  void* probe = file_size <= uint64_t(SIZE_MAX) ? std::malloc(size_t(file_size)) : nullptr;
+  if (!probe) return Status::error("save: out of memory for a " + std::to_string(file_size) + "-byte model file");
+  std::free(probe);
   out->assign(size_t(file_size), 0);
   Writer w{*out};
   std::memcpy(out->data(), kMagic, 8);
@@ -176,11 +181,10 @@ Status decode_model(const uint8_t* p, size_t size, std::unique_ptr<Model>* out) 
   const uint64_t file_size = get<uint64_t>(p, 16);
   if (file_size != size)
     return bad("the header says " + std::to_string(file_size) + " bytes but " + std::to_string(size) + " were given (truncated or padded file)");
-  {
-    std::vector<uint8_t> copy(p, p + size);
-    std::memset(copy.data() + 24, 0, 4);
-    if (crc32(copy.data(), copy.size()) != get<uint32_t>(p, 24)) return bad("checksum mismatch (the file is corrupted)");
-  }
+  // The checksum covers the file with its own field zeroed: chain the pieces.
+  const uint8_t zeros[4] = {0, 0, 0, 0};
+  const uint32_t crc = crc32(p + 28, size - 28, crc32(zeros, 4, crc32(p, 24)));
+  if (crc != get<uint32_t>(p, 24)) return bad("checksum mismatch (the file is corrupted)");
   const uint32_t flags = get<uint32_t>(p, 12);
   if (flags & ~(kFlagTraining | kFlagSlots)) return bad("unknown flags " + std::to_string(flags));
   const bool training = flags & kFlagTraining, has_slots = flags & kFlagSlots;

@@ -201,3 +201,15 @@ test('warmup compiles plans so predict works at batch 1 and large batches', () =
     assert.ok(Math.abs(s - 1) < 1e-5);
   }
 });
+
+test('a model too big for wasm memory gives a clear out-of-memory error and the module keeps working', async () => {
+  const keep = smallModel();
+  const x = kiln.tensor(randomFloats(10, 21), [2, 5]);
+  const before = Array.from(keep.predict(x).dataSync());
+  // 40000 x 40000 = 1.6e9 parameters: within Kiln's limit, beyond wasm's 4 GiB.
+  const huge = kiln.sequential({ layers: [kiln.layers.dense({ units: 40000, inputShape: [40000] })] });
+  assert.throws(() => huge.countParams(), /out of memory allocating 1600\d+ parameters/);
+  assert.deepEqual(Array.from(keep.predict(x).dataSync()), before);
+  const fresh = smallModel();
+  assert.equal(fresh.countParams(), 75);
+});
