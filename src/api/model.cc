@@ -161,20 +161,18 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
       out->metrics.push_back(v);
       roots.push_back(v);
     }
-    if (kind == PlanKind::kGradients) {
+    std::vector<int> grads;
+    if (train) {
       int seed_grad;
       KILN_RETURN_IF_ERROR(g.loss_grad(loss_input, out->target, loss, fused, &seed_grad));
-      std::vector<int> grads;
       KILN_RETURN_IF_ERROR(append_backward(g, loss_input, seed_grad, &grads));
+    }
+    if (kind == PlanKind::kGradients) {
       for (int p : param_values) {
         out->grads.push_back(grads[size_t(p)]);
         roots.push_back(grads[size_t(p)]);
       }
     } else if (train) {
-      int seed_grad;
-      KILN_RETURN_IF_ERROR(g.loss_grad(loss_input, out->target, loss, fused, &seed_grad));
-      std::vector<int> grads;
-      KILN_RETURN_IF_ERROR(append_backward(g, loss_input, seed_grad, &grads));
       g.optimizer_tick();
       const int slots = optimizer_num_slots(config_.optimizer);
       for (size_t p = 0; p < param_values.size(); ++p) {

@@ -149,7 +149,7 @@ void optimizer_update(const OptimizerConfig& c, int64_t step, float grad_scale, 
         break;
       }
       case OptimizerKind::kAdamax: {
-        const float rate = lr / (1.0f + c.decay * float(step - 1)) * (1.0f / (1.0f - float(std::pow(double(b1), double(step)))));
+        const float rate = lr / (1.0f + c.decay * float(step - 1)) * c1;
         for (int64_t i = begin; i < end; ++i) {
           const float gi = g(i);
           const float m = s0[i] = b1 * s0[i] + (1.0f - b1) * gi;
