@@ -1,64 +1,104 @@
-// Layer objects, created with TF.js's kiln.layers.* names. A layer holds its
-// configuration until a model builds it; then its weights live in the model.
+// Layers with TF.js's names and arguments (kiln.layers.conv2d({...}), ...).
+// A layer here is its class name and config; the C++ core validates the
+// config, builds the weights and runs it. Layers are applied to symbolic
+// tensors (kiln.input) to make functional models, or stacked in a Sequential.
 
-import { ACTIVATIONS, INITIALIZERS, ActivationName, InitializerName, codeOf } from './codes.js';
 import { Tensor } from './tensor.js';
 
-export interface DenseLayerArgs {
-  units: number;
-  activation?: ActivationName;
-  useBias?: boolean;
-  kernelInitializer?: InitializerName;
-  biasInitializer?: InitializerName;
-  inputShape?: number[];
+export type LayerArgs = Record<string, unknown> & {
+  name?: string;
+  inputShape?: (number | null)[];
   batchInputShape?: (number | null)[];
   inputDim?: number;
-  name?: string;
-}
+  inputLength?: number;
+};
 
 /** What a model gives a layer once built, to reach its weights. */
 export interface LayerOwner {
-  layerWeights(layer: Dense): Tensor[];
-  setLayerWeights(layer: Dense, weights: Tensor[]): void;
+  layerWeights(layer: Layer): Tensor[];
+  setLayerWeights(layer: Layer, weights: Tensor[]): void;
 }
 
-let layerCount = 0;
+/** One application of a layer: its inputs and outputs. */
+export interface LayerNode {
+  layer: Layer;
+  inputs: SymbolicTensor[];
+  outputs: SymbolicTensor[];
+}
 
-export class Dense {
-  readonly units: number;
-  readonly activation: ActivationName;
-  readonly useBias: boolean;
-  readonly kernelInitializer: InitializerName;
-  readonly biasInitializer: InitializerName;
-  readonly inputDim: number | undefined;
+/** A placeholder for a tensor in a functional model. `shape` is known for inputs (batch first, null). */
+export class SymbolicTensor {
+  constructor(readonly node: LayerNode, readonly index: number, readonly shape: (number | null)[] | null) {}
+  get name(): string { return `${this.node.layer.name}/${this.index}`; }
+}
+
+const nameCounts = new Map<string, number>();
+function uniqueName(className: string): string {
+  const base = className.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
+  const n = (nameCounts.get(base) ?? 0) + 1;
+  nameCounts.set(base, n);
+  return `${base}_${n}`;
+}
+
+// Arguments that describe the model's input rather than the layer.
+const INPUT_ARGS = ['inputShape', 'batchInputShape', 'inputDim', 'batchSize', 'dtype'];
+
+export class Layer {
+  readonly className: string;
   readonly name: string;
+  /** The config the core receives (TF.js argument names). */
+  readonly config: Record<string, unknown>;
+  /** The input shape (without batch) given by inputShape / batchInputShape / inputDim, if any. */
+  readonly inputShape: number[] | undefined;
   /** @internal */ owner: LayerOwner | null = null;
+  /** @internal */ readonly nodes: LayerNode[] = [];
 
-  constructor(args: DenseLayerArgs) {
-    if (!args || !Number.isInteger(args.units) || args.units <= 0)
-      throw new Error(`dense: units must be a positive integer, got ${args?.units}`);
-    this.units = args.units;
-    this.activation = args.activation ?? 'linear';
-    this.useBias = args.useBias ?? true;
-    this.kernelInitializer = args.kernelInitializer ?? 'glorotUniform';
-    this.biasInitializer = args.biasInitializer ?? 'zeros';
-    codeOf(ACTIVATIONS, this.activation, 'activation');
-    codeOf(INITIALIZERS, this.kernelInitializer, 'kernelInitializer');
-    codeOf(INITIALIZERS, this.biasInitializer, 'biasInitializer');
-    const shape = args.inputShape ?? (args.batchInputShape ? args.batchInputShape.slice(1) : undefined);
-    if (shape !== undefined && (shape.length !== 1 || !Number.isInteger(shape[0]) || (shape[0] as number) <= 0))
-      throw new Error(`dense: inputShape must be [features], got [${shape}]`);
-    this.inputDim = args.inputDim ?? (shape ? (shape[0] as number) : undefined);
-    this.name = args.name ?? `dense_${++layerCount}`;
+  constructor(className: string, args: LayerArgs = {}) {
+    if (args === null || typeof args !== 'object') throw new Error(`${className}: arguments must be an object`);
+    this.className = className;
+    this.name = typeof args.name === 'string' ? args.name : uniqueName(className);
+    const config: Record<string, unknown> = { name: this.name };
+    for (const [k, v] of Object.entries(args)) if (!INPUT_ARGS.includes(k) && k !== 'name' && v !== undefined) config[k] = v instanceof Layer ? v.toJSON() : v;
+    this.config = config;
+    let shape = args.inputShape ?? (args.batchInputShape ? args.batchInputShape.slice(1) : undefined);
+    if (shape === undefined && args.inputDim !== undefined)
+      shape = args.inputLength !== undefined ? [args.inputLength, args.inputDim] : [args.inputDim];
+    if (shape !== undefined) {
+      if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || (d as number) <= 0))
+        throw new Error(`${this.name}: inputShape must be a list of positive integers, got [${shape}]`);
+      this.inputShape = shape as number[];
+    }
   }
 
-  getClassName(): string { return 'Dense'; }
-  getConfig(): Record<string, unknown> {
-    return { name: this.name, units: this.units, activation: this.activation, useBias: this.useBias,
-      kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer };
+  getClassName(): string { return this.className; }
+  getConfig(): Record<string, unknown> { return { ...this.config }; }
+  /** @internal The {className, config} pair the core reads (also for wrapped layers). */
+  toJSON(): { className: string; config: Record<string, unknown> } {
+    return { className: this.className, config: this.config };
   }
 
-  /** [kernel [in, units], bias [units]] as in TF.js. */
+  /** How many tensors one application returns (recurrent layers with returnState return their states too). */
+  get numOutputs(): number {
+    const c = this.config;
+    if (!c.returnState) return 1;
+    const inner = c.layer as { className: string } | undefined;
+    const states = (cls: string) => (cls === 'LSTM' ? 2 : 1);
+    if (this.className === 'Bidirectional' && inner) return 1 + 2 * states(inner.className);
+    return 1 + states(this.className);
+  }
+
+  /** Applies the layer to symbolic tensors (functional API). */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    for (const t of list)
+      if (!(t instanceof SymbolicTensor)) throw new Error(`${this.name}.apply: inputs must be symbolic tensors (from kiln.input or another layer)`);
+    const node: LayerNode = { layer: this, inputs: list, outputs: [] };
+    for (let i = 0; i < this.numOutputs; i++) node.outputs.push(new SymbolicTensor(node, i, null));
+    this.nodes.push(node);
+    return node.outputs.length === 1 ? node.outputs[0] : node.outputs;
+  }
+
+  /** The layer's weights in TF.js order (e.g. [kernel, bias]). */
   getWeights(): Tensor[] {
     if (!this.owner) throw new Error(`${this.name}: the layer has no weights until its model is built`);
     return this.owner.layerWeights(this);
@@ -69,6 +109,36 @@ export class Dense {
   }
 }
 
-export const layers = {
-  dense: (args: DenseLayerArgs): Dense => new Dense(args),
+/** A model input (functional API): `shape` excludes the batch dimension. */
+export function input(args: { shape?: number[]; batchShape?: (number | null)[]; name?: string }): SymbolicTensor {
+  const shape = args.shape ?? (args.batchShape ? (args.batchShape.slice(1) as number[]) : undefined);
+  if (!shape) throw new Error('input: needs a shape (without the batch dimension), e.g. kiln.input({shape: [28, 28, 1]})');
+  const layer = new Layer('InputLayer', { name: args.name ?? uniqueName('input'), inputShape: shape });
+  layer.config.shape = shape;
+  const node: LayerNode = { layer, inputs: [], outputs: [] };
+  node.outputs.push(new SymbolicTensor(node, 0, [null, ...shape]));
+  layer.nodes.push(node);
+  return node.outputs[0];
+}
+
+// Every layer class, by its kiln.layers.* factory name (TF.js spelling).
+const CLASSES: Record<string, string> = {
+  dense: 'Dense', activation: 'Activation', flatten: 'Flatten', reshape: 'Reshape', permute: 'Permute',
+  repeatVector: 'RepeatVector', dropout: 'Dropout', spatialDropout1d: 'SpatialDropout1D', spatialDropout2d: 'SpatialDropout2D',
+  gaussianNoise: 'GaussianNoise', gaussianDropout: 'GaussianDropout', alphaDropout: 'AlphaDropout',
+  conv1d: 'Conv1D', conv2d: 'Conv2D', depthwiseConv2d: 'DepthwiseConv2D', separableConv2d: 'SeparableConv2D',
+  conv2dTranspose: 'Conv2DTranspose', maxPooling1d: 'MaxPooling1D', maxPooling2d: 'MaxPooling2D',
+  averagePooling1d: 'AveragePooling1D', averagePooling2d: 'AveragePooling2D', globalMaxPooling1d: 'GlobalMaxPooling1D',
+  globalMaxPooling2d: 'GlobalMaxPooling2D', globalAveragePooling1d: 'GlobalAveragePooling1D',
+  globalAveragePooling2d: 'GlobalAveragePooling2D', batchNormalization: 'BatchNormalization',
+  layerNormalization: 'LayerNormalization', cropping1d: 'Cropping1D', cropping2d: 'Cropping2D', zeroPadding1d: 'ZeroPadding1D',
+  zeroPadding2d: 'ZeroPadding2D', upSampling1d: 'UpSampling1D', upSampling2d: 'UpSampling2D', embedding: 'Embedding',
+  simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU', bidirectional: 'Bidirectional', timeDistributed: 'TimeDistributed',
+  add: 'Add', subtract: 'Subtract', multiply: 'Multiply', average: 'Average', maximum: 'Maximum', minimum: 'Minimum',
+  concatenate: 'Concatenate', dot: 'Dot', reLU: 'ReLU', leakyReLU: 'LeakyReLU', prelu: 'PReLU', elu: 'ELU',
+  thresholdedReLU: 'ThresholdedReLU', softmax: 'Softmax', inputLayer: 'InputLayer',
 };
+
+export const layers: Record<string, (args?: LayerArgs) => Layer> = Object.fromEntries(
+  Object.entries(CLASSES).map(([factory, className]) => [factory, (args: LayerArgs = {}) => new Layer(className, args)]),
+);

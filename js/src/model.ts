@@ -1,9 +1,10 @@
-// Sequential models with TF.js's Layers API (compile, fit, predict, evaluate,
-// save) over a C++ model handle in the wasm heap.
+// Models with TF.js's Layers API (compile, fit, predict, evaluate, save):
+// LayersModel (functional: kiln.model({inputs, outputs})) and Sequential, over
+// a C++ model handle in the wasm heap. The model's topology travels as JSON.
 
 import { mod, coreError, heapF32, heapU8, heapU32, heapI32, alloc, free, copyIn } from './backend.js';
-import { ACTIVATIONS, INITIALIZERS, LOSSES, LossName, METRICS, codeOf } from './codes.js';
-import { Dense } from './layers.js';
+import { LOSSES, LossName, METRICS, codeOf } from './codes.js';
+import { Layer, LayerNode, SymbolicTensor, input } from './layers.js';
 import { OptimizerKind, OptimizerSpec, optimizerFields, optimizerFromFields, resolveOptimizer } from './optimizers.js';
 import { Tensor, scalar } from './tensor.js';
 
@@ -27,7 +28,7 @@ export interface FitArgs {
   epochs?: number;
   batchSize?: number;
   shuffle?: boolean;
-  validationData?: [Tensor, Tensor];
+  validationData?: [Tensor | Tensor[], Tensor | Tensor[]];
   callbacks?: Callbacks | Callbacks[];
   /** Milliseconds between yields to the event loop, so pages stay responsive (default 25). */
   yieldEvery?: number;
@@ -46,59 +47,108 @@ const registry = typeof FinalizationRegistry !== 'undefined'
 const yieldToEventLoop = (): Promise<void> =>
   new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 
-export class Sequential {
-  readonly layers: Dense[] = [];
+type Data = Tensor | Tensor[];
+const asList = (d: Data): Tensor[] => (Array.isArray(d) ? d : [d]);
+
+/** Topology JSON (src/api/model.h) of the graph from `inputs` to `outputs`. */
+function topologyOf(inputs: SymbolicTensor[], outputs: SymbolicTensor[], sequential: boolean): { json: string; layers: Layer[] } {
+  const nodes: LayerNode[] = [];
+  const visit = (n: LayerNode, path: Set<LayerNode>) => {
+    if (nodes.includes(n)) return;
+    if (path.has(n)) throw new Error('model: the layer graph has a cycle');
+    path.add(n);
+    for (const t of n.inputs) visit(t.node, path);
+    path.delete(n);
+    nodes.push(n);
+  };
+  for (const t of outputs) visit(t.node, new Set());
+  const layerList: Layer[] = [];
+  for (const n of nodes) if (!layerList.includes(n.layer)) layerList.push(n.layer);
+  for (const t of inputs)
+    if (t.node.layer.className !== 'InputLayer') throw new Error('model: inputs must come from kiln.input()');
+  for (const n of nodes)
+    if (n.layer.className === 'InputLayer' && !inputs.some((t) => t.node === n))
+      throw new Error(`model: the outputs depend on the input '${n.layer.name}', which is not in 'inputs'`);
+  const ref = (t: SymbolicTensor) => [nodes.indexOf(t.node), t.index];
+  const topo = {
+    className: sequential ? 'Sequential' : 'Model',
+    layers: layerList.map((l) => l.toJSON()),
+    nodes: nodes.map((n) => ({ layer: layerList.indexOf(n.layer), inputs: n.inputs.map(ref) })),
+    inputs: inputs.map((t) => nodes.indexOf(t.node)),
+    outputs: outputs.map(ref),
+  };
+  return { json: JSON.stringify(topo), layers: layerList.filter((l) => !(sequential && l.className === 'InputLayer')) };
+}
+
+export class LayersModel {
+  layers: Layer[] = [];
   /** Set to true (e.g. from a callback) to stop fit() after the current batch. */
   stopTraining = false;
-  private handle = 0;
+  protected handle = 0;
   private compileArgs: CompileArgs | null = null;
   private metricNames: string[] = [];
   private busy = false;
-  private readonly seed: number | undefined;
+  protected readonly seed: number | undefined;
+  protected symbolicInputs: SymbolicTensor[] = [];
+  protected symbolicOutputs: SymbolicTensor[] = [];
 
   /** `seed` (a Kiln extension) fixes the initializers and the shuffling order. */
-  constructor(args: SequentialArgs = {}) {
-    for (const l of args.layers ?? []) this.add(l);
+  constructor(args: { inputs?: SymbolicTensor | SymbolicTensor[]; outputs?: SymbolicTensor | SymbolicTensor[]; seed?: number; name?: string } = {}) {
     if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0))
-      throw new Error(`sequential: seed must be a non-negative integer, got ${args.seed}`);
+      throw new Error(`model: seed must be a non-negative integer, got ${args.seed}`);
     this.seed = args.seed;
-  }
-
-  add(layer: Dense): void {
-    if (!(layer instanceof Dense)) throw new Error('sequential: only kiln.layers.dense layers are supported so far');
-    if (this.handle) throw new Error('sequential: cannot add layers after the model is built');
-    if (this.layers.length === 0 && layer.inputDim === undefined)
-      throw new Error(`sequential: the first layer needs an inputShape (e.g. inputShape: [784])`);
-    this.layers.push(layer);
+    if (args.inputs !== undefined || args.outputs !== undefined) {
+      if (!args.inputs || !args.outputs) throw new Error('model: needs both inputs and outputs');
+      this.symbolicInputs = Array.isArray(args.inputs) ? args.inputs : [args.inputs];
+      this.symbolicOutputs = Array.isArray(args.outputs) ? args.outputs : [args.outputs];
+      this.layers = topologyOf(this.symbolicInputs, this.symbolicOutputs, false).layers;
+    }
   }
 
   get built(): boolean { return this.handle !== 0; }
-  get inputDim(): number { return this.ensureBuilt() && mod()._kiln_model_input_dim(this.handle); }
-  get outputDim(): number { return this.ensureBuilt() && mod()._kiln_model_output_dim(this.handle); }
-  get inputs(): { shape: (number | null)[] }[] { return [{ shape: [null, this.inputDim] }]; }
-  get outputs(): { shape: (number | null)[] }[] { return [{ shape: [null, this.outputDim] }]; }
+  private shapes(count: (h: number) => number, rank: (h: number, i: number) => number, dim: (h: number, i: number, d: number) => number): (number | null)[][] {
+    this.ensureBuilt();
+    const out: (number | null)[][] = [];
+    for (let i = 0; i < count(this.handle); i++) {
+      const s: (number | null)[] = [null];
+      for (let d = 0; d < rank(this.handle, i); d++) s.push(dim(this.handle, i, d));
+      out.push(s);
+    }
+    return out;
+  }
+  get inputs(): { shape: (number | null)[] }[] {
+    const m = mod();
+    return this.shapes(m._kiln_model_num_inputs, m._kiln_model_input_rank, m._kiln_model_input_dim).map((shape) => ({ shape }));
+  }
+  get outputs(): { shape: (number | null)[] }[] {
+    const m = mod();
+    return this.shapes(m._kiln_model_num_outputs, m._kiln_model_output_rank, m._kiln_model_output_dim).map((shape) => ({ shape }));
+  }
+  /** Features per sample of the (first) input and output. */
+  get inputDim(): number { return (this.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1); }
+  get outputDim(): number { return (this.outputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1); }
 
   /** Builds the C++ model (done on first use; exposed for TF.js parity). */
   build(): void {
     this.ensureBuilt();
   }
 
-  private ensureBuilt(): true {
+  /** @internal The topology JSON this model builds from. */
+  protected topology(): string {
+    return topologyOf(this.symbolicInputs, this.symbolicOutputs, false).json;
+  }
+
+  protected ensureBuilt(): true {
     if (this.handle) return true;
-    if (this.layers.length === 0) throw new Error('sequential: the model has no layers');
+    const json = this.topology();
     const m = mod();
-    const n = this.layers.length;
-    const ptr = alloc(n * 20, 'the layer list');
+    const bytes = m.lengthBytesUTF8(json) + 1;
+    const ptr = alloc(bytes, 'the model topology');
     try {
-      const h = heapI32();
-      this.layers.forEach((l, i) => {
-        h.set([l.units, codeOf(ACTIVATIONS, l.activation, 'activation'), l.useBias ? 1 : 0,
-          codeOf(INITIALIZERS, l.kernelInitializer, 'kernelInitializer'),
-          codeOf(INITIALIZERS, l.biasInitializer, 'biasInitializer')], (ptr >> 2) + 5 * i);
-      });
+      m.stringToUTF8(json, ptr, bytes);
       const seed = this.seed ?? (Math.random() * 2 ** 32) >>> 0;
-      const handle = m._kiln_model_create(this.layers[0].inputDim, n, ptr, seed >>> 0);
-      if (!handle) throw coreError('sequential');
+      const handle = m._kiln_model_create(ptr, seed >>> 0);
+      if (!handle) throw coreError('model');
       this.adopt(handle);
     } finally {
       free(ptr);
@@ -111,6 +161,18 @@ export class Sequential {
     this.handle = handle;
     registry?.register(this, handle, this);
     for (const l of this.layers) l.owner = this;
+  }
+
+  getLayer(name: string): Layer {
+    const l = this.layers.find((x) => x.name === name);
+    if (!l) throw new Error(`getLayer: no layer named '${name}' (layers: ${this.layers.map((x) => x.name).join(', ')})`);
+    return l;
+  }
+
+  /** Stateful recurrent layers forget their state. */
+  resetStates(): void {
+    this.ensureBuilt();
+    mod()._kiln_model_reset_states(this.handle);
   }
 
   compile(args: CompileArgs): void {
@@ -139,8 +201,16 @@ export class Sequential {
       free(codes);
     }
     this.compileArgs = { ...args, optimizer: opt };
-    // History and log keys as TF.js names them.
-    this.metricNames = metrics.map((name) => (name === 'accuracy' ? 'acc' : name));
+    this.setMetricNames(metrics);
+  }
+
+  /** History and log keys as TF.js names them ('acc'; '<output>_acc' with several outputs). */
+  private setMetricNames(metrics: string[]): void {
+    const short = metrics.map((name) => (name === 'accuracy' ? 'acc' : name));
+    const outs = mod()._kiln_model_num_outputs(this.handle);
+    const outNames = this.symbolicOutputs.map((t) => t.node.layer.name);
+    this.metricNames = [];
+    for (let k = 0; k < outs; k++) for (const m of short) this.metricNames.push(outs > 1 ? `${outNames[k] ?? `output_${k}`}_${m}` : m);
   }
 
   /** The compiled optimizer (as TF.js's model.optimizer), null before compile(). */
@@ -158,23 +228,34 @@ export class Sequential {
     this.busy = true;
   }
 
-  /** Checks x ([n, inputDim]) and y and returns n. */
-  private checkData(what: string, x: Tensor, y?: Tensor): number {
-    if (!(x instanceof Tensor)) throw new Error(`${what}: x must be a kiln.Tensor`);
-    const inDim = this.inputDim;
-    if (x.rank !== 2 || x.shape[1] !== inDim)
-      throw new Error(`${what}: x must have shape [n, ${inDim}], got [${x.shape}]`);
-    const n = x.shape[0];
+  /** Checks x (one tensor per input, [n, ...inputShape]) and y (one per output) and returns n. */
+  private checkData(what: string, x: Data, y?: Data): number {
+    const xs = asList(x);
+    const ins = this.inputs;
+    if (xs.length !== ins.length) throw new Error(`${what}: the model has ${ins.length} input(s), got ${xs.length} tensor(s)`);
+    const n = xs[0] instanceof Tensor ? xs[0].shape[0] : 0;
+    xs.forEach((t, i) => {
+      if (!(t instanceof Tensor)) throw new Error(`${what}: x must be a kiln.Tensor (or one per input)`);
+      const want = [n, ...ins[i].shape.slice(1)];
+      if (t.shape.join(',') !== want.join(','))
+        throw new Error(`${what}: x${xs.length > 1 ? `[${i}]` : ''} must have shape [${want}], got [${t.shape}]`);
+    });
     if (n === 0) throw new Error(`${what}: x has no samples`);
     if (y !== undefined) {
-      if (!(y instanceof Tensor)) throw new Error(`${what}: y must be a kiln.Tensor`);
-      const tdim = mod()._kiln_model_target_dim(this.handle);
+      const ys = asList(y);
+      const outs = this.outputs;
+      if (ys.length !== outs.length) throw new Error(`${what}: the model has ${outs.length} output(s), got ${ys.length} target tensor(s)`);
       const sparse = this.compileArgs?.loss === 'sparseCategoricalCrossentropy';
-      const okShape = sparse
-        ? (y.rank === 1 && y.shape[0] === n) || (y.rank === 2 && y.shape[0] === n && y.shape[1] === 1)
-        : y.rank === 2 && y.shape[0] === n && y.shape[1] === tdim;
-      if (!okShape)
-        throw new Error(`${what}: y must have shape ${sparse ? `[${n}] or [${n}, 1] (class indices)` : `[${n}, ${tdim}]`}, got [${y.shape}]`);
+      ys.forEach((t, k) => {
+        if (!(t instanceof Tensor)) throw new Error(`${what}: y must be a kiln.Tensor (or one per output)`);
+        const full = [n, ...(outs[k].shape.slice(1) as number[])];
+        const okShape = sparse
+          ? t.size === full.slice(0, -1).reduce((a, b) => a * b, 1) && t.shape[0] === n &&
+            (t.shape.join(',') === full.slice(0, -1).join(',') || t.shape.join(',') === [...full.slice(0, -1), 1].join(','))
+          : t.shape.join(',') === full.join(',');
+        if (!okShape)
+          throw new Error(`${what}: y${ys.length > 1 ? `[${k}]` : ''} must have shape ${sparse ? `[${full.slice(0, -1)}] (class indices)` : `[${full}]`}, got [${t.shape}]`);
+      });
     }
     return n;
   }
@@ -185,7 +266,20 @@ export class Sequential {
     return logs;
   }
 
-  async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+  /** Copies tensors into the heap; returns the pointer array and every allocation to free. */
+  private copyTensors(list: Tensor[], what: string): { array: number; owned: number[] } {
+    const owned: number[] = [];
+    const array = alloc(4 * list.length, `${what} pointers`);
+    owned.push(array);
+    list.forEach((t, i) => {
+      const p = copyIn(t.dataSync(), what);
+      owned.push(p);
+      heapU32()[(array >> 2) + i] = p;
+    });
+    return { array, owned };
+  }
+
+  async fit(x: Data, y: Data, args: FitArgs = {}): Promise<History> {
     this.ensureBuilt();
     this.requireCompiled('fit');
     const n = this.checkData('fit', x, y);
@@ -200,17 +294,21 @@ export class Sequential {
     if (args.validationData) this.checkData('fit (validationData)', args.validationData[0], args.validationData[1]);
     this.enter('fit');
     const m = mod();
-    let xp = 0, yp = 0, ip = 0, outp = 0;
+    const owned: number[] = [];
     const history: History = { epoch: [], history: {} };
     const record = (logs: Logs) => {
       for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
     };
     try {
-      xp = copyIn(x.dataSync(), 'fit x');
-      yp = copyIn(y.dataSync(), 'fit y');
-      ip = alloc(n * 4, 'the shuffle order');
+      const xs = this.copyTensors(asList(x), 'fit x');
+      owned.push(...xs.owned);
+      const ys = this.copyTensors(asList(y), 'fit y');
+      owned.push(...ys.owned);
+      const ip = alloc(n * 4, 'the shuffle order');
+      owned.push(ip);
       const k = this.metricNames.length;
-      outp = alloc(4 * (1 + k), 'fit results');
+      const outp = alloc(4 * (1 + k), 'fit results');
+      owned.push(outp);
       const order = heapU32();
       for (let i = 0; i < n; i++) order[(ip >> 2) + i] = i;
       this.stopTraining = false;
@@ -225,7 +323,7 @@ export class Sequential {
         for (let start = 0, batch = 0; start < n && !this.stopTraining; start += batchSize, batch++) {
           const count = Math.min(batchSize, n - start);
           await call('onBatchBegin', batch, { batch, size: count });
-          if (!m._kiln_model_train_batch(this.handle, xp, yp, ip + start * 4, count, outp)) throw coreError('fit');
+          if (!m._kiln_model_train_batch(this.handle, xs.array, ys.array, ip + start * 4, count, outp)) throw coreError('fit');
           const f = heapF32();
           const loss = f[outp >> 2], values = f.slice((outp >> 2) + 1, (outp >> 2) + 1 + k);
           lossSum += loss * count;
@@ -248,69 +346,85 @@ export class Sequential {
       }
       await call('onTrainEnd', {});
     } finally {
-      free(xp); free(yp); free(ip); free(outp);
+      for (const p of owned) free(p);
       this.busy = false;
     }
     return history;
   }
 
   /** One optimizer step on the whole batch; resolves to loss or [loss, ...metrics]. */
-  async trainOnBatch(x: Tensor, y: Tensor): Promise<number | number[]> {
+  async trainOnBatch(x: Data, y: Data): Promise<number | number[]> {
     this.ensureBuilt();
     this.requireCompiled('trainOnBatch');
     const n = this.checkData('trainOnBatch', x, y);
     this.enter('trainOnBatch');
-    let xp = 0, yp = 0, outp = 0;
+    const owned: number[] = [];
     try {
-      xp = copyIn(x.dataSync(), 'trainOnBatch x');
-      yp = copyIn(y.dataSync(), 'trainOnBatch y');
+      const xs = this.copyTensors(asList(x), 'trainOnBatch x');
+      owned.push(...xs.owned);
+      const ys = this.copyTensors(asList(y), 'trainOnBatch y');
+      owned.push(...ys.owned);
       const k = this.metricNames.length;
-      outp = alloc(4 * (1 + k), 'results');
-      if (!mod()._kiln_model_train_batch(this.handle, xp, yp, 0, n, outp)) throw coreError('trainOnBatch');
+      const outp = alloc(4 * (1 + k), 'results');
+      owned.push(outp);
+      if (!mod()._kiln_model_train_batch(this.handle, xs.array, ys.array, 0, n, outp)) throw coreError('trainOnBatch');
       const f = heapF32();
       return k ? Array.from(f.slice(outp >> 2, (outp >> 2) + 1 + k)) : f[outp >> 2];
     } finally {
-      free(xp); free(yp); free(outp);
+      for (const p of owned) free(p);
       this.busy = false;
     }
   }
 
   /** [loss, ...metrics] */
-  private evaluateRaw(x: Tensor, y: Tensor): number[] {
+  private evaluateRaw(x: Data, y: Data): number[] {
     const n = this.checkData('evaluate', x, y);
-    let xp = 0, yp = 0, outp = 0;
+    const owned: number[] = [];
     try {
-      xp = copyIn(x.dataSync(), 'evaluate x');
-      yp = copyIn(y.dataSync(), 'evaluate y');
-      outp = alloc(4 * (1 + this.metricNames.length), 'results');
-      if (!mod()._kiln_model_evaluate(this.handle, xp, yp, n, outp)) throw coreError('evaluate');
+      const xs = this.copyTensors(asList(x), 'evaluate x');
+      owned.push(...xs.owned);
+      const ys = this.copyTensors(asList(y), 'evaluate y');
+      owned.push(...ys.owned);
+      const outp = alloc(4 * (1 + this.metricNames.length), 'results');
+      owned.push(outp);
+      if (!mod()._kiln_model_evaluate(this.handle, xs.array, ys.array, n, outp)) throw coreError('evaluate');
       return Array.from(heapF32().slice(outp >> 2, (outp >> 2) + 1 + this.metricNames.length));
     } finally {
-      free(xp); free(yp); free(outp);
+      for (const p of owned) free(p);
     }
   }
 
   /** Loss, or [loss, ...metrics] as scalars (TF.js returns Scalar | Scalar[]). Metrics
    * are over the whole set (TF.js averages per-batch values; the same for accuracies). */
-  evaluate(x: Tensor, y: Tensor, _args: { batchSize?: number } = {}): Tensor | Tensor[] {
+  evaluate(x: Data, y: Data, _args: { batchSize?: number } = {}): Tensor | Tensor[] {
     this.ensureBuilt();
     this.requireCompiled('evaluate');
     const results = this.evaluateRaw(x, y);
     return this.metricNames.length ? results.map(scalar) : scalar(results[0]);
   }
 
-  predict(x: Tensor, _args: { batchSize?: number } = {}): Tensor {
+  /** One tensor per output (a single Tensor for single-output models). */
+  predict(x: Data, _args: { batchSize?: number } = {}): Tensor | Tensor[] {
     this.ensureBuilt();
     const n = this.checkData('predict', x);
-    const out = this.outputDim;
-    let xp = 0, op = 0;
+    const outs = this.outputs.map((o) => [n, ...(o.shape.slice(1) as number[])]);
+    const owned: number[] = [];
     try {
-      xp = copyIn(x.dataSync(), 'predict x');
-      op = alloc(n * out * 4, 'predict output');
-      if (!mod()._kiln_model_predict(this.handle, xp, n, op)) throw coreError('predict');
-      return new Tensor(heapF32().slice(op >> 2, (op >> 2) + n * out), [n, out]);
+      const xs = this.copyTensors(asList(x), 'predict x');
+      owned.push(...xs.owned);
+      const outArray = alloc(4 * outs.length, 'predict output pointers');
+      owned.push(outArray);
+      const ptrs = outs.map((s) => {
+        const p = alloc(4 * s.reduce((a, b) => a * b, 1), 'predict output');
+        owned.push(p);
+        return p;
+      });
+      ptrs.forEach((p, k) => (heapU32()[(outArray >> 2) + k] = p));
+      if (!mod()._kiln_model_predict(this.handle, xs.array, n, outArray)) throw coreError('predict');
+      const result = outs.map((s, k) => new Tensor(heapF32().slice(ptrs[k] >> 2, (ptrs[k] >> 2) + s.reduce((a, b) => a * b, 1)), s));
+      return result.length === 1 ? result[0] : result;
     } finally {
-      free(xp); free(op);
+      for (const p of owned) free(p);
     }
   }
 
@@ -332,6 +446,7 @@ export class Sequential {
   }
 
   private weightCount(): number { return mod()._kiln_model_num_weights(this.handle); }
+  private weightName(i: number): string { return mod().UTF8ToString(mod()._kiln_model_weight_name(this.handle, i)); }
 
   private readWeight(i: number): Tensor {
     const m = mod();
@@ -343,15 +458,16 @@ export class Sequential {
   }
 
   /** Checks every tensor first, then writes: a bad call changes nothing. */
-  private writeWeights(first: number, weights: Tensor[], what: string): void {
-    const expected = weights.map((_, k) => this.readWeight(first + k).shape);
+  private writeWeights(indices: number[], weights: Tensor[], what: string): void {
+    if (weights.length !== indices.length) throw new Error(`${what}: expected ${indices.length} weight tensors, got ${weights.length}`);
+    const expected = indices.map((i) => this.readWeight(i).shape);
     weights.forEach((w, k) => {
       if (!(w instanceof Tensor)) throw new Error(`${what}: weight ${k} is not a kiln.Tensor`);
       if (w.shape.join(',') !== expected[k].join(','))
-        throw new Error(`${what}: weight ${k} must have shape [${expected[k]}], got [${w.shape}]`);
+        throw new Error(`${what}: weight ${k} (${this.weightName(indices[k])}) must have shape [${expected[k]}], got [${w.shape}]`);
     });
     weights.forEach((w, k) => {
-      const ptr = mod()._kiln_model_weight_data(this.handle, first + k);
+      const ptr = mod()._kiln_model_weight_data(this.handle, indices[k]);
       heapF32().set(w.dataSync(), ptr >> 2);
     });
   }
@@ -365,29 +481,22 @@ export class Sequential {
 
   setWeights(weights: Tensor[]): void {
     this.ensureBuilt();
-    if (weights.length !== this.weightCount())
-      throw new Error(`setWeights: the model has ${this.weightCount()} weight tensors, got ${weights.length}`);
-    this.writeWeights(0, weights, 'setWeights');
+    this.writeWeights(Array.from({ length: this.weightCount() }, (_, i) => i), weights, 'setWeights');
   }
 
-  private firstWeightOf(layer: Dense): number {
-    let i = 0;
-    for (const l of this.layers) {
-      if (l === layer) return i;
-      i += l.useBias ? 2 : 1;
-    }
-    throw new Error(`${layer.name} does not belong to this model`);
+  private weightsOf(layer: Layer): number[] {
+    if (!this.layers.includes(layer)) throw new Error(`${layer.name} does not belong to this model`);
+    const out: number[] = [];
+    for (let i = 0; i < this.weightCount(); i++) if (this.weightName(i).startsWith(`${layer.name}/`)) out.push(i);
+    return out;
   }
 
-  /** @internal */ layerWeights(layer: Dense): Tensor[] {
-    const first = this.firstWeightOf(layer);
-    return Array.from({ length: layer.useBias ? 2 : 1 }, (_, k) => this.readWeight(first + k));
+  /** @internal */ layerWeights(layer: Layer): Tensor[] {
+    return this.weightsOf(layer).map((i) => this.readWeight(i));
   }
 
-  /** @internal */ setLayerWeights(layer: Dense, weights: Tensor[]): void {
-    const count = layer.useBias ? 2 : 1;
-    if (weights.length !== count) throw new Error(`${layer.name}.setWeights: expected ${count} tensors, got ${weights.length}`);
-    this.writeWeights(this.firstWeightOf(layer), weights, `${layer.name}.setWeights`);
+  /** @internal */ setLayerWeights(layer: Layer, weights: Tensor[]): void {
+    this.writeWeights(this.weightsOf(layer), weights, `${layer.name}.setWeights`);
   }
 
   /** The model as one Kiln file (docs/FORMAT.md). */
@@ -398,6 +507,12 @@ export class Sequential {
     return heapU8().slice(ptr, ptr + mod()._kiln_saved_size());
   }
 
+  /** The topology as JSON text (TF.js's model.toJSON() role). */
+  toJSON(): string {
+    this.ensureBuilt();
+    return mod().UTF8ToString(mod()._kiln_model_topology(this.handle));
+  }
+
   /** Frees the C++ model; the object is unusable afterwards. */
   dispose(): void {
     if (!this.handle) return;
@@ -406,10 +521,45 @@ export class Sequential {
     this.handle = 0;
     for (const l of this.layers) l.owner = null;
   }
+
+  /** @internal Restores compile() state after loading. */
+  restoreCompileState(args: CompileArgs): void {
+    this.compileArgs = args;
+    this.setMetricNames((args.metrics ?? []).map((n) => (n === 'acc' ? 'accuracy' : n)));
+  }
+}
+
+export class Sequential extends LayersModel {
+  constructor(args: SequentialArgs = {}) {
+    super({ seed: args.seed });
+    for (const l of args.layers ?? []) this.add(l);
+  }
+
+  add(layer: Layer): void {
+    if (!(layer instanceof Layer)) throw new Error('sequential: add() takes a layer (kiln.layers.*)');
+    if (this.handle) throw new Error('sequential: cannot add layers after the model is built');
+    if (this.layers.length === 0 && layer.inputShape === undefined)
+      throw new Error(`sequential: the first layer needs an inputShape (e.g. inputShape: [784])`);
+    this.layers.push(layer);
+  }
+
+  protected topology(): string {
+    if (this.layers.length === 0) throw new Error('sequential: the model has no layers');
+    const first = this.layers[0];
+    let t = input({ shape: first.inputShape as number[], name: `${first.name}_input` });
+    this.symbolicInputs = [t];
+    for (const l of this.layers) {
+      const out = l.apply(t);
+      if (Array.isArray(out)) throw new Error(`sequential: ${l.name} returns several tensors; use the functional API (kiln.model)`);
+      t = out;
+    }
+    this.symbolicOutputs = [t];
+    return topologyOf(this.symbolicInputs, this.symbolicOutputs, true).json;
+  }
 }
 
 export interface SequentialArgs {
-  layers?: Dense[];
+  layers?: Layer[];
   name?: string;
   seed?: number;
 }
@@ -418,9 +568,13 @@ export function sequential(args: SequentialArgs = {}): Sequential {
   return new Sequential(args);
 }
 
+/** A functional model from symbolic inputs to outputs. */
+export function model(args: { inputs: SymbolicTensor | SymbolicTensor[]; outputs: SymbolicTensor | SymbolicTensor[]; seed?: number; name?: string }): LayersModel {
+  return new LayersModel(args);
+}
 
 /** Rebuilds a model from a Kiln file (bytes from model.save()). */
-export async function loadModel(source: Uint8Array | ArrayBuffer): Promise<Sequential> {
+export async function loadModel(source: Uint8Array | ArrayBuffer): Promise<LayersModel> {
   const bytes = source instanceof Uint8Array ? source : source instanceof ArrayBuffer ? new Uint8Array(source) : null;
   if (!bytes) throw new Error('loadModel: expected the model file as a Uint8Array or ArrayBuffer');
   const m = mod();
@@ -433,34 +587,52 @@ export async function loadModel(source: Uint8Array | ArrayBuffer): Promise<Seque
   } finally {
     free(ptr);
   }
-  const info = alloc(32, 'layer info');
   try {
-    const layerList: Dense[] = [];
-    const nl = m._kiln_model_num_layers(handle);
-    for (let i = 0; i < nl; i++) {
-      m._kiln_model_layer_info(handle, i, info);
-      const v = heapI32().slice(info >> 2, (info >> 2) + 5);
-      layerList.push(new Dense({ units: v[0], activation: ACTIVATIONS[v[1]], useBias: v[2] === 1,
-        ...(i === 0 ? { inputShape: [m._kiln_model_input_dim(handle)] } : {}) }));
+    const topo = JSON.parse(m.UTF8ToString(m._kiln_model_topology(handle)));
+    const layerObjs: Layer[] = topo.layers.map((l: { className: string; config: Record<string, unknown> }) => {
+      const layer = new Layer(l.className, { ...l.config } as any);
+      return layer;
+    });
+    // Re-create the symbolic graph so layers, inputs and outputs are as before.
+    const values: SymbolicTensor[][] = [];
+    topo.nodes.forEach((n: { layer: number; inputs: [number, number][] }) => {
+      const layer = layerObjs[n.layer];
+      if (layer.className === 'InputLayer') {
+        const shape = (layer.config.shape as number[]) ?? ((layer.config.batchInputShape as number[]) ?? []).slice(1);
+        const node: LayerNode = { layer, inputs: [], outputs: [] };
+        node.outputs.push(new SymbolicTensor(node, 0, [null, ...shape]));
+        layer.nodes.push(node);
+        values.push(node.outputs);
+      } else {
+        const out = layer.apply(n.inputs.map(([node, k]) => values[node][k]));
+        values.push(Array.isArray(out) ? out : [out]);
+      }
+    });
+    const ins = topo.inputs.map((i: number) => values[i][0]);
+    const outs = topo.outputs.map(([node, k]: [number, number]) => values[node][k]);
+    let model: LayersModel;
+    if (topo.className === 'Sequential' || topo.className === undefined) {
+      model = new Sequential();
+      model.layers = layerObjs.filter((l) => l.className !== 'InputLayer');
+    } else {
+      model = new LayersModel({ inputs: ins, outputs: outs });
     }
-    const model = new Sequential({ layers: layerList });
+    (model as any).symbolicInputs = ins;
+    (model as any).symbolicOutputs = outs;
     model.adopt(handle);
     if (m._kiln_model_compiled(handle)) {
       const training = alloc(8 * (22 + 2 * 1024 + 1), 'training info');
       try {
         const n = m._kiln_model_training_info(handle, training);
         const t = new Float64Array(heapU8().buffer, training, n).slice();
-        (model as any).compileArgs = { optimizer: optimizerFromFields(t.subarray(1)), loss: LOSSES[t[0]], metrics: ['accuracy'] };
+        model.restoreCompileState({ optimizer: optimizerFromFields(t.subarray(1)), loss: LOSSES[t[0]], metrics: ['accuracy'] });
       } finally {
         free(training);
       }
-      (model as any).metricNames = ['acc'];
     }
     return model;
   } catch (e) {
     m._kiln_model_free(handle);
     throw e;
-  } finally {
-    free(info);
   }
 }

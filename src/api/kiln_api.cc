@@ -52,7 +52,7 @@ Sequential& Sequential::add_dense(const DenseOptions& o) {
 }
 
 void Sequential::build_if_needed() const {
-  if (!impl_->model) check(Model::create(impl_->input_dim, impl_->pending, impl_->seed, &impl_->model));
+  if (!impl_->model) check(Model::create_dense(impl_->input_dim, impl_->pending, impl_->seed, &impl_->model));
 }
 
 void Sequential::compile(const CompileOptions& o) {

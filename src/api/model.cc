@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include "layers/core_layers.h"
 
 namespace kiln {
 
@@ -21,67 +24,221 @@ float* aligned_floats(int64_t n) {
 namespace {
 constexpr int64_t kMaxPlanBatch = 256;  // predict/evaluate run in chunks of this many rows
 constexpr size_t kMaxCachedPlans = 16;
+constexpr int64_t kMaxNodes = 16384;
 
-Status check_finite(const char* what, const float* data, int64_t rows, int64_t cols) {
+Status check_finite(const std::string& what, const float* data, int64_t rows, int64_t cols) {
   for (int64_t i = 0, n = rows * cols; i < n; ++i) {
     if (!std::isfinite(data[i]))
-      return Status::error(std::string(what) + " contains " + (std::isnan(data[i]) ? "NaN" : "Infinity") +
-                           " at sample " + std::to_string(i / cols) + ", feature " + std::to_string(i % cols));
+      return Status::error(what + " contains " + (std::isnan(data[i]) ? "NaN" : "Infinity") + " at sample " +
+                           std::to_string(i / cols) + ", element " + std::to_string(i % cols));
   }
   return Status();
 }
+
+Shape with_batch(int64_t batch, const Shape& s) {
+  Shape out{batch};
+  out.insert(out.end(), s.begin(), s.end());
+  return out;
+}
+
+Status topology_error(const std::string& what) { return Status::error("model topology: " + what); }
 }  // namespace
 
-Status Model::create(int64_t input_dim, const std::vector<DenseLayerSpec>& layers, uint64_t seed,
-                     std::unique_ptr<Model>* out) {
+Status Model::create_dense(int64_t input_dim, const std::vector<DenseLayerSpec>& layers, uint64_t seed,
+                           std::unique_ptr<Model>* out) {
   if (input_dim <= 0 || input_dim > kMaxUnits)
     return Status::error("input dimension must be in [1, " + std::to_string(kMaxUnits) + "], got " + std::to_string(input_dim));
   if (layers.empty()) return Status::error("a model needs at least one layer");
-  if (int64_t(layers.size()) > kMaxLayers) return Status::error("too many layers: " + std::to_string(layers.size()));
-  std::unique_ptr<Model> m(new Model());
-  m->input_dim_ = input_dim;
-  m->layers_ = layers;
-  m->rng_.reseed(seed);
-  int64_t fan_in = input_dim, total = 0;
+  Json layer_list = Json::array(), nodes = Json::array();
+  Json input_config = Json::object();
+  input_config.set("name", Json::string("input_1")).set("shape", Json::array().push(Json::number(double(input_dim))));
+  layer_list.push(Json::object().set("className", Json::string("InputLayer")).set("config", input_config));
+  nodes.push(Json::object().set("layer", Json::number(0)).set("inputs", Json::array()));
   for (size_t i = 0; i < layers.size(); ++i) {
     const DenseLayerSpec& l = layers[i];
-    if (l.units <= 0 || l.units > kMaxUnits)
-      return Status::error("layer " + std::to_string(i) + " (dense): units must be in [1, " + std::to_string(kMaxUnits) + "], got " + std::to_string(l.units));
     if (int(l.activation) >= kNumActivations) return Status::error("layer " + std::to_string(i) + ": unknown activation");
-    // Each tensor starts on a 16-float (64-byte) boundary.
-    const int64_t kernel = shape_numel({fan_in, l.units});
-    if (kernel < 0 || kernel > kMaxParams || total + kernel + l.units + 32 > kMaxParams)
-      return Status::error("model too large: layer " + std::to_string(i) + " takes the total past " + std::to_string(kMaxParams) + " parameters");
-    auto add = [&](Shape s) {
-      m->weights_.push_back({s, total});
-      total += (shape_numel(s) + 15) / 16 * 16;
-    };
-    add({fan_in, l.units});
-    if (l.use_bias) add({l.units});
-    fan_in = l.units;
+    if (int(l.kernel_initializer) >= kNumInitializers || int(l.bias_initializer) >= kNumInitializers)
+      return Status::error("layer " + std::to_string(i) + ": unknown initializer");
+    Json c = Json::object();
+    c.set("name", Json::string("dense_" + std::to_string(i + 1)))
+        .set("units", Json::number(double(l.units)))
+        .set("activation", Json::string(activation_name(l.activation)))
+        .set("useBias", Json::boolean(l.use_bias))
+        .set("kernelInitializer", Json::string(initializer_name(l.kernel_initializer)))
+        .set("biasInitializer", Json::string(initializer_name(l.bias_initializer)));
+    layer_list.push(Json::object().set("className", Json::string("Dense")).set("config", c));
+    Json ref = Json::array().push(Json::number(double(i))).push(Json::number(0));
+    nodes.push(Json::object().set("layer", Json::number(double(i + 1))).set("inputs", Json::array().push(ref)));
   }
-  m->params_.reset(aligned_floats(total));
-  if (!m->params_) return Status::error("out of memory allocating " + std::to_string(total) + " parameters");
-  size_t w = 0;
-  fan_in = input_dim;
-  for (const DenseLayerSpec& l : layers) {
-    initialize(l.kernel_initializer, m->weight_data(w), fan_in * l.units, fan_in, l.units, m->rng_);
-    ++w;
-    if (l.use_bias) {
-      initialize(l.bias_initializer, m->weight_data(w), l.units, fan_in, l.units, m->rng_);
-      ++w;
-    }
-    fan_in = l.units;
-  }
-  for (const WeightRef& ref : m->weights_) m->total_params_ += shape_numel(ref.shape);
+  Json topo = Json::object();
+  topo.set("layers", layer_list).set("nodes", nodes).set("inputs", Json::array().push(Json::number(0)));
+  topo.set("outputs", Json::array().push(Json::array().push(Json::number(double(layers.size()))).push(Json::number(0))));
+  return create(topo.dump(), seed, out);
+}
+
+Status Model::create(const std::string& topology_json, uint64_t seed, std::unique_ptr<Model>* out, int64_t max_params) {
+  std::unique_ptr<Model> m(new Model());
+  m->rng_.reseed(seed);
+  KILN_RETURN_IF_ERROR(m->parse_topology(topology_json, std::min(max_params, kMaxParams)));
   *out = std::move(m);
   return Status();
+}
+
+static Status read_index(const Json& j, int64_t limit, const std::string& what, int* out) {
+  if (!j.is_number() || j.as_number() != std::floor(j.as_number()) || j.as_number() < 0 || j.as_number() >= double(limit))
+    return topology_error(what + " must be an index below " + std::to_string(limit));
+  *out = int(j.as_number());
+  return Status();
+}
+
+Status Model::parse_topology(const std::string& text, int64_t max_params) {
+  Json topo;
+  KILN_RETURN_IF_ERROR(parse_json(text, &topo));
+  const Json *layers = topo.find("layers"), *nodes = topo.find("nodes"), *inputs = topo.find("inputs"),
+             *outputs = topo.find("outputs");
+  if (!layers || !layers->is_array() || !nodes || !nodes->is_array() || !inputs || !inputs->is_array() || !outputs ||
+      !outputs->is_array())
+    return topology_error("needs the lists 'layers', 'nodes', 'inputs' and 'outputs'");
+  if (layers->items().empty() || int64_t(layers->items().size()) > kMaxLayers)
+    return topology_error("layer count " + std::to_string(layers->items().size()) + " out of range [1, " + std::to_string(kMaxLayers) + "]");
+  if (int64_t(nodes->items().size()) > kMaxNodes) return topology_error("too many nodes");
+  topology_ = text;
+  for (size_t i = 0; i < layers->items().size(); ++i) {
+    const Json& l = layers->items()[i];
+    const Json *cls = l.find("className"), *config = l.find("config");
+    if (!cls || !cls->is_string() || !config) return topology_error("layer " + std::to_string(i) + " needs 'className' and 'config'");
+    std::unique_ptr<Layer> layer;
+    KILN_RETURN_IF_ERROR(make_layer(cls->as_string(), *config, &layer));
+    for (const auto& other : layers_)
+      if (other->name() == layer->name()) return topology_error("two layers are named '" + layer->name() + "'");
+    layers_.push_back(std::move(layer));
+  }
+  // Build each layer at its first application; later ones must match its shapes.
+  std::vector<std::vector<Shape>> built_inputs(layers_.size());
+  std::vector<bool> built(layers_.size(), false);
+  std::vector<std::vector<WeightSpec>> specs(layers_.size());
+  for (size_t i = 0; i < nodes->items().size(); ++i) {
+    const Json& n = nodes->items()[i];
+    const std::string where = "node " + std::to_string(i);
+    LayerNode node;
+    const Json *layer_j = n.find("layer"), *in_j = n.find("inputs");
+    if (!layer_j || !in_j || !in_j->is_array()) return topology_error(where + " needs 'layer' and 'inputs'");
+    KILN_RETURN_IF_ERROR(read_index(*layer_j, int64_t(layers_.size()), where + ": 'layer'", &node.layer));
+    std::vector<Shape> in_shapes;
+    for (const Json& ref : in_j->items()) {
+      if (!ref.is_array() || ref.items().size() != 2) return topology_error(where + ": each input is [node, output]");
+      NodeRef r;
+      KILN_RETURN_IF_ERROR(read_index(ref.items()[0], int64_t(i), where + ": an input's node (it must come earlier)", &r.node));
+      KILN_RETURN_IF_ERROR(read_index(ref.items()[1], int64_t(nodes_[size_t(r.node)].output_shapes.size()), where + ": an input's output", &r.output));
+      node.inputs.push_back(r);
+      in_shapes.push_back(nodes_[size_t(r.node)].output_shapes[size_t(r.output)]);
+    }
+    Layer& layer = *layers_[size_t(node.layer)];
+    std::vector<WeightSpec> w;
+    KILN_RETURN_IF_ERROR(layer.build(in_shapes, &w, &node.output_shapes));
+    if (built[size_t(node.layer)] && built_inputs[size_t(node.layer)] != in_shapes)
+      return topology_error("layer '" + layer.name() + "' is shared but applied to inputs of different shapes");
+    if (!built[size_t(node.layer)]) {
+      built[size_t(node.layer)] = true;
+      built_inputs[size_t(node.layer)] = in_shapes;
+      specs[size_t(node.layer)] = w;
+    }
+    for (const Shape& s : node.output_shapes)
+      if (shape_numel(s) <= 0) return Status::error(layer.name() + ": output shape " + shape_to_string(s) + " is empty or too large");
+    nodes_.push_back(std::move(node));
+  }
+  for (const Json& in : inputs->items()) {
+    int n;
+    KILN_RETURN_IF_ERROR(read_index(in, int64_t(nodes_.size()), "an input", &n));
+    if (std::string(layers_[size_t(nodes_[size_t(n)].layer)]->class_name()) != "InputLayer")
+      return topology_error("input node " + std::to_string(n) + " is not an InputLayer");
+    inputs_.push_back(n);
+  }
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const bool is_input = std::string(layers_[size_t(nodes_[i].layer)]->class_name()) == "InputLayer";
+    if (is_input && std::find(inputs_.begin(), inputs_.end(), int(i)) == inputs_.end())
+      return topology_error("InputLayer node " + std::to_string(i) + " is not listed in 'inputs'");
+  }
+  for (const Json& ref : outputs->items()) {
+    if (!ref.is_array() || ref.items().size() != 2) return topology_error("each output is [node, output]");
+    NodeRef r;
+    KILN_RETURN_IF_ERROR(read_index(ref.items()[0], int64_t(nodes_.size()), "an output's node", &r.node));
+    KILN_RETURN_IF_ERROR(read_index(ref.items()[1], int64_t(nodes_[size_t(r.node)].output_shapes.size()), "an output's index", &r.output));
+    outputs_.push_back(r);
+  }
+  if (inputs_.empty() || outputs_.empty()) return topology_error("a model needs at least one input and one output");
+
+  // Weights in TF.js order (trainable first), each 16-float aligned; counted
+  // before anything is allocated.
+  layer_weights_.assign(layers_.size(), {});
+  int64_t total = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      for (size_t k = 0; k < specs[l].size(); ++k) {
+        const WeightSpec& s = specs[l][k];
+        if (s.trainable != (pass == 0)) continue;
+        const int64_t n = shape_numel(s.shape);
+        if (n <= 0 || n > max_params || total + n + 16 > max_params)
+          return Status::error("model too large: layer '" + layers_[l]->name() + "' takes the total past " +
+                               std::to_string(max_params) + " parameters");
+        layer_weights_[l].resize(specs[l].size(), -1);
+        layer_weights_[l][k] = int(weights_.size());
+        weights_.push_back({layers_[l]->name() + "/" + s.name, s.shape, total, s.trainable});
+        total += (n + 15) / 16 * 16;
+        total_params_ += n;
+      }
+    }
+  }
+  params_.reset(aligned_floats(total));
+  if (!params_) return Status::error("out of memory allocating " + std::to_string(total) + " parameters");
+  for (size_t l = 0; l < layers_.size(); ++l)  // layer by layer, in declaration order: seeds stay stable
+    for (size_t k = 0; k < specs[l].size(); ++k) {
+      const WeightSpec& s = specs[l][k];
+      initialize(s.init, weight_data(size_t(layer_weights_[l][k])), shape_numel(s.shape), s.fan_in, s.fan_out, rng_);
+    }
+  return Status();
+}
+
+const Shape& Model::input_shape(size_t i) const { return nodes_[size_t(inputs_[i])].output_shapes[0]; }
+const Shape& Model::output_shape(size_t i) const {
+  return nodes_[size_t(outputs_[i].node)].output_shapes[size_t(outputs_[i].output)];
+}
+
+int64_t Model::target_numel(size_t i) const {
+  const Shape& s = output_shape(i);
+  return loss_is_sparse(config_.loss) ? shape_numel(s) / s.back() : shape_numel(s);
+}
+
+bool Model::dense_specs(std::vector<DenseLayerSpec>* out) const {
+  Json topo;
+  if (!parse_json(topology_, &topo).ok() || inputs_.size() != 1 || outputs_.size() != 1 || input_shape(0).size() != 1) return false;
+  out->clear();
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const std::string cls = layers_[size_t(nodes_[i].layer)]->class_name();
+    if (i == 0) {
+      if (cls != "InputLayer") return false;
+      continue;
+    }
+    if (cls != "Dense" || nodes_[i].layer != int(i) || nodes_[i].inputs.size() != 1 || nodes_[i].inputs[0].node != int(i) - 1)
+      return false;
+    const Json& c = *topo.find("layers")->items()[i].find("config");
+    DenseLayerSpec d;
+    d.units = nodes_[i].output_shapes[0][0];
+    const Json* act = c.find("activation");
+    if (act && act->is_string() && !activation_from_name(act->as_string(), &d.activation)) return false;
+    const Json* bias = c.find("useBias");
+    d.use_bias = !(bias && bias->is_bool() && !bias->as_bool());
+    out->push_back(d);
+  }
+  return layers_.size() == nodes_.size() && outputs_[0].node == int(nodes_.size()) - 1 && !out->empty();
 }
 
 Status Model::compile(const TrainingConfig& config) {
   if (int(config.loss) >= kNumLossKinds) return Status::error("compile: unknown loss");
   const OptimizerConfig& o = config.optimizer;
   KILN_RETURN_IF_ERROR(optimizer_validate(o));
+  for (Metric m : metrics_)
+    if (!metric_fits_loss(m, config.loss)) metrics_ = {Metric::kAccuracy};
   const bool same_slots = compiled_ && optimizer_same_state(config_.optimizer, o);
   config_ = config;
   compiled_ = true;
@@ -104,6 +261,8 @@ Status Model::compile(const TrainingConfig& config) {
 Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
   Graph g;
   const bool train = kind == PlanKind::kTrain || kind == PlanKind::kGradients;
+  if (kind != PlanKind::kPredict && !compiled_)
+    return Status::error("the model must be compiled (optimizer and loss) before training or evaluation");
   std::vector<float*> externals;
   auto external = [&](const Shape& s, const std::string& name, float* data, bool rg) {
     int v = g.add_external(s, name, rg);
@@ -111,83 +270,113 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
     externals[size_t(v)] = data;
     return v;
   };
-  out->x = g.add_input({batch, input_dim_}, "x");
-  // Softmax followed by cross-entropy, and sigmoid followed by binary
-  // cross-entropy, are computed from the logits: stable, and the gradient is
-  // simply (probabilities - target) / batch.
-  const Activation last_act = layers_.back().activation;
-  const bool fused = kind != PlanKind::kPredict && compiled_ && loss_fuses_with(config_.loss, last_act);
-  int h = out->x, logits = -1;
-  std::vector<int> param_values;
-  size_t w = 0;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    const DenseLayerSpec& l = layers_[i];
-    const std::string name = "dense_" + std::to_string(i + 1);
-    int kernel = external(weights_[w].shape, name + "/kernel", weight_data(w), train);
-    param_values.push_back(kernel);
-    ++w;
-    int bias = -1;
-    if (l.use_bias) {
-      bias = external(weights_[w].shape, name + "/bias", weight_data(w), train);
-      param_values.push_back(bias);
-      ++w;
+  std::vector<int> weight_values(weights_.size(), -1);
+  for (size_t w = 0; w < weights_.size(); ++w)
+    weight_values[w] = external(weights_[w].shape, weights_[w].name, weight_data(w), train && weights_[w].trainable);
+
+  std::map<int, std::pair<int, Activation>> logits;
+  std::vector<std::vector<int>> node_values(nodes_.size());
+  out->xs.assign(inputs_.size(), -1);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const LayerNode& node = nodes_[i];
+    const Layer& layer = *layers_[size_t(node.layer)];
+    auto in_pos = std::find(inputs_.begin(), inputs_.end(), int(i));
+    if (in_pos != inputs_.end()) {
+      const int x = g.add_input(with_batch(batch, node.output_shapes[0]), layer.name());
+      out->xs[size_t(in_pos - inputs_.begin())] = x;
+      node_values[i] = {x};
+      continue;
     }
-    // Elementwise activations run in the GEMM epilogue, except where the
-    // backward pass needs the activation's input or the loss needs the logits.
-    const bool separate = activation_is_rowwise(l.activation) || (train && activation_grad_needs_input(l.activation)) ||
-                          (fused && i + 1 == layers_.size());
-    int z;
-    KILN_RETURN_IF_ERROR(g.gemm(h, kernel, bias, false, false, separate ? Activation::kLinear : l.activation, &z));
-    logits = z;
-    if (separate && l.activation != Activation::kLinear) KILN_RETURN_IF_ERROR(g.activation(z, l.activation, &z));
-    h = z;
+    LayerContext ctx;
+    ctx.graph = &g;
+    ctx.training = train;
+    ctx.logits = &logits;
+    ctx.external = [&](const Shape& s, float* data) { return external(s, layer.name() + "/state", data, false); };
+    for (int w : layer_weights_[size_t(node.layer)]) ctx.weights.push_back(weight_values[size_t(w)]);
+    std::vector<int> in_values;
+    for (const NodeRef& r : node.inputs) in_values.push_back(node_values[size_t(r.node)][size_t(r.output)]);
+    KILN_RETURN_IF_ERROR(layer.call(ctx, in_values, &node_values[i]));
+    if (node_values[i].size() != node.output_shapes.size())
+      return Status::error(layer.name() + ": produced " + std::to_string(node_values[i].size()) + " outputs, expected " +
+                           std::to_string(node.output_shapes.size()));
+    for (size_t k = 0; k < node_values[i].size(); ++k)
+      if (g.values()[size_t(node_values[i][k])].shape != with_batch(batch, node.output_shapes[k]))
+        return Status::error(layer.name() + ": output " + std::to_string(k) + " has shape " +
+                             shape_to_string(g.values()[size_t(node_values[i][k])].shape) + ", expected " +
+                             shape_to_string(with_batch(batch, node.output_shapes[k])));
   }
-  out->output = h;
-  std::vector<int> roots{h};
+  std::vector<int> roots;
+  for (const NodeRef& r : outputs_) {
+    out->outputs.push_back(node_values[size_t(r.node)][size_t(r.output)]);
+    roots.push_back(out->outputs.back());
+  }
   if (kind != PlanKind::kPredict) {
-    if (!compiled_) return Status::error("the model must be compiled (optimizer and loss) before training or evaluation");
+    roots.clear();
     const LossKind loss = config_.loss;
-    out->target = loss_is_sparse(loss) ? g.add_input({batch}, "target") : g.add_input({batch, output_dim()}, "target");
-    const int loss_input = fused ? logits : h;
-    KILN_RETURN_IF_ERROR(g.loss(loss_input, out->target, loss, fused, &out->loss));
-    roots = {out->loss};
-    // argmax of the logits is argmax of the softmax, without computing it.
-    const bool argmax_of_logits = fused && last_act == Activation::kSoftmax && output_dim() > 1;
-    for (Metric metric : metrics_) {
-      const bool argmax = metric == Metric::kAccuracy || metric == Metric::kCategoricalAccuracy ||
-                          metric == Metric::kSparseCategoricalAccuracy;
-      int v;
-      KILN_RETURN_IF_ERROR(g.metric(argmax && argmax_of_logits ? logits : h, out->target, loss, metric, &v));
-      out->metrics.push_back(v);
-      roots.push_back(v);
+    std::vector<std::pair<int, int>> seeds;
+    for (size_t k = 0; k < outputs_.size(); ++k) {
+      // Losses work on [rows, classes]: every position of a sequence output is a row.
+      const Shape& os = output_shape(k);
+      const int64_t cols = os.back(), rows = batch * (shape_numel(os) / cols);
+      int pred;
+      KILN_RETURN_IF_ERROR(g.reshape(out->outputs[k], {rows, cols}, &pred));
+      auto fused_it = logits.find(out->outputs[k]);
+      const bool fused = fused_it != logits.end() && loss_fuses_with(loss, fused_it->second.second);
+      const int loss_input = fused ? fused_it->second.first : pred;
+      Shape target_shape = with_batch(batch, os);
+      if (loss_is_sparse(loss)) target_shape.pop_back();
+      const int target = g.add_input(target_shape, "target_" + std::to_string(k));
+      out->targets.push_back(target);
+      int target_flat;
+      KILN_RETURN_IF_ERROR(g.reshape(target, loss_is_sparse(loss) ? Shape{rows} : Shape{rows, cols}, &target_flat));
+      int l;
+      KILN_RETURN_IF_ERROR(g.loss(loss_input, target_flat, loss, fused, &l));
+      if (out->loss < 0) out->loss = l;
+      else KILN_RETURN_IF_ERROR(g.add(out->loss, l, &out->loss));
+      // argmax of the logits is argmax of the softmax, without computing it.
+      const bool argmax_of_logits = fused && fused_it->second.second == Activation::kSoftmax && cols > 1;
+      for (Metric metric : metrics_) {
+        const bool argmax = metric == Metric::kAccuracy || metric == Metric::kCategoricalAccuracy ||
+                            metric == Metric::kSparseCategoricalAccuracy;
+        int v;
+        KILN_RETURN_IF_ERROR(g.metric(argmax && argmax_of_logits ? loss_input : pred, target_flat, loss, metric, &v));
+        out->metrics.push_back(v);
+        roots.push_back(v);
+      }
+      if (train) {
+        int seed_grad;
+        KILN_RETURN_IF_ERROR(g.loss_grad(loss_input, target_flat, loss, fused, &seed_grad));
+        seeds.push_back({loss_input, seed_grad});
+      }
     }
+    roots.push_back(out->loss);
     std::vector<int> grads;
-    if (train) {
-      int seed_grad;
-      KILN_RETURN_IF_ERROR(g.loss_grad(loss_input, out->target, loss, fused, &seed_grad));
-      KILN_RETURN_IF_ERROR(append_backward(g, loss_input, seed_grad, &grads));
-    }
+    if (train) KILN_RETURN_IF_ERROR(append_backward(g, seeds, &grads));
     if (kind == PlanKind::kGradients) {
-      for (int p : param_values) {
-        out->grads.push_back(grads[size_t(p)]);
-        roots.push_back(grads[size_t(p)]);
+      for (size_t w = 0; w < weights_.size(); ++w) {
+        if (!weights_[w].trainable) continue;
+        const int gv = grads[size_t(weight_values[w])];
+        if (gv < 0) return Status::error("autodiff produced no gradient for " + weights_[w].name + " (is it used?)");
+        out->grads.push_back(gv);
+        roots.push_back(gv);
       }
     } else if (train) {
       g.optimizer_tick();
       const int slots = optimizer_num_slots(config_.optimizer);
-      for (size_t p = 0; p < param_values.size(); ++p) {
+      for (size_t w = 0; w < weights_.size(); ++w) {
+        if (!weights_[w].trainable) continue;
+        const int gv = grads[size_t(weight_values[w])];
+        if (gv < 0) continue;  // a weight the loss does not depend on (an unused branch) stays as it is
         std::vector<int> slot_values;
-        for (int s = 0; s < slots; ++s)
-          slot_values.push_back(external(weights_[p].shape, "slot", slot_data(s, p), false));
-        if (grads[size_t(param_values[p])] < 0) return Status::error("autodiff produced no gradient for " + g.values()[size_t(param_values[p])].name);
-        KILN_RETURN_IF_ERROR(g.update(param_values[p], grads[size_t(param_values[p])], slot_values));
+        for (int s = 0; s < slots; ++s) slot_values.push_back(external(weights_[w].shape, "slot", slot_data(s, w), false));
+        KILN_RETURN_IF_ERROR(g.update(weight_values[w], gv, slot_values));
       }
     }
-    out->output = -1;
+    out->outputs.clear();
   }
   g.eliminate_dead_nodes(roots);
   externals.resize(g.values().size(), nullptr);
-  return Plan::compile(g, externals, &config_.optimizer, &step_, &out->plan);
+  return Plan::compile(g, externals, &config_.optimizer, &step_, &out->plan, &rng_);
 }
 
 Status Model::get_plan(PlanKind kind, int64_t batch, CompiledPlan** out) {
@@ -209,12 +398,50 @@ Status Model::check_finite_loss(float loss) const {
                        " after optimizer step " + std::to_string(step_) + " (try a smaller learning rate)");
 }
 
-Status Model::train_batch(const float* x, const float* y, const uint32_t* rows, int64_t count, float* loss,
-                          float* metrics) {
+Status Model::check_inputs(const std::vector<const float*>& xs, const std::vector<const float*>* ys, int64_t n) const {
+  if (xs.size() != inputs_.size())
+    return Status::error("the model has " + std::to_string(inputs_.size()) + " input(s), got " + std::to_string(xs.size()));
+  if (ys && ys->size() != outputs_.size())
+    return Status::error("the model has " + std::to_string(outputs_.size()) + " output(s), got " + std::to_string(ys->size()) + " target(s)");
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (!xs[i]) return Status::error("input " + std::to_string(i) + " is missing");
+    KILN_RETURN_IF_ERROR(check_finite(inputs_.size() > 1 ? "input x[" + std::to_string(i) + "]" : "input x", xs[i], n, shape_numel(input_shape(i))));
+  }
+  if (ys)
+    for (size_t i = 0; i < ys->size(); ++i) {
+      if (!(*ys)[i]) return Status::error("target " + std::to_string(i) + " is missing");
+      KILN_RETURN_IF_ERROR(check_finite(outputs_.size() > 1 ? "target y[" + std::to_string(i) + "]" : "target y", (*ys)[i], n, target_numel(i)));
+    }
+  return Status();
+}
+
+// Gathers the batch's rows (rows[i], or start + i) into the plan's inputs.
+Status Model::feed(CompiledPlan* cp, const std::vector<const float*>& xs, const std::vector<const float*>& ys,
+                   const uint32_t* rows, int64_t start, int64_t count) {
+  auto gather = [&](float* dst, const float* src, int64_t d) {
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t r = rows ? int64_t(rows[i]) : start + i;
+      std::memcpy(dst + i * d, src + r * d, size_t(d) * sizeof(float));
+    }
+  };
+  for (size_t i = 0; i < xs.size(); ++i) gather(cp->plan->buffer(cp->xs[i]), xs[i], shape_numel(input_shape(i)));
+  for (size_t i = 0; i < ys.size() && i < cp->targets.size(); ++i) gather(cp->plan->buffer(cp->targets[i]), ys[i], target_numel(i));
+  return Status();
+}
+
+Status Model::train_batch(const std::vector<const float*>& xs, const std::vector<const float*>& ys, const uint32_t* rows,
+                          int64_t count, float* loss, float* metrics) {
   if (count <= 0) return Status::error("trainOnBatch: the batch is empty");
+  if (xs.size() != inputs_.size() || ys.size() != outputs_.size()) KILN_RETURN_IF_ERROR(check_inputs(xs, &ys, 0));
   CompiledPlan* cp;
   KILN_RETURN_IF_ERROR(get_plan(PlanKind::kTrain, count, &cp));
-  KILN_RETURN_IF_ERROR(feed(cp, x, y, rows, count));
+  KILN_RETURN_IF_ERROR(feed(cp, xs, ys, rows, 0, count));
+  // Checked after gathering (only this batch's rows), before anything runs:
+  // bad data never reaches the weights.
+  std::vector<const float*> bx, by;
+  for (int v : cp->xs) bx.push_back(cp->plan->buffer(v));
+  for (int v : cp->targets) by.push_back(cp->plan->buffer(v));
+  KILN_RETURN_IF_ERROR(check_inputs(bx, &by, count));
   cp->plan->run();
   *loss = cp->plan->buffer(cp->loss)[0];
   for (size_t i = 0; i < cp->metrics.size(); ++i) {
@@ -224,57 +451,46 @@ Status Model::train_batch(const float* x, const float* y, const uint32_t* rows, 
   return check_finite_loss(*loss);
 }
 
-// Gathers the batch's rows into the plan's inputs and rejects non-finite data
-// before anything runs, so bad data cannot reach the weights.
-Status Model::feed(CompiledPlan* cp, const float* x, const float* y, const uint32_t* rows, int64_t count) {
-  float* xb = cp->plan->buffer(cp->x);
-  float* yb = cp->plan->buffer(cp->target);
-  const int64_t xd = input_dim_, yd = target_dim();
-  for (int64_t i = 0; i < count; ++i) {
-    const int64_t r = rows ? int64_t(rows[i]) : i;
-    std::memcpy(xb + i * xd, x + r * xd, size_t(xd) * sizeof(float));
-    std::memcpy(yb + i * yd, y + r * yd, size_t(yd) * sizeof(float));
-  }
-  KILN_RETURN_IF_ERROR(check_finite("input x", xb, count, xd));
-  return check_finite("target y", yb, count, yd);
-}
-
-Status Model::gradients(const float* x, const float* y, int64_t n, float* loss, std::vector<std::vector<float>>* grads) {
+Status Model::gradients(const std::vector<const float*>& xs, const std::vector<const float*>& ys, int64_t n, float* loss,
+                        std::vector<std::vector<float>>* grads) {
   if (n <= 0) return Status::error("gradients: no samples");
+  KILN_RETURN_IF_ERROR(check_inputs(xs, &ys, n));
   CompiledPlan* cp;
   KILN_RETURN_IF_ERROR(get_plan(PlanKind::kGradients, n, &cp));
-  KILN_RETURN_IF_ERROR(feed(cp, x, y, nullptr, n));
+  KILN_RETURN_IF_ERROR(feed(cp, xs, ys, nullptr, 0, n));
   cp->plan->run();
   *loss = cp->plan->buffer(cp->loss)[0];
   grads->clear();
-  for (size_t i = 0; i < cp->grads.size(); ++i) {
-    const float* g = cp->plan->buffer(cp->grads[i]);
-    grads->emplace_back(g, g + shape_numel(weights_[i].shape));
+  size_t k = 0;
+  for (size_t w = 0; w < weights_.size(); ++w) {
+    if (!weights_[w].trainable) continue;
+    const float* g = cp->plan->buffer(cp->grads[k++]);
+    grads->emplace_back(g, g + shape_numel(weights_[w].shape));
   }
   return Status();
 }
 
-Status Model::evaluate(const float* x, const float* y, int64_t n, float* loss, float* metrics) {
+Status Model::evaluate(const std::vector<const float*>& xs, const std::vector<const float*>& ys, int64_t n, float* loss,
+                       float* metrics) {
   if (n <= 0) return Status::error("evaluate: no samples");
-  KILN_RETURN_IF_ERROR(check_finite("input x", x, n, input_dim_));
-  KILN_RETURN_IF_ERROR(check_finite("target y", y, n, target_dim()));
+  KILN_RETURN_IF_ERROR(check_inputs(xs, &ys, n));
   double loss_sum = 0;
-  std::vector<double> num(metrics_.size(), 0.0), den(metrics_.size(), 0.0);
+  const size_t nm = num_metric_values();
+  std::vector<double> num(nm, 0.0), den(nm, 0.0);
   for (int64_t start = 0; start < n; start += kMaxPlanBatch) {
     const int64_t b = std::min(kMaxPlanBatch, n - start);
     CompiledPlan* cp;
     KILN_RETURN_IF_ERROR(get_plan(PlanKind::kEvaluate, b, &cp));
-    std::memcpy(cp->plan->buffer(cp->x), x + start * input_dim_, size_t(b * input_dim_) * sizeof(float));
-    std::memcpy(cp->plan->buffer(cp->target), y + start * target_dim(), size_t(b * target_dim()) * sizeof(float));
+    KILN_RETURN_IF_ERROR(feed(cp, xs, ys, nullptr, start, b));
     cp->plan->run();
     loss_sum += double(cp->plan->buffer(cp->loss)[0]) * double(b);
-    for (size_t i = 0; i < metrics_.size(); ++i) {
+    for (size_t i = 0; i < nm; ++i) {
       num[i] += cp->plan->buffer(cp->metrics[i])[0];
       den[i] += cp->plan->buffer(cp->metrics[i])[1];
     }
   }
   *loss = float(loss_sum / double(n));
-  for (size_t i = 0; i < metrics_.size(); ++i) metrics[i] = den[i] > 0 ? float(num[i] / den[i]) : 0.0f;
+  for (size_t i = 0; i < nm; ++i) metrics[i] = den[i] > 0 ? float(num[i] / den[i]) : 0.0f;
   return Status();
 }
 
@@ -289,35 +505,52 @@ Status Model::set_metrics(const std::vector<Metric>& metrics) {
   return Status();
 }
 
-Status Model::predict(const float* x, int64_t n, float* out) {
+Status Model::predict(const std::vector<const float*>& xs, int64_t n, const std::vector<float*>& outs) {
   if (n <= 0) return Status::error("predict: no samples");
-  KILN_RETURN_IF_ERROR(check_finite("input x", x, n, input_dim_));
+  KILN_RETURN_IF_ERROR(check_inputs(xs, nullptr, n));
+  if (outs.size() != outputs_.size()) return Status::error("predict: expected " + std::to_string(outputs_.size()) + " output buffers");
   for (int64_t start = 0; start < n; start += kMaxPlanBatch) {
     const int64_t b = std::min(kMaxPlanBatch, n - start);
     CompiledPlan* cp;
     KILN_RETURN_IF_ERROR(get_plan(PlanKind::kPredict, b, &cp));
-    std::memcpy(cp->plan->buffer(cp->x), x + start * input_dim_, size_t(b * input_dim_) * sizeof(float));
+    KILN_RETURN_IF_ERROR(feed(cp, xs, {}, nullptr, start, b));
     cp->plan->run();
-    std::memcpy(out + start * output_dim(), cp->plan->buffer(cp->output), size_t(b * output_dim()) * sizeof(float));
+    for (size_t k = 0; k < outs.size(); ++k) {
+      const int64_t d = shape_numel(output_shape(k));
+      std::memcpy(outs[k] + start * d, cp->plan->buffer(cp->outputs[k]), size_t(b * d) * sizeof(float));
+    }
   }
   return Status();
 }
 
 Status Model::warmup(int64_t batch_size) {
   if (batch_size <= 0) return Status::error("warmup: batch size must be positive");
-  // Runs the predict plans on zeros: compiles them and grows the GEMM packing
-  // buffers, so the first real call pays neither. Training plans are compiled
-  // too but not run (running one would move the weights).
+  // Runs the predict plans on zeros: compiles them and grows the kernels'
+  // scratch buffers, so the first real call pays neither. Training plans are
+  // compiled too but not run (running one would move the weights).
   const int64_t rows = std::min(batch_size, kMaxPlanBatch);
-  std::vector<float> zeros(size_t(rows * input_dim_), 0.0f);
-  std::vector<float> out(size_t(rows * output_dim()));
-  KILN_RETURN_IF_ERROR(predict(zeros.data(), 1, out.data()));
-  KILN_RETURN_IF_ERROR(predict(zeros.data(), rows, out.data()));
+  std::vector<std::vector<float>> zeros, outs;
+  std::vector<const float*> xs;
+  std::vector<float*> out_ptrs;
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    zeros.emplace_back(size_t(rows * shape_numel(input_shape(i))), 0.0f);
+    xs.push_back(zeros.back().data());
+  }
+  for (size_t k = 0; k < outputs_.size(); ++k) {
+    outs.emplace_back(size_t(rows * shape_numel(output_shape(k))));
+    out_ptrs.push_back(outs.back().data());
+  }
+  KILN_RETURN_IF_ERROR(predict(xs, 1, out_ptrs));
+  KILN_RETURN_IF_ERROR(predict(xs, rows, out_ptrs));
   if (compiled_) {
     CompiledPlan* cp;
     KILN_RETURN_IF_ERROR(get_plan(PlanKind::kTrain, batch_size, &cp));
   }
   return Status();
+}
+
+void Model::reset_states() {
+  for (auto& l : layers_) l->reset_states();
 }
 
 void Model::shuffle(uint32_t* idx, int64_t n) {
@@ -330,8 +563,9 @@ void Model::shuffle(uint32_t* idx, int64_t n) {
 Status Model::set_weight(size_t i, const float* data, int64_t n) {
   if (i >= weights_.size()) return Status::error("setWeights: weight index " + std::to_string(i) + " out of range (model has " + std::to_string(weights_.size()) + ")");
   if (n != shape_numel(weights_[i].shape))
-    return Status::error("setWeights: weight " + std::to_string(i) + " expects shape " + shape_to_string(weights_[i].shape) + " (" +
-                         std::to_string(shape_numel(weights_[i].shape)) + " values), got " + std::to_string(n) + " values");
+    return Status::error("setWeights: weight " + std::to_string(i) + " (" + weights_[i].name + ") expects shape " +
+                         shape_to_string(weights_[i].shape) + " (" + std::to_string(shape_numel(weights_[i].shape)) +
+                         " values), got " + std::to_string(n) + " values");
   std::memcpy(weight_data(i), data, size_t(n) * sizeof(float));
   return Status();
 }
@@ -343,20 +577,33 @@ int64_t Model::plan_arena_bytes() const {
 }
 
 std::string Model::summary() const {
-  std::string s = "Layer (type)            Output shape         Param #\n";
-  s += "=====================================================\n";
-  int64_t fan_in = input_dim_;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    const DenseLayerSpec& l = layers_[i];
-    int64_t params = fan_in * l.units + (l.use_bias ? l.units : 0);
-    char line[160];
-    std::snprintf(line, sizeof line, "%-23s %-20s %lld\n", ("dense_" + std::to_string(i + 1) + " (Dense)").c_str(),
-                  ("[null," + std::to_string(l.units) + "]").c_str(), static_cast<long long>(params));
+  std::string s = "Layer (type)                 Output shape              Param #\n";
+  s += "================================================================\n";
+  std::vector<bool> counted(layers_.size(), false);
+  for (const LayerNode& node : nodes_) {
+    const Layer& l = *layers_[size_t(node.layer)];
+    int64_t params = 0;
+    if (!counted[size_t(node.layer)])
+      for (int w : layer_weights_[size_t(node.layer)]) params += shape_numel(weights_[size_t(w)].shape);
+    counted[size_t(node.layer)] = true;
+    std::string shape;
+    for (const Shape& os : node.output_shapes) {
+      std::string dims = "[null";
+      for (int64_t d : os) dims += "," + std::to_string(d);
+      shape += (shape.empty() ? "" : " ") + dims + "]";
+    }
+    char line[256];
+    std::snprintf(line, sizeof line, "%-28s %-25s %lld\n", (l.name() + " (" + l.class_name() + ")").c_str(), shape.c_str(),
+                  static_cast<long long>(params));
     s += line;
-    fan_in = l.units;
   }
-  s += "=====================================================\n";
+  s += "================================================================\n";
+  int64_t trainable = 0;
+  for (const WeightRef& w : weights_)
+    if (w.trainable) trainable += shape_numel(w.shape);
   s += "Total params: " + std::to_string(total_params_) + "\n";
+  s += "Trainable params: " + std::to_string(trainable) + "\n";
+  s += "Non-trainable params: " + std::to_string(total_params_ - trainable) + "\n";
   return s;
 }
 

@@ -1,7 +1,15 @@
-// A sequential model of dense layers: owns the parameters and optimizer state
-// in one aligned buffer each, compiles (and caches) one execution plan per
-// kind of call and batch size, and runs them. Status-based: the wasm C ABI
-// and the throwing native API both sit on top of it.
+// A model: a graph of layers (sequential or functional, with multiple inputs,
+// outputs and shared layers) described by a JSON topology, plus the weights
+// and optimizer state, each in one aligned buffer. It compiles (and caches)
+// one execution plan per kind of call and batch size, and runs them.
+// Status-based: the wasm C ABI and the throwing native API sit on top of it.
+//
+// Topology JSON (docs/FORMAT.md):
+//   {"layers": [{"className": "Dense", "config": {"name": "dense_1", "units": 10, ...}}, ...],
+//    "nodes":  [{"layer": 0, "inputs": [[node, output], ...]}, ...],   // applications, in order
+//    "inputs": [node, ...], "outputs": [[node, output], ...]}
+// Model inputs are nodes of InputLayer layers; a layer applied by several
+// nodes shares its weights.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -11,12 +19,14 @@
 
 #include "core/rng.h"
 #include "graph/plan.h"
+#include "layers/layer.h"
 #include "train/initializer.h"
 #include "train/loss.h"
 #include "train/optimizer.h"
 
 namespace kiln {
 
+// A dense layer, for building plain MLPs from C++ (create_dense).
 struct DenseLayerSpec {
   int64_t units = 0;
   Activation activation = Activation::kLinear;
@@ -27,7 +37,7 @@ struct DenseLayerSpec {
 
 struct TrainingConfig {
   OptimizerConfig optimizer;
-  LossKind loss = LossKind::kMeanSquaredError;
+  LossKind loss = LossKind::kMeanSquaredError;  // applied to every output; the total is their sum
 };
 
 // Limits that keep a hostile model file or call from asking for absurd memory.
@@ -37,45 +47,85 @@ constexpr int64_t kMaxParams = int64_t(1) << 31;
 
 class Model {
  public:
-  static Status create(int64_t input_dim, const std::vector<DenseLayerSpec>& layers, uint64_t seed,
-                       std::unique_ptr<Model>* out);
+  // `max_params` lets a file loader refuse, before allocating, more weights
+  // than the file can hold.
+  static Status create(const std::string& topology_json, uint64_t seed, std::unique_ptr<Model>* out,
+                       int64_t max_params = kMaxParams);
+  static Status create_dense(int64_t input_dim, const std::vector<DenseLayerSpec>& layers, uint64_t seed,
+                             std::unique_ptr<Model>* out);
 
   Status compile(const TrainingConfig& config);
   bool compiled() const { return compiled_; }
   const TrainingConfig& training_config() const { return config_; }
 
-  // The metrics train_batch and evaluate report, in order (accuracy alone by default).
+  // The metrics train_batch and evaluate report for each output (accuracy by default).
   Status set_metrics(const std::vector<Metric>& metrics);
   const std::vector<Metric>& metrics() const { return metrics_; }
+  // Values train_batch/evaluate write: metrics().size() per output, output-major.
+  size_t num_metric_values() const { return metrics_.size() * outputs_.size(); }
 
-  // One optimizer step on rows `rows[0..count)` of x and y (all rows in order
-  // when rows is null). loss gets the batch's mean loss, metrics[i] the
-  // batch's value of metrics()[i].
-  Status train_batch(const float* x, const float* y, const uint32_t* rows, int64_t count, float* loss,
-                     float* metrics);
-  // Mean loss and the metrics over n samples.
-  Status evaluate(const float* x, const float* y, int64_t n, float* loss, float* metrics);
-  // out: [n, output_dim].
-  Status predict(const float* x, int64_t n, float* out);
-  // d mean-loss / d weight for every weight (TF.js order), without updating.
-  Status gradients(const float* x, const float* y, int64_t n, float* loss, std::vector<std::vector<float>>* grads);
+  // xs: one array per model input, [n, ...input_shape(i)]; ys: one per output,
+  // [n, ...target_shape(i)]. train_batch uses rows `rows[0..count)` (all rows in
+  // order when null) for one optimizer step; loss gets the batch's mean loss.
+  Status train_batch(const std::vector<const float*>& xs, const std::vector<const float*>& ys, const uint32_t* rows,
+                     int64_t count, float* loss, float* metrics);
+  Status evaluate(const std::vector<const float*>& xs, const std::vector<const float*>& ys, int64_t n, float* loss,
+                  float* metrics);
+  // outs: one array per output, [n, ...output_shape(i)].
+  Status predict(const std::vector<const float*>& xs, int64_t n, const std::vector<float*>& outs);
+  // d mean-loss / d weight for every trainable weight (weights() order), without updating.
+  Status gradients(const std::vector<const float*>& xs, const std::vector<const float*>& ys, int64_t n, float* loss,
+                   std::vector<std::vector<float>>* grads);
+  // Single-input, single-output shorthands.
+  Status train_batch(const float* x, const float* y, const uint32_t* rows, int64_t count, float* loss, float* metrics) {
+    return train_batch(std::vector<const float*>{x}, std::vector<const float*>{y}, rows, count, loss, metrics);
+  }
+  Status evaluate(const float* x, const float* y, int64_t n, float* loss, float* metrics) {
+    return evaluate(std::vector<const float*>{x}, std::vector<const float*>{y}, n, loss, metrics);
+  }
+  Status predict(const float* x, int64_t n, float* out) { return predict(std::vector<const float*>{x}, n, {out}); }
+  Status gradients(const float* x, const float* y, int64_t n, float* loss, std::vector<std::vector<float>>* grads) {
+    return gradients(std::vector<const float*>{x}, std::vector<const float*>{y}, n, loss, grads);
+  }
   // Compiles and runs the plans a training loop and predict() will use.
   Status warmup(int64_t batch_size);
+  // Stateful recurrent layers forget their state.
+  void reset_states();
 
   void shuffle(uint32_t* indices, int64_t n);
   void reseed(uint64_t seed) { rng_.reseed(seed); }
 
-  int64_t input_dim() const { return input_dim_; }
-  int64_t output_dim() const { return layers_.back().units; }
-  // Floats per sample in the training targets (1 for sparse labels).
-  int64_t target_dim() const { return loss_is_sparse(config_.loss) ? 1 : output_dim(); }
-  const std::vector<DenseLayerSpec>& layers() const { return layers_; }
+  const std::string& topology() const { return topology_; }
+  size_t num_inputs() const { return inputs_.size(); }
+  size_t num_outputs() const { return outputs_.size(); }
+  const Shape& input_shape(size_t i) const;   // batch excluded
+  const Shape& output_shape(size_t i) const;  // batch excluded
+  // Floats per sample in output i's training targets (one class index per row when sparse).
+  int64_t target_numel(size_t i) const;
+  // Single-input/output conveniences: features per sample.
+  int64_t input_dim() const { return shape_numel(input_shape(0)); }
+  int64_t output_dim() const { return shape_numel(output_shape(0)); }
+  int64_t target_dim() const { return target_numel(0); }
+  // The dense stack, when the model is a plain sequence of Dense layers (the
+  // compact version-2 file layout); false otherwise.
+  bool dense_specs(std::vector<DenseLayerSpec>* out) const;
+  std::vector<DenseLayerSpec> dense_layers() const {
+    std::vector<DenseLayerSpec> d;
+    dense_specs(&d);
+    return d;
+  }
+
+  size_t num_layers() const { return layers_.size(); }
+  const Layer& layer(size_t i) const { return *layers_[i]; }
   int64_t count_params() const { return total_params_; }
   std::string summary() const;
 
-  // Weight tensors in TF.js order: per layer the kernel [in, out], then the bias.
+  // Weight tensors in TF.js order: every trainable weight layer by layer, then
+  // the non-trainable ones (batch-norm moving statistics).
   size_t num_weights() const { return weights_.size(); }
   const Shape& weight_shape(size_t i) const { return weights_[i].shape; }
+  const std::string& weight_name(size_t i) const { return weights_[i].name; }
+  bool weight_trainable(size_t i) const { return weights_[i].trainable; }
   float* weight_data(size_t i) { return params_.get() + weights_[i].offset; }
   Status set_weight(size_t i, const float* data, int64_t n);
 
@@ -90,24 +140,42 @@ class Model {
  private:
   enum class PlanKind { kPredict, kEvaluate, kTrain, kGradients };
   struct WeightRef {
+    std::string name;
     Shape shape;
     int64_t offset;
+    bool trainable;
+  };
+  struct NodeRef {
+    int node, output;
+  };
+  struct LayerNode {
+    int layer;
+    std::vector<NodeRef> inputs;
+    std::vector<Shape> output_shapes;  // batch excluded
   };
   struct CompiledPlan {
     std::unique_ptr<Plan> plan;
-    int x = -1, target = -1, output = -1, loss = -1;
-    std::vector<int> metrics;  // one [2] ratio per metric
-    std::vector<int> grads;  // kGradients: one per weight
+    std::vector<int> xs, targets, outputs;
+    int loss = -1;
+    std::vector<int> metrics;  // one [2] ratio per metric value
+    std::vector<int> grads;    // kGradients: one per trainable weight
   };
 
   Model() = default;
+  Status parse_topology(const std::string& json, int64_t max_params);
   Status build(PlanKind kind, int64_t batch, CompiledPlan* out);
   Status get_plan(PlanKind kind, int64_t batch, CompiledPlan** out);
   Status check_finite_loss(float loss) const;
-  Status feed(CompiledPlan* cp, const float* x, const float* y, const uint32_t* rows, int64_t count);
+  Status feed(CompiledPlan* cp, const std::vector<const float*>& xs, const std::vector<const float*>& ys,
+              const uint32_t* rows, int64_t start, int64_t count);
+  Status check_inputs(const std::vector<const float*>& xs, const std::vector<const float*>* ys, int64_t n) const;
 
-  int64_t input_dim_ = 0;
-  std::vector<DenseLayerSpec> layers_;
+  std::string topology_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<std::vector<int>> layer_weights_;  // per layer: indices into weights_
+  std::vector<LayerNode> nodes_;
+  std::vector<int> inputs_;  // node indices of the model inputs
+  std::vector<NodeRef> outputs_;
   std::vector<WeightRef> weights_;
   int64_t total_params_ = 0;
   std::unique_ptr<float, AlignedFree> params_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ops/reshape.h"
+
 namespace kiln {
 
 const char* op_name(OpKind op) {
@@ -16,8 +18,16 @@ const char* op_name(OpKind op) {
     case OpKind::kMetric: return "Metric";
     case OpKind::kOptimizerTick: return "OptimizerTick";
     case OpKind::kUpdate: return "Update";
+    case OpKind::kOp: return "Op";
+    case OpKind::kOpGrad: return "OpGrad";
   }
   return "?";
+}
+
+std::vector<int> node_outputs(const Node& n) {
+  if (n.op == OpKind::kOp || n.op == OpKind::kOpGrad) return n.outputs;
+  if (n.output >= 0) return {n.output};
+  return {};
 }
 
 namespace {
@@ -156,13 +166,54 @@ Status Graph::update(int param, int grad, const std::vector<int>& slots) {
   return Status();
 }
 
+Status Graph::op(OpPtr impl, const std::vector<int>& inputs, std::vector<int>* outputs) {
+  std::vector<Shape> in_shapes;
+  bool rg = false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i] < 0 || size_t(inputs[i]) >= values_.size()) return Status::error(impl->name() + ": bad input value");
+    in_shapes.push_back(value(inputs[i]).shape);
+    rg = rg || (value(inputs[i]).requires_grad && impl->differentiable(int(i)));
+  }
+  std::vector<Shape> out_shapes;
+  KILN_RETURN_IF_ERROR(impl->infer(in_shapes, &out_shapes));
+  if (int(out_shapes.size()) < impl->num_results()) return Status::error(impl->name() + ": shape inference gave too few outputs");
+  Node node{OpKind::kOp, inputs};
+  for (size_t i = 0; i < out_shapes.size(); ++i) {
+    if (shape_numel(out_shapes[i]) < 0) return Status::error(impl->name() + ": output shape " + shape_to_string(out_shapes[i]) + " is too large");
+    node.outputs.push_back(new_temp(out_shapes[i], rg && int(i) < impl->num_results()));
+  }
+  outputs->assign(node.outputs.begin(), node.outputs.begin() + impl->num_results());
+  node.impl = std::move(impl);
+  nodes_.push_back(std::move(node));
+  return Status();
+}
+
+Status Graph::op(OpPtr impl, const std::vector<int>& inputs, int* out) {
+  std::vector<int> outs;
+  KILN_RETURN_IF_ERROR(op(std::move(impl), inputs, &outs));
+  *out = outs.at(0);
+  return Status();
+}
+
+Status Graph::reshape(int x, Shape shape, int* out) {
+  if (value(x).shape == shape) {
+    *out = x;
+    return Status();
+  }
+  return op(std::make_shared<ReshapeOp>(std::move(shape)), {x}, out);
+}
+
+Status Graph::zeros_like(int like, int* out) { return op(std::make_shared<ZerosLikeOp>(), {like}, out); }
+
 void Graph::eliminate_dead_nodes(const std::vector<int>& roots) {
   std::vector<bool> live(values_.size(), false);
   for (int r : roots) live[size_t(r)] = true;
   std::vector<bool> keep(nodes_.size(), false);
   for (size_t i = nodes_.size(); i-- > 0;) {
     const Node& n = nodes_[i];
-    keep[i] = n.output < 0 || live[size_t(n.output)];
+    const std::vector<int> outs = node_outputs(n);
+    keep[i] = outs.empty() || (n.impl && n.op == OpKind::kOp && n.impl->has_side_effects());
+    for (int o : outs) keep[i] = keep[i] || (o >= 0 && live[size_t(o)]);
     if (keep[i])
       for (int in : n.inputs) live[size_t(in)] = true;
   }
@@ -184,12 +235,54 @@ static Status accumulate_grad(Graph& g, std::vector<int>& grads, int v, int cont
   return Status();
 }
 
+// A layer-level op's backward: one OpGrad node reading the forward inputs,
+// the forward outputs (saved tensors included) and each result's gradient
+// (zeros for results nothing used), writing the gradient of every input that
+// needs one.
+static Status append_op_backward(Graph& g, const Node& node, std::vector<int>& grads) {
+  const int results = node.impl->num_results();
+  bool any = false;
+  for (int r = 0; r < results; ++r)
+    any = any || (grads[size_t(node.outputs[size_t(r)])] >= 0 && g.values()[size_t(node.outputs[size_t(r)])].requires_grad);
+  if (!any) return Status();
+  Node grad{OpKind::kOpGrad, node.inputs};
+  grad.impl = node.impl;
+  grad.num_forward_inputs = int(node.inputs.size());
+  for (int o : node.outputs) grad.inputs.push_back(o);
+  for (int r = 0; r < results; ++r) {
+    int dy = grads[size_t(node.outputs[size_t(r)])];
+    if (dy < 0) KILN_RETURN_IF_ERROR(g.zeros_like(node.outputs[size_t(r)], &dy));
+    grad.inputs.push_back(dy);
+  }
+  std::vector<int> din(node.inputs.size(), -1);
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const int x = node.inputs[i];
+    if (!g.values()[size_t(x)].requires_grad || !node.impl->differentiable(int(i))) continue;
+    din[i] = g.add_grad_temp(g.values()[size_t(x)].shape);
+  }
+  grad.outputs = din;
+  g.push_node(std::move(grad));
+  grads.resize(g.values().size(), -1);
+  for (size_t i = 0; i < din.size(); ++i)
+    if (din[i] >= 0) KILN_RETURN_IF_ERROR(accumulate_grad(g, grads, node.inputs[i], din[i]));
+  return Status();
+}
+
 Status append_backward(Graph& g, int seed, int seed_grad, std::vector<int>* grads_out) {
+  return append_backward(g, {{seed, seed_grad}}, grads_out);
+}
+
+Status append_backward(Graph& g, const std::vector<std::pair<int, int>>& seeds, std::vector<int>* grads_out) {
   std::vector<int> grads(g.values().size(), -1);
-  grads[size_t(seed)] = seed_grad;
+  for (const auto& s : seeds) KILN_RETURN_IF_ERROR(accumulate_grad(g, grads, s.first, s.second));
   const size_t forward_nodes = g.nodes().size();
   for (size_t i = forward_nodes; i-- > 0;) {
     const Node node = g.nodes()[i];  // copy: adding nodes reallocates
+    if (node.op == OpKind::kOp) {
+      grads.resize(g.values().size(), -1);
+      KILN_RETURN_IF_ERROR(append_op_backward(g, node, grads));
+      continue;
+    }
     if (node.output < 0) continue;
     const int dy = grads[size_t(node.output)];
     if (dy < 0 || !g.values()[size_t(node.output)].requires_grad) continue;

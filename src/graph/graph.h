@@ -7,6 +7,7 @@
 
 #include "core/shape.h"
 #include "core/status.h"
+#include "graph/op.h"
 #include "ops/activation.h"
 #include "train/loss.h"
 #include "train/optimizer.h"
@@ -37,6 +38,8 @@ enum class OpKind : uint8_t {
   kMetric,         // inputs prediction, target -> [2] the metric's ratio (metric_ratio)
   kOptimizerTick,  // advances the optimizer's step counter
   kUpdate,         // inputs param, grad[, slot0[, slot1]]: in-place optimizer step
+  kOp,             // a layer-level Op (graph/op.h): inputs -> outputs (results, then saved tensors)
+  kOpGrad,         // its backward: inputs = forward inputs, forward outputs, d results -> d inputs
 };
 const char* op_name(OpKind op);
 
@@ -50,7 +53,13 @@ struct Node {
   LossKind loss = LossKind::kMeanSquaredError;
   bool from_logits = false;
   Metric metric = Metric::kAccuracy;
+  OpPtr impl;                // kOp, kOpGrad
+  std::vector<int> outputs;  // kOp, kOpGrad (entries may be -1 for gradients not wanted)
+  int num_forward_inputs = 0;  // kOpGrad
 };
+
+// Every value a node writes (output, or the outputs list).
+std::vector<int> node_outputs(const Node& n);
 
 class Graph {
  public:
@@ -69,6 +78,19 @@ class Graph {
   Status metric(int pred, int target, LossKind kind, Metric metric, int* out);
   void optimizer_tick();
   Status update(int param, int grad, const std::vector<int>& slots);
+  // Appends a layer-level op; `outputs` gets its results (saved tensors are
+  // internal to the graph).
+  Status op(OpPtr impl, const std::vector<int>& inputs, std::vector<int>* outputs);
+  // Single-result convenience.
+  Status op(OpPtr impl, const std::vector<int>& inputs, int* out);
+  // A same-element-count view with another shape (copied; cheap next to the ops around it).
+  Status reshape(int x, Shape shape, int* out);
+  // A value of zeros shaped like `like` (gradient of an unused result).
+  Status zeros_like(int like, int* out);
+
+  // Low-level: a temporary for a gradient, and appending a prepared node (autodiff).
+  int add_grad_temp(Shape shape) { return new_temp(std::move(shape), false); }
+  void push_node(Node node) { nodes_.push_back(std::move(node)); }
 
   const std::vector<Value>& values() const { return values_; }
   const std::vector<Node>& nodes() const { return nodes_; }
@@ -89,5 +111,7 @@ class Graph {
 // every value v that requires a gradient, where `seed_grad` holds d loss /
 // d `seed`. grads[v] is the gradient's value id, or -1 when none.
 Status append_backward(Graph& g, int seed, int seed_grad, std::vector<int>* grads);
+// The same from several seeds at once (one per model output).
+Status append_backward(Graph& g, const std::vector<std::pair<int, int>>& seeds, std::vector<int>* grads);
 
 }  // namespace kiln

@@ -12,7 +12,7 @@ namespace kiln {
 void AlignedFree::operator()(float* p) const { std::free(p); }
 
 Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, const OptimizerConfig* opt,
-                     int64_t* step, std::unique_ptr<Plan>* out) {
+                     int64_t* step, std::unique_ptr<Plan>* out, Rng* rng) {
   const auto& values = graph.values();
   const auto& nodes = graph.nodes();
   auto plan = std::make_unique<Plan>();
@@ -40,7 +40,8 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
       life[size_t(in)].second = std::max(life[size_t(in)].second, i);
       read[size_t(in)] = true;
     }
-    if (n.output >= 0) life[size_t(n.output)] = {i, i};
+    for (int o : node_outputs(n))
+      if (o >= 0) life[size_t(o)] = {i, i};
   }
   for (size_t v = 0; v < values.size(); ++v) {
     if (values[v].kind == ValueKind::kTemp && life[v].first >= 0 && !read[v]) life[v].second = end;
@@ -77,6 +78,31 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
     if (n.output >= 0) {
       s.output = plan->buffers_[size_t(n.output)];
       s.output_shape = values[size_t(n.output)].shape;
+    }
+    if (n.op == OpKind::kOp) {
+      s.forward.in.assign(s.inputs.begin(), s.inputs.end());
+      s.forward.in_shapes = s.input_shapes;
+      s.forward.rng = rng;
+      for (int o : n.outputs) {
+        s.forward.out.push_back(plan->buffers_[size_t(o)]);
+        s.forward.out_shapes.push_back(values[size_t(o)].shape);
+      }
+    } else if (n.op == OpKind::kOpGrad) {
+      OpBackwardArgs& b = s.backward;
+      const size_t nin = size_t(n.num_forward_inputs), nres = size_t(n.impl->num_results());
+      const size_t nout = n.inputs.size() - nin - nres;
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        if (i < nin) {
+          b.in.push_back(s.inputs[i]);
+          b.in_shapes.push_back(s.input_shapes[i]);
+        } else if (i < nin + nout) {
+          b.out.push_back(s.inputs[i]);
+          b.out_shapes.push_back(s.input_shapes[i]);
+        } else {
+          b.dout.push_back(s.inputs[i]);
+        }
+      }
+      for (int o : n.outputs) b.din.push_back(o >= 0 ? plan->buffers_[size_t(o)] : nullptr);
     }
     if (n.op == OpKind::kUpdate) {
       plan->update_grads_.push_back(s.inputs[1]);
@@ -171,6 +197,8 @@ void Plan::run() {
         optimizer_update(*opt_, *step_, grad_scale_, s.inputs[0], s.inputs[1], s.inputs.data() + 2,
                          shape_numel(s.input_shapes[0]));
         break;
+      case OpKind::kOp: s.node.impl->forward(s.forward); break;
+      case OpKind::kOpGrad: s.node.impl->backward(s.backward); break;
     }
   }
 }

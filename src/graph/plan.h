@@ -17,6 +17,9 @@ struct PlanStep {
   float* output = nullptr;
   std::vector<Shape> input_shapes;
   Shape output_shape;
+  // kOp / kOpGrad: arguments prepared once at compile time.
+  OpForwardArgs forward;
+  OpBackwardArgs backward;
 };
 
 struct AlignedFree {
@@ -28,7 +31,7 @@ class Plan {
   // `externals[v]` is the storage of external value v (parameters, optimizer
   // slots); `opt` and `step` are used by update nodes and may be null otherwise.
   static Status compile(const Graph& graph, const std::vector<float*>& externals, const OptimizerConfig* opt,
-                        int64_t* step, std::unique_ptr<Plan>* out);
+                        int64_t* step, std::unique_ptr<Plan>* out, Rng* rng = nullptr);
 
   void run();
   float* buffer(int value) const { return buffers_[size_t(value)]; }

@@ -119,8 +119,14 @@ Status encode_model(Model& m, bool include_optimizer, std::vector<uint8_t>* out)
   for (int role = 0; role <= slots; ++role)
     for (uint32_t i = 0; i < m.num_weights(); ++i) tensors.push_back({uint8_t(role), i});
 
-  const size_t arch = 8 + kLayerBytes * m.layers().size() +
-                     (training ? training_bytes(kModelFormatVersion, m.training_config().optimizer.schedule.boundaries.size()) : 0);
+  // A plain dense stack keeps the compact version-2 layer table (older Kiln
+  // reads it); anything else stores its JSON topology (version 3).
+  std::vector<DenseLayerSpec> dense;
+  const bool v2 = m.dense_specs(&dense);
+  const uint32_t version = v2 ? 2 : 3;
+  const size_t layers_bytes = v2 ? 8 + kLayerBytes * dense.size() : 8 + (m.topology().size() + 7) / 8 * 8;
+  const size_t arch = layers_bytes +
+                     (training ? training_bytes(version, m.training_config().optimizer.schedule.boundaries.size()) : 0);
   const uint64_t table = kHeaderBytes + arch;
   uint64_t offset = align_up(table + kTensorEntryBytes * tensors.size());
   const uint64_t data_start = offset;
@@ -137,7 +143,7 @@ Status encode_model(Model& m, bool include_optimizer, std::vector<uint8_t>* out)
   out->assign(size_t(file_size), 0);
   Writer w{*out};
   std::memcpy(out->data(), kMagic, 8);
-  w.put<uint32_t>(8, kModelFormatVersion);
+  w.put<uint32_t>(8, version);
   w.put<uint32_t>(12, (training ? kFlagTraining : 0) | (slots ? kFlagSlots : 0));
   w.put<uint64_t>(16, file_size);
   w.put<uint32_t>(28, uint32_t(arch));
@@ -145,15 +151,21 @@ Status encode_model(Model& m, bool include_optimizer, std::vector<uint8_t>* out)
   w.put<uint64_t>(40, table);
   w.put<uint64_t>(48, data_start);
   size_t at = kHeaderBytes;
-  w.put<uint32_t>(at, uint32_t(m.input_dim()));
-  w.put<uint32_t>(at + 4, uint32_t(m.layers().size()));
-  at += 8;
-  for (const DenseLayerSpec& l : m.layers()) {
-    (*out)[at] = kLayerDense;
-    (*out)[at + 1] = uint8_t(l.activation);
-    (*out)[at + 2] = l.use_bias ? 1 : 0;
-    w.put<uint32_t>(at + 4, uint32_t(l.units));
-    at += kLayerBytes;
+  if (v2) {
+    w.put<uint32_t>(at, uint32_t(m.input_dim()));
+    w.put<uint32_t>(at + 4, uint32_t(dense.size()));
+    at += 8;
+    for (const DenseLayerSpec& l : dense) {
+      (*out)[at] = kLayerDense;
+      (*out)[at + 1] = uint8_t(l.activation);
+      (*out)[at + 2] = l.use_bias ? 1 : 0;
+      w.put<uint32_t>(at + 4, uint32_t(l.units));
+      at += kLayerBytes;
+    }
+  } else {
+    w.put<uint32_t>(at, uint32_t(m.topology().size()));
+    std::memcpy(out->data() + at + 8, m.topology().data(), m.topology().size());
+    at += layers_bytes;
   }
   if (training) write_training(w, at, m.training_config(), include_optimizer ? m.optimizer_step() : 0);
   for (size_t i = 0; i < tensors.size(); ++i) {
@@ -171,13 +183,18 @@ Status encode_model(Model& m, bool include_optimizer, std::vector<uint8_t>* out)
   return Status();
 }
 
+static Status decode_v3(const uint8_t* p, size_t size, uint32_t arch, bool training, bool has_slots, std::unique_ptr<Model>* out);
+// The tensor table and data, shared by every version; checks each entry against the model.
+static Status read_tensors(const uint8_t* p, size_t size, uint32_t arch, bool training, bool has_slots,
+                           const TrainingConfig& config, int64_t step, std::unique_ptr<Model> m, std::unique_ptr<Model>* out);
+
 Status decode_model(const uint8_t* p, size_t size, std::unique_ptr<Model>* out) {
   if (!little_endian()) return Status::error("load: big-endian hosts are not supported");
   if (!p || size < kHeaderBytes) return bad("too short for a header (" + std::to_string(size) + " bytes, need 64)");
   if (std::memcmp(p, kMagic, 8) != 0) return bad("wrong magic bytes (not a Kiln model)");
   const uint32_t version = get<uint32_t>(p, 8);
-  if (version != 1 && version != kModelFormatVersion)
-    return bad("unsupported format version " + std::to_string(version) + " (this Kiln reads versions 1 and " + std::to_string(kModelFormatVersion) + ")");
+  if (version < 1 || version > kModelFormatVersion)
+    return bad("unsupported format version " + std::to_string(version) + " (this Kiln reads versions 1 to " + std::to_string(kModelFormatVersion) + ")");
   const uint64_t file_size = get<uint64_t>(p, 16);
   if (file_size != size)
     return bad("the header says " + std::to_string(file_size) + " bytes but " + std::to_string(size) + " were given (truncated or padded file)");
@@ -191,6 +208,7 @@ Status decode_model(const uint8_t* p, size_t size, std::unique_ptr<Model>* out) 
   if (has_slots && !training) return bad("optimizer state without a training configuration");
   const uint32_t arch = get<uint32_t>(p, 28);
   if (kHeaderBytes + 8 > size || arch < 8 || arch > size - kHeaderBytes) return bad("architecture section out of bounds");
+  if (version == 3) return decode_v3(p, size, arch, training, has_slots, out);
   const uint32_t input_dim = get<uint32_t>(p, kHeaderBytes);
   const uint32_t num_layers = get<uint32_t>(p, kHeaderBytes + 4);
   if (num_layers == 0 || num_layers > kMaxLayers) return bad("layer count " + std::to_string(num_layers) + " out of range");
@@ -227,8 +245,35 @@ Status decode_model(const uint8_t* p, size_t size, std::unique_ptr<Model>* out) 
     fan_in = units;
   }
   std::unique_ptr<Model> m;
-  Status st = Model::create(input_dim, layers, 0, &m);
+  Status st = Model::create_dense(input_dim, layers, 0, &m);
   if (!st.ok()) return bad(st.message());
+  return read_tensors(p, size, arch, training, has_slots, config, step, std::move(m), out);
+}
+
+// Version 3: the architecture is [u32 topology bytes][u32 0][JSON, padded to 8][training block].
+static Status decode_v3(const uint8_t* p, size_t size, uint32_t arch, bool training, bool has_slots, std::unique_ptr<Model>* out) {
+  const uint64_t json_bytes = get<uint32_t>(p, kHeaderBytes);
+  const uint64_t layers_bytes = 8 + (json_bytes + 7) / 8 * 8;
+  if (layers_bytes > arch) return bad("topology longer than the architecture section");
+  const std::string topology(reinterpret_cast<const char*>(p + kHeaderBytes + 8), size_t(json_bytes));
+  TrainingConfig config;
+  int64_t step = 0;
+  uint64_t boundaries = 0;
+  const size_t train_at = size_t(kHeaderBytes + layers_bytes);
+  if (training && arch >= layers_bytes + kTrainingV2Bytes) boundaries = get<uint32_t>(p, train_at + 60);
+  if (boundaries > kMaxScheduleBoundaries) return bad("schedule boundary count " + std::to_string(boundaries) + " out of range");
+  if (arch != layers_bytes + (training ? training_bytes(3, boundaries) : 0)) return bad("architecture section size " + std::to_string(arch) + " does not match its topology");
+  if (training) KILN_RETURN_IF_ERROR(read_training(3, p, train_at, &config, &step));
+  std::unique_ptr<Model> m;
+  // No more weights than the file can hold are allocated.
+  Status st = Model::create(topology, 0, &m, int64_t(size / 4));
+  if (!st.ok()) return bad(st.message());
+  return read_tensors(p, size, arch, training, has_slots, config, step, std::move(m), out);
+}
+
+static Status read_tensors(const uint8_t* p, size_t size, uint32_t arch, bool training, bool has_slots,
+                           const TrainingConfig& config, int64_t step, std::unique_ptr<Model> m, std::unique_ptr<Model>* out) {
+  Status st;
   if (training) {
     st = m->compile(config);
     if (!st.ok()) return bad("training configuration: " + st.message());

@@ -12,8 +12,9 @@
 
 namespace kiln {
 
-// Writes version 2; reads versions 1 and 2 (docs/FORMAT.md).
-constexpr uint32_t kModelFormatVersion = 2;
+// Writes version 2 for plain dense stacks and 3 (JSON topology) for every
+// other model; reads versions 1 to 3 (docs/FORMAT.md).
+constexpr uint32_t kModelFormatVersion = 3;
 
 Status encode_model(Model& model, bool include_optimizer, std::vector<uint8_t>* out);
 Status decode_model(const uint8_t* data, size_t size, std::unique_ptr<Model>* out);

@@ -9,7 +9,9 @@
 #include "api/model.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
+#include "io/json.h"
 #include "io/model_format.h"
+#include "layers/layer.h"
 
 using namespace kiln;
 
@@ -66,28 +68,23 @@ int kiln_gemm(const char* kernel, int trans_a, int trans_b, int m, int n, int k,
   return 1;
 }
 
-// layers: 5 int32 per layer: units, activation, useBias, kernel init, bias init.
-Model* kiln_model_create(int input_dim, int num_layers, const int32_t* layers, uint32_t seed) {
-  if (num_layers <= 0 || num_layers > kMaxLayers) {
-    fail(Status::error("a model needs between 1 and " + std::to_string(kMaxLayers) + " layers"));
-    return nullptr;
-  }
-  std::vector<DenseLayerSpec> specs(static_cast<size_t>(num_layers));
-  for (int i = 0; i < num_layers; ++i) {
-    const int32_t* l = layers + 5 * i;
-    if (l[1] < 0 || l[1] >= kNumActivations || l[3] < 0 || l[3] >= kNumInitializers || l[4] < 0 || l[4] >= kNumInitializers) {
-      fail(Status::error("layer " + std::to_string(i) + ": invalid activation or initializer code"));
-      return nullptr;
-    }
-    specs[size_t(i)] = {l[0], Activation(l[1]), l[2] != 0, Initializer(l[3]), Initializer(l[4])};
-  }
+// topology: the model's JSON topology (src/api/model.h).
+Model* kiln_model_create(const char* topology, uint32_t seed) {
   std::unique_ptr<Model> m;
-  Status s = Model::create(input_dim, specs, seed, &m);
+  Status s = Model::create(topology, seed, &m);
   if (!s.ok()) {
     fail(s);
     return nullptr;
   }
   return m.release();
+}
+
+// The layer classes this build knows, as a JSON list.
+const char* kiln_layer_classes() {
+  Json list = Json::array();
+  for (const std::string& n : layer_class_names()) list.push(Json::string(n));
+  g_text = list.dump();
+  return g_text.c_str();
 }
 
 void kiln_model_free(Model* m) { delete m; }
@@ -152,19 +149,22 @@ int kiln_model_set_metrics(Model* m, const int32_t* codes, int count) {
   return s.ok() ? 1 : fail(s);
 }
 
-// out: [loss, one value per metric]
-int kiln_model_train_batch(Model* m, const float* x, const float* y, const uint32_t* rows, int count, float* out) {
-  Status s = m->train_batch(x, y, rows, count, &out[0], out + 1);
+// xs, ys, outs: arrays of pointers, one per model input / output.
+static std::vector<const float*> pointers(const float* const* p, size_t n) { return std::vector<const float*>(p, p + n); }
+
+// out: [loss, one value per metric and output]
+int kiln_model_train_batch(Model* m, const float* const* xs, const float* const* ys, const uint32_t* rows, int count, float* out) {
+  Status s = m->train_batch(pointers(xs, m->num_inputs()), pointers(ys, m->num_outputs()), rows, count, &out[0], out + 1);
   return s.ok() ? 1 : fail(s);
 }
 
-int kiln_model_evaluate(Model* m, const float* x, const float* y, int n, float* out) {
-  Status s = m->evaluate(x, y, n, &out[0], out + 1);
+int kiln_model_evaluate(Model* m, const float* const* xs, const float* const* ys, int n, float* out) {
+  Status s = m->evaluate(pointers(xs, m->num_inputs()), pointers(ys, m->num_outputs()), n, &out[0], out + 1);
   return s.ok() ? 1 : fail(s);
 }
 
-int kiln_model_predict(Model* m, const float* x, int n, float* out) {
-  Status s = m->predict(x, n, out);
+int kiln_model_predict(Model* m, const float* const* xs, int n, float* const* outs) {
+  Status s = m->predict(pointers(xs, m->num_inputs()), n, std::vector<float*>(outs, outs + m->num_outputs()));
   return s.ok() ? 1 : fail(s);
 }
 
@@ -175,20 +175,17 @@ int kiln_model_warmup(Model* m, int batch) {
 
 void kiln_model_shuffle(Model* m, uint32_t* indices, int n) { m->shuffle(indices, n); }
 void kiln_model_reseed(Model* m, uint32_t seed) { m->reseed(seed); }
-int kiln_model_input_dim(Model* m) { return int(m->input_dim()); }
-int kiln_model_output_dim(Model* m) { return int(m->output_dim()); }
-int kiln_model_target_dim(Model* m) { return int(m->target_dim()); }
+void kiln_model_reset_states(Model* m) { m->reset_states(); }
+const char* kiln_model_topology(Model* m) { return m->topology().c_str(); }
+int kiln_model_num_inputs(Model* m) { return int(m->num_inputs()); }
+int kiln_model_num_outputs(Model* m) { return int(m->num_outputs()); }
+// Shapes without the batch dimension.
+int kiln_model_input_rank(Model* m, int i) { return int(m->input_shape(size_t(i)).size()); }
+int kiln_model_input_dim(Model* m, int i, int d) { return int(m->input_shape(size_t(i))[size_t(d)]); }
+int kiln_model_output_rank(Model* m, int i) { return int(m->output_shape(size_t(i)).size()); }
+int kiln_model_output_dim(Model* m, int i, int d) { return int(m->output_shape(size_t(i))[size_t(d)]); }
+int kiln_model_target_numel(Model* m, int i) { return int(m->target_numel(size_t(i))); }
 double kiln_model_count_params(Model* m) { return double(m->count_params()); }
-int kiln_model_num_layers(Model* m) { return int(m->layers().size()); }
-// 5 int32 per layer, as kiln_model_create takes them.
-void kiln_model_layer_info(Model* m, int i, int32_t* out) {
-  const DenseLayerSpec& l = m->layers()[size_t(i)];
-  out[0] = int32_t(l.units);
-  out[1] = int32_t(l.activation);
-  out[2] = l.use_bias;
-  out[3] = int32_t(l.kernel_initializer);
-  out[4] = int32_t(l.bias_initializer);
-}
 int kiln_model_compiled(Model* m) { return m->compiled(); }
 // out: the loss code, then the optimizer in kiln_model_compile's layout;
 // returns the number of doubles (at most 2 + kOptimizerFields + 2 * 1024).
@@ -209,6 +206,8 @@ int kiln_model_num_weights(Model* m) { return int(m->num_weights()); }
 int kiln_model_weight_rank(Model* m, int i) { return int(m->weight_shape(size_t(i)).size()); }
 int kiln_model_weight_dim(Model* m, int i, int d) { return int(m->weight_shape(size_t(i))[size_t(d)]); }
 float* kiln_model_weight_data(Model* m, int i) { return m->weight_data(size_t(i)); }
+const char* kiln_model_weight_name(Model* m, int i) { return m->weight_name(size_t(i)).c_str(); }
+int kiln_model_weight_trainable(Model* m, int i) { return m->weight_trainable(size_t(i)); }
 int kiln_model_set_weight(Model* m, int i, const float* data, int n) {
   Status s = m->set_weight(size_t(i), data, n);
   return s.ok() ? 1 : fail(s);

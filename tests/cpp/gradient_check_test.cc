@@ -122,7 +122,7 @@ void check_model(const std::string& label, int64_t input_dim, const std::vector<
   SCOPED_TRACE(label);
   Rng rng(seed);
   std::unique_ptr<Model> m;
-  Status st = Model::create(input_dim, layers, seed, &m);
+  Status st = Model::create_dense(input_dim, layers, seed, &m);
   ASSERT_TRUE(st.ok()) << st.message();
   TrainingConfig config;
   config.loss = loss;

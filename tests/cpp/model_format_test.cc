@@ -71,7 +71,7 @@ Status decode_exact(const std::vector<uint8_t>& b, std::unique_ptr<Model>* out) 
 
 std::unique_ptr<Model> make_model(int64_t input_dim, const std::vector<DenseLayerSpec>& layers, uint64_t seed) {
   std::unique_ptr<Model> m;
-  Status st = Model::create(input_dim, layers, seed, &m);
+  Status st = Model::create_dense(input_dim, layers, seed, &m);
   if (!st.ok()) throw std::runtime_error(st.message());
   return m;
 }
@@ -178,11 +178,11 @@ size_t params_floats(Model& m) {
 
 void expect_same_architecture(Model& a, Model& b) {
   ASSERT_EQ(a.input_dim(), b.input_dim());
-  ASSERT_EQ(a.layers().size(), b.layers().size());
-  for (size_t i = 0; i < a.layers().size(); ++i) {
-    EXPECT_EQ(a.layers()[i].units, b.layers()[i].units);
-    EXPECT_EQ(a.layers()[i].activation, b.layers()[i].activation);
-    EXPECT_EQ(a.layers()[i].use_bias, b.layers()[i].use_bias);
+  ASSERT_EQ(a.dense_layers().size(), b.dense_layers().size());
+  for (size_t i = 0; i < a.dense_layers().size(); ++i) {
+    EXPECT_EQ(a.dense_layers()[i].units, b.dense_layers()[i].units);
+    EXPECT_EQ(a.dense_layers()[i].activation, b.dense_layers()[i].activation);
+    EXPECT_EQ(a.dense_layers()[i].use_bias, b.dense_layers()[i].use_bias);
   }
   ASSERT_EQ(a.num_weights(), b.num_weights());
 }
@@ -300,7 +300,7 @@ std::vector<uint8_t> with_field(std::vector<uint8_t> b, size_t at, T v) {
 // Builds, byte by byte from docs/FORMAT.md, the version-1 file of a model
 // trained with Adam (a 32-byte training block; slots as roles 1 and 2).
 std::vector<uint8_t> version1_file(Model& m) {
-  const size_t layers = m.layers().size(), arch = 8 + 8 * layers + 32, count = 3 * m.num_weights();
+  const size_t layers = m.dense_layers().size(), arch = 8 + 8 * layers + 32, count = 3 * m.num_weights();
   const uint64_t table = 64 + arch;
   uint64_t offset = (table + 32 * count + 63) / 64 * 64;
   const uint64_t data = offset;
@@ -317,9 +317,9 @@ std::vector<uint8_t> version1_file(Model& m) {
   wr<uint32_t>(b, 68, uint32_t(layers));
   for (size_t l = 0; l < layers; ++l) {
     b[72 + 8 * l] = 1;
-    b[72 + 8 * l + 1] = uint8_t(m.layers()[l].activation);
-    b[72 + 8 * l + 2] = m.layers()[l].use_bias;
-    wr<uint32_t>(b, 72 + 8 * l + 4, uint32_t(m.layers()[l].units));
+    b[72 + 8 * l + 1] = uint8_t(m.dense_layers()[l].activation);
+    b[72 + 8 * l + 2] = m.dense_layers()[l].use_bias;
+    wr<uint32_t>(b, 72 + 8 * l + 4, uint32_t(m.dense_layers()[l].units));
   }
   const size_t t = 72 + 8 * layers;
   const OptimizerConfig& o = m.training_config().optimizer;
@@ -367,13 +367,13 @@ TEST(ModelFormat, Version1FileStillLoadsAndContinuesTraining) {
   ASSERT_TRUE(loaded->train_batch(b.x.data(), b.y.data(), nullptr, b.n, &ll, &al).ok());
   EXPECT_EQ(lo, ll);
   expect_same_weights(*orig, *loaded);
-  // Saving it again writes version 2.
+  // Saving it again writes version 2 (the dense-stack layout).
   std::vector<uint8_t> again;
   ASSERT_TRUE(encode_model(*loaded, true, &again).ok());
-  EXPECT_EQ(rd<uint32_t>(again, kOffVersion), kModelFormatVersion);
+  EXPECT_EQ(rd<uint32_t>(again, kOffVersion), 2u);
   // A version-1 block cannot name the newer optimizers.
   std::vector<uint8_t> bad = v1;
-  bad[72 + 8 * orig->layers().size()] = 2;
+  bad[72 + 8 * orig->dense_layers().size()] = 2;
   fix_crc(bad);
   EXPECT_TRUE(rejected(bad, "unknown optimizer"));
 }
@@ -383,7 +383,7 @@ TEST(ModelFormat, ScheduleBlockCorruptionIsRejectedOrHarmless) {
   auto m = trained_model(10, 2, &b);  // piecewise schedule: a variable-size training block
   std::vector<uint8_t> f;
   ASSERT_TRUE(encode_model(*m, true, &f).ok());
-  const size_t t = kOffLayers + 8 * m->layers().size();
+  const size_t t = kOffLayers + 8 * m->dense_layers().size();
   EXPECT_TRUE(rejected(with_field<uint32_t>(f, t + 60, 4), "architecture section size"));
   EXPECT_TRUE(rejected(with_field<uint32_t>(f, t + 60, 0xFFFFFFFFu), "boundary count"));
   EXPECT_TRUE(rejected(with_field<int64_t>(f, t + 80 + 8, 0), "boundaries"));  // not increasing
@@ -600,7 +600,9 @@ TEST(ModelFormat, EverySingleByteCorruptionOfHeaderAndTableIsRejected) {
     for (uint8_t x : {uint8_t(0x01), uint8_t(0x80), uint8_t(0xFF)}) {
       std::vector<uint8_t> b = f;
       b[pos] ^= x;
-      const char* keyword = pos < 8 ? "magic" : pos < 12 ? "version" : pos >= 16 && pos < 24 ? "bytes" : "checksum";
+      // A version flipped to another readable one (2 -> 3) fails the checksum instead.
+      const bool other_version = pos == 8 && (2 ^ x) >= 1 && (2 ^ x) <= kModelFormatVersion;
+      const char* keyword = pos < 8 ? "magic" : pos < 12 && !other_version ? "version" : pos >= 16 && pos < 24 ? "bytes" : "checksum";
       EXPECT_TRUE(rejected(b, keyword)) << "byte " << pos << " ^ " << int(x);
     }
   }

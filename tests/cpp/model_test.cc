@@ -116,7 +116,7 @@ TEST(ModelTraining, SetWeightsWithWrongSizeThrowsAndChangesNothing) {
   std::unique_ptr<Model> core;
   std::vector<DenseLayerSpec> layers(1);
   layers[0].units = 3;
-  ASSERT_TRUE(Model::create(2, layers, 1, &core).ok());
+  ASSERT_TRUE(Model::create_dense(2, layers, 1, &core).ok());
   const std::vector<float> k0(core->weight_data(0), core->weight_data(0) + 6);
   const float five[5] = {9, 9, 9, 9, 9};
   Status st = core->set_weight(0, five, 5);
@@ -194,7 +194,7 @@ TEST(ModelTraining, CompileRejectsUnknownOptimizerAndLoss) {
   std::unique_ptr<Model> core;
   std::vector<DenseLayerSpec> layers(1);
   layers[0].units = 2;
-  ASSERT_TRUE(Model::create(3, layers, 1, &core).ok());
+  ASSERT_TRUE(Model::create_dense(3, layers, 1, &core).ok());
   TrainingConfig good;
   good.loss = LossKind::kCategoricalCrossentropy;
   good.optimizer.learning_rate = 0.5f;
@@ -240,8 +240,8 @@ void check_sparse_matches_one_hot(Activation out_act, OptimizerKind opt) {
   layers[0].units = 9, layers[0].activation = Activation::kTanh;
   layers[1].units = 5, layers[1].activation = out_act;
   std::unique_ptr<Model> sparse, dense;
-  ASSERT_TRUE(Model::create(4, layers, 17, &sparse).ok());
-  ASSERT_TRUE(Model::create(4, layers, 17, &dense).ok());
+  ASSERT_TRUE(Model::create_dense(4, layers, 17, &sparse).ok());
+  ASSERT_TRUE(Model::create_dense(4, layers, 17, &dense).ok());
   TrainingConfig c;
   c.optimizer.kind = opt;
   c.optimizer.learning_rate = 0.05f;
@@ -363,7 +363,7 @@ void build_training_graph(Model& m, int64_t batch, TrainingGraph* t) {
   int h = t->x, logits = -1;
   std::vector<int> params;
   size_t w = 0;
-  for (const DenseLayerSpec& l : m.layers()) {
+  for (const DenseLayerSpec& l : m.dense_layers()) {
     const int kernel = external(m.weight_shape(w), m.weight_data(w), true);
     params.push_back(kernel);
     ++w;
@@ -404,8 +404,8 @@ TEST(MemoryPlanner, TrainingPlanReusesMemoryWithoutClobberingLiveValues) {
   layers[2].units = 32, layers[2].activation = Activation::kSigmoid;
   layers[3].units = 10, layers[3].activation = Activation::kSoftmax;
   std::unique_ptr<Model> a, b;
-  ASSERT_TRUE(Model::create(20, layers, 9, &a).ok());
-  ASSERT_TRUE(Model::create(20, layers, 9, &b).ok());
+  ASSERT_TRUE(Model::create_dense(20, layers, 9, &a).ok());
+  ASSERT_TRUE(Model::create_dense(20, layers, 9, &b).ok());
   TrainingConfig c;
   c.optimizer.kind = OptimizerKind::kAdam;
   c.optimizer.learning_rate = 0.01f;
@@ -494,7 +494,7 @@ TEST(MemoryPlanner, ModelTrainingPlanIsPlanned) {
   layers[1].units = 96, layers[1].activation = Activation::kTanh;
   layers[2].units = 10, layers[2].activation = Activation::kSoftmax;
   std::unique_ptr<Model> m;
-  ASSERT_TRUE(Model::create(100, layers, 1, &m).ok());
+  ASSERT_TRUE(Model::create_dense(100, layers, 1, &m).ok());
   TrainingConfig c;
   c.optimizer.momentum = 0.9f;
   c.loss = LossKind::kCategoricalCrossentropy;

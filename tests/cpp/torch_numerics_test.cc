@@ -122,7 +122,7 @@ void expect_close(const std::string& what, const float* got, const std::vector<f
 
 std::unique_ptr<Model> make_model(const FixtureModel& fm, const OptimizerConfig& opt) {
   std::unique_ptr<Model> m;
-  Status st = Model::create(fm.input_dim, fm.layers, 1, &m);
+  Status st = Model::create_dense(fm.input_dim, fm.layers, 1, &m);
   if (!st.ok()) throw std::runtime_error(st.message());
   if (m->num_weights() != fm.num_weights()) throw std::runtime_error("weight count differs from the fixture");
   for (size_t i = 0; i < m->num_weights(); ++i) {

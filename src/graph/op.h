@@ -1,0 +1,56 @@
+// The interface every layer-level op implements (conv, pooling, norms,
+// recurrent cells, shape ops, ...). An op is a small object holding its
+// attributes; the graph stores it in a node, the plan calls its kernels with
+// buffers resolved ahead of time. Kernels themselves live in src/cpu and know
+// nothing of graphs: an Op only translates shapes and attributes into calls.
+//
+// Outputs: the first num_results() are what the op computes; any further ones
+// are tensors saved for the backward pass (a dropout mask, batch statistics,
+// recurrent gate activations). They live in the plan's arena like any value.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/shape.h"
+#include "core/status.h"
+
+namespace kiln {
+
+struct OpForwardArgs {
+  std::vector<const float*> in;
+  std::vector<Shape> in_shapes;
+  std::vector<float*> out;
+  std::vector<Shape> out_shapes;
+  Rng* rng = nullptr;  // the model's generator (dropout, noise)
+};
+
+struct OpBackwardArgs {
+  std::vector<const float*> in;  // the forward inputs
+  std::vector<Shape> in_shapes;
+  std::vector<const float*> out;  // the forward outputs, saved tensors included
+  std::vector<Shape> out_shapes;
+  std::vector<const float*> dout;  // d loss / d result, one per result (never null)
+  std::vector<float*> din;         // d loss / d input, null where not wanted; overwritten
+};
+
+class Op {
+ public:
+  virtual ~Op() = default;
+  virtual std::string name() const = 0;
+  // Output shapes (batch included) from input shapes, or an error naming the problem.
+  virtual Status infer(const std::vector<Shape>& in, std::vector<Shape>* out) const = 0;
+  virtual int num_results() const { return 1; }
+  virtual void forward(const OpForwardArgs& a) const = 0;
+  // False for inputs with no gradient (indices, labels, state written in place).
+  virtual bool differentiable(int /*input*/) const { return true; }
+  virtual void backward(const OpBackwardArgs& a) const = 0;
+  // True when forward writes into an external input (moving statistics,
+  // stateful recurrent state): such nodes are never dropped as dead.
+  virtual bool has_side_effects() const { return false; }
+};
+
+using OpPtr = std::shared_ptr<const Op>;
+
+}  // namespace kiln

@@ -1,0 +1,73 @@
+// Layers: the user-facing building blocks (TF.js / Keras names, arguments and
+// weight layouts). A layer is configured from its JSON config, declares its
+// weights once its input shapes are known, and appends its computation to a
+// graph each time the model compiles a plan. Layers hold no tensors: the
+// model owns every weight, so one layer object can be applied many times
+// (shared layers) and plans for any batch size can be built from it.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/shape.h"
+#include "core/status.h"
+#include "graph/graph.h"
+#include "io/json.h"
+#include "train/initializer.h"
+
+namespace kiln {
+
+struct WeightSpec {
+  std::string name;  // e.g. "kernel", "bias", "moving_mean"
+  Shape shape;
+  Initializer init = Initializer::kZeros;
+  int64_t fan_in = 1, fan_out = 1;  // for the fan-scaled initializers
+  bool trainable = true;
+};
+
+// What a layer's call() appends its nodes to.
+struct LayerContext {
+  Graph* graph = nullptr;
+  bool training = false;            // dropout and noise active, batch statistics
+  std::vector<int> weights;         // value ids of this layer's weights, in WeightSpec order
+  // Registers a buffer the layer owns (recurrent state of stateful layers) as
+  // an external value of the graph; returns its value id.
+  std::function<int(const Shape&, float*)> external;
+  // Output value -> (its pre-activation value, the activation) for outputs
+  // ending in softmax or sigmoid, so the loss can start from the logits.
+  std::map<int, std::pair<int, Activation>>* logits = nullptr;
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual const char* class_name() const = 0;
+  const std::string& name() const { return name_; }
+  void set_name(std::string n) { name_ = std::move(n); }
+
+  // Input shapes exclude the batch dimension. Fills the weights this layer
+  // needs and its output shapes (also without batch).
+  virtual Status build(const std::vector<Shape>& inputs, std::vector<WeightSpec>* weights,
+                       std::vector<Shape>* outputs) = 0;
+  // Appends the computation for `inputs` (batch first) and returns the outputs.
+  virtual Status call(LayerContext& ctx, const std::vector<int>& inputs, std::vector<int>* outputs) const = 0;
+  // Stateful layers (stateful RNNs) forget their state.
+  virtual void reset_states() {}
+
+ protected:
+  // "<name>: <message>" errors.
+  Status error(const std::string& message) const { return Status::error(name_ + " (" + class_name() + "): " + message); }
+  std::string name_;
+};
+
+using LayerFactory = Status (*)(const Json& config, std::unique_ptr<Layer>* out);
+
+// Creates a layer from its class name (TF.js className, e.g. "Conv2D") and config.
+Status make_layer(const std::string& class_name, const Json& config, std::unique_ptr<Layer>* out);
+// Every class name make_layer knows, in registration order (docs, tests).
+std::vector<std::string> layer_class_names();
+
+}  // namespace kiln
