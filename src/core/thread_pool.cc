@@ -41,7 +41,10 @@ void ThreadPool::resize(int threads) {
   threads = std::max(1, std::min(threads, 64));
   if (threads == num_threads()) return;
   stop_workers();
-  for (int i = 0; i < threads - 1; ++i) workers_.emplace_back([this] { worker_loop(); });
+  // New workers start at the current generation: starting from 0 would make
+  // them run a phantom round of the last job (a race found by TSan).
+  const uint64_t current = generation_.load();
+  for (int i = 0; i < threads - 1; ++i) workers_.emplace_back([this, current] { worker_loop(current); });
 }
 
 void ThreadPool::run_tasks() {
@@ -54,8 +57,7 @@ void ThreadPool::run_tasks() {
   t_inside_task = false;
 }
 
-void ThreadPool::worker_loop() {
-  uint64_t seen = 0;
+void ThreadPool::worker_loop(uint64_t seen) {
   for (;;) {
     for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen && !stopping_.load(); ++i)
       cpu_relax();

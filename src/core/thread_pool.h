@@ -29,7 +29,7 @@ class ThreadPool {
 
  private:
   ThreadPool() = default;
-  void worker_loop();
+  void worker_loop(uint64_t seen);
   void run_tasks();
   void stop_workers();
 

@@ -1,6 +1,12 @@
 // The table of every layer class make_layer knows. Each family's factories
 // are declared in its own header (src/layers/<family>_layers.h).
 #include "layers/core_layers.h"
+#include "layers/activation_layers.h"
+#include "layers/conv_layers.h"
+#include "layers/embedding_layers.h"
+#include "layers/merge_layers.h"
+#include "layers/noise_layers.h"
+#include "layers/reshaping_layers.h"
 
 namespace kiln {
 
@@ -13,6 +19,54 @@ const Entry kLayers[] = {
     {"InputLayer", make_input_layer},
     {"Dense", make_dense},
     {"Activation", make_activation_layer},
+    // Simple layers: reshaping, merge, advanced activations, noise, embedding.
+    {"Flatten", make_flatten},
+    {"Reshape", make_reshape},
+    {"Permute", make_permute},
+    {"RepeatVector", make_repeat_vector},
+    {"Cropping1D", make_cropping1d},
+    {"Cropping2D", make_cropping2d},
+    {"ZeroPadding1D", make_zero_padding1d},
+    {"ZeroPadding2D", make_zero_padding2d},
+    {"UpSampling1D", make_up_sampling1d},
+    {"UpSampling2D", make_up_sampling2d},
+    {"Add", make_add_layer},
+    {"Subtract", make_subtract_layer},
+    {"Multiply", make_multiply_layer},
+    {"Average", make_average_layer},
+    {"Maximum", make_maximum_layer},
+    {"Minimum", make_minimum_layer},
+    {"Concatenate", make_concatenate},
+    {"Dot", make_dot_layer},
+    {"ReLU", make_relu_layer},
+    {"LeakyReLU", make_leaky_relu_layer},
+    {"PReLU", make_prelu_layer},
+    {"ELU", make_elu_layer},
+    {"ThresholdedReLU", make_thresholded_relu_layer},
+    {"Softmax", make_softmax_layer},
+    {"Dropout", make_dropout},
+    {"SpatialDropout1D", make_spatial_dropout1d},
+    {"SpatialDropout2D", make_spatial_dropout2d},
+    {"GaussianNoise", make_gaussian_noise},
+    {"GaussianDropout", make_gaussian_dropout},
+    {"AlphaDropout", make_alpha_dropout},
+    {"Embedding", make_embedding},
+    // Convolution, pooling, normalization.
+    {"Conv1D", make_conv1d},
+    {"Conv2D", make_conv2d},
+    {"DepthwiseConv2D", make_depthwise_conv2d},
+    {"SeparableConv2D", make_separable_conv2d},
+    {"Conv2DTranspose", make_conv2d_transpose},
+    {"MaxPooling1D", make_max_pooling1d},
+    {"MaxPooling2D", make_max_pooling2d},
+    {"AveragePooling1D", make_average_pooling1d},
+    {"AveragePooling2D", make_average_pooling2d},
+    {"GlobalMaxPooling1D", make_global_max_pooling1d},
+    {"GlobalMaxPooling2D", make_global_max_pooling2d},
+    {"GlobalAveragePooling1D", make_global_average_pooling1d},
+    {"GlobalAveragePooling2D", make_global_average_pooling2d},
+    {"BatchNormalization", make_batch_normalization},
+    {"LayerNormalization", make_layer_normalization},
 };
 }  // namespace
 

@@ -1,0 +1,259 @@
+// General (grouped) convolution as GEMM over NHWC patches. Row r of the patch
+// matrix ("col") is one output pixel, its K = kh * kw * (in_c / groups)
+// columns are the taps in filter order, so the filter [kh, kw, cpg, out_c] is
+// already the K x out_c right-hand matrix (a group uses a column slice of it).
+// A pointwise conv (1x1, stride 1, no padding) needs no col at all: the NHWC
+// input IS the patch matrix.
+//
+// The batch is processed in chunks of output rows (n, oh) so the col buffer
+// stays below a budget (4 MiB) whatever the batch; each chunk is one
+// multithreaded gemm().
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "cpu/conv2d.h"
+#include "cpu/gemm.h"
+
+namespace kiln {
+namespace {
+
+constexpr int64_t kDefaultColBudget = int64_t(1) << 20;  // floats (4 MiB) per col chunk
+int64_t g_col_budget = kDefaultColBudget;
+constexpr int64_t kMinTaskFloats = 16 * 1024;     // smallest per-thread share of a copy loop
+
+struct Geo {
+  int64_t cpg, opg, k;  // channels per group in / out, taps per output value
+  int64_t rows;         // output rows (n, oh) in the whole batch
+  int64_t chunk_rows;   // output rows per col chunk
+};
+
+Geo geometry(const Conv2DParams& p) {
+  Geo g;
+  g.cpg = p.in_c / p.groups;
+  g.opg = p.out_c / p.groups;
+  g.k = p.kernel_h * p.kernel_w * g.cpg;
+  g.rows = p.batch * p.out_h;
+  g.chunk_rows = std::max<int64_t>(1, std::min(g.rows, g_col_budget / (p.out_w * g.k)));
+  return g;
+}
+
+bool is_pointwise(const Conv2DParams& p) {
+  return p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
+         p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
+}
+
+// The col buffer grows to the largest chunk seen and is reused (one per
+// calling thread; the pool's workers write into the caller's).
+float* col_buffer(int64_t floats) {
+  thread_local std::vector<float> col;
+  if (int64_t(col.size()) < floats) col.resize(size_t(floats));
+  return col.data();
+}
+
+int64_t min_rows(int64_t floats_per_row) { return std::max<int64_t>(1, kMinTaskFloats / std::max<int64_t>(1, floats_per_row)); }
+
+// Patches of group grp for output rows [r0, r1) into col ((r1 - r0) * out_w x k).
+void im2col(const Conv2DParams& p, const Geo& geo, const float* x, int64_t grp, int64_t r0, int64_t r1, float* col) {
+  const size_t bytes = size_t(geo.cpg) * sizeof(float);
+  parallel_range(r1 - r0, min_rows(p.out_w * geo.k), [&](int64_t a, int64_t b) {
+    for (int64_t r = r0 + a; r < r0 + b; ++r) {
+      const int64_t n = r / p.out_h, oh = r % p.out_h;
+      float* dst = col + (r - r0) * p.out_w * geo.k;
+      for (int64_t ow = 0; ow < p.out_w; ++ow) {
+        for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
+          const int64_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+          const bool row_ok = ih >= 0 && ih < p.in_h;
+          const float* src_row = x + (n * p.in_h + ih) * p.in_w * p.in_c + grp * geo.cpg;
+          for (int64_t kw = 0; kw < p.kernel_w; ++kw, dst += geo.cpg) {
+            const int64_t iw = ow * p.stride_w - p.pad_left + kw * p.dilation_w;
+            if (row_ok && iw >= 0 && iw < p.in_w)
+              std::memcpy(dst, src_row + iw * p.in_c, bytes);
+            else
+              std::memset(dst, 0, bytes);
+          }
+        }
+      }
+    }
+  });
+}
+
+// dx (group grp's channels) += col2im(col) for output rows [r0, r1). Gathers
+// per input row rather than scattering per output pixel, so threads own
+// disjoint dx rows and need no atomics.
+void col2im_add(const Conv2DParams& p, const Geo& geo, const float* col, int64_t grp, int64_t r0, int64_t r1,
+                const int64_t* ow_of, float* dx) {
+  const int64_t n0 = r0 / p.out_h, n1 = (r1 - 1) / p.out_h + 1;
+  parallel_range((n1 - n0) * p.in_h, min_rows(p.in_w * geo.cpg * p.kernel_h * p.kernel_w), [&](int64_t a, int64_t b) {
+    for (int64_t t = a; t < b; ++t) {
+      const int64_t n = n0 + t / p.in_h, ih = t % p.in_h;
+      float* drow = dx + (n * p.in_h + ih) * p.in_w * p.in_c + grp * geo.cpg;
+      for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
+        const int64_t num = ih + p.pad_top - kh * p.dilation_h;
+        if (num < 0 || num % p.stride_h != 0) continue;
+        const int64_t r = n * p.out_h + num / p.stride_h;
+        if (num / p.stride_h >= p.out_h || r < r0 || r >= r1) continue;
+        const float* crow = col + (r - r0) * p.out_w * geo.k + kh * p.kernel_w * geo.cpg;
+        for (int64_t iw = 0; iw < p.in_w; ++iw) {
+          float* d = drow + iw * p.in_c;
+          for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
+            const int64_t ow = ow_of[iw * p.kernel_w + kw];
+            if (ow < 0) continue;
+            const float* s = crow + ow * geo.k + kw * geo.cpg;
+            for (int64_t c = 0; c < geo.cpg; ++c) d[c] += s[c];
+          }
+        }
+      }
+    }
+  });
+}
+
+// C (+)= A^T B with a long reduction (k) and a small C, as in the filter
+// gradient: gemm() parallelises over C's tiles only, which are too few to
+// keep the pool busy, so the reduction is split across threads into private
+// partial sums instead, then added up.
+void gemm_split_reduction(const GemmArgs& g) {
+  ThreadPool& pool = ThreadPool::global();
+  const int64_t threads = pool.num_threads();
+  const int64_t tiles = ((g.m + 95) / 96) * ((g.n + gemm_active_kernel().nr - 1) / gemm_active_kernel().nr);
+  const int64_t parts = std::min<int64_t>(threads, g.k / 256);
+  if (tiles >= threads || parts < 2 || g.m * g.n * parts > (int64_t(4) << 20)) return gemm(g);
+  std::vector<float> partial(size_t(parts * g.m * g.n));
+  pool.parallel_for(int(parts), [&](int t) {
+    GemmArgs s = g;
+    const int64_t k0 = g.k * t / parts, k1 = g.k * (t + 1) / parts;
+    s.k = k1 - k0;
+    s.a = g.trans_a ? g.a + k0 * g.lda : g.a + k0;
+    s.b = g.trans_b ? g.b + k0 : g.b + k0 * g.ldb;
+    s.c = partial.data() + t * g.m * g.n;
+    s.ldc = g.n;
+    s.accumulate = false;
+    gemm(s);  // nested in a pool task: runs on this thread
+  });
+  parallel_range(g.m, min_rows(g.n * parts), [&](int64_t a, int64_t b) {
+    for (int64_t i = a; i < b; ++i) {
+      float* c = g.c + i * g.ldc;
+      if (!g.accumulate) std::memset(c, 0, size_t(g.n) * sizeof(float));
+      for (int64_t t = 0; t < parts; ++t) {
+        const float* src = partial.data() + (t * g.m + i) * g.n;
+        for (int64_t j = 0; j < g.n; ++j) c[j] += src[j];
+      }
+    }
+  });
+}
+
+// ow_of[iw * kernel_w + kw]: the output column whose tap kw reads input
+// column iw, or -1 (computed once: the divisions would dominate col2im).
+std::vector<int64_t> output_columns(const Conv2DParams& p) {
+  std::vector<int64_t> t(size_t(p.in_w * p.kernel_w), -1);
+  for (int64_t iw = 0; iw < p.in_w; ++iw)
+    for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
+      const int64_t num = iw + p.pad_left - kw * p.dilation_w;
+      if (num >= 0 && num % p.stride_w == 0 && num / p.stride_w < p.out_w) t[size_t(iw * p.kernel_w + kw)] = num / p.stride_w;
+    }
+  return t;
+}
+
+}  // namespace
+
+void conv2d_set_col_budget(int64_t floats) { g_col_budget = floats > 0 ? floats : kDefaultColBudget; }
+
+void conv2d_forward_im2col(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
+                           float* y) {
+  const Geo geo = geometry(p);
+  const bool pointwise = is_pointwise(p);
+  float* col = pointwise ? nullptr : col_buffer(geo.chunk_rows * p.out_w * geo.k);
+  for (int64_t grp = 0; grp < p.groups; ++grp) {
+    GemmArgs g;
+    g.n = geo.opg, g.k = geo.k;
+    g.b = w + grp * geo.opg, g.ldb = p.out_c;
+    g.ldc = p.out_c;
+    g.bias = bias ? bias + grp * geo.opg : nullptr;
+    g.act = act;
+    if (pointwise) {
+      g.m = p.batch * p.in_h * p.in_w;
+      g.a = x + grp * geo.cpg, g.lda = p.in_c;
+      g.c = y + grp * geo.opg;
+      gemm(g);
+      continue;
+    }
+    for (int64_t r0 = 0; r0 < geo.rows; r0 += geo.chunk_rows) {
+      const int64_t r1 = std::min(geo.rows, r0 + geo.chunk_rows);
+      im2col(p, geo, x, grp, r0, r1, col);
+      g.m = (r1 - r0) * p.out_w;
+      g.a = col, g.lda = geo.k;
+      g.c = y + r0 * p.out_w * p.out_c + grp * geo.opg;
+      gemm(g);
+    }
+  }
+}
+
+void conv2d_backward_data_im2col(const Conv2DParams& p, const float* dy, const float* w, float* dx) {
+  const Geo geo = geometry(p);
+  // col = dy_g W_g^T: the filter read transposed, in place.
+  GemmArgs g;
+  g.trans_b = true;
+  g.k = geo.opg;
+  g.ldb = p.out_c;
+  g.lda = p.out_c;
+  if (is_pointwise(p)) {
+    for (int64_t grp = 0; grp < p.groups; ++grp) {
+      g.m = p.batch * p.in_h * p.in_w, g.n = geo.cpg;
+      g.a = dy + grp * geo.opg;
+      g.b = w + grp * geo.opg;
+      g.c = dx + grp * geo.cpg, g.ldc = p.in_c;
+      gemm(g);
+    }
+    return;
+  }
+  const int64_t dx_size = p.batch * p.in_h * p.in_w * p.in_c;
+  parallel_range(dx_size, kMinTaskFloats * 4,
+                 [&](int64_t a, int64_t b) { std::memset(dx + a, 0, size_t(b - a) * sizeof(float)); });
+  float* col = col_buffer(geo.chunk_rows * p.out_w * geo.k);
+  const std::vector<int64_t> ow_of = output_columns(p);
+  for (int64_t grp = 0; grp < p.groups; ++grp) {
+    for (int64_t r0 = 0; r0 < geo.rows; r0 += geo.chunk_rows) {
+      const int64_t r1 = std::min(geo.rows, r0 + geo.chunk_rows);
+      g.m = (r1 - r0) * p.out_w, g.n = geo.k;
+      g.a = dy + r0 * p.out_w * p.out_c + grp * geo.opg;
+      g.b = w + grp * geo.opg;
+      g.c = col, g.ldc = geo.k;
+      gemm(g);
+      col2im_add(p, geo, col, grp, r0, r1, ow_of.data(), dx);
+    }
+  }
+}
+
+void conv2d_backward_filter_im2col(const Conv2DParams& p, const float* x, const float* dy, float* dw) {
+  const Geo geo = geometry(p);
+  const bool pointwise = is_pointwise(p);
+  float* col = pointwise || geo.rows == 0 ? nullptr : col_buffer(geo.chunk_rows * p.out_w * geo.k);
+  for (int64_t grp = 0; grp < p.groups; ++grp) {
+    // dw_g (K x opg) = col^T dy_g, summed over the chunks.
+    GemmArgs g;
+    g.trans_a = true;
+    g.m = geo.k, g.n = geo.opg;
+    g.ldb = p.out_c;
+    g.c = dw + grp * geo.opg, g.ldc = p.out_c;
+    if (pointwise || geo.rows == 0) {
+      g.k = p.batch * p.in_h * p.in_w;
+      g.a = x + grp * geo.cpg, g.lda = p.in_c;
+      g.b = dy + grp * geo.opg;
+      if (geo.rows == 0) g.k = 0;  // empty batch: gemm() zeroes dw
+      gemm_split_reduction(g);
+      continue;
+    }
+    for (int64_t r0 = 0; r0 < geo.rows; r0 += geo.chunk_rows) {
+      const int64_t r1 = std::min(geo.rows, r0 + geo.chunk_rows);
+      im2col(p, geo, x, grp, r0, r1, col);
+      g.k = (r1 - r0) * p.out_w;
+      g.a = col, g.lda = geo.k;
+      g.b = dy + r0 * p.out_w * p.out_c + grp * geo.opg;
+      g.accumulate = r0 > 0;
+      gemm_split_reduction(g);
+    }
+  }
+}
+
+}  // namespace kiln

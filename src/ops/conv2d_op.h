@@ -1,0 +1,31 @@
+// Conv2D as a graph op (NHWC, TF.js kernel layout [kh, kw, in_c/groups, out_c]),
+// and its transpose (Conv2DTranspose: kernel [kh, kw, out_c, in_c]). Kernels:
+// src/cpu/conv2d*.cc (reference, im2col + GEMM, direct depthwise).
+#pragma once
+#include "graph/op.h"
+#include "ops/activation.h"
+
+namespace kiln {
+
+struct Conv2DAttrs {
+  int64_t filters = 0, kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  bool same_padding = false;
+  int64_t groups = 1;  // groups == in_c: depthwise
+  bool transpose = false;
+  Activation act = Activation::kLinear;  // elementwise, its gradient computed from the output
+};
+
+// Inputs: x [b, h, w, c], kernel[, bias [filters]]. Output [b, oh, ow, filters].
+class Conv2DOp : public Op {
+ public:
+  explicit Conv2DOp(Conv2DAttrs a) : a_(a) {}
+  std::string name() const override { return a_.transpose ? "Conv2DTranspose" : "Conv2D"; }
+  Status infer(const std::vector<Shape>& in, std::vector<Shape>* out) const override;
+  void forward(const OpForwardArgs& a) const override;
+  void backward(const OpBackwardArgs& a) const override;
+
+ private:
+  Conv2DAttrs a_;
+};
+
+}  // namespace kiln

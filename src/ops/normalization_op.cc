@@ -1,0 +1,75 @@
+#include "ops/normalization_op.h"
+
+#include <vector>
+
+#include "cpu/normalization.h"
+
+namespace kiln {
+
+Status BatchNormOp::infer(const std::vector<Shape>& in, std::vector<Shape>* out) const {
+  if (int(in.size()) != moving_index() + 2 || in[0].size() < 2) return Status::error("BatchNormalization: bad inputs");
+  const int64_t c = in[0].back();
+  for (size_t i = 1; i < in.size(); ++i)
+    if (in[i] != Shape{c}) return Status::error("BatchNormalization: parameters must be [" + std::to_string(c) + "]");
+  *out = {in[0]};
+  if (training_) out->insert(out->end(), {Shape{c}, Shape{c}});
+  return Status();
+}
+
+void BatchNormOp::forward(const OpForwardArgs& a) const {
+  const Shape& s = a.in_shapes[0];
+  const int64_t c = s.back(), rows = shape_numel(s) / c;
+  const float* gamma = has_gamma_ ? a.in[1] : nullptr;
+  const float* beta = has_beta_ ? a.in[1 + int(has_gamma_)] : nullptr;
+  // The moving statistics are external weights this op updates in place.
+  float* mean = const_cast<float*>(a.in[size_t(moving_index())]);
+  float* var = const_cast<float*>(a.in[size_t(moving_index()) + 1]);
+  if (training_) batch_norm_train_forward(rows, c, a.in[0], gamma, beta, eps_, momentum_, mean, var, a.out[0], a.out[1], a.out[2]);
+  else batch_norm_inference_forward(rows, c, a.in[0], gamma, beta, mean, var, eps_, a.out[0]);
+}
+
+bool BatchNormOp::differentiable(int input) const { return input < moving_index(); }
+
+void BatchNormOp::backward(const OpBackwardArgs& a) const {
+  const Shape& s = a.in_shapes[0];
+  const int64_t c = s.back(), rows = shape_numel(s) / c;
+  const float* gamma = has_gamma_ ? a.in[1] : nullptr;
+  float* dgamma = has_gamma_ ? a.din[1] : nullptr;
+  float* dbeta = has_beta_ ? a.din[size_t(1 + int(has_gamma_))] : nullptr;
+  std::vector<float> dx_scratch;
+  float* dx = a.din[0];
+  if (!dx) {
+    dx_scratch.resize(size_t(rows * c));
+    dx = dx_scratch.data();
+  }
+  batch_norm_backward(rows, c, a.in[0], gamma, a.out[1], a.out[2], a.dout[0], dx, dgamma, dbeta);
+}
+
+Status LayerNormOp::infer(const std::vector<Shape>& in, std::vector<Shape>* out) const {
+  if (in.size() != size_t(1 + int(has_gamma_) + int(has_beta_)) || in[0].size() < 2) return Status::error("LayerNormalization: bad inputs");
+  const int64_t f = in[0].back(), rows = shape_numel(in[0]) / f;
+  for (size_t i = 1; i < in.size(); ++i)
+    if (in[i] != Shape{f}) return Status::error("LayerNormalization: parameters must be [" + std::to_string(f) + "]");
+  *out = {in[0], Shape{rows}, Shape{rows}};
+  return Status();
+}
+
+void LayerNormOp::forward(const OpForwardArgs& a) const {
+  const int64_t f = a.in_shapes[0].back(), rows = shape_numel(a.in_shapes[0]) / f;
+  layer_norm_forward(rows, f, a.in[0], has_gamma_ ? a.in[1] : nullptr, has_beta_ ? a.in[1 + int(has_gamma_)] : nullptr, eps_,
+                     a.out[0], a.out[1], a.out[2]);
+}
+
+void LayerNormOp::backward(const OpBackwardArgs& a) const {
+  const int64_t f = a.in_shapes[0].back(), rows = shape_numel(a.in_shapes[0]) / f;
+  std::vector<float> dx_scratch;
+  float* dx = a.din[0];
+  if (!dx) {
+    dx_scratch.resize(size_t(rows * f));
+    dx = dx_scratch.data();
+  }
+  layer_norm_backward(rows, f, a.in[0], has_gamma_ ? a.in[1] : nullptr, a.out[1], a.out[2], a.dout[0], dx,
+                      has_gamma_ ? a.din[1] : nullptr, has_beta_ ? a.din[size_t(1 + int(has_gamma_))] : nullptr);
+}
+
+}  // namespace kiln

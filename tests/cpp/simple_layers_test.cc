@@ -1,0 +1,830 @@
+// The simple layers (reshaping, merge, advanced activations, noise, Embedding):
+//  * forward output and gradients against PyTorch, for the cases in
+//    tests/fixtures/layers_simple (written by scripts/make_layer_fixtures_simple.py):
+//    predict() through a one-layer Model, gradients through the layer's graph
+//    (Layer::call + append_backward + Plan), all within 1e-4 relative;
+//  * every differentiable op's backward against central finite differences
+//    of the double-accumulated loss sum(y * r);
+//  * a save/load round trip (encode_model / decode_model) gives bit-identical
+//    predictions for every layer class;
+//  * the noise layers: identity at inference, masks at the right rate in
+//    training, and gradients that use the saved mask;
+//  * bad input shapes and bad arguments give clear errors.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "api/model.h"
+#include "graph/plan.h"
+#include "io/json.h"
+#include "io/model_format.h"
+#include "layers/layer.h"
+#include "ops/dropout.h"
+
+namespace kiln {
+namespace {
+
+// ---- fixtures ----------------------------------------------------------------
+
+struct LayerFixture {
+  std::string name, cls, config;
+  int64_t batch = 0;
+  std::vector<Shape> inputs;  // batch excluded
+  std::map<std::string, std::vector<float>> t;
+  bool has(const std::string& k) const { return t.count(k) > 0; }
+  const std::vector<float>& get(const std::string& k) const {
+    static const std::vector<float> empty;
+    auto it = t.find(k);
+    return it == t.end() ? empty : it->second;
+  }
+};
+
+std::string fixture_dir() { return std::string(KILN_FIXTURE_DIR) + "/layers_simple/"; }
+
+bool load_fixture(const std::string& name, LayerFixture* f, std::string* err) {
+  std::ifstream in(fixture_dir() + name + ".txt");
+  if (!in) {
+    *err = "cannot open " + fixture_dir() + name + ".txt (run scripts/make_layer_fixtures_simple.py)";
+    return false;
+  }
+  f->name = name;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream ls(line);
+    std::string key;
+    ls >> key;
+    if (key == "class") {
+      ls >> f->cls;
+    } else if (key == "config") {
+      ls >> f->config;
+    } else if (key == "batch") {
+      ls >> f->batch;
+    } else if (key == "input") {
+      size_t nd = 0;
+      ls >> nd;
+      Shape s(nd);
+      for (auto& d : s) ls >> d;
+      f->inputs.push_back(s);
+    } else {
+      size_t n = 0;
+      ls >> n;
+      std::vector<float> v(n);
+      for (auto& x : v) {
+        double d;
+        ls >> d;
+        x = float(d);
+      }
+      f->t[key] = v;
+    }
+    if (!ls) {
+      *err = name + ": bad line: " + line.substr(0, 60);
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<LayerFixture> all_fixtures() {
+  std::vector<LayerFixture> out;
+  std::ifstream idx(fixture_dir() + "index.txt");
+  EXPECT_TRUE(bool(idx)) << "missing " << fixture_dir() << "index.txt";
+  std::string name;
+  while (idx >> name) {
+    LayerFixture f;
+    std::string err;
+    if (!load_fixture(name, &f, &err)) {
+      ADD_FAILURE() << err;
+      continue;
+    }
+    out.push_back(f);
+  }
+  EXPECT_GE(out.size(), 40u);
+  return out;
+}
+
+// max|a - b| / max|b| (absolute when b is all zeros).
+double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return 1e30;
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    num = std::max(num, std::fabs(double(a[i]) - double(b[i])));
+    den = std::max(den, std::fabs(double(b[i])));
+  }
+  return den > 0 ? num / den : num;
+}
+
+// ---- building a one-layer model ------------------------------------------------
+
+std::string shape_json(const Shape& s) {
+  Json a = Json::array();
+  for (int64_t d : s) a.push(Json::number(double(d)));
+  return a.dump();
+}
+
+// {"layers": [InputLayer..., the layer], ...} applying the layer to every input.
+std::string one_layer_topology(const std::string& cls, const std::string& config, const std::vector<Shape>& inputs) {
+  Json cfg;
+  EXPECT_TRUE(parse_json(config, &cfg).ok()) << config;
+  cfg.set("name", Json::string("layer_under_test"));
+  Json layers = Json::array(), nodes = Json::array(), ins = Json::array(), refs = Json::array();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Json ic = Json::object();
+    Json shape;
+    EXPECT_TRUE(parse_json(shape_json(inputs[i]), &shape).ok());
+    ic.set("name", Json::string("input_" + std::to_string(i))).set("shape", shape);
+    layers.push(Json::object().set("className", Json::string("InputLayer")).set("config", ic));
+    nodes.push(Json::object().set("layer", Json::number(double(i))).set("inputs", Json::array()));
+    ins.push(Json::number(double(i)));
+    refs.push(Json::array().push(Json::number(double(i))).push(Json::number(0)));
+  }
+  layers.push(Json::object().set("className", Json::string(cls)).set("config", cfg));
+  nodes.push(Json::object().set("layer", Json::number(double(inputs.size()))).set("inputs", refs));
+  Json topo = Json::object();
+  topo.set("layers", layers).set("nodes", nodes).set("inputs", ins);
+  topo.set("outputs", Json::array().push(Json::array().push(Json::number(double(inputs.size()))).push(Json::number(0))));
+  return topo.dump();
+}
+
+Status make_model(const std::string& cls, const std::string& config, const std::vector<Shape>& inputs,
+                  std::unique_ptr<Model>* out, uint64_t seed = 7) {
+  return Model::create(one_layer_topology(cls, config, inputs), seed, out);
+}
+
+std::vector<float> predict(Model& m, const std::vector<std::vector<float>>& xs, int64_t batch) {
+  std::vector<const float*> ptrs;
+  for (const auto& x : xs) ptrs.push_back(x.data());
+  std::vector<float> y(size_t(batch * m.output_dim()));
+  Status s = m.predict(ptrs, batch, {y.data()});
+  EXPECT_TRUE(s.ok()) << s.message();
+  return y;
+}
+
+// ---- running a layer's graph directly -------------------------------------------
+
+Shape with_batch(int64_t b, const Shape& s) {
+  Shape o = {b};
+  o.insert(o.end(), s.begin(), s.end());
+  return o;
+}
+
+// One layer applied to fresh inputs in a graph, with (optionally) the
+// backward pass from a cotangent r: what the model's plans do, minus the loss.
+struct LayerGraph {
+  std::unique_ptr<Layer> layer;
+  std::vector<WeightSpec> specs;
+  std::vector<std::vector<float>> weights;  // the externals' storage
+  Graph g;
+  std::vector<int> xs, ws, grads;
+  int y = -1, y_keep = -1, r = -1;
+  std::unique_ptr<Plan> plan;
+
+  Status init(const std::string& cls, const std::string& config, const std::vector<Shape>& inputs, int64_t batch,
+              bool training, bool backward, Rng* rng) {
+    Json cfg;
+    KILN_RETURN_IF_ERROR(parse_json(config, &cfg));
+    cfg.set("name", Json::string("layer_under_test"));
+    KILN_RETURN_IF_ERROR(make_layer(cls, cfg, &layer));
+    std::vector<Shape> out_shapes;
+    KILN_RETURN_IF_ERROR(layer->build(inputs, &specs, &out_shapes));
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      xs.push_back(g.add_input(with_batch(batch, inputs[i]), "x" + std::to_string(i)));
+      if (backward) g.value(xs.back()).requires_grad = true;
+    }
+    for (const WeightSpec& s : specs) {
+      weights.emplace_back(size_t(shape_numel(s.shape)), 0.0f);
+      ws.push_back(g.add_external(s.shape, s.name, backward && s.trainable));
+    }
+    LayerContext ctx;
+    ctx.graph = &g;
+    ctx.training = training;
+    ctx.weights = ws;
+    std::map<int, std::pair<int, Activation>> logits;
+    ctx.logits = &logits;
+    std::vector<int> outs;
+    KILN_RETURN_IF_ERROR(layer->call(ctx, xs, &outs));
+    if (outs.size() != out_shapes.size()) return Status::error("output count differs from build()");
+    y = outs[0];
+    if (g.values()[size_t(y)].shape != with_batch(batch, out_shapes[0]))
+      return Status::error("call() shape " + shape_to_string(g.values()[size_t(y)].shape) + " != build() shape " +
+                           shape_to_string(with_batch(batch, out_shapes[0])));
+    if (backward) {
+      r = g.add_input(g.values()[size_t(y)].shape, "r");
+      KILN_RETURN_IF_ERROR(append_backward(g, y, r, &grads));
+    }
+    // A copy read by nothing keeps y's bytes alive to the end of the run.
+    KILN_RETURN_IF_ERROR(g.reshape(y, {shape_numel(g.values()[size_t(y)].shape)}, &y_keep));
+    std::vector<float*> ext(g.values().size(), nullptr);
+    for (size_t k = 0; k < ws.size(); ++k) ext[size_t(ws[k])] = weights[k].data();
+    return Plan::compile(g, ext, nullptr, nullptr, &plan, rng);
+  }
+  int64_t numel(int v) const { return shape_numel(g.values()[size_t(v)].shape); }
+  void set(int v, const std::vector<float>& data) {
+    ASSERT_EQ(int64_t(data.size()), numel(v));
+    std::memcpy(plan->buffer(v), data.data(), data.size() * sizeof(float));
+  }
+  std::vector<float> get(int v) const { return std::vector<float>(plan->buffer(v), plan->buffer(v) + numel(v)); }
+  std::vector<float> output() const { return get(y_keep); }
+  // d(sum y*r)/d(value), or empty when the graph computed none.
+  std::vector<float> grad_of(int v) const {
+    if (size_t(v) >= grads.size() || grads[size_t(v)] < 0) return {};
+    return get(grads[size_t(v)]);
+  }
+  void run() { plan->run(); }
+};
+
+double loss_of(LayerGraph& lg, const std::vector<float>& r) {
+  lg.run();
+  const std::vector<float> y = lg.output();
+  double s = 0;
+  for (size_t i = 0; i < y.size(); ++i) s += double(y[i]) * double(r[i]);
+  return s;
+}
+
+// ---- 1. forward (predict) against PyTorch ------------------------------------------
+
+TEST(SimpleLayersTorch, ForwardMatchesPredict) {
+  for (const LayerFixture& f : all_fixtures()) {
+    SCOPED_TRACE(f.name);
+    std::unique_ptr<Model> m;
+    Status s = make_model(f.cls, f.config, f.inputs, &m);
+    ASSERT_TRUE(s.ok()) << s.message();
+    for (size_t k = 0; k < m->num_weights(); ++k) {
+      const auto& w = f.get("w" + std::to_string(k));
+      s = m->set_weight(k, w.data(), int64_t(w.size()));
+      ASSERT_TRUE(s.ok()) << s.message();
+    }
+    std::vector<std::vector<float>> xs;
+    for (size_t i = 0; i < f.inputs.size(); ++i) xs.push_back(f.get("x" + std::to_string(i)));
+    const std::vector<float> y = predict(*m, xs, f.batch);
+    EXPECT_LE(rel_error(y, f.get("y")), 1e-4) << f.cls << " " << f.config;
+  }
+}
+
+// ---- 1b. gradients against PyTorch ---------------------------------------------------
+
+TEST(SimpleLayersTorch, GradientsMatch) {
+  for (const LayerFixture& f : all_fixtures()) {
+    SCOPED_TRACE(f.name);
+    LayerGraph lg;
+    Status s = lg.init(f.cls, f.config, f.inputs, f.batch, false, true, nullptr);
+    ASSERT_TRUE(s.ok()) << s.message();
+    for (size_t k = 0; k < lg.weights.size(); ++k) lg.weights[k] = f.get("w" + std::to_string(k));
+    for (size_t i = 0; i < lg.xs.size(); ++i) lg.set(lg.xs[i], f.get("x" + std::to_string(i)));
+    lg.set(lg.r, f.get("r"));
+    lg.run();
+    EXPECT_LE(rel_error(lg.output(), f.get("y")), 1e-4);
+    int checked = 0;
+    for (size_t i = 0; i < lg.xs.size(); ++i) {
+      const std::string key = "dx" + std::to_string(i);
+      const std::vector<float> g = lg.grad_of(lg.xs[i]);
+      if (!f.has(key)) {
+        EXPECT_TRUE(g.empty()) << "a gradient for non-differentiable input " << i;
+        continue;
+      }
+      EXPECT_LE(rel_error(g, f.get(key)), 1e-4) << key;
+      ++checked;
+    }
+    for (size_t k = 0; k < lg.ws.size(); ++k) {
+      const std::string key = "dw" + std::to_string(k);
+      ASSERT_TRUE(f.has(key));
+      EXPECT_LE(rel_error(lg.grad_of(lg.ws[k]), f.get(key)), 1e-4) << key;
+      ++checked;
+    }
+    EXPECT_GT(checked, 0);
+  }
+}
+
+// The gradient plan of a compiled model (Model::gradients) agrees too, for the
+// layers with weights: MSE against a target y - r * n / 2 has gradient
+// d/dy mean((y - t)^2) = 2 (y - t) / n = r, so the weight gradients are those
+// of sum(y * r).
+TEST(SimpleLayersTorch, ModelGradientsOfWeightedLayers) {
+  for (const LayerFixture& f : all_fixtures()) {
+    if (!f.has("w0")) continue;
+    SCOPED_TRACE(f.name);
+    std::unique_ptr<Model> m;
+    Status s = make_model(f.cls, f.config, f.inputs, &m);
+    ASSERT_TRUE(s.ok()) << s.message();
+    for (size_t k = 0; k < m->num_weights(); ++k) {
+      const auto& w = f.get("w" + std::to_string(k));
+      ASSERT_TRUE(m->set_weight(k, w.data(), int64_t(w.size())).ok());
+    }
+    TrainingConfig tc;
+    tc.loss = LossKind::kMeanSquaredError;
+    ASSERT_TRUE(m->compile(tc).ok());
+    const std::vector<float>& y = f.get("y");
+    const std::vector<float>& r = f.get("r");
+    // The loss averages over rows of the last axis: n = all elements.
+    const double n = double(y.size());
+    std::vector<float> target(y.size());
+    for (size_t i = 0; i < y.size(); ++i) target[i] = float(double(y[i]) - double(r[i]) * n / 2);
+    std::vector<std::vector<float>> xs;
+    std::vector<const float*> xp;
+    for (size_t i = 0; i < f.inputs.size(); ++i) xs.push_back(f.get("x" + std::to_string(i)));
+    for (const auto& x : xs) xp.push_back(x.data());
+    float loss;
+    std::vector<std::vector<float>> grads;
+    s = m->gradients(xp, {target.data()}, f.batch, &loss, &grads);
+    ASSERT_TRUE(s.ok()) << s.message();
+    for (size_t k = 0; k < grads.size(); ++k) EXPECT_LE(rel_error(grads[k], f.get("dw" + std::to_string(k))), 1e-3);
+  }
+}
+
+// ---- 2. backward against finite differences -----------------------------------------
+
+TEST(SimpleLayersFiniteDiff, BackwardMatchesCentralDifferences) {
+  constexpr float kEps = 1e-3f;
+  for (const LayerFixture& f : all_fixtures()) {
+    SCOPED_TRACE(f.name);
+    LayerGraph an, fw;
+    Status s = an.init(f.cls, f.config, f.inputs, f.batch, false, true, nullptr);
+    ASSERT_TRUE(s.ok()) << s.message();
+    s = fw.init(f.cls, f.config, f.inputs, f.batch, false, false, nullptr);
+    ASSERT_TRUE(s.ok()) << s.message();
+    const std::vector<float>& r = f.get("r");
+    std::vector<std::vector<float>> xs;
+    for (size_t i = 0; i < f.inputs.size(); ++i) xs.push_back(f.get("x" + std::to_string(i)));
+    for (size_t k = 0; k < an.weights.size(); ++k) an.weights[k] = fw.weights[k] = f.get("w" + std::to_string(k));
+    for (size_t i = 0; i < xs.size(); ++i) {
+      an.set(an.xs[i], xs[i]);
+      fw.set(fw.xs[i], xs[i]);
+    }
+    an.set(an.r, r);
+    an.run();
+    // Perturbs one element of a tensor and returns (L(+eps) - L(-eps)) / 2eps.
+    auto central = [&](float* p, auto refresh) {
+      const float orig = *p;
+      *p = orig + kEps;
+      refresh();
+      const double lp = loss_of(fw, r);
+      *p = orig - kEps;
+      refresh();
+      const double lm = loss_of(fw, r);
+      *p = orig;
+      refresh();
+      return (lp - lm) / (2.0 * double(kEps));
+    };
+    auto compare = [&](const std::vector<float>& analytic, const std::vector<double>& numeric, const std::string& what) {
+      ASSERT_EQ(analytic.size(), numeric.size()) << what;
+      double scale = 1;
+      for (float a : analytic) scale = std::max(scale, double(std::fabs(a)));
+      for (size_t j = 0; j < numeric.size(); ++j)
+        EXPECT_NEAR(analytic[j], numeric[j], 5e-3 * scale) << what << "[" << j << "]";
+    };
+    for (size_t i = 0; i < xs.size(); ++i) {
+      if (!f.has("dx" + std::to_string(i))) continue;
+      std::vector<double> num(xs[i].size());
+      std::vector<float> x = xs[i];
+      for (size_t j = 0; j < x.size(); ++j) num[j] = central(&x[j], [&] { fw.set(fw.xs[i], x); });
+      compare(an.grad_of(an.xs[i]), num, "dx" + std::to_string(i));
+    }
+    for (size_t k = 0; k < fw.weights.size(); ++k) {
+      std::vector<double> num(fw.weights[k].size());
+      for (size_t j = 0; j < num.size(); ++j) num[j] = central(&fw.weights[k][j], [] {});
+      compare(an.grad_of(an.ws[k]), num, "dw" + std::to_string(k));
+    }
+  }
+}
+
+// ---- 3. save / load round trip ---------------------------------------------------------
+
+void expect_round_trip(const std::string& cls, const std::string& config, const std::vector<Shape>& inputs, int64_t batch,
+                       const std::vector<std::vector<float>>* weights, const std::vector<std::vector<float>>& xs) {
+  SCOPED_TRACE(cls + " " + config);
+  std::unique_ptr<Model> m;
+  Status s = make_model(cls, config, inputs, &m, 123);
+  ASSERT_TRUE(s.ok()) << s.message();
+  if (weights)
+    for (size_t k = 0; k < m->num_weights(); ++k) ASSERT_TRUE(m->set_weight(k, (*weights)[k].data(), int64_t((*weights)[k].size())).ok());
+  std::vector<uint8_t> bytes;
+  s = encode_model(*m, false, &bytes);
+  ASSERT_TRUE(s.ok()) << s.message();
+  std::unique_ptr<uint8_t[]> copy(new uint8_t[bytes.size()]);
+  std::memcpy(copy.get(), bytes.data(), bytes.size());
+  std::unique_ptr<Model> loaded;
+  s = decode_model(copy.get(), bytes.size(), &loaded);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(loaded->num_weights(), m->num_weights());
+  const std::vector<float> a = predict(*m, xs, batch), b = predict(*loaded, xs, batch);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << "predictions differ after a round trip";
+}
+
+TEST(SimpleLayersRoundTrip, EveryLayerClassPredictsIdentically) {
+  std::vector<std::string> seen;
+  for (const LayerFixture& f : all_fixtures()) {
+    std::vector<std::vector<float>> xs, ws;
+    for (size_t i = 0; i < f.inputs.size(); ++i) xs.push_back(f.get("x" + std::to_string(i)));
+    for (size_t k = 0; f.has("w" + std::to_string(k)); ++k) ws.push_back(f.get("w" + std::to_string(k)));
+    expect_round_trip(f.cls, f.config, f.inputs, f.batch, &ws, xs);
+    seen.push_back(f.cls);
+  }
+  // Layers without fixtures: the noise family (identity at inference), and an
+  // Embedding with its own random initial weights.
+  std::vector<std::vector<float>> x(1, std::vector<float>(2 * 3 * 4 * 2));
+  for (size_t i = 0; i < x[0].size(); ++i) x[0][i] = float(std::sin(double(i)));
+  const std::vector<Shape> in = {{3, 4, 2}};
+  for (const char* c : {"Dropout", "GaussianDropout", "AlphaDropout", "SpatialDropout2D"}) {
+    expect_round_trip(c, "{\"rate\":0.4}", in, 2, nullptr, x);
+    seen.push_back(c);
+  }
+  expect_round_trip("GaussianNoise", "{\"stddev\":0.3}", in, 2, nullptr, x);
+  expect_round_trip("SpatialDropout1D", "{\"rate\":0.3}", {{12, 2}}, 2, nullptr, x);
+  std::vector<std::vector<float>> idx(1, std::vector<float>{0, 3, 5, 9, 1, 1});
+  expect_round_trip("Embedding", "{\"inputDim\":10,\"outputDim\":4}", {{3}}, 2, nullptr, idx);
+  seen.insert(seen.end(), {"GaussianNoise", "SpatialDropout1D"});
+  for (const char* c : {"Flatten", "Reshape", "Permute", "RepeatVector", "Cropping1D", "Cropping2D", "ZeroPadding1D",
+                        "ZeroPadding2D", "UpSampling1D", "UpSampling2D", "Add", "Subtract", "Multiply", "Average",
+                        "Maximum", "Minimum", "Concatenate", "Dot", "ReLU", "LeakyReLU", "PReLU", "ELU",
+                        "ThresholdedReLU", "Softmax", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
+                        "GaussianNoise", "GaussianDropout", "AlphaDropout", "Embedding"}) {
+    EXPECT_NE(std::find(seen.begin(), seen.end(), c), seen.end()) << c << " has no round-trip test";
+    const auto names = layer_class_names();
+    EXPECT_NE(std::find(names.begin(), names.end(), c), names.end()) << c << " is not registered";
+  }
+}
+
+// ---- noise layers ------------------------------------------------------------------------
+
+std::vector<float> ramp(int64_t n, float lo, float hi) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[size_t(i)] = lo + (hi - lo) * float((i * 7919) % n) / float(n);
+  return v;
+}
+
+TEST(SimpleLayersNoise, InferenceIsIdentity) {
+  const std::vector<Shape> in = {{5, 6, 3}};
+  const int64_t batch = 4;
+  std::vector<std::vector<float>> x = {ramp(batch * 90, -2, 2)};
+  const char* cases[][2] = {{"Dropout", "{\"rate\":0.5}"},
+                            {"Dropout", "{\"rate\":0.5,\"noiseShape\":[null,1,null,3]}"},
+                            {"SpatialDropout2D", "{\"rate\":0.5}"},
+                            {"SpatialDropout2D", "{\"rate\":0.5,\"dataFormat\":\"channelsFirst\"}"},
+                            {"GaussianNoise", "{\"stddev\":1.0}"},
+                            {"GaussianDropout", "{\"rate\":0.5}"},
+                            {"AlphaDropout", "{\"rate\":0.5}"}};
+  for (auto& c : cases) {
+    SCOPED_TRACE(std::string(c[0]) + " " + c[1]);
+    std::unique_ptr<Model> m;
+    Status s = make_model(c[0], c[1], in, &m);
+    ASSERT_TRUE(s.ok()) << s.message();
+    const std::vector<float> y = predict(*m, x, batch);
+    EXPECT_EQ(0, std::memcmp(y.data(), x[0].data(), y.size() * sizeof(float)));
+    // The layer adds no node at inference: its output is its input value.
+    LayerGraph lg;
+    s = lg.init(c[0], c[1], in, batch, false, false, nullptr);
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_EQ(lg.y, lg.xs[0]);
+  }
+  // In training the same layer does add its op.
+  LayerGraph lg;
+  Rng rng(3);
+  ASSERT_TRUE(lg.init("Dropout", "{\"rate\":0.5}", in, batch, true, false, &rng).ok());
+  EXPECT_NE(lg.y, lg.xs[0]);
+}
+
+// Runs a noise layer in training on x with cotangent r; returns y and dx.
+void run_training(const std::string& cls, const std::string& config, const Shape& in, int64_t batch, Rng& rng,
+                  const std::vector<float>& x, const std::vector<float>& r, std::vector<float>* y, std::vector<float>* dx) {
+  LayerGraph lg;
+  Status s = lg.init(cls, config, {in}, batch, true, true, &rng);
+  ASSERT_TRUE(s.ok()) << s.message();
+  lg.set(lg.xs[0], x);
+  lg.set(lg.r, r);
+  lg.run();
+  *y = lg.output();
+  *dx = lg.grad_of(lg.xs[0]);
+  ASSERT_EQ(dx->size(), x.size());
+}
+
+TEST(SimpleLayersNoise, DropoutMasksAtTheRateAndBackpropagatesTheMask) {
+  const Shape in = {40, 50};
+  const int64_t batch = 8, n = batch * 2000;
+  const std::vector<float> x = ramp(n, 0.5f, 1.5f), r = ramp(n, -1.0f, 1.0f);
+  Rng rng(11);
+  std::vector<float> y, dx;
+  run_training("Dropout", "{\"rate\":0.3}", in, batch, rng, x, r, &y, &dx);
+  const float scale = 1.0f / 0.7f;
+  int64_t zeros = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (y[size_t(i)] == 0.0f) {
+      ++zeros;
+      EXPECT_EQ(dx[size_t(i)], 0.0f);
+    } else {
+      ASSERT_FLOAT_EQ(y[size_t(i)], x[size_t(i)] * scale);
+      ASSERT_FLOAT_EQ(dx[size_t(i)], r[size_t(i)] * scale);
+    }
+  }
+  EXPECT_NEAR(double(zeros) / double(n), 0.3, 0.02);
+  // The model's generator advances: the next step draws another mask.
+  std::vector<float> y2, dx2;
+  run_training("Dropout", "{\"rate\":0.3}", in, batch, rng, x, r, &y2, &dx2);
+  EXPECT_NE(0, std::memcmp(y.data(), y2.data(), y.size() * sizeof(float)));
+}
+
+// Whether y (shape [b, d1, d2, d3]) is zero on whole slices along the axes in `shared`.
+void expect_shared_mask(const std::vector<float>& y, const Shape& s, const std::vector<bool>& shared, double rate) {
+  // Group elements by their index on the non-shared axes; each group is all zero or all nonzero.
+  std::map<std::vector<int64_t>, std::pair<int, int>> groups;  // key -> (zeros, nonzeros)
+  std::vector<int64_t> idx(s.size(), 0);
+  for (size_t i = 0; i < y.size(); ++i) {
+    int64_t rem = int64_t(i);
+    for (size_t d = s.size(); d-- > 0;) {
+      idx[d] = shared[d] ? 0 : rem % s[d];
+      rem /= s[d];
+    }
+    auto& g = groups[idx];
+    (y[i] == 0.0f ? g.first : g.second)++;
+  }
+  int dropped = 0;
+  for (const auto& kv : groups) {
+    EXPECT_TRUE(kv.second.first == 0 || kv.second.second == 0) << "a shared draw differs within a slice";
+    dropped += kv.second.first > 0;
+  }
+  EXPECT_NEAR(double(dropped) / double(groups.size()), rate, 0.08) << groups.size() << " groups";
+}
+
+TEST(SimpleLayersNoise, SpatialDropoutAndNoiseShapeShareDraws) {
+  Rng rng(5);
+  const int64_t batch = 16;
+  std::vector<float> y, dx;
+  {
+    const Shape in = {10, 24};  // [steps, channels]
+    const int64_t n = batch * 240;
+    run_training("SpatialDropout1D", "{\"rate\":0.4}", in, batch, rng, ramp(n, 0.5f, 1.5f), ramp(n, 0.5f, 1.0f), &y, &dx);
+    expect_shared_mask(y, {batch, 10, 24}, {false, true, false}, 0.4);
+    expect_shared_mask(dx, {batch, 10, 24}, {false, true, false}, 0.4);
+  }
+  {
+    const Shape in = {4, 5, 12};
+    const int64_t n = batch * 240;
+    run_training("SpatialDropout2D", "{\"rate\":0.4}", in, batch, rng, ramp(n, 0.5f, 1.5f), ramp(n, 0.5f, 1.0f), &y, &dx);
+    expect_shared_mask(y, {batch, 4, 5, 12}, {false, true, true, false}, 0.4);
+    run_training("SpatialDropout2D", "{\"rate\":0.4,\"dataFormat\":\"channelsFirst\"}", {12, 4, 5}, batch, rng,
+                 ramp(n, 0.5f, 1.5f), ramp(n, 0.5f, 1.0f), &y, &dx);
+    expect_shared_mask(y, {batch, 12, 4, 5}, {false, false, true, true}, 0.4);
+    run_training("Dropout", "{\"rate\":0.4,\"noiseShape\":[null,4,1,null]}", in, batch, rng, ramp(n, 0.5f, 1.5f),
+                 ramp(n, 0.5f, 1.0f), &y, &dx);
+    expect_shared_mask(y, {batch, 4, 5, 12}, {false, false, true, false}, 0.4);
+    run_training("Dropout", "{\"rate\":0.4,\"noiseShape\":[1,4,5,12]}", in, batch, rng, ramp(n, 0.5f, 1.5f),
+                 ramp(n, 0.5f, 1.0f), &y, &dx);
+    expect_shared_mask(y, {batch, 4, 5, 12}, {true, false, false, false}, 0.4);
+  }
+}
+
+TEST(SimpleLayersNoise, GaussianNoiseAndGaussianDropoutStatistics) {
+  Rng rng(9);
+  const Shape in = {100, 40};
+  const int64_t batch = 5, n = batch * 4000;
+  const std::vector<float> x = ramp(n, 0.5f, 2.0f), r = ramp(n, -1.0f, 1.0f);
+  std::vector<float> y, dx;
+  run_training("GaussianNoise", "{\"stddev\":0.5}", in, batch, rng, x, r, &y, &dx);
+  double s1 = 0, s2 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double e = double(y[size_t(i)]) - double(x[size_t(i)]);
+    s1 += e;
+    s2 += e * e;
+    ASSERT_EQ(dx[size_t(i)], r[size_t(i)]);  // additive noise: the gradient passes unchanged
+  }
+  EXPECT_NEAR(s1 / double(n), 0.0, 0.02);
+  EXPECT_NEAR(std::sqrt(s2 / double(n)), 0.5, 0.02);
+
+  run_training("GaussianDropout", "{\"rate\":0.2}", in, batch, rng, x, r, &y, &dx);
+  s1 = s2 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double m = double(y[size_t(i)]) / double(x[size_t(i)]);
+    s1 += m;
+    s2 += (m - 1) * (m - 1);
+    ASSERT_NEAR(dx[size_t(i)], r[size_t(i)] * float(m), 1e-5);  // the saved multiplier
+  }
+  EXPECT_NEAR(s1 / double(n), 1.0, 0.02);
+  EXPECT_NEAR(std::sqrt(s2 / double(n)), std::sqrt(0.2 / 0.8), 0.02);
+}
+
+TEST(SimpleLayersNoise, AlphaDropoutKeepsMeanAndVariance) {
+  Rng rng(13);
+  const Shape in = {200, 50};
+  const int64_t batch = 4, n = batch * 10000;
+  // Standard-normal-like inputs (a deterministic normal sample).
+  Rng data_rng(77);
+  std::vector<float> x(static_cast<size_t>(n)), r = ramp(n, -1.0f, 1.0f);
+  for (auto& v : x) v = float(data_rng.normal());
+  std::vector<float> y, dx;
+  const double rate = 0.2;
+  run_training("AlphaDropout", "{\"rate\":0.2}", in, batch, rng, x, r, &y, &dx);
+  float a, b, dropped;
+  alpha_dropout_constants(rate, &a, &b, &dropped);
+  int64_t nd = 0;
+  double s1 = 0, s2 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float yi = y[size_t(i)];
+    if (yi == dropped && std::fabs(a * x[size_t(i)] + b - dropped) > 1e-4f) {
+      ++nd;
+      ASSERT_EQ(dx[size_t(i)], 0.0f);
+    } else {
+      ASSERT_NEAR(yi, a * x[size_t(i)] + b, 1e-5);
+      ASSERT_NEAR(dx[size_t(i)], r[size_t(i)] * a, 1e-6);
+    }
+    s1 += yi;
+    s2 += double(yi) * double(yi);
+  }
+  EXPECT_NEAR(double(nd) / double(n), rate, 0.01);
+  const double mean = s1 / double(n);
+  EXPECT_NEAR(mean, 0.0, 0.03);                         // self-normalizing: mean 0 ...
+  EXPECT_NEAR(s2 / double(n) - mean * mean, 1.0, 0.05);  // ... and variance 1 preserved
+  EXPECT_LT(dropped, 0.0f);                              // dropped units sit at SELU's negative saturation (scaled)
+}
+
+TEST(SimpleLayersNoise, TrainingAModelWithDropoutWorks) {
+  const std::string topo =
+      R"({"layers":[{"className":"InputLayer","config":{"name":"in","shape":[6]}},)"
+      R"({"className":"Dense","config":{"name":"d1","units":16,"activation":"relu"}},)"
+      R"({"className":"Dropout","config":{"name":"drop","rate":0.5}},)"
+      R"({"className":"Dense","config":{"name":"d2","units":2}}],)"
+      R"("nodes":[{"layer":0,"inputs":[]},{"layer":1,"inputs":[[0,0]]},{"layer":2,"inputs":[[1,0]]},{"layer":3,"inputs":[[2,0]]}],)"
+      R"("inputs":[0],"outputs":[[3,0]]})";
+  std::unique_ptr<Model> m;
+  ASSERT_TRUE(Model::create(topo, 1, &m).ok());
+  TrainingConfig tc;
+  tc.optimizer.kind = OptimizerKind::kAdam;
+  tc.optimizer.learning_rate = 0.01f;
+  ASSERT_TRUE(m->compile(tc).ok());
+  const int64_t n = 32;
+  std::vector<float> x = ramp(n * 6, -1, 1), y(size_t(n * 2));
+  for (int64_t i = 0; i < n; ++i) {
+    y[size_t(i * 2)] = x[size_t(i * 6)] + x[size_t(i * 6 + 1)];
+    y[size_t(i * 2 + 1)] = x[size_t(i * 6 + 2)] - x[size_t(i * 6 + 3)];
+  }
+  float first = 0, last = 0, metric[4];
+  for (int step = 0; step < 200; ++step) {
+    float loss;
+    Status s = m->train_batch(x.data(), y.data(), nullptr, n, &loss, metric);
+    ASSERT_TRUE(s.ok()) << s.message();
+    if (step == 0) first = loss;
+    last = loss;
+  }
+  EXPECT_LT(last, first * 0.5f);
+  // Inference is deterministic (no dropout).
+  std::vector<float> p1(size_t(n * 2)), p2(size_t(n * 2));
+  ASSERT_TRUE(m->predict(x.data(), n, p1.data()).ok());
+  ASSERT_TRUE(m->predict(x.data(), n, p2.data()).ok());
+  EXPECT_EQ(p1, p2);
+}
+
+// ---- Embedding edge cases -----------------------------------------------------------------
+
+TEST(SimpleLayersEmbedding, OutOfRangeIndicesGiveZeroRowsAndNoGradient) {
+  LayerGraph lg;
+  Status s = lg.init("Embedding", "{\"inputDim\":4,\"outputDim\":3}", {{6}}, 1, false, true, nullptr);
+  ASSERT_TRUE(s.ok()) << s.message();
+  for (size_t i = 0; i < 12; ++i) lg.weights[0][i] = float(i + 1);
+  lg.set(lg.xs[0], {2.0f, -1.0f, 4.0f, 1e9f, 3.9f, 2.0f});  // 3.9 truncates to 3, like TF.js's int32 cast
+  lg.set(lg.r, std::vector<float>(18, 1.0f));
+  lg.run();
+  const std::vector<float> y = lg.output();
+  const std::vector<float> want = {7, 8, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 11, 12, 7, 8, 9};
+  EXPECT_EQ(y, want);
+  const std::vector<float> dw = lg.grad_of(lg.ws[0]);
+  const std::vector<float> want_dw = {0, 0, 0, 0, 0, 0, 2, 2, 2, 1, 1, 1};  // row 2 used twice, row 3 once
+  EXPECT_EQ(dw, want_dw);
+  EXPECT_TRUE(lg.grad_of(lg.xs[0]).empty());  // indices get no gradient
+}
+
+TEST(SimpleLayersEmbedding, DefaultInitializerIsRandomUniform) {
+  std::unique_ptr<Model> m;
+  ASSERT_TRUE(make_model("Embedding", "{\"inputDim\":50,\"outputDim\":8}", {{3}}, &m).ok());
+  ASSERT_EQ(m->num_weights(), 1u);
+  EXPECT_EQ(m->weight_shape(0), (Shape{50, 8}));
+  EXPECT_EQ(m->weight_name(0), "layer_under_test/embeddings");
+  const float* w = m->weight_data(0);
+  float lo = 1, hi = -1;
+  for (int i = 0; i < 400; ++i) {
+    lo = std::min(lo, w[i]);
+    hi = std::max(hi, w[i]);
+  }
+  EXPECT_GE(lo, -0.05f);
+  EXPECT_LE(hi, 0.05f);
+  EXPECT_LT(lo, -0.03f);
+  EXPECT_GT(hi, 0.03f);
+}
+
+// ---- shapes and errors ----------------------------------------------------------------------
+
+struct ShapeCase {
+  const char* cls;
+  const char* config;
+  std::vector<Shape> inputs;
+  Shape output;
+};
+
+TEST(SimpleLayersShapes, OutputShapesFromBuild) {
+  const std::vector<ShapeCase> cases = {
+      {"Flatten", "{}", {{3, 4, 5}}, {60}},
+      {"Flatten", "{}", {{7}}, {7}},
+      {"Reshape", "{\"targetShape\":[null,2]}", {{3, 4}}, {6, 2}},
+      {"Reshape", "{\"targetShape\":[12]}", {{3, 4}}, {12}},
+      {"Permute", "{\"dims\":[2,1]}", {{3, 4}}, {4, 3}},
+      {"RepeatVector", "{\"n\":5}", {{3}}, {5, 3}},
+      {"Cropping1D", "{}", {{6, 2}}, {4, 2}},
+      {"Cropping1D", "{\"cropping\":2}", {{6, 2}}, {2, 2}},
+      {"Cropping2D", "{\"cropping\":1}", {{6, 5, 2}}, {4, 3, 2}},
+      {"Cropping2D", "{}", {{6, 5, 2}}, {6, 5, 2}},
+      {"ZeroPadding1D", "{}", {{6, 2}}, {8, 2}},
+      {"ZeroPadding2D", "{}", {{6, 5, 2}}, {8, 7, 2}},
+      {"ZeroPadding2D", "{\"padding\":[1,2]}", {{6, 5, 2}}, {8, 9, 2}},
+      {"ZeroPadding2D", "{\"padding\":[[0,1],[2,3]],\"dataFormat\":\"channelsFirst\"}", {{2, 6, 5}}, {2, 7, 10}},
+      {"UpSampling1D", "{}", {{6, 2}}, {12, 2}},
+      {"UpSampling2D", "{}", {{6, 5, 2}}, {12, 10, 2}},
+      {"Concatenate", "{\"axis\":-2}", {{2, 3}, {4, 3}}, {6, 3}},
+      {"Dot", "{\"axes\":[1,2]}", {{3, 4}, {5, 3}}, {4, 5}},
+      {"Dot", "{\"axes\":-1}", {{4}, {4}}, {1}},
+      {"PReLU", "{\"sharedAxes\":2}", {{3, 4}}, {3, 4}},
+      {"Softmax", "{\"axis\":1}", {{3, 4, 5}}, {3, 4, 5}},
+      {"Embedding", "{\"inputDim\":10,\"outputDim\":6,\"inputLength\":4}", {{4}}, {4, 6}},
+  };
+  for (const ShapeCase& c : cases) {
+    SCOPED_TRACE(std::string(c.cls) + " " + c.config);
+    std::unique_ptr<Model> m;
+    Status s = make_model(c.cls, c.config, c.inputs, &m);
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_EQ(m->output_shape(0), c.output);
+    // And the graph's shape at run time agrees with build().
+    std::vector<std::vector<float>> xs;
+    for (const Shape& in : c.inputs) xs.emplace_back(size_t(2 * shape_numel(in)), 0.0f);
+    predict(*m, xs, 2);
+  }
+  std::unique_ptr<Model> m;
+  ASSERT_TRUE(make_model("PReLU", "{\"sharedAxes\":[1]}", {{3, 4}}, &m).ok());
+  EXPECT_EQ(m->weight_shape(0), (Shape{1, 4}));
+  EXPECT_EQ(m->weight_name(0), "layer_under_test/alpha");
+}
+
+struct ErrorCase {
+  const char* cls;
+  const char* config;
+  std::vector<Shape> inputs;
+  const char* message;  // a substring the error must contain
+};
+
+TEST(SimpleLayersShapes, BadInputsAndArgumentsAreRejected) {
+  const std::vector<ErrorCase> cases = {
+      {"Reshape", "{\"targetShape\":[5,-1]}", {{2, 3}}, "cannot reshape"},
+      {"Reshape", "{\"targetShape\":[4]}", {{2, 3}}, "cannot reshape"},
+      {"Reshape", "{\"targetShape\":[-1,-1]}", {{2, 3}}, "only one dimension unknown"},
+      {"Reshape", "{}", {{2, 3}}, "'targetShape' is required"},
+      {"Permute", "{\"dims\":[1,3]}", {{2, 3}}, "consecutive integers"},
+      {"Permute", "{\"dims\":[2,1]}", {{2, 3, 4}}, "rank 2"},
+      {"RepeatVector", "{\"n\":2}", {{2, 3}}, "[features]"},
+      {"RepeatVector", "{}", {{3}}, "'n' is required"},
+      {"Cropping1D", "{\"cropping\":[3,3]}", {{6, 2}}, "leaves nothing"},
+      {"Cropping2D", "{\"cropping\":[[1,1],[1]]}", {{6, 6, 2}}, "'cropping'"},
+      {"Cropping2D", "{}", {{6, 6}}, "[rows, cols, channels]"},
+      {"ZeroPadding1D", "{\"padding\":-1}", {{6, 2}}, "'padding'"},
+      {"ZeroPadding2D", "{\"dataFormat\":\"nchw\"}", {{6, 6, 2}}, "'dataFormat'"},
+      {"UpSampling2D", "{}", {{6, 2}}, "[rows, cols, channels]"},
+      {"UpSampling2D", "{\"interpolation\":\"bicubic\"}", {{6, 6, 2}}, "'interpolation'"},
+      {"UpSampling1D", "{\"size\":0}", {{6, 2}}, "'size'"},
+      {"Add", "{}", {{3}, {4}}, "same shape"},
+      {"Add", "{}", {{3}}, "at least two inputs"},
+      {"Subtract", "{}", {{3}, {3}, {3}}, "exactly two inputs"},
+      {"Maximum", "{}", {{3, 2}, {2, 3}}, "same shape"},
+      {"Concatenate", "{}", {{3, 2}, {4, 2}}, "matching shapes"},
+      {"Concatenate", "{\"axis\":0}", {{3}, {3}}, "batch"},
+      {"Dot", "{\"axes\":1}", {{3}, {4}}, "incompatibility"},
+      {"Dot", "{\"axes\":1}", {{3, 2, 2}, {3}}, "rank 2 or 3"},
+      {"Dot", "{}", {{3}, {3}}, "'axes' is required"},
+      {"Dot", "{\"axes\":0}", {{3}, {3}}, "batch"},
+      {"Softmax", "{\"axis\":3}", {{3, 4}}, "out of range"},
+      {"Softmax", "{\"axis\":[1,2]}", {{3, 4}}, "one axis"},
+      {"PReLU", "{\"sharedAxes\":[3]}", {{3, 4}}, "sharedAxes"},
+      {"ReLU", "{\"maxValue\":-1}", {{3}}, "'maxValue'"},
+      {"Dropout", "{\"rate\":1.0}", {{3}}, "[0, 1)"},
+      {"Dropout", "{}", {{3}}, "'rate' is required"},
+      {"Dropout", "{\"rate\":0.5,\"noiseShape\":[null,2]}", {{3}}, "noiseShape"},
+      {"Dropout", "{\"rate\":0.5,\"noiseShape\":[null]}", {{3}}, "noiseShape"},
+      {"SpatialDropout1D", "{\"rate\":0.5}", {{3}}, "[steps, channels]"},
+      {"SpatialDropout2D", "{\"rate\":0.5}", {{3, 4}}, "[rows, cols, channels]"},
+      {"GaussianNoise", "{}", {{3}}, "'stddev' is required"},
+      {"Embedding", "{\"inputDim\":10}", {{3}}, "'outputDim' is required"},
+      {"Embedding", "{\"inputDim\":10,\"outputDim\":4,\"maskZero\":true}", {{3}}, "maskZero"},
+  };
+  for (const ErrorCase& c : cases) {
+    SCOPED_TRACE(std::string(c.cls) + " " + c.config);
+    std::unique_ptr<Model> m;
+    Status s = make_model(c.cls, c.config, c.inputs, &m);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find(c.message), std::string::npos) << s.message();
+  }
+}
+
+}  // namespace
+}  // namespace kiln
