@@ -7,7 +7,7 @@ EMSDK_ENV := NODE_PATH=/usr/share/nodejs
 EMCMAKE_VARIANTS := st mt
 
 .PHONY: all setup native wasm js package demo test test-cpp test-js test-browser \
-        fixtures bench-mlp clean serve
+        fixtures bench-mlp bench-cnn-rnn clean serve
 
 all: native wasm js
 
@@ -58,6 +58,11 @@ test-browser: js
 
 bench-mlp: setup all
 	node bench/run_mlp.mjs
+
+# CNN (LeNet-5 style) and 2-layer LSTM: Kiln wasm vs TF.js (cpu, wasm, webgl) and ConvNetJS,
+# in headless Chromium and Node; writes bench/results/cnn_rnn.json and docs/BENCH_CNN_RNN.md.
+bench-cnn-rnn: setup js
+	node bench/run_cnn_rnn.mjs
 
 serve: js
 	node scripts/serve.mjs --port 8080
