@@ -86,6 +86,12 @@ namespace {
 constexpr int64_t kTile = 64;
 // Gate elements a pointwise task should cover before it is worth a thread.
 constexpr int64_t kMinWork = 4096;
+// Batch splitting (split_batch): samples per thread at least (the gemm()
+// packs the recurrent kernel per call, so a block needs rows to share it),
+// and at most this many recurrent-kernel floats (1 MiB: every thread reads
+// all of it each step).
+constexpr int64_t kMinSplitRows = 8;
+constexpr int64_t kMaxSplitWeights = 256 * 1024;
 
 // Sigmoid and tanh dominate the gate loops, and libm's expf / tanhf do not
 // vectorize. These do (for SSE, AVX and wasm SIMD128 alike: selects are done
@@ -208,18 +214,34 @@ Layout make_layout(const RnnParams& p) {
 // Input time index of the k-th processed step (its rows are b * steps + t).
 inline int64_t time_of(const RnnParams& p, int64_t k) { return p.go_backwards ? p.steps - 1 - k : k; }
 
-// Runs f(b, j0, j1) over every (sample, unit tile) in parallel.
+// Runs f(b, j0, j1) over every (sample in [b0, b1), unit tile) in parallel
+// (serially when called from inside a pool task).
 template <typename F>
-void for_tiles(const Layout& l, const F& f) {
+void for_tiles(const Layout& l, int64_t b0, int64_t b1, const F& f) {
   const int64_t per_row = (l.u + kTile - 1) / kTile;
   const int64_t width = std::min(l.u, kTile);
   const int64_t min_chunk = std::max<int64_t>(1, kMinWork / (l.g * width));
-  parallel_range(l.b * per_row, min_chunk, [&](int64_t i0, int64_t i1) {
+  parallel_range((b1 - b0) * per_row, min_chunk, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t b = i / per_row, j0 = (i % per_row) * kTile;
+      const int64_t b = b0 + i / per_row, j0 = (i % per_row) * kTile;
       f(b, j0, std::min(l.u, j0 + kTile));
     }
   });
+}
+
+// Runs the recurrence rec(b0, b1) over the batch. Each step is a gemm() and
+// a pointwise pass, each one a parallel region: with enough samples per
+// thread and a recurrent kernel that fits a core's cache, whole sample
+// blocks go to the threads instead (one region for the whole sequence; the
+// gemm() and pointwise calls inside a task run serially). Otherwise one
+// block, parallel inside every step.
+template <typename F>
+void split_batch(const Layout& l, const F& rec) {
+  ThreadPool& pool = ThreadPool::global();
+  const int64_t threads = pool.num_threads();
+  const bool split = threads > 1 && l.b >= kMinSplitRows * threads && l.u * l.gu <= kMaxSplitWeights;
+  if (!split) return rec(0, l.b);
+  pool.parallel_for(int(threads), [&](int c) { rec(l.b * c / threads, l.b * (c + 1) / threads); });
 }
 
 // C = op(A) op(B) (+ C), row-major with explicit leading dimensions.
@@ -322,120 +344,125 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
   std::vector<float> c_end(l.lstm ? size_t(B * U) : 0);
   const int64_t ld_u = T * U;
 
-  for (int64_t k = 0; k < T; ++k) {
-    const int64_t t = time_of(p, k);
-    const bool last = k + 1 == T;
-    const int64_t tn = last ? 0 : time_of(p, k + 1);
-    const float* hp_t = Hp + t * U;  // rows strided by ld_u
-    // Where this step's h (and c) go: the next step's start rows.
-    auto h_next = [&](int64_t b) -> float* { return last ? nullptr : Hp + (b * T + tn) * U; };
-    // Copies the pre-activations of gate blocks [g0, g1) to A when they are kept in Z.
-    auto to_a = [&](int64_t r, int g0, int g1, int64_t j0, int64_t n) {
-      if (!l.need_z) return;
-      for (int g = g0; g < g1; ++g)
-        std::memcpy(A + r * GU + g * U + j0, Z + r * GU + g * U + j0, size_t(n) * sizeof(float));
-    };
+  // The recurrence for samples [b0, b1).
+  auto recur = [&](int64_t b0, int64_t b1) {
+    const int64_t nb = b1 - b0;
+    for (int64_t k = 0; k < T; ++k) {
+      const int64_t t = time_of(p, k);
+      const bool last = k + 1 == T;
+      const int64_t tn = last ? 0 : time_of(p, k + 1);
+      const float* hp_t = Hp + (b0 * T + t) * U;  // rows strided by ld_u
+      // Where this step's h (and c) go: the next step's start rows.
+      auto h_next = [&](int64_t b) -> float* { return last ? nullptr : Hp + (b * T + tn) * U; };
+      // Copies the pre-activations of gate blocks [g0, g1) to A when they are kept in Z.
+      auto to_a = [&](int64_t r, int g0, int g1, int64_t j0, int64_t n) {
+        if (!l.need_z) return;
+        for (int g = g0; g < g1; ++g)
+          std::memcpy(A + r * GU + g * U + j0, Z + r * GU + g * U + j0, size_t(n) * sizeof(float));
+      };
 
-    if (p.cell == RnnCell::kSimple) {
-      mm(false, false, B, U, U, hp_t, ld_u, recurrent, GU, R.data(), GU);
-      for_tiles(l, [&](int64_t b, int64_t j0, int64_t j1) {
-        const int64_t r = b * T + t, n = j1 - j0;
-        float* xp = XP + r * GU;
-        const float* rr = R.data() + b * GU;
-        for (int64_t j = j0; j < j1; ++j) xp[j] += rr[j];
-        to_a(r, 0, 1, j0, n);
-        float* a = A + r * GU;
-        gate_forward(act, a + j0, n);
-        std::memcpy(y_seq + (b * T + k) * U + j0, a + j0, size_t(n) * sizeof(float));
-        if (float* hn = h_next(b)) std::memcpy(hn + j0, a + j0, size_t(n) * sizeof(float));
-      });
-    } else if (l.lstm) {
-      mm(false, false, B, GU, U, hp_t, ld_u, recurrent, GU, R.data(), GU);
-      for_tiles(l, [&](int64_t b, int64_t j0, int64_t j1) {
-        const int64_t r = b * T + t, n = j1 - j0;
-        float* xp = XP + r * GU;
-        const float* rr = R.data() + b * GU;
-        for (int g = 0; g < 4; ++g)
-          for (int64_t j = j0 + g * U; j < j1 + g * U; ++j) xp[j] += rr[j];
-        to_a(r, 0, 4, j0, n);
-        float* a = A + r * GU;
-        gate_forward(ra, a + j0, n);
-        gate_forward(ra, a + U + j0, n);
-        gate_forward(act, a + 2 * U + j0, n);
-        gate_forward(ra, a + 3 * U + j0, n);
-        const float *gi = a, *gf = a + U, *gc = a + 2 * U, *go = a + 3 * U;
-        const float* cp = Cp + r * U;
-        float* ac = AC + r * U;
-        float* cn = last ? c_end.data() + b * U : Cp + (b * T + tn) * U;
-        for (int64_t j = j0; j < j1; ++j) {
-          const float c = gf[j] * cp[j] + gi[j] * gc[j];
-          ac[j] = c;
-          cn[j] = c;
-        }
-        if (Cs) std::memcpy(Cs + r * U + j0, ac + j0, size_t(n) * sizeof(float));
-        gate_forward(act, ac + j0, n);
-        float* y = y_seq + (b * T + k) * U;
-        for (int64_t j = j0; j < j1; ++j) y[j] = go[j] * ac[j];
-        if (float* hn = h_next(b)) std::memcpy(hn + j0, y + j0, size_t(n) * sizeof(float));
-      });
-    } else if (!l.reset_after) {
-      // GRU, TF.js form: z and r first, then the candidate from (r * h) Uh.
-      mm(false, false, B, 2 * U, U, hp_t, ld_u, recurrent, GU, R.data(), GU);
-      for_tiles(l, [&](int64_t b, int64_t j0, int64_t j1) {
-        const int64_t r = b * T + t, n = j1 - j0;
-        float* xp = XP + r * GU;
-        const float* rr = R.data() + b * GU;
-        for (int g = 0; g < 2; ++g)
-          for (int64_t j = j0 + g * U; j < j1 + g * U; ++j) xp[j] += rr[j];
-        to_a(r, 0, 2, j0, n);
-        float* a = A + r * GU;
-        gate_forward(ra, a + j0, n);
-        gate_forward(ra, a + U + j0, n);
-        const float* hp = Hp + r * U;
-        float* rh = RH + r * U;
-        for (int64_t j = j0; j < j1; ++j) rh[j] = a[U + j] * hp[j];
-      });
-      mm(false, false, B, U, U, RH + t * U, ld_u, recurrent + 2 * U, GU, R.data() + 2 * U, GU);
-      for_tiles(l, [&](int64_t b, int64_t j0, int64_t j1) {
-        const int64_t r = b * T + t, n = j1 - j0;
-        float* xp = XP + r * GU + 2 * U;
-        const float* rr = R.data() + b * GU + 2 * U;
-        for (int64_t j = j0; j < j1; ++j) xp[j] += rr[j];
-        to_a(r, 2, 3, j0, n);
-        float* a = A + r * GU;
-        gate_forward(act, a + 2 * U + j0, n);
-        const float *z = a, *hh = a + 2 * U, *hp = Hp + r * U;
-        float* y = y_seq + (b * T + k) * U;
-        for (int64_t j = j0; j < j1; ++j) y[j] = z[j] * hp[j] + (1.0f - z[j]) * hh[j];
-        if (float* hn = h_next(b)) std::memcpy(hn + j0, y + j0, size_t(n) * sizeof(float));
-      });
-    } else {
-      // GRU, reset_after: one product h [Uz Ur Uh]; r gates h Uh + bh_rec.
-      mm(false, false, B, GU, U, hp_t, ld_u, recurrent, GU, R.data(), GU);
-      for_tiles(l, [&](int64_t b, int64_t j0, int64_t j1) {
-        const int64_t r = b * T + t, n = j1 - j0;
-        float* xp = XP + r * GU;
-        const float* rr = R.data() + b * GU;
-        for (int g = 0; g < 2; ++g)
-          for (int64_t j = j0 + g * U; j < j1 + g * U; ++j) xp[j] += rr[j];
-        to_a(r, 0, 2, j0, n);
-        float* a = A + r * GU;
-        gate_forward(ra, a + j0, n);
-        gate_forward(ra, a + U + j0, n);
-        float* inner = INNER + r * U;
-        for (int64_t j = j0; j < j1; ++j) {
-          inner[j] = rr[2 * U + j] + (rbias_h ? rbias_h[j] : 0.0f);
-          xp[2 * U + j] += a[U + j] * inner[j];
-        }
-        to_a(r, 2, 3, j0, n);
-        gate_forward(act, a + 2 * U + j0, n);
-        const float *z = a, *hh = a + 2 * U, *hp = Hp + r * U;
-        float* y = y_seq + (b * T + k) * U;
-        for (int64_t j = j0; j < j1; ++j) y[j] = z[j] * hp[j] + (1.0f - z[j]) * hh[j];
-        if (float* hn = h_next(b)) std::memcpy(hn + j0, y + j0, size_t(n) * sizeof(float));
-      });
+      if (p.cell == RnnCell::kSimple) {
+        mm(false, false, nb, U, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
+        for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
+          const int64_t r = b * T + t, n = j1 - j0;
+          float* xp = XP + r * GU;
+          const float* rr = R.data() + b * GU;
+          for (int64_t j = j0; j < j1; ++j) xp[j] += rr[j];
+          to_a(r, 0, 1, j0, n);
+          float* a = A + r * GU;
+          gate_forward(act, a + j0, n);
+          std::memcpy(y_seq + (b * T + k) * U + j0, a + j0, size_t(n) * sizeof(float));
+          if (float* hn = h_next(b)) std::memcpy(hn + j0, a + j0, size_t(n) * sizeof(float));
+        });
+      } else if (l.lstm) {
+        mm(false, false, nb, GU, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
+        for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
+          const int64_t r = b * T + t, n = j1 - j0;
+          float* xp = XP + r * GU;
+          const float* rr = R.data() + b * GU;
+          for (int g = 0; g < 4; ++g)
+            for (int64_t j = j0 + g * U; j < j1 + g * U; ++j) xp[j] += rr[j];
+          to_a(r, 0, 4, j0, n);
+          float* a = A + r * GU;
+          gate_forward(ra, a + j0, n);
+          gate_forward(ra, a + U + j0, n);
+          gate_forward(act, a + 2 * U + j0, n);
+          gate_forward(ra, a + 3 * U + j0, n);
+          const float *gi = a, *gf = a + U, *gc = a + 2 * U, *go = a + 3 * U;
+          const float* cp = Cp + r * U;
+          float* ac = AC + r * U;
+          float* cn = last ? c_end.data() + b * U : Cp + (b * T + tn) * U;
+          for (int64_t j = j0; j < j1; ++j) {
+            const float c = gf[j] * cp[j] + gi[j] * gc[j];
+            ac[j] = c;
+            cn[j] = c;
+          }
+          if (Cs) std::memcpy(Cs + r * U + j0, ac + j0, size_t(n) * sizeof(float));
+          gate_forward(act, ac + j0, n);
+          float* y = y_seq + (b * T + k) * U;
+          for (int64_t j = j0; j < j1; ++j) y[j] = go[j] * ac[j];
+          if (float* hn = h_next(b)) std::memcpy(hn + j0, y + j0, size_t(n) * sizeof(float));
+        });
+      } else if (!l.reset_after) {
+        // GRU, TF.js form: z and r first, then the candidate from (r * h) Uh.
+        mm(false, false, nb, 2 * U, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
+        for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
+          const int64_t r = b * T + t, n = j1 - j0;
+          float* xp = XP + r * GU;
+          const float* rr = R.data() + b * GU;
+          for (int g = 0; g < 2; ++g)
+            for (int64_t j = j0 + g * U; j < j1 + g * U; ++j) xp[j] += rr[j];
+          to_a(r, 0, 2, j0, n);
+          float* a = A + r * GU;
+          gate_forward(ra, a + j0, n);
+          gate_forward(ra, a + U + j0, n);
+          const float* hp = Hp + r * U;
+          float* rh = RH + r * U;
+          for (int64_t j = j0; j < j1; ++j) rh[j] = a[U + j] * hp[j];
+        });
+        mm(false, false, nb, U, U, RH + (b0 * T + t) * U, ld_u, recurrent + 2 * U, GU, R.data() + b0 * GU + 2 * U, GU);
+        for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
+          const int64_t r = b * T + t, n = j1 - j0;
+          float* xp = XP + r * GU + 2 * U;
+          const float* rr = R.data() + b * GU + 2 * U;
+          for (int64_t j = j0; j < j1; ++j) xp[j] += rr[j];
+          to_a(r, 2, 3, j0, n);
+          float* a = A + r * GU;
+          gate_forward(act, a + 2 * U + j0, n);
+          const float *z = a, *hh = a + 2 * U, *hp = Hp + r * U;
+          float* y = y_seq + (b * T + k) * U;
+          for (int64_t j = j0; j < j1; ++j) y[j] = z[j] * hp[j] + (1.0f - z[j]) * hh[j];
+          if (float* hn = h_next(b)) std::memcpy(hn + j0, y + j0, size_t(n) * sizeof(float));
+        });
+      } else {
+        // GRU, reset_after: one product h [Uz Ur Uh]; r gates h Uh + bh_rec.
+        mm(false, false, nb, GU, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
+        for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
+          const int64_t r = b * T + t, n = j1 - j0;
+          float* xp = XP + r * GU;
+          const float* rr = R.data() + b * GU;
+          for (int g = 0; g < 2; ++g)
+            for (int64_t j = j0 + g * U; j < j1 + g * U; ++j) xp[j] += rr[j];
+          to_a(r, 0, 2, j0, n);
+          float* a = A + r * GU;
+          gate_forward(ra, a + j0, n);
+          gate_forward(ra, a + U + j0, n);
+          float* inner = INNER + r * U;
+          for (int64_t j = j0; j < j1; ++j) {
+            inner[j] = rr[2 * U + j] + (rbias_h ? rbias_h[j] : 0.0f);
+            xp[2 * U + j] += a[U + j] * inner[j];
+          }
+          to_a(r, 2, 3, j0, n);
+          gate_forward(act, a + 2 * U + j0, n);
+          const float *z = a, *hh = a + 2 * U, *hp = Hp + r * U;
+          float* y = y_seq + (b * T + k) * U;
+          for (int64_t j = j0; j < j1; ++j) y[j] = z[j] * hp[j] + (1.0f - z[j]) * hh[j];
+          if (float* hn = h_next(b)) std::memcpy(hn + j0, y + j0, size_t(n) * sizeof(float));
+        });
+      }
     }
-  }
+  };
+  split_batch(l, recur);
   if (h_last)
     for (int64_t b = 0; b < B; ++b)
       std::memcpy(h_last + b * U, y_seq + (b * T + T - 1) * U, size_t(U) * sizeof(float));
@@ -491,115 +518,120 @@ void rnn_backward(const RnnParams& p, const float* x, const float* h0, const flo
     for (int64_t c = 0; c < GU; ++c) Ut[c * U + m] = recurrent[m * GU + c];
   const int64_t ld_g = T * GU;
 
-  for (int64_t k = T - 1; k >= 0; --k) {
-    const int64_t t = time_of(p, k);
-    // dh + this step's output gradient.
-    auto dh_in = [&](int64_t b, int64_t j0, int64_t n, float* out) {
-      const float* d = dh + b * U + j0;
-      if (dy_seq) {
-        const float* dy = dy_seq + (b * T + k) * U + j0;
-        for (int64_t j = 0; j < n; ++j) out[j] = d[j] + dy[j];
-      } else {
-        std::memcpy(out, d, size_t(n) * sizeof(float));
-      }
-    };
+  // Back through time for samples [b0, b1).
+  auto recur = [&](int64_t b0, int64_t b1) {
+    const int64_t nb = b1 - b0;
+    for (int64_t k = T - 1; k >= 0; --k) {
+      const int64_t t = time_of(p, k);
+      // dh + this step's output gradient.
+      auto dh_in = [&](int64_t b, int64_t j0, int64_t n, float* out) {
+        const float* d = dh + b * U + j0;
+        if (dy_seq) {
+          const float* dy = dy_seq + (b * T + k) * U + j0;
+          for (int64_t j = 0; j < n; ++j) out[j] = d[j] + dy[j];
+        } else {
+          std::memcpy(out, d, size_t(n) * sizeof(float));
+        }
+      };
 
-    if (p.cell == RnnCell::kSimple) {
-      for_tiles(l, [&](int64_t b, int64_t j0, int64_t j1) {
-        const int64_t r = b * T + t, n = j1 - j0;
-        float* g = dG + r * GU + j0;
-        dh_in(b, j0, n, g);
-        activation_backward(act, from_act + r * GU + j0, g, g, n);
-      });
-      mm(false, false, B, U, U, dG + t * GU, ld_g, Ut, U, dh, U);
-    } else if (l.lstm) {
-      for_tiles(l, [&](int64_t b, int64_t j0, int64_t j1) {
-        const int64_t r = b * T + t, n = j1 - j0;
-        const float* a = A + r * GU;
-        const float *gi = a + j0, *gf = a + U + j0, *gc = a + 2 * U + j0, *go = a + 3 * U + j0;
-        const float* cp = Cp + r * U + j0;
-        const float* ac = AC + r * U + j0;
-        float dhv[kTile], tmp[kTile];
-        dh_in(b, j0, n, dhv);
-        for (int64_t j = 0; j < n; ++j) tmp[j] = dhv[j] * go[j];
-        activation_backward(act, Cs ? Cs + r * U + j0 : ac, tmp, tmp, n);  // dh * o * act'(c')
-        float* g = dG + r * GU;
-        float *di = g + j0, *df = g + U + j0, *dcc = g + 2 * U + j0, *dout = g + 3 * U + j0;
-        float* dcr = dc + b * U + j0;
-        for (int64_t j = 0; j < n; ++j) {
-          const float dcv = dcr[j] + tmp[j];
-          dout[j] = dhv[j] * ac[j];
-          di[j] = dcv * gc[j];
-          dcc[j] = dcv * gi[j];
-          df[j] = dcv * cp[j];
-          dcr[j] = dcv * gf[j];
-        }
-        const float* fr = from_ra + r * GU;
-        activation_backward(ra, fr + j0, di, di, n);
-        activation_backward(ra, fr + U + j0, df, df, n);
-        activation_backward(act, from_act + r * GU + 2 * U + j0, dcc, dcc, n);
-        activation_backward(ra, fr + 3 * U + j0, dout, dout, n);
-      });
-      mm(false, false, B, U, GU, dG + t * GU, ld_g, Ut, U, dh, U);
-    } else if (!l.reset_after) {
-      for_tiles(l, [&](int64_t b, int64_t j0, int64_t j1) {
-        const int64_t r = b * T + t, n = j1 - j0;
-        const float* a = A + r * GU;
-        const float *z = a + j0, *hh = a + 2 * U + j0, *hp = Hp + r * U + j0;
-        float dhv[kTile];
-        dh_in(b, j0, n, dhv);
-        float* g = dG + r * GU;
-        float *dz = g + j0, *dhh = g + 2 * U + j0, *dhr = dh + b * U + j0;
-        for (int64_t j = 0; j < n; ++j) {
-          dz[j] = dhv[j] * (hp[j] - hh[j]);
-          dhh[j] = dhv[j] * (1.0f - z[j]);
-          dhr[j] = dhv[j] * z[j];
-        }
-        activation_backward(ra, from_ra + r * GU + j0, dz, dz, n);
-        activation_backward(act, from_act + r * GU + 2 * U + j0, dhh, dhh, n);
-      });
-      // d(r * h_prev) = dh~ Uh^T, then r's gradient and h_prev's share through r.
-      mm(false, false, B, U, U, dG + t * GU + 2 * U, ld_g, Ut + 2 * U * U, U, dRH, U);
-      for_tiles(l, [&](int64_t b, int64_t j0, int64_t j1) {
-        const int64_t r = b * T + t, n = j1 - j0;
-        const float *rg = A + r * GU + U + j0, *hp = Hp + r * U + j0, *drh = dRH + b * U + j0;
-        float* dr = dG + r * GU + U + j0;
-        float* dhr = dh + b * U + j0;
-        for (int64_t j = 0; j < n; ++j) {
-          dr[j] = drh[j] * hp[j];
-          dhr[j] += drh[j] * rg[j];
-        }
-        activation_backward(ra, from_ra + r * GU + U + j0, dr, dr, n);
-      });
-      mm(false, false, B, U, 2 * U, dG + t * GU, ld_g, Ut, U, dh, U, true);
-    } else {
-      for_tiles(l, [&](int64_t b, int64_t j0, int64_t j1) {
-        const int64_t r = b * T + t, n = j1 - j0;
-        const float* a = A + r * GU;
-        const float *z = a + j0, *rg = a + U + j0, *hh = a + 2 * U + j0, *hp = Hp + r * U + j0;
-        const float* inner = INNER + r * U + j0;
-        float dhv[kTile];
-        dh_in(b, j0, n, dhv);
-        float* g = dG + r * GU;
-        float *dz = g + j0, *dr = g + U + j0, *dinner = g + 2 * U + j0;
-        float* dxh = dXH + r * U + j0;
-        float* dhr = dh + b * U + j0;
-        for (int64_t j = 0; j < n; ++j) {
-          dz[j] = dhv[j] * (hp[j] - hh[j]);
-          dxh[j] = dhv[j] * (1.0f - z[j]);
-          dhr[j] = dhv[j] * z[j];
-        }
-        activation_backward(act, from_act + r * GU + 2 * U + j0, dxh, dxh, n);
-        for (int64_t j = 0; j < n; ++j) {
-          dinner[j] = dxh[j] * rg[j];
-          dr[j] = dxh[j] * inner[j];
-        }
-        activation_backward(ra, from_ra + r * GU + j0, dz, dz, n);
-        activation_backward(ra, from_ra + r * GU + U + j0, dr, dr, n);
-      });
-      mm(false, false, B, U, GU, dG + t * GU, ld_g, Ut, U, dh, U, true);
+      if (p.cell == RnnCell::kSimple) {
+        for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
+          const int64_t r = b * T + t, n = j1 - j0;
+          float* g = dG + r * GU + j0;
+          dh_in(b, j0, n, g);
+          activation_backward(act, from_act + r * GU + j0, g, g, n);
+        });
+        mm(false, false, nb, U, U, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U);
+      } else if (l.lstm) {
+        for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
+          const int64_t r = b * T + t, n = j1 - j0;
+          const float* a = A + r * GU;
+          const float *gi = a + j0, *gf = a + U + j0, *gc = a + 2 * U + j0, *go = a + 3 * U + j0;
+          const float* cp = Cp + r * U + j0;
+          const float* ac = AC + r * U + j0;
+          float dhv[kTile], tmp[kTile];
+          dh_in(b, j0, n, dhv);
+          for (int64_t j = 0; j < n; ++j) tmp[j] = dhv[j] * go[j];
+          activation_backward(act, Cs ? Cs + r * U + j0 : ac, tmp, tmp, n);  // dh * o * act'(c')
+          float* g = dG + r * GU;
+          float *di = g + j0, *df = g + U + j0, *dcc = g + 2 * U + j0, *dout = g + 3 * U + j0;
+          float* dcr = dc + b * U + j0;
+          for (int64_t j = 0; j < n; ++j) {
+            const float dcv = dcr[j] + tmp[j];
+            dout[j] = dhv[j] * ac[j];
+            di[j] = dcv * gc[j];
+            dcc[j] = dcv * gi[j];
+            df[j] = dcv * cp[j];
+            dcr[j] = dcv * gf[j];
+          }
+          const float* fr = from_ra + r * GU;
+          activation_backward(ra, fr + j0, di, di, n);
+          activation_backward(ra, fr + U + j0, df, df, n);
+          activation_backward(act, from_act + r * GU + 2 * U + j0, dcc, dcc, n);
+          activation_backward(ra, fr + 3 * U + j0, dout, dout, n);
+        });
+        mm(false, false, nb, U, GU, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U);
+      } else if (!l.reset_after) {
+        for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
+          const int64_t r = b * T + t, n = j1 - j0;
+          const float* a = A + r * GU;
+          const float *z = a + j0, *hh = a + 2 * U + j0, *hp = Hp + r * U + j0;
+          float dhv[kTile];
+          dh_in(b, j0, n, dhv);
+          float* g = dG + r * GU;
+          float *dz = g + j0, *dhh = g + 2 * U + j0, *dhr = dh + b * U + j0;
+          for (int64_t j = 0; j < n; ++j) {
+            dz[j] = dhv[j] * (hp[j] - hh[j]);
+            dhh[j] = dhv[j] * (1.0f - z[j]);
+            dhr[j] = dhv[j] * z[j];
+          }
+          activation_backward(ra, from_ra + r * GU + j0, dz, dz, n);
+          activation_backward(act, from_act + r * GU + 2 * U + j0, dhh, dhh, n);
+        });
+        // d(r * h_prev) = dh~ Uh^T, then r's gradient and h_prev's share through r.
+        mm(false, false, nb, U, U, dG + (b0 * T + t) * GU + 2 * U, ld_g, Ut + 2 * U * U, U, dRH + b0 * U, U);
+        for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
+          const int64_t r = b * T + t, n = j1 - j0;
+          const float *rg = A + r * GU + U + j0, *hp = Hp + r * U + j0, *drh = dRH + b * U + j0;
+          float* dr = dG + r * GU + U + j0;
+          float* dhr = dh + b * U + j0;
+          for (int64_t j = 0; j < n; ++j) {
+            dr[j] = drh[j] * hp[j];
+            dhr[j] += drh[j] * rg[j];
+          }
+          activation_backward(ra, from_ra + r * GU + U + j0, dr, dr, n);
+        });
+        mm(false, false, nb, U, 2 * U, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U, true);
+      } else {
+        for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
+          const int64_t r = b * T + t, n = j1 - j0;
+          const float* a = A + r * GU;
+          const float *z = a + j0, *rg = a + U + j0, *hh = a + 2 * U + j0, *hp = Hp + r * U + j0;
+          const float* inner = INNER + r * U + j0;
+          float dhv[kTile];
+          dh_in(b, j0, n, dhv);
+          float* g = dG + r * GU;
+          float *dz = g + j0, *dr = g + U + j0, *dinner = g + 2 * U + j0;
+          float* dxh = dXH + r * U + j0;
+          float* dhr = dh + b * U + j0;
+          for (int64_t j = 0; j < n; ++j) {
+            dz[j] = dhv[j] * (hp[j] - hh[j]);
+            dxh[j] = dhv[j] * (1.0f - z[j]);
+            dhr[j] = dhv[j] * z[j];
+          }
+          activation_backward(act, from_act + r * GU + 2 * U + j0, dxh, dxh, n);
+          for (int64_t j = 0; j < n; ++j) {
+            dinner[j] = dxh[j] * rg[j];
+            dr[j] = dxh[j] * inner[j];
+          }
+          activation_backward(ra, from_ra + r * GU + j0, dz, dz, n);
+          activation_backward(ra, from_ra + r * GU + U + j0, dr, dr, n);
+        });
+        mm(false, false, nb, U, GU, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U, true);
+      }
     }
-  }
+  };
+  split_batch(l, recur);
   if (dh0) std::memcpy(dh0, dh, size_t(B * U) * sizeof(float));
   if (l.lstm && dc0) std::memcpy(dc0, dc, size_t(B * U) * sizeof(float));
 

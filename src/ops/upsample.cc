@@ -55,7 +55,11 @@ void UpSampleOp::forward(const OpForwardArgs& a) const {
         const int64_t o = r / oh, y = r % oh;
         const float* src = in + (o * v.h + y / sh_) * v.w * inner;
         float* dst = out + r * ow * inner;
-        for (int64_t x = 0; x < ow; ++x) std::memcpy(dst + x * inner, src + (x / sw_) * inner, size_t(inner) * sizeof(float));
+        if (inner == 1) {
+          for (int64_t x = 0; x < ow; ++x) dst[x] = src[x / sw_];
+        } else {
+          for (int64_t x = 0; x < ow; ++x) std::memcpy(dst + x * inner, src + (x / sw_) * inner, size_t(inner) * sizeof(float));
+        }
       }
     });
     return;

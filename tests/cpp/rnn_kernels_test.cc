@@ -240,22 +240,25 @@ TEST(RnnKernels, FastMatchesReferenceOnOddShapes) {
   EXPECT_EQ(cases, 4 * 2 * 2 * 2 * 3 * 2 * 2 * 2 - 2 * 2 * 2 * 3 * 2 * 2);
 }
 
-// Larger shapes: more than the gemm's few-row path, several unit tiles and
-// pool threads, long sequences; single- and multi-threaded give the same.
+// Larger shapes: more than the gemm's few-row path, several unit tiles, long
+// sequences, 1 to 4 threads, with the batch split over threads (33 samples)
+// or each step's work split (9 samples).
 TEST(RnnKernels, FastMatchesReferenceMultithreaded) {
   const int original = ThreadPool::global().num_threads();
   uint64_t seed = 100;
-  for (int threads : {1, 4}) {
+  for (int threads : {1, 2, 4}) {
     ThreadPool::global().resize(threads);
-    for (const CellOption& co : kCells) {
-      RnnParams p;
-      p.cell = co.cell, p.reset_after = co.reset_after;
-      p.batch = 9, p.steps = 12, p.input = 13, p.units = 70;
-      p.recurrent_activation = Activation::kSigmoid;
-      p.go_backwards = threads == 4;
-      const Problem pr = make_problem(p, seed++, 0.25);
-      expect_outputs_close(describe(p) + " threads=" + std::to_string(threads), run_fast(pr), run_ref(pr),
-                           kFastTol);
+    for (int64_t batch : {9, 33}) {
+      for (const CellOption& co : kCells) {
+        RnnParams p;
+        p.cell = co.cell, p.reset_after = co.reset_after;
+        p.batch = batch, p.steps = 12, p.input = 13, p.units = 70;
+        p.recurrent_activation = Activation::kSigmoid;
+        p.go_backwards = threads != 2;
+        const Problem pr = make_problem(p, seed++, 0.25);
+        expect_outputs_close(describe(p) + " threads=" + std::to_string(threads), run_fast(pr), run_ref(pr),
+                             kFastTol);
+      }
     }
   }
   ThreadPool::global().resize(original);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "api/model.h"
+#include "core/thread_pool.h"
 #include "graph/plan.h"
 #include "io/json.h"
 #include "io/model_format.h"
@@ -715,6 +716,80 @@ TEST(SimpleLayersEmbedding, DefaultInitializerIsRandomUniform) {
   EXPECT_LE(hi, 0.05f);
   EXPECT_LT(lo, -0.03f);
   EXPECT_GT(hi, 0.03f);
+}
+
+// ---- threads ---------------------------------------------------------------------------------
+
+// The kernels split big tensors across the pool; every output element (and
+// gradient) must come out bit-identical whatever the split.
+TEST(SimpleLayersThreads, ParallelRunsMatchSerialBitForBit) {
+  struct Case {
+    const char* cls;
+    const char* config;
+    std::vector<Shape> inputs;
+    int64_t batch;
+    bool training;
+  };
+  const std::vector<Case> cases = {
+      {"Flatten", "{\"dataFormat\":\"channelsFirst\"}", {{16, 32, 32}}, 8, false},
+      {"Permute", "{\"dims\":[3,1,2]}", {{64, 32, 16}}, 4, false},
+      {"RepeatVector", "{\"n\":64}", {{512}}, 8, false},
+      {"Cropping2D", "{\"cropping\":[[2,1],[3,0]]}", {{40, 40, 16}}, 4, false},
+      {"ZeroPadding2D", "{\"padding\":[1,2],\"dataFormat\":\"channelsFirst\"}", {{16, 30, 30}}, 4, false},
+      {"UpSampling1D", "{\"size\":3}", {{100, 16}}, 8, false},
+      {"UpSampling2D", "{\"size\":[2,3]}", {{20, 20, 8}}, 4, false},
+      {"UpSampling2D", "{\"size\":[3,2],\"interpolation\":\"bilinear\"}", {{20, 20, 8}}, 4, false},
+      {"UpSampling2D", "{\"size\":2,\"interpolation\":\"bilinear\",\"dataFormat\":\"channelsFirst\"}", {{8, 20, 20}}, 4, false},
+      {"Add", "{}", {{100, 200}, {100, 200}, {100, 200}}, 4, false},
+      {"Multiply", "{}", {{100, 200}, {100, 200}, {100, 200}}, 4, false},
+      {"Maximum", "{}", {{100, 200}, {100, 200}, {100, 200}}, 4, false},
+      {"Average", "{}", {{100, 200}, {100, 200}}, 4, false},
+      {"Concatenate", "{\"axis\":1}", {{50, 40}, {30, 40}}, 64, false},
+      {"Dot", "{\"axes\":[2,2],\"normalize\":true}", {{30, 20}, {40, 20}}, 8, false},
+      {"ReLU", "{\"maxValue\":1.0,\"negativeSlope\":0.1,\"threshold\":0.2}", {{100, 300}}, 4, false},
+      {"ELU", "{\"alpha\":0.7}", {{100, 300}}, 4, false},
+      {"PReLU", "{\"sharedAxes\":[1]}", {{50, 40, 20}}, 4, false},
+      {"Softmax", "{\"axis\":1}", {{60, 50}}, 8, false},
+      {"Softmax", "{}", {{60, 50}}, 8, false},
+      {"Embedding", "{\"inputDim\":1000,\"outputDim\":64}", {{200}}, 8, false},
+      {"Dropout", "{\"rate\":0.3}", {{100, 300}}, 4, true},
+      {"AlphaDropout", "{\"rate\":0.3,\"noiseShape\":[null,1,300]}", {{100, 300}}, 4, true},
+      {"SpatialDropout2D", "{\"rate\":0.3}", {{20, 20, 32}}, 4, true},
+  };
+  ThreadPool& pool = ThreadPool::global();
+  const int saved = pool.num_threads();
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.cls) + " " + c.config);
+    std::vector<std::vector<float>> results[2];
+    for (int pass = 0; pass < 2; ++pass) {
+      pool.resize(pass == 0 ? 1 : 4);
+      Rng data(21), noise(5);
+      LayerGraph lg;
+      Status s = lg.init(c.cls, c.config, c.inputs, c.batch, c.training, true, &noise);
+      ASSERT_TRUE(s.ok()) << s.message();
+      for (auto& w : lg.weights)
+        for (auto& v : w) v = float(data.normal());
+      for (int x : lg.xs) {
+        std::vector<float> v(static_cast<size_t>(lg.numel(x)));
+        for (auto& e : v) e = std::string(c.cls) == "Embedding" ? float(data.below(1000)) : float(data.normal());
+        lg.set(x, v);
+      }
+      std::vector<float> r(static_cast<size_t>(lg.numel(lg.r)));
+      for (auto& e : r) e = float(data.normal());
+      lg.set(lg.r, r);
+      lg.run();
+      results[pass].push_back(lg.output());
+      for (int x : lg.xs) results[pass].push_back(lg.grad_of(x));
+      for (int w : lg.ws) results[pass].push_back(lg.grad_of(w));
+    }
+    ASSERT_EQ(results[0].size(), results[1].size());
+    for (size_t k = 0; k < results[0].size(); ++k) {
+      ASSERT_EQ(results[0][k].size(), results[1][k].size()) << "result " << k;
+      EXPECT_TRUE(results[0][k] == results[1][k]) << "result " << k << " differs between 1 and 4 threads";
+    }
+    EXPECT_FALSE(results[0][0].empty());
+  }
+  pool.resize(saved);
 }
 
 // ---- shapes and errors ----------------------------------------------------------------------
