@@ -41,7 +41,7 @@ test('a file saved from JS loads natively, and one made natively loads in JS, wi
   // native -> JS
   execFileSync(cli, ['init', join(dir, 'native.kiln'), '6', '11:relu', '5:sigmoid', '3:softmax', '--seed', '9']);
   const loaded = await kiln.loadModel(new Uint8Array(readFileSync(join(dir, 'native.kiln'))));
-  assert.deepEqual(loaded.layers.map((l) => [l.units, l.activation]), [[11, 'relu'], [5, 'sigmoid'], [3, 'softmax']]);
+  assert.deepEqual(loaded.layers.map((l) => [l.getConfig().units, l.getConfig().activation]), [[11, 'relu'], [5, 'sigmoid'], [3, 'softmax']]);
   execFileSync(cli, ['predict', join(dir, 'native.kiln'), join(dir, 'x.f32'), '7', join(dir, 'y2.f32')]);
   compare(loaded.predict(kiln.tensor(x, [7, 6])).dataSync(), join(dir, 'y2.f32'));
   // The native CLI rejects a corrupted file with a clear message.
