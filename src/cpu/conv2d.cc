@@ -10,8 +10,8 @@ namespace {
 std::string s(int64_t v) { return std::to_string(v); }
 
 // One spatial axis: output size and leading padding.
-Status axis_params(const char* axis, int64_t in, int64_t k, int64_t stride, int64_t dilation, bool same,
-                   int64_t* out, int64_t* pad_before) {
+Status axis_params(const char* axis, int64_t in, int64_t k, int64_t stride, int64_t dilation, bool same, int64_t* out,
+                   int64_t* pad_before) {
   const int64_t span = (k - 1) * dilation + 1;  // receptive field of one output
   if (same) {
     *out = (in + stride - 1) / stride;
@@ -36,10 +36,9 @@ Status conv2d_params(int64_t batch, int64_t in_h, int64_t in_w, int64_t in_c, in
   const struct {
     const char* name;
     int64_t value;
-  } positive[] = {{"input height", in_h}, {"input width", in_w},     {"input channels", in_c},
-                  {"filters", out_c},     {"kernel height", kh},    {"kernel width", kw},
-                  {"stride height", sh},  {"stride width", sw},     {"dilation height", dh},
-                  {"dilation width", dw}, {"groups", groups}};
+  } positive[] = {{"input height", in_h},  {"input width", in_w},  {"input channels", in_c}, {"filters", out_c},
+                  {"kernel height", kh},   {"kernel width", kw},   {"stride height", sh},    {"stride width", sw},
+                  {"dilation height", dh}, {"dilation width", dw}, {"groups", groups}};
   for (const auto& f : positive)
     if (f.value < 1) return Status::error(std::string("conv2d: ") + f.name + " must be >= 1, got " + s(f.value));
   if (in_c % groups != 0)

@@ -34,10 +34,9 @@ Status conv2d_params(int64_t batch, int64_t in_h, int64_t in_w, int64_t in_c, in
 
 // y = act(conv(x, w) + bias). bias: [out_c] or null. act must be elementwise
 // (not softmax / logSoftmax: those are not applied).
-void conv2d_forward(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
-                    float* y);
-void conv2d_forward_reference(const Conv2DParams& p, const float* x, const float* w, const float* bias,
-                              Activation act, float* y);
+void conv2d_forward(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act, float* y);
+void conv2d_forward_reference(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
+                              float* y);
 
 // dx = d loss / d x from dy (overwrites dx). This is also the forward pass of
 // conv2dTranspose (x <-> y roles swapped).

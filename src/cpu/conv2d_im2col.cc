@@ -21,7 +21,7 @@ namespace {
 
 constexpr int64_t kDefaultColBudget = int64_t(1) << 20;  // floats (4 MiB) per col chunk
 int64_t g_col_budget = kDefaultColBudget;
-constexpr int64_t kMinTaskFloats = 16 * 1024;     // smallest per-thread share of a copy loop
+constexpr int64_t kMinTaskFloats = 16 * 1024;  // smallest per-thread share of a copy loop
 
 struct Geo {
   int64_t cpg, opg, k;  // channels per group in / out, taps per output value
@@ -52,7 +52,9 @@ float* col_buffer(int64_t floats) {
   return col.data();
 }
 
-int64_t min_rows(int64_t floats_per_row) { return std::max<int64_t>(1, kMinTaskFloats / std::max<int64_t>(1, floats_per_row)); }
+int64_t min_rows(int64_t floats_per_row) {
+  return std::max<int64_t>(1, kMinTaskFloats / std::max<int64_t>(1, floats_per_row));
+}
 
 // Patches of group grp for output rows [r0, r1) into col ((r1 - r0) * out_w x k).
 void im2col(const Conv2DParams& p, const Geo& geo, const float* x, int64_t grp, int64_t r0, int64_t r1, float* col) {
@@ -119,14 +121,18 @@ void gemm_split_reduction(const GemmArgs& g) {
   const int64_t tiles = ((g.m + 95) / 96) * ((g.n + gemm_active_kernel().nr - 1) / gemm_active_kernel().nr);
   const int64_t parts = std::min<int64_t>(threads, g.k / 256);
   if (tiles >= threads || parts < 2 || g.m * g.n * parts > (int64_t(4) << 20)) return gemm(g);
-  std::vector<float> partial(size_t(parts * g.m * g.n));
+  // Reused (no allocation once warm). Tasks must use the pointer: inside
+  // them the name `partial_buf` would mean the worker thread's own buffer.
+  thread_local std::vector<float> partial_buf;
+  partial_buf.resize(size_t(parts * g.m * g.n));
+  float* const partial = partial_buf.data();
   pool.parallel_for(int(parts), [&](int t) {
     GemmArgs s = g;
     const int64_t k0 = g.k * t / parts, k1 = g.k * (t + 1) / parts;
     s.k = k1 - k0;
     s.a = g.trans_a ? g.a + k0 * g.lda : g.a + k0;
     s.b = g.trans_b ? g.b + k0 : g.b + k0 * g.ldb;
-    s.c = partial.data() + t * g.m * g.n;
+    s.c = partial + t * g.m * g.n;
     s.ldc = g.n;
     s.accumulate = false;
     gemm(s);  // nested in a pool task: runs on this thread
@@ -136,7 +142,7 @@ void gemm_split_reduction(const GemmArgs& g) {
       float* c = g.c + i * g.ldc;
       if (!g.accumulate) std::memset(c, 0, size_t(g.n) * sizeof(float));
       for (int64_t t = 0; t < parts; ++t) {
-        const float* src = partial.data() + (t * g.m + i) * g.n;
+        const float* src = partial + (t * g.m + i) * g.n;
         for (int64_t j = 0; j < g.n; ++j) c[j] += src[j];
       }
     }
@@ -150,9 +156,35 @@ std::vector<int64_t> output_columns(const Conv2DParams& p) {
   for (int64_t iw = 0; iw < p.in_w; ++iw)
     for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
       const int64_t num = iw + p.pad_left - kw * p.dilation_w;
-      if (num >= 0 && num % p.stride_w == 0 && num / p.stride_w < p.out_w) t[size_t(iw * p.kernel_w + kw)] = num / p.stride_w;
+      if (num >= 0 && num % p.stride_w == 0 && num / p.stride_w < p.out_w)
+        t[size_t(iw * p.kernel_w + kw)] = num / p.stride_w;
     }
   return t;
+}
+
+// With stride 1 the data gradient is itself a convolution: of dy with the
+// filter rotated 180 degrees and its channel axes swapped, padded by
+// (k - 1) * dilation - pad. That runs as im2col(dy) + GEMM with K = kh * kw * opg
+// (a deep, efficient product) instead of a K = opg product and col2im.
+void backward_data_as_forward(const Conv2DParams& p, const float* dy, const float* w, float* dx) {
+  const int64_t cpg = p.in_c / p.groups, opg = p.out_c / p.groups;
+  Conv2DParams t = p;
+  t.in_h = p.out_h, t.in_w = p.out_w, t.in_c = p.out_c;
+  t.out_h = p.in_h, t.out_w = p.in_w, t.out_c = p.in_c;
+  t.pad_top = (p.kernel_h - 1) * p.dilation_h - p.pad_top;
+  t.pad_left = (p.kernel_w - 1) * p.dilation_w - p.pad_left;
+  // wt[kh', kw', o, g * cpg + c] = w[kh - 1 - kh', kw - 1 - kw', c, g * opg + o]
+  thread_local std::vector<float> wt;
+  wt.resize(size_t(p.kernel_h * p.kernel_w * cpg * p.out_c));
+  for (int64_t kh = 0; kh < p.kernel_h; ++kh)
+    for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
+      const float* src = w + (kh * p.kernel_w + kw) * cpg * p.out_c;
+      float* dst = wt.data() + ((p.kernel_h - 1 - kh) * p.kernel_w + (p.kernel_w - 1 - kw)) * opg * p.in_c;
+      for (int64_t g = 0; g < p.groups; ++g)
+        for (int64_t c = 0; c < cpg; ++c)
+          for (int64_t o = 0; o < opg; ++o) dst[o * p.in_c + g * cpg + c] = src[c * p.out_c + g * opg + o];
+    }
+  conv2d_forward_im2col(t, dy, wt.data(), nullptr, Activation::kLinear, dx);
 }
 
 }  // namespace
@@ -207,6 +239,7 @@ void conv2d_backward_data_im2col(const Conv2DParams& p, const float* dy, const f
     }
     return;
   }
+  if (p.stride_h == 1 && p.stride_w == 1) return backward_data_as_forward(p, dy, w, dx);
   const int64_t dx_size = p.batch * p.in_h * p.in_w * p.in_c;
   parallel_range(dx_size, kMinTaskFloats * 4,
                  [&](int64_t a, int64_t b) { std::memset(dx + a, 0, size_t(b - a) * sizeof(float)); });
@@ -236,11 +269,10 @@ void conv2d_backward_filter_im2col(const Conv2DParams& p, const float* x, const 
     g.m = geo.k, g.n = geo.opg;
     g.ldb = p.out_c;
     g.c = dw + grp * geo.opg, g.ldc = p.out_c;
-    if (pointwise || geo.rows == 0) {
+    if (pointwise || geo.rows == 0) {  // an empty batch gives k = 0: gemm() zeroes dw
       g.k = p.batch * p.in_h * p.in_w;
       g.a = x + grp * geo.cpg, g.lda = p.in_c;
       g.b = dy + grp * geo.opg;
-      if (geo.rows == 0) g.k = 0;  // empty batch: gemm() zeroes dw
       gemm_split_reduction(g);
       continue;
     }

@@ -46,8 +46,8 @@ void store(const std::vector<double>& acc, float* out) {
 
 }  // namespace
 
-void conv2d_forward_reference(const Conv2DParams& p, const float* x, const float* w, const float* bias,
-                              Activation act, float* y) {
+void conv2d_forward_reference(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
+                              float* y) {
   std::vector<double> acc(size_t(y_size(p)), 0.0);
   for_each_tap(p, [&](int64_t xi, int64_t wi, int64_t yi) { acc[yi] += double(x[xi]) * double(w[wi]); });
   if (bias)

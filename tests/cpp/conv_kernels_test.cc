@@ -105,6 +105,12 @@ std::vector<Shape> odd_shapes(int count) {
   out.push_back({2, 7, 5, 5, 4, 1, 1, 2, 3, 1, 1, true, 1});
   out.push_back({2, 9, 7, 37, 37, 3, 3, 1, 1, 1, 1, true, 37});
   out.push_back({2, 9, 7, 21, 42, 3, 3, 2, 2, 1, 1, true, 21});
+  out.push_back({1, 13, 17, 24, 24, 3, 3, 2, 2, 1, 1, true, 24});
+  out.push_back({2, 11, 16, 9, 9, 5, 5, 1, 1, 2, 2, true, 9});
+  out.push_back({1, 12, 19, 13, 13, 7, 7, 3, 2, 1, 1, false, 13});
+  out.push_back({1, 8, 12, 5, 15, 3, 3, 1, 2, 1, 1, false, 5});
+  out.push_back({4, 20, 20, 16, 16, 3, 3, 1, 1, 1, 1, true, 16});  // enough rows for per-thread partials
+  out.push_back({4, 20, 18, 8, 16, 3, 3, 1, 1, 1, 1, true, 8});
   out.push_back({5, 20, 20, 64, 3, 3, 3, 1, 1, 1, 1, true, 1});
   out.push_back({3, 16, 16, 3, 4, 3, 3, 1, 1, 1, 1, false, 1});
   out.push_back({2, 12, 11, 8, 6, 3, 3, 1, 1, 2, 2, true, 2});
@@ -189,8 +195,8 @@ double fd_loss(const Conv2DParams& p, const std::vector<float>& x, const std::ve
 
 // Central difference of fd_loss in v[i]; the step actually taken (after
 // float rounding) is the divisor.
-double central_difference(const Conv2DParams& p, std::vector<float>* x, std::vector<float>* w,
-                          std::vector<float>* v, size_t i, const std::vector<float>& r) {
+double central_difference(const Conv2DParams& p, std::vector<float>* x, std::vector<float>* w, std::vector<float>* v,
+                          size_t i, const std::vector<float>& r) {
   const float orig = (*v)[i];
   const float plus = orig + 1e-2f, minus = orig - 1e-2f;
   (*v)[i] = plus;
@@ -336,7 +342,7 @@ TEST(ConvKernels, TimingReport) {
     std::vector<float> y(dy.size()), dx(x.size()), dw(w.size());
     const double flops = 2.0 * double(y_size(p)) * double(p.kernel_h * p.kernel_w * p.in_c / p.groups);
     auto time = [&](auto fn) {
-      fn();  // warm-up: scratch buffers grow
+      fn();                // warm-up: scratch buffers grow
       double best = 1e30;  // the fastest of a few runs: least disturbed by other load
       for (int i = 0; i < 5; ++i) {
         auto t0 = std::chrono::steady_clock::now();
