@@ -43,3 +43,8 @@ export function gemm(kernel: string, g: GemmArgs): Float32Array {
     ptrs.forEach(free);
   }
 }
+
+/** The layer classes the loaded core knows (src/layers/registry.cc). */
+export function layerClasses(): string[] {
+  return JSON.parse(mod().UTF8ToString(mod()._kiln_layer_classes()));
+}

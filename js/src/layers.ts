@@ -121,7 +121,8 @@ export function input(args: { shape?: number[]; batchShape?: (number | null)[]; 
   return node.outputs[0];
 }
 
-// Every layer class, by its kiln.layers.* factory name (TF.js spelling).
+// Every layer class the core has (src/layers/registry.cc), by its
+// kiln.layers.* factory name (TF.js spelling); a test keeps the two in step.
 const CLASSES: Record<string, string> = {
   dense: 'Dense', activation: 'Activation', flatten: 'Flatten', reshape: 'Reshape', permute: 'Permute',
   repeatVector: 'RepeatVector', dropout: 'Dropout', spatialDropout1d: 'SpatialDropout1D', spatialDropout2d: 'SpatialDropout2D',
@@ -133,7 +134,6 @@ const CLASSES: Record<string, string> = {
   globalAveragePooling2d: 'GlobalAveragePooling2D', batchNormalization: 'BatchNormalization',
   layerNormalization: 'LayerNormalization', cropping1d: 'Cropping1D', cropping2d: 'Cropping2D', zeroPadding1d: 'ZeroPadding1D',
   zeroPadding2d: 'ZeroPadding2D', upSampling1d: 'UpSampling1D', upSampling2d: 'UpSampling2D', embedding: 'Embedding',
-  simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU', bidirectional: 'Bidirectional', timeDistributed: 'TimeDistributed',
   add: 'Add', subtract: 'Subtract', multiply: 'Multiply', average: 'Average', maximum: 'Maximum', minimum: 'Minimum',
   concatenate: 'Concatenate', dot: 'Dot', reLU: 'ReLU', leakyReLU: 'LeakyReLU', prelu: 'PReLU', elu: 'ELU',
   thresholdedReLU: 'ThresholdedReLU', softmax: 'Softmax', inputLayer: 'InputLayer',

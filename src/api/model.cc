@@ -398,26 +398,32 @@ Status Model::check_finite_loss(float loss) const {
                        " after optimizer step " + std::to_string(step_) + " (try a smaller learning rate)");
 }
 
-Status Model::check_inputs(const std::vector<const float*>& xs, const std::vector<const float*>* ys, int64_t n) const {
+Status Model::check_arity(const std::vector<const float*>& xs, const std::vector<const float*>* ys) const {
   if (xs.size() != inputs_.size())
     return Status::error("the model has " + std::to_string(inputs_.size()) + " input(s), got " + std::to_string(xs.size()));
   if (ys && ys->size() != outputs_.size())
     return Status::error("the model has " + std::to_string(outputs_.size()) + " output(s), got " + std::to_string(ys->size()) + " target(s)");
-  for (size_t i = 0; i < xs.size(); ++i) {
+  for (size_t i = 0; i < xs.size(); ++i)
     if (!xs[i]) return Status::error("input " + std::to_string(i) + " is missing");
-    KILN_RETURN_IF_ERROR(check_finite(inputs_.size() > 1 ? "input x[" + std::to_string(i) + "]" : "input x", xs[i], n, shape_numel(input_shape(i))));
-  }
   if (ys)
-    for (size_t i = 0; i < ys->size(); ++i) {
+    for (size_t i = 0; i < ys->size(); ++i)
       if (!(*ys)[i]) return Status::error("target " + std::to_string(i) + " is missing");
+  return Status();
+}
+
+Status Model::check_inputs(const std::vector<const float*>& xs, const std::vector<const float*>* ys, int64_t n) const {
+  KILN_RETURN_IF_ERROR(check_arity(xs, ys));
+  for (size_t i = 0; i < xs.size(); ++i)
+    KILN_RETURN_IF_ERROR(check_finite(inputs_.size() > 1 ? "input x[" + std::to_string(i) + "]" : "input x", xs[i], n, shape_numel(input_shape(i))));
+  if (ys)
+    for (size_t i = 0; i < ys->size(); ++i)
       KILN_RETURN_IF_ERROR(check_finite(outputs_.size() > 1 ? "target y[" + std::to_string(i) + "]" : "target y", (*ys)[i], n, target_numel(i)));
-    }
   return Status();
 }
 
 // Gathers the batch's rows (rows[i], or start + i) into the plan's inputs.
-Status Model::feed(CompiledPlan* cp, const std::vector<const float*>& xs, const std::vector<const float*>& ys,
-                   const uint32_t* rows, int64_t start, int64_t count) {
+void Model::feed(CompiledPlan* cp, const std::vector<const float*>& xs, const std::vector<const float*>& ys,
+                 const uint32_t* rows, int64_t start, int64_t count) {
   auto gather = [&](float* dst, const float* src, int64_t d) {
     for (int64_t i = 0; i < count; ++i) {
       const int64_t r = rows ? int64_t(rows[i]) : start + i;
@@ -426,16 +432,15 @@ Status Model::feed(CompiledPlan* cp, const std::vector<const float*>& xs, const 
   };
   for (size_t i = 0; i < xs.size(); ++i) gather(cp->plan->buffer(cp->xs[i]), xs[i], shape_numel(input_shape(i)));
   for (size_t i = 0; i < ys.size() && i < cp->targets.size(); ++i) gather(cp->plan->buffer(cp->targets[i]), ys[i], target_numel(i));
-  return Status();
 }
 
 Status Model::train_batch(const std::vector<const float*>& xs, const std::vector<const float*>& ys, const uint32_t* rows,
                           int64_t count, float* loss, float* metrics) {
   if (count <= 0) return Status::error("trainOnBatch: the batch is empty");
-  if (xs.size() != inputs_.size() || ys.size() != outputs_.size()) KILN_RETURN_IF_ERROR(check_inputs(xs, &ys, 0));
+  KILN_RETURN_IF_ERROR(check_arity(xs, &ys));
   CompiledPlan* cp;
   KILN_RETURN_IF_ERROR(get_plan(PlanKind::kTrain, count, &cp));
-  KILN_RETURN_IF_ERROR(feed(cp, xs, ys, rows, 0, count));
+  feed(cp, xs, ys, rows, 0, count);
   // Checked after gathering (only this batch's rows), before anything runs:
   // bad data never reaches the weights.
   std::vector<const float*> bx, by;
@@ -457,7 +462,7 @@ Status Model::gradients(const std::vector<const float*>& xs, const std::vector<c
   KILN_RETURN_IF_ERROR(check_inputs(xs, &ys, n));
   CompiledPlan* cp;
   KILN_RETURN_IF_ERROR(get_plan(PlanKind::kGradients, n, &cp));
-  KILN_RETURN_IF_ERROR(feed(cp, xs, ys, nullptr, 0, n));
+  feed(cp, xs, ys, nullptr, 0, n);
   cp->plan->run();
   *loss = cp->plan->buffer(cp->loss)[0];
   grads->clear();
@@ -481,7 +486,7 @@ Status Model::evaluate(const std::vector<const float*>& xs, const std::vector<co
     const int64_t b = std::min(kMaxPlanBatch, n - start);
     CompiledPlan* cp;
     KILN_RETURN_IF_ERROR(get_plan(PlanKind::kEvaluate, b, &cp));
-    KILN_RETURN_IF_ERROR(feed(cp, xs, ys, nullptr, start, b));
+    feed(cp, xs, ys, nullptr, start, b);
     cp->plan->run();
     loss_sum += double(cp->plan->buffer(cp->loss)[0]) * double(b);
     for (size_t i = 0; i < nm; ++i) {
@@ -513,7 +518,7 @@ Status Model::predict(const std::vector<const float*>& xs, int64_t n, const std:
     const int64_t b = std::min(kMaxPlanBatch, n - start);
     CompiledPlan* cp;
     KILN_RETURN_IF_ERROR(get_plan(PlanKind::kPredict, b, &cp));
-    KILN_RETURN_IF_ERROR(feed(cp, xs, {}, nullptr, start, b));
+    feed(cp, xs, {}, nullptr, start, b);
     cp->plan->run();
     for (size_t k = 0; k < outs.size(); ++k) {
       const int64_t d = shape_numel(output_shape(k));

@@ -166,8 +166,11 @@ class Model {
   Status build(PlanKind kind, int64_t batch, CompiledPlan* out);
   Status get_plan(PlanKind kind, int64_t batch, CompiledPlan** out);
   Status check_finite_loss(float loss) const;
-  Status feed(CompiledPlan* cp, const std::vector<const float*>& xs, const std::vector<const float*>& ys,
-              const uint32_t* rows, int64_t start, int64_t count);
+  void feed(CompiledPlan* cp, const std::vector<const float*>& xs, const std::vector<const float*>& ys,
+            const uint32_t* rows, int64_t start, int64_t count);
+  // One array per input (and per output when ys is given), none null.
+  Status check_arity(const std::vector<const float*>& xs, const std::vector<const float*>* ys) const;
+  // check_arity, then no NaN or Infinity in the first n samples.
   Status check_inputs(const std::vector<const float*>& xs, const std::vector<const float*>* ys, int64_t n) const;
 
   std::string topology_;

@@ -66,10 +66,11 @@ void Conv2DOp::backward(const OpBackwardArgs& a) const {
   Conv2DParams p;
   params_of(a_, a.in_shapes[0], &p);
   const int64_t n = shape_numel(a.out_shapes[0]), cols = a.out_shapes[0][3];
-  std::vector<float> dz_store;
+  // Reused across steps: a training step allocates nothing once warm.
+  thread_local std::vector<float> dz_store;
   const float* dz = a.dout[0];
   if (a_.act != Activation::kLinear) {
-    dz_store.resize(size_t(n));
+    if (dz_store.size() < size_t(n)) dz_store.resize(size_t(n));
     activation_backward(a_.act, a.out[0], a.dout[0], dz_store.data(), n);
     dz = dz_store.data();
   }

@@ -36,10 +36,11 @@ void BatchNormOp::backward(const OpBackwardArgs& a) const {
   const float* gamma = has_gamma_ ? a.in[1] : nullptr;
   float* dgamma = has_gamma_ ? a.din[1] : nullptr;
   float* dbeta = has_beta_ ? a.din[size_t(1 + int(has_gamma_))] : nullptr;
-  std::vector<float> dx_scratch;
+  // dx is needed for dgamma/dbeta even when x takes no gradient (a first layer).
+  thread_local std::vector<float> dx_scratch;
   float* dx = a.din[0];
   if (!dx) {
-    dx_scratch.resize(size_t(rows * c));
+    if (dx_scratch.size() < size_t(rows * c)) dx_scratch.resize(size_t(rows * c));
     dx = dx_scratch.data();
   }
   batch_norm_backward(rows, c, a.in[0], gamma, a.out[1], a.out[2], a.dout[0], dx, dgamma, dbeta);
@@ -62,10 +63,10 @@ void LayerNormOp::forward(const OpForwardArgs& a) const {
 
 void LayerNormOp::backward(const OpBackwardArgs& a) const {
   const int64_t f = a.in_shapes[0].back(), rows = shape_numel(a.in_shapes[0]) / f;
-  std::vector<float> dx_scratch;
+  thread_local std::vector<float> dx_scratch;
   float* dx = a.din[0];
   if (!dx) {
-    dx_scratch.resize(size_t(rows * f));
+    if (dx_scratch.size() < size_t(rows * f)) dx_scratch.resize(size_t(rows * f));
     dx = dx_scratch.data();
   }
   layer_norm_backward(rows, f, a.in[0], has_gamma_ ? a.in[1] : nullptr, a.out[1], a.out[2], a.dout[0], dx,

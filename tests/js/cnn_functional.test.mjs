@@ -10,6 +10,12 @@ import { toTensors } from '../../web/mnist_model.js';
 
 await ready();
 
+test('every kiln.layers factory names a layer class the core has, and the reverse', () => {
+  const core = kiln.internals.layerClasses();
+  const js = Object.values(kiln.layers).map((make) => make().className);
+  assert.deepEqual([...js].sort(), [...core].sort());
+});
+
 test('a small CNN learns MNIST digits (conv, pooling, batch norm, dropout)', async () => {
   const { train, test: held } = await loadMnistNode({ trainLimit: 2000, testLimit: 500 });
   const tr = toTensors(kiln, train), te = toTensors(kiln, held);
