@@ -77,19 +77,30 @@ export class Layer {
     return { className: this.className, config: this.config };
   }
 
-  /** How many tensors one application returns (recurrent layers with returnState return their states too). */
+  /**
+   * How many tensors one application returns: recurrent layers with
+   * returnState add their states; Bidirectional with mergeMode null returns
+   * both directions' outputs, and with returnState both directions' states.
+   */
   get numOutputs(): number {
-    const c = this.config;
-    if (!c.returnState) return 1;
-    const inner = c.layer as { className: string } | undefined;
     const states = (cls: string) => (cls === 'LSTM' ? 2 : 1);
-    if (this.className === 'Bidirectional' && inner) return 1 + 2 * states(inner.className);
-    return 1 + states(this.className);
+    if (this.className === 'Bidirectional') {
+      const inner = this.config.layer as { className: string; config: Record<string, unknown> } | undefined;
+      if (!inner) return 1;
+      return (this.config.mergeMode === null ? 2 : 1) + (inner.config.returnState ? 2 * states(inner.className) : 0);
+    }
+    return this.config.returnState ? 1 + states(this.className) : 1;
   }
 
-  /** Applies the layer to symbolic tensors (functional API). */
-  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
-    const list = Array.isArray(inputs) ? inputs : [inputs];
+  /**
+   * Applies the layer to symbolic tensors (functional API). Recurrent layers
+   * take `{initialState: [h]}` (LSTM: `[h, c]`; Bidirectional: the forward
+   * states, then the backward ones), e.g. another layer's returned states.
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: { initialState?: SymbolicTensor | SymbolicTensor[] }): SymbolicTensor | SymbolicTensor[] {
+    const list = Array.isArray(inputs) ? [...inputs] : [inputs];
+    const initial = kwargs?.initialState;
+    if (initial !== undefined) list.push(...(Array.isArray(initial) ? initial : [initial]));
     for (const t of list)
       if (!(t instanceof SymbolicTensor)) throw new Error(`${this.name}.apply: inputs must be symbolic tensors (from kiln.input or another layer)`);
     const node: LayerNode = { layer: this, inputs: list, outputs: [] };
@@ -137,6 +148,7 @@ const CLASSES: Record<string, string> = {
   add: 'Add', subtract: 'Subtract', multiply: 'Multiply', average: 'Average', maximum: 'Maximum', minimum: 'Minimum',
   concatenate: 'Concatenate', dot: 'Dot', reLU: 'ReLU', leakyReLU: 'LeakyReLU', prelu: 'PReLU', elu: 'ELU',
   thresholdedReLU: 'ThresholdedReLU', softmax: 'Softmax', inputLayer: 'InputLayer',
+  simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU', bidirectional: 'Bidirectional', timeDistributed: 'TimeDistributed',
 };
 
 export const layers: Record<string, (args?: LayerArgs) => Layer> = Object.fromEntries(

@@ -194,7 +194,11 @@ Status Model::parse_topology(const std::string& text, int64_t max_params) {
   for (size_t l = 0; l < layers_.size(); ++l)  // layer by layer, in declaration order: seeds stay stable
     for (size_t k = 0; k < specs[l].size(); ++k) {
       const WeightSpec& s = specs[l][k];
-      initialize(s.init, weight_data(size_t(layer_weights_[l][k])), shape_numel(s.shape), s.fan_in, s.fan_out, rng_);
+      float* data = weight_data(size_t(layer_weights_[l][k]));
+      if (s.custom_init)
+        s.custom_init(data, shape_numel(s.shape), rng_);
+      else
+        initialize(s.init, data, shape_numel(s.shape), s.fan_in, s.fan_out, rng_);
     }
   return Status();
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/rng.h"
 #include "core/shape.h"
 #include "core/status.h"
 #include "graph/graph.h"
@@ -21,11 +22,17 @@
 namespace kiln {
 
 struct WeightSpec {
+  WeightSpec() = default;
+  WeightSpec(std::string n, Shape s, Initializer i, int64_t fi, int64_t fo, bool t)
+      : name(std::move(n)), shape(std::move(s)), init(i), fan_in(fi), fan_out(fo), trainable(t) {}
   std::string name;  // e.g. "kernel", "bias", "moving_mean"
   Shape shape;
   Initializer init = Initializer::kZeros;
   int64_t fan_in = 1, fan_out = 1;  // for the fan-scaled initializers
   bool trainable = true;
+  // Replaces `init` when set: weights whose parts start differently (LSTM's
+  // unitForgetBias puts ones in the forget gate's block).
+  std::function<void(float* data, int64_t n, Rng& rng)> custom_init;
 };
 
 // What a layer's call() appends its nodes to.

@@ -6,6 +6,7 @@
 #include "layers/embedding_layers.h"
 #include "layers/merge_layers.h"
 #include "layers/noise_layers.h"
+#include "layers/recurrent_layers.h"
 #include "layers/reshaping_layers.h"
 
 namespace kiln {
@@ -67,6 +68,12 @@ const Entry kLayers[] = {
     {"GlobalAveragePooling2D", make_global_average_pooling2d},
     {"BatchNormalization", make_batch_normalization},
     {"LayerNormalization", make_layer_normalization},
+    // Recurrent layers and wrappers.
+    {"SimpleRNN", make_simple_rnn},
+    {"LSTM", make_lstm},
+    {"GRU", make_gru},
+    {"Bidirectional", make_bidirectional},
+    {"TimeDistributed", make_time_distributed},
 };
 }  // namespace
 

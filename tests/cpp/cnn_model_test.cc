@@ -11,78 +11,12 @@
 #include "api/model.h"
 #include "core/rng.h"
 #include "io/model_format.h"
+#include "model_test_utils.h"
 
 using namespace kiln;
+using namespace kiln::testing;
 
 namespace {
-
-std::string sequential_topology(const std::string& input_shape, const std::vector<std::string>& layers) {
-  std::string t = R"({"layers":[{"className":"InputLayer","config":{"name":"in","shape":)" + input_shape + "}}";
-  for (const std::string& l : layers) t += "," + l;
-  t += R"(],"nodes":[{"layer":0,"inputs":[]})";
-  for (size_t i = 1; i <= layers.size(); ++i)
-    t += R"(,{"layer":)" + std::to_string(i) + R"(,"inputs":[[)" + std::to_string(i - 1) + ",0]]}";
-  t += R"(],"inputs":[0],"outputs":[[)" + std::to_string(layers.size()) + ",0]]}";
-  return t;
-}
-
-std::unique_ptr<Model> make(const std::string& topo, LossKind loss, uint64_t seed = 3) {
-  std::unique_ptr<Model> m;
-  Status s = Model::create(topo, seed, &m);
-  EXPECT_TRUE(s.ok()) << s.message();
-  if (!m) return m;
-  TrainingConfig c;
-  c.loss = loss;
-  c.optimizer.kind = OptimizerKind::kSgd;
-  c.optimizer.learning_rate = 0.05f;
-  EXPECT_TRUE(m->compile(c).ok());
-  return m;
-}
-
-std::vector<float> random_vec(size_t n, uint64_t seed, double scale = 1.0) {
-  Rng r(seed);
-  std::vector<float> v(n);
-  for (float& x : v) x = float(scale * r.normal());
-  return v;
-}
-
-std::vector<float> one_hot(int64_t n, int64_t classes, uint64_t seed) {
-  Rng r(seed);
-  std::vector<float> y(size_t(n * classes), 0.0f);
-  for (int64_t i = 0; i < n; ++i) y[size_t(i * classes + r.below(uint32_t(classes)))] = 1.0f;
-  return y;
-}
-
-// Every weight's autodiff gradient against central differences of evaluate().
-void check_gradients(Model& m, const std::vector<float>& x, const std::vector<float>& y, int64_t n, double tol) {
-  float loss;
-  std::vector<std::vector<float>> grads;
-  Status s = m.gradients(x.data(), y.data(), n, &loss, &grads);
-  ASSERT_TRUE(s.ok()) << s.message();
-  std::vector<float> metric(m.num_metric_values() + 1);
-  size_t gi = 0;
-  for (size_t w = 0; w < m.num_weights(); ++w) {
-    if (!m.weight_trainable(w)) continue;
-    float* data = m.weight_data(w);
-    const int64_t count = shape_numel(m.weight_shape(w));
-    double worst = 0, scale = 1e-3;
-    for (int64_t i = 0; i < count; ++i) scale = std::max(scale, double(std::fabs(grads[gi][size_t(i)])));
-    for (int64_t i = 0; i < count; i += std::max<int64_t>(1, count / 12)) {
-      const float orig = data[i];
-      const float h = 2e-3f * std::max(1.0f, std::fabs(orig));
-      float lp, lm;
-      data[i] = orig + h;
-      ASSERT_TRUE(m.evaluate(x.data(), y.data(), n, &lp, metric.data()).ok());
-      data[i] = orig - h;
-      ASSERT_TRUE(m.evaluate(x.data(), y.data(), n, &lm, metric.data()).ok());
-      data[i] = orig;
-      const double fd = (double(lp) - double(lm)) / (2.0 * double(h));
-      worst = std::max(worst, std::fabs(fd - double(grads[gi][size_t(i)])) / scale);
-    }
-    EXPECT_LT(worst, tol) << m.weight_name(w);
-    ++gi;
-  }
-}
 
 const char* kConv = R"({"className":"Conv2D","config":{"name":"c1","filters":4,"kernelSize":3,"padding":"same","activation":"tanh"}})";
 const char* kConvStrided = R"({"className":"Conv2D","config":{"name":"c2","filters":3,"kernelSize":[2,3],"strides":2,"activation":"linear"}})";
@@ -95,7 +29,7 @@ const char* kSoftmax = R"({"className":"Dense","config":{"name":"out","units":3,
 TEST(CnnModel, GradientsMatchFiniteDifferences) {
   // Smooth activations and a loss away from kinks; max pooling keeps its
   // argmax under the small perturbations of a random input.
-  auto m = make(sequential_topology("[7,6,2]", {kConv, kMaxPool, kConvStrided, kFlatten, kSoftmax}), LossKind::kCategoricalCrossentropy);
+  auto m = make_model(sequential_topology("[7,6,2]", {kConv, kMaxPool, kConvStrided, kFlatten, kSoftmax}), LossKind::kCategoricalCrossentropy);
   ASSERT_TRUE(m);
   const int64_t n = 3;
   std::vector<float> x = random_vec(size_t(n * 7 * 6 * 2), 11), y = one_hot(n, 3, 5);
@@ -107,7 +41,7 @@ TEST(CnnModel, DepthwiseSeparableTransposeAndConv1dGradients) {
   const char* sep = R"({"className":"SeparableConv2D","config":{"name":"sep","filters":3,"kernelSize":2,"activation":"tanh"}})";
   const char* tr = R"({"className":"Conv2DTranspose","config":{"name":"tr","filters":2,"kernelSize":3,"strides":2,"padding":"same"}})";
   const char* gap = R"({"className":"GlobalAveragePooling2D","config":{"name":"gap"}})";
-  auto m = make(sequential_topology("[6,5,2]", {dw, sep, tr, gap, kSoftmax}), LossKind::kCategoricalCrossentropy);
+  auto m = make_model(sequential_topology("[6,5,2]", {dw, sep, tr, gap, kSoftmax}), LossKind::kCategoricalCrossentropy);
   ASSERT_TRUE(m);
   std::vector<float> x = random_vec(size_t(2 * 6 * 5 * 2), 12), y = one_hot(2, 3, 6);
   check_gradients(*m, x, y, 2, 2e-2);
@@ -115,7 +49,7 @@ TEST(CnnModel, DepthwiseSeparableTransposeAndConv1dGradients) {
   const char* c1 = R"({"className":"Conv1D","config":{"name":"c1d","filters":4,"kernelSize":3,"dilationRate":2,"activation":"tanh"}})";
   const char* ap = R"({"className":"AveragePooling1D","config":{"name":"ap","poolSize":2}})";
   const char* ln = R"({"className":"LayerNormalization","config":{"name":"ln"}})";
-  auto m1 = make(sequential_topology("[9,3]", {c1, ap, ln, kFlatten, kSoftmax}), LossKind::kCategoricalCrossentropy);
+  auto m1 = make_model(sequential_topology("[9,3]", {c1, ap, ln, kFlatten, kSoftmax}), LossKind::kCategoricalCrossentropy);
   ASSERT_TRUE(m1);
   std::vector<float> x1 = random_vec(size_t(2 * 9 * 3), 13), y1 = one_hot(2, 3, 7);
   check_gradients(*m1, x1, y1, 2, 2e-2);
@@ -124,7 +58,7 @@ TEST(CnnModel, DepthwiseSeparableTransposeAndConv1dGradients) {
 TEST(CnnModel, TrainingLowersTheLossAndBatchNormTracksStatistics) {
   const char* bn = R"({"className":"BatchNormalization","config":{"name":"bn","momentum":0.9}})";
   const char* relu_conv = R"({"className":"Conv2D","config":{"name":"c1","filters":6,"kernelSize":3,"activation":"relu"}})";
-  auto m = make(sequential_topology("[8,8,1]", {relu_conv, bn, kMaxPool, kFlatten, kSoftmax}), LossKind::kCategoricalCrossentropy);
+  auto m = make_model(sequential_topology("[8,8,1]", {relu_conv, bn, kMaxPool, kFlatten, kSoftmax}), LossKind::kCategoricalCrossentropy);
   ASSERT_TRUE(m);
   const int64_t n = 32;
   std::vector<float> x = random_vec(size_t(n * 64), 21), y = one_hot(n, 3, 22);
@@ -147,7 +81,7 @@ TEST(CnnModel, TrainingLowersTheLossAndBatchNormTracksStatistics) {
 
 TEST(CnnModel, SaveLoadRoundTripIsBitExact) {
   const char* bn = R"({"className":"BatchNormalization","config":{"name":"bn"}})";
-  auto m = make(sequential_topology("[7,6,2]", {kConv, bn, kMaxPool, kConvStrided, kFlatten, kSoftmax}), LossKind::kCategoricalCrossentropy);
+  auto m = make_model(sequential_topology("[7,6,2]", {kConv, bn, kMaxPool, kConvStrided, kFlatten, kSoftmax}), LossKind::kCategoricalCrossentropy);
   ASSERT_TRUE(m);
   std::vector<float> x = random_vec(size_t(4 * 7 * 6 * 2), 31), y = one_hot(4, 3, 32);
   std::vector<float> metric(m->num_metric_values());
