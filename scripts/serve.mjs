@@ -13,11 +13,25 @@ const TYPES = {
   '.wasm': 'application/wasm', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml', '.md': 'text/plain',
 };
 
+// Read-only data from Debian packages, served under these URL prefixes.
+const MOUNTS = { '/debian/common-licenses/': '/usr/share/common-licenses/' };
+
+/** The file a URL path names: under a mount, else under root; null when it escapes both. */
+function fileFor(root, path) {
+  for (const [prefix, dir] of Object.entries(MOUNTS)) {
+    if (!path.startsWith(prefix)) continue;
+    const file = normalize(join(dir, path.slice(prefix.length)));
+    return file.startsWith(dir) ? file : null;
+  }
+  const file = normalize(join(root, path.endsWith('/') ? path + 'index.html' : path));
+  return file.startsWith(root) ? file : null;
+}
+
 export async function serve({ port = 0, isolated = true, root = ROOT } = {}) {
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const file = normalize(join(root, path.endsWith('/') ? path + 'index.html' : path));
-    if (!file.startsWith(root)) return res.writeHead(403).end();
+    const file = fileFor(root, path);
+    if (!file) return res.writeHead(403).end();
     try {
       if (!(await stat(file)).isFile()) throw new Error('not a file');
       const headers = { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' };

@@ -58,10 +58,14 @@ export class Layer {
     this.className = className;
     this.name = typeof args.name === 'string' ? args.name : uniqueName(className);
     const config: Record<string, unknown> = { name: this.name };
-    for (const [k, v] of Object.entries(args)) if (!INPUT_ARGS.includes(k) && k !== 'name' && v !== undefined) config[k] = v instanceof Layer ? v.toJSON() : v;
+    // An embedding's inputDim is its vocabulary size, not the input's shape.
+    const embedding = className === 'Embedding';
+    const inputArgs = embedding ? INPUT_ARGS.filter((k) => k !== 'inputDim') : INPUT_ARGS;
+    for (const [k, v] of Object.entries(args)) if (!inputArgs.includes(k) && k !== 'name' && v !== undefined) config[k] = v instanceof Layer ? v.toJSON() : v;
     this.config = config;
     let shape = args.inputShape ?? (args.batchInputShape ? args.batchInputShape.slice(1) : undefined);
-    if (shape === undefined && args.inputDim !== undefined)
+    if (shape === undefined && embedding && args.inputLength !== undefined) shape = [args.inputLength];
+    if (shape === undefined && !embedding && args.inputDim !== undefined)
       shape = args.inputLength !== undefined ? [args.inputLength, args.inputDim] : [args.inputDim];
     if (shape !== undefined) {
       if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || (d as number) <= 0))
