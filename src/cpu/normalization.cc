@@ -156,7 +156,8 @@ void batch_norm_inference_forward(int64_t rows, int64_t channels, const float* x
 }
 
 void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* save_mean,
-                         const float* save_inv_std, const float* dy, float* dx, float* dgamma, float* dbeta) {
+                         const float* save_inv_std, const float* dy, float* dx, float* dgamma, float* dbeta,
+                         bool batch_statistics) {
   if (channels <= 0) return;
   // sums[0] = sum dy, sums[1] = sum dy * (x - mean).
   std::vector<double> sums(size_t(2 * channels), 0.0);
@@ -182,8 +183,8 @@ void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const f
     const size_t i = size_t(c);
     const double inv_std = save_inv_std[c], n = double(std::max<int64_t>(rows, 1));
     k[i] = float((gamma ? gamma[c] : 1.0) * inv_std);
-    q[i] = float(sums[i] / n);
-    p[i] = float(inv_std * inv_std * sums[size_t(channels) + i] / n);
+    q[i] = batch_statistics ? float(sums[i] / n) : 0.0f;
+    p[i] = batch_statistics ? float(inv_std * inv_std * sums[size_t(channels) + i] / n) : 0.0f;
     if (dbeta) dbeta[c] = float(sums[i]);
     if (dgamma) dgamma[c] = float(sums[size_t(channels) + i] * inv_std);
   }

@@ -38,16 +38,20 @@ void batch_norm_inference_forward_reference(int64_t rows, int64_t channels, cons
                                             const float* beta, const float* moving_mean, const float* moving_var,
                                             float eps, float* y);
 
-// Training-mode gradient (through the batch statistics), from the saved mean
-// and inv_std of batch_norm_train_forward. Overwrites dx, dgamma, dbeta
-// (dgamma / dbeta may be null). With xhat = (x - mean) * inv_std:
-//   dbeta = sum dy, dgamma = sum dy * xhat,
-//   dx = gamma * inv_std * (dy - dbeta / N - xhat * dgamma / N).
-void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* save_mean,
-                         const float* save_inv_std, const float* dy, float* dx, float* dgamma, float* dbeta);
+// Gradient from the mean and inv_std the forward normalized with. Overwrites
+// dx, dgamma, dbeta (dgamma / dbeta may be null). With xhat = (x - mean) * inv_std:
+//   dbeta = sum dy, dgamma = sum dy * xhat, and
+//   batch_statistics (training: the saved mean and inv_std of
+//   batch_norm_train_forward, which depend on x):
+//     dx = gamma * inv_std * (dy - dbeta / N - xhat * dgamma / N);
+//   otherwise (inference mode: the moving statistics, constants):
+//     dx = gamma * inv_std * dy.
+void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* mean,
+                         const float* inv_std, const float* dy, float* dx, float* dgamma, float* dbeta,
+                         bool batch_statistics = true);
 void batch_norm_backward_reference(int64_t rows, int64_t channels, const float* x, const float* gamma,
-                                   const float* save_mean, const float* save_inv_std, const float* dy, float* dx,
-                                   float* dgamma, float* dbeta);
+                                   const float* mean, const float* inv_std, const float* dy, float* dx,
+                                   float* dgamma, float* dbeta, bool batch_statistics = true);
 
 // ---- Layer normalization over the last axis: x [rows, features], gamma /
 // beta [features] (TF.js LayerNormalization's default epsilon is 1e-3).

@@ -52,7 +52,7 @@ void batch_norm_inference_forward_reference(int64_t rows, int64_t channels, cons
 
 void batch_norm_backward_reference(int64_t rows, int64_t channels, const float* x, const float* gamma,
                                    const float* save_mean, const float* save_inv_std, const float* dy, float* dx,
-                                   float* dgamma, float* dbeta) {
+                                   float* dgamma, float* dbeta, bool batch_statistics) {
   for (int64_t c = 0; c < channels; ++c) {
     const double mean = save_mean[c], inv_std = save_inv_std[c], g = gamma ? gamma[c] : 1.0;
     double sum_dy = 0, sum_dy_xhat = 0;
@@ -61,10 +61,10 @@ void batch_norm_backward_reference(int64_t rows, int64_t channels, const float* 
       sum_dy += d;
       sum_dy_xhat += d * (x[r * channels + c] - mean) * inv_std;
     }
-    const double n = double(rows);
+    const double n = double(rows), through = batch_statistics ? 1.0 : 0.0;
     for (int64_t r = 0; r < rows; ++r) {
       const double xhat = (x[r * channels + c] - mean) * inv_std;
-      dx[r * channels + c] = float(g * inv_std * (dy[r * channels + c] - sum_dy / n - xhat * sum_dy_xhat / n));
+      dx[r * channels + c] = float(g * inv_std * (dy[r * channels + c] - through * (sum_dy / n + xhat * sum_dy_xhat / n)));
     }
     if (dgamma) dgamma[c] = float(sum_dy_xhat);
     if (dbeta) dbeta[c] = float(sum_dy);

@@ -1,5 +1,6 @@
 #include "ops/conv2d_op.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -10,9 +11,16 @@ namespace kiln {
 namespace {
 // For a transposed convolution the roles swap: its input is the convolution's
 // output (dy) and its output is the convolution's input (dx).
+// TF.js's deconvLength: in * stride, plus max(kernel - stride, 0) for 'valid'
+// (a kernel smaller than the stride leaves trailing cells only the bias reaches).
+int64_t transpose_length(int64_t in, int64_t stride, int64_t kernel, int64_t dilation, bool same) {
+  const int64_t k = (kernel - 1) * dilation + 1;
+  return in * stride + (same ? 0 : std::max<int64_t>(k - stride, 0));
+}
+
 Status transpose_params(const Conv2DAttrs& a, const Shape& x, Conv2DParams* p) {
-  const int64_t oh = a.same_padding ? x[1] * a.stride_h : (x[1] - 1) * a.stride_h + (a.kernel_h - 1) * a.dilation_h + 1;
-  const int64_t ow = a.same_padding ? x[2] * a.stride_w : (x[2] - 1) * a.stride_w + (a.kernel_w - 1) * a.dilation_w + 1;
+  const int64_t oh = transpose_length(x[1], a.stride_h, a.kernel_h, a.dilation_h, a.same_padding);
+  const int64_t ow = transpose_length(x[2], a.stride_w, a.kernel_w, a.dilation_w, a.same_padding);
   KILN_RETURN_IF_ERROR(conv2d_params(x[0], oh, ow, a.filters, x[3], a.kernel_h, a.kernel_w, a.stride_h, a.stride_w,
                                      a.dilation_h, a.dilation_w, a.same_padding, 1, p));
   if (p->out_h != x[1] || p->out_w != x[2])

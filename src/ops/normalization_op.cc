@@ -1,5 +1,6 @@
 #include "ops/normalization_op.h"
 
+#include <cmath>
 #include <vector>
 
 #include "cpu/normalization.h"
@@ -43,7 +44,18 @@ void BatchNormOp::backward(const OpBackwardArgs& a) const {
     if (dx_scratch.size() < size_t(rows * c)) dx_scratch.resize(size_t(rows * c));
     dx = dx_scratch.data();
   }
-  batch_norm_backward(rows, c, a.in[0], gamma, a.out[1], a.out[2], a.dout[0], dx, dgamma, dbeta);
+  if (training_) {
+    batch_norm_backward(rows, c, a.in[0], gamma, a.out[1], a.out[2], a.dout[0], dx, dgamma, dbeta);
+    return;
+  }
+  // Inference mode (a frozen layer being fine-tuned through): the moving
+  // statistics are constants.
+  thread_local std::vector<float> inv_std;
+  inv_std.resize(size_t(c));
+  const float* var = a.in[size_t(moving_index()) + 1];
+  for (int64_t i = 0; i < c; ++i) inv_std[size_t(i)] = float(1.0 / std::sqrt(double(var[i]) + double(eps_)));
+  batch_norm_backward(rows, c, a.in[0], gamma, a.in[size_t(moving_index())], inv_std.data(), a.dout[0], dx, dgamma,
+                      dbeta, false);
 }
 
 Status LayerNormOp::infer(const std::vector<Shape>& in, std::vector<Shape>* out) const {

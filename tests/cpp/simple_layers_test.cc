@@ -15,10 +15,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -27,324 +25,36 @@
 #include "graph/plan.h"
 #include "io/json.h"
 #include "io/model_format.h"
+#include "layer_fixture.h"
 #include "layers/layer.h"
 #include "ops/dropout.h"
 
 namespace kiln {
 namespace {
 
-// ---- fixtures ----------------------------------------------------------------
+// Fixture reading, the one-layer model and graph builders and the per-case
+// comparisons against PyTorch are shared with the other layer tests.
+using namespace layer_test;
 
-struct LayerFixture {
-  std::string name, cls, config;
-  int64_t batch = 0;
-  std::vector<Shape> inputs;  // batch excluded
-  std::map<std::string, std::vector<float>> t;
-  bool has(const std::string& k) const { return t.count(k) > 0; }
-  const std::vector<float>& get(const std::string& k) const {
-    static const std::vector<float> empty;
-    auto it = t.find(k);
-    return it == t.end() ? empty : it->second;
-  }
-};
+std::vector<LayerFixture> simple_fixtures() { return all_fixtures("simple", 40); }
 
-std::string fixture_dir() { return std::string(KILN_FIXTURE_DIR) + "/layers_simple/"; }
+// ---- 1. forward (predict) and gradients against PyTorch ----------------------------
 
-bool load_fixture(const std::string& name, LayerFixture* f, std::string* err) {
-  std::ifstream in(fixture_dir() + name + ".txt");
-  if (!in) {
-    *err = "cannot open " + fixture_dir() + name + ".txt (run scripts/make_layer_fixtures_simple.py)";
-    return false;
-  }
-  f->name = name;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ls(line);
-    std::string key;
-    ls >> key;
-    if (key == "class") {
-      ls >> f->cls;
-    } else if (key == "config") {
-      ls >> f->config;
-    } else if (key == "batch") {
-      ls >> f->batch;
-    } else if (key == "input") {
-      size_t nd = 0;
-      ls >> nd;
-      Shape s(nd);
-      for (auto& d : s) ls >> d;
-      f->inputs.push_back(s);
-    } else {
-      size_t n = 0;
-      ls >> n;
-      std::vector<float> v(n);
-      for (auto& x : v) {
-        double d;
-        ls >> d;
-        x = float(d);
-      }
-      f->t[key] = v;
-    }
-    if (!ls) {
-      *err = name + ": bad line: " + line.substr(0, 60);
-      return false;
-    }
-  }
-  return true;
-}
+TEST(SimpleLayersTorch, ForwardMatchesPredict) { for_each_fixture("simple", 40, "predict", check_predict); }
 
-std::vector<LayerFixture> all_fixtures() {
-  std::vector<LayerFixture> out;
-  std::ifstream idx(fixture_dir() + "index.txt");
-  EXPECT_TRUE(bool(idx)) << "missing " << fixture_dir() << "index.txt";
-  std::string name;
-  while (idx >> name) {
-    LayerFixture f;
-    std::string err;
-    if (!load_fixture(name, &f, &err)) {
-      ADD_FAILURE() << err;
-      continue;
-    }
-    out.push_back(f);
-  }
-  EXPECT_GE(out.size(), 40u);
-  return out;
-}
-
-// max|a - b| / max|b| (absolute when b is all zeros).
-double rel_error(const std::vector<float>& a, const std::vector<float>& b) {
-  if (a.size() != b.size()) return 1e30;
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num = std::max(num, std::fabs(double(a[i]) - double(b[i])));
-    den = std::max(den, std::fabs(double(b[i])));
-  }
-  return den > 0 ? num / den : num;
-}
-
-// ---- building a one-layer model ------------------------------------------------
-
-std::string shape_json(const Shape& s) {
-  Json a = Json::array();
-  for (int64_t d : s) a.push(Json::number(double(d)));
-  return a.dump();
-}
-
-// {"layers": [InputLayer..., the layer], ...} applying the layer to every input.
-std::string one_layer_topology(const std::string& cls, const std::string& config, const std::vector<Shape>& inputs) {
-  Json cfg;
-  EXPECT_TRUE(parse_json(config, &cfg).ok()) << config;
-  cfg.set("name", Json::string("layer_under_test"));
-  Json layers = Json::array(), nodes = Json::array(), ins = Json::array(), refs = Json::array();
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    Json ic = Json::object();
-    Json shape;
-    EXPECT_TRUE(parse_json(shape_json(inputs[i]), &shape).ok());
-    ic.set("name", Json::string("input_" + std::to_string(i))).set("shape", shape);
-    layers.push(Json::object().set("className", Json::string("InputLayer")).set("config", ic));
-    nodes.push(Json::object().set("layer", Json::number(double(i))).set("inputs", Json::array()));
-    ins.push(Json::number(double(i)));
-    refs.push(Json::array().push(Json::number(double(i))).push(Json::number(0)));
-  }
-  layers.push(Json::object().set("className", Json::string(cls)).set("config", cfg));
-  nodes.push(Json::object().set("layer", Json::number(double(inputs.size()))).set("inputs", refs));
-  Json topo = Json::object();
-  topo.set("layers", layers).set("nodes", nodes).set("inputs", ins);
-  topo.set("outputs", Json::array().push(Json::array().push(Json::number(double(inputs.size()))).push(Json::number(0))));
-  return topo.dump();
-}
-
-Status make_model(const std::string& cls, const std::string& config, const std::vector<Shape>& inputs,
-                  std::unique_ptr<Model>* out, uint64_t seed = 7) {
-  return Model::create(one_layer_topology(cls, config, inputs), seed, out);
-}
-
-std::vector<float> predict(Model& m, const std::vector<std::vector<float>>& xs, int64_t batch) {
-  std::vector<const float*> ptrs;
-  for (const auto& x : xs) ptrs.push_back(x.data());
-  std::vector<float> y(size_t(batch * m.output_dim()));
-  Status s = m.predict(ptrs, batch, {y.data()});
-  EXPECT_TRUE(s.ok()) << s.message();
-  return y;
-}
-
-// ---- running a layer's graph directly -------------------------------------------
-
-Shape with_batch(int64_t b, const Shape& s) {
-  Shape o = {b};
-  o.insert(o.end(), s.begin(), s.end());
-  return o;
-}
-
-// One layer applied to fresh inputs in a graph, with (optionally) the
-// backward pass from a cotangent r: what the model's plans do, minus the loss.
-struct LayerGraph {
-  std::unique_ptr<Layer> layer;
-  std::vector<WeightSpec> specs;
-  std::vector<std::vector<float>> weights;  // the externals' storage
-  Graph g;
-  std::vector<int> xs, ws, grads;
-  int y = -1, y_keep = -1, r = -1;
-  std::unique_ptr<Plan> plan;
-
-  Status init(const std::string& cls, const std::string& config, const std::vector<Shape>& inputs, int64_t batch,
-              bool training, bool backward, Rng* rng) {
-    Json cfg;
-    KILN_RETURN_IF_ERROR(parse_json(config, &cfg));
-    cfg.set("name", Json::string("layer_under_test"));
-    KILN_RETURN_IF_ERROR(make_layer(cls, cfg, &layer));
-    std::vector<Shape> out_shapes;
-    KILN_RETURN_IF_ERROR(layer->build(inputs, &specs, &out_shapes));
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      xs.push_back(g.add_input(with_batch(batch, inputs[i]), "x" + std::to_string(i)));
-      if (backward) g.value(xs.back()).requires_grad = true;
-    }
-    for (const WeightSpec& s : specs) {
-      weights.emplace_back(size_t(shape_numel(s.shape)), 0.0f);
-      ws.push_back(g.add_external(s.shape, s.name, backward && s.trainable));
-    }
-    LayerContext ctx;
-    ctx.graph = &g;
-    ctx.training = training;
-    ctx.weights = ws;
-    std::map<int, std::pair<int, Activation>> logits;
-    ctx.logits = &logits;
-    std::vector<int> outs;
-    KILN_RETURN_IF_ERROR(layer->call(ctx, xs, &outs));
-    if (outs.size() != out_shapes.size()) return Status::error("output count differs from build()");
-    y = outs[0];
-    if (g.values()[size_t(y)].shape != with_batch(batch, out_shapes[0]))
-      return Status::error("call() shape " + shape_to_string(g.values()[size_t(y)].shape) + " != build() shape " +
-                           shape_to_string(with_batch(batch, out_shapes[0])));
-    if (backward) {
-      r = g.add_input(g.values()[size_t(y)].shape, "r");
-      KILN_RETURN_IF_ERROR(append_backward(g, y, r, &grads));
-    }
-    // A copy read by nothing keeps y's bytes alive to the end of the run.
-    KILN_RETURN_IF_ERROR(g.reshape(y, {shape_numel(g.values()[size_t(y)].shape)}, &y_keep));
-    std::vector<float*> ext(g.values().size(), nullptr);
-    for (size_t k = 0; k < ws.size(); ++k) ext[size_t(ws[k])] = weights[k].data();
-    return Plan::compile(g, ext, nullptr, nullptr, &plan, rng);
-  }
-  int64_t numel(int v) const { return shape_numel(g.values()[size_t(v)].shape); }
-  void set(int v, const std::vector<float>& data) {
-    ASSERT_EQ(int64_t(data.size()), numel(v));
-    std::memcpy(plan->buffer(v), data.data(), data.size() * sizeof(float));
-  }
-  std::vector<float> get(int v) const { return std::vector<float>(plan->buffer(v), plan->buffer(v) + numel(v)); }
-  std::vector<float> output() const { return get(y_keep); }
-  // d(sum y*r)/d(value), or empty when the graph computed none.
-  std::vector<float> grad_of(int v) const {
-    if (size_t(v) >= grads.size() || grads[size_t(v)] < 0) return {};
-    return get(grads[size_t(v)]);
-  }
-  void run() { plan->run(); }
-};
-
-double loss_of(LayerGraph& lg, const std::vector<float>& r) {
-  lg.run();
-  const std::vector<float> y = lg.output();
-  double s = 0;
-  for (size_t i = 0; i < y.size(); ++i) s += double(y[i]) * double(r[i]);
-  return s;
-}
-
-// ---- 1. forward (predict) against PyTorch ------------------------------------------
-
-TEST(SimpleLayersTorch, ForwardMatchesPredict) {
-  for (const LayerFixture& f : all_fixtures()) {
-    SCOPED_TRACE(f.name);
-    std::unique_ptr<Model> m;
-    Status s = make_model(f.cls, f.config, f.inputs, &m);
-    ASSERT_TRUE(s.ok()) << s.message();
-    for (size_t k = 0; k < m->num_weights(); ++k) {
-      const auto& w = f.get("w" + std::to_string(k));
-      s = m->set_weight(k, w.data(), int64_t(w.size()));
-      ASSERT_TRUE(s.ok()) << s.message();
-    }
-    std::vector<std::vector<float>> xs;
-    for (size_t i = 0; i < f.inputs.size(); ++i) xs.push_back(f.get("x" + std::to_string(i)));
-    const std::vector<float> y = predict(*m, xs, f.batch);
-    EXPECT_LE(rel_error(y, f.get("y")), 1e-4) << f.cls << " " << f.config;
-  }
-}
-
-// ---- 1b. gradients against PyTorch ---------------------------------------------------
-
-TEST(SimpleLayersTorch, GradientsMatch) {
-  for (const LayerFixture& f : all_fixtures()) {
-    SCOPED_TRACE(f.name);
-    LayerGraph lg;
-    Status s = lg.init(f.cls, f.config, f.inputs, f.batch, false, true, nullptr);
-    ASSERT_TRUE(s.ok()) << s.message();
-    for (size_t k = 0; k < lg.weights.size(); ++k) lg.weights[k] = f.get("w" + std::to_string(k));
-    for (size_t i = 0; i < lg.xs.size(); ++i) lg.set(lg.xs[i], f.get("x" + std::to_string(i)));
-    lg.set(lg.r, f.get("r"));
-    lg.run();
-    EXPECT_LE(rel_error(lg.output(), f.get("y")), 1e-4);
-    int checked = 0;
-    for (size_t i = 0; i < lg.xs.size(); ++i) {
-      const std::string key = "dx" + std::to_string(i);
-      const std::vector<float> g = lg.grad_of(lg.xs[i]);
-      if (!f.has(key)) {
-        EXPECT_TRUE(g.empty()) << "a gradient for non-differentiable input " << i;
-        continue;
-      }
-      EXPECT_LE(rel_error(g, f.get(key)), 1e-4) << key;
-      ++checked;
-    }
-    for (size_t k = 0; k < lg.ws.size(); ++k) {
-      const std::string key = "dw" + std::to_string(k);
-      ASSERT_TRUE(f.has(key));
-      EXPECT_LE(rel_error(lg.grad_of(lg.ws[k]), f.get(key)), 1e-4) << key;
-      ++checked;
-    }
-    EXPECT_GT(checked, 0);
-  }
-}
+TEST(SimpleLayersTorch, GradientsMatch) { for_each_fixture("simple", 40, "gradient", check_gradients); }
 
 // The gradient plan of a compiled model (Model::gradients) agrees too, for the
-// layers with weights: MSE against a target y - r * n / 2 has gradient
-// d/dy mean((y - t)^2) = 2 (y - t) / n = r, so the weight gradients are those
-// of sum(y * r).
+// layers with weights.
 TEST(SimpleLayersTorch, ModelGradientsOfWeightedLayers) {
-  for (const LayerFixture& f : all_fixtures()) {
-    if (!f.has("w0")) continue;
-    SCOPED_TRACE(f.name);
-    std::unique_ptr<Model> m;
-    Status s = make_model(f.cls, f.config, f.inputs, &m);
-    ASSERT_TRUE(s.ok()) << s.message();
-    for (size_t k = 0; k < m->num_weights(); ++k) {
-      const auto& w = f.get("w" + std::to_string(k));
-      ASSERT_TRUE(m->set_weight(k, w.data(), int64_t(w.size())).ok());
-    }
-    TrainingConfig tc;
-    tc.loss = LossKind::kMeanSquaredError;
-    ASSERT_TRUE(m->compile(tc).ok());
-    const std::vector<float>& y = f.get("y");
-    const std::vector<float>& r = f.get("r");
-    // The loss averages over rows of the last axis: n = all elements.
-    const double n = double(y.size());
-    std::vector<float> target(y.size());
-    for (size_t i = 0; i < y.size(); ++i) target[i] = float(double(y[i]) - double(r[i]) * n / 2);
-    std::vector<std::vector<float>> xs;
-    std::vector<const float*> xp;
-    for (size_t i = 0; i < f.inputs.size(); ++i) xs.push_back(f.get("x" + std::to_string(i)));
-    for (const auto& x : xs) xp.push_back(x.data());
-    float loss;
-    std::vector<std::vector<float>> grads;
-    s = m->gradients(xp, {target.data()}, f.batch, &loss, &grads);
-    ASSERT_TRUE(s.ok()) << s.message();
-    for (size_t k = 0; k < grads.size(); ++k) EXPECT_LE(rel_error(grads[k], f.get("dw" + std::to_string(k))), 1e-3);
-  }
+  for_each_fixture("simple", 40, "model-gradient", check_model_gradients);
 }
 
 // ---- 2. backward against finite differences -----------------------------------------
 
 TEST(SimpleLayersFiniteDiff, BackwardMatchesCentralDifferences) {
   constexpr float kEps = 1e-3f;
-  for (const LayerFixture& f : all_fixtures()) {
+  for (const LayerFixture& f : simple_fixtures()) {
     SCOPED_TRACE(f.name);
     LayerGraph an, fw;
     Status s = an.init(f.cls, f.config, f.inputs, f.batch, false, true, nullptr);
@@ -422,7 +132,7 @@ void expect_round_trip(const std::string& cls, const std::string& config, const 
 
 TEST(SimpleLayersRoundTrip, EveryLayerClassPredictsIdentically) {
   std::vector<std::string> seen;
-  for (const LayerFixture& f : all_fixtures()) {
+  for (const LayerFixture& f : simple_fixtures()) {
     std::vector<std::vector<float>> xs, ws;
     for (size_t i = 0; i < f.inputs.size(); ++i) xs.push_back(f.get("x" + std::to_string(i)));
     for (size_t k = 0; f.has("w" + std::to_string(k)); ++k) ws.push_back(f.get("w" + std::to_string(k)));
