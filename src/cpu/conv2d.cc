@@ -61,6 +61,12 @@ void conv2d_forward(const Conv2DParams& p, const float* x, const float* w, const
                     float* y) {
   if (p.batch == 0) return;
   if (conv2d_is_depthwise(p)) return depthwise_forward(p, x, w, bias, act, y);
+  conv2d_forward_dense(p, x, w, bias, act, y);
+}
+
+void conv2d_forward_dense(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
+                          float* y) {
+  if (conv2d_winograd_applies(p)) return conv2d_forward_winograd(p, x, w, bias, act, y);
   conv2d_forward_im2col(p, x, w, bias, act, y);
 }
 

@@ -4,8 +4,8 @@
 // groups == in_c; its filter [kh, kw, 1, in_c * multiplier] is the same memory
 // as TF.js's depthwise filter [kh, kw, in_c, multiplier].
 //
-// Each op has a fast path (im2col + gemm(), or a direct depthwise kernel,
-// multithreaded) and a scalar double-accumulating reference the tests use.
+// Each op has a fast path (im2col + gemm(), Winograd F(2x2, 3x3) for 3x3
+// stride 1, or a direct depthwise kernel; multithreaded) and a scalar double-accumulating reference the tests use.
 #pragma once
 #include <cstdint>
 
@@ -53,6 +53,14 @@ void conv2d_backward_filter_reference(const Conv2DParams& p, const float* x, con
 bool conv2d_is_depthwise(const Conv2DParams& p);
 void conv2d_forward_im2col(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
                            float* y);
+// Winograd F(2x2, 3x3) (src/cpu/conv2d_winograd.cc): 3x3, stride 1, no
+// dilation, no groups, and enough channels for it to win over im2col.
+bool conv2d_winograd_applies(const Conv2DParams& p);
+void conv2d_forward_winograd(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
+                             float* y);
+// A dense (non-depthwise) forward convolution by the best method for its shape.
+void conv2d_forward_dense(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
+                          float* y);
 void conv2d_backward_data_im2col(const Conv2DParams& p, const float* dy, const float* w, float* dx);
 void conv2d_backward_filter_im2col(const Conv2DParams& p, const float* x, const float* dy, float* dw);
 // Caps the im2col buffer at `floats` (tests force many small chunks with it);

@@ -184,7 +184,7 @@ void backward_data_as_forward(const Conv2DParams& p, const float* dy, const floa
         for (int64_t c = 0; c < cpg; ++c)
           for (int64_t o = 0; o < opg; ++o) dst[o * p.in_c + g * cpg + c] = src[c * p.out_c + g * opg + o];
     }
-  conv2d_forward_im2col(t, dy, wt.data(), nullptr, Activation::kLinear, dx);
+  conv2d_forward_dense(t, dy, wt.data(), nullptr, Activation::kLinear, dx);
 }
 
 }  // namespace

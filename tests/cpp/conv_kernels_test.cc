@@ -160,6 +160,44 @@ TEST(ConvKernels, FastMatchesReferenceOnOddShapes) {
   ThreadPool::global().resize(original_threads);
 }
 
+// Winograd F(2x2, 3x3) against the reference: odd sizes (partial edge tiles),
+// same and valid padding, bias and activations, 1 and 3 threads; through
+// conv2d_forward's dispatch and the stride-1 data gradient that reuses it.
+TEST(ConvKernels, WinogradMatchesReference) {
+  Rng rng(9);
+  const int original_threads = ThreadPool::global().num_threads();
+  const Shape shapes[] = {
+      {1, 5, 7, 16, 16, 3, 3, 1, 1, 1, 1, true, 1},  {2, 9, 6, 16, 24, 3, 3, 1, 1, 1, 1, false, 1},
+      {3, 4, 4, 32, 16, 3, 3, 1, 1, 1, 1, true, 1},  {1, 13, 11, 17, 33, 3, 3, 1, 1, 1, 1, true, 1},
+      {2, 3, 3, 16, 16, 3, 3, 1, 1, 1, 1, false, 1}, {4, 28, 28, 32, 32, 3, 3, 1, 1, 1, 1, true, 1},
+  };
+  for (int threads : {1, 3}) {
+    ThreadPool::global().resize(threads);
+    for (const Shape& s : shapes) {
+      SCOPED_TRACE(describe(s) + " threads=" + std::to_string(threads));
+      Conv2DParams p;
+      ASSERT_TRUE(make_params(s, &p));
+      ASSERT_TRUE(conv2d_winograd_applies(p));
+      const std::vector<float> x = random_vec(rng, x_size(p)), w = random_vec(rng, w_size(p)),
+                               bias = random_vec(rng, p.out_c), dy = random_vec(rng, y_size(p));
+      std::vector<float> want(size_t(y_size(p))), got(want.size(), 99.0f), direct(want.size(), 99.0f);
+      conv2d_forward_reference(p, x.data(), w.data(), bias.data(), Activation::kTanh, want.data());
+      conv2d_forward(p, x.data(), w.data(), bias.data(), Activation::kTanh, got.data());
+      conv2d_forward_winograd(p, x.data(), w.data(), bias.data(), Activation::kTanh, direct.data());
+      EXPECT_LE(rel_error(got, want), 1e-5);
+      EXPECT_EQ(got, direct);  // the dispatch took the Winograd path
+      std::vector<float> dx_want(size_t(x_size(p))), dx_got(dx_want.size(), 99.0f);
+      conv2d_backward_data_reference(p, dy.data(), w.data(), dx_want.data());
+      conv2d_backward_data(p, dy.data(), w.data(), dx_got.data());
+      EXPECT_LE(rel_error(dx_got, dx_want), 1e-5) << "backward data";
+    }
+  }
+  Conv2DParams small;
+  ASSERT_TRUE(conv2d_params(1, 8, 8, 4, 16, 3, 3, 1, 1, 1, 1, true, 1, &small).ok());
+  EXPECT_FALSE(conv2d_winograd_applies(small));  // too few channels to win
+  ThreadPool::global().resize(original_threads);
+}
+
 // Depthwise shapes also run through the general im2col path: both must agree.
 TEST(ConvKernels, DepthwiseMatchesIm2col) {
   Rng rng(5);
@@ -356,6 +394,29 @@ TEST(ConvKernels, TimingReport) {
     const double g = time([&] { conv2d_backward_filter(p, x.data(), dy.data(), dw.data()); });
     std::printf("[conv timing] %-24s threads=%d  forward %6.1f  data %6.1f  filter %6.1f GFLOP/s\n", b.name,
                 ThreadPool::global().num_threads(), f, d, g);
+  }
+  // Winograd against im2col on 3x3 stride 1 (effective GFLOP/s: direct-conv
+  // flops over time), to place conv2d_winograd_applies' channel threshold.
+  for (int64_t c : {8, 16, 32, 64, 128}) {
+    Conv2DParams p;
+    ASSERT_TRUE(conv2d_params(16, 28, 28, c, c, 3, 3, 1, 1, 1, 1, true, 1, &p).ok());
+    const std::vector<float> x = random_vec(rng, x_size(p)), w = random_vec(rng, w_size(p));
+    std::vector<float> y(size_t(y_size(p)));
+    const double flops = 2.0 * double(y_size(p)) * double(9 * c);
+    auto best_of = [&](auto fn) {
+      fn();
+      double best = 1e30;
+      for (int i = 0; i < 5; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        fn();
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+      return flops / best * 1e-9;
+    };
+    const double im2col = best_of([&] { conv2d_forward_im2col(p, x.data(), w.data(), nullptr, Activation::kLinear, y.data()); });
+    const double wino = best_of([&] { conv2d_forward_winograd(p, x.data(), w.data(), nullptr, Activation::kLinear, y.data()); });
+    std::printf("[conv timing] 3x3 28x28x%-3lld->%-3lld b16 im2col %6.1f  winograd %6.1f GFLOP/s (%.2fx)\n", (long long)c,
+                (long long)c, im2col, wino, wino / im2col);
   }
   ThreadPool::global().resize(original_threads);
 }
