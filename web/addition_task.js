@@ -3,25 +3,14 @@
 // significant first, one-hot: 10 + 10 features); the target at step t is
 // digit t of the sum, so the network must carry from step to step. One extra
 // step (both digits zero) takes the final carry. Works in Node and browsers.
-
-/** Deterministic generator (mulberry32) so every run sees the same numbers. */
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { mulberry32 } from './random.js';
 
 /**
  * `count` random pairs of `digits`-digit numbers: x [count, digits + 1, 20],
  * y [count, digits + 1, 10] (one-hot), and the pairs themselves.
  */
 export function makeAdditionData(count, digits, seed) {
-  const next = random(seed), steps = digits + 1;
+  const next = mulberry32(seed), steps = digits + 1;
   const x = new Float32Array(count * steps * 20), y = new Float32Array(count * steps * 10), pairs = [];
   for (let n = 0; n < count; n++) {
     const a = Math.floor(next() * 10 ** digits), b = Math.floor(next() * 10 ** digits);

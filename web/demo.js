@@ -10,6 +10,7 @@ import { DrawPad } from './draw_pad.js';
 import { ProbBars } from './prob_bars.js';
 import { renderDigitStrip, digitCanvas } from './digit_strip.js';
 import { grayFromCanvas, toMnistInput } from './preprocess.js';
+import { setState, setStatus, fail } from './page_status.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -31,16 +32,6 @@ let model = null;       // the trained model, used by the pad and the strip
 let training = null;    // the model being trained (for Stop)
 let mnist = null;       // Promise of the data set, loaded on the first Train
 
-function setState(state) { document.body.dataset.state = state; }
-function setStatus(text, isError = false) {
-  $('status').textContent = text;
-  $('status').classList.toggle('error', isError);
-}
-function fail(e) {
-  console.error(e);
-  setStatus(`Error: ${e?.message ?? e}`, true);
-  setState('error');
-}
 
 function showBackend(info) {
   $('variant').textContent = info.variant;

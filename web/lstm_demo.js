@@ -5,6 +5,7 @@
 import * as kiln from '/lib/index.js';
 import { prepareText, makeWindows, buildCharModel, sampleText } from './char_model.js';
 import { TrainingPlot } from './training_plot.js';
+import { setState, setStatus, fail } from './page_status.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -21,16 +22,6 @@ const settings = {
 const plot = new TrainingPlot($('plot'));
 let prepared = null, data = null, model = null, training = null;
 
-function setState(state) { document.body.dataset.state = state; }
-function setStatus(text, isError = false) {
-  $('status').textContent = text;
-  $('status').classList.toggle('error', isError);
-}
-function fail(e) {
-  console.error(e);
-  setStatus(`Error: ${e?.message ?? e}`, true);
-  setState('error');
-}
 
 async function loadText() {
   const response = await fetch(settings.textUrl);

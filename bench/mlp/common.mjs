@@ -25,17 +25,8 @@ export function cellsOf(grid) {
   return cells;
 }
 
-/** mulberry32: a small deterministic PRNG, so every engine sees the same data. */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (web/random.js): a small deterministic PRNG, so every engine sees the same data. */
+export { mulberry32 as rng } from '../../web/random.js';
 
 /** Distinct inputs that predict() cycles through, so no engine can reuse a previous answer. */
 export const DISTINCT_BATCHES = 2;

@@ -357,6 +357,20 @@ TEST(ConvParams, RejectsBadArguments) {
   EXPECT_TRUE(conv2d_params(1, 4, 9, 1, 1, 3, 3, 1, 1, 2, 1, true, 1, &p).ok());
 }
 
+// Seconds of the fastest of five runs after a warm-up (scratch buffers grow):
+// the run least disturbed by other load.
+template <typename Fn>
+double best_seconds(Fn fn) {
+  fn();
+  double best = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    fn();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
 // Throughput report (not asserted): GFLOP/s counts 2 flops per multiply-add.
 TEST(ConvKernels, TimingReport) {
   const int original_threads = ThreadPool::global().num_threads();
@@ -379,16 +393,7 @@ TEST(ConvKernels, TimingReport) {
                              dy = random_vec(rng, y_size(p));
     std::vector<float> y(dy.size()), dx(x.size()), dw(w.size());
     const double flops = 2.0 * double(y_size(p)) * double(p.kernel_h * p.kernel_w * p.in_c / p.groups);
-    auto time = [&](auto fn) {
-      fn();                // warm-up: scratch buffers grow
-      double best = 1e30;  // the fastest of a few runs: least disturbed by other load
-      for (int i = 0; i < 5; ++i) {
-        auto t0 = std::chrono::steady_clock::now();
-        fn();
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      }
-      return flops / best * 1e-9;
-    };
+    auto time = [&](auto fn) { return flops / best_seconds(fn) * 1e-9; };
     const double f = time([&] { conv2d_forward(p, x.data(), w.data(), nullptr, Activation::kRelu, y.data()); });
     const double d = time([&] { conv2d_backward_data(p, dy.data(), w.data(), dx.data()); });
     const double g = time([&] { conv2d_backward_filter(p, x.data(), dy.data(), dw.data()); });
@@ -403,16 +408,7 @@ TEST(ConvKernels, TimingReport) {
     const std::vector<float> x = random_vec(rng, x_size(p)), w = random_vec(rng, w_size(p));
     std::vector<float> y(size_t(y_size(p)));
     const double flops = 2.0 * double(y_size(p)) * double(9 * c);
-    auto best_of = [&](auto fn) {
-      fn();
-      double best = 1e30;
-      for (int i = 0; i < 5; ++i) {
-        auto t0 = std::chrono::steady_clock::now();
-        fn();
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      }
-      return flops / best * 1e-9;
-    };
+    auto best_of = [&](auto fn) { return flops / best_seconds(fn) * 1e-9; };
     const double im2col = best_of([&] { conv2d_forward_im2col(p, x.data(), w.data(), nullptr, Activation::kLinear, y.data()); });
     const double wino = best_of([&] { conv2d_forward_winograd(p, x.data(), w.data(), nullptr, Activation::kLinear, y.data()); });
     std::printf("[conv timing] 3x3 28x28x%-3lld->%-3lld b16 im2col %6.1f  winograd %6.1f GFLOP/s (%.2fx)\n", (long long)c,

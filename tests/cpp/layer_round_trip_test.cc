@@ -74,11 +74,8 @@ TEST(LayerRoundTrip, EveryLayerClassPredictsBitForBitAfterSaveLoad) {
     std::vector<float> metric(m->num_metric_values());
     float loss;
     ASSERT_TRUE(m->train_batch(x.data(), y.data(), nullptr, n, &loss, metric.data()).ok());
-    std::vector<uint8_t> bytes;
-    ASSERT_TRUE(encode_model(*m, true, &bytes).ok());
-    std::unique_ptr<Model> back;
-    Status s = decode_model(bytes.data(), bytes.size(), &back);
-    ASSERT_TRUE(s.ok()) << s.message();
+    std::unique_ptr<Model> back = save_and_load(*m);
+    ASSERT_TRUE(back);
     std::vector<float> a(size_t(n * out)), b(size_t(n * out));
     ASSERT_TRUE(m->predict(x.data(), n, a.data()).ok());
     ASSERT_TRUE(back->predict(x.data(), n, b.data()).ok());

@@ -12,6 +12,7 @@
 
 #include "api/model.h"
 #include "core/rng.h"
+#include "io/model_format.h"
 
 namespace kiln::testing {
 
@@ -38,6 +39,18 @@ inline std::unique_ptr<Model> make_model(const std::string& topo, LossKind loss,
   c.optimizer.learning_rate = 0.05f;
   EXPECT_TRUE(m->compile(c).ok());
   return m;
+}
+
+// Encodes `m` (with its optimizer state) and decodes a copy; null (with a
+// test failure) on error.
+inline std::unique_ptr<Model> save_and_load(Model& m) {
+  std::vector<uint8_t> bytes;
+  Status s = encode_model(m, true, &bytes);
+  EXPECT_TRUE(s.ok()) << s.message();
+  std::unique_ptr<Model> back;
+  if (s.ok()) s = decode_model(bytes.data(), bytes.size(), &back);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return back;
 }
 
 inline std::vector<float> random_vec(size_t n, uint64_t seed, double scale = 1.0) {

@@ -1,5 +1,6 @@
 // Shared helpers for the Node tests.
 import * as kiln from 'kiln';
+import { mulberry32 } from '../../web/random.js';
 
 let readyPromise;
 export function ready() {
@@ -9,16 +10,8 @@ export function ready() {
 
 /** Deterministic pseudo-random floats in [-1, 1) (mulberry32). */
 export function randomFloats(n, seed = 1) {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
+  const next = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => 2 * next() - 1);
 }
 
 export function oneHotRows(n, classes, seed = 2) {
