@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -82,25 +83,38 @@ class Sequential {
   // A model taking `input_dim` features per sample; `seed` drives the
   // initializers and shuffling.
   explicit Sequential(int64_t input_dim, uint64_t seed = 42);
+  // A model taking samples of `input_shape` (batch excluded), e.g. {28, 28, 1}
+  // for images or {steps, features} for sequences.
+  explicit Sequential(std::vector<int64_t> input_shape, uint64_t seed = 42);
+  explicit Sequential(std::initializer_list<int64_t> input_shape, uint64_t seed = 42)
+      : Sequential(std::vector<int64_t>(input_shape), seed) {}
   ~Sequential();
   Sequential(Sequential&&) noexcept;
   Sequential& operator=(Sequential&&) noexcept;
 
   Sequential& add_dense(const DenseOptions& options);
+  // Any layer the JS API has, by its TF.js class name and its config as JSON
+  // text with TF.js argument names (docs/LAYERS.md), e.g.
+  //   add("Conv2D", R"({"filters": 8, "kernelSize": 3, "activation": "relu"})")
+  //   add("LSTM", R"({"units": 32, "returnSequences": true})")
+  // Layers without a "name" get one ("conv2d_1", ...).
+  Sequential& add(const std::string& class_name, const std::string& config_json = "{}");
   void compile(const CompileOptions& options);
 
-  // x: [n, input_dim]; y: [n, output_dim], or [n] class indices for the sparse loss.
+  // x: [n, ...input shape]; y: [n, ...output shape], or class indices (the
+  // output shape without its last axis) for the sparse loss.
   std::vector<EpochLogs> fit(const float* x, const float* y, int64_t n, const FitOptions& options);
   std::pair<float, float> train_on_batch(const float* x, const float* y, int64_t n);
   std::pair<float, float> evaluate(const float* x, const float* y, int64_t n);  // (loss, accuracy)
   std::vector<float> predict(const float* x, int64_t n);
   void warmup(int64_t batch_size = 32);
 
-  int64_t input_dim() const;
-  int64_t output_dim() const;
+  int64_t input_dim() const;   // values per sample (the product of the input shape)
+  int64_t output_dim() const;  // values per sample of the output
+  std::vector<int64_t> output_shape() const;  // batch excluded
   int64_t count_params() const;
   std::string summary() const;
-  // TF.js order and layout: per layer the kernel [in, out], then the bias.
+  // TF.js order and layouts (e.g. Dense: kernel [in, out], then bias).
   std::vector<std::vector<float>> get_weights() const;
   std::vector<std::vector<int64_t>> weight_shapes() const;
   void set_weights(const std::vector<std::vector<float>>& weights);

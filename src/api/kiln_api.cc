@@ -1,11 +1,14 @@
 // The native C++ API: a thin layer that turns Status errors into exceptions.
 #include <algorithm>
+#include <cctype>
 #include <iterator>
+#include <map>
 #include <numeric>
 
 #include "api/model.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
+#include "io/json.h"
 #include "io/model_format.h"
 #include "kiln/kiln.h"
 
@@ -22,15 +25,17 @@ int num_threads() { return ThreadPool::global().num_threads(); }
 std::string gemm_kernel_name() { return gemm_active_kernel().name; }
 
 struct Sequential::Impl {
-  int64_t input_dim = 0;
+  std::vector<int64_t> input_shape;
   uint64_t seed = 42;
-  std::vector<DenseLayerSpec> pending;  // layers added before the first use
+  std::vector<Json> pending;  // {"className", "config"} of the layers added before the first use
+  std::map<std::string, int> name_counts;
   std::unique_ptr<Model> model;
 };
 
 Sequential::Sequential() : impl_(new Impl) {}
-Sequential::Sequential(int64_t input_dim, uint64_t seed) : impl_(new Impl) {
-  impl_->input_dim = input_dim;
+Sequential::Sequential(int64_t input_dim, uint64_t seed) : Sequential(std::vector<int64_t>{input_dim}, seed) {}
+Sequential::Sequential(std::vector<int64_t> input_shape, uint64_t seed) : impl_(new Impl) {
+  impl_->input_shape = std::move(input_shape);
   impl_->seed = seed;
 }
 Sequential::~Sequential() = default;
@@ -47,12 +52,73 @@ Sequential& Sequential::add_dense(const DenseOptions& o) {
     throw Error("dense: unknown kernel initializer '" + o.kernel_initializer + "'");
   if (!initializer_from_name(o.bias_initializer, &l.bias_initializer))
     throw Error("dense: unknown bias initializer '" + o.bias_initializer + "'");
-  impl_->pending.push_back(l);
+  Json config = Json::object();
+  config.set("units", Json::number(double(o.units)));
+  config.set("activation", Json::string(o.activation));
+  config.set("useBias", Json::boolean(o.use_bias));
+  config.set("kernelInitializer", Json::string(o.kernel_initializer));
+  config.set("biasInitializer", Json::string(o.bias_initializer));
+  return add("Dense", config.dump());
+}
+
+Sequential& Sequential::add(const std::string& class_name, const std::string& config_json) {
+  if (impl_->model) throw Error("add: layers cannot be added after the model is built");
+  Json config;
+  const Status parsed = parse_json(config_json, &config);
+  if (!parsed.ok() || !config.is_object()) throw Error(class_name + ": the config must be a JSON object" + (parsed.ok() ? "" : " (" + parsed.message() + ")"));
+  if (!config.find("name")) {  // TF.js-style unique names: conv2d_1, conv2d_2, ...
+    std::string base;
+    for (size_t i = 0; i < class_name.size(); ++i) {
+      const char c = class_name[i];
+      if (i > 0 && std::isupper(static_cast<unsigned char>(c)) && std::islower(static_cast<unsigned char>(class_name[i - 1]))) base += '_';
+      base += char(std::tolower(static_cast<unsigned char>(c)));
+    }
+    config.set("name", Json::string(base + "_" + std::to_string(++impl_->name_counts[base])));
+  }
+  Json layer = Json::object();
+  layer.set("className", Json::string(class_name));
+  layer.set("config", config);
+  impl_->pending.push_back(layer);
   return *this;
 }
 
 void Sequential::build_if_needed() const {
-  if (!impl_->model) check(Model::create_dense(impl_->input_dim, impl_->pending, impl_->seed, &impl_->model));
+  if (impl_->model) return;
+  // A sequential topology (src/api/model.h): the input layer, then each layer on the one before.
+  Json shape = Json::array(), layers = Json::array(), nodes = Json::array();
+  for (int64_t d : impl_->input_shape) shape.push(Json::number(double(d)));
+  Json input_config = Json::object();
+  input_config.set("name", Json::string("input"));
+  input_config.set("shape", shape);
+  Json input = Json::object();
+  input.set("className", Json::string("InputLayer"));
+  input.set("config", input_config);
+  layers.push(input);
+  for (const Json& l : impl_->pending) layers.push(l);
+  for (size_t i = 0; i <= impl_->pending.size(); ++i) {
+    Json node = Json::object(), inputs = Json::array();
+    if (i > 0) {
+      Json ref = Json::array();
+      ref.push(Json::number(double(i - 1)));
+      ref.push(Json::number(0));
+      inputs.push(ref);
+    }
+    node.set("layer", Json::number(double(i)));
+    node.set("inputs", inputs);
+    nodes.push(node);
+  }
+  Json outputs = Json::array(), last = Json::array(), model_inputs = Json::array();
+  last.push(Json::number(double(impl_->pending.size())));
+  last.push(Json::number(0));
+  outputs.push(last);
+  model_inputs.push(Json::number(0));
+  Json topology = Json::object();
+  topology.set("className", Json::string("Sequential"));
+  topology.set("layers", layers);
+  topology.set("nodes", nodes);
+  topology.set("inputs", model_inputs);
+  topology.set("outputs", outputs);
+  check(Model::create(topology.dump(), impl_->seed, &impl_->model));
 }
 
 void Sequential::compile(const CompileOptions& o) {
@@ -155,6 +221,7 @@ void Sequential::warmup(int64_t batch_size) {
 
 int64_t Sequential::input_dim() const { build_if_needed(); return impl_->model->input_dim(); }
 int64_t Sequential::output_dim() const { build_if_needed(); return impl_->model->output_dim(); }
+std::vector<int64_t> Sequential::output_shape() const { build_if_needed(); return impl_->model->output_shape(0); }
 int64_t Sequential::count_params() const { build_if_needed(); return impl_->model->count_params(); }
 std::string Sequential::summary() const { build_if_needed(); return impl_->model->summary(); }
 
@@ -198,7 +265,7 @@ std::vector<uint8_t> Sequential::save(bool include_optimizer) const {
 Sequential Sequential::load(const uint8_t* data, size_t size) {
   Sequential s;
   check(decode_model(data, size, &s.impl_->model));
-  s.impl_->input_dim = s.impl_->model->input_dim();
+  s.impl_->input_shape = s.impl_->model->input_shape(0);
   return s;
 }
 
