@@ -26,7 +26,11 @@ act(x @ kernel + bias). Loss semantics follow src/train/loss.h:
   * categoricalCrossentropy on any other output is -sum t*log(clip(p, 1e-7,
     1-1e-7)), averaged over the batch (no renormalisation of p);
   * sparseCategoricalCrossentropy takes class indices (stored as floats);
-  * meanSquaredError is the mean over all elements.
+  * meanSquaredError is the mean over all elements;
+  * the other losses are TF.js's formulas written out with torch ops in
+    loss_fn (hinge and squaredHinge take -1/1 labels as given; categoricalHinge
+    is per row, not a mean over the columns; logcosh is the plain
+    log(cosh(p - y)), which Kiln computes in a stable form).
 
 File format (one record per line, whitespace separated):
     model <name> <input_dim> <batch> <loss> <num_layers> (<units> <activation> <use_bias 0|1>)*
@@ -71,6 +75,18 @@ CONFIGS = [
      [(5, "logSoftmax", 1), (4, "relu", 1), (3, "softmax", 1)], 10),
     ("cosine_gelu", 7, 6, "cosineProximity",
      [(5, "gelu", 1), (3, "linear", 1)], 11),
+    ("squared_hinge_tanh", 7, 6, "squaredHinge",
+     [(5, "relu", 1), (3, "tanh", 1)], 12),
+    ("categorical_hinge_linear", 7, 6, "categoricalHinge",
+     [(5, "tanh", 1), (4, "elu", 1), (3, "linear", 1)], 13),
+    ("logcosh_linear", 7, 6, "logcosh",
+     [(5, "swish", 1), (3, "linear", 1)], 14),
+    ("msle_softplus", 7, 6, "meanSquaredLogarithmicError",
+     [(5, "tanh", 1), (3, "softplus", 1)], 15),
+    ("mape_linear", 7, 6, "meanAbsolutePercentageError",
+     [(5, "sigmoid", 1), (3, "linear", 1)], 16),
+    ("poisson_exponential", 7, 6, "poisson",
+     [(5, "tanh", 1), (3, "exponential", 1)], 17),
 ]
 
 class TfjsRule(torch.optim.Optimizer):
@@ -262,6 +278,20 @@ def loss_fn(loss, layers, out, logits, y):
         return torch.nn.functional.huber_loss(out, y, delta=1.0)
     if loss == "hinge":
         return torch.clamp(1 - y * out, min=0).mean()
+    if loss == "squaredHinge":
+        return (torch.clamp(1 - y * out, min=0) ** 2).mean()
+    if loss == "categoricalHinge":  # per row, not a mean over the columns
+        pos = (y * out).sum(1)
+        neg = ((1 - y) * out).amax(1)
+        return torch.clamp(1 + neg - pos, min=0).mean()
+    if loss == "logcosh":  # the plain formula (Kiln computes it in a stable form)
+        return torch.log(torch.cosh(out - y)).mean()
+    if loss == "meanSquaredLogarithmicError":
+        return ((torch.log(1 + out.clamp(min=EPS)) - torch.log(1 + y.clamp(min=EPS))) ** 2).mean()
+    if loss == "meanAbsolutePercentageError":
+        return 100 * ((y - out) / y.abs().clamp(min=EPS)).abs().mean()
+    if loss == "poisson":
+        return (out - y * torch.log(out + EPS)).mean()
     if loss == "kullbackLeiblerDivergence":
         return (y * torch.log(y.clamp(EPS, 1) / out.clamp(EPS, 1))).sum(1).mean()
     if loss == "cosineProximity":
@@ -296,8 +326,19 @@ def check_no_kinks(loss, layers, pre, out, y):
         return False
     if loss == "meanAbsoluteError" and (out - y).abs().min().item() < 1e-3:
         return False
-    if loss == "hinge" and (1 - y * out).abs().min().item() < 1e-3:
+    if loss in ("hinge", "squaredHinge") and (1 - y * out).abs().min().item() < 1e-3:
         return False
+    if loss == "meanAbsolutePercentageError" and (out - y).abs().min().item() < 1e-3:
+        return False
+    if loss == "meanSquaredLogarithmicError" and out.min().item() < 1e-3:
+        return False
+    if loss == "categoricalHinge":  # the margin and the max of (1 - y) * out
+        neg = ((1 - y) * out)
+        top2 = neg.topk(2, dim=1).values
+        if (top2[:, 0] - top2[:, 1]).min().item() < 1e-3:
+            return False
+        if (1 + neg.amax(1) - (y * out).sum(1)).abs().min().item() < 1e-3:
+            return False
     return True
 
 
@@ -319,6 +360,17 @@ def make(name, input_dim, batch, loss, layers, seed):
             y = torch.randn(batch, classes, generator=g) * 2
         elif loss == "binaryCrossentropy":
             y = torch.randint(0, 2, (batch, classes), generator=g).float()
+        elif loss == "poisson":  # counts
+            y = torch.randint(0, 4, (batch, classes), generator=g).float()
+        elif loss == "logcosh":
+            y = torch.randn(batch, classes, generator=g) * 2
+        elif loss == "meanSquaredLogarithmicError":  # mostly positive; negatives are clipped to epsilon
+            y = torch.randn(batch, classes, generator=g) + 1
+        elif loss in ("squaredHinge", "meanAbsolutePercentageError"):  # -1/1 labels scaled as for hinge; |y| >= 0.5
+            y = (torch.randint(0, 2, (batch, classes), generator=g).float() * 2 - 1) * \
+                (0.5 + torch.rand(batch, classes, generator=g))
+        elif loss == "categoricalHinge":
+            y = torch.nn.functional.one_hot(torch.randint(0, classes, (batch,), generator=g), classes).float()
         elif loss == "hinge":  # -1/1 labels, scaled so that no bias gradient cancels to 0 (Adam would amplify it)
             y = (torch.randint(0, 2, (batch, classes), generator=g).float() * 2 - 1) * \
                 (0.5 + torch.rand(batch, classes, generator=g))

@@ -5,10 +5,14 @@ export const ACTIVATIONS = [
   'linear', 'relu', 'sigmoid', 'tanh', 'softmax', 'relu6', 'elu', 'selu', 'gelu', 'swish', 'mish', 'hardSigmoid',
   'softplus', 'softsign', 'logSoftmax', 'exponential', 'leakyRelu',
 ] as const;
-export const INITIALIZERS = ['zeros', 'ones', 'glorotUniform', 'glorotNormal', 'heNormal', 'heUniform'] as const;
+export const INITIALIZERS = [
+  'zeros', 'ones', 'glorotUniform', 'glorotNormal', 'heNormal', 'heUniform', 'lecunNormal', 'lecunUniform',
+  'randomUniform', 'randomNormal', 'truncatedNormal', 'orthogonal',
+] as const;
 export const LOSSES = [
   'categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'meanSquaredError', 'binaryCrossentropy',
-  'meanAbsoluteError', 'huberLoss', 'hinge', 'kullbackLeiblerDivergence', 'cosineProximity',
+  'meanAbsoluteError', 'huberLoss', 'hinge', 'kullbackLeiblerDivergence', 'cosineProximity', 'squaredHinge',
+  'categoricalHinge', 'logcosh', 'meanSquaredLogarithmicError', 'meanAbsolutePercentageError', 'poisson',
 ] as const;
 
 // compile({metrics}) names; 'acc' is accepted for 'accuracy'.

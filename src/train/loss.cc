@@ -42,9 +42,27 @@ bool inside(float p, float lo, float hi) { return p >= lo && p <= hi; }
 
 // Losses that are a mean over the columns of a per-element term (TF.js
 // mean(..., -1)): the term, and its derivative in p. Huber uses delta 1;
-// hinge takes the labels as given (-1/1): TF.js does not convert 0/1 labels.
+// hinge and squaredHinge take the labels as given (-1/1): TF.js does not
+// convert 0/1 labels. The epsilon is TF.js's: meanSquaredLogarithmicError
+// clips p and t below at it (the gradient passes where p >= eps),
+// meanAbsolutePercentageError clips |t| below at it, poisson adds it to p.
 double elementwise_loss(LossKind kind, bool from_logits, float p, float t) {
   switch (kind) {
+    case LossKind::kSquaredHinge: {
+      const double m = std::max(0.0, 1.0 - double(t) * p);
+      return m * m;
+    }
+    case LossKind::kLogcosh: {  // log(cosh(e)) = |e| + log1p(exp(-2|e|)) - log 2, stable for any e
+      const double e = std::fabs(double(p) - t);
+      return e + std::log1p(std::exp(-2.0 * e)) - std::log(2.0);
+    }
+    case LossKind::kMeanSquaredLogarithmicError: {
+      const double d = std::log1p(double(std::max(p, kEpsilon))) - std::log1p(double(std::max(t, kEpsilon)));
+      return d * d;
+    }
+    case LossKind::kMeanAbsolutePercentageError:
+      return 100.0 * std::fabs(double(t) - p) / double(std::max(std::fabs(t), kEpsilon));
+    case LossKind::kPoisson: return double(p) - double(t) * std::log(double(p) + kEpsilon);
     case LossKind::kMeanSquaredError: return double(p - t) * (p - t);
     case LossKind::kMeanAbsoluteError: return std::fabs(double(p) - t);
     case LossKind::kHuberLoss: {
@@ -62,6 +80,14 @@ double elementwise_loss(LossKind kind, bool from_logits, float p, float t) {
 
 float elementwise_grad(LossKind kind, bool from_logits, float p, float t) {
   switch (kind) {
+    case LossKind::kSquaredHinge: return -2.0f * t * std::max(0.0f, 1.0f - t * p);
+    case LossKind::kLogcosh: return std::tanh(p - t);
+    case LossKind::kMeanSquaredLogarithmicError:
+      if (p < kEpsilon) return 0.0f;
+      return float(2.0 * (std::log1p(double(p)) - std::log1p(double(std::max(t, kEpsilon)))) / (1.0 + p));
+    case LossKind::kMeanAbsolutePercentageError:
+      return (p > t ? 100.0f : p < t ? -100.0f : 0.0f) / std::max(std::fabs(t), kEpsilon);
+    case LossKind::kPoisson: return float(1.0 - double(t) / (double(p) + kEpsilon));
     case LossKind::kMeanSquaredError: return 2.0f * (p - t);
     case LossKind::kMeanAbsoluteError: return p > t ? 1.0f : p < t ? -1.0f : 0.0f;
     case LossKind::kHuberLoss: return std::min(std::max(p - t, -1.0f), 1.0f);
@@ -75,7 +101,21 @@ float elementwise_grad(LossKind kind, bool from_logits, float p, float t) {
 
 bool is_elementwise(LossKind kind) {
   return kind == LossKind::kMeanSquaredError || kind == LossKind::kMeanAbsoluteError || kind == LossKind::kHuberLoss ||
-         kind == LossKind::kHinge || kind == LossKind::kBinaryCrossentropy;
+         kind == LossKind::kHinge || kind == LossKind::kBinaryCrossentropy || kind == LossKind::kSquaredHinge ||
+         kind == LossKind::kLogcosh || kind == LossKind::kMeanSquaredLogarithmicError ||
+         kind == LossKind::kMeanAbsolutePercentageError || kind == LossKind::kPoisson;
+}
+
+// categoricalHinge of one row: max(0, 1 + neg - pos) with pos = sum t p and
+// neg = max (1 - t) p. Returns the margin 1 + neg - pos and neg.
+double categorical_hinge_margin(const float* p, const float* t, int64_t cols, double* neg) {
+  double pos = 0, mx = -INFINITY;
+  for (int64_t c = 0; c < cols; ++c) {
+    pos += double(t[c]) * p[c];
+    mx = std::max(mx, double((1.0f - t[c]) * p[c]));
+  }
+  *neg = mx;
+  return 1.0 + mx - pos;
 }
 
 // TF.js l2Normalize: x / sqrt(max(sum x^2, epsilon)).
@@ -97,6 +137,12 @@ const char* loss_name(LossKind kind) {
     case LossKind::kHinge: return "hinge";
     case LossKind::kKullbackLeiblerDivergence: return "kullbackLeiblerDivergence";
     case LossKind::kCosineProximity: return "cosineProximity";
+    case LossKind::kSquaredHinge: return "squaredHinge";
+    case LossKind::kCategoricalHinge: return "categoricalHinge";
+    case LossKind::kLogcosh: return "logcosh";
+    case LossKind::kMeanSquaredLogarithmicError: return "meanSquaredLogarithmicError";
+    case LossKind::kMeanAbsolutePercentageError: return "meanAbsolutePercentageError";
+    case LossKind::kPoisson: return "poisson";
   }
   return "?";
 }
@@ -123,7 +169,12 @@ float loss_forward(LossKind kind, bool from_logits, const float* pred, const flo
       case LossKind::kMeanAbsoluteError:
       case LossKind::kHuberLoss:
       case LossKind::kHinge:
-      case LossKind::kBinaryCrossentropy: {
+      case LossKind::kBinaryCrossentropy:
+      case LossKind::kSquaredHinge:
+      case LossKind::kLogcosh:
+      case LossKind::kMeanSquaredLogarithmicError:
+      case LossKind::kMeanAbsolutePercentageError:
+      case LossKind::kPoisson: {
         const float* t = target + r * cols;
         double s = 0;
         for (int64_t c = 0; c < cols; ++c) s += elementwise_loss(kind, from_logits, p[c], t[c]);
@@ -135,6 +186,11 @@ float loss_forward(LossKind kind, bool from_logits, const float* pred, const flo
         for (int64_t c = 0; c < cols; ++c)
           total += double(t[c]) * std::log(double(std::min(std::max(t[c], kEpsilon), 1.0f)) /
                                            double(std::min(std::max(p[c], kEpsilon), 1.0f)));
+        break;
+      }
+      case LossKind::kCategoricalHinge: {  // a per-row value, not a mean over the columns
+        double neg;
+        total += std::max(0.0, categorical_hinge_margin(p, target + r * cols, cols, &neg));
         break;
       }
       case LossKind::kCosineProximity: {  // -cos(t, p), each l2-normalized
@@ -181,6 +237,17 @@ void loss_backward(LossKind kind, bool from_logits, const float* pred, const flo
     }
     if (kind == LossKind::kKullbackLeiblerDivergence) {
       for (int64_t c = 0; c < cols; ++c) g[c] = inside(p[c], kEpsilon, 1.0f) ? -t[c] / p[c] * inv_rows : 0.0f;
+      continue;
+    }
+    if (kind == LossKind::kCategoricalHinge) {
+      // d/dp_c = -t_c + (1 - t_c) [(1 - t_c) p_c is the row's max] where the margin is > 0.
+      // Like TF.js's max gradient, every column that ties for the max gets the whole of it.
+      double neg;
+      const bool active = categorical_hinge_margin(p, t, cols, &neg) > 0.0;
+      for (int64_t c = 0; c < cols; ++c) {
+        const float off = 1.0f - t[c];
+        g[c] = active ? (-t[c] + (double(off * p[c]) == neg ? off : 0.0f)) * inv_rows : 0.0f;
+      }
       continue;
     }
     if (kind == LossKind::kCosineProximity) {

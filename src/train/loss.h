@@ -20,8 +20,14 @@ enum class LossKind : uint8_t {
   kHinge = 6,
   kKullbackLeiblerDivergence = 7,
   kCosineProximity = 8,
+  kSquaredHinge = 9,
+  kCategoricalHinge = 10,
+  kLogcosh = 11,
+  kMeanSquaredLogarithmicError = 12,
+  kMeanAbsolutePercentageError = 13,
+  kPoisson = 14,
 };
-constexpr int kNumLossKinds = 9;
+constexpr int kNumLossKinds = 15;
 
 const char* loss_name(LossKind kind);
 bool loss_from_name(const std::string& name, LossKind* out);

@@ -6,10 +6,12 @@
 // Finite differences in float32 are noisy, so each weight is checked with two
 // step sizes (1e-2: small rounding error, 3e-3: small truncation error) and
 // passes if either agrees with the analytic gradient to 3e-4 + 1% of its
-// size. A step whose +-h interval would cross a kink (a ReLU-like input
-// crossing its corner, an absolute error or hinge margin crossing zero; found
-// with a double-precision forward pass) is not used: finite differences are
-// meaningless there. Few weights may end up unchecked.
+// size (the 3e-4 scaled by the loss where that is above 1). A step whose +-h
+// interval would cross a kink (a ReLU-like input crossing its corner, an
+// absolute error or hinge margin crossing zero, the column that holds
+// categoricalHinge's max changing; found with a double-precision forward
+// pass) is not used: finite differences are meaningless there. Few weights
+// may end up unchecked.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -55,7 +57,8 @@ double activate(Activation act, double z) {
 std::vector<double> kinks(Activation act) {
   switch (act) {
     case Activation::kRelu:
-    case Activation::kLeakyRelu: return {0.0};
+    case Activation::kLeakyRelu:
+    case Activation::kSelu: return {0.0};  // selu's slope is 1.05 above 0 and 1.76 below
     case Activation::kRelu6: return {0.0, 6.0};
     case Activation::kHardSigmoid: return {-2.5, 2.5};
     default: return {};
@@ -99,8 +102,33 @@ std::vector<double> kink_distances(const std::vector<DenseLayerSpec>& layers, in
     fan_in = l.units;
   }
   for (size_t i = 0; i < h.size(); ++i) {
-    if (loss == LossKind::kMeanAbsoluteError) out.push_back(h[i] - y[i]);
-    if (loss == LossKind::kHinge) out.push_back(1 - y[i] * h[i]);
+    if (loss == LossKind::kMeanAbsoluteError || loss == LossKind::kMeanAbsolutePercentageError)
+      out.push_back(h[i] - y[i]);
+    // squaredHinge's first derivative is continuous, its second is not: too
+    // rough for these step sizes across the corner.
+    if (loss == LossKind::kHinge || loss == LossKind::kSquaredHinge) out.push_back(1 - y[i] * h[i]);
+    if (loss == LossKind::kMeanSquaredLogarithmicError) out.push_back(h[i] - 1e-7);
+  }
+  if (loss == LossKind::kCategoricalHinge) {
+    // The margin 1 + max (1 - y) p - sum y p, and which column holds the max.
+    const int64_t cols = int64_t(h.size()) / batch;
+    for (int64_t r = 0; r < batch; ++r) {
+      std::vector<double> neg(static_cast<size_t>(cols));
+      double pos = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        const size_t i = size_t(r * cols + c);
+        neg[size_t(c)] = (1 - double(y[i])) * h[i];
+        pos += double(y[i]) * h[i];
+      }
+      const double mx = *std::max_element(neg.begin(), neg.end());
+      out.push_back(1 + mx - pos);
+      for (int64_t c = 0; c < cols; ++c) {
+        double other = -INFINITY;
+        for (int64_t d = 0; d < cols; ++d)
+          if (d != c) other = std::max(other, neg[size_t(d)]);
+        if (cols > 1) out.push_back(neg[size_t(c)] - other);
+      }
+    }
   }
   return out;
 }
@@ -152,11 +180,16 @@ void check_model(const std::string& label, int64_t input_dim, const std::vector<
       for (int64_t c = 0; c < out; ++c) y[size_t(r * out + c)] = float(y[size_t(r * out + c)] / sum * row_sum);
     }
   } else if (loss == LossKind::kCategoricalCrossentropy || loss == LossKind::kBinaryCrossentropy ||
-             loss == LossKind::kKullbackLeiblerDivergence) {
+             loss == LossKind::kKullbackLeiblerDivergence || loss == LossKind::kCategoricalHinge) {
     for (float& v : y) v = float(rng.uniform());
-  } else if (loss == LossKind::kHinge) {
+  } else if (loss == LossKind::kHinge || loss == LossKind::kSquaredHinge ||
+             loss == LossKind::kMeanAbsolutePercentageError) {
     for (float& v : y) v = float((rng.below(2) ? 1 : -1) * (0.5 + rng.uniform()));
-  } else if (loss == LossKind::kMeanAbsoluteError || loss == LossKind::kHuberLoss) {
+  } else if (loss == LossKind::kMeanSquaredLogarithmicError) {
+    for (float& v : y) v = float(rng.uniform() * 2.5 - 0.5);  // some below epsilon: clipped
+  } else if (loss == LossKind::kPoisson) {
+    for (float& v : y) v = float(rng.uniform() * 3);
+  } else if (loss == LossKind::kMeanAbsoluteError || loss == LossKind::kHuberLoss || loss == LossKind::kLogcosh) {
     for (float& v : y) v = float(rng.uniform() * 4 - 2);  // |error| on both sides of Huber's delta
   } else {
     for (float& v : y) v = float(rng.uniform() * 2 - 1);
@@ -172,13 +205,16 @@ void check_model(const std::string& label, int64_t input_dim, const std::vector<
   ASSERT_NEAR(eval_loss, loss0, 1e-6 * std::max(1.0f, std::fabs(loss0)));
 
   const std::vector<double> base_pre = kink_distances(layers, input_dim, loss, w, x, y, batch);
+  // Rounding the float32 loss puts noise proportional to its size into the
+  // differences (meanAbsolutePercentageError is in percent: ~100).
+  const double loss_scale = std::max(1.0, std::fabs(double(loss0)));
 
   for (size_t i = 0; i < w.size(); ++i) {
     float* wd = m->weight_data(i);
     for (size_t j = 0; j < w[i].size(); ++j) {
       const float orig = wd[j];
       const double g = grads[i][j];
-      const double tol = kAbsTol + kRelTol * std::fabs(g);
+      const double tol = kAbsTol * loss_scale + kRelTol * std::fabs(g);
       double best = INFINITY;
       bool any_valid = false;
       for (double h : kSteps) {
@@ -243,6 +279,13 @@ TEST(GradientCheck, EveryActivationAndLossOnOddSizes) {
       {Activation::kSigmoid, LossKind::kKullbackLeiblerDivergence},
       {Activation::kLinear, LossKind::kCosineProximity},
       {Activation::kSwish, LossKind::kCosineProximity},
+      {Activation::kTanh, LossKind::kSquaredHinge},
+      {Activation::kLinear, LossKind::kCategoricalHinge},
+      {Activation::kSoftmax, LossKind::kCategoricalHinge},
+      {Activation::kLinear, LossKind::kLogcosh},
+      {Activation::kSoftplus, LossKind::kMeanSquaredLogarithmicError},
+      {Activation::kLinear, LossKind::kMeanAbsolutePercentageError},
+      {Activation::kExponential, LossKind::kPoisson},
   };
   const Sizes sizes[] = {{1, 3, 1, 3}, {3, 1, 17, 1}, {1, 17, 3, 17}, {3, 3, 3, 3}, {1, 1, 17, 17}, {3, 17, 1, 1}};
   CheckStats stats;

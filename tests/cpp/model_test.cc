@@ -1,7 +1,8 @@
 // Training-loop behaviour of the model and the native API: learning XOR,
 // failed calls that must change nothing (bad weights, NaN data, unknown
-// optimizer or loss), softmax outputs, sparse vs one-hot labels, and the
-// static memory plan (no two live values share bytes, and it saves memory).
+// optimizer or loss), softmax outputs, sparse vs one-hot labels, the
+// static memory plan (no two live values share bytes, and it saves memory),
+// metrics, and the later losses' codes, names and TF.js edge cases.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -177,9 +178,9 @@ TEST(ModelTraining, CompileRejectsUnknownOptimizerAndLoss) {
   std::string msg = error_of([&] { m.compile(co); });
   EXPECT_TRUE(contains(msg, "ftrl")) << msg;
   co.optimizer = "adam";
-  co.loss = "poisson";
+  co.loss = "focalCrossentropy";
   msg = error_of([&] { m.compile(co); });
-  EXPECT_TRUE(contains(msg, "poisson")) << msg;
+  EXPECT_TRUE(contains(msg, "focalCrossentropy")) << msg;
   co.loss = "categoricalCrossentropy";
   co.beta1 = 1.0f;
   msg = error_of([&] { m.compile(co); });
@@ -539,6 +540,48 @@ TEST(Metrics, RatiosFollowTfjsDefinitions) {
   Metric m;
   EXPECT_TRUE(metric_from_name("acc", &m) && m == Metric::kAccuracy);
   EXPECT_FALSE(metric_from_name("auc", &m));
+}
+
+TEST(Losses, NamesCodesAndTfjsEdgeCases) {
+  // Codes are stored in model files: the ones added after the first nine.
+  const std::pair<LossKind, const char*> added[] = {
+      {LossKind(9), "squaredHinge"}, {LossKind(10), "categoricalHinge"}, {LossKind(11), "logcosh"},
+      {LossKind(12), "meanSquaredLogarithmicError"}, {LossKind(13), "meanAbsolutePercentageError"},
+      {LossKind(14), "poisson"}};
+  for (const auto& [kind, name] : added) {
+    EXPECT_STREQ(loss_name(kind), name);
+    LossKind back;
+    EXPECT_TRUE(loss_from_name(name, &back) && back == kind) << name;
+    EXPECT_FALSE(loss_is_sparse(kind));
+    EXPECT_FALSE(loss_fuses_with(kind, Activation::kSoftmax) || loss_fuses_with(kind, Activation::kSigmoid));
+    EXPECT_TRUE(metric_fits_loss(Metric::kCategoricalAccuracy, kind));
+    EXPECT_FALSE(metric_fits_loss(Metric::kSparseCategoricalAccuracy, kind));
+  }
+  float g[3];
+  // categoricalHinge: TF.js's max gradient goes to every column tied for the
+  // max: (1 - t) p = [0, 0, 0] here, so columns 0 and 1 get +1 each.
+  const float p_tie[3] = {0, 0, 0.3f}, t_tie[3] = {0, 0, 1};
+  EXPECT_FLOAT_EQ(loss_forward(LossKind::kCategoricalHinge, false, p_tie, t_tie, 1, 3), 0.7f);
+  loss_backward(LossKind::kCategoricalHinge, false, p_tie, t_tie, g, 1, 3);
+  EXPECT_EQ(g[0], 1.0f);
+  EXPECT_EQ(g[1], 1.0f);
+  EXPECT_EQ(g[2], -1.0f);
+  // logcosh stays finite where cosh overflows: log cosh(100) = 100 - log 2.
+  const float p_big[1] = {100}, zero[1] = {0};
+  EXPECT_FLOAT_EQ(loss_forward(LossKind::kLogcosh, false, p_big, zero, 1, 1), float(100 - std::log(2.0)));
+  loss_backward(LossKind::kLogcosh, false, p_big, zero, g, 1, 1);
+  EXPECT_EQ(g[0], 1.0f);
+  // meanSquaredLogarithmicError clips p and t at epsilon: no gradient below it.
+  const float p_neg[1] = {-0.5f}, one[1] = {1};
+  EXPECT_NEAR(loss_forward(LossKind::kMeanSquaredLogarithmicError, false, p_neg, one, 1, 1),
+              std::pow(std::log1p(1e-7) - std::log(2.0), 2), 1e-6);
+  loss_backward(LossKind::kMeanSquaredLogarithmicError, false, p_neg, one, g, 1, 1);
+  EXPECT_EQ(g[0], 0.0f);
+  // meanAbsolutePercentageError divides by max(|t|, epsilon).
+  const float p_half[1] = {0.5f};
+  EXPECT_FLOAT_EQ(loss_forward(LossKind::kMeanAbsolutePercentageError, false, p_half, zero, 1, 1), 100 * 0.5f / 1e-7f);
+  // poisson: p - t log(p + epsilon).
+  EXPECT_FLOAT_EQ(loss_forward(LossKind::kPoisson, false, p_half, one, 1, 1), float(0.5 - std::log(0.5 + 1e-7)));
 }
 
 }  // namespace

@@ -140,7 +140,7 @@ std::unique_ptr<Model> make_model(const FixtureModel& fm, const OptimizerConfig&
 
 TEST(TorchNumerics, FixtureIsComplete) {
   const auto& models = fixture();
-  ASSERT_EQ(models.size(), 11u);
+  ASSERT_EQ(models.size(), 17u);
   bool seen[kNumLossKinds] = {}, seen_act[kNumActivations] = {};
   for (const FixtureModel& fm : models) {
     seen[int(fm.loss)] = true;

@@ -90,6 +90,17 @@ const LOSS = {
     p.reduce((s, a, i) => s + t[i] * Math.log(clip(t[i], EPS, 1) / clip(a, EPS, 1)), 0),
   cosineProximity: (p, t) => -p.reduce((s, a, i) => s + a * t[i], 0) / (l2(p) * l2(t)),
   categoricalCrossentropy: (p, t) => -p.reduce((s, a, i) => s + t[i] * Math.log(clip(a, EPS, 1 - EPS)), 0),
+  squaredHinge: (p, t) => meanOver(p, t, (a, b) => Math.max(0, 1 - a * b) ** 2),
+  categoricalHinge: (p, t) => {
+    const pos = p.reduce((s, a, i) => s + t[i] * a, 0);
+    const neg = Math.max(...p.map((a, i) => (1 - t[i]) * a));
+    return Math.max(0, 1 + neg - pos);
+  },
+  logcosh: (p, t) => meanOver(p, t, (a, b) => Math.log(Math.cosh(a - b))),
+  meanSquaredLogarithmicError: (p, t) =>
+    meanOver(p, t, (a, b) => (Math.log(1 + Math.max(a, EPS)) - Math.log(1 + Math.max(b, EPS))) ** 2),
+  meanAbsolutePercentageError: (p, t) => 100 * meanOver(p, t, (a, b) => Math.abs((b - a) / Math.max(Math.abs(b), EPS))),
+  poisson: (p, t) => meanOver(p, t, (a, b) => a - b * Math.log(a + EPS)),
 };
 
 const argmax = (v) => v.indexOf(Math.max(...v));
@@ -125,12 +136,17 @@ function targets(loss, n, units, seed) {
   for (let i = 0; i < n; i++) {
     const row = r.slice(i * units, (i + 1) * units);
     const total = row.reduce((s, v) => s + v + 1, 0);
+    const top = argmax(Array.from(row));
     for (let u = 0; u < units; u++) {
       const v = row[u];
       y[i * units + u] =
         loss === 'binaryCrossentropy' ? (v > 0 ? 1 : 0)
-        : loss === 'hinge' ? (v > 0 ? 1 : -1)
+        : loss === 'hinge' || loss === 'squaredHinge' ? (v > 0 ? 1 : -1)
         : loss === 'kullbackLeiblerDivergence' || loss === 'categoricalCrossentropy' ? (v + 1) / total
+        : loss === 'categoricalHinge' ? (u === top ? 1 : 0)
+        : loss === 'meanSquaredLogarithmicError' ? v + 0.8  // a few below 0: clipped to epsilon
+        : loss === 'meanAbsolutePercentageError' ? Math.sign(v) * (0.5 + Math.abs(v))
+        : loss === 'poisson' ? Math.floor((v + 1) * 2)  // counts 0..3
         : 2 * v;
     }
   }
@@ -164,6 +180,12 @@ const CASES = [
   ['kullbackLeiblerDivergence', 'softmax', 'leakyRelu'],
   ['cosineProximity', 'linear', 'softplus'],
   ['categoricalCrossentropy', 'softmax', 'logSoftmax'],
+  ['squaredHinge', 'tanh', 'relu'],
+  ['categoricalHinge', 'linear', 'tanh'],
+  ['logcosh', 'linear', 'elu'],
+  ['meanSquaredLogarithmicError', 'softplus', 'sigmoid'],
+  ['meanAbsolutePercentageError', 'linear', 'gelu'],
+  ['poisson', 'exponential', 'swish'],
 ];
 
 for (const [loss, out, hidden] of CASES) {
@@ -191,6 +213,10 @@ for (const [loss, out, hidden] of CASES) {
     assert.equal(h.history.loss.length, 30);
     const after = check();
     assert.ok(after < before, `${loss}: ${before} -> ${after}`);
+    // The loss's code is stored in the model file: a loaded copy evaluates the same loss.
+    const copy = await kiln.loadModel(await m.save({ includeOptimizer: true }));
+    const lossOf = (model) => [model.evaluate(xt, yt)].flat()[0].dataSync()[0];
+    assert.equal(lossOf(copy), lossOf(m), `${loss} after save/load`);
   });
 }
 

@@ -181,7 +181,7 @@ test('wrong shapes, NaN and misuse give errors naming the problem and change not
   assert.throws(() => m.setWeights([kiln.tensor(randomFloats(20), [4, 5]), ...m.getWeights().slice(1)]), /weight 0 \(dense_\d+\/kernel\) must have shape \[5,4\], got \[4,5\]/);
   assert.deepEqual(m.getWeights().map((t) => Array.from(t.dataSync())), weights);
   assert.throws(() => m.compile({ optimizer: 'ftrl', loss: 'categoricalCrossentropy' }), /unknown optimizer 'ftrl'/);
-  assert.throws(() => m.compile({ optimizer: 'sgd', loss: 'poisson' }), /unknown loss 'poisson'/);
+  assert.throws(() => m.compile({ optimizer: 'sgd', loss: 'focalCrossentropy' }), /unknown loss 'focalCrossentropy'/);
   // Layer arguments are checked by the core when the model is built.
   const build = (layer) => kiln.sequential({ layers: [layer] }).build();
   assert.throws(() => build(kiln.layers.dense({ units: 0, inputShape: [3] })), /Dense: argument 'units' must be in \[1, 16777216\], got 0/);
