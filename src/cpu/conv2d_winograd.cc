@@ -27,8 +27,10 @@ namespace kiln {
 namespace {
 
 constexpr int kTile = 4, kOut = 2, kPlanes = kTile * kTile;
-// V and M of one chunk together: 1 MiB, about a core's L2.
-constexpr int64_t kChunkFloats = int64_t(256) << 10;
+// V and M of one chunk together: 4 MiB. The 16 GEMMs only reduce over in_c,
+// so they need many rows (tiles) to run near the GEMM's peak; smaller chunks
+// measured slower natively and in wasm.
+constexpr int64_t kChunkFloats = int64_t(1024) << 10;
 
 // U[16][in_c][out_c] from the filter [3][3][in_c][out_c].
 void transform_filter(const Conv2DParams& p, const float* w, float* u) {
@@ -67,6 +69,37 @@ TileGrid tile_grid(const Conv2DParams& p) {
   return t;
 }
 
+// Channels are transformed kBlock at a time through fixed-size arrays, so the
+// inner loops have a constant trip count the compiler turns into SIMD (the
+// plain per-channel loop over 16 pointers was left scalar in wasm).
+constexpr int kBlock = 8;
+
+// B^T d B for `w` (<= kBlock) channels starting at c of the 16 tile rows src.
+inline void input_block(const float* const (&src)[4][4], int64_t c, int w, float* dst, int64_t plane) {
+  float d[4][4][kBlock] = {}, b[4][4][kBlock];
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j)
+      for (int k = 0; k < w; ++k) d[i][j][k] = src[i][j][c + k];
+  for (int j = 0; j < 4; ++j)
+    for (int k = 0; k < kBlock; ++k) {  // B^T d
+      b[0][j][k] = d[0][j][k] - d[2][j][k];
+      b[1][j][k] = d[1][j][k] + d[2][j][k];
+      b[2][j][k] = d[2][j][k] - d[1][j][k];
+      b[3][j][k] = d[1][j][k] - d[3][j][k];
+    }
+  for (int i = 0; i < 4; ++i) {  // (B^T d) B
+    float v[4][kBlock];
+    for (int k = 0; k < kBlock; ++k) {
+      v[0][k] = b[i][0][k] - b[i][2][k];
+      v[1][k] = b[i][1][k] + b[i][2][k];
+      v[2][k] = b[i][2][k] - b[i][1][k];
+      v[3][k] = b[i][1][k] - b[i][3][k];
+    }
+    for (int j = 0; j < 4; ++j)
+      for (int k = 0; k < w; ++k) dst[(i * 4 + j) * plane + c + k] = v[j][k];
+  }
+}
+
 // V[16][count][in_c] for tiles [first, first + count).
 void transform_input(const Conv2DParams& p, const TileGrid& grid, const float* x, int64_t first, int64_t count,
                      const float* zeros, float* v) {
@@ -82,24 +115,34 @@ void transform_input(const Conv2DParams& p, const TileGrid& grid, const float* x
         src[i][j] = (ih >= 0 && ih < p.in_h && iw >= 0 && iw < p.in_w) ? x + ((n * p.in_h + ih) * p.in_w + iw) * c_n : zeros;
       }
     }
-    float* dst = v + t * c_n;
-    for (int64_t c = 0; c < c_n; ++c) {
-      float d[4][4], b[4][4];
-      for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) d[i][j] = src[i][j][c];
-      for (int j = 0; j < 4; ++j) {  // B^T d
-        b[0][j] = d[0][j] - d[2][j];
-        b[1][j] = d[1][j] + d[2][j];
-        b[2][j] = d[2][j] - d[1][j];
-        b[3][j] = d[1][j] - d[3][j];
-      }
-      for (int i = 0; i < 4; ++i) {  // (B^T d) B
-        dst[(i * 4 + 0) * plane + c] = b[i][0] - b[i][2];
-        dst[(i * 4 + 1) * plane + c] = b[i][1] + b[i][2];
-        dst[(i * 4 + 2) * plane + c] = b[i][2] - b[i][1];
-        dst[(i * 4 + 3) * plane + c] = b[i][1] - b[i][3];
-      }
+    for (int64_t c = 0; c < c_n; c += kBlock) input_block(src, c, int(std::min<int64_t>(kBlock, c_n - c)), v + t * c_n, plane);
+  }
+}
+
+// A^T M A (+ bias) for `w` (<= kBlock) output channels starting at k; rows of
+// dst that are null (past the output's edge) are skipped.
+inline void output_block(const float* src, int64_t plane, int64_t k, int w, const float* bias, float* const (&dst)[2][2]) {
+  float s[4][4][kBlock] = {}, a[2][4][kBlock];
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j)
+      for (int q = 0; q < w; ++q) s[i][j][q] = src[(i * 4 + j) * plane + k + q];
+  for (int j = 0; j < 4; ++j)
+    for (int q = 0; q < kBlock; ++q) {  // A^T M
+      a[0][j][q] = s[0][j][q] + s[1][j][q] + s[2][j][q];
+      a[1][j][q] = s[1][j][q] - s[2][j][q] - s[3][j][q];
     }
+  float b[kBlock] = {};
+  if (bias)
+    for (int q = 0; q < w; ++q) b[q] = bias[k + q];
+  for (int i = 0; i < 2; ++i) {  // (A^T M) A
+    float y[2][kBlock];
+    for (int q = 0; q < kBlock; ++q) {
+      y[0][q] = a[i][0][q] + a[i][1][q] + a[i][2][q] + b[q];
+      y[1][q] = a[i][1][q] - a[i][2][q] - a[i][3][q] + b[q];
+    }
+    for (int j = 0; j < 2; ++j)
+      if (dst[i][j])
+        for (int q = 0; q < w; ++q) dst[i][j][k + q] = y[j][q];
   }
 }
 
@@ -114,21 +157,8 @@ void transform_output(const Conv2DParams& p, const TileGrid& grid, const float* 
     for (int i = 0; i < 2; ++i)
       for (int j = 0; j < 2; ++j)
         dst[i][j] = (oh + i < p.out_h && ow + j < p.out_w) ? y + ((n * p.out_h + oh + i) * p.out_w + ow + j) * k_n : nullptr;
-    const float* src = m + t * k_n;
-    for (int64_t k = 0; k < k_n; ++k) {
-      float s[4][4], a[2][4];
-      for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) s[i][j] = src[(i * 4 + j) * plane + k];
-      for (int j = 0; j < 4; ++j) {  // A^T M
-        a[0][j] = s[0][j] + s[1][j] + s[2][j];
-        a[1][j] = s[1][j] - s[2][j] - s[3][j];
-      }
-      const float b = bias ? bias[k] : 0.0f;
-      for (int i = 0; i < 2; ++i) {  // (A^T M) A
-        if (dst[i][0]) dst[i][0][k] = a[i][0] + a[i][1] + a[i][2] + b;
-        if (dst[i][1]) dst[i][1][k] = a[i][1] - a[i][2] - a[i][3] + b;
-      }
-    }
+    for (int64_t k = 0; k < k_n; k += kBlock)
+      output_block(m + t * k_n, plane, k, int(std::min<int64_t>(kBlock, k_n - k)), bias, dst);
     if (act != Activation::kLinear)
       for (int i = 0; i < 2; ++i)
         for (int j = 0; j < 2; ++j)
@@ -139,11 +169,19 @@ void transform_output(const Conv2DParams& p, const TileGrid& grid, const float* 
 }  // namespace
 
 bool conv2d_winograd_applies(const Conv2DParams& p) {
-  // Measured against im2col (ConvKernels.TimingReport, 28x28, batch 16, 2
-  // threads, AVX-512): 1.5x at 8 channels, 1.2-2.4x from 16 to 128. With
-  // fewer channels im2col's single deep GEMM is left to do it.
+  // Measured against im2col (batch 16, same channels in and out):
+  //  * native (ConvKernels.TimingReport, 2 threads, AVX-512): 1.4x at 8
+  //    channels, 1.4-2.1x from 16 to 128;
+  //  * wasm SIMD128 (Node, 1 thread): 0.95x at 16, 1.2x at 32, 1.5x at 64
+  //    and 128 (its GEMM needs a deeper reduction than in_c to win sooner).
+  // Below that im2col's single deep GEMM does it.
+#ifdef __wasm__
+  constexpr int64_t kMinChannels = 32;
+#else
+  constexpr int64_t kMinChannels = 8;
+#endif
   return p.kernel_h == 3 && p.kernel_w == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 &&
-         p.dilation_w == 1 && p.groups == 1 && p.in_c >= 8 && p.out_c >= 8;
+         p.dilation_w == 1 && p.groups == 1 && p.in_c >= kMinChannels && p.out_c >= kMinChannels;
 }
 
 void conv2d_forward_winograd(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
