@@ -87,7 +87,7 @@ async function main() {
   if (useSnapshot) await waitForSettled(ROOT, libFiles, { log });
   const repoAtStart = fingerprint(ROOT, libFiles);
   if (useSnapshot) {
-    RUN_ROOT = makeSnapshot(ROOT, { copy: ['lib'], link: ['bench', 'node_modules'], prefix: 'kiln-cnn-rnn-bench-' });
+    RUN_ROOT = makeSnapshot(ROOT, { copy: ['lib'], link: ['bench', 'node_modules', 'web'], prefix: 'kiln-cnn-rnn-bench-' });
     const snap = RUN_ROOT;
     process.on('exit', () => rmSync(snap, { recursive: true, force: true }));
     log(`measuring a copy of lib/ taken now: ${RUN_ROOT}`);

@@ -68,7 +68,7 @@ function buildFingerprint(root) {
  * The repo's lib/ and build/ change whenever someone rebuilds; the engines
  * run from a private copy taken at the start so that one run measures one
  * build. The copy is a root the static server can serve: lib/ and the native
- * binary copied, bench/ and node_modules/ linked.
+ * binary copied, bench/, node_modules/ and web/ linked.
  */
 function makeSnapshot() {
   const dir = mkdtempSync(join(os.tmpdir(), 'kiln-mlp-bench-'));
@@ -80,6 +80,7 @@ function makeSnapshot() {
   }
   symlinkSync(join(ROOT, 'bench'), join(dir, 'bench'));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  symlinkSync(join(ROOT, 'web'), join(dir, 'web'));  // web/random.js, which bench/mlp/common.mjs imports
   return dir;
 }
 let RUN_ROOT = ROOT;

@@ -42,7 +42,7 @@ export async function waitForSettled(root, files, { quietMs = 15_000, maxWaitMs 
  * (directories or files) copied from `root`, `link` paths symlinked. Returns
  * its directory (in the OS temp dir; the caller removes it).
  */
-export function makeSnapshot(root, { copy = ['lib'], link = ['bench', 'node_modules'], prefix = 'kiln-bench-' } = {}) {
+export function makeSnapshot(root, { copy = ['lib'], link = ['bench', 'node_modules', 'web'], prefix = 'kiln-bench-' } = {}) {
   const dir = mkdtempSync(join(os.tmpdir(), prefix));
   for (const p of copy) {
     if (!existsSync(join(root, p))) continue;
