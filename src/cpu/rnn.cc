@@ -360,14 +360,26 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
         for (int g = g0; g < g1; ++g)
           std::memcpy(A + r * GU + g * U + j0, Z + r * GU + g * U + j0, size_t(n) * sizeof(float));
       };
+      // Adds sample b's recurrent product to the pre-activations of gate blocks [g0, g1).
+      auto add_recurrent = [&](int64_t b, int64_t r, int g0, int g1, int64_t j0, int64_t j1) {
+        float* xp = XP + r * GU;
+        const float* rr = R.data() + b * GU;
+        for (int g = g0; g < g1; ++g)
+          for (int64_t j = j0 + g * U; j < j1 + g * U; ++j) xp[j] += rr[j];
+      };
+      // GRU output h' = z * h + (1 - z) * h~, also the next step's state.
+      auto gru_mix = [&](int64_t b, int64_t r, int64_t j0, int64_t j1) {
+        const float *a = A + r * GU, *z = a, *hh = a + 2 * U, *hp = Hp + r * U;
+        float* y = y_seq + (b * T + k) * U;
+        for (int64_t j = j0; j < j1; ++j) y[j] = z[j] * hp[j] + (1.0f - z[j]) * hh[j];
+        if (float* hn = h_next(b)) std::memcpy(hn + j0, y + j0, size_t(j1 - j0) * sizeof(float));
+      };
 
       if (p.cell == RnnCell::kSimple) {
         mm(false, false, nb, U, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
-          float* xp = XP + r * GU;
-          const float* rr = R.data() + b * GU;
-          for (int64_t j = j0; j < j1; ++j) xp[j] += rr[j];
+          add_recurrent(b, r, 0, 1, j0, j1);
           to_a(r, 0, 1, j0, n);
           float* a = A + r * GU;
           gate_forward(act, a + j0, n);
@@ -378,10 +390,7 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
         mm(false, false, nb, GU, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
-          float* xp = XP + r * GU;
-          const float* rr = R.data() + b * GU;
-          for (int g = 0; g < 4; ++g)
-            for (int64_t j = j0 + g * U; j < j1 + g * U; ++j) xp[j] += rr[j];
+          add_recurrent(b, r, 0, 4, j0, j1);
           to_a(r, 0, 4, j0, n);
           float* a = A + r * GU;
           gate_forward(ra, a + j0, n);
@@ -408,10 +417,7 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
         mm(false, false, nb, 2 * U, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
-          float* xp = XP + r * GU;
-          const float* rr = R.data() + b * GU;
-          for (int g = 0; g < 2; ++g)
-            for (int64_t j = j0 + g * U; j < j1 + g * U; ++j) xp[j] += rr[j];
+          add_recurrent(b, r, 0, 2, j0, j1);
           to_a(r, 0, 2, j0, n);
           float* a = A + r * GU;
           gate_forward(ra, a + j0, n);
@@ -423,16 +429,10 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
         mm(false, false, nb, U, U, RH + (b0 * T + t) * U, ld_u, recurrent + 2 * U, GU, R.data() + b0 * GU + 2 * U, GU);
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
-          float* xp = XP + r * GU + 2 * U;
-          const float* rr = R.data() + b * GU + 2 * U;
-          for (int64_t j = j0; j < j1; ++j) xp[j] += rr[j];
+          add_recurrent(b, r, 2, 3, j0, j1);
           to_a(r, 2, 3, j0, n);
-          float* a = A + r * GU;
-          gate_forward(act, a + 2 * U + j0, n);
-          const float *z = a, *hh = a + 2 * U, *hp = Hp + r * U;
-          float* y = y_seq + (b * T + k) * U;
-          for (int64_t j = j0; j < j1; ++j) y[j] = z[j] * hp[j] + (1.0f - z[j]) * hh[j];
-          if (float* hn = h_next(b)) std::memcpy(hn + j0, y + j0, size_t(n) * sizeof(float));
+          gate_forward(act, A + r * GU + 2 * U + j0, n);
+          gru_mix(b, r, j0, j1);
         });
       } else {
         // GRU, reset_after: one product h [Uz Ur Uh]; r gates h Uh + bh_rec.
@@ -441,8 +441,7 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
           const int64_t r = b * T + t, n = j1 - j0;
           float* xp = XP + r * GU;
           const float* rr = R.data() + b * GU;
-          for (int g = 0; g < 2; ++g)
-            for (int64_t j = j0 + g * U; j < j1 + g * U; ++j) xp[j] += rr[j];
+          add_recurrent(b, r, 0, 2, j0, j1);
           to_a(r, 0, 2, j0, n);
           float* a = A + r * GU;
           gate_forward(ra, a + j0, n);
@@ -454,10 +453,7 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
           }
           to_a(r, 2, 3, j0, n);
           gate_forward(act, a + 2 * U + j0, n);
-          const float *z = a, *hh = a + 2 * U, *hp = Hp + r * U;
-          float* y = y_seq + (b * T + k) * U;
-          for (int64_t j = j0; j < j1; ++j) y[j] = z[j] * hp[j] + (1.0f - z[j]) * hh[j];
-          if (float* hn = h_next(b)) std::memcpy(hn + j0, y + j0, size_t(n) * sizeof(float));
+          gru_mix(b, r, j0, j1);
         });
       }
     }
