@@ -1,0 +1,567 @@
+#include "io/onnx_model.h"
+
+#include <cstring>
+#include <limits>
+#include <map>
+
+#include "io/protobuf_reader.h"
+
+namespace kiln {
+
+size_t onnx_element_size(OnnxDataType type) {
+  switch (type) {
+    case OnnxDataType::kUint8:
+    case OnnxDataType::kInt8:
+    case OnnxDataType::kBool: return 1;
+    case OnnxDataType::kUint16:
+    case OnnxDataType::kInt16:
+    case OnnxDataType::kFloat16:
+    case OnnxDataType::kBfloat16: return 2;
+    case OnnxDataType::kFloat:
+    case OnnxDataType::kInt32:
+    case OnnxDataType::kUint32: return 4;
+    case OnnxDataType::kInt64:
+    case OnnxDataType::kUint64:
+    case OnnxDataType::kDouble: return 8;
+    default: return 0;
+  }
+}
+
+int64_t OnnxTensor::element_count() const {
+  int64_t count = 1;
+  for (int64_t d : dims) count *= d;
+  return count;
+}
+
+namespace {
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+
+// Prefixes an error with the field it happened in, e.g. "GraphProto.node: ".
+Status in(const char* field, Status status) {
+  if (status.ok()) return status;
+  return Status::error(std::string(field) + ": " + status.message());
+}
+
+struct Counts {
+  size_t nodes = 0, attributes = 0;
+};
+
+// ---- TensorProto ----------------------------------------------------------
+
+// TensorProto's typed data fields (numbers from onnx.proto).
+constexpr uint32_t kFloatData = 4, kInt32Data = 5, kStringData = 6, kInt64Data = 7, kDoubleData = 10, kUint64Data = 11;
+
+const char* typed_field_name(uint32_t field) {
+  switch (field) {
+    case kFloatData: return "float_data";
+    case kInt32Data: return "int32_data";
+    case kStringData: return "string_data";
+    case kInt64Data: return "int64_data";
+    case kDoubleData: return "double_data";
+    default: return "uint64_data";
+  }
+}
+
+// The typed field that holds a type's values when raw_data is not used: the
+// narrow integers, bool and the 16-bit floats all travel in int32_data.
+uint32_t typed_field_for(OnnxDataType type) {
+  switch (type) {
+    case OnnxDataType::kFloat: return kFloatData;
+    case OnnxDataType::kInt64: return kInt64Data;
+    case OnnxDataType::kDouble: return kDoubleData;
+    case OnnxDataType::kUint32:
+    case OnnxDataType::kUint64: return kUint64Data;
+    case OnnxDataType::kString: return kStringData;
+    default: return kInt32Data;
+  }
+}
+
+// A TensorProto's data as read, decoded once the whole message is seen
+// (data_type may follow the data).
+struct TensorFields {
+  std::vector<uint64_t> dims;
+  const uint8_t* raw = nullptr;
+  size_t raw_size = 0;
+  bool has_raw = false;
+  std::vector<uint64_t> values;  // the typed field's elements; floats as their bits
+  uint32_t values_field = 0;     // which typed field, 0 for none
+  bool external = false;
+};
+
+Status read_typed_field(ProtoReader* r, const ProtoField& field, TensorFields* t, OnnxTensor* out) {
+  if (t->values_field && t->values_field != field.number) {
+    return Status::error(std::string("data in both ") + typed_field_name(t->values_field) + " and " +
+                         typed_field_name(field.number));
+  }
+  t->values_field = field.number;
+  switch (field.number) {
+    case kStringData: return r->read_string(field, &out->strings.emplace_back());
+    case kDoubleData: return r->read_repeated_fixed64(field, &t->values);
+    case kFloatData: {
+      std::vector<uint32_t> bits;
+      KILN_RETURN_IF_ERROR(r->read_repeated_fixed32(field, &bits));
+      t->values.insert(t->values.end(), bits.begin(), bits.end());
+      return Status();
+    }
+    default: return r->read_repeated_varint(field, &t->values);
+  }
+}
+
+Status parse_decimal(const std::string& text, uint64_t* value) {
+  if (text.empty() || text.size() > 18) return Status::error("'" + text + "' is not a byte count");
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return Status::error("'" + text + "' is not a byte count");
+    v = v * 10 + uint64_t(c - '0');
+  }
+  *value = v;
+  return Status();
+}
+
+// StringStringEntryProto: location, offset and length; other keys are ignored.
+Status parse_external_entry(ProtoReader r, OnnxExternalData* external) {
+  std::string key, value;
+  while (!r.done()) {
+    ProtoField field;
+    KILN_RETURN_IF_ERROR(r.next(&field));
+    if (field.number == 1) {
+      KILN_RETURN_IF_ERROR(r.read_string(field, &key));
+    } else if (field.number == 2) {
+      KILN_RETURN_IF_ERROR(r.read_string(field, &value));
+    } else {
+      KILN_RETURN_IF_ERROR(r.skip(field));
+    }
+  }
+  uint64_t n = 0;
+  if (key == "location") {
+    external->location = value;
+  } else if (key == "offset") {
+    KILN_RETURN_IF_ERROR(parse_decimal(value, &n));
+    external->offset = n;
+  } else if (key == "length") {
+    KILN_RETURN_IF_ERROR(parse_decimal(value, &n));
+    external->length = int64_t(n);
+  }
+  return Status();
+}
+
+// Checks dims and the element count, then copies the data into out->data.
+Status decode_tensor(const TensorFields& t, OnnxTensor* out) {
+  int64_t count = 1;
+  for (uint64_t d : t.dims) {
+    if (d > uint64_t(kInt64Max)) return Status::error("negative dimension " + std::to_string(int64_t(d)));
+    if (d && count > kInt64Max / int64_t(d)) return Status::error("the product of dims overflows");
+    count *= int64_t(d);
+    out->dims.push_back(int64_t(d));
+  }
+  const std::string type_name = "data type " + std::to_string(int(out->data_type));
+  size_t width = onnx_element_size(out->data_type);
+  if (out->data_type != OnnxDataType::kString && width == 0) return Status::error(type_name + " is not supported");
+  if (t.external) {
+    if (out->data_type == OnnxDataType::kString) return Status::error("string tensors cannot be external");
+    if (t.has_raw || t.values_field) return Status::error("external tensor also has data in the file");
+    if (out->external.location.empty()) return Status::error("external data without a location");
+    if (count > kInt64Max / int64_t(width)) return Status::error("tensor size overflows");
+    if (out->external.length >= 0 && out->external.length != count * int64_t(width)) {
+      return Status::error("external data length " + std::to_string(out->external.length) + " is not " +
+                           std::to_string(count) + " elements of " + std::to_string(width) + " bytes");
+    }
+    out->has_external_data = true;
+    return Status();
+  }
+  uint32_t expected = typed_field_for(out->data_type);
+  if (t.values_field && t.values_field != expected) {
+    return Status::error(std::string(typed_field_name(t.values_field)) + " cannot hold " + type_name);
+  }
+  if (t.has_raw && (t.values_field || out->data_type == OnnxDataType::kString)) {
+    return Status::error(t.values_field ? "data in both raw_data and a typed field" : "raw_data cannot hold strings");
+  }
+  if (t.has_raw && t.raw_size % width) {
+    return Status::error("raw_data of " + std::to_string(t.raw_size) + " bytes is not a whole number of " +
+                         std::to_string(width) + "-byte elements");
+  }
+  size_t present = t.values.size();
+  if (t.has_raw) present = t.raw_size / width;
+  if (out->data_type == OnnxDataType::kString) present = out->strings.size();
+  if (uint64_t(present) != uint64_t(count)) {
+    return Status::error("holds " + std::to_string(present) + " elements but its dims make " + std::to_string(count));
+  }
+  if (t.has_raw) {
+    out->data.assign(t.raw, t.raw + t.raw_size);
+  } else if (width) {
+    // Each value's low `width` bytes, little-endian: int32_data carries
+    // narrower types (and 16-bit float words) in its low bits.
+    out->data.resize(t.values.size() * width);
+    uint8_t* p = out->data.data();
+    for (uint64_t v : t.values) {
+      for (size_t b = 0; b < width; ++b) *p++ = uint8_t(v >> (8 * b));
+    }
+  }
+  return Status();
+}
+
+Status parse_tensor(ProtoReader r, OnnxTensor* out) {
+  TensorFields t;
+  while (!r.done()) {
+    ProtoField field;
+    KILN_RETURN_IF_ERROR(r.next(&field));
+    int64_t v = 0;
+    switch (field.number) {
+      case 1: KILN_RETURN_IF_ERROR(r.read_repeated_varint(field, &t.dims)); break;
+      case 2:
+        KILN_RETURN_IF_ERROR(r.read_int64(field, &v));
+        if (v < 0 || v > std::numeric_limits<int32_t>::max())
+          return Status::error("invalid data type " + std::to_string(v));
+        out->data_type = OnnxDataType(int32_t(v));
+        break;
+      case kFloatData:
+      case kInt32Data:
+      case kStringData:
+      case kInt64Data:
+      case kDoubleData:
+      case kUint64Data: KILN_RETURN_IF_ERROR(in("TensorProto", read_typed_field(&r, field, &t, out))); break;
+      case 8: KILN_RETURN_IF_ERROR(r.read_string(field, &out->name)); break;
+      case 9:
+        KILN_RETURN_IF_ERROR(r.read_bytes(field, &t.raw, &t.raw_size));
+        t.has_raw = true;
+        break;
+      case 13: {
+        ProtoReader sub(nullptr, 0);
+        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+        KILN_RETURN_IF_ERROR(in("TensorProto.external_data", parse_external_entry(sub, &out->external)));
+        break;
+      }
+      case 14:
+        KILN_RETURN_IF_ERROR(r.read_int64(field, &v));
+        t.external = v == 1;  // DataLocation EXTERNAL
+        break;
+      default: KILN_RETURN_IF_ERROR(r.skip(field));
+    }
+  }
+  Status status = decode_tensor(t, out);
+  if (!status.ok()) return Status::error("tensor '" + out->name + "': " + status.message());
+  return status;
+}
+
+// ---- ValueInfoProto -------------------------------------------------------
+
+Status parse_dim(ProtoReader r, OnnxDim* dim) {
+  while (!r.done()) {
+    ProtoField field;
+    KILN_RETURN_IF_ERROR(r.next(&field));
+    if (field.number == 1) {
+      KILN_RETURN_IF_ERROR(r.read_int64(field, &dim->value));
+      if (dim->value < 0) return Status::error("negative dim_value " + std::to_string(dim->value));
+    } else if (field.number == 2) {
+      KILN_RETURN_IF_ERROR(r.read_string(field, &dim->param));
+    } else {
+      KILN_RETURN_IF_ERROR(r.skip(field));
+    }
+  }
+  return Status();
+}
+
+// TypeProto.Tensor: elem_type and shape (TensorShapeProto, whose dims are field 1).
+Status parse_tensor_type(ProtoReader r, OnnxValueInfo* info) {
+  while (!r.done()) {
+    ProtoField field;
+    KILN_RETURN_IF_ERROR(r.next(&field));
+    int64_t v = 0;
+    ProtoReader sub(nullptr, 0);
+    if (field.number == 1) {
+      KILN_RETURN_IF_ERROR(r.read_int64(field, &v));
+      info->elem_type = OnnxDataType(int32_t(v));
+    } else if (field.number == 2) {
+      KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+      info->has_shape = true;
+      while (!sub.done()) {
+        ProtoField dim_field;
+        KILN_RETURN_IF_ERROR(sub.next(&dim_field));
+        if (dim_field.number != 1) {
+          KILN_RETURN_IF_ERROR(sub.skip(dim_field));
+          continue;
+        }
+        ProtoReader dim(nullptr, 0);
+        KILN_RETURN_IF_ERROR(sub.read_message(dim_field, &dim));
+        KILN_RETURN_IF_ERROR(in("TensorShapeProto.dim", parse_dim(dim, &info->shape.emplace_back())));
+      }
+    } else {
+      KILN_RETURN_IF_ERROR(r.skip(field));
+    }
+  }
+  return Status();
+}
+
+Status parse_type(ProtoReader r, OnnxValueInfo* info) {
+  while (!r.done()) {
+    ProtoField field;
+    KILN_RETURN_IF_ERROR(r.next(&field));
+    ProtoReader sub(nullptr, 0);
+    switch (field.number) {
+      case 1:
+        info->kind = OnnxValueKind::kTensor;
+        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+        KILN_RETURN_IF_ERROR(in("TypeProto.tensor_type", parse_tensor_type(sub, info)));
+        continue;
+      case 4: info->kind = OnnxValueKind::kSequence; break;
+      case 5: info->kind = OnnxValueKind::kMap; break;
+      case 8: info->kind = OnnxValueKind::kSparseTensor; break;
+      case 9: info->kind = OnnxValueKind::kOptional; break;
+    }
+    KILN_RETURN_IF_ERROR(r.skip(field));
+  }
+  return Status();
+}
+
+Status parse_value_info(ProtoReader r, OnnxValueInfo* info) {
+  while (!r.done()) {
+    ProtoField field;
+    KILN_RETURN_IF_ERROR(r.next(&field));
+    ProtoReader sub(nullptr, 0);
+    if (field.number == 1) {
+      KILN_RETURN_IF_ERROR(r.read_string(field, &info->name));
+    } else if (field.number == 2) {
+      KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+      KILN_RETURN_IF_ERROR(in("ValueInfoProto.type", parse_type(sub, info)));
+    } else {
+      KILN_RETURN_IF_ERROR(r.skip(field));
+    }
+  }
+  return Status();
+}
+
+// ---- NodeProto, AttributeProto, GraphProto (mutually recursive) -----------
+
+Status parse_graph(ProtoReader r, Counts* counts, OnnxGraph* graph);
+
+Status parse_attribute(ProtoReader r, Counts* counts, OnnxAttribute* a) {
+  while (!r.done()) {
+    ProtoField field;
+    KILN_RETURN_IF_ERROR(r.next(&field));
+    ProtoReader sub(nullptr, 0);
+    int64_t v = 0;
+    std::vector<uint32_t> bits;
+    std::vector<uint64_t> ints;
+    switch (field.number) {
+      case 1: KILN_RETURN_IF_ERROR(r.read_string(field, &a->name)); break;
+      case 2: KILN_RETURN_IF_ERROR(r.read_float(field, &a->f)); break;
+      case 3: KILN_RETURN_IF_ERROR(r.read_int64(field, &a->i)); break;
+      case 4: KILN_RETURN_IF_ERROR(r.read_string(field, &a->s)); break;
+      case 5:
+        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+        KILN_RETURN_IF_ERROR(in("AttributeProto.t", parse_tensor(sub, &a->t)));
+        break;
+      case 6:
+        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+        a->g = std::make_unique<OnnxGraph>();
+        KILN_RETURN_IF_ERROR(in("AttributeProto.g", parse_graph(sub, counts, a->g.get())));
+        break;
+      case 7:
+        KILN_RETURN_IF_ERROR(r.read_repeated_fixed32(field, &bits));
+        for (uint32_t b : bits) std::memcpy(&a->floats.emplace_back(), &b, 4);
+        break;
+      case 8:
+        KILN_RETURN_IF_ERROR(r.read_repeated_varint(field, &ints));
+        for (uint64_t i : ints) a->ints.push_back(int64_t(i));
+        break;
+      case 9: KILN_RETURN_IF_ERROR(r.read_string(field, &a->strings.emplace_back())); break;
+      case 10:
+        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+        KILN_RETURN_IF_ERROR(in("AttributeProto.tensors", parse_tensor(sub, &a->tensors.emplace_back())));
+        break;
+      case 11:
+        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+        KILN_RETURN_IF_ERROR(in("AttributeProto.graphs", parse_graph(sub, counts, &a->graphs.emplace_back())));
+        break;
+      case 20:
+        KILN_RETURN_IF_ERROR(r.read_int64(field, &v));
+        a->type = OnnxAttributeType(int32_t(v));
+        break;
+      case 21: KILN_RETURN_IF_ERROR(r.read_string(field, &a->ref_attr_name)); break;
+      case 22:
+      case 23: return Status::error("attribute '" + a->name + "': sparse tensors are not supported");
+      default: KILN_RETURN_IF_ERROR(r.skip(field));
+    }
+  }
+  return Status();
+}
+
+Status parse_node(ProtoReader r, Counts* counts, OnnxNode* node) {
+  while (!r.done()) {
+    ProtoField field;
+    KILN_RETURN_IF_ERROR(r.next(&field));
+    ProtoReader sub(nullptr, 0);
+    switch (field.number) {
+      case 1: KILN_RETURN_IF_ERROR(r.read_string(field, &node->inputs.emplace_back())); break;
+      case 2: KILN_RETURN_IF_ERROR(r.read_string(field, &node->outputs.emplace_back())); break;
+      case 3: KILN_RETURN_IF_ERROR(r.read_string(field, &node->name)); break;
+      case 4: KILN_RETURN_IF_ERROR(r.read_string(field, &node->op_type)); break;
+      case 5:
+        if (++counts->attributes > kOnnxMaxAttributes) {
+          return Status::error("more than " + std::to_string(kOnnxMaxAttributes) + " attributes");
+        }
+        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+        KILN_RETURN_IF_ERROR(in("NodeProto.attribute", parse_attribute(sub, counts, &node->attributes.emplace_back())));
+        break;
+      case 7: KILN_RETURN_IF_ERROR(r.read_string(field, &node->domain)); break;
+      default: KILN_RETURN_IF_ERROR(r.skip(field));
+    }
+  }
+  return Status();
+}
+
+Status parse_graph(ProtoReader r, Counts* counts, OnnxGraph* graph) {
+  while (!r.done()) {
+    ProtoField field;
+    KILN_RETURN_IF_ERROR(r.next(&field));
+    ProtoReader sub(nullptr, 0);
+    switch (field.number) {
+      case 1:
+        if (++counts->nodes > kOnnxMaxNodes)
+          return Status::error("more than " + std::to_string(kOnnxMaxNodes) + " nodes");
+        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+        KILN_RETURN_IF_ERROR(in("GraphProto.node", parse_node(sub, counts, &graph->nodes.emplace_back())));
+        break;
+      case 2: KILN_RETURN_IF_ERROR(r.read_string(field, &graph->name)); break;
+      case 5:
+        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+        KILN_RETURN_IF_ERROR(in("GraphProto.initializer", parse_tensor(sub, &graph->initializers.emplace_back())));
+        break;
+      case 11:
+      case 12:
+      case 13: {
+        bool input = field.number == 11, output = field.number == 12;
+        auto& list = input ? graph->inputs : output ? graph->outputs : graph->value_info;
+        const char* where = input ? "GraphProto.input" : output ? "GraphProto.output" : "GraphProto.value_info";
+        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+        KILN_RETURN_IF_ERROR(in(where, parse_value_info(sub, &list.emplace_back())));
+        break;
+      }
+      case 15: return Status::error("sparse initializers are not supported");
+      default: KILN_RETURN_IF_ERROR(r.skip(field));
+    }
+  }
+  return Status();
+}
+
+Status parse_opset(ProtoReader r, OnnxOpsetImport* opset) {
+  while (!r.done()) {
+    ProtoField field;
+    KILN_RETURN_IF_ERROR(r.next(&field));
+    if (field.number == 1) {
+      KILN_RETURN_IF_ERROR(r.read_string(field, &opset->domain));
+    } else if (field.number == 2) {
+      KILN_RETURN_IF_ERROR(r.read_int64(field, &opset->version));
+    } else {
+      KILN_RETURN_IF_ERROR(r.skip(field));
+    }
+  }
+  return Status();
+}
+
+Status parse_model(ProtoReader r, OnnxModel* model) {
+  Counts counts;
+  bool has_graph = false;
+  while (!r.done()) {
+    ProtoField field;
+    KILN_RETURN_IF_ERROR(r.next(&field));
+    ProtoReader sub(nullptr, 0);
+    switch (field.number) {
+      case 1: KILN_RETURN_IF_ERROR(r.read_int64(field, &model->ir_version)); break;
+      case 2: KILN_RETURN_IF_ERROR(r.read_string(field, &model->producer_name)); break;
+      case 7:
+        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+        model->graph = OnnxGraph();
+        KILN_RETURN_IF_ERROR(in("ModelProto.graph", parse_graph(sub, &counts, &model->graph)));
+        has_graph = true;
+        break;
+      case 8:
+        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
+        KILN_RETURN_IF_ERROR(in("ModelProto.opset_import", parse_opset(sub, &model->opset_imports.emplace_back())));
+        break;
+      default: KILN_RETURN_IF_ERROR(r.skip(field));
+    }
+  }
+  return has_graph ? Status() : Status::error("the model has no graph");
+}
+
+// ---- external data ---------------------------------------------------------
+
+// Only paths inside the model's folder: not absolute, no drive, no "..".
+Status check_location(const std::string& location) {
+  bool absolute =
+      location.empty() || location[0] == '/' || location[0] == '\\' || (location.size() > 1 && location[1] == ':');
+  size_t start = 0;
+  bool parent = false;
+  while (start <= location.size()) {
+    size_t end = location.find_first_of("/\\", start);
+    if (end == std::string::npos) end = location.size();
+    parent = parent || location.compare(start, end - start, "..") == 0;
+    start = end + 1;
+  }
+  if (absolute || parent) {
+    return Status::error("external data location '" + location + "' must be a relative path inside the model's folder");
+  }
+  return Status();
+}
+
+void collect_tensors(OnnxGraph* graph, std::vector<OnnxTensor*>* out) {
+  for (OnnxTensor& t : graph->initializers) out->push_back(&t);
+  for (OnnxNode& node : graph->nodes) {
+    for (OnnxAttribute& a : node.attributes) {
+      out->push_back(&a.t);
+      for (OnnxTensor& t : a.tensors) out->push_back(&t);
+      if (a.g) collect_tensors(a.g.get(), out);
+      for (OnnxGraph& g : a.graphs) collect_tensors(&g, out);
+    }
+  }
+}
+
+Status load_external(OnnxTensor* t, std::map<std::string, std::vector<uint8_t>>* files,
+                     const OnnxFileReader& read_file) {
+  KILN_RETURN_IF_ERROR(check_location(t->external.location));
+  auto file = files->find(t->external.location);
+  if (file == files->end()) {
+    std::vector<uint8_t> bytes;
+    KILN_RETURN_IF_ERROR(read_file(t->external.location, &bytes));
+    file = files->emplace(t->external.location, std::move(bytes)).first;
+  }
+  const std::vector<uint8_t>& bytes = file->second;
+  uint64_t size = uint64_t(t->element_count()) * onnx_element_size(t->data_type);
+  uint64_t offset = t->external.offset;
+  if (offset > bytes.size() || size > bytes.size() - offset) {
+    return Status::error("bytes " + std::to_string(offset) + ".." + std::to_string(offset + size) +
+                         " lie past the end of '" + t->external.location + "' (" + std::to_string(bytes.size()) +
+                         " bytes)");
+  }
+  t->data.assign(bytes.begin() + size_t(offset), bytes.begin() + size_t(offset + size));
+  t->has_external_data = false;
+  return Status();
+}
+
+}  // namespace
+
+Status parse_onnx_model(const uint8_t* data, size_t size, OnnxModel* out) {
+  *out = OnnxModel();
+  return in("invalid ONNX model", parse_model(ProtoReader(data, size), out));
+}
+
+Status parse_onnx_tensor(const uint8_t* data, size_t size, OnnxTensor* out) {
+  *out = OnnxTensor();
+  return in("invalid ONNX tensor", parse_tensor(ProtoReader(data, size), out));
+}
+
+Status resolve_external_data(OnnxModel* model, const OnnxFileReader& read_file) {
+  std::vector<OnnxTensor*> tensors;
+  collect_tensors(&model->graph, &tensors);
+  std::map<std::string, std::vector<uint8_t>> files;
+  for (OnnxTensor* t : tensors) {
+    if (!t->has_external_data) continue;
+    Status s = load_external(t, &files, read_file);
+    if (!s.ok()) return Status::error("external data of tensor '" + t->name + "': " + s.message());
+  }
+  return Status();
+}
+
+}  // namespace kiln
