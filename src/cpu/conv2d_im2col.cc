@@ -56,9 +56,22 @@ int64_t min_rows(int64_t floats_per_row) {
   return std::max<int64_t>(1, kMinTaskFloats / std::max<int64_t>(1, floats_per_row));
 }
 
+// One tap's channels (src null: padding zeros). Few channels (a first layer
+// on gray or RGB images) are copied by a loop: a memcpy call per 1-3 floats
+// cost more than the GEMM after it.
+inline void copy_tap(float* dst, const float* src, int64_t n) {
+  if (n >= 16) {
+    if (src)
+      std::memcpy(dst, src, size_t(n) * sizeof(float));
+    else
+      std::memset(dst, 0, size_t(n) * sizeof(float));
+    return;
+  }
+  for (int64_t c = 0; c < n; ++c) dst[c] = src ? src[c] : 0.0f;
+}
+
 // Patches of group grp for output rows [r0, r1) into col ((r1 - r0) * out_w x k).
 void im2col(const Conv2DParams& p, const Geo& geo, const float* x, int64_t grp, int64_t r0, int64_t r1, float* col) {
-  const size_t bytes = size_t(geo.cpg) * sizeof(float);
   parallel_range(r1 - r0, min_rows(p.out_w * geo.k), [&](int64_t a, int64_t b) {
     for (int64_t r = r0 + a; r < r0 + b; ++r) {
       const int64_t n = r / p.out_h, oh = r % p.out_h;
@@ -70,10 +83,7 @@ void im2col(const Conv2DParams& p, const Geo& geo, const float* x, int64_t grp, 
           const float* src_row = x + (n * p.in_h + ih) * p.in_w * p.in_c + grp * geo.cpg;
           for (int64_t kw = 0; kw < p.kernel_w; ++kw, dst += geo.cpg) {
             const int64_t iw = ow * p.stride_w - p.pad_left + kw * p.dilation_w;
-            if (row_ok && iw >= 0 && iw < p.in_w)
-              std::memcpy(dst, src_row + iw * p.in_c, bytes);
-            else
-              std::memset(dst, 0, bytes);
+            copy_tap(dst, row_ok && iw >= 0 && iw < p.in_w ? src_row + iw * p.in_c : nullptr, geo.cpg);
           }
         }
       }
