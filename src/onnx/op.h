@@ -1,0 +1,70 @@
+// How ONNX operators are implemented: a kernel per op type, called with the
+// node (for its attributes), the opset the model imports, and its input
+// values (null for omitted optional inputs). A kernel computes its outputs'
+// shapes from the actual inputs, so one loaded model runs at any batch size.
+// Kernels are grouped by family in src/onnx/ops_<family>.cc, each exporting a
+// table that src/onnx/op_registry.cc collects.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "io/onnx_model.h"
+#include "onnx/value.h"
+
+namespace kiln {
+
+class OnnxOpContext {
+ public:
+  OnnxOpContext(const OnnxNode& node, int64_t opset) : node_(node), opset_(opset) {}
+  const OnnxNode& node() const { return node_; }
+  int64_t opset() const { return opset_; }  // the default domain's version
+
+  const OnnxAttribute* attr(const char* name) const;
+  bool has(const char* name) const { return attr(name) != nullptr; }
+  int64_t get_int(const char* name, int64_t dflt) const;
+  float get_float(const char* name, float dflt) const;
+  std::string get_string(const char* name, const std::string& dflt) const;
+  std::vector<int64_t> get_ints(const char* name, std::vector<int64_t> dflt = {}) const;
+  std::vector<float> get_floats(const char* name, std::vector<float> dflt = {}) const;
+
+  // "<OpType> node '<name>': <message>": errors that say where in the model.
+  Status error(const std::string& message) const;
+
+ private:
+  const OnnxNode& node_;
+  int64_t opset_;
+};
+
+using OnnxInputs = std::vector<const OnnxValue*>;
+// `out` arrives sized to the node's output count; a kernel fills every output
+// the node names (it may leave optional trailing outputs undefined).
+using OnnxKernel = Status (*)(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out);
+
+struct OnnxOpEntry {
+  const char* op_type;
+  OnnxKernel kernel;
+  bool deterministic = true;  // false (random ops): never folded into a constant at load
+};
+
+struct OnnxOpTable {
+  const OnnxOpEntry* entries;
+  size_t count;
+};
+
+// The kernel for an op type of the default domain, or null.
+const OnnxOpEntry* find_onnx_op(const std::string& op_type);
+// Every op type with a kernel (docs, the conformance report).
+std::vector<std::string> onnx_op_types();
+
+// Each family's table (src/onnx/ops_<family>.cc).
+OnnxOpTable onnx_elementwise_ops();
+OnnxOpTable onnx_shape_ops();
+OnnxOpTable onnx_nn_ops();
+OnnxOpTable onnx_reduce_ops();
+
+// Argument checks shared by kernels: `in[i]` present; its rank in [lo, hi].
+Status onnx_require_input(const OnnxOpContext& ctx, const OnnxInputs& in, size_t i);
+// Normalizes a possibly negative axis for a tensor of `rank` (axis in [-rank, rank)).
+Status onnx_normalize_axis(const OnnxOpContext& ctx, int64_t axis, int64_t rank, int64_t* out);
+
+}  // namespace kiln

@@ -1,0 +1,81 @@
+#include <algorithm>
+
+#include "onnx/op.h"
+
+namespace kiln {
+
+namespace {
+const OnnxOpTable* all_tables(size_t* count) {
+  static const OnnxOpTable tables[] = {onnx_elementwise_ops(), onnx_shape_ops(), onnx_nn_ops(), onnx_reduce_ops()};
+  *count = sizeof(tables) / sizeof(tables[0]);
+  return tables;
+}
+}  // namespace
+
+const OnnxOpEntry* find_onnx_op(const std::string& op_type) {
+  size_t n;
+  const OnnxOpTable* tables = all_tables(&n);
+  for (size_t t = 0; t < n; ++t)
+    for (size_t i = 0; i < tables[t].count; ++i)
+      if (op_type == tables[t].entries[i].op_type) return &tables[t].entries[i];
+  return nullptr;
+}
+
+std::vector<std::string> onnx_op_types() {
+  size_t n;
+  const OnnxOpTable* tables = all_tables(&n);
+  std::vector<std::string> out;
+  for (size_t t = 0; t < n; ++t)
+    for (size_t i = 0; i < tables[t].count; ++i) out.push_back(tables[t].entries[i].op_type);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+const OnnxAttribute* OnnxOpContext::attr(const char* name) const {
+  for (const OnnxAttribute& a : node_.attributes)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+int64_t OnnxOpContext::get_int(const char* name, int64_t dflt) const {
+  const OnnxAttribute* a = attr(name);
+  return a ? a->i : dflt;
+}
+
+float OnnxOpContext::get_float(const char* name, float dflt) const {
+  const OnnxAttribute* a = attr(name);
+  return a ? a->f : dflt;
+}
+
+std::string OnnxOpContext::get_string(const char* name, const std::string& dflt) const {
+  const OnnxAttribute* a = attr(name);
+  return a ? a->s : dflt;
+}
+
+std::vector<int64_t> OnnxOpContext::get_ints(const char* name, std::vector<int64_t> dflt) const {
+  const OnnxAttribute* a = attr(name);
+  return a ? a->ints : dflt;
+}
+
+std::vector<float> OnnxOpContext::get_floats(const char* name, std::vector<float> dflt) const {
+  const OnnxAttribute* a = attr(name);
+  return a ? a->floats : dflt;
+}
+
+Status OnnxOpContext::error(const std::string& message) const {
+  return Status::error(node_.op_type + " node '" + node_.name + "': " + message);
+}
+
+Status onnx_require_input(const OnnxOpContext& ctx, const OnnxInputs& in, size_t i) {
+  if (i >= in.size() || !in[i] || !in[i]->defined()) return ctx.error("input " + std::to_string(i) + " is required");
+  return Status();
+}
+
+Status onnx_normalize_axis(const OnnxOpContext& ctx, int64_t axis, int64_t rank, int64_t* out) {
+  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+    return ctx.error("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  *out = axis < 0 ? axis + rank : axis;
+  return Status();
+}
+
+}  // namespace kiln

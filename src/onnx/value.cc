@@ -1,0 +1,129 @@
+#include "onnx/value.h"
+
+namespace kiln {
+
+int64_t onnx_checked_numel(const OnnxShape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) return -1;
+    if (d != 0 && n > kOnnxMaxElements / d) return -1;
+    n *= d;
+  }
+  return n;
+}
+
+std::string onnx_type_name(OnnxDataType type) {
+  switch (type) {
+    case OnnxDataType::kFloat: return "float32";
+    case OnnxDataType::kUint8: return "uint8";
+    case OnnxDataType::kInt8: return "int8";
+    case OnnxDataType::kUint16: return "uint16";
+    case OnnxDataType::kInt16: return "int16";
+    case OnnxDataType::kInt32: return "int32";
+    case OnnxDataType::kInt64: return "int64";
+    case OnnxDataType::kString: return "string";
+    case OnnxDataType::kBool: return "bool";
+    case OnnxDataType::kFloat16: return "float16";
+    case OnnxDataType::kDouble: return "float64";
+    case OnnxDataType::kUint32: return "uint32";
+    case OnnxDataType::kUint64: return "uint64";
+    case OnnxDataType::kBfloat16: return "bfloat16";
+    default: return "type " + std::to_string(int(type));
+  }
+}
+
+std::string onnx_shape_string(const OnnxShape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+Status OnnxValue::make(OnnxDataType type, OnnxShape shape, OnnxValue* out) {
+  const size_t es = onnx_element_size(type);
+  if (es == 0) return Status::error("tensors of type " + onnx_type_name(type) + " are not supported");
+  const int64_t n = onnx_checked_numel(shape);
+  if (n < 0) return Status::error("shape " + onnx_shape_string(shape) + " is negative or too large");
+  OnnxValue v;
+  v.type_ = type;
+  v.shape_ = std::move(shape);
+  v.numel_ = n;
+  v.storage_ = std::make_shared<std::vector<uint8_t>>(size_t(n) * es + 16);  // +16: SIMD tails may read past the end
+  *out = std::move(v);
+  return Status();
+}
+
+Status OnnxValue::from_tensor(const OnnxTensor& t, OnnxValue* out) {
+  if (t.data_type == OnnxDataType::kString) return Status::error("tensor '" + t.name + "': string tensors are not supported");
+  if (t.has_external_data) return Status::error("tensor '" + t.name + "': its external data was not read");
+  KILN_RETURN_IF_ERROR(make(t.data_type, t.dims, out));
+  if (t.data.size() != out->bytes())
+    return Status::error("tensor '" + t.name + "': holds " + std::to_string(t.data.size()) + " bytes, its shape needs " +
+                         std::to_string(out->bytes()));
+  if (!t.data.empty()) std::memcpy(out->raw(), t.data.data(), t.data.size());
+  return Status();
+}
+
+OnnxValue OnnxValue::scalar_f32(float v) {
+  OnnxValue out;
+  make(OnnxDataType::kFloat, {}, &out);
+  *out.data<float>() = v;
+  return out;
+}
+
+OnnxValue OnnxValue::vector_i64(const std::vector<int64_t>& v) {
+  OnnxValue out;
+  make(OnnxDataType::kInt64, {int64_t(v.size())}, &out);
+  if (!v.empty()) std::memcpy(out.raw(), v.data(), v.size() * sizeof(int64_t));
+  return out;
+}
+
+OnnxValue OnnxValue::reshaped(OnnxShape shape) const {
+  OnnxValue v = *this;
+  v.shape_ = std::move(shape);
+  return v;
+}
+
+template <typename T>
+static void widen(const OnnxValue& v, std::vector<int64_t>* out) {
+  const T* p = v.data<T>();
+  out->resize(size_t(v.numel()));
+  for (int64_t i = 0; i < v.numel(); ++i) (*out)[size_t(i)] = int64_t(p[i]);
+}
+
+Status OnnxValue::to_int64s(std::vector<int64_t>* out) const {
+  switch (type_) {
+    case OnnxDataType::kInt64: widen<int64_t>(*this, out); return Status();
+    case OnnxDataType::kInt32: widen<int32_t>(*this, out); return Status();
+    case OnnxDataType::kInt16: widen<int16_t>(*this, out); return Status();
+    case OnnxDataType::kInt8: widen<int8_t>(*this, out); return Status();
+    case OnnxDataType::kUint8: case OnnxDataType::kBool: widen<uint8_t>(*this, out); return Status();
+    case OnnxDataType::kUint16: widen<uint16_t>(*this, out); return Status();
+    case OnnxDataType::kUint32: widen<uint32_t>(*this, out); return Status();
+    case OnnxDataType::kUint64: widen<uint64_t>(*this, out); return Status();
+    default: return Status::error("expected an integer tensor, got " + onnx_type_name(type_));
+  }
+}
+
+std::vector<double> OnnxValue::to_doubles() const {
+  std::vector<double> out(static_cast<size_t>(numel_));
+  for (int64_t i = 0; i < numel_; ++i) {
+    double d = 0;
+    switch (type_) {
+      case OnnxDataType::kFloat: d = data<float>()[i]; break;
+      case OnnxDataType::kDouble: d = data<double>()[i]; break;
+      case OnnxDataType::kInt64: d = double(data<int64_t>()[i]); break;
+      case OnnxDataType::kInt32: d = data<int32_t>()[i]; break;
+      case OnnxDataType::kInt16: d = data<int16_t>()[i]; break;
+      case OnnxDataType::kInt8: d = data<int8_t>()[i]; break;
+      case OnnxDataType::kUint8: case OnnxDataType::kBool: d = data<uint8_t>()[i]; break;
+      case OnnxDataType::kUint16: d = data<uint16_t>()[i]; break;
+      case OnnxDataType::kUint32: d = data<uint32_t>()[i]; break;
+      case OnnxDataType::kUint64: d = double(data<uint64_t>()[i]); break;
+      default: break;  // float16 / bfloat16: converted by the ops that take them
+    }
+    out[size_t(i)] = d;
+  }
+  return out;
+}
+
+}  // namespace kiln

@@ -1,0 +1,67 @@
+// A runtime tensor of the ONNX importer: element type, shape and bytes. ONNX
+// graphs mix float32 data with int64 shape arithmetic, bool masks and other
+// integer types, so values are typed at run time (the layer-level core only
+// knows float32). Storage is shared: Identity, Reshape and constants hand out
+// the same bytes without copying; kernels that write allocate a fresh value.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "io/onnx_model.h"
+
+namespace kiln {
+
+using OnnxShape = std::vector<int64_t>;
+
+// Largest element count one value may hold (2^31: 8 GiB of float32), so a
+// hostile shape fails cleanly instead of asking the allocator for petabytes.
+constexpr int64_t kOnnxMaxElements = int64_t(1) << 31;
+
+class OnnxValue {
+ public:
+  OnnxValue() = default;
+  // Zero-filled storage for `shape`; an error for absurd sizes or unsupported types.
+  static Status make(OnnxDataType type, OnnxShape shape, OnnxValue* out);
+  // Takes a parsed tensor's bytes (strings are not supported as values).
+  static Status from_tensor(const OnnxTensor& t, OnnxValue* out);
+  // Scalars and 1-D int64 / float values (shape arithmetic, tests).
+  static OnnxValue scalar_f32(float v);
+  static OnnxValue vector_i64(const std::vector<int64_t>& v);
+
+  OnnxDataType type() const { return type_; }
+  const OnnxShape& shape() const { return shape_; }
+  int64_t rank() const { return int64_t(shape_.size()); }
+  int64_t numel() const { return numel_; }
+  size_t element_size() const { return onnx_element_size(type_); }
+  size_t bytes() const { return size_t(numel_) * element_size(); }
+  bool defined() const { return type_ != OnnxDataType::kUndefined; }
+
+  template <typename T> T* data() { return reinterpret_cast<T*>(storage_->data()); }
+  template <typename T> const T* data() const { return reinterpret_cast<const T*>(storage_->data()); }
+  void* raw() { return storage_->data(); }
+  const void* raw() const { return storage_->data(); }
+
+  // The same bytes under another shape of equal element count (Reshape, Flatten, ...).
+  OnnxValue reshaped(OnnxShape shape) const;
+  // Integer elements as int64 (int8..uint64, bool): shape tensors, indices, axes.
+  Status to_int64s(std::vector<int64_t>* out) const;
+  // Numeric elements as doubles (any type but strings): attributes as tensors, tests.
+  std::vector<double> to_doubles() const;
+
+ private:
+  OnnxDataType type_ = OnnxDataType::kUndefined;
+  OnnxShape shape_;
+  int64_t numel_ = 0;
+  std::shared_ptr<std::vector<uint8_t>> storage_;
+};
+
+std::string onnx_type_name(OnnxDataType type);
+std::string onnx_shape_string(const OnnxShape& shape);
+// The product of dims, or -1 when a dim is negative or the product passes kOnnxMaxElements.
+int64_t onnx_checked_numel(const OnnxShape& shape);
+
+}  // namespace kiln
