@@ -11,3 +11,5 @@ export type { ClipOptions, LearningRate, LearningRateSchedule, OptimizerKind, Op
 export { LayersModel, Sequential, sequential, model, loadModel } from './model.js';
 export type { CompileArgs, FitArgs, History, Callbacks, Logs, SequentialArgs } from './model.js';
 export * as internals from './internals.js';
+export * as onnx from './onnx.js';
+export type { OnnxSession, OnnxInputInfo } from './onnx.js';

@@ -12,6 +12,7 @@
 #include "io/json.h"
 #include "io/model_format.h"
 #include "layers/layer.h"
+#include "wasm/c_api.h"
 
 using namespace kiln;
 
@@ -19,11 +20,16 @@ namespace {
 std::string g_error;
 std::string g_text;
 std::vector<uint8_t> g_saved;
+}  // namespace
 
-int fail(const Status& s) {
+// Shared with the other c_api_*.cc files (src/wasm/c_api.h).
+int kiln::c_api_fail(const Status& s) {
   g_error = s.message();
   return 0;
 }
+
+namespace {
+int fail(const Status& s) { return c_api_fail(s); }
 }  // namespace
 
 extern "C" {
