@@ -129,4 +129,32 @@ class Sequential {
   std::unique_ptr<Impl> impl_;
 };
 
+// Running ONNX models (the same runtime as kiln.onnx in JS).
+namespace onnx {
+
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<float> data;  // row-major; other element types come back converted to float
+};
+
+class Session {
+ public:
+  // The bytes of a .onnx file; throws kiln::Error naming what is wrong or unsupported.
+  static Session load(const uint8_t* data, size_t size);
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  std::vector<std::string> input_names() const;
+  std::vector<std::string> output_names() const;
+  // One float32 tensor per input, in input_names() order; the outputs in output_names() order.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const;
+
+ private:
+  Session();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace onnx
 }  // namespace kiln
