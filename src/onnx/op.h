@@ -61,6 +61,11 @@ OnnxOpTable onnx_elementwise_ops();
 OnnxOpTable onnx_shape_ops();
 OnnxOpTable onnx_nn_ops();
 OnnxOpTable onnx_reduce_ops();
+OnnxOpTable onnx_conv_ops();
+OnnxOpTable onnx_rnn_ops();
+OnnxOpTable onnx_vision_ops();
+OnnxOpTable onnx_index_ops();  // ops_index.cc
+OnnxOpTable onnx_cast_ops();   // ops_cast.cc (its Cast, with 16-bit floats, is found before elementwise's)
 
 // Argument checks shared by kernels: `in[i]` present; its rank in [lo, hi].
 Status onnx_require_input(const OnnxOpContext& ctx, const OnnxInputs& in, size_t i);

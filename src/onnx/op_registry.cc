@@ -6,7 +6,9 @@ namespace kiln {
 
 namespace {
 const OnnxOpTable* all_tables(size_t* count) {
-  static const OnnxOpTable tables[] = {onnx_elementwise_ops(), onnx_shape_ops(), onnx_nn_ops(), onnx_reduce_ops()};
+  static const OnnxOpTable tables[] = {onnx_elementwise_ops(), onnx_cast_ops(), onnx_shape_ops(), onnx_index_ops(),
+                                       onnx_nn_ops(),          onnx_conv_ops(), onnx_rnn_ops(),   onnx_vision_ops(),
+                                       onnx_reduce_ops()};
   *count = sizeof(tables) / sizeof(tables[0]);
   return tables;
 }
@@ -28,6 +30,7 @@ std::vector<std::string> onnx_op_types() {
   for (size_t t = 0; t < n; ++t)
     for (size_t i = 0; i < tables[t].count; ++i) out.push_back(tables[t].entries[i].op_type);
   std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

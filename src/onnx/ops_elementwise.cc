@@ -1,6 +1,6 @@
 // Elementwise ONNX operators: unary math and activations, binary arithmetic
 // and comparisons with numpy broadcasting, variadic Sum/Mean/Max/Min, Where,
-// Clip, PRelu and Cast. Float math runs in the tensor's own type (float32 or
+// Clip and PRelu (Cast: ops_cast.cc). Float math runs in the tensor's own type (float32 or
 // float64); integer arithmetic follows C++ semantics of that type.
 #include <cmath>
 #include <functional>
@@ -366,29 +366,6 @@ Status op_clip(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   return ok ? st : ctx.error("does not take " + onnx_type_name(x.type()));
 }
 
-// Cast between numeric types and bool (float16 / strings not supported).
-Status op_cast(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
-  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
-  const OnnxValue& x = *in[0];
-  const OnnxDataType to = OnnxDataType(ctx.get_int("to", 0));
-  const auto convertible = [](OnnxDataType t) {
-    return t != OnnxDataType::kString && t != OnnxDataType::kFloat16 && t != OnnxDataType::kBfloat16 && onnx_element_size(t) > 0;
-  };
-  if (!convertible(to) || !convertible(x.type()))
-    return ctx.error("cannot cast " + onnx_type_name(x.type()) + " to " + onnx_type_name(to));
-  KILN_RETURN_IF_ERROR(OnnxValue::make(to, x.shape(), &(*out)[0]));
-  const std::vector<double> v = x.to_doubles();
-  if (to == OnnxDataType::kBool) {
-    for (size_t i = 0; i < v.size(); ++i) (*out)[0].data<uint8_t>()[i] = v[i] != 0;
-    return Status();
-  }
-  onnx_dispatch_numeric(to, [&](auto zero) {
-    using T = decltype(zero);
-    for (size_t i = 0; i < v.size(); ++i) (*out)[0].data<T>()[i] = T(v[i]);
-  });
-  return Status();
-}
-
 const OnnxOpEntry kOps[] = {
     {"Relu", op_relu}, {"Sigmoid", op_sigmoid}, {"Tanh", op_tanh}, {"Exp", op_exp}, {"Log", op_log}, {"Sqrt", op_sqrt},
     {"Reciprocal", op_reciprocal}, {"Floor", op_floor}, {"Ceil", op_ceil}, {"Round", op_round}, {"Sin", op_sin},
@@ -401,7 +378,7 @@ const OnnxOpEntry kOps[] = {
     {"Mul", op_mul}, {"Div", op_div}, {"Pow", op_pow}, {"Mod", op_mod}, {"Equal", op_equal}, {"Less", op_less},
     {"LessOrEqual", op_less_equal}, {"Greater", op_greater}, {"GreaterOrEqual", op_greater_equal}, {"And", op_and},
     {"Or", op_or}, {"Xor", op_xor}, {"PRelu", op_prelu}, {"Sum", op_sum}, {"Mean", op_mean}, {"Max", op_max},
-    {"Min", op_min}, {"Where", op_where}, {"Clip", op_clip}, {"Cast", op_cast},
+    {"Min", op_min}, {"Where", op_where}, {"Clip", op_clip},
 };
 
 }  // namespace

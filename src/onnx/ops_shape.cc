@@ -1,10 +1,15 @@
 // Shape and data-movement ONNX operators: Identity, Constant, Shape, Reshape,
-// Flatten, Squeeze, Unsqueeze, Transpose, Concat. Most of them only relabel
-// shared storage; Transpose and Concat copy.
+// Flatten, Squeeze, Unsqueeze, Transpose, Concat, Slice, Split, Tile, Expand,
+// Pad, DepthToSpace, SpaceToDepth, ConstantOfShape, Size, Range. The relabeling ones share storage; the others copy
+// elements as raw bytes, so every element type (16-bit floats included) moves.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
+#include "onnx/broadcast.h"
 #include "onnx/dispatch.h"
+#include "onnx/kernel_util.h"
 #include "onnx/op.h"
 
 namespace kiln {
@@ -165,30 +170,20 @@ Status op_unsqueeze(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   return Status();
 }
 
-Status op_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
-  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
-  const OnnxValue& x = *in[0];
-  const size_t r = size_t(x.rank());
-  std::vector<int64_t> perm = ctx.get_ints("perm");
-  if (perm.empty())
-    for (size_t d = 0; d < r; ++d) perm.push_back(int64_t(r - 1 - d));
-  std::vector<bool> seen(r, false);
-  if (perm.size() != r) return ctx.error("perm must list each of the " + std::to_string(r) + " axes once");
-  for (int64_t p : perm) {
-    if (p < 0 || p >= int64_t(r) || seen[size_t(p)]) return ctx.error("perm must list each of the " + std::to_string(r) + " axes once");
-    seen[size_t(p)] = true;
-  }
+// Copies x (viewed as `shape`, same element count) permuted by `perm` into a fresh value.
+Status permute(const OnnxValue& x, const OnnxShape& view, const std::vector<int64_t>& perm, OnnxValue* out) {
+  const size_t r = view.size();
   OnnxShape shape(r);
-  std::vector<int64_t> in_strides(r, 1), strides(r);
-  for (size_t d = r; d-- > 1;) in_strides[d - 1] = in_strides[d] * x.shape()[d];
+  const std::vector<int64_t> in_strides = onnx_strides(view);
+  std::vector<int64_t> strides(r);
   for (size_t d = 0; d < r; ++d) {
-    shape[d] = x.shape()[size_t(perm[d])];
+    shape[d] = view[size_t(perm[d])];
     strides[d] = in_strides[size_t(perm[d])];
   }
-  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, out));
   const size_t es = x.element_size();
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
-  uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
+  uint8_t* dst = static_cast<uint8_t*>(out->raw());
   std::vector<int64_t> idx(r, 0);
   int64_t off = 0;
   for (int64_t i = 0; i < x.numel(); ++i) {
@@ -202,6 +197,22 @@ Status op_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
     }
   }
   return Status();
+}
+
+Status op_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  const size_t r = size_t(x.rank());
+  std::vector<int64_t> perm = ctx.get_ints("perm");
+  if (perm.empty())
+    for (size_t d = 0; d < r; ++d) perm.push_back(int64_t(r - 1 - d));
+  std::vector<bool> seen(r, false);
+  if (perm.size() != r) return ctx.error("perm must list each of the " + std::to_string(r) + " axes once");
+  for (int64_t p : perm) {
+    if (p < 0 || p >= int64_t(r) || seen[size_t(p)]) return ctx.error("perm must list each of the " + std::to_string(r) + " axes once");
+    seen[size_t(p)] = true;
+  }
+  return permute(x, x.shape(), perm, &(*out)[0]);
 }
 
 Status op_concat(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
@@ -238,10 +249,347 @@ Status op_concat(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   return Status();
 }
 
+// Copies elements of `x` into a fresh value of `shape`: output element at
+// index (i_0..i_r-1) reads input offset base + sum(i_d * strides[d]).
+Status strided_copy(const OnnxValue& x, const OnnxShape& shape, const std::vector<int64_t>& strides, int64_t base,
+                    OnnxValue* out) {
+  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, out));
+  const size_t r = shape.size(), es = x.element_size();
+  const int64_t n = out->numel();
+  if (n == 0) return Status();
+  const uint8_t* src = static_cast<const uint8_t*>(x.raw());
+  uint8_t* dst = static_cast<uint8_t*>(out->raw());
+  std::vector<int64_t> idx(r, 0);
+  int64_t off = base;
+  for (int64_t i = 0; i < n; ++i) {
+    std::memcpy(dst + size_t(i) * es, src + size_t(off) * es, es);
+    for (size_t d = r; d-- > 0;) {
+      ++idx[d];
+      off += strides[d];
+      if (idx[d] < shape[d]) break;
+      off -= strides[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+  return Status();
+}
+
+// Slice: starts/ends/axes as attributes before opset 10, then inputs (with steps).
+Status op_slice(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (ctx.opset() < 10) {
+    starts = ctx.get_ints("starts");
+    ends = ctx.get_ints("ends");
+    axes = ctx.get_ints("axes");
+  } else {
+    KILN_RETURN_IF_ERROR(onnx_int64s_input(ctx, in, 1, "starts", &starts));
+    KILN_RETURN_IF_ERROR(onnx_int64s_input(ctx, in, 2, "ends", &ends));
+    if (onnx_has_input(in, 3)) KILN_RETURN_IF_ERROR(onnx_int64s_input(ctx, in, 3, "axes", &axes));
+    if (onnx_has_input(in, 4)) KILN_RETURN_IF_ERROR(onnx_int64s_input(ctx, in, 4, "steps", &steps));
+  }
+  if (starts.size() != ends.size()) return ctx.error("starts and ends differ in length");
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(int64_t(i));
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (axes.size() != starts.size() || steps.size() != starts.size())
+    return ctx.error("starts, ends, axes and steps must have equal lengths");
+  const size_t r = size_t(x.rank());
+  OnnxShape shape = x.shape();
+  std::vector<int64_t> first(r, 0), step(r, 1);
+  std::vector<bool> seen(r, false);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    int64_t ax;
+    KILN_RETURN_IF_ERROR(onnx_normalize_axis(ctx, axes[i], x.rank(), &ax));
+    if (seen[size_t(ax)]) return ctx.error("axis " + std::to_string(axes[i]) + " appears twice");
+    seen[size_t(ax)] = true;
+    const int64_t dim = x.shape()[size_t(ax)];
+    if (steps[i] == 0) return ctx.error("steps must be nonzero");
+    const int64_t st = std::max<int64_t>(steps[i], -std::numeric_limits<int64_t>::max());  // -st never overflows
+    int64_t b = starts[i], e = ends[i];
+    if (b < 0) b += dim;
+    if (e < 0) e += dim;
+    int64_t count;
+    if (st > 0) {
+      b = std::clamp<int64_t>(b, 0, dim);
+      e = std::clamp<int64_t>(e, 0, dim);
+      count = e > b ? (e - b - 1) / st + 1 : 0;
+    } else {
+      b = std::clamp<int64_t>(b, 0, dim - 1);
+      e = std::clamp<int64_t>(e, -1, dim - 1);
+      count = b > e ? (b - e - 1) / (-st) + 1 : 0;
+    }
+    shape[size_t(ax)] = count;
+    first[size_t(ax)] = count > 0 ? b : 0;
+    step[size_t(ax)] = count > 1 ? st : 1;  // |step| < dim here, so strides cannot overflow
+  }
+  const std::vector<int64_t> in_strides = onnx_strides(x.shape());
+  std::vector<int64_t> strides(r);
+  int64_t base = 0;
+  for (size_t d = 0; d < r; ++d) {
+    strides[d] = in_strides[d] * step[d];
+    base += first[d] * in_strides[d];
+  }
+  return strided_copy(x, shape, strides, base, &(*out)[0]);
+}
+
+// Split: sizes from the 'split' attribute (before 13) or input, else equal
+// parts over the outputs ('num_outputs' from opset 18: the last part may be smaller).
+Status op_split(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  int64_t axis;
+  KILN_RETURN_IF_ERROR(onnx_normalize_axis(ctx, ctx.get_int("axis", 0), x.rank(), &axis));
+  const int64_t dim = x.shape()[size_t(axis)];
+  std::vector<int64_t> split;
+  if (ctx.opset() < 13) {
+    split = ctx.get_ints("split");
+    if (split.empty() && onnx_has_input(in, 1)) KILN_RETURN_IF_ERROR(onnx_int64s_input(ctx, in, 1, "split", &split));
+  } else if (onnx_has_input(in, 1)) {
+    KILN_RETURN_IF_ERROR(onnx_int64s_input(ctx, in, 1, "split", &split));
+  }
+  const int64_t n = int64_t(out->size());
+  if (split.empty()) {
+    const int64_t parts = ctx.get_int("num_outputs", n);
+    if (parts != n) return ctx.error("num_outputs " + std::to_string(parts) + " differs from the node's " + std::to_string(n) + " outputs");
+    if (ctx.opset() < 18 && dim % n != 0)
+      return ctx.error("axis of size " + std::to_string(dim) + " does not split into " + std::to_string(n) + " equal parts");
+    const int64_t chunk = (dim + n - 1) / n;
+    for (int64_t i = 0; i < n; ++i) split.push_back(std::clamp<int64_t>(dim - i * chunk, 0, chunk));
+  }
+  if (int64_t(split.size()) != n) return ctx.error("split has " + std::to_string(split.size()) + " sizes for " + std::to_string(n) + " outputs");
+  int64_t total = 0;
+  for (int64_t s : split) {
+    if (s < 0) return ctx.error("split sizes must be non-negative");
+    total += s;
+  }
+  if (total != dim) return ctx.error("split sizes sum to " + std::to_string(total) + ", not the axis size " + std::to_string(dim));
+  const std::vector<int64_t> strides = onnx_strides(x.shape());
+  int64_t at = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    OnnxShape shape = x.shape();
+    shape[size_t(axis)] = split[size_t(i)];
+    KILN_RETURN_IF_ERROR(strided_copy(x, shape, strides, at * strides[size_t(axis)], &(*out)[size_t(i)]));
+    at += split[size_t(i)];
+  }
+  return Status();
+}
+
+Status op_tile(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  std::vector<int64_t> reps;
+  KILN_RETURN_IF_ERROR(onnx_int64s_input(ctx, in, 1, "repeats", &reps));
+  if (int64_t(reps.size()) != x.rank()) return ctx.error("repeats needs one entry per input axis");
+  OnnxShape shape = x.shape();
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (reps[d] < 0 || reps[d] > kOnnxMaxElements) return ctx.error("repeats must be in [0, 2^31]");
+    shape[d] *= reps[d];
+  }
+  if (onnx_checked_numel(shape) < 0) return ctx.error("output " + onnx_shape_string(shape) + " is too large");
+  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, &(*out)[0]));
+  const size_t r = shape.size(), es = x.element_size();
+  const std::vector<int64_t> strides = onnx_strides(x.shape());
+  const uint8_t* src = static_cast<const uint8_t*>(x.raw());
+  uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t i = 0; i < (*out)[0].numel(); ++i) {
+    int64_t off = 0;
+    for (size_t d = 0; d < r; ++d) off += (idx[d] % x.shape()[d]) * strides[d];
+    std::memcpy(dst + size_t(i) * es, src + size_t(off) * es, es);
+    for (size_t d = r; d-- > 0;) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return Status();
+}
+
+Status op_expand(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  OnnxShape target, shape;
+  KILN_RETURN_IF_ERROR(onnx_int64s_input(ctx, in, 1, "shape", &target));
+  const Status st = onnx_broadcast_shape(x.shape(), target, &shape);
+  if (!st.ok()) return ctx.error(st.message());
+  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, &(*out)[0]));
+  std::vector<int64_t> offsets;
+  BroadcastIndex(x.shape(), shape).offsets(&offsets);
+  const size_t es = x.element_size();
+  const uint8_t* src = static_cast<const uint8_t*>(x.raw());
+  uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
+  for (size_t i = 0; i < offsets.size(); ++i) std::memcpy(dst + i * es, src + size_t(offsets[i]) * es, es);
+  return Status();
+}
+
+// Pad: pads/value/mode attributes before opset 11, then pads, constant_value and axes inputs.
+Status op_pad(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  const int64_t r = x.rank();
+  const std::string mode = ctx.get_string("mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
+    return ctx.error("mode '" + mode + "' is not supported");
+  std::vector<int64_t> pads, axes;
+  OnnxValue fill;
+  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), {}, &fill));
+  if (ctx.opset() < 11) {
+    pads = ctx.get_ints(ctx.opset() < 2 ? "paddings" : "pads");
+    onnx_store_double(&fill, 0, ctx.get_float("value", 0.f));
+  } else {
+    KILN_RETURN_IF_ERROR(onnx_int64s_input(ctx, in, 1, "pads", &pads));
+    if (onnx_has_input(in, 2)) {
+      if (in[2]->type() != x.type() || in[2]->numel() != 1) return ctx.error("constant_value must be one element of the input's type");
+      std::memcpy(fill.raw(), in[2]->raw(), x.element_size());
+    }
+    if (onnx_has_input(in, 3)) KILN_RETURN_IF_ERROR(onnx_int64s_input(ctx, in, 3, "axes", &axes));
+  }
+  if (axes.empty())
+    for (int64_t d = 0; d < r; ++d) axes.push_back(d);
+  if (pads.size() != 2 * axes.size()) return ctx.error("pads needs two entries per padded axis");
+  for (int64_t p : pads)
+    if (p < -kOnnxMaxElements || p > kOnnxMaxElements) return ctx.error("pad " + std::to_string(p) + " is out of range");
+  std::vector<int64_t> before(size_t(r), 0), after(size_t(r), 0);
+  const size_t na = axes.size();
+  for (size_t i = 0; i < na; ++i) {
+    int64_t ax;
+    KILN_RETURN_IF_ERROR(onnx_normalize_axis(ctx, axes[i], r, &ax));
+    before[size_t(ax)] = pads[i];
+    after[size_t(ax)] = pads[i + na];
+  }
+  OnnxShape shape = x.shape();
+  for (size_t d = 0; d < size_t(r); ++d) {
+    shape[d] += before[d] + after[d];
+    if (shape[d] < 0) return ctx.error("pads crop axis " + std::to_string(d) + " below zero");
+    if (mode != "constant" && x.shape()[d] == 0 && shape[d] > 0)
+      return ctx.error("cannot " + mode + "-pad an empty axis");
+  }
+  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, &(*out)[0]));
+  const size_t es = x.element_size();
+  const std::vector<int64_t> strides = onnx_strides(x.shape());
+  const uint8_t* src = static_cast<const uint8_t*>(x.raw());
+  uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
+  std::vector<int64_t> idx(size_t(r), 0);
+  for (int64_t i = 0; i < (*out)[0].numel(); ++i) {
+    int64_t off = 0;
+    bool inside = true;
+    for (size_t d = 0; d < size_t(r); ++d) {
+      const int64_t dim = x.shape()[d];
+      int64_t c = idx[d] - before[d];
+      if (c < 0 || c >= dim) {
+        if (mode == "constant") {
+          inside = false;
+          break;
+        } else if (mode == "edge") {
+          c = std::clamp<int64_t>(c, 0, dim - 1);
+        } else if (mode == "wrap") {
+          c = ((c % dim) + dim) % dim;
+        } else if (dim == 1) {
+          c = 0;
+        } else {
+          const int64_t period = 2 * (dim - 1);
+          c = ((c % period) + period) % period;
+          if (c >= dim) c = period - c;
+        }
+      }
+      off += c * strides[d];
+    }
+    std::memcpy(dst + size_t(i) * es, inside ? src + size_t(off) * es : static_cast<const uint8_t*>(fill.raw()), es);
+    for (size_t d = size_t(r); d-- > 0;) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return Status();
+}
+
+Status op_depth_to_space(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  const int64_t b = ctx.get_int("blocksize", 0);
+  if (x.rank() != 4) return ctx.error("input must be 4-D (N, C, H, W)");
+  if (b <= 0 || x.shape()[1] % (b * b) != 0) return ctx.error("channels must divide by blocksize^2");
+  const int64_t n = x.shape()[0], c = x.shape()[1] / (b * b), h = x.shape()[2], w = x.shape()[3];
+  OnnxValue t;
+  if (ctx.get_string("mode", "DCR") == "CRD") {
+    KILN_RETURN_IF_ERROR(permute(x, {n, c, b, b, h, w}, {0, 1, 4, 2, 5, 3}, &t));
+  } else {
+    KILN_RETURN_IF_ERROR(permute(x, {n, b, b, c, h, w}, {0, 3, 4, 1, 5, 2}, &t));
+  }
+  (*out)[0] = t.reshaped({n, c, h * b, w * b});
+  return Status();
+}
+
+Status op_space_to_depth(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  const int64_t b = ctx.get_int("blocksize", 0);
+  if (x.rank() != 4) return ctx.error("input must be 4-D (N, C, H, W)");
+  if (b <= 0 || x.shape()[2] % b != 0 || x.shape()[3] % b != 0) return ctx.error("height and width must divide by blocksize");
+  const int64_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2] / b, w = x.shape()[3] / b;
+  OnnxValue t;
+  KILN_RETURN_IF_ERROR(permute(x, {n, c, h, b, w, b}, {0, 3, 5, 1, 2, 4}, &t));
+  (*out)[0] = t.reshaped({n, c * b * b, h, w});
+  return Status();
+}
+
+Status op_constant_of_shape(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  OnnxShape shape;
+  KILN_RETURN_IF_ERROR(onnx_int64s_input(ctx, in, 0, "shape", &shape));
+  OnnxValue v = OnnxValue::scalar_f32(0.f);
+  if (const OnnxAttribute* a = ctx.attr("value")) {
+    KILN_RETURN_IF_ERROR(OnnxValue::from_tensor(a->t, &v));
+    if (v.numel() != 1) return ctx.error("value must hold one element");
+  }
+  if (onnx_checked_numel(shape) < 0) return ctx.error("invalid shape " + onnx_shape_string(shape));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(v.type(), shape, &(*out)[0]));
+  const size_t es = v.element_size();
+  uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
+  for (int64_t i = 0; i < (*out)[0].numel(); ++i) std::memcpy(dst + size_t(i) * es, v.raw(), es);
+  return Status();
+}
+
+Status op_size(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  (*out)[0] = OnnxValue::vector_i64({in[0]->numel()}).reshaped({});
+  return Status();
+}
+
+Status op_range(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  for (size_t i = 0; i < 3; ++i) {
+    KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, i));
+    if (in[i]->numel() != 1 || in[i]->type() != in[0]->type()) return ctx.error("start, limit and delta must be scalars of one type");
+  }
+  Status st;
+  const bool ok = onnx_dispatch_numeric(in[0]->type(), [&](auto zero) {
+    using T = decltype(zero);
+    const T start = in[0]->data<T>()[0], limit = in[1]->data<T>()[0], delta = in[2]->data<T>()[0];
+    if (delta == T(0)) {
+      st = ctx.error("delta must be nonzero");
+      return;
+    }
+    const double n = std::ceil((double(limit) - double(start)) / double(delta));
+    if (!(n <= double(kOnnxMaxElements))) {
+      st = ctx.error("range is too long (or not finite)");
+      return;
+    }
+    const int64_t count = n > 0 ? int64_t(n) : 0;
+    st = OnnxValue::make(in[0]->type(), {count}, &(*out)[0]);
+    if (!st.ok()) return;
+    T v = start;
+    for (int64_t i = 0; i < count; ++i, v = T(v + delta)) (*out)[0].data<T>()[i] = v;
+  });
+  return ok ? st : ctx.error("does not take " + onnx_type_name(in[0]->type()));
+}
+
 const OnnxOpEntry kOps[] = {
     {"Identity", op_identity}, {"Constant", op_constant}, {"Shape", op_shape},   {"Reshape", op_reshape},
     {"Flatten", op_flatten},   {"Squeeze", op_squeeze},   {"Unsqueeze", op_unsqueeze}, {"Transpose", op_transpose},
-    {"Concat", op_concat},
+    {"Concat", op_concat},     {"Slice", op_slice},       {"Split", op_split},     {"Tile", op_tile},
+    {"Expand", op_expand},     {"Pad", op_pad},           {"DepthToSpace", op_depth_to_space},
+    {"SpaceToDepth", op_space_to_depth},                  {"ConstantOfShape", op_constant_of_shape},
+    {"Size", op_size},         {"Range", op_range},
 };
 
 }  // namespace

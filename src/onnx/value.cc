@@ -1,5 +1,7 @@
 #include "onnx/value.h"
 
+#include "onnx/float16.h"
+
 namespace kiln {
 
 int64_t onnx_checked_numel(const OnnxShape& shape) {
@@ -119,7 +121,9 @@ std::vector<double> OnnxValue::to_doubles() const {
       case OnnxDataType::kUint16: d = data<uint16_t>()[i]; break;
       case OnnxDataType::kUint32: d = data<uint32_t>()[i]; break;
       case OnnxDataType::kUint64: d = double(data<uint64_t>()[i]); break;
-      default: break;  // float16 / bfloat16: converted by the ops that take them
+      case OnnxDataType::kFloat16: d = onnx_half_to_float(data<uint16_t>()[i]); break;
+      case OnnxDataType::kBfloat16: d = onnx_bfloat16_to_float(data<uint16_t>()[i]); break;
+      default: break;
     }
     out[size_t(i)] = d;
   }

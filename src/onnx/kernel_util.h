@@ -1,0 +1,54 @@
+// Small helpers shared by the ONNX kernel families: optional inputs, integer
+// inputs (shape tensors, axes), row-major strides and scalar conversions.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "onnx/dispatch.h"
+#include "onnx/float16.h"
+#include "onnx/op.h"
+
+namespace kiln {
+
+// Whether optional input i was given (present and not the empty name).
+inline bool onnx_has_input(const OnnxInputs& in, size_t i) { return i < in.size() && in[i] && in[i]->defined(); }
+
+// Input i's elements as int64, erroring with its role ("starts", "axes", ...).
+inline Status onnx_int64s_input(const OnnxOpContext& ctx, const OnnxInputs& in, size_t i, const char* what,
+                                std::vector<int64_t>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, i));
+  const Status st = in[i]->to_int64s(out);
+  if (!st.ok()) return ctx.error(std::string(what) + ": " + st.message());
+  return Status();
+}
+
+// Row-major element strides of `shape`.
+inline std::vector<int64_t> onnx_strides(const OnnxShape& shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
+  return s;
+}
+
+// Element i of any numeric / bool / 16-bit float value as a double.
+inline double onnx_element_as_double(const OnnxValue& v, int64_t i) {
+  if (v.type() == OnnxDataType::kFloat16) return onnx_half_to_float(v.data<uint16_t>()[i]);
+  if (v.type() == OnnxDataType::kBfloat16) return onnx_bfloat16_to_float(v.data<uint16_t>()[i]);
+  double d = 0;
+  onnx_dispatch_any(v.type(), [&](auto zero) { d = double(v.data<decltype(zero)>()[i]); });
+  return d;
+}
+
+// Stores d as element i of v (any numeric / bool / 16-bit float type).
+inline void onnx_store_double(OnnxValue* v, int64_t i, double d) {
+  if (v->type() == OnnxDataType::kFloat16) {
+    v->data<uint16_t>()[i] = onnx_float_to_half(float(d));
+  } else if (v->type() == OnnxDataType::kBfloat16) {
+    v->data<uint16_t>()[i] = onnx_float_to_bfloat16(float(d));
+  } else if (v->type() == OnnxDataType::kBool) {
+    v->data<uint8_t>()[i] = d != 0;
+  } else {
+    onnx_dispatch_numeric(v->type(), [&](auto zero) { v->data<decltype(zero)>()[i] = decltype(zero)(d); });
+  }
+}
+
+}  // namespace kiln

@@ -1,0 +1,612 @@
+// Convolution and pooling ONNX operators (NCHW, any number of spatial axes):
+// Conv, ConvTranspose, ConvInteger, QLinearConv, MaxPool (with Indices),
+// MaxUnpool, AveragePool, LpPool and the global pools. 1-D / 2-D float32 Conv
+// and ConvTranspose run on src/cpu/conv2d.h (conv2d_forward /
+// conv2d_backward_data); the rest are reference loops in the tensor's type,
+// accumulating in double.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "cpu/conv2d.h"
+#include "onnx/dispatch.h"
+#include "onnx/op.h"
+
+namespace kiln {
+
+namespace {
+
+// The first element of a (scalar) value as a double, 0 when it is empty.
+double scalar_of(const OnnxValue& v) { return v.numel() > 0 ? v.to_doubles()[0] : 0.0; }
+
+int64_t floordiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Spatial geometry shared by Conv and the pools: kernel, strides, dilations,
+// begin/end pads and output sizes for each spatial axis.
+struct Geometry {
+  int64_t nd = 0;
+  std::vector<int64_t> in, k, s, d, pb, pe, out;
+};
+
+// Fills g.pb/g.pe/g.out from auto_pad / pads / ceil_mode. g.in, g.k, g.s, g.d must be set.
+Status resolve_pads(const OnnxOpContext& ctx, Geometry* g, bool ceil_mode) {
+  const std::string auto_pad = ctx.get_string("auto_pad", "NOTSET");
+  const int64_t nd = g->nd;
+  g->pb.assign(nd, 0), g->pe.assign(nd, 0), g->out.assign(nd, 0);
+  if (auto_pad == "NOTSET" || auto_pad.empty()) {
+    std::vector<int64_t> pads = ctx.get_ints("pads", std::vector<int64_t>(2 * nd, 0));
+    if (int64_t(pads.size()) != 2 * nd) return ctx.error("pads must have 2 * spatial rank entries");
+    for (int64_t i = 0; i < nd; ++i) g->pb[i] = pads[i], g->pe[i] = pads[nd + i];
+  } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    for (int64_t i = 0; i < nd; ++i) {
+      const int64_t out = (g->in[i] + g->s[i] - 1) / g->s[i];
+      const int64_t total = std::max<int64_t>(0, (out - 1) * g->s[i] + g->d[i] * (g->k[i] - 1) + 1 - g->in[i]);
+      if (auto_pad == "SAME_UPPER") g->pb[i] = total / 2;
+      else g->pb[i] = total - total / 2;
+      g->pe[i] = total - g->pb[i];
+    }
+  } else if (auto_pad != "VALID") {
+    return ctx.error("unknown auto_pad '" + auto_pad + "'");
+  }
+  for (int64_t i = 0; i < nd; ++i) {
+    const int64_t span = g->in[i] + g->pb[i] + g->pe[i] - g->d[i] * (g->k[i] - 1) - 1;
+    if (span < 0) return ctx.error("kernel larger than padded input");
+    int64_t o = ceil_mode ? (span + g->s[i] - 1) / g->s[i] + 1 : span / g->s[i] + 1;
+    // A window must start inside the input or the begin padding (ceil_mode).
+    if (ceil_mode && (o - 1) * g->s[i] >= g->in[i] + g->pb[i]) --o;
+    g->out[i] = o;
+  }
+  return Status();
+}
+
+Status init_geometry(const OnnxOpContext& ctx, const OnnxShape& x, const std::vector<int64_t>& kernel, Geometry* g) {
+  g->nd = int64_t(x.size()) - 2;
+  if (g->nd < 1) return ctx.error("input must have rank >= 3");
+  g->in.assign(x.begin() + 2, x.end());
+  g->k = kernel;
+  if (int64_t(g->k.size()) != g->nd) return ctx.error("kernel_shape must have one entry per spatial axis");
+  g->s = ctx.get_ints("strides", std::vector<int64_t>(g->nd, 1));
+  g->d = ctx.get_ints("dilations", std::vector<int64_t>(g->nd, 1));
+  if (int64_t(g->s.size()) != g->nd || int64_t(g->d.size()) != g->nd) return ctx.error("strides/dilations must have one entry per spatial axis");
+  for (int64_t i = 0; i < g->nd; ++i)
+    if (g->s[i] < 1 || g->d[i] < 1 || g->k[i] < 1) return ctx.error("kernel, strides and dilations must be positive");
+  return Status();
+}
+
+int64_t prod(const std::vector<int64_t>& v) {
+  int64_t p = 1;
+  for (int64_t x : v) p *= x;
+  return p;
+}
+
+// Per (output position, kernel position) the flat input offset or -1 (padding).
+// Table of size out_count * k_count.
+std::vector<int64_t> window_table(const Geometry& g) {
+  const int64_t oc = prod(g.out), kc = prod(g.k);
+  std::vector<int64_t> t(size_t(oc * kc));
+  std::vector<int64_t> oi(g.nd, 0);
+  for (int64_t o = 0; o < oc; ++o) {
+    std::vector<int64_t> ki(g.nd, 0);
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      int64_t off = 0;
+      bool inside = true;
+      for (int64_t a = 0; a < g.nd; ++a) {
+        const int64_t p = oi[a] * g.s[a] - g.pb[a] + ki[a] * g.d[a];
+        if (p < 0 || p >= g.in[a]) inside = false;
+        off = off * g.in[a] + p;
+      }
+      t[size_t(o * kc + kk)] = inside ? off : -1;
+      for (int64_t a = g.nd - 1; a >= 0; --a) {
+        if (++ki[a] < g.k[a]) break;
+        ki[a] = 0;
+      }
+    }
+    for (int64_t a = g.nd - 1; a >= 0; --a) {
+      if (++oi[a] < g.out[a]) break;
+      oi[a] = 0;
+    }
+  }
+  return t;
+}
+
+// ---- Conv ----------------------------------------------------------------------------
+
+// 1-D / 2-D float32 Conv on src/cpu/conv2d.h: NCHW -> NHWC, W [M, C/g, kh, kw]
+// -> [kh, kw, C/g, M], and back. The kernel takes pad_top / pad_left and the
+// output size; the end padding is implied (positions past the input read 0).
+void conv2d_fast(const Geometry& g, int64_t n, int64_t c, int64_t m, int64_t cg, int64_t group, const float* x,
+                 const float* w, const float* b, float* y) {
+  const bool one_d = g.nd == 1;
+  Conv2DParams p;
+  p.batch = n, p.in_c = c, p.out_c = m, p.groups = group;
+  p.in_h = one_d ? 1 : g.in[0], p.in_w = one_d ? g.in[0] : g.in[1];
+  p.out_h = one_d ? 1 : g.out[0], p.out_w = one_d ? g.out[0] : g.out[1];
+  p.kernel_h = one_d ? 1 : g.k[0], p.kernel_w = one_d ? g.k[0] : g.k[1];
+  p.stride_h = one_d ? 1 : g.s[0], p.stride_w = one_d ? g.s[0] : g.s[1];
+  p.dilation_h = one_d ? 1 : g.d[0], p.dilation_w = one_d ? g.d[0] : g.d[1];
+  p.pad_top = one_d ? 0 : g.pb[0], p.pad_left = one_d ? g.pb[0] : g.pb[1];
+  const int64_t hw = p.in_h * p.in_w, ohw = p.out_h * p.out_w, khw = p.kernel_h * p.kernel_w;
+  std::vector<float> xt(size_t(n * hw * c)), wt(size_t(khw * cg * m)), yt(size_t(n * ohw * m));
+  for (int64_t ni = 0; ni < n; ++ni)
+    for (int64_t ci = 0; ci < c; ++ci)
+      for (int64_t i = 0; i < hw; ++i) xt[size_t((ni * hw + i) * c + ci)] = x[(ni * c + ci) * hw + i];
+  for (int64_t mi = 0; mi < m; ++mi)
+    for (int64_t ci = 0; ci < cg; ++ci)
+      for (int64_t k = 0; k < khw; ++k) wt[size_t((k * cg + ci) * m + mi)] = w[(mi * cg + ci) * khw + k];
+  conv2d_forward(p, xt.data(), wt.data(), b, Activation::kLinear, yt.data());
+  for (int64_t ni = 0; ni < n; ++ni)
+    for (int64_t mi = 0; mi < m; ++mi)
+      for (int64_t i = 0; i < ohw; ++i) y[(ni * m + mi) * ohw + i] = yt[size_t((ni * ohw + i) * m + mi)];
+}
+
+Status op_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
+  const OnnxValue &x = *in[0], &w = *in[1];
+  const OnnxValue* b = in.size() > 2 && in[2] && in[2]->defined() ? in[2] : nullptr;
+  if (w.type() != x.type() || (b && b->type() != x.type())) return ctx.error("X, W and B must share a type");
+  if (w.rank() != x.rank() || x.rank() < 3) return ctx.error("X and W must have the same rank (>= 3)");
+  const int64_t group = ctx.get_int("group", 1);
+  const int64_t n = x.shape()[0], c = x.shape()[1], m = w.shape()[0], cg = w.shape()[1];
+  if (group < 1 || c % group || m % group || cg * group != c) return ctx.error("channels do not match group " + std::to_string(group));
+  if (b && b->numel() != m) return ctx.error("B must have " + std::to_string(m) + " elements");
+  std::vector<int64_t> kernel = ctx.get_ints("kernel_shape", OnnxShape(w.shape().begin() + 2, w.shape().end()));
+  if (kernel != OnnxShape(w.shape().begin() + 2, w.shape().end())) return ctx.error("kernel_shape does not match W");
+  Geometry g;
+  KILN_RETURN_IF_ERROR(init_geometry(ctx, x.shape(), kernel, &g));
+  KILN_RETURN_IF_ERROR(resolve_pads(ctx, &g, false));
+  OnnxShape os = {n, m};
+  os.insert(os.end(), g.out.begin(), g.out.end());
+  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), os, &(*out)[0]));
+  OnnxValue& y = (*out)[0];
+  if (y.numel() == 0) return Status();
+  if (x.type() == OnnxDataType::kFloat && g.nd <= 2) {
+    conv2d_fast(g, n, c, m, cg, group, x.data<float>(), w.data<float>(), b ? b->data<float>() : nullptr, y.data<float>());
+    return Status();
+  }
+  const std::vector<int64_t> tab = window_table(g);
+  const int64_t oc = prod(g.out), kc = prod(g.k), ic = prod(g.in), mg = m / group;
+  const bool ok = onnx_dispatch_float(x.type(), [&](auto zero) {
+    using T = decltype(zero);
+    const T* px = x.data<T>();
+    const T* pw = w.data<T>();
+    T* py = y.data<T>();
+    for (int64_t ni = 0; ni < n; ++ni)
+      for (int64_t mi = 0; mi < m; ++mi) {
+        const int64_t gi = mi / mg;
+        const T bias = b ? b->data<T>()[mi] : T(0);
+        T* yo = py + (ni * m + mi) * oc;
+        for (int64_t o = 0; o < oc; ++o) {
+          double acc = 0;
+          const int64_t* t = &tab[size_t(o * kc)];
+          for (int64_t ci = 0; ci < cg; ++ci) {
+            const T* xc = px + (ni * c + gi * cg + ci) * ic;
+            const T* wk = pw + (mi * cg + ci) * kc;
+            for (int64_t kk = 0; kk < kc; ++kk)
+              if (t[kk] >= 0) acc += double(xc[t[kk]]) * double(wk[kk]);
+          }
+          yo[o] = T(acc) + bias;
+        }
+      }
+  });
+  if (!ok) return ctx.error("expects float tensors, got " + onnx_type_name(x.type()));
+  return Status();
+}
+
+// ---- ConvTranspose ------------------------------------------------------------------
+
+Status op_conv_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
+  const OnnxValue &x = *in[0], &w = *in[1];
+  const OnnxValue* b = in.size() > 2 && in[2] && in[2]->defined() ? in[2] : nullptr;
+  if (w.type() != x.type() || (b && b->type() != x.type())) return ctx.error("X, W and B must share a type");
+  if (w.rank() != x.rank() || x.rank() < 3) return ctx.error("W must have the rank of X (>= 3)");
+  const int64_t group = ctx.get_int("group", 1);
+  const int64_t n = x.shape()[0], c = x.shape()[1], mg = w.shape()[1];
+  if (group < 1 || c % group || w.shape()[0] != c) return ctx.error("channels do not match group");
+  const int64_t m = mg * group, cg = c / group;
+  const int64_t nd = x.rank() - 2;
+  std::vector<int64_t> k = ctx.get_ints("kernel_shape", OnnxShape(w.shape().begin() + 2, w.shape().end()));
+  if (k != OnnxShape(w.shape().begin() + 2, w.shape().end())) return ctx.error("kernel_shape does not match W");
+  if (b && b->numel() != m) return ctx.error("B must have " + std::to_string(m) + " elements");
+  std::vector<int64_t> s = ctx.get_ints("strides", std::vector<int64_t>(nd, 1));
+  std::vector<int64_t> d = ctx.get_ints("dilations", std::vector<int64_t>(nd, 1));
+  std::vector<int64_t> op = ctx.get_ints("output_padding", std::vector<int64_t>(nd, 0));
+  std::vector<int64_t> pads = ctx.get_ints("pads", std::vector<int64_t>(2 * nd, 0));
+  std::vector<int64_t> oshape = ctx.get_ints("output_shape");
+  const std::string auto_pad = ctx.get_string("auto_pad", "NOTSET");
+  if (int64_t(k.size()) != nd || int64_t(s.size()) != nd || int64_t(d.size()) != nd || int64_t(op.size()) != nd || int64_t(pads.size()) != 2 * nd)
+    return ctx.error("attribute lengths do not match the spatial rank");
+  for (int64_t i = 0; i < nd; ++i)
+    if (s[size_t(i)] < 1 || d[size_t(i)] < 1 || op[size_t(i)] < 0) return ctx.error("strides and dilations must be positive");
+  if (!oshape.empty() && int64_t(oshape.size()) > nd) oshape.erase(oshape.begin(), oshape.end() - nd);
+  std::vector<int64_t> xin(x.shape().begin() + 2, x.shape().end()), pb(nd), yout(nd);
+  for (int64_t i = 0; i < nd; ++i) {
+    const int64_t full = s[i] * (xin[i] - 1) + op[i] + (k[i] - 1) * d[i] + 1;
+    if (!oshape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const int64_t target = !oshape.empty() ? oshape[i] : xin[i] * s[i];
+      const int64_t total = full - target;
+      if (auto_pad == "SAME_UPPER") pb[i] = floordiv(total, 2);
+      else pb[i] = total - floordiv(total, 2);
+      yout[i] = target;
+    } else {
+      if (auto_pad == "VALID") pads.assign(2 * nd, 0);
+      pb[i] = pads[i];
+      yout[i] = full - pads[i] - pads[nd + i];
+    }
+    if (yout[i] < 0) return ctx.error("negative output size");
+  }
+  OnnxShape os = {n, m};
+  os.insert(os.end(), yout.begin(), yout.end());
+  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), os, &(*out)[0]));
+  OnnxValue& y = (*out)[0];
+  if (y.numel() == 0) return Status();
+  if (x.type() == OnnxDataType::kFloat && nd <= 2) {
+    // conv2d_backward_data of the forward conv mapping Y (in) to X (out).
+    const bool one_d = nd == 1;
+    Conv2DParams p;
+    p.batch = n, p.in_c = m, p.out_c = c, p.groups = group;
+    p.in_h = one_d ? 1 : yout[0], p.in_w = one_d ? yout[0] : yout[1];
+    p.out_h = one_d ? 1 : xin[0], p.out_w = one_d ? xin[0] : xin[1];
+    p.kernel_h = one_d ? 1 : k[0], p.kernel_w = one_d ? k[0] : k[1];
+    p.stride_h = one_d ? 1 : s[0], p.stride_w = one_d ? s[0] : s[1];
+    p.dilation_h = one_d ? 1 : d[0], p.dilation_w = one_d ? d[0] : d[1];
+    p.pad_top = one_d ? 0 : pb[0], p.pad_left = one_d ? pb[0] : pb[1];
+    const int64_t hw = p.out_h * p.out_w, yhw = p.in_h * p.in_w, khw = p.kernel_h * p.kernel_w;
+    std::vector<float> xt(size_t(n * hw * c)), wt(size_t(khw * mg * c)), yt(size_t(n * yhw * m));
+    const float* px = x.data<float>();
+    const float* pw = w.data<float>();
+    for (int64_t ni = 0; ni < n; ++ni)
+      for (int64_t ci = 0; ci < c; ++ci)
+        for (int64_t i = 0; i < hw; ++i) xt[size_t((ni * hw + i) * c + ci)] = px[(ni * c + ci) * hw + i];
+    for (int64_t ci = 0; ci < c; ++ci)
+      for (int64_t mo = 0; mo < mg; ++mo)
+        for (int64_t kk = 0; kk < khw; ++kk) wt[size_t((kk * mg + mo) * c + ci)] = pw[(ci * mg + mo) * khw + kk];
+    conv2d_backward_data(p, xt.data(), wt.data(), yt.data());
+    float* py = y.data<float>();
+    for (int64_t ni = 0; ni < n; ++ni)
+      for (int64_t mi = 0; mi < m; ++mi) {
+        const float bias = b ? b->data<float>()[mi] : 0.0f;
+        for (int64_t i = 0; i < yhw; ++i) py[(ni * m + mi) * yhw + i] = yt[size_t((ni * yhw + i) * m + mi)] + bias;
+      }
+    return Status();
+  }
+  const int64_t ic = prod(xin), kc = prod(k), oc = prod(yout);
+  const bool ok = onnx_dispatch_float(x.type(), [&](auto zero) {
+    using T = decltype(zero);
+    const T* px = x.data<T>();
+    const T* pw = w.data<T>();
+    T* py = y.data<T>();
+    std::vector<double> acc(static_cast<size_t>(oc));
+    std::vector<int64_t> ii(nd), ki(nd);
+    for (int64_t ni = 0; ni < n; ++ni)
+      for (int64_t mi = 0; mi < m; ++mi) {
+        const int64_t gi = mi / mg, mo = mi % mg;
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t ci = 0; ci < cg; ++ci) {
+          const int64_t cc = gi * cg + ci;
+          const T* xc = px + (ni * c + cc) * ic;
+          const T* wk = pw + (cc * mg + mo) * kc;
+          std::fill(ii.begin(), ii.end(), 0);
+          for (int64_t p = 0; p < ic; ++p) {
+            const double xv = double(xc[p]);
+            std::fill(ki.begin(), ki.end(), 0);
+            for (int64_t kk = 0; kk < kc; ++kk) {
+              int64_t off = 0;
+              bool inside = true;
+              for (int64_t a = 0; a < nd; ++a) {
+                const int64_t q = ii[a] * s[a] + ki[a] * d[a] - pb[a];
+                if (q < 0 || q >= yout[a]) { inside = false; break; }
+                off = off * yout[a] + q;
+              }
+              if (inside) acc[size_t(off)] += xv * double(wk[kk]);
+              for (int64_t a = nd - 1; a >= 0; --a) {
+                if (++ki[a] < k[a]) break;
+                ki[a] = 0;
+              }
+            }
+            for (int64_t a = nd - 1; a >= 0; --a) {
+              if (++ii[a] < xin[a]) break;
+              ii[a] = 0;
+            }
+          }
+        }
+        const double bias = b ? double(b->data<T>()[mi]) : 0.0;
+        T* yo = py + (ni * m + mi) * oc;
+        for (int64_t o = 0; o < oc; ++o) yo[o] = T(acc[size_t(o)] + bias);
+      }
+  });
+  if (!ok) return ctx.error("expects float tensors, got " + onnx_type_name(x.type()));
+  return Status();
+}
+
+// ---- pooling -------------------------------------------------------------------------
+
+enum class PoolKind { kMax, kAvg, kLp };
+
+Status pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out, PoolKind kind) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  if (!ctx.has("kernel_shape")) return ctx.error("kernel_shape is required");
+  Geometry g;
+  KILN_RETURN_IF_ERROR(init_geometry(ctx, x.shape(), ctx.get_ints("kernel_shape"), &g));
+  KILN_RETURN_IF_ERROR(resolve_pads(ctx, &g, ctx.get_int("ceil_mode", 0) != 0));
+  const bool include_pad = ctx.get_int("count_include_pad", 0) != 0;
+  const int64_t storage_order = ctx.get_int("storage_order", 0);
+  const double p = double(ctx.get_int("p", 2));
+  const int64_t n = x.shape()[0], c = x.shape()[1];
+  OnnxShape os = {n, c};
+  os.insert(os.end(), g.out.begin(), g.out.end());
+  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), os, &(*out)[0]));
+  const bool want_idx = kind == PoolKind::kMax && out->size() > 1;
+  if (want_idx) KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt64, os, &(*out)[1]));
+  const std::vector<int64_t> tab = window_table(g);
+  const int64_t oc = prod(g.out), kc = prod(g.k), ic = prod(g.in);
+  // Padded-window size per output (count_include_pad counts pads but not
+  // positions beyond the padded extent that ceil_mode adds).
+  std::vector<int64_t> padded_count;
+  if (kind == PoolKind::kAvg && include_pad) {
+    padded_count.assign(size_t(oc), 1);
+    std::vector<int64_t> oi(g.nd, 0);
+    for (int64_t o = 0; o < oc; ++o) {
+      int64_t cnt = 1;
+      for (int64_t a = 0; a < g.nd; ++a) {
+        int64_t ca = 0;
+        for (int64_t kk = 0; kk < g.k[a]; ++kk) {
+          const int64_t q = oi[a] * g.s[a] - g.pb[a] + kk * g.d[a];
+          if (q >= -g.pb[a] && q < g.in[a] + g.pe[a]) ++ca;
+        }
+        cnt *= ca;
+      }
+      padded_count[size_t(o)] = cnt;
+      for (int64_t a = g.nd - 1; a >= 0; --a) {
+        if (++oi[a] < g.out[a]) break;
+        oi[a] = 0;
+      }
+    }
+  }
+  OnnxValue& y = (*out)[0];
+  auto body = [&](auto zero) {
+    using T = decltype(zero);
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    int64_t* pi = want_idx ? (*out)[1].data<int64_t>() : nullptr;
+    for (int64_t nc = 0; nc < n * c; ++nc) {
+      const T* xc = px + nc * ic;
+      T* yo = py + nc * oc;
+      for (int64_t o = 0; o < oc; ++o) {
+        const int64_t* t = &tab[size_t(o * kc)];
+        if (kind == PoolKind::kMax) {
+          T best = std::numeric_limits<T>::lowest();
+          int64_t arg = -1;
+          for (int64_t kk = 0; kk < kc; ++kk)
+            if (t[kk] >= 0 && (arg < 0 || xc[t[kk]] > best)) best = xc[t[kk]], arg = t[kk];
+          yo[o] = best;
+          if (pi) {
+            int64_t idx = arg;
+            if (storage_order == 1 && g.nd == 2) idx = (arg % g.in[1]) * g.in[0] + arg / g.in[1];
+            pi[nc * oc + o] = nc * ic + idx;
+          }
+        } else if (kind == PoolKind::kAvg) {
+          double sum = 0;
+          int64_t cnt = 0;
+          for (int64_t kk = 0; kk < kc; ++kk)
+            if (t[kk] >= 0) sum += double(xc[t[kk]]), ++cnt;
+          if (include_pad) cnt = padded_count[size_t(o)];
+          yo[o] = T(cnt ? sum / double(cnt) : 0.0);
+        } else {
+          double sum = 0;
+          for (int64_t kk = 0; kk < kc; ++kk)
+            if (t[kk] >= 0) sum += std::pow(std::fabs(double(xc[t[kk]])), p);
+          yo[o] = T(std::pow(sum, 1.0 / p));
+        }
+      }
+    }
+  };
+  bool ok = onnx_dispatch_float(x.type(), body);
+  if (!ok && kind == PoolKind::kMax) ok = onnx_dispatch_numeric(x.type(), body);
+  if (!ok) return ctx.error("unsupported type " + onnx_type_name(x.type()));
+  return Status();
+}
+
+Status op_max_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) { return pool(ctx, in, out, PoolKind::kMax); }
+Status op_average_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) { return pool(ctx, in, out, PoolKind::kAvg); }
+Status op_lp_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) { return pool(ctx, in, out, PoolKind::kLp); }
+
+Status global_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out, bool is_max) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  if (x.rank() < 3) return ctx.error("input must have rank >= 3");
+  OnnxShape os(x.shape().size(), 1);
+  os[0] = x.shape()[0], os[1] = x.shape()[1];
+  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), os, &(*out)[0]));
+  const int64_t nc = os[0] * os[1], ic = nc ? x.numel() / nc : 0;
+  OnnxValue& y = (*out)[0];
+  const bool ok = onnx_dispatch_float(x.type(), [&](auto zero) {
+    using T = decltype(zero);
+    for (int64_t i = 0; i < nc; ++i) {
+      const T* xc = x.data<T>() + i * ic;
+      if (is_max) {
+        T best = std::numeric_limits<T>::lowest();
+        for (int64_t j = 0; j < ic; ++j) best = std::max(best, xc[j]);
+        y.data<T>()[i] = best;
+      } else {
+        double sum = 0;
+        for (int64_t j = 0; j < ic; ++j) sum += double(xc[j]);
+        y.data<T>()[i] = T(ic ? sum / double(ic) : 0.0);
+      }
+    }
+  });
+  if (!ok) return ctx.error("expects a float tensor, got " + onnx_type_name(x.type()));
+  return Status();
+}
+
+Status op_global_average_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) { return global_pool(ctx, in, out, false); }
+Status op_global_max_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) { return global_pool(ctx, in, out, true); }
+
+// ---- ConvInteger ----------------------------------------------------------------------
+
+// Integer convolution in doubles: conv(x - x_zp, w - w_zp) (+ bias), NCHW,
+// x / w int8 or uint8, x_zp scalar, w_zp scalar or per output channel.
+Status conv_int_core(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue* xzp, const OnnxValue& w, const OnnxValue* wzp,
+                     OnnxShape* os, std::vector<double>* y) {
+  auto is8 = [](const OnnxValue& v) { return v.type() == OnnxDataType::kUint8 || v.type() == OnnxDataType::kInt8; };
+  if (!is8(x) || !is8(w)) return ctx.error("x and w must be int8 or uint8");
+  if (w.rank() != x.rank() || x.rank() < 3) return ctx.error("x and w must have the same rank (>= 3)");
+  if (ctx.get_ints("kernel_shape", OnnxShape(w.shape().begin() + 2, w.shape().end())) != OnnxShape(w.shape().begin() + 2, w.shape().end()))
+    return ctx.error("kernel_shape does not match w");
+  const int64_t group = ctx.get_int("group", 1);
+  const int64_t n = x.shape()[0], c = x.shape()[1], m = w.shape()[0], cg = w.shape()[1];
+  if (group < 1 || c % group || m % group || cg * group != c) return ctx.error("channels do not match group");
+  std::vector<double> xz(1, 0.0), wz(1, 0.0);
+  if (xzp) xz = xzp->to_doubles();
+  if (wzp) wz = wzp->to_doubles();
+  if (xz.size() != 1 || (wz.size() != 1 && int64_t(wz.size()) != m)) return ctx.error("bad zero point shape");
+  Geometry g;
+  KILN_RETURN_IF_ERROR(init_geometry(ctx, x.shape(), ctx.get_ints("kernel_shape", OnnxShape(w.shape().begin() + 2, w.shape().end())), &g));
+  KILN_RETURN_IF_ERROR(resolve_pads(ctx, &g, false));
+  *os = {n, m};
+  os->insert(os->end(), g.out.begin(), g.out.end());
+  std::vector<double> xv = x.to_doubles(), wv = w.to_doubles();
+  for (double& v : xv) v -= xz[0];
+  const int64_t kc = prod(g.k), oc = prod(g.out), ic = prod(g.in), mg = m / group;
+  for (int64_t mi = 0; mi < m; ++mi)
+    for (int64_t i = 0; i < cg * kc; ++i) wv[size_t(mi * cg * kc + i)] -= wz.size() == 1 ? wz[0] : wz[size_t(mi)];
+  const std::vector<int64_t> tab = window_table(g);
+  y->assign(size_t(n * m * oc), 0.0);
+  for (int64_t ni = 0; ni < n; ++ni)
+    for (int64_t mi = 0; mi < m; ++mi)
+      for (int64_t o = 0; o < oc; ++o) {
+        double acc = 0;
+        const int64_t* t = &tab[size_t(o * kc)];
+        for (int64_t ci = 0; ci < cg; ++ci) {
+          const double* xc = &xv[size_t((ni * c + (mi / mg) * cg + ci) * ic)];
+          const double* wk = &wv[size_t((mi * cg + ci) * kc)];
+          for (int64_t kk = 0; kk < kc; ++kk)
+            if (t[kk] >= 0) acc += xc[t[kk]] * wk[kk];
+        }
+        (*y)[size_t((ni * m + mi) * oc + o)] = acc;
+      }
+  return Status();
+}
+
+const OnnxValue* opt_in(const OnnxInputs& in, size_t i) { return i < in.size() && in[i] && in[i]->defined() ? in[i] : nullptr; }
+
+Status op_conv_integer(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
+  OnnxShape os;
+  std::vector<double> y;
+  KILN_RETURN_IF_ERROR(conv_int_core(ctx, *in[0], opt_in(in, 2), *in[1], opt_in(in, 3), &os, &y));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt32, os, &(*out)[0]));
+  for (size_t i = 0; i < y.size(); ++i) (*out)[0].data<int32_t>()[i] = int32_t(y[i]);
+  return Status();
+}
+
+// QLinearConv: y = quantize((conv_int + bias) * x_scale * w_scale[m], y_scale, y_zero_point).
+Status op_qlinear_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  for (size_t i : {0, 1, 3, 4, 6}) KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, i));
+  OnnxShape os;
+  std::vector<double> y;
+  KILN_RETURN_IF_ERROR(conv_int_core(ctx, *in[0], opt_in(in, 2), *in[3], opt_in(in, 5), &os, &y));
+  const int64_t m = os[1], oc = prod(OnnxShape(os.begin() + 2, os.end()));
+  const double xs = scalar_of(*in[1]);
+  const std::vector<double> ws = in[4]->to_doubles();
+  std::vector<double> bias;
+  if (const OnnxValue* b = opt_in(in, 8)) bias = b->to_doubles();
+  if ((ws.size() != 1 && int64_t(ws.size()) != m) || (!bias.empty() && int64_t(bias.size()) != m)) return ctx.error("w_scale / B have the wrong size");
+  const double ys = scalar_of(*in[6]);
+  const OnnxValue* yzp = opt_in(in, 7);
+  const OnnxDataType t = yzp ? yzp->type() : OnnxDataType::kUint8;
+  if (t != OnnxDataType::kUint8 && t != OnnxDataType::kInt8) return ctx.error("y_zero_point must be uint8 or int8");
+  const double z = yzp ? scalar_of(*yzp) : 0.0;
+  const double lo = t == OnnxDataType::kUint8 ? 0 : -128, hi = t == OnnxDataType::kUint8 ? 255 : 127;
+  KILN_RETURN_IF_ERROR(OnnxValue::make(t, os, &(*out)[0]));
+  for (size_t i = 0; i < y.size(); ++i) {
+    const int64_t mi = (int64_t(i) / oc) % m;
+    const double real = (y[i] + (bias.empty() ? 0.0 : bias[size_t(mi)])) * xs * (ws.size() == 1 ? ws[0] : ws[size_t(mi)]);
+    const double q = std::max(lo, std::min(hi, std::nearbyint(real / ys) + z));
+    if (t == OnnxDataType::kUint8) (*out)[0].data<uint8_t>()[i] = uint8_t(q);
+    else (*out)[0].data<int8_t>()[i] = int8_t(q);
+  }
+  return Status();
+}
+
+// ---- MaxUnpool ------------------------------------------------------------------------
+
+Status op_max_unpool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
+  const OnnxValue &x = *in[0], &ind = *in[1];
+  if (ind.shape() != x.shape()) return ctx.error("I must have the shape of X");
+  const int64_t nd = x.rank() - 2;
+  if (nd < 1) return ctx.error("X must have rank >= 3");
+  const std::vector<int64_t> k = ctx.get_ints("kernel_shape");
+  const std::vector<int64_t> s = ctx.get_ints("strides", std::vector<int64_t>(nd, 1));
+  const std::vector<int64_t> pads = ctx.get_ints("pads", std::vector<int64_t>(2 * nd, 0));
+  if (int64_t(k.size()) != nd || int64_t(s.size()) != nd || int64_t(pads.size()) != 2 * nd) return ctx.error("attribute lengths do not match the spatial rank");
+  // Indices address the inferred unpooled shape; an explicit output_shape
+  // places that shape's elements at the same coordinates of a larger output.
+  OnnxShape inferred = x.shape();
+  for (int64_t i = 0; i < nd; ++i) inferred[size_t(2 + i)] = (x.shape()[size_t(2 + i)] - 1) * s[size_t(i)] + k[size_t(i)] - pads[size_t(i)] - pads[size_t(nd + i)];
+  OnnxShape os = inferred;
+  if (in.size() > 2 && in[2] && in[2]->defined()) {
+    std::vector<int64_t> v;
+    KILN_RETURN_IF_ERROR(in[2]->to_int64s(&v));
+    if (v.size() != os.size()) return ctx.error("output_shape must have the rank of X");
+    os = v;
+  }
+  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), os, &(*out)[0]));
+  std::vector<int64_t> idx;
+  KILN_RETURN_IF_ERROR(ind.to_int64s(&idx));
+  if (os != inferred) {
+    for (int64_t& v : idx) {
+      if (v < 0) continue;
+      std::vector<int64_t> co(os.size());
+      int64_t r = v;
+      for (int64_t a = int64_t(os.size()) - 1; a >= 0; --a) co[size_t(a)] = r % inferred[size_t(a)], r /= inferred[size_t(a)];
+      co[0] += r * inferred[0];
+      int64_t o = 0;
+      for (size_t a = 0; a < os.size(); ++a) {
+        if (co[a] >= os[a]) { o = -1; break; }
+        o = o * os[a] + co[a];
+      }
+      v = o;
+    }
+  }
+  const int64_t total = (*out)[0].numel();
+  OnnxValue& y = (*out)[0];
+  Status st;
+  const bool ok = onnx_dispatch_numeric(x.type(), [&](auto zero) {
+    using T = decltype(zero);
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      if (idx[size_t(i)] < 0 || idx[size_t(i)] >= total) {
+        st = ctx.error("index out of range");
+        return;
+      }
+      y.data<T>()[idx[size_t(i)]] = x.data<T>()[i];
+    }
+  });
+  if (!ok) return ctx.error("unsupported type " + onnx_type_name(x.type()));
+  return st;
+}
+
+const OnnxOpEntry kOps[] = {
+    {"Conv", op_conv},
+    {"ConvInteger", op_conv_integer},
+    {"QLinearConv", op_qlinear_conv},
+    {"MaxUnpool", op_max_unpool},
+    {"ConvTranspose", op_conv_transpose},
+    {"MaxPool", op_max_pool},
+    {"AveragePool", op_average_pool},
+    {"LpPool", op_lp_pool},
+    {"GlobalAveragePool", op_global_average_pool},
+    {"GlobalMaxPool", op_global_max_pool},
+};
+
+}  // namespace
+
+OnnxOpTable onnx_conv_ops() { return {kOps, sizeof(kOps) / sizeof(kOps[0])}; }
+
+}  // namespace kiln
