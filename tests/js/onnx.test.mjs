@@ -1,0 +1,57 @@
+// ONNX import through the public JS API (kiln.onnx): PyTorch-exported models
+// (tests/fixtures/onnx_models, written by scripts/make_onnx_test_models.py)
+// give PyTorch's outputs, at any batch size; bad inputs and hostile files give
+// clear errors and leave the module usable.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import * as kiln from 'kiln';
+import { ready } from './helpers.mjs';
+
+await ready();
+const dir = new URL('../fixtures/onnx_models/', import.meta.url);
+const fixture = async (name) => ({
+  bytes: new Uint8Array(await readFile(new URL(`${name}.onnx`, dir))),
+  ref: JSON.parse(await readFile(new URL(`${name}.json`, dir), 'utf8')),
+});
+
+// max |got - want| / max |want| (the issue's measure).
+function relError(got, want) {
+  let diff = 0, scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    diff = Math.max(diff, Math.abs(got[i] - want[i]));
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  return diff / scale;
+}
+
+async function matchesTorch(name) {
+  const { bytes, ref } = await fixture(name);
+  const session = await kiln.onnx.load(bytes);
+  assert.deepEqual(session.inputNames, ['input']);
+  assert.deepEqual(session.outputNames, ['output']);
+  assert.equal(session.inputs[0].shape[0], null);  // the exported dynamic batch
+  const out = await session.run({ input: kiln.tensor(Float32Array.from(ref.input), ref.input_shape) });
+  assert.deepEqual(out.output.shape, ref.output_shape);
+  assert.ok(relError(out.output.dataSync(), ref.output) < 1e-4, `relative error ${relError(out.output.dataSync(), ref.output)}`);
+  // One sample alone gives that sample's row.
+  const per = ref.input.length / ref.input_shape[0], perOut = ref.output.length / ref.output_shape[0];
+  const one = await session.run({ input: kiln.tensor(Float32Array.from(ref.input.slice(0, per)), [1, ...ref.input_shape.slice(1)]) });
+  assert.ok(relError(one.output.dataSync(), ref.output.slice(0, perOut)) < 1e-4);
+  session.dispose();
+}
+
+test('a PyTorch MLP (Gemm, Relu, Softmax) gives PyTorch\'s outputs at any batch size', () => matchesTorch('mlp'));
+
+test('bad inputs and hostile files give clear errors, and the module stays usable', async () => {
+  const { bytes, ref } = await fixture('mlp');
+  const session = await kiln.onnx.load(bytes);
+  await assert.rejects(session.run({ x: kiln.tensor([1], [1]) }), /no input 'x' \(inputs: input\)/);
+  await assert.rejects(session.run({ input: kiln.tensor(new Float32Array(6), [2, 3]) }), /input 'input': dimension 1 must be 8, got shape \[2, 3\]/);
+  await assert.rejects(kiln.onnx.load(bytes.slice(0, bytes.length - 7)), /onnx\.load: invalid ONNX model/);
+  await assert.rejects(kiln.onnx.load(Uint8Array.from({ length: 300 }, (_, i) => (i * 73) & 255)), /onnx\.load: /);
+  const out = await session.run({ input: kiln.tensor(Float32Array.from(ref.input), ref.input_shape) });
+  assert.ok(relError(out.output.dataSync(), ref.output) < 1e-4);
+});
+
+test('a PyTorch CNN (Conv with groups and strides, BatchNormalization, MaxPool, adaptive pooling) gives PyTorch\'s outputs', () => matchesTorch('cnn'));
