@@ -150,11 +150,48 @@ Status op_not(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
 // ---- binary with broadcasting --------------------------------------------------------
 
 // out = f(a, b) elementwise in a's type (the result type `out_type`, e.g. bool for comparisons).
+// Integer types narrower than 32 bits, and unsigned ones, are computed as
+// int64 and narrowed back (the same wrap-around C++ gives them): one
+// instantiation per op instead of six keeps the wasm download small.
+bool widened_type(OnnxDataType t) {
+  switch (t) {
+    case OnnxDataType::kInt8: case OnnxDataType::kInt16: case OnnxDataType::kUint8: case OnnxDataType::kUint16:
+    case OnnxDataType::kUint32: case OnnxDataType::kUint64: return true;
+    default: return false;
+  }
+}
+
+Status widen_to_int64(const OnnxValue& v, OnnxValue* out) {
+  std::vector<int64_t> w;
+  KILN_RETURN_IF_ERROR(v.to_int64s(&w));
+  *out = OnnxValue::vector_i64(w).reshaped(v.shape());
+  return Status();
+}
+
+void narrow_from_int64(const OnnxValue& v, OnnxDataType type, OnnxValue* out) {
+  OnnxValue::make(type, v.shape(), out);
+  onnx_dispatch_numeric(type, [&](auto zero) {
+    using T = decltype(zero);
+    for (int64_t i = 0; i < v.numel(); ++i) out->data<T>()[i] = T(v.data<int64_t>()[i]);
+  });
+}
+
+// out = f(a, b) elementwise with broadcasting; `out_type` is a's type, or bool for comparisons.
 template <typename Dispatch, typename F>
 Status binary(const OnnxOpContext& ctx, const OnnxValue& a, const OnnxValue& b, OnnxDataType out_type, OnnxValue* out,
               Dispatch dispatch, F f) {
   if (a.type() != b.type())
     return ctx.error("inputs must have one type, got " + onnx_type_name(a.type()) + " and " + onnx_type_name(b.type()));
+  if (widened_type(a.type())) {
+    OnnxValue wa, wb, wide;
+    KILN_RETURN_IF_ERROR(widen_to_int64(a, &wa));
+    KILN_RETURN_IF_ERROR(widen_to_int64(b, &wb));
+    const bool to_bool = out_type == OnnxDataType::kBool;
+    KILN_RETURN_IF_ERROR(binary(ctx, wa, wb, to_bool ? out_type : OnnxDataType::kInt64, &wide, dispatch, f));
+    if (to_bool) *out = std::move(wide);
+    else narrow_from_int64(wide, a.type(), out);
+    return Status();
+  }
   OnnxShape shape;
   const Status bs = onnx_broadcast_shape(a.shape(), b.shape(), &shape);
   if (!bs.ok()) return ctx.error(bs.message());
@@ -178,8 +215,26 @@ Status binary(const OnnxOpContext& ctx, const OnnxValue& a, const OnnxValue& b, 
   return Status();
 }
 
-auto numeric = [](OnnxDataType t, auto&& fn) { return onnx_dispatch_numeric(t, fn); };
-auto any_type = [](OnnxDataType t, auto&& fn) { return onnx_dispatch_any(t, fn); };
+// The element types binary() instantiates directly (the others are widened).
+template <typename Fn>
+bool direct_numeric(OnnxDataType t, Fn&& fn) {
+  switch (t) {
+    case OnnxDataType::kFloat: fn(float{}); return true;
+    case OnnxDataType::kDouble: fn(double{}); return true;
+    case OnnxDataType::kInt32: fn(int32_t{}); return true;
+    case OnnxDataType::kInt64: fn(int64_t{}); return true;
+    default: return false;
+  }
+}
+
+auto numeric = [](OnnxDataType t, auto&& fn) { return direct_numeric(t, fn); };
+auto any_type = [](OnnxDataType t, auto&& fn) {
+  if (t == OnnxDataType::kBool) {
+    fn(uint8_t{});
+    return true;
+  }
+  return direct_numeric(t, fn);
+};
 auto bools = [](OnnxDataType t, auto&& fn) {
   if (t != OnnxDataType::kBool) return false;
   fn(uint8_t{});
