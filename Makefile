@@ -7,7 +7,7 @@ EMSDK_ENV := NODE_PATH=/usr/share/nodejs
 EMCMAKE_VARIANTS := st mt
 
 .PHONY: all setup native wasm js package demo test test-cpp test-js test-browser \
-        fixtures bench-mlp bench-cnn-rnn clean serve
+        fixtures torchvision-models bench-mlp bench-cnn-rnn clean serve
 
 all: native wasm js
 
@@ -47,7 +47,11 @@ demo: setup all
 test: setup all
 	$(MAKE) test-cpp test-js test-browser
 
-test-cpp: native fixtures
+# torchvision models exported to ONNX for the import tests (generated, ~200 MB, kept in build/).
+torchvision-models:
+	/usr/bin/python3 scripts/make_torchvision_models.py build/torchvision
+
+test-cpp: native fixtures torchvision-models
 	cd build && ctest --output-on-failure -j$(JOBS)
 
 test-js: js

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Kiln's build, tests and demo need on Debian 12, once:
 # compilers (g++, cmake, emscripten), GoogleTest, Chromium for browser tests,
-# PyTorch for reference numerics, the ONNX conformance data (ONNX parser
+# PyTorch (and torchvision) for reference numerics, the ONNX conformance data (ONNX parser
 # tests), and the npm dev dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ command -v emcc >/dev/null || need_apt+=(emscripten)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -f /usr/include/gtest/gtest.h ] || need_apt+=(libgtest-dev)
 /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null || need_apt+=(python3-torch python3-numpy)
+/usr/bin/python3 -c 'import torchvision' 2>/dev/null || need_apt+=(python3-torchvision)
 [ -f /usr/share/libonnx-testdata/data/node/test_abs/model.onnx ] || need_apt+=(libonnx-testdata)
 command -v node >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
