@@ -54,10 +54,10 @@ torchvision-models:
 test-cpp: native fixtures torchvision-models
 	cd build && ctest --output-on-failure -j$(JOBS)
 
-test-js: js
+test-js: js torchvision-models
 	node --test tests/js/
 
-test-browser: js
+test-browser: js torchvision-models
 	node --test tests/browser/
 
 bench-mlp: setup all
