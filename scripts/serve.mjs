@@ -11,10 +11,11 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json',
   '.wasm': 'application/wasm', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml', '.md': 'text/plain',
+  '.gz': 'application/gzip',
 };
 
 // Read-only data from Debian packages, served under these URL prefixes.
-const MOUNTS = { '/debian/common-licenses/': '/usr/share/common-licenses/' };
+const MOUNTS = { '/debian/common-licenses/': '/usr/share/common-licenses/', '/datasets/': '/usr/share/datasets/' };
 
 /** The file a URL path names: under a mount, else under root; null when it escapes both. */
 function fileFor(root, path) {

