@@ -7,7 +7,7 @@ import * as kiln from '/lib/index.js';
 import { loadMnistFetch } from './mnist.js';
 import { loadFashionMnistFetch } from './fashion_mnist.js';
 import { DATASETS, trainCnn, predictCnn, misclassified } from './cnn_model.js';
-import { TrainingPlot } from './training_plot.js';
+import { TrainingPlot, smoother } from './training_plot.js';
 import { renderMistakeGrid } from './mistake_grid.js';
 import { setState, setStatus, fail } from './page_status.js';
 
@@ -53,18 +53,6 @@ function addEpochRow(e) {
   const row = $('epoch-table').tBodies[0].insertRow();
   for (const text of [e.epoch + 1, e.loss.toFixed(4), percent(e.acc), percent(e.testAccuracy), e.msPerBatch.toFixed(1)])
     row.insertCell().textContent = String(text);
-}
-
-/** Averages the batch logs over `every` batches, so the plot gets a point every few batches. */
-function smoother(every, emit) {
-  let loss = 0, acc = 0, count = 0;
-  return ({ step, loss: l, acc: a }) => {
-    loss += l; acc += a; count++;
-    if (count === every) {
-      emit(step, loss / count, acc / count);
-      loss = acc = count = 0;
-    }
-  };
 }
 
 function clearResults() {

@@ -5,7 +5,7 @@
 import * as kiln from '/lib/index.js';
 import { loadMnistFetch } from './mnist.js';
 import { buildModel, trainModel, predict } from './mnist_model.js';
-import { TrainingPlot } from './training_plot.js';
+import { TrainingPlot, smoother } from './training_plot.js';
 import { DrawPad } from './draw_pad.js';
 import { ProbBars } from './prob_bars.js';
 import { renderDigitStrip, digitCanvas } from './digit_strip.js';
@@ -51,18 +51,6 @@ function addEpochRow(e) {
   const row = $('epoch-table').tBodies[0].insertRow();
   for (const text of [e.epoch + 1, e.loss.toFixed(4), percent(e.acc), percent(e.testAccuracy), e.msPerBatch.toFixed(2)])
     row.insertCell().textContent = String(text);
-}
-
-/** Averages the batch logs over `every` batches, so the plot gets a point every few batches. */
-function smoother(every, emit) {
-  let loss = 0, acc = 0, count = 0;
-  return ({ step, loss: l, acc: a }) => {
-    loss += l; acc += a; count++;
-    if (count === every) {
-      emit(step, loss / count, acc / count);
-      loss = acc = count = 0;
-    }
-  };
 }
 
 async function train() {

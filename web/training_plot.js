@@ -165,3 +165,15 @@ function niceCeil(v, mults) {
 function formatLoss(v) {
   return String(Number(v.toFixed(2)));
 }
+
+/** Averages the batch logs over `every` batches, so the plot gets a point every few batches. */
+export function smoother(every, emit) {
+  let loss = 0, acc = 0, count = 0;
+  return ({ step, loss: l, acc: a }) => {
+    loss += l; acc += a; count++;
+    if (count === every) {
+      emit(step, loss / count, acc / count);
+      loss = acc = count = 0;
+    }
+  };
+}

@@ -10,33 +10,12 @@
 
 #include "onnx/float16.h"
 #include "onnx/op.h"
+#include "onnx_test_utils.h"
 
 namespace kiln {
 namespace {
 
-OnnxAttribute int_attr(const char* name, int64_t v) {
-  OnnxAttribute a;
-  a.name = name;
-  a.type = OnnxAttributeType::kInt;
-  a.i = v;
-  return a;
-}
-
-OnnxAttribute ints_attr(const char* name, std::vector<int64_t> v) {
-  OnnxAttribute a;
-  a.name = name;
-  a.type = OnnxAttributeType::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-
-OnnxAttribute string_attr(const char* name, const char* v) {
-  OnnxAttribute a;
-  a.name = name;
-  a.type = OnnxAttributeType::kString;
-  a.s = v;
-  return a;
-}
+using namespace kiln::testing;
 
 OnnxValue floats(std::vector<float> v, OnnxShape shape) {
   OnnxValue out;
