@@ -27,6 +27,7 @@ fi
 # npm ci only when the lock file changed since the last install.
 stamp=node_modules/.kiln-lock-stamp
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-  npm ci --no-audit --no-fund
+  # onnxruntime-node carries its CPU binary; skip its install script (it would fetch GPU builds).
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
   cp package-lock.json "$stamp"
 fi
