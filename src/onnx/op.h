@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/onnx_model.h"
+#include "ops/activation.h"
 #include "onnx/value.h"
 
 namespace kiln {
@@ -53,6 +54,14 @@ struct OnnxOpTable {
 
 // The kernel for an op type of the default domain, or null.
 const OnnxOpEntry* find_onnx_op(const std::string& op_type);
+
+// The domain of the nodes the graph optimizer creates (src/onnx/ops_nhwc.cc):
+// Kiln's own kernels, and standard ops carrying internal attributes.
+constexpr const char* kKilnInternalDomain = "kiln.internal";
+const OnnxOpEntry* find_onnx_internal_op(const std::string& op_type);
+// The fused activation of an internal node (its "activation" attribute, an
+// elementwise kiln::Activation code; linear when absent).
+Status onnx_internal_activation(const OnnxOpContext& ctx, Activation* out);
 // Every op type with a kernel (docs, the conformance report).
 std::vector<std::string> onnx_op_types();
 

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "cpu/conv2d.h"
+#include "onnx/conv_geometry.h"
 #include "onnx/dispatch.h"
 #include "onnx/op.h"
 
@@ -21,68 +22,16 @@ double scalar_of(const OnnxValue& v) { return v.numel() > 0 ? v.to_doubles()[0] 
 
 int64_t floordiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-// Spatial geometry shared by Conv and the pools: kernel, strides, dilations,
-// begin/end pads and output sizes for each spatial axis.
-struct Geometry {
-  int64_t nd = 0;
-  std::vector<int64_t> in, k, s, d, pb, pe, out;
-};
-
-// Fills g.pb/g.pe/g.out from auto_pad / pads / ceil_mode. g.in, g.k, g.s, g.d must be set.
-Status resolve_pads(const OnnxOpContext& ctx, Geometry* g, bool ceil_mode) {
-  const std::string auto_pad = ctx.get_string("auto_pad", "NOTSET");
-  const int64_t nd = g->nd;
-  g->pb.assign(nd, 0), g->pe.assign(nd, 0), g->out.assign(nd, 0);
-  if (auto_pad == "NOTSET" || auto_pad.empty()) {
-    std::vector<int64_t> pads = ctx.get_ints("pads", std::vector<int64_t>(2 * nd, 0));
-    if (int64_t(pads.size()) != 2 * nd) return ctx.error("pads must have 2 * spatial rank entries");
-    for (int64_t i = 0; i < nd; ++i) g->pb[i] = pads[i], g->pe[i] = pads[nd + i];
-  } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    for (int64_t i = 0; i < nd; ++i) {
-      const int64_t out = (g->in[i] + g->s[i] - 1) / g->s[i];
-      const int64_t total = std::max<int64_t>(0, (out - 1) * g->s[i] + g->d[i] * (g->k[i] - 1) + 1 - g->in[i]);
-      if (auto_pad == "SAME_UPPER") g->pb[i] = total / 2;
-      else g->pb[i] = total - total / 2;
-      g->pe[i] = total - g->pb[i];
-    }
-  } else if (auto_pad != "VALID") {
-    return ctx.error("unknown auto_pad '" + auto_pad + "'");
-  }
-  for (int64_t i = 0; i < nd; ++i) {
-    const int64_t span = g->in[i] + g->pb[i] + g->pe[i] - g->d[i] * (g->k[i] - 1) - 1;
-    if (span < 0) return ctx.error("kernel larger than padded input");
-    int64_t o = ceil_mode ? (span + g->s[i] - 1) / g->s[i] + 1 : span / g->s[i] + 1;
-    // A window must start inside the input or the begin padding (ceil_mode).
-    if (ceil_mode && (o - 1) * g->s[i] >= g->in[i] + g->pb[i]) --o;
-    g->out[i] = o;
-  }
-  return Status();
-}
-
-Status init_geometry(const OnnxOpContext& ctx, const OnnxShape& x, const std::vector<int64_t>& kernel, Geometry* g) {
-  g->nd = int64_t(x.size()) - 2;
-  if (g->nd < 1) return ctx.error("input must have rank >= 3");
-  g->in.assign(x.begin() + 2, x.end());
-  g->k = kernel;
-  if (int64_t(g->k.size()) != g->nd) return ctx.error("kernel_shape must have one entry per spatial axis");
-  g->s = ctx.get_ints("strides", std::vector<int64_t>(g->nd, 1));
-  g->d = ctx.get_ints("dilations", std::vector<int64_t>(g->nd, 1));
-  if (int64_t(g->s.size()) != g->nd || int64_t(g->d.size()) != g->nd) return ctx.error("strides/dilations must have one entry per spatial axis");
-  for (int64_t i = 0; i < g->nd; ++i)
-    if (g->s[i] < 1 || g->d[i] < 1 || g->k[i] < 1) return ctx.error("kernel, strides and dilations must be positive");
-  return Status();
-}
-
-int64_t prod(const std::vector<int64_t>& v) {
-  int64_t p = 1;
-  for (int64_t x : v) p *= x;
-  return p;
+// Geometry of an NCHW (N, C, spatial...) input.
+Status init_nchw_geometry(const OnnxOpContext& ctx, const OnnxShape& x, const std::vector<int64_t>& kernel, ConvGeometry* g) {
+  if (x.size() < 3) return ctx.error("input must have rank >= 3");
+  return init_conv_geometry(ctx, OnnxShape(x.begin() + 2, x.end()), kernel, g);
 }
 
 // Per (output position, kernel position) the flat input offset or -1 (padding).
 // Table of size out_count * k_count.
-std::vector<int64_t> window_table(const Geometry& g) {
-  const int64_t oc = prod(g.out), kc = prod(g.k);
+std::vector<int64_t> window_table(const ConvGeometry& g) {
+  const int64_t oc = onnx_product(g.out), kc = onnx_product(g.k);
   std::vector<int64_t> t(size_t(oc * kc));
   std::vector<int64_t> oi(g.nd, 0);
   for (int64_t o = 0; o < oc; ++o) {
@@ -114,17 +63,9 @@ std::vector<int64_t> window_table(const Geometry& g) {
 // 1-D / 2-D float32 Conv on src/cpu/conv2d.h: NCHW -> NHWC, W [M, C/g, kh, kw]
 // -> [kh, kw, C/g, M], and back. The kernel takes pad_top / pad_left and the
 // output size; the end padding is implied (positions past the input read 0).
-void conv2d_fast(const Geometry& g, int64_t n, int64_t c, int64_t m, int64_t cg, int64_t group, const float* x,
+void conv2d_fast(const ConvGeometry& g, int64_t n, int64_t c, int64_t m, int64_t cg, int64_t group, const float* x,
                  const float* w, const float* b, float* y) {
-  const bool one_d = g.nd == 1;
-  Conv2DParams p;
-  p.batch = n, p.in_c = c, p.out_c = m, p.groups = group;
-  p.in_h = one_d ? 1 : g.in[0], p.in_w = one_d ? g.in[0] : g.in[1];
-  p.out_h = one_d ? 1 : g.out[0], p.out_w = one_d ? g.out[0] : g.out[1];
-  p.kernel_h = one_d ? 1 : g.k[0], p.kernel_w = one_d ? g.k[0] : g.k[1];
-  p.stride_h = one_d ? 1 : g.s[0], p.stride_w = one_d ? g.s[0] : g.s[1];
-  p.dilation_h = one_d ? 1 : g.d[0], p.dilation_w = one_d ? g.d[0] : g.d[1];
-  p.pad_top = one_d ? 0 : g.pb[0], p.pad_left = one_d ? g.pb[0] : g.pb[1];
+  const Conv2DParams p = conv2d_params_of(g, n, c, m, group);
   const int64_t hw = p.in_h * p.in_w, ohw = p.out_h * p.out_w, khw = p.kernel_h * p.kernel_w;
   std::vector<float> xt(size_t(n * hw * c)), wt(size_t(khw * cg * m)), yt(size_t(n * ohw * m));
   for (int64_t ni = 0; ni < n; ++ni)
@@ -152,9 +93,9 @@ Status op_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   if (b && b->numel() != m) return ctx.error("B must have " + std::to_string(m) + " elements");
   std::vector<int64_t> kernel = ctx.get_ints("kernel_shape", OnnxShape(w.shape().begin() + 2, w.shape().end()));
   if (kernel != OnnxShape(w.shape().begin() + 2, w.shape().end())) return ctx.error("kernel_shape does not match W");
-  Geometry g;
-  KILN_RETURN_IF_ERROR(init_geometry(ctx, x.shape(), kernel, &g));
-  KILN_RETURN_IF_ERROR(resolve_pads(ctx, &g, false));
+  ConvGeometry g;
+  KILN_RETURN_IF_ERROR(init_nchw_geometry(ctx, x.shape(), kernel, &g));
+  KILN_RETURN_IF_ERROR(resolve_conv_pads(ctx, &g, false));
   OnnxShape os = {n, m};
   os.insert(os.end(), g.out.begin(), g.out.end());
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), os, &(*out)[0]));
@@ -165,7 +106,7 @@ Status op_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
     return Status();
   }
   const std::vector<int64_t> tab = window_table(g);
-  const int64_t oc = prod(g.out), kc = prod(g.k), ic = prod(g.in), mg = m / group;
+  const int64_t oc = onnx_product(g.out), kc = onnx_product(g.k), ic = onnx_product(g.in), mg = m / group;
   const bool ok = onnx_dispatch_float(x.type(), [&](auto zero) {
     using T = decltype(zero);
     const T* px = x.data<T>();
@@ -272,7 +213,7 @@ Status op_conv_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
       }
     return Status();
   }
-  const int64_t ic = prod(xin), kc = prod(k), oc = prod(yout);
+  const int64_t ic = onnx_product(xin), kc = onnx_product(k), oc = onnx_product(yout);
   const bool ok = onnx_dispatch_float(x.type(), [&](auto zero) {
     using T = decltype(zero);
     const T* px = x.data<T>();
@@ -329,9 +270,9 @@ Status pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValu
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   const OnnxValue& x = *in[0];
   if (!ctx.has("kernel_shape")) return ctx.error("kernel_shape is required");
-  Geometry g;
-  KILN_RETURN_IF_ERROR(init_geometry(ctx, x.shape(), ctx.get_ints("kernel_shape"), &g));
-  KILN_RETURN_IF_ERROR(resolve_pads(ctx, &g, ctx.get_int("ceil_mode", 0) != 0));
+  ConvGeometry g;
+  KILN_RETURN_IF_ERROR(init_nchw_geometry(ctx, x.shape(), ctx.get_ints("kernel_shape"), &g));
+  KILN_RETURN_IF_ERROR(resolve_conv_pads(ctx, &g, ctx.get_int("ceil_mode", 0) != 0));
   const bool include_pad = ctx.get_int("count_include_pad", 0) != 0;
   const int64_t storage_order = ctx.get_int("storage_order", 0);
   const double p = double(ctx.get_int("p", 2));
@@ -342,7 +283,7 @@ Status pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValu
   const bool want_idx = kind == PoolKind::kMax && out->size() > 1;
   if (want_idx) KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt64, os, &(*out)[1]));
   const std::vector<int64_t> tab = window_table(g);
-  const int64_t oc = prod(g.out), kc = prod(g.k), ic = prod(g.in);
+  const int64_t oc = onnx_product(g.out), kc = onnx_product(g.k), ic = onnx_product(g.in);
   // Padded-window size per output (count_include_pad counts pads but not
   // positions beyond the padded extent that ceil_mode adds).
   std::vector<int64_t> padded_count;
@@ -463,14 +404,14 @@ Status conv_int_core(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxVal
   if (xzp) xz = xzp->to_doubles();
   if (wzp) wz = wzp->to_doubles();
   if (xz.size() != 1 || (wz.size() != 1 && int64_t(wz.size()) != m)) return ctx.error("bad zero point shape");
-  Geometry g;
-  KILN_RETURN_IF_ERROR(init_geometry(ctx, x.shape(), ctx.get_ints("kernel_shape", OnnxShape(w.shape().begin() + 2, w.shape().end())), &g));
-  KILN_RETURN_IF_ERROR(resolve_pads(ctx, &g, false));
+  ConvGeometry g;
+  KILN_RETURN_IF_ERROR(init_nchw_geometry(ctx, x.shape(), ctx.get_ints("kernel_shape", OnnxShape(w.shape().begin() + 2, w.shape().end())), &g));
+  KILN_RETURN_IF_ERROR(resolve_conv_pads(ctx, &g, false));
   *os = {n, m};
   os->insert(os->end(), g.out.begin(), g.out.end());
   std::vector<double> xv = x.to_doubles(), wv = w.to_doubles();
   for (double& v : xv) v -= xz[0];
-  const int64_t kc = prod(g.k), oc = prod(g.out), ic = prod(g.in), mg = m / group;
+  const int64_t kc = onnx_product(g.k), oc = onnx_product(g.out), ic = onnx_product(g.in), mg = m / group;
   for (int64_t mi = 0; mi < m; ++mi)
     for (int64_t i = 0; i < cg * kc; ++i) wv[size_t(mi * cg * kc + i)] -= wz.size() == 1 ? wz[0] : wz[size_t(mi)];
   const std::vector<int64_t> tab = window_table(g);
@@ -510,7 +451,7 @@ Status op_qlinear_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vect
   OnnxShape os;
   std::vector<double> y;
   KILN_RETURN_IF_ERROR(conv_int_core(ctx, *in[0], opt_in(in, 2), *in[3], opt_in(in, 5), &os, &y));
-  const int64_t m = os[1], oc = prod(OnnxShape(os.begin() + 2, os.end()));
+  const int64_t m = os[1], oc = onnx_product(OnnxShape(os.begin() + 2, os.end()));
   const double xs = scalar_of(*in[1]);
   const std::vector<double> ws = in[4]->to_doubles();
   std::vector<double> bias;

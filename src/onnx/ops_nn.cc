@@ -77,9 +77,16 @@ Status op_gemm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   const int64_t m = ta ? a.shape()[1] : a.shape()[0], k = ta ? a.shape()[0] : a.shape()[1];
   const int64_t kb = tb ? b.shape()[1] : b.shape()[0], n = tb ? b.shape()[0] : b.shape()[1];
   if (k != kb) return ctx.error("inner dimensions differ: " + onnx_shape_string(a.shape()) + " and " + onnx_shape_string(b.shape()));
+  // The graph optimizer fuses a following activation into Gemm nodes it marks internal.
+  Activation act = Activation::kLinear;
+  if (ctx.node().domain == kKilnInternalDomain) KILN_RETURN_IF_ERROR(onnx_internal_activation(ctx, &act));
+  const bool has_c = in.size() > 2 && in[2] && in[2]->defined() && beta != 0;
+  // A bias row (C of n elements, beta 1) goes to gemm's epilogue instead of a broadcast copy.
+  const bool bias_row = has_c && beta == 1.0f && in[2]->type() == OnnxDataType::kFloat && in[2]->numel() == n &&
+                        (in[2]->rank() == 1 || (in[2]->rank() == 2 && in[2]->shape()[0] == 1));
   KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kFloat, {m, n}, &(*out)[0]));
   float* y = (*out)[0].data<float>();
-  if (in.size() > 2 && in[2] && in[2]->defined() && beta != 0) {
+  if (has_c && !bias_row) {
     const OnnxValue& c = *in[2];
     KILN_RETURN_IF_ERROR(require_float(ctx, c, "C"));
     OnnxShape s;
@@ -89,7 +96,13 @@ Status op_gemm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
     BroadcastIndex(c.shape(), {m, n}).offsets(&oc);
     for (size_t i = 0; i < oc.size(); ++i) y[i] = beta * c.data<float>()[oc[i]];
   }
-  if (m * n == 0 || k == 0 || alpha == 0) return Status();
+  if (m * n == 0) return Status();
+  if (k == 0 || alpha == 0) {
+    if (bias_row)
+      for (int64_t i = 0; i < m; ++i) std::copy(in[2]->data<float>(), in[2]->data<float>() + n, y + i * n);
+    activation_forward(act, y, m * n);
+    return Status();
+  }
   // y (+)= alpha * op(A) op(B): gemm accumulates onto y when C was added.
   std::vector<float> scaled;
   const float* pa = a.data<float>();
@@ -104,7 +117,9 @@ Status op_gemm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   g.a = pa, g.lda = a.shape()[1];
   g.b = b.data<float>(), g.ldb = b.shape()[1];
   g.c = y, g.ldc = n;
-  g.accumulate = in.size() > 2 && in[2] && in[2]->defined() && beta != 0;
+  g.accumulate = has_c && !bias_row;
+  g.bias = bias_row ? in[2]->data<float>() : nullptr;
+  g.act = act;
   gemm(g);
   return Status();
 }

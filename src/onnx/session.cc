@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "onnx/memory_plan.h"
+
 namespace kiln {
 
 namespace {
@@ -10,12 +12,30 @@ bool is_default_domain(const std::string& d) { return d.empty() || d == "ai.onnx
 }  // namespace
 
 Status OnnxSession::load(const uint8_t* data, size_t size, std::unique_ptr<OnnxSession>* out,
-                         const OnnxFileReader* read_file) {
+                         const OnnxFileReader* read_file, const OnnxSessionOptions& options) {
+  OnnxModel model;
+  KILN_RETURN_IF_ERROR(parse_onnx_model(data, size, &model));
+  if (read_file) KILN_RETURN_IF_ERROR(resolve_external_data(&model, *read_file));
+  return load_model(std::move(model), out, options);
+}
+
+Status OnnxSession::load_model(OnnxModel model, std::unique_ptr<OnnxSession>* out, const OnnxSessionOptions& options) {
   std::unique_ptr<OnnxSession> s(new OnnxSession);
-  KILN_RETURN_IF_ERROR(parse_onnx_model(data, size, &s->model_));
-  if (read_file) KILN_RETURN_IF_ERROR(resolve_external_data(&s->model_, *read_file));
+  s->model_ = std::move(model);
   KILN_RETURN_IF_ERROR(s->prepare());
-  KILN_RETURN_IF_ERROR(s->fold_constants());
+  std::vector<const OnnxNode*> nodes;
+  KILN_RETURN_IF_ERROR(s->fold_constants(&nodes));
+  if (options.optimize) {
+    OnnxGraphToOptimize g{std::move(nodes), &s->constants_, {}, &s->optimized_nodes_, s->opset_, {}};
+    for (const OnnxValueInfo& o : s->model_.graph.outputs) g.outputs.insert(o.name);
+    KILN_RETURN_IF_ERROR(optimize_onnx_graph(&g, &s->stats_));
+    nodes = std::move(g.nodes);
+  }
+  KILN_RETURN_IF_ERROR(s->build_steps(nodes));
+  s->plan_memory();
+  // The slots hold what the steps read; the parsed weights and unused constants can go.
+  s->constants_.clear();
+  s->model_.graph.initializers.clear();
   *out = std::move(s);
   return Status();
 }
@@ -47,7 +67,7 @@ Status OnnxSession::prepare() {
   return Status();
 }
 
-Status OnnxSession::fold_constants() {
+Status OnnxSession::fold_constants(std::vector<const OnnxNode*>* remaining_out) {
   const OnnxGraph& g = model_.graph;
   std::set<std::string> known;  // produced so far: graph inputs, constants, earlier outputs
   for (const OnnxValueInfo& in : inputs_) known.insert(in.name);
@@ -79,7 +99,11 @@ Status OnnxSession::fold_constants() {
   }
   for (const OnnxValueInfo& o : g.outputs)
     if (!known.count(o.name)) return Status::error("invalid ONNX model: no node produces the output '" + o.name + "'");
+  *remaining_out = std::move(remaining);
+  return Status();
+}
 
+Status OnnxSession::build_steps(const std::vector<const OnnxNode*>& nodes) {
   // Slots: one per value name; constants keep theirs filled.
   auto slot = [&](const std::string& name) {
     auto it = slot_of_.find(name);
@@ -89,13 +113,15 @@ Status OnnxSession::fold_constants() {
     return s;
   };
   for (const OnnxValueInfo& in : inputs_) input_slots_.push_back(slot(in.name));
-  for (const OnnxNode* n : remaining) {
-    Step st{n, find_onnx_op(n->op_type), {}, {}, {}};
+  for (const OnnxNode* n : nodes) {
+    const bool internal = n->domain == kKilnInternalDomain;
+    Step st{n, internal ? find_onnx_internal_op(n->op_type) : find_onnx_op(n->op_type), {}, {}, {}, {}};
+    if (!st.op) return Status::error("internal error: no kernel for the optimized node " + n->op_type);
     for (const std::string& in : n->inputs) st.inputs.push_back(in.empty() ? -1 : slot(in));
     for (const std::string& o : n->outputs) st.outputs.push_back(o.empty() ? -1 : slot(o));
     steps_.push_back(std::move(st));
   }
-  for (const OnnxValueInfo& o : g.outputs) output_slots_.push_back(slot(o.name));
+  for (const OnnxValueInfo& o : model_.graph.outputs) output_slots_.push_back(slot(o.name));
   constant_slots_.assign(slot_of_.size(), OnnxValue());
   for (const auto& [name, v] : constants_)
     if (slot_of_.count(name)) constant_slots_[size_t(slot_of_[name])] = v;
@@ -109,6 +135,55 @@ Status OnnxSession::fold_constants() {
     if (last_use[s] >= 0 && !constant_slots_[s].defined() && !keep.count(int(s)))
       steps_[size_t(last_use[s])].release.push_back(int(s));
   return Status();
+}
+
+void OnnxSession::plan_memory() {
+  // Ops whose output shares its input's bytes (OnnxValue::reshaped).
+  static const std::set<std::string> kAliasing = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"};
+  std::vector<OnnxPlanStep> plan_steps;
+  for (const Step& st : steps_)
+    plan_steps.push_back({st.inputs, st.outputs, st.node->domain.empty() && kAliasing.count(st.node->op_type) > 0});
+  std::vector<bool> pinned(slot_of_.size(), false);
+  for (size_t s = 0; s < pinned.size(); ++s) pinned[s] = constant_slots_[s].defined();
+  for (int s : input_slots_) pinned[size_t(s)] = true;
+  for (int s : output_slots_) pinned[size_t(s)] = true;
+  const OnnxMemoryPlan plan = plan_onnx_memory(plan_steps, pinned);
+  for (size_t i = 0; i < steps_.size(); ++i) steps_[i].buffers = plan.buffer_of_output[i];
+  buffers_.assign(size_t(plan.num_buffers), nullptr);
+}
+
+std::vector<std::string> OnnxSession::plan_lines() const {
+  std::vector<std::string> names(slot_of_.size());
+  for (const auto& [name, s] : slot_of_) names[size_t(s)] = name;
+  auto list = [&](const std::vector<int>& slots) {
+    std::string out;
+    for (int s : slots) out += (out.empty() ? "" : ", ") + (s < 0 ? std::string("-") : names[size_t(s)]);
+    return out;
+  };
+  std::vector<std::string> lines;
+  for (const Step& st : steps_) {
+    std::string line = st.node->op_type + "  " + list(st.inputs) + " -> " + list(st.outputs);
+    std::string bufs;
+    for (int b : st.buffers)
+      if (b >= 0) bufs += (bufs.empty() ? "" : ", ") + std::to_string(b);
+    if (!bufs.empty()) line += "  [buffer " + bufs + "]";
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string OnnxSession::plan_summary() const {
+  size_t bytes = 0;
+  {
+    std::lock_guard<std::mutex> lock(run_mutex_);
+    for (const auto& b : buffers_) bytes += b ? b->size() : 0;
+  }
+  return std::to_string(steps_.size()) + " kernel calls (" + std::to_string(folded_) + " nodes folded at load, " +
+         std::to_string(stats_.batch_norms_folded) + " batch norms folded into convs, " +
+         std::to_string(stats_.activations_fused) + " activations fused, " + std::to_string(stats_.identities_removed) +
+         " identities removed, " + std::to_string(stats_.nhwc_nodes) + " nodes channels-last, " +
+         std::to_string(stats_.layout_transposes) + " layout transposes); " + std::to_string(buffers_.size()) +
+         " planned buffers, " + std::to_string(bytes) + " bytes after the last run";
 }
 
 Status OnnxSession::check_feed(size_t i, const OnnxValue& v) const {
@@ -132,6 +207,7 @@ Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxVal
   if (feeds.size() != inputs_.size())
     return Status::error("the model has " + std::to_string(inputs_.size()) + " input(s), got " + std::to_string(feeds.size()));
   for (size_t i = 0; i < feeds.size(); ++i) KILN_RETURN_IF_ERROR(check_feed(i, feeds[i]));
+  std::lock_guard<std::mutex> lock(run_mutex_);
   std::vector<OnnxValue> slots = constant_slots_;
   for (size_t i = 0; i < feeds.size(); ++i) slots[size_t(input_slots_[i])] = feeds[i];
   OnnxInputs ins;
@@ -140,7 +216,14 @@ Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxVal
     ins.clear();
     for (int s : st.inputs) ins.push_back(s < 0 ? nullptr : &slots[size_t(s)]);
     outs.assign(st.outputs.size(), OnnxValue());
-    KILN_RETURN_IF_ERROR(st.op->kernel(OnnxOpContext(*st.node, opset_), ins, &outs));
+    // Hand each output its planned buffer; the kernel's make() reuses it when
+    // it is big enough and nobody still holds it.
+    for (size_t k = 0; k < st.buffers.size(); ++k)
+      if (st.buffers[k] >= 0) outs[k] = OnnxValue::planned_buffer(std::move(buffers_[size_t(st.buffers[k])]));
+    const Status status = st.op->kernel(OnnxOpContext(*st.node, opset_), ins, &outs);
+    for (size_t k = 0; k < st.buffers.size(); ++k)
+      if (st.buffers[k] >= 0) buffers_[size_t(st.buffers[k])] = outs[k].storage();
+    KILN_RETURN_IF_ERROR(status);
     for (size_t k = 0; k < st.outputs.size(); ++k)
       if (st.outputs[k] >= 0) slots[size_t(st.outputs[k])] = std::move(outs[k]);
     for (int s : st.release) slots[size_t(s)] = OnnxValue();

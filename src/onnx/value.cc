@@ -40,18 +40,41 @@ std::string onnx_shape_string(const OnnxShape& shape) {
   return s + "]";
 }
 
-Status OnnxValue::make(OnnxDataType type, OnnxShape shape, OnnxValue* out) {
+Status OnnxValue::allocate(OnnxDataType type, OnnxShape shape, bool zero, OnnxValue* out) {
   const size_t es = onnx_element_size(type);
   if (es == 0) return Status::error("tensors of type " + onnx_type_name(type) + " are not supported");
   const int64_t n = onnx_checked_numel(shape);
   if (n < 0) return Status::error("shape " + onnx_shape_string(shape) + " is negative or too large");
+  const size_t need = size_t(n) * es + 16;  // +16: SIMD tails may read past the end
+  std::shared_ptr<std::vector<uint8_t>> storage;
+  // A planned buffer nobody else holds may be reused (it only ever grows).
+  if (out->storage_ && out->storage_.use_count() == 1 && out->storage_->size() >= need) {
+    storage = std::move(out->storage_);
+    if (zero) std::memset(storage->data(), 0, need);
+  } else {
+    storage = std::make_shared<std::vector<uint8_t>>(need);
+  }
   OnnxValue v;
   v.type_ = type;
   v.shape_ = std::move(shape);
   v.numel_ = n;
-  v.storage_ = std::make_shared<std::vector<uint8_t>>(size_t(n) * es + 16);  // +16: SIMD tails may read past the end
+  v.storage_ = std::move(storage);
   *out = std::move(v);
   return Status();
+}
+
+Status OnnxValue::make(OnnxDataType type, OnnxShape shape, OnnxValue* out) {
+  return allocate(type, std::move(shape), true, out);
+}
+
+Status OnnxValue::make_uninitialized(OnnxDataType type, OnnxShape shape, OnnxValue* out) {
+  return allocate(type, std::move(shape), false, out);
+}
+
+OnnxValue OnnxValue::planned_buffer(std::shared_ptr<std::vector<uint8_t>> buffer) {
+  OnnxValue v;
+  v.storage_ = std::move(buffer);
+  return v;
 }
 
 Status OnnxValue::from_tensor(const OnnxTensor& t, OnnxValue* out) {

@@ -25,7 +25,16 @@ class OnnxValue {
  public:
   OnnxValue() = default;
   // Zero-filled storage for `shape`; an error for absurd sizes or unsupported types.
+  // When *out arrives carrying a planned buffer (see planned_buffer) that is
+  // large enough and held by nobody else, that buffer is reused.
   static Status make(OnnxDataType type, OnnxShape shape, OnnxValue* out);
+  // make() without the zero fill, for kernels that write every element.
+  static Status make_uninitialized(OnnxDataType type, OnnxShape shape, OnnxValue* out);
+  // An undefined value that only carries `buffer` for the kernel's make() to
+  // reuse: how the session's static memory plan hands buffers to kernels.
+  static OnnxValue planned_buffer(std::shared_ptr<std::vector<uint8_t>> buffer);
+  // The storage, for the memory plan to check who else holds it.
+  const std::shared_ptr<std::vector<uint8_t>>& storage() const { return storage_; }
   // Takes a parsed tensor's bytes (strings are not supported as values).
   static Status from_tensor(const OnnxTensor& t, OnnxValue* out);
   // Scalars and 1-D int64 / float values (shape arithmetic, tests).
@@ -53,6 +62,8 @@ class OnnxValue {
   std::vector<double> to_doubles() const;
 
  private:
+  static Status allocate(OnnxDataType type, OnnxShape shape, bool zero, OnnxValue* out);
+
   OnnxDataType type_ = OnnxDataType::kUndefined;
   OnnxShape shape_;
   int64_t numel_ = 0;

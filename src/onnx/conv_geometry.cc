@@ -1,0 +1,71 @@
+#include "onnx/conv_geometry.h"
+
+#include <algorithm>
+
+namespace kiln {
+
+Status init_conv_geometry(const OnnxOpContext& ctx, const std::vector<int64_t>& spatial_in,
+                          const std::vector<int64_t>& kernel, ConvGeometry* g) {
+  g->nd = int64_t(spatial_in.size());
+  if (g->nd < 1) return ctx.error("input must have rank >= 3");
+  g->in = spatial_in;
+  g->k = kernel;
+  if (int64_t(g->k.size()) != g->nd) return ctx.error("kernel_shape must have one entry per spatial axis");
+  g->s = ctx.get_ints("strides", std::vector<int64_t>(g->nd, 1));
+  g->d = ctx.get_ints("dilations", std::vector<int64_t>(g->nd, 1));
+  if (int64_t(g->s.size()) != g->nd || int64_t(g->d.size()) != g->nd) return ctx.error("strides/dilations must have one entry per spatial axis");
+  for (int64_t i = 0; i < g->nd; ++i)
+    if (g->s[i] < 1 || g->d[i] < 1 || g->k[i] < 1) return ctx.error("kernel, strides and dilations must be positive");
+  return Status();
+}
+
+Status resolve_conv_pads(const OnnxOpContext& ctx, ConvGeometry* g, bool ceil_mode) {
+  const std::string auto_pad = ctx.get_string("auto_pad", "NOTSET");
+  const int64_t nd = g->nd;
+  g->pb.assign(nd, 0), g->pe.assign(nd, 0), g->out.assign(nd, 0);
+  if (auto_pad == "NOTSET" || auto_pad.empty()) {
+    std::vector<int64_t> pads = ctx.get_ints("pads", std::vector<int64_t>(2 * nd, 0));
+    if (int64_t(pads.size()) != 2 * nd) return ctx.error("pads must have 2 * spatial rank entries");
+    for (int64_t i = 0; i < nd; ++i) g->pb[i] = pads[i], g->pe[i] = pads[nd + i];
+  } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    for (int64_t i = 0; i < nd; ++i) {
+      const int64_t out = (g->in[i] + g->s[i] - 1) / g->s[i];
+      const int64_t total = std::max<int64_t>(0, (out - 1) * g->s[i] + g->d[i] * (g->k[i] - 1) + 1 - g->in[i]);
+      if (auto_pad == "SAME_UPPER") g->pb[i] = total / 2;
+      else g->pb[i] = total - total / 2;
+      g->pe[i] = total - g->pb[i];
+    }
+  } else if (auto_pad != "VALID") {
+    return ctx.error("unknown auto_pad '" + auto_pad + "'");
+  }
+  for (int64_t i = 0; i < nd; ++i) {
+    const int64_t span = g->in[i] + g->pb[i] + g->pe[i] - g->d[i] * (g->k[i] - 1) - 1;
+    if (span < 0) return ctx.error("kernel larger than padded input");
+    int64_t o = ceil_mode ? (span + g->s[i] - 1) / g->s[i] + 1 : span / g->s[i] + 1;
+    // A window must start inside the input or the begin padding (ceil_mode).
+    if (ceil_mode && (o - 1) * g->s[i] >= g->in[i] + g->pb[i]) --o;
+    g->out[i] = o;
+  }
+  return Status();
+}
+
+Conv2DParams conv2d_params_of(const ConvGeometry& g, int64_t batch, int64_t in_c, int64_t out_c, int64_t groups) {
+  const bool one_d = g.nd == 1;
+  Conv2DParams p;
+  p.batch = batch, p.in_c = in_c, p.out_c = out_c, p.groups = groups;
+  p.in_h = one_d ? 1 : g.in[0], p.in_w = one_d ? g.in[0] : g.in[1];
+  p.out_h = one_d ? 1 : g.out[0], p.out_w = one_d ? g.out[0] : g.out[1];
+  p.kernel_h = one_d ? 1 : g.k[0], p.kernel_w = one_d ? g.k[0] : g.k[1];
+  p.stride_h = one_d ? 1 : g.s[0], p.stride_w = one_d ? g.s[0] : g.s[1];
+  p.dilation_h = one_d ? 1 : g.d[0], p.dilation_w = one_d ? g.d[0] : g.d[1];
+  p.pad_top = one_d ? 0 : g.pb[0], p.pad_left = one_d ? g.pb[0] : g.pb[1];
+  return p;
+}
+
+int64_t onnx_product(const std::vector<int64_t>& v) {
+  int64_t p = 1;
+  for (int64_t x : v) p *= x;
+  return p;
+}
+
+}  // namespace kiln

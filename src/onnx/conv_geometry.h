@@ -1,0 +1,28 @@
+// Spatial geometry of ONNX Conv and pooling nodes (kernel, strides,
+// dilations, pads, output sizes per spatial axis), shared by the NCHW kernels
+// (ops_conv.cc) and the NHWC kernels the graph optimizer swaps in (ops_nhwc.cc).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "cpu/conv2d.h"
+#include "onnx/op.h"
+
+namespace kiln {
+
+struct ConvGeometry {
+  int64_t nd = 0;
+  std::vector<int64_t> in, k, s, d, pb, pe, out;
+};
+
+// Reads kernel/strides/dilations for the spatial sizes `spatial_in`.
+Status init_conv_geometry(const OnnxOpContext& ctx, const std::vector<int64_t>& spatial_in,
+                          const std::vector<int64_t>& kernel, ConvGeometry* g);
+// Fills g.pb/g.pe/g.out from auto_pad / pads / ceil_mode.
+Status resolve_conv_pads(const OnnxOpContext& ctx, ConvGeometry* g, bool ceil_mode);
+// Kiln's conv kernel parameters for a 1-D or 2-D geometry (1-D is H = 1).
+Conv2DParams conv2d_params_of(const ConvGeometry& g, int64_t batch, int64_t in_c, int64_t out_c, int64_t groups);
+
+int64_t onnx_product(const std::vector<int64_t>& v);
+
+}  // namespace kiln

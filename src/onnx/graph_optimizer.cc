@@ -1,0 +1,238 @@
+#include "onnx/graph_optimizer.h"
+
+#include <cmath>
+
+namespace kiln {
+
+OnnxNode clone_onnx_node(const OnnxNode& n) {
+  OnnxNode c;
+  c.name = n.name, c.op_type = n.op_type, c.domain = n.domain;
+  c.inputs = n.inputs, c.outputs = n.outputs;
+  for (const OnnxAttribute& a : n.attributes) {
+    OnnxAttribute b;
+    b.name = a.name, b.type = a.type, b.ref_attr_name = a.ref_attr_name;
+    b.f = a.f, b.i = a.i, b.s = a.s, b.t = a.t;
+    b.floats = a.floats, b.ints = a.ints, b.strings = a.strings, b.tensors = a.tensors;
+    c.attributes.push_back(std::move(b));
+  }
+  return c;
+}
+
+OnnxAttribute onnx_int_attribute(const std::string& name, int64_t v) {
+  OnnxAttribute a;
+  a.name = name, a.type = OnnxAttributeType::kInt, a.i = v;
+  return a;
+}
+
+OnnxAttribute onnx_ints_attribute(const std::string& name, std::vector<int64_t> v) {
+  OnnxAttribute a;
+  a.name = name, a.type = OnnxAttributeType::kInts, a.ints = std::move(v);
+  return a;
+}
+
+std::map<std::string, int> count_onnx_readers(const std::vector<const OnnxNode*>& nodes) {
+  std::map<std::string, int> readers;
+  for (const OnnxNode* n : nodes)
+    for (const std::string& in : n->inputs)
+      if (!in.empty()) ++readers[in];
+  return readers;
+}
+
+const OnnxValue* float_constant(const OnnxGraphToOptimize& g, const std::string& name) {
+  auto it = g.constants->find(name);
+  if (it == g.constants->end() || it->second.type() != OnnxDataType::kFloat) return nullptr;
+  return &it->second;
+}
+
+bool fusable_activation(const OnnxGraphToOptimize& g, const OnnxNode& n, Activation* out) {
+  if (!n.domain.empty() || n.inputs.empty() || n.outputs.size() != 1) return false;
+  if (n.op_type == "Relu") *out = Activation::kRelu;
+  else if (n.op_type == "Sigmoid") *out = Activation::kSigmoid;
+  else if (n.op_type == "Tanh") *out = Activation::kTanh;
+  else if (n.op_type != "Clip") return false;
+  if (n.op_type != "Clip") return true;
+  // Clip(0, 6) is relu6; its bounds are attributes before opset 11, inputs after.
+  const OnnxOpContext ctx(n, g.opset);
+  double lo = ctx.get_float("min", -INFINITY), hi = ctx.get_float("max", INFINITY);
+  if (g.opset >= 11) {
+    auto bound = [&](size_t i, double* v) {
+      if (i >= n.inputs.size() || n.inputs[i].empty()) return false;
+      const OnnxValue* c = float_constant(g, n.inputs[i]);
+      if (!c || c->numel() != 1) return false;
+      *v = c->data<float>()[0];
+      return true;
+    };
+    if (!bound(1, &lo) || !bound(2, &hi)) return false;
+  }
+  if (lo != 0 || hi != 6) return false;
+  *out = Activation::kRelu6;
+  return true;
+}
+
+std::string fresh_onnx_name(OnnxGraphToOptimize* g, const std::string& base) {
+  std::string name = base;
+  for (int k = 1; g->names.count(name) || g->constants->count(name); ++k) name = base + "#" + std::to_string(k);
+  g->names.insert(name);
+  return name;
+}
+
+std::string add_onnx_constant(OnnxGraphToOptimize* g, const std::string& base, OnnxValue v) {
+  const std::string name = fresh_onnx_name(g, base);
+  (*g->constants)[name] = std::move(v);
+  return name;
+}
+
+namespace {
+
+// A Pad that adds nothing (PyTorch exports one before some average pools).
+bool pads_are_zero(const OnnxGraphToOptimize& g, const OnnxNode& n) {
+  std::vector<int64_t> pads = OnnxOpContext(n, g.opset).get_ints("pads");
+  if (g.opset >= 11) {
+    auto it = n.inputs.size() > 1 ? g.constants->find(n.inputs[1]) : g.constants->end();
+    if (it == g.constants->end() || !it->second.to_int64s(&pads).ok()) return false;
+  }
+  if (pads.empty()) return false;
+  for (int64_t p : pads)
+    if (p != 0) return false;
+  return true;
+}
+
+bool is_removable_identity(const OnnxGraphToOptimize& g, const OnnxNode& n) {
+  if (!n.domain.empty() || n.inputs.empty() || n.inputs[0].empty() || n.outputs.empty()) return false;
+  for (size_t k = 1; k < n.outputs.size(); ++k)
+    if (!n.outputs[k].empty()) return false;  // Dropout's mask is read
+  if (n.op_type == "Identity") return true;
+  if (n.op_type == "Pad") return pads_are_zero(g, n);
+  if (n.op_type != "Dropout") return false;
+  if (g.opset < 12 || n.inputs.size() < 3 || n.inputs[2].empty()) return true;  // inference: a copy
+  auto it = g.constants->find(n.inputs[2]);
+  return it != g.constants->end() && it->second.numel() == 1 && it->second.to_doubles()[0] == 0;
+}
+
+// Drops Identity / inference Dropout nodes; readers of their outputs read the input.
+void remove_identities(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
+  std::map<std::string, std::string> renamed;
+  std::vector<const OnnxNode*> kept;
+  for (const OnnxNode* n : g->nodes) {
+    bool changed = false;
+    for (const std::string& in : n->inputs) changed |= renamed.count(in) > 0;
+    if (changed) {
+      OnnxNode c = clone_onnx_node(*n);
+      for (std::string& in : c.inputs)
+        if (renamed.count(in)) in = renamed[in];
+      g->owned->push_back(std::move(c));
+      n = &g->owned->back();
+    }
+    if (is_removable_identity(*g, *n) && !g->outputs.count(n->outputs[0])) {
+      renamed[n->outputs[0]] = n->inputs[0];
+      ++stats->identities_removed;
+      continue;
+    }
+    kept.push_back(n);
+  }
+  g->nodes = std::move(kept);
+}
+
+// Conv -> BatchNormalization (inference, constant parameters, the conv's only
+// reader) becomes one Conv: W'[m] = W[m] * s[m], B' = (B - mean) * s + beta,
+// s = scale / sqrt(var + epsilon).
+void fold_conv_batch_norm(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
+  const std::map<std::string, int> readers = count_onnx_readers(g->nodes);
+  std::map<std::string, const OnnxNode*> producer;
+  std::set<const OnnxNode*> folded;
+  std::map<const OnnxNode*, const OnnxNode*> replacement;  // BN node -> folded conv
+  for (const OnnxNode* n : g->nodes)
+    for (const std::string& o : n->outputs) producer[o] = n;
+  for (const OnnxNode* bn : g->nodes) {
+    if (!bn->domain.empty() || bn->op_type != "BatchNormalization" || bn->inputs.size() != 5) continue;
+    if (bn->outputs.size() != 1 && !(bn->outputs.size() > 1 && bn->outputs[1].empty())) continue;
+    const OnnxOpContext bctx(*bn, g->opset);
+    if (bctx.get_int("training_mode", 0) != 0 || bctx.get_int("spatial", 1) != 1) continue;
+    auto pit = producer.find(bn->inputs[0]);
+    if (pit == producer.end()) continue;
+    const OnnxNode* conv = pit->second;
+    if (!conv->domain.empty() || conv->op_type != "Conv" || conv->outputs.size() != 1 || conv->inputs.size() < 2) continue;
+    if (readers.at(conv->outputs[0]) != 1 || g->outputs.count(conv->outputs[0])) continue;
+    const OnnxValue* w = float_constant(*g, conv->inputs[1]);
+    const bool has_bias = conv->inputs.size() > 2 && !conv->inputs[2].empty();
+    const OnnxValue* b = has_bias ? float_constant(*g, conv->inputs[2]) : nullptr;
+    if (!w || w->rank() < 3 || (has_bias && !b)) continue;
+    const int64_t m = w->shape()[0];
+    const OnnxValue* p[4];
+    bool ok = true;
+    for (int i = 0; i < 4; ++i) {
+      p[i] = float_constant(*g, bn->inputs[size_t(i) + 1]);
+      ok = ok && p[i] && p[i]->numel() == m;
+    }
+    if (!ok || (b && b->numel() != m)) continue;
+    const double eps = bctx.get_float("epsilon", 1e-5f);
+    OnnxValue nw, nb;
+    OnnxValue::make(OnnxDataType::kFloat, w->shape(), &nw);
+    OnnxValue::make(OnnxDataType::kFloat, {m}, &nb);
+    const int64_t per = w->numel() / m;
+    for (int64_t o = 0; o < m; ++o) {
+      const double s = double(p[0]->data<float>()[o]) / std::sqrt(double(p[3]->data<float>()[o]) + eps);
+      for (int64_t i = 0; i < per; ++i) nw.data<float>()[o * per + i] = float(double(w->data<float>()[o * per + i]) * s);
+      const double bias = b ? double(b->data<float>()[o]) : 0.0;
+      nb.data<float>()[o] = float((bias - double(p[2]->data<float>()[o])) * s + double(p[1]->data<float>()[o]));
+    }
+    OnnxNode c = clone_onnx_node(*conv);
+    c.inputs.resize(3);
+    c.inputs[1] = add_onnx_constant(g, conv->inputs[1] + "#bn", std::move(nw));
+    c.inputs[2] = add_onnx_constant(g, conv->outputs[0] + "#bias", std::move(nb));
+    c.outputs[0] = bn->outputs[0];
+    g->owned->push_back(std::move(c));
+    folded.insert(conv);
+    replacement[bn] = &g->owned->back();
+    ++stats->batch_norms_folded;
+  }
+  std::vector<const OnnxNode*> kept;
+  for (const OnnxNode* n : g->nodes) {
+    if (folded.count(n)) continue;
+    auto r = replacement.find(n);
+    kept.push_back(r == replacement.end() ? n : r->second);
+  }
+  g->nodes = std::move(kept);
+}
+
+// Gemm -> Relu / Clip(0, 6) / Sigmoid / Tanh becomes one internal Gemm whose
+// epilogue applies the activation.
+void fuse_gemm_activation(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
+  const std::map<std::string, int> readers = count_onnx_readers(g->nodes);
+  std::vector<const OnnxNode*> kept;
+  for (size_t i = 0; i < g->nodes.size(); ++i) {
+    const OnnxNode* n = g->nodes[i];
+    Activation act;
+    if (n->domain.empty() && n->op_type == "Gemm" && n->outputs.size() == 1 && i + 1 < g->nodes.size() &&
+        !g->outputs.count(n->outputs[0]) && readers.at(n->outputs[0]) == 1 &&
+        fusable_activation(*g, *g->nodes[i + 1], &act) && g->nodes[i + 1]->inputs[0] == n->outputs[0]) {
+      OnnxNode c = clone_onnx_node(*n);
+      c.domain = kKilnInternalDomain;
+      c.outputs[0] = g->nodes[i + 1]->outputs[0];
+      c.attributes.push_back(onnx_int_attribute("activation", int64_t(act)));
+      g->owned->push_back(std::move(c));
+      kept.push_back(&g->owned->back());
+      ++i;
+      ++stats->activations_fused;
+      continue;
+    }
+    kept.push_back(n);
+  }
+  g->nodes = std::move(kept);
+}
+
+}  // namespace
+
+Status optimize_onnx_graph(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
+  for (const OnnxNode* n : g->nodes) {
+    g->names.insert(n->inputs.begin(), n->inputs.end());
+    g->names.insert(n->outputs.begin(), n->outputs.end());
+  }
+  g->names.insert(g->outputs.begin(), g->outputs.end());
+  remove_identities(g, stats);
+  fold_conv_batch_norm(g, stats);
+  fuse_gemm_activation(g, stats);
+  return convert_to_nhwc(g, stats);
+}
+
+}  // namespace kiln

@@ -1,0 +1,58 @@
+// Load-time graph optimization of an ONNX model, after constant folding:
+//  - Identity and inference Dropout are removed (their readers read the input);
+//  - Conv followed by an inference BatchNormalization becomes one Conv with
+//    scaled filters and a shifted bias;
+//  - Relu / Clip(0, 6) / Sigmoid / Tanh after Gemm or Conv is fused into it;
+//  - 2-D float convolutions, pools, batch norms and the ops between them run
+//    channels-last on Kiln's NHWC kernels with filters packed once at load
+//    (layout_nhwc.cc), with a transpose only where the layout must change.
+// Every rewrite keeps the graph's outputs and their names.
+#pragma once
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "onnx/op.h"
+#include "onnx/value.h"
+
+namespace kiln {
+
+struct OnnxOptimizeStats {
+  int identities_removed = 0, batch_norms_folded = 0, activations_fused = 0;
+  int nhwc_nodes = 0, layout_transposes = 0;
+};
+
+struct OnnxGraphToOptimize {
+  std::vector<const OnnxNode*> nodes;           // in run order
+  std::map<std::string, OnnxValue>* constants;  // read; the passes add new ones
+  std::set<std::string> outputs;                // graph outputs: kept as they are
+  std::deque<OnnxNode>* owned;                  // storage for the nodes the passes create
+  int64_t opset = 0;
+  std::set<std::string> names;                  // every value name in use (filled by optimize_onnx_graph)
+};
+
+Status optimize_onnx_graph(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats);
+
+// ---- helpers shared by the passes (graph_optimizer.cc) ----
+
+// A copy of a node without subgraph attributes (control-flow nodes are never rewritten).
+OnnxNode clone_onnx_node(const OnnxNode& n);
+OnnxAttribute onnx_int_attribute(const std::string& name, int64_t v);
+OnnxAttribute onnx_ints_attribute(const std::string& name, std::vector<int64_t> v);
+// How many nodes read each value.
+std::map<std::string, int> count_onnx_readers(const std::vector<const OnnxNode*>& nodes);
+// The constant named `name` when it is a float32 constant, else null.
+const OnnxValue* float_constant(const OnnxGraphToOptimize& g, const std::string& name);
+// The elementwise activation a node computes that Kiln can fuse (Relu,
+// Clip(0, 6), Sigmoid, Tanh), or false.
+bool fusable_activation(const OnnxGraphToOptimize& g, const OnnxNode& n, Activation* out);
+// A value name derived from `base` that nothing in the graph uses yet.
+std::string fresh_onnx_name(OnnxGraphToOptimize* g, const std::string& base);
+// Adds a constant under a fresh name derived from `base`; returns the name.
+std::string add_onnx_constant(OnnxGraphToOptimize* g, const std::string& base, OnnxValue v);
+
+Status convert_to_nhwc(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats);  // layout_nhwc.cc
+
+}  // namespace kiln

@@ -1,0 +1,302 @@
+// The channels-last pass of the graph optimizer. ONNX images are NCHW; Kiln's
+// fast conv and pool kernels are NHWC. Converting at every Conv (what the
+// plain Conv kernel does) costs three transposes per node; instead this pass
+// gives each value produced by a rewritten node an NHWC twin ("<name>#nhwc")
+// and keeps the chain channels-last:
+//  - Conv (2-D, float filters known at load) -> NhwcConv with the filter
+//    packed once to [kh, kw, C/group, M], plus a following Relu / Clip(0, 6) /
+//    Sigmoid / Tanh fused into it;
+//  - MaxPool / AveragePool / BatchNormalization / the global pools, the
+//    elementwise ops and Concat on channels keep NHWC when their input has it;
+//  - every other reader, and the graph outputs, get the NCHW value back
+//    through one Transpose, emitted where it is first needed.
+#include <cmath>
+#include <cstring>
+
+#include "onnx/graph_optimizer.h"
+
+namespace kiln {
+
+namespace {
+
+const std::set<std::string> kUnaryOps = {"Relu", "Sigmoid",  "Tanh", "LeakyRelu", "Clip", "HardSigmoid", "HardSwish",
+                                         "Elu",  "Selu",     "Celu", "Softplus",  "Softsign", "Exp", "Neg", "Abs",
+                                         "Sqrt", "Erf",      "Identity", "ThresholdedRelu"};
+const std::set<std::string> kBinaryOps = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean", "PRelu"};
+
+class NhwcRewriter {
+ public:
+  NhwcRewriter(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats)
+      : g_(g), stats_(stats), readers_(count_onnx_readers(g->nodes)) {}
+
+  void run() {
+    const std::vector<const OnnxNode*>& nodes = g_->nodes;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const OnnxNode& n = *nodes[i];
+      const OnnxNode* next = i + 1 < nodes.size() ? nodes[i + 1] : nullptr;
+      bool fused_next = false;
+      if (n.domain.empty() && rewrite(n, next, &fused_next)) {
+        ++stats_->nhwc_nodes;
+        if (fused_next) ++i, ++stats_->activations_fused;
+        continue;
+      }
+      for (const std::string& in : n.inputs) ensure_nchw(in);
+      out_.push_back(&n);
+    }
+    for (const std::string& o : g_->outputs) ensure_nchw(o);
+    g_->nodes = std::move(out_);
+  }
+
+ private:
+  bool rewrite(const OnnxNode& n, const OnnxNode* next, bool* fused_next) {
+    if (n.outputs.size() != 1 || n.inputs.empty() || n.inputs[0].empty()) return false;
+    if (n.op_type == "Conv") return conv(n, next, fused_next);
+    if (n.op_type == "MaxPool" || n.op_type == "AveragePool") return pool(n);
+    if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool") return global_pool(n);
+    if (n.op_type == "BatchNormalization") return batch_norm(n, next, fused_next);
+    if (n.op_type == "Concat") return concat(n);
+    if (n.op_type == "Pad") return pad(n);
+    if (kUnaryOps.count(n.op_type)) return unary(n);
+    if (kBinaryOps.count(n.op_type)) return binary(n);
+    return false;
+  }
+
+  // ---- the rewrites ----
+
+  bool conv(const OnnxNode& n, const OnnxNode* next, bool* fused_next) {
+    const OnnxValue* w = n.inputs.size() > 1 ? float_constant(*g_, n.inputs[1]) : nullptr;
+    const bool has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+    const OnnxValue* b = has_bias ? float_constant(*g_, n.inputs[2]) : nullptr;
+    if (!w || w->rank() != 4 || (has_bias && (!b || b->numel() != w->shape()[0])) || !pads_non_negative(n)) return false;
+    const OnnxShape& ws = w->shape();  // [M, C/group, kh, kw] -> [kh, kw, C/group, M]
+    OnnxValue packed;
+    OnnxValue::make(OnnxDataType::kFloat, {ws[2], ws[3], ws[1], ws[0]}, &packed);
+    const int64_t khw = ws[2] * ws[3];
+    for (int64_t m = 0; m < ws[0]; ++m)
+      for (int64_t c = 0; c < ws[1]; ++c)
+        for (int64_t k = 0; k < khw; ++k)
+          packed.data<float>()[(k * ws[1] + c) * ws[0] + m] = w->data<float>()[(m * ws[1] + c) * khw + k];
+    OnnxNode c = internal_node(n, "NhwcConv");
+    c.inputs = {as_nhwc(n.inputs[0]), add_onnx_constant(g_, n.inputs[1] + "#nhwc", std::move(packed))};
+    if (has_bias) c.inputs.push_back(n.inputs[2]);
+    finish_with_activation(std::move(c), n, next, fused_next);
+    return true;
+  }
+
+  bool pool(const OnnxNode& n) {
+    if (!nhwc_.count(n.inputs[0]) || !pads_non_negative(n)) return false;
+    const OnnxOpContext ctx(n, g_->opset);
+    const bool average = n.op_type == "AveragePool";
+    if (ctx.get_ints("kernel_shape").size() != 2 || ctx.get_int("storage_order", 0) != 0) return false;
+    for (int64_t d : ctx.get_ints("dilations"))
+      if (d != 1) return false;
+    if (average && ctx.get_int("count_include_pad", 0) != 0 && ctx.get_int("ceil_mode", 0) != 0) return false;
+    OnnxNode c = internal_node(n, "NhwcPool");
+    c.attributes.push_back(onnx_int_attribute("kind", average ? 1 : 0));
+    c.inputs = {nhwc_.at(n.inputs[0])};
+    c.outputs = {produce_nhwc(n.outputs[0])};
+    emit(std::move(c));
+    return true;
+  }
+
+  // [N, H, W, C] -> [N, C, 1, 1]: the output is NCHW already (same bytes as NHWC).
+  bool global_pool(const OnnxNode& n) {
+    if (!nhwc_.count(n.inputs[0])) return false;
+    OnnxNode c = internal_node(n, "NhwcGlobalPool");
+    c.attributes.push_back(onnx_int_attribute("kind", n.op_type == "GlobalAveragePool" ? 1 : 0));
+    c.inputs = {nhwc_.at(n.inputs[0])};
+    emit(std::move(c));
+    return true;
+  }
+
+  bool batch_norm(const OnnxNode& n, const OnnxNode* next, bool* fused_next) {
+    if (!nhwc_.count(n.inputs[0]) || n.inputs.size() != 5) return false;
+    const OnnxOpContext ctx(n, g_->opset);
+    if (ctx.get_int("training_mode", 0) != 0 || ctx.get_int("spatial", 1) != 1) return false;
+    const OnnxValue* p[4];
+    for (size_t i = 0; i < 4; ++i) {
+      p[i] = float_constant(*g_, n.inputs[i + 1]);
+      if (!p[i] || p[i]->numel() != p[0]->numel()) return false;
+    }
+    const int64_t channels = p[0]->numel();
+    const double eps = ctx.get_float("epsilon", 1e-5f);
+    OnnxValue scale, shift;
+    OnnxValue::make(OnnxDataType::kFloat, {channels}, &scale);
+    OnnxValue::make(OnnxDataType::kFloat, {channels}, &shift);
+    for (int64_t k = 0; k < channels; ++k) {
+      const double s = double(p[0]->data<float>()[k]) / std::sqrt(double(p[3]->data<float>()[k]) + eps);
+      scale.data<float>()[k] = float(s);
+      shift.data<float>()[k] = float(double(p[1]->data<float>()[k]) - double(p[2]->data<float>()[k]) * s);
+    }
+    OnnxNode c = internal_node(n, "NhwcChannelAffine");
+    c.attributes.clear();
+    c.inputs = {nhwc_.at(n.inputs[0]), add_onnx_constant(g_, n.outputs[0] + "#scale", std::move(scale)),
+                add_onnx_constant(g_, n.outputs[0] + "#shift", std::move(shift))};
+    finish_with_activation(std::move(c), n, next, fused_next);
+    return true;
+  }
+
+  bool concat(const OnnxNode& n) {
+    for (const std::string& in : n.inputs)
+      if (in.empty() || !nhwc_.count(in)) return false;
+    const int64_t axis = OnnxOpContext(n, g_->opset).get_int("axis", 0);
+    if (axis != 1 && axis != -3) return false;
+    OnnxNode c = clone_onnx_node(n);
+    for (OnnxAttribute& a : c.attributes)
+      if (a.name == "axis") a.i = 3;
+    for (std::string& in : c.inputs) in = nhwc_.at(in);
+    c.outputs = {produce_nhwc(n.outputs[0])};
+    emit(std::move(c));
+    return true;
+  }
+
+  // Pad's begin/end amounts are per NCHW axis: reorder them to N, H, W, C.
+  bool pad(const OnnxNode& n) {
+    if (!nhwc_.count(n.inputs[0]) || (n.inputs.size() > 3 && !n.inputs[3].empty())) return false;
+    auto to_nhwc = [](const std::vector<int64_t>& p) {
+      return std::vector<int64_t>{p[0], p[2], p[3], p[1], p[4], p[6], p[7], p[5]};
+    };
+    OnnxNode c = clone_onnx_node(n);
+    if (g_->opset >= 11) {
+      auto it = n.inputs.size() > 1 ? g_->constants->find(n.inputs[1]) : g_->constants->end();
+      std::vector<int64_t> pads;
+      if (it == g_->constants->end() || !it->second.to_int64s(&pads).ok() || pads.size() != 8) return false;
+      c.inputs[1] = add_onnx_constant(g_, n.inputs[1] + "#nhwc", OnnxValue::vector_i64(to_nhwc(pads)));
+    } else {
+      OnnxAttribute* a = nullptr;
+      for (OnnxAttribute& x : c.attributes)
+        if (x.name == "pads") a = &x;
+      if (!a || a->ints.size() != 8) return false;
+      a->ints = to_nhwc(a->ints);
+    }
+    c.inputs[0] = nhwc_.at(n.inputs[0]);
+    c.outputs = {produce_nhwc(n.outputs[0])};
+    emit(std::move(c));
+    return true;
+  }
+
+  // Elementwise ops with extra inputs that are constants (Clip's bounds) or absent.
+  bool unary(const OnnxNode& n) {
+    if (!nhwc_.count(n.inputs[0])) return false;
+    for (size_t i = 1; i < n.inputs.size(); ++i)
+      if (!n.inputs[i].empty() && !g_->constants->count(n.inputs[i])) return false;
+    OnnxNode c = clone_onnx_node(n);
+    c.inputs[0] = nhwc_.at(n.inputs[0]);
+    c.outputs = {produce_nhwc(n.outputs[0])};
+    emit(std::move(c));
+    return true;
+  }
+
+  // Broadcasting ops whose inputs are NHWC values or float constants of rank
+  // <= 4 (those are permuted once, as NCHW broadcasting would align them).
+  bool binary(const OnnxNode& n) {
+    bool any_nhwc = false;
+    for (const std::string& in : n.inputs) {
+      if (in.empty()) return false;
+      if (nhwc_.count(in)) any_nhwc = true;
+      else if (const OnnxValue* k = float_constant(*g_, in); !k || k->rank() > 4) return false;
+    }
+    if (!any_nhwc) return false;
+    OnnxNode c = clone_onnx_node(n);
+    for (std::string& in : c.inputs) in = nhwc_.count(in) ? nhwc_.at(in) : permuted_constant(in);
+    c.outputs = {produce_nhwc(n.outputs[0])};
+    emit(std::move(c));
+    return true;
+  }
+
+  // ---- helpers ----
+
+  // Emits `c` writing `n`'s output, or the output of a following activation it absorbs.
+  void finish_with_activation(OnnxNode c, const OnnxNode& n, const OnnxNode* next, bool* fused_next) {
+    const std::string& y = n.outputs[0];
+    Activation act = Activation::kLinear;
+    *fused_next = next && !g_->outputs.count(y) && readers_[y] == 1 && fusable_activation(*g_, *next, &act) &&
+                  next->inputs[0] == y;
+    c.attributes.push_back(onnx_int_attribute("activation", int64_t(act)));
+    c.outputs = {produce_nhwc(*fused_next ? next->outputs[0] : y)};
+    emit(std::move(c));
+  }
+
+  bool pads_non_negative(const OnnxNode& n) const {
+    for (int64_t p : OnnxOpContext(n, g_->opset).get_ints("pads"))
+      if (p < 0) return false;
+    return true;
+  }
+
+  OnnxNode internal_node(const OnnxNode& n, const char* op_type) const {
+    OnnxNode c = clone_onnx_node(n);
+    c.op_type = op_type;
+    c.domain = kKilnInternalDomain;
+    return c;
+  }
+
+  void emit(OnnxNode n) {
+    g_->owned->push_back(std::move(n));
+    out_.push_back(&g_->owned->back());
+  }
+
+  void transpose(const std::string& from, const std::string& to, std::vector<int64_t> perm) {
+    OnnxNode t;
+    t.name = to, t.op_type = "Transpose";
+    t.inputs = {from}, t.outputs = {to};
+    t.attributes.push_back(onnx_ints_attribute("perm", std::move(perm)));
+    emit(std::move(t));
+    ++stats_->layout_transposes;
+  }
+
+  // The NHWC twin of an NCHW value, transposing it the first time it is asked for.
+  std::string as_nhwc(const std::string& v) {
+    auto it = nhwc_.find(v);
+    if (it != nhwc_.end()) return it->second;
+    const std::string name = fresh_onnx_name(g_, v + "#nhwc");
+    transpose(v, name, {0, 2, 3, 1});
+    nhwc_[v] = name;
+    return name;
+  }
+
+  // Names the NHWC twin a rewritten node writes; the NCHW value does not exist yet.
+  std::string produce_nhwc(const std::string& v) {
+    nhwc_[v] = fresh_onnx_name(g_, v + "#nhwc");
+    nchw_missing_.insert(v);
+    return nhwc_[v];
+  }
+
+  void ensure_nchw(const std::string& v) {
+    if (!nchw_missing_.erase(v)) return;
+    transpose(nhwc_.at(v), v, {0, 3, 1, 2});
+  }
+
+  // A float constant broadcast against NCHW values, rewritten for NHWC ones:
+  // padded to rank 4 with leading 1s, then permuted to [d0, d2, d3, d1].
+  std::string permuted_constant(const std::string& name) {
+    const OnnxValue& k = g_->constants->at(name);
+    if (k.numel() == 1) return name;
+    OnnxShape s4(size_t(4 - k.rank()), 1);
+    s4.insert(s4.end(), k.shape().begin(), k.shape().end());
+    OnnxValue p;
+    OnnxValue::make(OnnxDataType::kFloat, {s4[0], s4[2], s4[3], s4[1]}, &p);
+    for (int64_t a = 0; a < s4[0]; ++a)
+      for (int64_t c = 0; c < s4[1]; ++c)
+        for (int64_t h = 0; h < s4[2]; ++h)
+          for (int64_t w = 0; w < s4[3]; ++w)
+            p.data<float>()[((a * s4[2] + h) * s4[3] + w) * s4[1] + c] =
+                k.data<float>()[((a * s4[1] + c) * s4[2] + h) * s4[3] + w];
+    return add_onnx_constant(g_, name + "#nhwc", std::move(p));
+  }
+
+  OnnxGraphToOptimize* g_;
+  OnnxOptimizeStats* stats_;
+  std::map<std::string, int> readers_;
+  std::vector<const OnnxNode*> out_;
+  std::map<std::string, std::string> nhwc_;  // value -> its NHWC twin
+  std::set<std::string> nchw_missing_;       // values that so far exist only as their NHWC twin
+};
+
+}  // namespace
+
+Status convert_to_nhwc(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
+  NhwcRewriter(g, stats).run();
+  return Status();
+}
+
+}  // namespace kiln

@@ -1,0 +1,153 @@
+// Kernels the graph optimizer (src/onnx/layout_nhwc.cc) substitutes for ONNX
+// ones: they run in Kiln's native channels-last layout on the fast CPU
+// kernels (src/cpu/conv2d*.cc, pool2d.cc), so a chain of convolutions never
+// transposes between them. They live in the internal domain
+// kKilnInternalDomain, which user models cannot name (the loader rejects
+// every domain but the default one before the optimizer runs).
+//   NhwcConv         X [N,H,W,C], W packed [kh,kw,C/group,M], B [M]; Conv's attributes + activation
+//   NhwcPool         MaxPool / AveragePool on [N,H,W,C]; their attributes + kind (0 max, 1 average)
+//   NhwcGlobalPool   [N,H,W,C] -> [N,C,1,1] (the same bytes as [N,1,1,C]); kind
+//   NhwcChannelAffine  y = act(x * scale[c] + shift[c]) over the last axis: inference BatchNormalization
+#include <algorithm>
+
+#include "cpu/pool2d.h"
+#include "onnx/conv_geometry.h"
+#include "onnx/kernel_util.h"
+#include "onnx/op.h"
+
+namespace kiln {
+
+Status onnx_internal_activation(const OnnxOpContext& ctx, Activation* out) {
+  const int64_t code = ctx.get_int("activation", 0);
+  if (code < 0 || code >= kNumActivations || activation_is_rowwise(Activation(code)))
+    return ctx.error("invalid fused activation " + std::to_string(code));
+  *out = Activation(code);
+  return Status();
+}
+
+namespace {
+
+Status require_nhwc_float(const OnnxOpContext& ctx, const OnnxValue& x) {
+  if (x.type() != OnnxDataType::kFloat || x.rank() != 4)
+    return ctx.error("expects a float32 [N, H, W, C] tensor, got " + onnx_type_name(x.type()) + " " +
+                     onnx_shape_string(x.shape()));
+  return Status();
+}
+
+Status op_nhwc_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
+  const OnnxValue &x = *in[0], &w = *in[1];
+  KILN_RETURN_IF_ERROR(require_nhwc_float(ctx, x));
+  const OnnxValue* b = onnx_has_input(in, 2) ? in[2] : nullptr;
+  const OnnxShape& xs = x.shape();
+  const int64_t group = ctx.get_int("group", 1), cg = w.shape()[2], m = w.shape()[3];
+  if (group < 1 || cg * group != xs[3] || m % group) return ctx.error("channels do not match group " + std::to_string(group));
+  if (b && b->numel() != m) return ctx.error("B must have " + std::to_string(m) + " elements");
+  ConvGeometry g;
+  KILN_RETURN_IF_ERROR(init_conv_geometry(ctx, {xs[1], xs[2]}, {w.shape()[0], w.shape()[1]}, &g));
+  KILN_RETURN_IF_ERROR(resolve_conv_pads(ctx, &g, false));
+  if (g.pb[0] < 0 || g.pb[1] < 0) return ctx.error("negative pads");
+  Activation act;
+  KILN_RETURN_IF_ERROR(onnx_internal_activation(ctx, &act));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, {xs[0], g.out[0], g.out[1], m}, &(*out)[0]));
+  if ((*out)[0].numel() == 0) return Status();
+  const Conv2DParams p = conv2d_params_of(g, xs[0], xs[3], m, group);
+  conv2d_forward(p, x.data<float>(), w.data<float>(), b ? b->data<float>() : nullptr, act, (*out)[0].data<float>());
+  return Status();
+}
+
+// Average pooling that counts padded cells (count_include_pad = 1, no
+// ceil_mode) divides by pool_h * pool_w; pool2d_forward divides by the cells
+// inside the input, so rescale each output position by inside / window.
+void include_padding_in_average(const Pool2DParams& p, float* y) {
+  auto inside = [](int64_t start, int64_t pool, int64_t size) {
+    return std::min(start + pool, size) - std::max<int64_t>(start, 0);
+  };
+  const float window = float(p.pool_h * p.pool_w);
+  for (int64_t n = 0; n < p.batch; ++n)
+    for (int64_t oh = 0; oh < p.out_h; ++oh)
+      for (int64_t ow = 0; ow < p.out_w; ++ow) {
+        const int64_t cells = inside(oh * p.stride_h - p.pad_top, p.pool_h, p.in_h) *
+                              inside(ow * p.stride_w - p.pad_left, p.pool_w, p.in_w);
+        if (cells == p.pool_h * p.pool_w) continue;
+        const float scale = float(cells) / window;
+        float* row = y + ((n * p.out_h + oh) * p.out_w + ow) * p.channels;
+        for (int64_t c = 0; c < p.channels; ++c) row[c] *= scale;
+      }
+}
+
+Status op_nhwc_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  KILN_RETURN_IF_ERROR(require_nhwc_float(ctx, x));
+  const OnnxShape& xs = x.shape();
+  const bool average = ctx.get_int("kind", 0) == 1;
+  const bool ceil_mode = ctx.get_int("ceil_mode", 0) != 0, include_pad = ctx.get_int("count_include_pad", 0) != 0;
+  if (average && include_pad && ceil_mode) return ctx.error("count_include_pad with ceil_mode is not supported here");
+  ConvGeometry g;
+  KILN_RETURN_IF_ERROR(init_conv_geometry(ctx, {xs[1], xs[2]}, ctx.get_ints("kernel_shape"), &g));
+  KILN_RETURN_IF_ERROR(resolve_conv_pads(ctx, &g, ceil_mode));
+  if (g.d[0] != 1 || g.d[1] != 1 || g.pb[0] < 0 || g.pb[1] < 0) return ctx.error("dilated or negatively padded pooling");
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, {xs[0], g.out[0], g.out[1], xs[3]}, &(*out)[0]));
+  if ((*out)[0].numel() == 0) return Status();
+  Pool2DParams p;
+  p.batch = xs[0], p.in_h = xs[1], p.in_w = xs[2], p.channels = xs[3];
+  p.out_h = g.out[0], p.out_w = g.out[1], p.pool_h = g.k[0], p.pool_w = g.k[1];
+  p.stride_h = g.s[0], p.stride_w = g.s[1], p.pad_top = g.pb[0], p.pad_left = g.pb[1];
+  float* y = (*out)[0].data<float>();
+  pool2d_forward(average ? PoolKind::kAverage : PoolKind::kMax, p, x.data<float>(), y);
+  if (average && include_pad) include_padding_in_average(p, y);
+  return Status();
+}
+
+Status op_nhwc_global_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  KILN_RETURN_IF_ERROR(require_nhwc_float(ctx, x));
+  const OnnxShape& xs = x.shape();
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, {xs[0], xs[3], 1, 1}, &(*out)[0]));
+  if ((*out)[0].numel() == 0) return Status();
+  if (xs[1] * xs[2] == 0) return ctx.error("cannot pool an empty image");
+  const PoolKind kind = ctx.get_int("kind", 0) == 1 ? PoolKind::kAverage : PoolKind::kMax;
+  global_pool_forward(kind, xs[0], xs[1] * xs[2], xs[3], x.data<float>(), (*out)[0].data<float>());
+  return Status();
+}
+
+Status op_nhwc_channel_affine(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  for (size_t i = 0; i < 3; ++i) KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, i));
+  const OnnxValue &x = *in[0], &scale = *in[1], &shift = *in[2];
+  if (x.type() != OnnxDataType::kFloat || x.rank() < 1) return ctx.error("expects a float32 tensor");
+  const int64_t c = x.shape().back();
+  if (scale.numel() != c || shift.numel() != c) return ctx.error("scale and shift must have one value per channel");
+  Activation act;
+  KILN_RETURN_IF_ERROR(onnx_internal_activation(ctx, &act));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, x.shape(), &(*out)[0]));
+  const float *px = x.data<float>(), *ps = scale.data<float>(), *pt = shift.data<float>();
+  float* py = (*out)[0].data<float>();
+  const int64_t rows = c ? x.numel() / c : 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = px + r * c;
+    float* yr = py + r * c;
+    for (int64_t k = 0; k < c; ++k) yr[k] = xr[k] * ps[k] + pt[k];
+  }
+  if (act != Activation::kLinear) activation_forward(act, py, x.numel());
+  return Status();
+}
+
+const OnnxOpEntry kNhwcOps[] = {
+    {"NhwcConv", op_nhwc_conv},
+    {"NhwcPool", op_nhwc_pool},
+    {"NhwcGlobalPool", op_nhwc_global_pool},
+    {"NhwcChannelAffine", op_nhwc_channel_affine},
+};
+
+}  // namespace
+
+const OnnxOpEntry* find_onnx_internal_op(const std::string& op_type) {
+  for (const OnnxOpEntry& e : kNhwcOps)
+    if (op_type == e.op_type) return &e;
+  return find_onnx_op(op_type);  // standard ops with internal attributes (Gemm + activation)
+}
+
+}  // namespace kiln
