@@ -58,6 +58,13 @@ void conv2d_forward_im2col(const Conv2DParams& p, const float* x, const float* w
 bool conv2d_winograd_applies(const Conv2DParams& p);
 void conv2d_forward_winograd(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
                              float* y);
+// The same split in two, for filters known ahead (inference): the filter
+// transformed once into conv2d_winograd_filter_floats(p) floats (only in_c,
+// out_c of p matter), then any number of convolutions with it.
+int64_t conv2d_winograd_filter_floats(const Conv2DParams& p);
+void conv2d_winograd_filter(const Conv2DParams& p, const float* w, float* u);
+void conv2d_forward_winograd_transformed(const Conv2DParams& p, const float* x, const float* u, const float* bias,
+                                         Activation act, float* y);
 // A dense (non-depthwise) forward convolution by the best method for its shape.
 void conv2d_forward_dense(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
                           float* y);

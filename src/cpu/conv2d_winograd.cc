@@ -184,14 +184,23 @@ bool conv2d_winograd_applies(const Conv2DParams& p) {
          p.dilation_w == 1 && p.groups == 1 && p.in_c >= kMinChannels && p.out_c >= kMinChannels;
 }
 
+int64_t conv2d_winograd_filter_floats(const Conv2DParams& p) { return kPlanes * p.in_c * p.out_c; }
+
+void conv2d_winograd_filter(const Conv2DParams& p, const float* w, float* u) { transform_filter(p, w, u); }
+
 void conv2d_forward_winograd(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
                              float* y) {
+  if (tile_grid(p).total == 0) return;
+  thread_local std::vector<float> u_store;
+  u_store.resize(size_t(conv2d_winograd_filter_floats(p)));
+  transform_filter(p, w, u_store.data());
+  conv2d_forward_winograd_transformed(p, x, u_store.data(), bias, act, y);
+}
+
+void conv2d_forward_winograd_transformed(const Conv2DParams& p, const float* x, const float* u, const float* bias,
+                                         Activation act, float* y) {
   const TileGrid grid = tile_grid(p);
   if (grid.total == 0) return;
-  thread_local std::vector<float> u_store;
-  u_store.resize(size_t(kPlanes * p.in_c * p.out_c));
-  transform_filter(p, w, u_store.data());
-  const float* u = u_store.data();
   // Chunks sized so V and M (16 floats per tile and channel) stay in cache,
   // and so every thread gets several.
   const int64_t threads = ThreadPool::global().num_threads();

@@ -1,6 +1,6 @@
 // Spatial geometry of ONNX Conv and pooling nodes (kernel, strides,
 // dilations, pads, output sizes per spatial axis), shared by the NCHW kernels
-// (ops_conv.cc) and the NHWC kernels the graph optimizer swaps in (ops_nhwc.cc).
+// (ops_conv.cc) and the NHWC kernels the graph optimizer swaps in (nhwc_kernels.cc).
 #pragma once
 #include <cstdint>
 #include <vector>

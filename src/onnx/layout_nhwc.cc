@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "cpu/conv2d.h"
 #include "onnx/graph_optimizer.h"
 
 namespace kiln {
@@ -77,9 +78,29 @@ class NhwcRewriter {
         for (int64_t k = 0; k < khw; ++k)
           packed.data<float>()[(k * ws[1] + c) * ws[0] + m] = w->data<float>()[(m * ws[1] + c) * khw + k];
     OnnxNode c = internal_node(n, "NhwcConv");
+    if (OnnxValue u; winograd_filter(n, packed, &u)) {
+      packed = std::move(u);
+      c.attributes.push_back(onnx_int_attribute("winograd", 1));
+    }
     c.inputs = {as_nhwc(n.inputs[0]), add_onnx_constant(g_, n.inputs[1] + "#nhwc", std::move(packed))};
     if (has_bias) c.inputs.push_back(n.inputs[2]);
     finish_with_activation(std::move(c), n, next, fused_next);
+    return true;
+  }
+
+  // For a conv Winograd F(2x2, 3x3) will run, the filter transformed at load
+  // ([16, C, M]) instead of at every call.
+  bool winograd_filter(const OnnxNode& n, const OnnxValue& packed, OnnxValue* u) const {
+    const OnnxOpContext ctx(n, g_->opset);
+    const OnnxShape& ps = packed.shape();  // [kh, kw, C/group, M]
+    const std::vector<int64_t> s = ctx.get_ints("strides", {1, 1}), d = ctx.get_ints("dilations", {1, 1});
+    if (s.size() != 2 || d.size() != 2) return false;
+    Conv2DParams p;
+    p.kernel_h = ps[0], p.kernel_w = ps[1], p.in_c = ps[2], p.out_c = ps[3], p.groups = ctx.get_int("group", 1);
+    p.stride_h = s[0], p.stride_w = s[1], p.dilation_h = d[0], p.dilation_w = d[1];
+    if (!conv2d_winograd_applies(p)) return false;
+    OnnxValue::make(OnnxDataType::kFloat, {conv2d_winograd_filter_floats(p) / (p.in_c * p.out_c), p.in_c, p.out_c}, u);
+    conv2d_winograd_filter(p, packed.data<float>(), u->data<float>());
     return true;
   }
 

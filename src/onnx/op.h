@@ -55,7 +55,7 @@ struct OnnxOpTable {
 // The kernel for an op type of the default domain, or null.
 const OnnxOpEntry* find_onnx_op(const std::string& op_type);
 
-// The domain of the nodes the graph optimizer creates (src/onnx/ops_nhwc.cc):
+// The domain of the nodes the graph optimizer creates (src/onnx/nhwc_kernels.cc):
 // Kiln's own kernels, and standard ops carrying internal attributes.
 constexpr const char* kKilnInternalDomain = "kiln.internal";
 const OnnxOpEntry* find_onnx_internal_op(const std::string& op_type);

@@ -4,10 +4,12 @@
 // transposes between them. They live in the internal domain
 // kKilnInternalDomain, which user models cannot name (the loader rejects
 // every domain but the default one before the optimizer runs).
-//   NhwcConv         X [N,H,W,C], W packed [kh,kw,C/group,M], B [M]; Conv's attributes + activation
+//   NhwcConv         X [N,H,W,C], W packed [kh,kw,C/group,M] (or Winograd-transformed
+//                    [16,C,M] with winograd = 1), B [M]; Conv's attributes + activation
 //   NhwcPool         MaxPool / AveragePool on [N,H,W,C]; their attributes + kind (0 max, 1 average)
 //   NhwcGlobalPool   [N,H,W,C] -> [N,C,1,1] (the same bytes as [N,1,1,C]); kind
 //   NhwcChannelAffine  y = act(x * scale[c] + shift[c]) over the last axis: inference BatchNormalization
+// (Named outside the ops_*.cc pattern so the wasm build keeps it at -O3.)
 #include <algorithm>
 
 #include "cpu/pool2d.h"
@@ -41,11 +43,15 @@ Status op_nhwc_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   KILN_RETURN_IF_ERROR(require_nhwc_float(ctx, x));
   const OnnxValue* b = onnx_has_input(in, 2) ? in[2] : nullptr;
   const OnnxShape& xs = x.shape();
-  const int64_t group = ctx.get_int("group", 1), cg = w.shape()[2], m = w.shape()[3];
+  // The filter: packed [kh, kw, C/group, M], or Winograd-transformed [16, C, M] for 3x3.
+  const bool winograd = ctx.get_int("winograd", 0) != 0;
+  if (w.rank() != (winograd ? 3 : 4)) return ctx.error("bad packed filter shape " + onnx_shape_string(w.shape()));
+  const int64_t group = ctx.get_int("group", 1), cg = w.shape()[w.rank() - 2], m = w.shape()[w.rank() - 1];
   if (group < 1 || cg * group != xs[3] || m % group) return ctx.error("channels do not match group " + std::to_string(group));
   if (b && b->numel() != m) return ctx.error("B must have " + std::to_string(m) + " elements");
   ConvGeometry g;
-  KILN_RETURN_IF_ERROR(init_conv_geometry(ctx, {xs[1], xs[2]}, {w.shape()[0], w.shape()[1]}, &g));
+  const std::vector<int64_t> kernel = winograd ? std::vector<int64_t>{3, 3} : std::vector<int64_t>{w.shape()[0], w.shape()[1]};
+  KILN_RETURN_IF_ERROR(init_conv_geometry(ctx, {xs[1], xs[2]}, kernel, &g));
   KILN_RETURN_IF_ERROR(resolve_conv_pads(ctx, &g, false));
   if (g.pb[0] < 0 || g.pb[1] < 0) return ctx.error("negative pads");
   Activation act;
@@ -53,7 +59,13 @@ Status op_nhwc_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, {xs[0], g.out[0], g.out[1], m}, &(*out)[0]));
   if ((*out)[0].numel() == 0) return Status();
   const Conv2DParams p = conv2d_params_of(g, xs[0], xs[3], m, group);
-  conv2d_forward(p, x.data<float>(), w.data<float>(), b ? b->data<float>() : nullptr, act, (*out)[0].data<float>());
+  const float* bias = b ? b->data<float>() : nullptr;
+  if (!winograd) {
+    conv2d_forward(p, x.data<float>(), w.data<float>(), bias, act, (*out)[0].data<float>());
+  } else {
+    if (!conv2d_winograd_applies(p) || w.numel() != conv2d_winograd_filter_floats(p)) return ctx.error("Winograd filter does not fit");
+    conv2d_forward_winograd_transformed(p, x.data<float>(), w.data<float>(), bias, act, (*out)[0].data<float>());
+  }
   return Status();
 }
 
