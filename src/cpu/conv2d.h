@@ -51,8 +51,15 @@ void conv2d_backward_filter_reference(const Conv2DParams& p, const float* x, con
 // Internal entry points shared by the conv2d_*.cc files; the public
 // functions above dispatch to them (tests call them directly too).
 bool conv2d_is_depthwise(const Conv2DParams& p);
+// A filter packed once for gemm() (inference weights; see gemm_pack_b): the
+// B of the im2col product (groups == 1), or the 16 Winograd planes one after
+// another, each gemm_packed_b_floats(in_c, out_c) floats. Empty: pack per call.
+struct Conv2DPackedFilter {
+  const float* data = nullptr;
+  int nr = 0;
+};
 void conv2d_forward_im2col(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
-                           float* y);
+                           float* y, const Conv2DPackedFilter& packed = {});
 // Winograd F(2x2, 3x3) (src/cpu/conv2d_winograd.cc): 3x3, stride 1, no
 // dilation, no groups, and enough channels for it to win over im2col.
 bool conv2d_winograd_applies(const Conv2DParams& p);
@@ -64,7 +71,7 @@ void conv2d_forward_winograd(const Conv2DParams& p, const float* x, const float*
 int64_t conv2d_winograd_filter_floats(const Conv2DParams& p);
 void conv2d_winograd_filter(const Conv2DParams& p, const float* w, float* u);
 void conv2d_forward_winograd_transformed(const Conv2DParams& p, const float* x, const float* u, const float* bias,
-                                         Activation act, float* y);
+                                         Activation act, float* y, const Conv2DPackedFilter& packed = {});
 // A dense (non-depthwise) forward convolution by the best method for its shape.
 void conv2d_forward_dense(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
                           float* y);

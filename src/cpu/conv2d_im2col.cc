@@ -202,14 +202,15 @@ void backward_data_as_forward(const Conv2DParams& p, const float* dy, const floa
 void conv2d_set_col_budget(int64_t floats) { g_col_budget = floats > 0 ? floats : kDefaultColBudget; }
 
 void conv2d_forward_im2col(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
-                           float* y) {
+                           float* y, const Conv2DPackedFilter& packed) {
   const Geo geo = geometry(p);
   const bool pointwise = is_pointwise(p);
   float* col = pointwise ? nullptr : col_buffer(geo.chunk_rows * p.out_w * geo.k);
   for (int64_t grp = 0; grp < p.groups; ++grp) {
     GemmArgs g;
     g.n = geo.opg, g.k = geo.k;
-    g.b = w + grp * geo.opg, g.ldb = p.out_c;
+    if (packed.data) g.b_packed = packed.data, g.b_packed_nr = packed.nr;  // groups == 1
+    else g.b = w + grp * geo.opg, g.ldb = p.out_c;
     g.ldc = p.out_c;
     g.bias = bias ? bias + grp * geo.opg : nullptr;
     g.act = act;

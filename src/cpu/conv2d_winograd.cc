@@ -198,7 +198,8 @@ void conv2d_forward_winograd(const Conv2DParams& p, const float* x, const float*
 }
 
 void conv2d_forward_winograd_transformed(const Conv2DParams& p, const float* x, const float* u, const float* bias,
-                                         Activation act, float* y) {
+                                         Activation act, float* y, const Conv2DPackedFilter& packed) {
+  const int64_t packed_plane = packed.data ? gemm_packed_b_floats(p.in_c, p.out_c) : 0;
   const TileGrid grid = tile_grid(p);
   if (grid.total == 0) return;
   // Chunks sized so V and M (16 floats per tile and channel) stay in cache,
@@ -220,7 +221,8 @@ void conv2d_forward_winograd_transformed(const Conv2DParams& p, const float* x, 
         GemmArgs g;
         g.m = count, g.n = p.out_c, g.k = p.in_c;
         g.a = v.data() + xi * count * p.in_c, g.lda = p.in_c;
-        g.b = u + xi * p.in_c * p.out_c, g.ldb = p.out_c;
+        if (packed.data) g.b_packed = packed.data + xi * packed_plane, g.b_packed_nr = packed.nr;
+        else g.b = u + xi * p.in_c * p.out_c, g.ldb = p.out_c;
         g.c = m.data() + xi * count * p.out_c, g.ldc = p.out_c;
         gemm(g);
       }

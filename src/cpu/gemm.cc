@@ -136,6 +136,28 @@ void gemm_few_rows(const GemmArgs& g) {
   });
 }
 
+// K block: one nr-wide panel of B (kc x nr floats) stays within ~24 KiB of L1.
+int64_t k_block(int nr) { return std::max<int64_t>(64, 24 * 1024 / (4 * nr) / 8 * 8); }
+
+// Offset of the (k block at k0, panel) in B packed whole: k blocks of
+// n_panels panels of kc x nr floats.
+int64_t packed_offset(int64_t k0, int64_t kc, int64_t panel, int64_t n_panels, int nr) {
+  return k0 * n_panels * nr + panel * kc * nr;
+}
+
+// B [k, n] row-major from a whole packing made for width nr.
+std::vector<float> unpack_b(const GemmArgs& g) {
+  const int nr = g.b_packed_nr;
+  const int64_t kkc = k_block(nr), n_panels = (g.n + nr - 1) / nr;
+  std::vector<float> b(size_t(g.k * g.n));
+  for (int64_t p = 0; p < g.k; ++p) {
+    const int64_t k0 = p / kkc * kkc, kc = std::min(kkc, g.k - k0);
+    for (int64_t j = 0; j < g.n; ++j)
+      b[size_t(p * g.n + j)] = g.b_packed[packed_offset(k0, kc, j / nr, n_panels, nr) + (p - k0) * nr + j % nr];
+  }
+  return b;
+}
+
 }  // namespace
 
 void gemm_reference(const GemmArgs& g) {
@@ -150,21 +172,43 @@ void gemm_reference(const GemmArgs& g) {
   apply_epilogue(g, 0, g.m, 0, g.n);
 }
 
+int64_t gemm_packed_b_floats(int64_t k, int64_t n) {
+  const int nr = g_kernel->nr;
+  return k * ((n + nr - 1) / nr) * nr;
+}
+
+int gemm_pack_b(const float* b, int64_t ldb, int64_t k, int64_t n, float* out) {
+  const int nr = g_kernel->nr;
+  const int64_t kkc = k_block(nr), n_panels = (n + nr - 1) / nr;
+  GemmArgs g;
+  g.b = b, g.ldb = ldb, g.k = k, g.n = n;
+  for (int64_t k0 = 0; k0 < k; k0 += kkc) {
+    const int64_t kc = std::min(kkc, k - k0);
+    pack_b(g, k0, kc, 0, n_panels, nr, out + packed_offset(k0, kc, 0, n_panels, nr));
+  }
+  return nr;
+}
+
 void gemm(const GemmArgs& g) {
   if (g.m <= 0 || g.n <= 0) return;
+  if (g.b_packed && g.b_packed_nr != g_kernel->nr) {
+    const std::vector<float> b = unpack_b(g);
+    GemmArgs u = g;
+    u.b = b.data(), u.ldb = g.n, u.trans_b = false, u.b_packed = nullptr;
+    return gemm(u);
+  }
   if (g.k <= 0) {
     for (int64_t i = 0; i < g.m && !g.accumulate; ++i) std::memset(g.c + i * g.ldc, 0, g.n * sizeof(float));
     apply_epilogue(g, 0, g.m, 0, g.n);
     return;
   }
-  if (g.m <= kFewRows && !g.trans_b) return gemm_few_rows(g);
+  if (g.m <= kFewRows && !g.trans_b && !g.b_packed) return gemm_few_rows(g);
   const GemmMicroKernel& kern = *g_kernel;
   const int mr = kern.mr, nr = kern.nr;
   ThreadPool& pool = ThreadPool::global();
   const int threads = pool.num_threads();
 
-  // K block: one nr-wide panel of B (kc x nr floats) stays within ~24 KiB of L1.
-  const int64_t kKc = std::max<int64_t>(64, 24 * 1024 / (4 * nr) / 8 * 8);
+  const int64_t kKc = k_block(nr);
   const int64_t n_panels = (g.n + nr - 1) / nr;
   const int64_t mc = std::min<int64_t>((g.m + mr - 1) / mr * mr, kMcMax / mr * mr);
   const int64_t m_blocks = (g.m + mc - 1) / mc;
@@ -183,14 +227,15 @@ void gemm(const GemmArgs& g) {
     const int64_t p0 = n_panels * chunk / n_chunks, p1 = n_panels * (chunk + 1) / n_chunks;
     // The packing buffer grows on the first call of a shape (warm-up) and is reused.
     thread_local std::vector<float> b_pack;
-    b_pack.resize(size_t(std::min(kKc, g.k) * (p1 - p0) * nr));
+    if (!g.b_packed) b_pack.resize(size_t(std::min(kKc, g.k) * (p1 - p0) * nr));
     for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
       const int64_t kc = std::min(kKc, g.k - k0);
       const bool acc = g.accumulate || k0 > 0;
-      pack_b(g, k0, kc, p0, p1, nr, b_pack.data());
+      if (!g.b_packed) pack_b(g, k0, kc, p0, p1, nr, b_pack.data());
       for (int64_t p = p0; p < p1; ++p) {
         const int64_t j0 = p * nr;
-        const float* bp = b_pack.data() + (p - p0) * kc * nr;
+        const float* bp = g.b_packed ? g.b_packed + packed_offset(k0, kc, p, n_panels, nr)
+                                     : b_pack.data() + (p - p0) * kc * nr;
         for (int64_t i0 = m0; i0 < m0 + rows; i0 += mr)
           run_tile(kern, g, i0, k0, kc, bp, j0, std::min<int64_t>(nr, g.n - j0), acc);
       }

@@ -21,7 +21,17 @@ struct GemmArgs {
   bool accumulate = false;        // C += op(A) op(B) instead of C =
   const float* bias = nullptr;    // length n, or null
   Activation act = Activation::kLinear;  // elementwise only
+  // B packed ahead by gemm_pack_b (inference weights reused by every call):
+  // gemm() then skips packing B per call; b and trans_b are ignored.
+  const float* b_packed = nullptr;
+  int b_packed_nr = 0;  // gemm_pack_b's result
 };
+
+// Packing B once: gemm_packed_b_floats(k, n) floats for row-major B [k, n];
+// returns the micro-kernel width it packed for (a product run later under a
+// different kernel unpacks it first, so results never depend on it).
+int64_t gemm_packed_b_floats(int64_t k, int64_t n);
+int gemm_pack_b(const float* b, int64_t ldb, int64_t k, int64_t n, float* out);
 
 // Fast path: packed, multithreaded, best micro-kernel for this CPU.
 void gemm(const GemmArgs& args);

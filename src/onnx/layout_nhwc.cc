@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "cpu/conv2d.h"
+#include "cpu/gemm.h"
 #include "onnx/graph_optimizer.h"
 
 namespace kiln {
@@ -78,9 +79,25 @@ class NhwcRewriter {
         for (int64_t k = 0; k < khw; ++k)
           packed.data<float>()[(k * ws[1] + c) * ws[0] + m] = w->data<float>()[(m * ws[1] + c) * khw + k];
     OnnxNode c = internal_node(n, "NhwcConv");
+    const int64_t group = OnnxOpContext(n, g_->opset).get_int("group", 1);
+    c.attributes.push_back(onnx_ints_attribute("kernel_shape", {ws[2], ws[3]}));
+    c.attributes.push_back(onnx_int_attribute("filter_in_channels", ws[1]));
+    c.attributes.push_back(onnx_int_attribute("filter_out_channels", ws[0]));
+    // The GEMM's B packed once: each Winograd plane, or the im2col filter (one group).
     if (OnnxValue u; winograd_filter(n, packed, &u)) {
-      packed = std::move(u);
       c.attributes.push_back(onnx_int_attribute("winograd", 1));
+      const int64_t plane = gemm_packed_b_floats(ws[1], ws[0]);
+      OnnxValue::make(OnnxDataType::kFloat, {16 * plane}, &packed);
+      int nr = 0;
+      for (int64_t xi = 0; xi < 16; ++xi)
+        nr = gemm_pack_b(u.data<float>() + xi * ws[1] * ws[0], ws[0], ws[1], ws[0], packed.data<float>() + xi * plane);
+      c.attributes.push_back(onnx_int_attribute("packed_nr", nr));
+    } else if (group == 1) {
+      const int64_t k = ws[1] * khw;
+      OnnxValue b;
+      OnnxValue::make(OnnxDataType::kFloat, {gemm_packed_b_floats(k, ws[0])}, &b);
+      c.attributes.push_back(onnx_int_attribute("packed_nr", gemm_pack_b(packed.data<float>(), ws[0], k, ws[0], b.data<float>())));
+      packed = std::move(b);
     }
     c.inputs = {as_nhwc(n.inputs[0]), add_onnx_constant(g_, n.inputs[1] + "#nhwc", std::move(packed))};
     if (has_bias) c.inputs.push_back(n.inputs[2]);
@@ -89,7 +106,7 @@ class NhwcRewriter {
   }
 
   // For a conv Winograd F(2x2, 3x3) will run, the filter transformed at load
-  // ([16, C, M]) instead of at every call.
+  // (16 planes of [C, M]) instead of at every call.
   bool winograd_filter(const OnnxNode& n, const OnnxValue& packed, OnnxValue* u) const {
     const OnnxOpContext ctx(n, g_->opset);
     const OnnxShape& ps = packed.shape();  // [kh, kw, C/group, M]
@@ -99,7 +116,7 @@ class NhwcRewriter {
     p.kernel_h = ps[0], p.kernel_w = ps[1], p.in_c = ps[2], p.out_c = ps[3], p.groups = ctx.get_int("group", 1);
     p.stride_h = s[0], p.stride_w = s[1], p.dilation_h = d[0], p.dilation_w = d[1];
     if (!conv2d_winograd_applies(p)) return false;
-    OnnxValue::make(OnnxDataType::kFloat, {conv2d_winograd_filter_floats(p) / (p.in_c * p.out_c), p.in_c, p.out_c}, u);
+    OnnxValue::make(OnnxDataType::kFloat, {conv2d_winograd_filter_floats(p)}, u);
     conv2d_winograd_filter(p, packed.data<float>(), u->data<float>());
     return true;
   }

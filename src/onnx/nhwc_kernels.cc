@@ -4,14 +4,16 @@
 // transposes between them. They live in the internal domain
 // kKilnInternalDomain, which user models cannot name (the loader rejects
 // every domain but the default one before the optimizer runs).
-//   NhwcConv         X [N,H,W,C], W packed [kh,kw,C/group,M] (or Winograd-transformed
-//                    [16,C,M] with winograd = 1), B [M]; Conv's attributes + activation
+//   NhwcConv         X [N,H,W,C], W packed for gemm() (im2col B, or 16 Winograd planes
+//                    with winograd = 1) or [kh,kw,C/group,M] (grouped), B [M];
+//                    Conv's attributes + activation, filter sizes, packed_nr
 //   NhwcPool         MaxPool / AveragePool on [N,H,W,C]; their attributes + kind (0 max, 1 average)
 //   NhwcGlobalPool   [N,H,W,C] -> [N,C,1,1] (the same bytes as [N,1,1,C]); kind
 //   NhwcChannelAffine  y = act(x * scale[c] + shift[c]) over the last axis: inference BatchNormalization
 // (Named outside the ops_*.cc pattern so the wasm build keeps it at -O3.)
 #include <algorithm>
 
+#include "cpu/gemm.h"
 #include "cpu/pool2d.h"
 #include "onnx/conv_geometry.h"
 #include "onnx/kernel_util.h"
@@ -36,6 +38,9 @@ Status require_nhwc_float(const OnnxOpContext& ctx, const OnnxValue& x) {
   return Status();
 }
 
+// Floats of B [k, n] packed by gemm_pack_b for micro-kernel width nr.
+int64_t packed_floats(int64_t k, int64_t n, int64_t nr) { return k * ((n + nr - 1) / nr) * nr; }
+
 Status op_nhwc_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
@@ -43,14 +48,21 @@ Status op_nhwc_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   KILN_RETURN_IF_ERROR(require_nhwc_float(ctx, x));
   const OnnxValue* b = onnx_has_input(in, 2) ? in[2] : nullptr;
   const OnnxShape& xs = x.shape();
-  // The filter: packed [kh, kw, C/group, M], or Winograd-transformed [16, C, M] for 3x3.
+  const std::vector<int64_t> kernel = ctx.get_ints("kernel_shape");
+  const int64_t group = ctx.get_int("group", 1), cg = ctx.get_int("filter_in_channels", 0),
+                m = ctx.get_int("filter_out_channels", 0), nr = ctx.get_int("packed_nr", 0);
   const bool winograd = ctx.get_int("winograd", 0) != 0;
-  if (w.rank() != (winograd ? 3 : 4)) return ctx.error("bad packed filter shape " + onnx_shape_string(w.shape()));
-  const int64_t group = ctx.get_int("group", 1), cg = w.shape()[w.rank() - 2], m = w.shape()[w.rank() - 1];
+  if (kernel.size() != 2 || kernel[0] < 1 || kernel[1] < 1 || cg < 1 || m < 1 || nr < 0 || nr > 64 || (winograd && !nr))
+    return ctx.error("bad filter attributes");
   if (group < 1 || cg * group != xs[3] || m % group) return ctx.error("channels do not match group " + std::to_string(group));
   if (b && b->numel() != m) return ctx.error("B must have " + std::to_string(m) + " elements");
+  // The filter as the optimizer left it: 16 packed Winograd planes, the
+  // packed im2col B, or [kh, kw, C/group, M] for grouped convs.
+  const int64_t want = winograd ? 16 * packed_floats(cg, m, nr)
+                       : nr     ? packed_floats(kernel[0] * kernel[1] * cg, m, nr)
+                                : kernel[0] * kernel[1] * cg * m;
+  if (w.type() != OnnxDataType::kFloat || w.numel() != want) return ctx.error("packed filter has the wrong size");
   ConvGeometry g;
-  const std::vector<int64_t> kernel = winograd ? std::vector<int64_t>{3, 3} : std::vector<int64_t>{w.shape()[0], w.shape()[1]};
   KILN_RETURN_IF_ERROR(init_conv_geometry(ctx, {xs[1], xs[2]}, kernel, &g));
   KILN_RETURN_IF_ERROR(resolve_conv_pads(ctx, &g, false));
   if (g.pb[0] < 0 || g.pb[1] < 0) return ctx.error("negative pads");
@@ -60,11 +72,16 @@ Status op_nhwc_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   if ((*out)[0].numel() == 0) return Status();
   const Conv2DParams p = conv2d_params_of(g, xs[0], xs[3], m, group);
   const float* bias = b ? b->data<float>() : nullptr;
-  if (!winograd) {
-    conv2d_forward(p, x.data<float>(), w.data<float>(), bias, act, (*out)[0].data<float>());
+  float* y = (*out)[0].data<float>();
+  const Conv2DPackedFilter packed{w.data<float>(), int(nr)};
+  if (winograd) {
+    if (!conv2d_winograd_applies(p)) return ctx.error("Winograd filter for a conv it does not apply to");
+    conv2d_forward_winograd_transformed(p, x.data<float>(), nullptr, bias, act, y, packed);
+  } else if (nr) {
+    if (group != 1) return ctx.error("a packed filter needs group 1");
+    conv2d_forward_im2col(p, x.data<float>(), nullptr, bias, act, y, packed);
   } else {
-    if (!conv2d_winograd_applies(p) || w.numel() != conv2d_winograd_filter_floats(p)) return ctx.error("Winograd filter does not fit");
-    conv2d_forward_winograd_transformed(p, x.data<float>(), w.data<float>(), bias, act, (*out)[0].data<float>());
+    conv2d_forward(p, x.data<float>(), w.data<float>(), bias, act, y);
   }
   return Status();
 }
