@@ -68,6 +68,43 @@ TEST(Gemm, AllKernelsMatchReferenceOnOddShapes) {
   gemm_select_kernel(original.c_str());
 }
 
+// B packed once (gemm_pack_b) gives the reference's product, under the kernel
+// it was packed for and, unpacked on the fly, under every other kernel.
+TEST(Gemm, PrepackedBMatchesReferenceUnderEveryKernel) {
+  const GemmMicroKernel* kernels[8];
+  const int nk = gemm_available_kernels(kernels, 8);
+  const std::string original = gemm_active_kernel().name;
+  const Case cases[] = {{1, 10, 7}, {5, 17, 1000}, {200, 64, 27}, {97, 33, 2000}};
+  Rng rng(11);
+  for (int packer = 0; packer < nk; ++packer)
+    for (const Case& c : cases) {
+      ASSERT_TRUE(gemm_select_kernel(kernels[packer]->name));
+      std::vector<float> a(size_t(c.m * c.k)), b(size_t(c.k * c.n)), bias(size_t(c.n));
+      for (auto* v : {&a, &b, &bias})
+        for (float& x : *v) x = float(rng.uniform() * 2 - 1);
+      std::vector<float> packed(size_t(gemm_packed_b_floats(c.k, c.n)));
+      const int nr = gemm_pack_b(b.data(), c.n, c.k, c.n, packed.data());
+      EXPECT_EQ(nr, kernels[packer]->nr);
+      GemmArgs g;
+      g.m = c.m, g.n = c.n, g.k = c.k;
+      g.a = a.data(), g.lda = c.k;
+      g.b = b.data(), g.ldb = c.n;
+      g.ldc = c.n, g.bias = bias.data(), g.act = Activation::kRelu;
+      std::vector<float> want(size_t(c.m * c.n)), got(want.size());
+      g.c = want.data();
+      gemm_reference(g);
+      g.b = nullptr, g.b_packed = packed.data(), g.b_packed_nr = nr, g.c = got.data();
+      for (int runner = 0; runner < nk; ++runner) {
+        ASSERT_TRUE(gemm_select_kernel(kernels[runner]->name));
+        std::fill(got.begin(), got.end(), 0.0f);
+        gemm(g);
+        SCOPED_TRACE(std::string(kernels[packer]->name) + " -> " + kernels[runner]->name + " m=" + std::to_string(c.m));
+        expect_close(got, want, c.k);
+      }
+    }
+  ASSERT_TRUE(gemm_select_kernel(original.c_str()));
+}
+
 TEST(Gemm, ZeroInnerDimensionGivesBiasOnly) {
   std::vector<float> c(6, 5.0f), bias{1, 2, 3};
   GemmArgs g;
