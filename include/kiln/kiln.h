@@ -156,5 +156,10 @@ class Session {
   std::unique_ptr<Impl> impl_;
 };
 
+// Writes the model as an ONNX file (IR 8, opset 17) that ONNX runtimes run with
+// the same inputs (channels-last, as Kiln takes them) and outputs; the batch
+// dimension is symbolic. Throws kiln::Error naming a layer without an ONNX form.
+std::vector<uint8_t> export_model(const Sequential& model);
+
 }  // namespace onnx
 }  // namespace kiln

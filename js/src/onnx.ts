@@ -4,8 +4,13 @@
 // operator must have a kernel, constant subgraphs are folded at load, and any
 // batch size runs. Inputs are float32 tensors; outputs of other types (int64
 // indices, bool masks) come back converted to float32.
+//
+// The other way: `const bytes = await kiln.onnx.export(model)` writes a Kiln
+// model as an ONNX file (src/io/onnx_export.h) that ONNX runtimes run with
+// the same channels-last inputs and outputs.
 
 import { alloc, coreError, free, heapF32, heapI32, heapU8, mod } from './backend.js';
+import type { LayersModel } from './model.js';
 import { Tensor } from './tensor.js';
 
 const registry = typeof FinalizationRegistry !== 'undefined'
@@ -113,3 +118,26 @@ export async function load(source: Uint8Array | ArrayBuffer): Promise<OnnxSessio
     free(ptr);
   }
 }
+
+/**
+ * Writes `model` as an ONNX file (IR 8, opset 17, a symbolic batch dimension):
+ * the same inputs give the same outputs in ONNX Runtime and in kiln.onnx.load.
+ * Rejects, naming the layer, a model with a layer that has no ONNX form.
+ * Exposed as `kiln.onnx.export` (`export` is a reserved word for a declaration).
+ */
+async function exportModel(model: LayersModel): Promise<Uint8Array> {
+  if (!model || typeof (model as { save?: unknown }).save !== 'function')
+    throw new Error('onnx.export: expected a kiln model (kiln.sequential() or kiln.model())');
+  const saved = await model.save();
+  const m = mod();
+  const ptr = alloc(saved.length, 'the model to export');
+  try {
+    heapU8().set(saved, ptr);
+    const out = m._kiln_onnx_export(ptr, saved.length);
+    if (!out) throw coreError('onnx.export');
+    return heapU8().slice(out, out + m._kiln_onnx_exported_size());
+  } finally {
+    free(ptr);
+  }
+}
+export { exportModel as export };

@@ -1,7 +1,9 @@
-// The native C++ API of ONNX sessions (include/kiln/kiln.h, kiln::onnx):
-// a thin layer over src/onnx/session.h that throws kiln::Error.
+// The native C++ API of ONNX (include/kiln/kiln.h, kiln::onnx): sessions over
+// src/onnx/session.h and export over src/io/onnx_export.h, throwing kiln::Error.
 #include <cstring>
 
+#include "io/model_format.h"
+#include "io/onnx_export.h"
 #include "kiln/kiln.h"
 #include "onnx/session.h"
 
@@ -60,6 +62,16 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) const {
     result.push_back(std::move(t));
   }
   return result;
+}
+
+// Through the saved form: it carries the topology and weights the exporter reads.
+std::vector<uint8_t> export_model(const Sequential& model) {
+  const std::vector<uint8_t> saved = model.save();
+  std::unique_ptr<Model> m;
+  check(decode_model(saved.data(), saved.size(), &m));
+  std::vector<uint8_t> out;
+  check(export_onnx_model(*m, &out));
+  return out;
 }
 
 }  // namespace kiln::onnx

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "io/crc32.h"
+#include "io/kiln_graph_format.h"
 
 namespace kiln {
 namespace {
@@ -193,6 +194,8 @@ Status decode_model(const uint8_t* p, size_t size, std::unique_ptr<Model>* out) 
   if (!p || size < kHeaderBytes) return bad("too short for a header (" + std::to_string(size) + " bytes, need 64)");
   if (std::memcmp(p, kMagic, 8) != 0) return bad("wrong magic bytes (not a Kiln model)");
   const uint32_t version = get<uint32_t>(p, 8);
+  if (is_kiln_graph(p, size))
+    return bad("format version " + std::to_string(version) + " is an ONNX model (from kiln convert): load it with kiln.onnx.load or OnnxSession");
   if (version < 1 || version > kModelFormatVersion)
     return bad("unsupported format version " + std::to_string(version) + " (this Kiln reads versions 1 to " + std::to_string(kModelFormatVersion) + ")");
   const uint64_t file_size = get<uint64_t>(p, 16);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "io/kiln_graph_format.h"
 #include "onnx/memory_plan.h"
 
 namespace kiln {
@@ -14,7 +15,7 @@ bool is_default_domain(const std::string& d) { return d.empty() || d == "ai.onnx
 Status OnnxSession::load(const uint8_t* data, size_t size, std::unique_ptr<OnnxSession>* out,
                          const OnnxFileReader* read_file, const OnnxSessionOptions& options) {
   OnnxModel model;
-  KILN_RETURN_IF_ERROR(parse_onnx_model(data, size, &model));
+  KILN_RETURN_IF_ERROR(read_onnx_or_kiln_graph(data, size, &model));  // .onnx bytes or a `kiln convert` file
   if (read_file) KILN_RETURN_IF_ERROR(resolve_external_data(&model, *read_file));
   return load_model(std::move(model), out, options);
 }

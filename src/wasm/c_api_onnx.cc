@@ -1,10 +1,13 @@
-// The C ABI of ONNX sessions (kiln.onnx in JS): load a model, describe its
-// inputs and outputs, run it on float32 tensors. Results stay in the handle
-// until the next run. Failures return 0 / null with kiln_last_error() set.
+// The C ABI of ONNX (kiln.onnx in JS): load a model, describe its inputs and
+// outputs, run it on float32 tensors; export a Kiln model. Results stay in the
+// handle until the next run; an export's bytes until the next export.
+// Failures return 0 / null with kiln_last_error() set.
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#include "io/model_format.h"
+#include "io/onnx_export.h"
 #include "onnx/session.h"
 #include "wasm/c_api.h"
 
@@ -15,6 +18,8 @@ struct OnnxHandle {
   std::unique_ptr<OnnxSession> session;
   std::vector<OnnxValue> results;  // float32, from the last run
 };
+
+std::vector<uint8_t> g_exported;
 
 bool in_range(int i, size_t n) { return i >= 0 && size_t(i) < n; }
 
@@ -100,5 +105,22 @@ int kiln_onnx_result_dim(OnnxHandle* h, int i, int d) {
 const float* kiln_onnx_result_data(OnnxHandle* h, int i) {
   return in_range(i, h->results.size()) ? h->results[size_t(i)].data<float>() : nullptr;
 }
+
+// A Kiln model file (the bytes of model.save()) as an ONNX file: its bytes,
+// kiln_onnx_exported_size() long. From the saved form, as natively
+// (src/api/onnx_api.cc), so JS needs no access to the model's handle.
+const uint8_t* kiln_onnx_export(const uint8_t* saved, int size) {
+  std::unique_ptr<Model> model;
+  std::vector<uint8_t> bytes;
+  Status s = size < 0 ? Status::error("negative size") : decode_model(saved, size_t(size), &model);
+  if (s.ok()) s = export_onnx_model(*model, &bytes);
+  if (!s.ok()) {
+    c_api_fail(s);
+    return nullptr;
+  }
+  g_exported = std::move(bytes);
+  return g_exported.data();
+}
+int kiln_onnx_exported_size() { return int(g_exported.size()); }
 
 }  // extern "C"

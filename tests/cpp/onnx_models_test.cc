@@ -4,56 +4,23 @@
 // exported batch size and at batch 1; clear errors for bad inputs and files.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cmath>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include "io/json.h"
 #include "kiln/kiln.h"
+#include "onnx_reference.h"
 
 namespace kiln {
 namespace {
 
-std::vector<uint8_t> read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-struct Reference {
-  onnx::Tensor input, output;
-};
-
-Reference reference(const std::string& name) {
-  const std::vector<uint8_t> text = read_bytes(std::string(KILN_FIXTURE_DIR) + "/onnx_models/" + name + ".json");
-  Json j;
-  EXPECT_TRUE(parse_json(std::string(text.begin(), text.end()), &j).ok());
-  Reference r;
-  auto fill = [&](const char* values, const char* shape, onnx::Tensor* t) {
-    for (const Json& v : j.find(values)->items()) t->data.push_back(float(v.as_number()));
-    for (const Json& d : j.find(shape)->items()) t->shape.push_back(int64_t(d.as_number()));
-  };
-  fill("input", "input_shape", &r.input);
-  fill("output", "output_shape", &r.output);
-  return r;
-}
-
-double rel_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    diff = std::max(diff, double(std::fabs(got[i] - want[i])));
-    scale = std::max(scale, double(std::fabs(want[i])));
-  }
-  return diff / scale;
-}
+using testing::read_bytes;
+using testing::rel_error;
 
 void expect_matches_torch(const std::string& name) {
   SCOPED_TRACE(name);
-  const std::vector<uint8_t> bytes = read_bytes(std::string(KILN_FIXTURE_DIR) + "/onnx_models/" + name + ".onnx");
-  onnx::Session s = onnx::Session::load(bytes.data(), bytes.size());
+  const testing::OnnxReference r = testing::fixture_reference(name);
+  onnx::Session s = onnx::Session::load(r.model.data(), r.model.size());
   EXPECT_EQ(s.input_names(), std::vector<std::string>{"input"});
-  const Reference r = reference(name);
   const std::vector<onnx::Tensor> out = s.run({r.input});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].shape, r.output.shape);
