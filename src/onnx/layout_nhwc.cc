@@ -8,6 +8,8 @@
 //    Sigmoid / Tanh fused into it;
 //  - MaxPool / AveragePool / BatchNormalization / the global pools, the
 //    elementwise ops and Concat on channels keep NHWC when their input has it;
+//  - Add (residual connections) becomes AddActivation, absorbing a following
+//    activation as Conv does;
 //  - every other reader, and the graph outputs, get the NCHW value back
 //    through one Transpose, emitted where it is first needed.
 #include <cmath>
@@ -59,7 +61,7 @@ class NhwcRewriter {
     if (n.op_type == "Concat") return concat(n);
     if (n.op_type == "Pad") return pad(n);
     if (kUnaryOps.count(n.op_type)) return unary(n);
-    if (kBinaryOps.count(n.op_type)) return binary(n);
+    if (kBinaryOps.count(n.op_type)) return binary(n, next, fused_next);
     return false;
   }
 
@@ -227,7 +229,7 @@ class NhwcRewriter {
 
   // Broadcasting ops whose inputs are NHWC values or float constants of rank
   // <= 4 (those are permuted once, as NCHW broadcasting would align them).
-  bool binary(const OnnxNode& n) {
+  bool binary(const OnnxNode& n, const OnnxNode* next, bool* fused_next) {
     bool any_nhwc = false;
     for (const std::string& in : n.inputs) {
       if (in.empty()) return false;
@@ -237,6 +239,11 @@ class NhwcRewriter {
     if (!any_nhwc) return false;
     OnnxNode c = clone_onnx_node(n);
     for (std::string& in : c.inputs) in = nhwc_.count(in) ? nhwc_.at(in) : permuted_constant(in);
+    if (n.op_type == "Add" && n.inputs.size() == 2) {  // a residual sum, usually followed by Relu
+      c.op_type = "AddActivation", c.domain = kKilnInternalDomain;
+      finish_with_activation(std::move(c), n, next, fused_next);
+      return true;
+    }
     c.outputs = {produce_nhwc(n.outputs[0])};
     emit(std::move(c));
     return true;

@@ -10,6 +10,7 @@
 //   NhwcPool         MaxPool / AveragePool on [N,H,W,C]; their attributes + kind (0 max, 1 average)
 //   NhwcGlobalPool   [N,H,W,C] -> [N,C,1,1] (the same bytes as [N,1,1,C]); kind
 //   NhwcChannelAffine  y = act(x * scale[c] + shift[c]) over the last axis: inference BatchNormalization
+//   AddActivation    y = act(a + b) (any layout; broadcasting as Add)
 // (Named outside the ops_*.cc pattern so the wasm build keeps it at -O3.)
 #include <algorithm>
 
@@ -164,7 +165,31 @@ Status op_nhwc_channel_affine(const OnnxOpContext& ctx, const OnnxInputs& in, st
   return Status();
 }
 
+// a + b, then the fused activation: one pass for same-shape float inputs (the
+// residual sums of ResNets), else ONNX Add's broadcasting kernel first.
+Status op_add_activation(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
+  Activation act;
+  KILN_RETURN_IF_ERROR(onnx_internal_activation(ctx, &act));
+  const OnnxValue &a = *in[0], &b = *in[1];
+  if (a.type() == OnnxDataType::kFloat && b.type() == OnnxDataType::kFloat && a.shape() == b.shape()) {
+    KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, a.shape(), &(*out)[0]));
+    const float *pa = a.data<float>(), *pb = b.data<float>();
+    float* y = (*out)[0].data<float>();
+    for (int64_t i = 0; i < a.numel(); ++i) y[i] = pa[i] + pb[i];
+  } else {
+    KILN_RETURN_IF_ERROR(find_onnx_op("Add")->kernel(ctx, in, out));
+  }
+  if (act != Activation::kLinear) {
+    if ((*out)[0].type() != OnnxDataType::kFloat) return ctx.error("a fused activation needs float32");
+    activation_forward(act, (*out)[0].data<float>(), (*out)[0].numel());
+  }
+  return Status();
+}
+
 const OnnxOpEntry kNhwcOps[] = {
+    {"AddActivation", op_add_activation},
     {"NhwcConv", op_nhwc_conv},
     {"NhwcPool", op_nhwc_pool},
     {"NhwcGlobalPool", op_nhwc_global_pool},

@@ -120,8 +120,8 @@ void expect_same_outputs(const OnnxSession& plain, const OnnxSession& optimized,
 
 // Conv -> BN -> Relu, a depthwise conv with asymmetric pads -> Clip(0, 6),
 // pools (ceil mode, padding counted in the average), a broadcast constant, a
-// scalar, Concat on channels, a standalone BN, Pad, Identity and Dropout,
-// global pooling, Flatten and Gemm -> Relu.
+// scalar, Concat on channels, a standalone BN, Pad, Identity and Dropout, a
+// residual Add -> Relu, global pooling, Flatten and Gemm -> Relu.
 OnnxModel vision_graph() {
   GraphBuilder b;
   b.input("x");
@@ -177,8 +177,10 @@ OnnxModel vision_graph() {
   b.node("Pad", {"d3", "pads"}, {"pad"});
   b.ints("nopads", {0, 0, 0, 0, 0, 0, 0, 0});
   b.node("Pad", {"pad", "nopads"}, {"pad0"});
+  b.node("Add", {"pad0", "pad"}, {"res"});  // a residual sum -> AddActivation with the Relu
+  b.node("Relu", {"res"}, {"res_r"});
   b.weight("w4", {6, 12, 1, 1});
-  b.node("Conv", {"pad0", "w4"}, {"c4"});
+  b.node("Conv", {"res_r", "w4"}, {"c4"});
   b.node("GlobalAveragePool", {"c4"}, {"g"});
   b.node("Flatten", {"g"}, {"f"});
   b.weight("fc", {5, 6}), b.weight("fcb", {5});
@@ -197,7 +199,7 @@ TEST(OnnxOptimizer, VisionGraphMatchesUnoptimizedAtEveryBatchSize) {
   const OnnxOptimizeStats& st = optimized->optimize_stats();
   EXPECT_EQ(st.batch_norms_folded, 1);         // n1 into c1; n2 follows a Concat
   EXPECT_EQ(st.identities_removed, 3);         // Identity, Dropout, the zero Pad
-  EXPECT_EQ(st.activations_fused, 4);          // r1, r2 (Clip), r3 (into the BN), y (into Gemm)
+  EXPECT_EQ(st.activations_fused, 5);          // r1, r2 (Clip), r3 (into the BN), res_r (into Add), y (into Gemm)
   EXPECT_EQ(st.layout_transposes, 1);          // only the input
   EXPECT_LT(optimized->num_nodes_to_run(), plain->num_nodes_to_run());
   // Batch sizes change between runs: the planned buffers grow and are reused.
