@@ -178,6 +178,7 @@ void fold_conv_batch_norm(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
     }
     OnnxNode c = clone_onnx_node(*conv);
     c.inputs.resize(3);
+    if (readers.at(conv->inputs[1]) == 1 && !g->outputs.count(conv->inputs[1])) g->constants->erase(conv->inputs[1]);
     c.inputs[1] = add_onnx_constant(g, conv->inputs[1] + "#bn", std::move(nw));
     c.inputs[2] = add_onnx_constant(g, conv->outputs[0] + "#bias", std::move(nb));
     c.outputs[0] = bn->outputs[0];

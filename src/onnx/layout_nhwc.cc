@@ -103,6 +103,7 @@ class NhwcRewriter {
     }
     c.inputs = {as_nhwc(n.inputs[0]), add_onnx_constant(g_, n.inputs[1] + "#nhwc", std::move(packed))};
     if (has_bias) c.inputs.push_back(n.inputs[2]);
+    drop_if_unread(n.inputs[1]);
     finish_with_activation(std::move(c), n, next, fused_next);
     return true;
   }
@@ -260,6 +261,12 @@ class NhwcRewriter {
     c.attributes.push_back(onnx_int_attribute("activation", int64_t(act)));
     c.outputs = {produce_nhwc(*fused_next ? next->outputs[0] : y)};
     emit(std::move(c));
+  }
+
+  // The original filter, once packed, is dropped when nothing else reads it:
+  // load holds each weight about once, not in every layout at the same time.
+  void drop_if_unread(const std::string& name) {
+    if (readers_[name] == 1 && !g_->outputs.count(name)) g_->constants->erase(name);
   }
 
   bool pads_non_negative(const OnnxNode& n) const {

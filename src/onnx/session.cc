@@ -56,11 +56,12 @@ Status OnnxSession::prepare() {
     for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
     return Status::error("ONNX model uses operators Kiln does not support: " + list);
   }
-  for (const OnnxTensor& t : g.initializers) {
+  for (OnnxTensor& t : model_.graph.initializers) {
     OnnxValue v;
     const Status st = OnnxValue::from_tensor(t, &v);
     if (!st.ok()) return Status::error("initializer '" + t.name + "': " + st.message());
     constants_[t.name] = std::move(v);
+    std::vector<uint8_t>().swap(t.data);  // each weight is held once while loading (peak memory)
   }
   // Inputs that have initializers are constants with defaults (IR < 4 lists them all).
   for (const OnnxValueInfo& in : g.inputs)
