@@ -54,7 +54,7 @@ torchvision-models:
 test-cpp: native fixtures torchvision-models
 	cd build && ctest --output-on-failure -j$(JOBS)
 
-test-js: js torchvision-models
+test-js: js native torchvision-models
 	node --test tests/js/
 
 test-browser: js torchvision-models
