@@ -74,7 +74,7 @@ class NhwcRewriter {
     if (!w || w->rank() != 4 || (has_bias && (!b || b->numel() != w->shape()[0])) || !pads_non_negative(n)) return false;
     const OnnxShape& ws = w->shape();  // [M, C/group, kh, kw] -> [kh, kw, C/group, M]
     OnnxValue packed;
-    OnnxValue::make(OnnxDataType::kFloat, {ws[2], ws[3], ws[1], ws[0]}, &packed);
+    if (!OnnxValue::make(OnnxDataType::kFloat, {ws[2], ws[3], ws[1], ws[0]}, &packed).ok()) return false;
     const int64_t khw = ws[2] * ws[3];
     for (int64_t m = 0; m < ws[0]; ++m)
       for (int64_t c = 0; c < ws[1]; ++c)
@@ -82,23 +82,23 @@ class NhwcRewriter {
           packed.data<float>()[(k * ws[1] + c) * ws[0] + m] = w->data<float>()[(m * ws[1] + c) * khw + k];
     OnnxNode c = internal_node(n, "NhwcConv");
     const int64_t group = OnnxOpContext(n, g_->opset).get_int("group", 1);
-    c.attributes.push_back(onnx_ints_attribute("kernel_shape", {ws[2], ws[3]}));
-    c.attributes.push_back(onnx_int_attribute("filter_in_channels", ws[1]));
-    c.attributes.push_back(onnx_int_attribute("filter_out_channels", ws[0]));
+    c.attributes.push_back(onnx_ints_attr("kernel_shape", {ws[2], ws[3]}));
+    c.attributes.push_back(onnx_int_attr("filter_in_channels", ws[1]));
+    c.attributes.push_back(onnx_int_attr("filter_out_channels", ws[0]));
     // The GEMM's B packed once: each Winograd plane, or the im2col filter (one group).
     if (OnnxValue u; winograd_filter(n, packed, &u)) {
-      c.attributes.push_back(onnx_int_attribute("winograd", 1));
+      c.attributes.push_back(onnx_int_attr("winograd", 1));
       const int64_t plane = gemm_packed_b_floats(ws[1], ws[0]);
-      OnnxValue::make(OnnxDataType::kFloat, {16 * plane}, &packed);
+      if (!OnnxValue::make(OnnxDataType::kFloat, {16 * plane}, &packed).ok()) return false;  // too large: keep Conv
       int nr = 0;
       for (int64_t xi = 0; xi < 16; ++xi)
         nr = gemm_pack_b(u.data<float>() + xi * ws[1] * ws[0], ws[0], ws[1], ws[0], packed.data<float>() + xi * plane);
-      c.attributes.push_back(onnx_int_attribute("packed_nr", nr));
+      c.attributes.push_back(onnx_int_attr("packed_nr", nr));
     } else if (group == 1) {
       const int64_t k = ws[1] * khw;
       OnnxValue b;
-      OnnxValue::make(OnnxDataType::kFloat, {gemm_packed_b_floats(k, ws[0])}, &b);
-      c.attributes.push_back(onnx_int_attribute("packed_nr", gemm_pack_b(packed.data<float>(), ws[0], k, ws[0], b.data<float>())));
+      if (!OnnxValue::make(OnnxDataType::kFloat, {gemm_packed_b_floats(k, ws[0])}, &b).ok()) return false;
+      c.attributes.push_back(onnx_int_attr("packed_nr", gemm_pack_b(packed.data<float>(), ws[0], k, ws[0], b.data<float>())));
       packed = std::move(b);
     }
     c.inputs = {as_nhwc(n.inputs[0]), add_onnx_constant(g_, n.inputs[1] + "#nhwc", std::move(packed))};
@@ -119,7 +119,7 @@ class NhwcRewriter {
     p.kernel_h = ps[0], p.kernel_w = ps[1], p.in_c = ps[2], p.out_c = ps[3], p.groups = ctx.get_int("group", 1);
     p.stride_h = s[0], p.stride_w = s[1], p.dilation_h = d[0], p.dilation_w = d[1];
     if (!conv2d_winograd_applies(p)) return false;
-    OnnxValue::make(OnnxDataType::kFloat, {conv2d_winograd_filter_floats(p)}, u);
+    if (!OnnxValue::make(OnnxDataType::kFloat, {conv2d_winograd_filter_floats(p)}, u).ok()) return false;
     conv2d_winograd_filter(p, packed.data<float>(), u->data<float>());
     return true;
   }
@@ -133,7 +133,7 @@ class NhwcRewriter {
       if (d != 1) return false;
     if (average && ctx.get_int("count_include_pad", 0) != 0 && ctx.get_int("ceil_mode", 0) != 0) return false;
     OnnxNode c = internal_node(n, "NhwcPool");
-    c.attributes.push_back(onnx_int_attribute("kind", average ? 1 : 0));
+    c.attributes.push_back(onnx_int_attr("kind", average ? 1 : 0));
     c.inputs = {nhwc_.at(n.inputs[0])};
     c.outputs = {produce_nhwc(n.outputs[0])};
     emit(std::move(c));
@@ -144,7 +144,7 @@ class NhwcRewriter {
   bool global_pool(const OnnxNode& n) {
     if (!nhwc_.count(n.inputs[0])) return false;
     OnnxNode c = internal_node(n, "NhwcGlobalPool");
-    c.attributes.push_back(onnx_int_attribute("kind", n.op_type == "GlobalAveragePool" ? 1 : 0));
+    c.attributes.push_back(onnx_int_attr("kind", n.op_type == "GlobalAveragePool" ? 1 : 0));
     c.inputs = {nhwc_.at(n.inputs[0])};
     emit(std::move(c));
     return true;
@@ -258,7 +258,7 @@ class NhwcRewriter {
     Activation act = Activation::kLinear;
     *fused_next = next && !g_->outputs.count(y) && readers_[y] == 1 && fusable_activation(*g_, *next, &act) &&
                   next->inputs[0] == y;
-    c.attributes.push_back(onnx_int_attribute("activation", int64_t(act)));
+    c.attributes.push_back(onnx_int_attr("activation", int64_t(act)));
     c.outputs = {produce_nhwc(*fused_next ? next->outputs[0] : y)};
     emit(std::move(c));
   }
@@ -291,7 +291,7 @@ class NhwcRewriter {
     OnnxNode t;
     t.name = to, t.op_type = "Transpose";
     t.inputs = {from}, t.outputs = {to};
-    t.attributes.push_back(onnx_ints_attribute("perm", std::move(perm)));
+    t.attributes.push_back(onnx_ints_attr("perm", std::move(perm)));
     emit(std::move(t));
     ++stats_->layout_transposes;
   }
