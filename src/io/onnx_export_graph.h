@@ -15,6 +15,7 @@
 
 #include "core/shape.h"
 #include "core/status.h"
+#include "io/onnx_attributes.h"
 #include "io/onnx_model.h"
 #include "ops/activation.h"
 
@@ -25,20 +26,6 @@ struct ExportValue {
   Shape shape;                  // Kiln's shape, batch excluded
   bool channels_first = false;  // the ONNX tensor has Kiln's last axis at position 1
 };
-
-OnnxAttribute onnx_int_attr(const char* name, int64_t v);
-OnnxAttribute onnx_float_attr(const char* name, float v);
-OnnxAttribute onnx_string_attr(const char* name, const std::string& v);
-OnnxAttribute onnx_ints_attr(const char* name, std::vector<int64_t> v);
-OnnxAttribute onnx_strings_attr(const char* name, std::vector<std::string> v);
-
-// A list of attributes (OnnxAttribute moves but does not copy, so no braced list).
-template <typename... A>
-std::vector<OnnxAttribute> onnx_attrs(A&&... a) {
-  std::vector<OnnxAttribute> v;
-  (v.push_back(std::forward<A>(a)), ...);
-  return v;
-}
 
 class OnnxGraphBuilder {
  public:

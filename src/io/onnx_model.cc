@@ -43,6 +43,25 @@ Status in(const char* field, Status status) {
   return Status::error(std::string(field) + ": " + status.message());
 }
 
+// Calls read(field) on each field of the message in r; read skips the fields it does not use.
+template <typename Read>
+Status for_each_field(ProtoReader* r, Read read) {
+  while (!r->done()) {
+    ProtoField field;
+    KILN_RETURN_IF_ERROR(r->next(&field));
+    KILN_RETURN_IF_ERROR(read(field));
+  }
+  return Status();
+}
+
+// Parses the sub-message in `field` with parse(sub, args...); errors name `where`.
+template <typename Parse, typename... Args>
+Status parse_message(ProtoReader* r, const ProtoField& field, const char* where, Parse parse, Args&&... args) {
+  ProtoReader sub(nullptr, 0);
+  KILN_RETURN_IF_ERROR(r->read_message(field, &sub));
+  return in(where, parse(sub, std::forward<Args>(args)...));
+}
+
 struct Counts {
   size_t nodes = 0, attributes = 0;
 };
@@ -122,17 +141,11 @@ Status parse_decimal(const std::string& text, uint64_t* value) {
 // StringStringEntryProto: location, offset and length; other keys are ignored.
 Status parse_external_entry(ProtoReader r, OnnxExternalData* external) {
   std::string key, value;
-  while (!r.done()) {
-    ProtoField field;
-    KILN_RETURN_IF_ERROR(r.next(&field));
-    if (field.number == 1) {
-      KILN_RETURN_IF_ERROR(r.read_string(field, &key));
-    } else if (field.number == 2) {
-      KILN_RETURN_IF_ERROR(r.read_string(field, &value));
-    } else {
-      KILN_RETURN_IF_ERROR(r.skip(field));
-    }
-  }
+  KILN_RETURN_IF_ERROR(for_each_field(&r, [&](const ProtoField& field) -> Status {
+    if (field.number == 1) return r.read_string(field, &key);
+    if (field.number == 2) return r.read_string(field, &value);
+    return r.skip(field);
+  }));
   uint64_t n = 0;
   if (key == "location") {
     external->location = value;
@@ -203,42 +216,35 @@ Status decode_tensor(const TensorFields& t, OnnxTensor* out) {
 
 Status parse_tensor(ProtoReader r, OnnxTensor* out) {
   TensorFields t;
-  while (!r.done()) {
-    ProtoField field;
-    KILN_RETURN_IF_ERROR(r.next(&field));
+  KILN_RETURN_IF_ERROR(for_each_field(&r, [&](const ProtoField& field) -> Status {
     int64_t v = 0;
     switch (field.number) {
-      case 1: KILN_RETURN_IF_ERROR(r.read_repeated_varint(field, &t.dims)); break;
+      case 1: return r.read_repeated_varint(field, &t.dims);
       case 2:
         KILN_RETURN_IF_ERROR(r.read_int64(field, &v));
         if (v < 0 || v > std::numeric_limits<int32_t>::max())
           return Status::error("invalid data type " + std::to_string(v));
         out->data_type = OnnxDataType(int32_t(v));
-        break;
+        return Status();
       case kFloatData:
       case kInt32Data:
       case kStringData:
       case kInt64Data:
       case kDoubleData:
-      case kUint64Data: KILN_RETURN_IF_ERROR(in("TensorProto", read_typed_field(&r, field, &t, out))); break;
-      case 8: KILN_RETURN_IF_ERROR(r.read_string(field, &out->name)); break;
+      case kUint64Data: return in("TensorProto", read_typed_field(&r, field, &t, out));
+      case 8: return r.read_string(field, &out->name);
       case 9:
         KILN_RETURN_IF_ERROR(r.read_bytes(field, &t.raw, &t.raw_size));
         t.has_raw = true;
-        break;
-      case 13: {
-        ProtoReader sub(nullptr, 0);
-        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
-        KILN_RETURN_IF_ERROR(in("TensorProto.external_data", parse_external_entry(sub, &out->external)));
-        break;
-      }
+        return Status();
+      case 13: return parse_message(&r, field, "TensorProto.external_data", parse_external_entry, &out->external);
       case 14:
         KILN_RETURN_IF_ERROR(r.read_int64(field, &v));
         t.external = v == 1;  // DataLocation EXTERNAL
-        break;
-      default: KILN_RETURN_IF_ERROR(r.skip(field));
+        return Status();
+      default: return r.skip(field);
     }
-  }
+  }));
   Status status = decode_tensor(t, out);
   if (!status.ok()) return Status::error("tensor '" + out->name + "': " + status.message());
   return status;
@@ -247,88 +253,58 @@ Status parse_tensor(ProtoReader r, OnnxTensor* out) {
 // ---- ValueInfoProto -------------------------------------------------------
 
 Status parse_dim(ProtoReader r, OnnxDim* dim) {
-  while (!r.done()) {
-    ProtoField field;
-    KILN_RETURN_IF_ERROR(r.next(&field));
+  return for_each_field(&r, [&](const ProtoField& field) -> Status {
     if (field.number == 1) {
       KILN_RETURN_IF_ERROR(r.read_int64(field, &dim->value));
       if (dim->value < 0) return Status::error("negative dim_value " + std::to_string(dim->value));
-    } else if (field.number == 2) {
-      KILN_RETURN_IF_ERROR(r.read_string(field, &dim->param));
-    } else {
-      KILN_RETURN_IF_ERROR(r.skip(field));
+      return Status();
     }
-  }
-  return Status();
+    if (field.number == 2) return r.read_string(field, &dim->param);
+    return r.skip(field);
+  });
 }
 
 // TypeProto.Tensor: elem_type and shape (TensorShapeProto, whose dims are field 1).
 Status parse_tensor_type(ProtoReader r, OnnxValueInfo* info) {
-  while (!r.done()) {
-    ProtoField field;
-    KILN_RETURN_IF_ERROR(r.next(&field));
-    int64_t v = 0;
-    ProtoReader sub(nullptr, 0);
+  return for_each_field(&r, [&](const ProtoField& field) -> Status {
     if (field.number == 1) {
+      int64_t v = 0;
       KILN_RETURN_IF_ERROR(r.read_int64(field, &v));
       info->elem_type = OnnxDataType(int32_t(v));
-    } else if (field.number == 2) {
-      KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
-      info->has_shape = true;
-      while (!sub.done()) {
-        ProtoField dim_field;
-        KILN_RETURN_IF_ERROR(sub.next(&dim_field));
-        if (dim_field.number != 1) {
-          KILN_RETURN_IF_ERROR(sub.skip(dim_field));
-          continue;
-        }
-        ProtoReader dim(nullptr, 0);
-        KILN_RETURN_IF_ERROR(sub.read_message(dim_field, &dim));
-        KILN_RETURN_IF_ERROR(in("TensorShapeProto.dim", parse_dim(dim, &info->shape.emplace_back())));
-      }
-    } else {
-      KILN_RETURN_IF_ERROR(r.skip(field));
+      return Status();
     }
-  }
-  return Status();
+    if (field.number != 2) return r.skip(field);
+    ProtoReader shape(nullptr, 0);
+    KILN_RETURN_IF_ERROR(r.read_message(field, &shape));
+    info->has_shape = true;
+    return for_each_field(&shape, [&](const ProtoField& dim) -> Status {
+      if (dim.number != 1) return shape.skip(dim);
+      return parse_message(&shape, dim, "TensorShapeProto.dim", parse_dim, &info->shape.emplace_back());
+    });
+  });
 }
 
 Status parse_type(ProtoReader r, OnnxValueInfo* info) {
-  while (!r.done()) {
-    ProtoField field;
-    KILN_RETURN_IF_ERROR(r.next(&field));
-    ProtoReader sub(nullptr, 0);
+  return for_each_field(&r, [&](const ProtoField& field) -> Status {
     switch (field.number) {
       case 1:
         info->kind = OnnxValueKind::kTensor;
-        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
-        KILN_RETURN_IF_ERROR(in("TypeProto.tensor_type", parse_tensor_type(sub, info)));
-        continue;
+        return parse_message(&r, field, "TypeProto.tensor_type", parse_tensor_type, info);
       case 4: info->kind = OnnxValueKind::kSequence; break;
       case 5: info->kind = OnnxValueKind::kMap; break;
       case 8: info->kind = OnnxValueKind::kSparseTensor; break;
       case 9: info->kind = OnnxValueKind::kOptional; break;
     }
-    KILN_RETURN_IF_ERROR(r.skip(field));
-  }
-  return Status();
+    return r.skip(field);
+  });
 }
 
 Status parse_value_info(ProtoReader r, OnnxValueInfo* info) {
-  while (!r.done()) {
-    ProtoField field;
-    KILN_RETURN_IF_ERROR(r.next(&field));
-    ProtoReader sub(nullptr, 0);
-    if (field.number == 1) {
-      KILN_RETURN_IF_ERROR(r.read_string(field, &info->name));
-    } else if (field.number == 2) {
-      KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
-      KILN_RETURN_IF_ERROR(in("ValueInfoProto.type", parse_type(sub, info)));
-    } else {
-      KILN_RETURN_IF_ERROR(r.skip(field));
-    }
-  }
-  return Status();
+  return for_each_field(&r, [&](const ProtoField& field) -> Status {
+    if (field.number == 1) return r.read_string(field, &info->name);
+    if (field.number == 2) return parse_message(&r, field, "ValueInfoProto.type", parse_type, info);
+    return r.skip(field);
+  });
 }
 
 // ---- NodeProto, AttributeProto, GraphProto (mutually recursive) -----------
@@ -336,153 +312,113 @@ Status parse_value_info(ProtoReader r, OnnxValueInfo* info) {
 Status parse_graph(ProtoReader r, Counts* counts, OnnxGraph* graph);
 
 Status parse_attribute(ProtoReader r, Counts* counts, OnnxAttribute* a) {
-  while (!r.done()) {
-    ProtoField field;
-    KILN_RETURN_IF_ERROR(r.next(&field));
-    ProtoReader sub(nullptr, 0);
+  return for_each_field(&r, [&](const ProtoField& field) -> Status {
     int64_t v = 0;
     std::vector<uint32_t> bits;
     std::vector<uint64_t> ints;
     switch (field.number) {
-      case 1: KILN_RETURN_IF_ERROR(r.read_string(field, &a->name)); break;
-      case 2: KILN_RETURN_IF_ERROR(r.read_float(field, &a->f)); break;
-      case 3: KILN_RETURN_IF_ERROR(r.read_int64(field, &a->i)); break;
-      case 4: KILN_RETURN_IF_ERROR(r.read_string(field, &a->s)); break;
-      case 5:
-        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
-        KILN_RETURN_IF_ERROR(in("AttributeProto.t", parse_tensor(sub, &a->t)));
-        break;
-      case 6:
+      case 1: return r.read_string(field, &a->name);
+      case 2: return r.read_float(field, &a->f);
+      case 3: return r.read_int64(field, &a->i);
+      case 4: return r.read_string(field, &a->s);
+      case 5: return parse_message(&r, field, "AttributeProto.t", parse_tensor, &a->t);
+      case 6: {
+        ProtoReader sub(nullptr, 0);
         KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
         a->g = std::make_unique<OnnxGraph>();
-        KILN_RETURN_IF_ERROR(in("AttributeProto.g", parse_graph(sub, counts, a->g.get())));
-        break;
+        return in("AttributeProto.g", parse_graph(sub, counts, a->g.get()));
+      }
       case 7:
         KILN_RETURN_IF_ERROR(r.read_repeated_fixed32(field, &bits));
         for (uint32_t b : bits) std::memcpy(&a->floats.emplace_back(), &b, 4);
-        break;
+        return Status();
       case 8:
         KILN_RETURN_IF_ERROR(r.read_repeated_varint(field, &ints));
         for (uint64_t i : ints) a->ints.push_back(int64_t(i));
-        break;
-      case 9: KILN_RETURN_IF_ERROR(r.read_string(field, &a->strings.emplace_back())); break;
-      case 10:
-        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
-        KILN_RETURN_IF_ERROR(in("AttributeProto.tensors", parse_tensor(sub, &a->tensors.emplace_back())));
-        break;
+        return Status();
+      case 9: return r.read_string(field, &a->strings.emplace_back());
+      case 10: return parse_message(&r, field, "AttributeProto.tensors", parse_tensor, &a->tensors.emplace_back());
       case 11:
-        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
-        KILN_RETURN_IF_ERROR(in("AttributeProto.graphs", parse_graph(sub, counts, &a->graphs.emplace_back())));
-        break;
+        return parse_message(&r, field, "AttributeProto.graphs", parse_graph, counts, &a->graphs.emplace_back());
       case 20:
         KILN_RETURN_IF_ERROR(r.read_int64(field, &v));
         a->type = OnnxAttributeType(int32_t(v));
-        break;
-      case 21: KILN_RETURN_IF_ERROR(r.read_string(field, &a->ref_attr_name)); break;
+        return Status();
+      case 21: return r.read_string(field, &a->ref_attr_name);
       case 22:
       case 23: return Status::error("attribute '" + a->name + "': sparse tensors are not supported");
-      default: KILN_RETURN_IF_ERROR(r.skip(field));
+      default: return r.skip(field);
     }
-  }
-  return Status();
+  });
 }
 
 Status parse_node(ProtoReader r, Counts* counts, OnnxNode* node) {
-  while (!r.done()) {
-    ProtoField field;
-    KILN_RETURN_IF_ERROR(r.next(&field));
-    ProtoReader sub(nullptr, 0);
+  return for_each_field(&r, [&](const ProtoField& field) -> Status {
     switch (field.number) {
-      case 1: KILN_RETURN_IF_ERROR(r.read_string(field, &node->inputs.emplace_back())); break;
-      case 2: KILN_RETURN_IF_ERROR(r.read_string(field, &node->outputs.emplace_back())); break;
-      case 3: KILN_RETURN_IF_ERROR(r.read_string(field, &node->name)); break;
-      case 4: KILN_RETURN_IF_ERROR(r.read_string(field, &node->op_type)); break;
+      case 1: return r.read_string(field, &node->inputs.emplace_back());
+      case 2: return r.read_string(field, &node->outputs.emplace_back());
+      case 3: return r.read_string(field, &node->name);
+      case 4: return r.read_string(field, &node->op_type);
       case 5:
         if (++counts->attributes > kOnnxMaxAttributes) {
           return Status::error("more than " + std::to_string(kOnnxMaxAttributes) + " attributes");
         }
-        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
-        KILN_RETURN_IF_ERROR(in("NodeProto.attribute", parse_attribute(sub, counts, &node->attributes.emplace_back())));
-        break;
-      case 7: KILN_RETURN_IF_ERROR(r.read_string(field, &node->domain)); break;
-      default: KILN_RETURN_IF_ERROR(r.skip(field));
+        return parse_message(&r, field, "NodeProto.attribute", parse_attribute, counts,
+                             &node->attributes.emplace_back());
+      case 7: return r.read_string(field, &node->domain);
+      default: return r.skip(field);
     }
-  }
-  return Status();
+  });
 }
 
 Status parse_graph(ProtoReader r, Counts* counts, OnnxGraph* graph) {
-  while (!r.done()) {
-    ProtoField field;
-    KILN_RETURN_IF_ERROR(r.next(&field));
-    ProtoReader sub(nullptr, 0);
+  return for_each_field(&r, [&](const ProtoField& field) -> Status {
     switch (field.number) {
       case 1:
         if (++counts->nodes > kOnnxMaxNodes)
           return Status::error("more than " + std::to_string(kOnnxMaxNodes) + " nodes");
-        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
-        KILN_RETURN_IF_ERROR(in("GraphProto.node", parse_node(sub, counts, &graph->nodes.emplace_back())));
-        break;
-      case 2: KILN_RETURN_IF_ERROR(r.read_string(field, &graph->name)); break;
+        return parse_message(&r, field, "GraphProto.node", parse_node, counts, &graph->nodes.emplace_back());
+      case 2: return r.read_string(field, &graph->name);
       case 5:
-        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
-        KILN_RETURN_IF_ERROR(in("GraphProto.initializer", parse_tensor(sub, &graph->initializers.emplace_back())));
-        break;
-      case 11:
-      case 12:
-      case 13: {
-        bool input = field.number == 11, output = field.number == 12;
-        auto& list = input ? graph->inputs : output ? graph->outputs : graph->value_info;
-        const char* where = input ? "GraphProto.input" : output ? "GraphProto.output" : "GraphProto.value_info";
-        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
-        KILN_RETURN_IF_ERROR(in(where, parse_value_info(sub, &list.emplace_back())));
-        break;
-      }
+        return parse_message(&r, field, "GraphProto.initializer", parse_tensor, &graph->initializers.emplace_back());
+      case 11: return parse_message(&r, field, "GraphProto.input", parse_value_info, &graph->inputs.emplace_back());
+      case 12: return parse_message(&r, field, "GraphProto.output", parse_value_info, &graph->outputs.emplace_back());
+      case 13:
+        return parse_message(&r, field, "GraphProto.value_info", parse_value_info, &graph->value_info.emplace_back());
       case 15: return Status::error("sparse initializers are not supported");
-      default: KILN_RETURN_IF_ERROR(r.skip(field));
+      default: return r.skip(field);
     }
-  }
-  return Status();
+  });
 }
 
 Status parse_opset(ProtoReader r, OnnxOpsetImport* opset) {
-  while (!r.done()) {
-    ProtoField field;
-    KILN_RETURN_IF_ERROR(r.next(&field));
-    if (field.number == 1) {
-      KILN_RETURN_IF_ERROR(r.read_string(field, &opset->domain));
-    } else if (field.number == 2) {
-      KILN_RETURN_IF_ERROR(r.read_int64(field, &opset->version));
-    } else {
-      KILN_RETURN_IF_ERROR(r.skip(field));
-    }
-  }
-  return Status();
+  return for_each_field(&r, [&](const ProtoField& field) -> Status {
+    if (field.number == 1) return r.read_string(field, &opset->domain);
+    if (field.number == 2) return r.read_int64(field, &opset->version);
+    return r.skip(field);
+  });
 }
 
 Status parse_model(ProtoReader r, OnnxModel* model) {
   Counts counts;
   bool has_graph = false;
-  while (!r.done()) {
-    ProtoField field;
-    KILN_RETURN_IF_ERROR(r.next(&field));
-    ProtoReader sub(nullptr, 0);
+  KILN_RETURN_IF_ERROR(for_each_field(&r, [&](const ProtoField& field) -> Status {
     switch (field.number) {
-      case 1: KILN_RETURN_IF_ERROR(r.read_int64(field, &model->ir_version)); break;
-      case 2: KILN_RETURN_IF_ERROR(r.read_string(field, &model->producer_name)); break;
-      case 7:
+      case 1: return r.read_int64(field, &model->ir_version);
+      case 2: return r.read_string(field, &model->producer_name);
+      case 7: {
+        ProtoReader sub(nullptr, 0);
         KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
         model->graph = OnnxGraph();
         KILN_RETURN_IF_ERROR(in("ModelProto.graph", parse_graph(sub, &counts, &model->graph)));
         has_graph = true;
-        break;
+        return Status();
+      }
       case 8:
-        KILN_RETURN_IF_ERROR(r.read_message(field, &sub));
-        KILN_RETURN_IF_ERROR(in("ModelProto.opset_import", parse_opset(sub, &model->opset_imports.emplace_back())));
-        break;
-      default: KILN_RETURN_IF_ERROR(r.skip(field));
+        return parse_message(&r, field, "ModelProto.opset_import", parse_opset, &model->opset_imports.emplace_back());
+      default: return r.skip(field);
     }
-  }
+  }));
   return has_graph ? Status() : Status::error("the model has no graph");
 }
 

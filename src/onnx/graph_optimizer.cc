@@ -18,18 +18,6 @@ OnnxNode clone_onnx_node(const OnnxNode& n) {
   return c;
 }
 
-OnnxAttribute onnx_int_attribute(const std::string& name, int64_t v) {
-  OnnxAttribute a;
-  a.name = name, a.type = OnnxAttributeType::kInt, a.i = v;
-  return a;
-}
-
-OnnxAttribute onnx_ints_attribute(const std::string& name, std::vector<int64_t> v) {
-  OnnxAttribute a;
-  a.name = name, a.type = OnnxAttributeType::kInts, a.ints = std::move(v);
-  return a;
-}
-
 std::map<std::string, int> count_onnx_readers(const std::vector<const OnnxNode*>& nodes) {
   std::map<std::string, int> readers;
   for (const OnnxNode* n : nodes)
@@ -210,7 +198,7 @@ void fuse_gemm_activation(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
       OnnxNode c = clone_onnx_node(*n);
       c.domain = kKilnInternalDomain;
       c.outputs[0] = g->nodes[i + 1]->outputs[0];
-      c.attributes.push_back(onnx_int_attribute("activation", int64_t(act)));
+      c.attributes.push_back(onnx_int_attr("activation", int64_t(act)));
       g->owned->push_back(std::move(c));
       kept.push_back(&g->owned->back());
       ++i;

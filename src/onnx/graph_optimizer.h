@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "io/onnx_attributes.h"
 #include "onnx/op.h"
 #include "onnx/value.h"
 
@@ -39,8 +40,6 @@ Status optimize_onnx_graph(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats);
 
 // A copy of a node without subgraph attributes (control-flow nodes are never rewritten).
 OnnxNode clone_onnx_node(const OnnxNode& n);
-OnnxAttribute onnx_int_attribute(const std::string& name, int64_t v);
-OnnxAttribute onnx_ints_attribute(const std::string& name, std::vector<int64_t> v);
 // How many nodes read each value.
 std::map<std::string, int> count_onnx_readers(const std::vector<const OnnxNode*>& nodes);
 // The constant named `name` when it is a float32 constant, else null.

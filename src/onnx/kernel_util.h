@@ -29,6 +29,20 @@ inline std::vector<int64_t> onnx_strides(const OnnxShape& shape) {
   return s;
 }
 
+// Walks the elements of `shape` in row-major order, calling fn(flat, coords) for each.
+template <typename F>
+void onnx_for_each_index(const OnnxShape& shape, F fn) {
+  const int64_t n = onnx_checked_numel(shape);
+  std::vector<int64_t> c(shape.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    fn(i, c);
+    for (size_t d = shape.size(); d-- > 0;) {
+      if (++c[d] < shape[d]) break;
+      c[d] = 0;
+    }
+  }
+}
+
 // Element i of any numeric / bool / 16-bit float value as a double.
 inline double onnx_element_as_double(const OnnxValue& v, int64_t i) {
   if (v.type() == OnnxDataType::kFloat16) return onnx_half_to_float(v.data<uint16_t>()[i]);

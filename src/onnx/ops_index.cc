@@ -50,20 +50,6 @@ Status op_gather(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   return Status();
 }
 
-// Walks the elements of `shape`, calling fn(flat, coords) for each.
-template <typename F>
-void for_each_index(const OnnxShape& shape, F fn) {
-  const int64_t n = onnx_checked_numel(shape);
-  std::vector<int64_t> c(shape.size(), 0);
-  for (int64_t i = 0; i < n; ++i) {
-    fn(i, c);
-    for (size_t d = shape.size(); d-- > 0;) {
-      if (++c[d] < shape[d]) break;
-      c[d] = 0;
-    }
-  }
-}
-
 Status op_gather_elements(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   const OnnxValue& x = *in[0];
@@ -79,7 +65,7 @@ Status op_gather_elements(const OnnxOpContext& ctx, const OnnxInputs& in, std::v
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
   uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
   Status st;
-  for_each_index(ishape, [&](int64_t i, const std::vector<int64_t>& c) {
+  onnx_for_each_index(ishape, [&](int64_t i, const std::vector<int64_t>& c) {
     if (!st.ok()) return;
     int64_t off = 0;
     for (size_t d = 0; d < c.size(); ++d) {
@@ -160,6 +146,24 @@ Status check_reduction(const OnnxOpContext& ctx, const std::string& r) {
   return Status();
 }
 
+// The scatters' output: x with update block t (`inner` elements) combined in
+// at offsets[t]; 16-bit floats are always replaced.
+Status scatter_into(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue& upd, const std::string& reduction,
+                    const std::vector<int64_t>& offs, int64_t inner, OnnxValue* out) {
+  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), x.shape(), out));
+  if (x.bytes()) std::memcpy(out->raw(), x.raw(), x.bytes());
+  const bool ok = onnx_dispatch_any(x.type(), [&](auto zero) {
+    using T = decltype(zero);
+    T* dst = out->data<T>();
+    const std::string r = x.type() == OnnxDataType::kFloat16 || x.type() == OnnxDataType::kBfloat16 ? "none" : reduction;
+    const T* src = upd.data<T>();
+    for (size_t t = 0; t < offs.size(); ++t)
+      for (int64_t e = 0; e < inner; ++e) reduce_into<T>(r, dst + offs[t] + e, src[int64_t(t) * inner + e]);
+  });
+  if (!ok) return ctx.error("does not take " + onnx_type_name(x.type()));
+  return Status();
+}
+
 // ScatterElements (and the old Scatter): data with updates written at indices along axis.
 Status op_scatter_elements(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
@@ -174,12 +178,10 @@ Status op_scatter_elements(const OnnxOpContext& ctx, const OnnxInputs& in, std::
   KILN_RETURN_IF_ERROR(check_reduction(ctx, reduction));
   if (upd.type() != x.type() || upd.shape() != in[1]->shape() || upd.rank() != x.rank())
     return ctx.error("updates must match indices' shape and data's type and rank");
-  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), x.shape(), &(*out)[0]));
-  if (x.bytes()) std::memcpy((*out)[0].raw(), x.raw(), x.bytes());
   const std::vector<int64_t> strides = onnx_strides(x.shape());
   std::vector<int64_t> offs(idx.size());
   Status st;
-  for_each_index(upd.shape(), [&](int64_t i, const std::vector<int64_t>& c) {
+  onnx_for_each_index(upd.shape(), [&](int64_t i, const std::vector<int64_t>& c) {
     if (!st.ok()) return;
     int64_t off = 0;
     for (size_t d = 0; d < c.size(); ++d) {
@@ -196,14 +198,7 @@ Status op_scatter_elements(const OnnxOpContext& ctx, const OnnxInputs& in, std::
     offs[size_t(i)] = off;
   });
   KILN_RETURN_IF_ERROR(st);
-  const bool ok = onnx_dispatch_any(x.type(), [&](auto zero) {
-    using T = decltype(zero);
-    T* dst = (*out)[0].data<T>();
-    const std::string r = x.type() == OnnxDataType::kFloat16 || x.type() == OnnxDataType::kBfloat16 ? "none" : reduction;
-    for (size_t i = 0; i < offs.size(); ++i) reduce_into<T>(r, dst + offs[i], upd.data<T>()[i]);
-  });
-  if (!ok) return ctx.error("does not take " + onnx_type_name(x.type()));
-  return Status();
+  return scatter_into(ctx, x, upd, reduction, offs, 1, &(*out)[0]);
 }
 
 Status op_scatter_nd(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
@@ -223,8 +218,6 @@ Status op_scatter_nd(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
   ushape.insert(ushape.end(), x.shape().begin() + k, x.shape().end());
   if (upd.shape() != ushape || upd.type() != x.type())
     return ctx.error("updates must have shape " + onnx_shape_string(ushape) + " and the data's type");
-  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), x.shape(), &(*out)[0]));
-  if (x.bytes()) std::memcpy((*out)[0].raw(), x.raw(), x.bytes());
   int64_t inner = 1;
   for (int64_t d = k; d < x.rank(); ++d) inner *= x.shape()[size_t(d)];
   const std::vector<int64_t> strides = onnx_strides(x.shape());
@@ -239,15 +232,7 @@ Status op_scatter_nd(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
     }
     offs[size_t(t)] = off;
   }
-  const bool ok = onnx_dispatch_any(x.type(), [&](auto zero) {
-    using T = decltype(zero);
-    T* dst = (*out)[0].data<T>();
-    const std::string r = x.type() == OnnxDataType::kFloat16 || x.type() == OnnxDataType::kBfloat16 ? "none" : reduction;
-    for (int64_t t = 0; t < tuples; ++t)
-      for (int64_t e = 0; e < inner; ++e) reduce_into<T>(r, dst + offs[size_t(t)] + e, upd.data<T>()[t * inner + e]);
-  });
-  if (!ok) return ctx.error("does not take " + onnx_type_name(x.type()));
-  return Status();
+  return scatter_into(ctx, x, upd, reduction, offs, inner, &(*out)[0]);
 }
 
 Status op_one_hot(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
@@ -458,7 +443,7 @@ Status op_reverse_sequence(const OnnxOpContext& ctx, const OnnxInputs& in, std::
   const size_t es = x.element_size();
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
   uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
-  for_each_index(x.shape(), [&](int64_t i, const std::vector<int64_t>& c) {
+  onnx_for_each_index(x.shape(), [&](int64_t i, const std::vector<int64_t>& c) {
     const int64_t t = c[size_t(time_axis)], len = lens[size_t(c[size_t(batch_axis)])];
     const int64_t from = t < len ? len - 1 - t : t;
     const int64_t off = i + (from - t) * strides[size_t(time_axis)];

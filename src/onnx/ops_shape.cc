@@ -170,23 +170,19 @@ Status op_unsqueeze(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   return Status();
 }
 
-// Copies x (viewed as `shape`, same element count) permuted by `perm` into a fresh value.
-Status permute(const OnnxValue& x, const OnnxShape& view, const std::vector<int64_t>& perm, OnnxValue* out) {
-  const size_t r = view.size();
-  OnnxShape shape(r);
-  const std::vector<int64_t> in_strides = onnx_strides(view);
-  std::vector<int64_t> strides(r);
-  for (size_t d = 0; d < r; ++d) {
-    shape[d] = view[size_t(perm[d])];
-    strides[d] = in_strides[size_t(perm[d])];
-  }
+// Copies elements of `x` into a fresh value of `shape`: output element at
+// index (i_0..i_r-1) reads input offset base + sum(i_d * strides[d]).
+Status strided_copy(const OnnxValue& x, const OnnxShape& shape, const std::vector<int64_t>& strides, int64_t base,
+                    OnnxValue* out) {
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, out));
-  const size_t es = x.element_size();
+  const size_t r = shape.size(), es = x.element_size();
+  const int64_t n = out->numel();
+  if (n == 0) return Status();
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
   uint8_t* dst = static_cast<uint8_t*>(out->raw());
   std::vector<int64_t> idx(r, 0);
-  int64_t off = 0;
-  for (int64_t i = 0; i < x.numel(); ++i) {
+  int64_t off = base;
+  for (int64_t i = 0; i < n; ++i) {
     std::memcpy(dst + size_t(i) * es, src + size_t(off) * es, es);
     for (size_t d = r; d-- > 0;) {
       ++idx[d];
@@ -197,6 +193,19 @@ Status permute(const OnnxValue& x, const OnnxShape& view, const std::vector<int6
     }
   }
   return Status();
+}
+
+// Copies x (viewed as `shape`, same element count) permuted by `perm` into a fresh value.
+Status permute(const OnnxValue& x, const OnnxShape& view, const std::vector<int64_t>& perm, OnnxValue* out) {
+  const size_t r = view.size();
+  OnnxShape shape(r);
+  const std::vector<int64_t> in_strides = onnx_strides(view);
+  std::vector<int64_t> strides(r);
+  for (size_t d = 0; d < r; ++d) {
+    shape[d] = view[size_t(perm[d])];
+    strides[d] = in_strides[size_t(perm[d])];
+  }
+  return strided_copy(x, shape, strides, 0, out);
 }
 
 Status op_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
@@ -245,31 +254,6 @@ Status op_concat(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
     for (int64_t o = 0; o < outer; ++o)
       std::memcpy(dst + size_t(o * row + at) * es, src + size_t(o * chunk) * es, size_t(chunk) * es);
     at += chunk;
-  }
-  return Status();
-}
-
-// Copies elements of `x` into a fresh value of `shape`: output element at
-// index (i_0..i_r-1) reads input offset base + sum(i_d * strides[d]).
-Status strided_copy(const OnnxValue& x, const OnnxShape& shape, const std::vector<int64_t>& strides, int64_t base,
-                    OnnxValue* out) {
-  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, out));
-  const size_t r = shape.size(), es = x.element_size();
-  const int64_t n = out->numel();
-  if (n == 0) return Status();
-  const uint8_t* src = static_cast<const uint8_t*>(x.raw());
-  uint8_t* dst = static_cast<uint8_t*>(out->raw());
-  std::vector<int64_t> idx(r, 0);
-  int64_t off = base;
-  for (int64_t i = 0; i < n; ++i) {
-    std::memcpy(dst + size_t(i) * es, src + size_t(off) * es, es);
-    for (size_t d = r; d-- > 0;) {
-      ++idx[d];
-      off += strides[d];
-      if (idx[d] < shape[d]) break;
-      off -= strides[d] * shape[d];
-      idx[d] = 0;
-    }
   }
   return Status();
 }
@@ -393,16 +377,11 @@ Status op_tile(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   const std::vector<int64_t> strides = onnx_strides(x.shape());
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
   uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
-  std::vector<int64_t> idx(r, 0);
-  for (int64_t i = 0; i < (*out)[0].numel(); ++i) {
+  onnx_for_each_index(shape, [&](int64_t i, const std::vector<int64_t>& idx) {
     int64_t off = 0;
     for (size_t d = 0; d < r; ++d) off += (idx[d] % x.shape()[d]) * strides[d];
     std::memcpy(dst + size_t(i) * es, src + size_t(off) * es, es);
-    for (size_t d = r; d-- > 0;) {
-      if (++idx[d] < shape[d]) break;
-      idx[d] = 0;
-    }
-  }
+  });
   return Status();
 }
 
@@ -470,8 +449,7 @@ Status op_pad(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
   const std::vector<int64_t> strides = onnx_strides(x.shape());
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
   uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
-  std::vector<int64_t> idx(size_t(r), 0);
-  for (int64_t i = 0; i < (*out)[0].numel(); ++i) {
+  onnx_for_each_index(shape, [&](int64_t i, const std::vector<int64_t>& idx) {
     int64_t off = 0;
     bool inside = true;
     for (size_t d = 0; d < size_t(r); ++d) {
@@ -496,11 +474,7 @@ Status op_pad(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
       off += c * strides[d];
     }
     std::memcpy(dst + size_t(i) * es, inside ? src + size_t(off) * es : static_cast<const uint8_t*>(fill.raw()), es);
-    for (size_t d = size_t(r); d-- > 0;) {
-      if (++idx[d] < shape[d]) break;
-      idx[d] = 0;
-    }
-  }
+  });
   return Status();
 }
 

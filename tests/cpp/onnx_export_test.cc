@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "io/onnx_attributes.h"
 #include "io/onnx_model.h"
 #include "io/onnx_writer.h"
 #include "io/protobuf_writer.h"
@@ -187,16 +188,7 @@ TEST(OnnxExport, WriterRoundTrips) {
   n.op_type = "LeakyRelu";
   n.inputs = {"x"};
   n.outputs = {"y"};
-  OnnxAttribute a;
-  a.name = "alpha";
-  a.type = OnnxAttributeType::kFloat;
-  a.f = -0.25f;
-  n.attributes.push_back(std::move(a));
-  OnnxAttribute ints;
-  ints.name = "ints";
-  ints.type = OnnxAttributeType::kInts;
-  ints.ints = {-1, 0, int64_t(1) << 40};
-  n.attributes.push_back(std::move(ints));
+  n.attributes = onnx_attrs(onnx_float_attr("alpha", -0.25f), onnx_ints_attr("ints", {-1, 0, int64_t(1) << 40}));
   m.graph.nodes.push_back(std::move(n));
   OnnxTensor t;
   t.name = "w";

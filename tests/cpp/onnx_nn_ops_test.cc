@@ -10,13 +10,11 @@
 #include <cstring>
 #include <random>
 
+#include "io/onnx_attributes.h"
 #include "onnx/op.h"
-#include "onnx_test_utils.h"
 
 namespace kiln {
 namespace {
-
-using namespace kiln::testing;
 
 OnnxValue random_values(OnnxDataType type, OnnxShape shape, std::mt19937* rng) {
   OnnxValue out;
@@ -72,11 +70,11 @@ TEST(OnnxNnOps, ConvFastPathMatchesReferenceLoop) {
     const OnnxValue xd = to_double(x), wd = to_double(w), bd = to_double(b);
     auto attrs = [&]() {
       std::vector<OnnxAttribute> a;
-      a.push_back(int_attr("group", c.group));
-      a.push_back(ints_attr("strides", c.strides));
-      a.push_back(ints_attr("dilations", c.dilations));
-      if (!c.pads.empty()) a.push_back(ints_attr("pads", c.pads));
-      a.push_back(string_attr("auto_pad", c.auto_pad));
+      a.push_back(onnx_int_attr("group", c.group));
+      a.push_back(onnx_ints_attr("strides", c.strides));
+      a.push_back(onnx_ints_attr("dilations", c.dilations));
+      if (!c.pads.empty()) a.push_back(onnx_ints_attr("pads", c.pads));
+      a.push_back(onnx_string_attr("auto_pad", c.auto_pad));
       return a;
     };
     std::vector<OnnxValue> fast, ref;
@@ -110,13 +108,13 @@ TEST(OnnxNnOps, ConvTransposeFastPathMatchesReferenceLoop) {
     const OnnxValue xd = to_double(x), wd = to_double(w), bd = to_double(b);
     auto attrs = [&]() {
       std::vector<OnnxAttribute> a;
-      a.push_back(int_attr("group", c.group));
-      a.push_back(ints_attr("strides", c.strides));
-      a.push_back(ints_attr("dilations", c.dilations));
-      if (!c.pads.empty()) a.push_back(ints_attr("pads", c.pads));
-      a.push_back(ints_attr("output_padding", c.output_padding));
-      if (!c.output_shape.empty()) a.push_back(ints_attr("output_shape", c.output_shape));
-      a.push_back(string_attr("auto_pad", c.auto_pad));
+      a.push_back(onnx_int_attr("group", c.group));
+      a.push_back(onnx_ints_attr("strides", c.strides));
+      a.push_back(onnx_ints_attr("dilations", c.dilations));
+      if (!c.pads.empty()) a.push_back(onnx_ints_attr("pads", c.pads));
+      a.push_back(onnx_ints_attr("output_padding", c.output_padding));
+      if (!c.output_shape.empty()) a.push_back(onnx_ints_attr("output_shape", c.output_shape));
+      a.push_back(onnx_string_attr("auto_pad", c.auto_pad));
       return a;
     };
     std::vector<OnnxValue> fast, ref;
@@ -133,7 +131,7 @@ TEST(OnnxNnOps, LegacySoftmaxCoercesToTwoDimensions) {
   const OnnxValue x = random_values(OnnxDataType::kFloat, {2, 3, 4}, &rng);
   std::vector<OnnxValue> y;
   std::vector<OnnxAttribute> a;
-  a.push_back(int_attr("axis", 1));
+  a.push_back(onnx_int_attr("axis", 1));
   ASSERT_TRUE(run("Softmax", 11, std::move(a), {&x}, 1, &y).ok());
   // Opset 11, axis 1: each batch row's 12 values sum to 1 together.
   for (int64_t n = 0; n < 2; ++n) {
@@ -159,7 +157,7 @@ TEST(OnnxNnOps, TrainingDropoutFollowsNumpyStream) {
   training.data<uint8_t>()[0] = 1;
   std::vector<OnnxValue> y;
   std::vector<OnnxAttribute> a;
-  a.push_back(int_attr("seed", 0));
+  a.push_back(onnx_int_attr("seed", 0));
   ASSERT_TRUE(run("Dropout", 13, std::move(a), {&x, &ratio, &training}, 2, &y).ok());
   const float kept = 1.0f / 0.4f;
   EXPECT_FLOAT_EQ(y[0].data<float>()[0], 0.0f);
@@ -183,13 +181,9 @@ TEST(OnnxNnOps, BidirectionalRnnHonoursSequenceLengths) {
   ASSERT_TRUE(OnnxValue::make(OnnxDataType::kInt32, {2}, &lens).ok());
   lens.data<int32_t>()[0] = 3, lens.data<int32_t>()[1] = 2;
   std::vector<OnnxAttribute> a;
-  a.push_back(int_attr("hidden_size", 1));
-  a.push_back(string_attr("direction", "bidirectional"));
-  OnnxAttribute acts;
-  acts.name = "activations";
-  acts.type = OnnxAttributeType::kStrings;
-  acts.strings = {"Relu", "Relu"};
-  a.push_back(std::move(acts));
+  a.push_back(onnx_int_attr("hidden_size", 1));
+  a.push_back(onnx_string_attr("direction", "bidirectional"));
+  a.push_back(onnx_strings_attr("activations", {"Relu", "Relu"}));
   std::vector<OnnxValue> y;
   ASSERT_TRUE(run("RNN", 14, std::move(a), {&x, &w, &r, nullptr, &lens}, 2, &y).ok());
   ASSERT_EQ(y[1].shape(), (OnnxShape{2, 2, 1}));
@@ -210,7 +204,7 @@ TEST(OnnxNnOps, BadShapesAreErrors) {
   EXPECT_FALSE(run("Conv", 17, {}, {&x, &w}, 1, &y).ok());
   EXPECT_FALSE(run("MaxPool", 17, {}, {&x}, 1, &y).ok());  // no kernel_shape
   std::vector<OnnxAttribute> a;
-  a.push_back(ints_attr("kernel_shape", {10, 10}));
+  a.push_back(onnx_ints_attr("kernel_shape", {10, 10}));
   EXPECT_FALSE(run("AveragePool", 17, std::move(a), {&x}, 1, &y).ok());  // kernel larger than input
 }
 

@@ -7,14 +7,11 @@
 #include <cmath>
 #include <random>
 
+#include "io/onnx_attributes.h"
 #include "onnx/session.h"
-#include "onnx_test_utils.h"
 
 namespace kiln {
 namespace {
-
-using testing::int_attr;
-using testing::ints_attr;
 
 class GraphBuilder {
  public:
@@ -75,12 +72,6 @@ class GraphBuilder {
   std::mt19937 rng_{7};
 };
 
-OnnxAttribute float_attr(const char* name, float v) {
-  OnnxAttribute a;
-  a.name = name, a.type = OnnxAttributeType::kFloat, a.f = v;
-  return a;
-}
-
 OnnxValue random_input(OnnxShape shape, uint32_t seed) {
   OnnxValue v;
   EXPECT_TRUE(OnnxValue::make(OnnxDataType::kFloat, shape, &v).ok());
@@ -126,50 +117,28 @@ OnnxModel vision_graph() {
   GraphBuilder b;
   b.input("x");
   b.weight("w1", {8, 3, 3, 3}), b.weight("b1", {8});
-  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, [] {
-    std::vector<OnnxAttribute> a;
-    a.push_back(ints_attr("pads", {1, 1, 1, 1}));
-    return a;
-  }());
+  b.node("Conv", {"x", "w1", "b1"}, {"c1"}, onnx_attrs(onnx_ints_attr("pads", {1, 1, 1, 1})));
   b.batch_norm("c1", "n1", 8);
   b.node("Relu", {"n1"}, {"r1"});
   b.weight("w2", {8, 1, 3, 3});
-  b.node("Conv", {"r1", "w2"}, {"c2"}, [] {
-    std::vector<OnnxAttribute> a;
-    a.push_back(int_attr("group", 8));
-    a.push_back(ints_attr("strides", {2, 2}));
-    a.push_back(ints_attr("pads", {1, 0, 0, 1}));
-    return a;
-  }());
+  b.node("Conv", {"r1", "w2"}, {"c2"},
+         onnx_attrs(onnx_int_attr("group", 8), onnx_ints_attr("strides", {2, 2}), onnx_ints_attr("pads", {1, 0, 0, 1})));
   b.scalar("zero", 0), b.scalar("six", 6);
   b.node("Clip", {"c2", "zero", "six"}, {"r2"});
   b.node("Identity", {"r2"}, {"i2"});
-  b.node("MaxPool", {"i2"}, {"p1"}, [] {
-    std::vector<OnnxAttribute> a;
-    a.push_back(ints_attr("kernel_shape", {3, 3}));
-    a.push_back(ints_attr("strides", {2, 2}));
-    a.push_back(ints_attr("pads", {1, 1, 1, 1}));
-    a.push_back(int_attr("ceil_mode", 1));
-    return a;
-  }());
-  b.node("AveragePool", {"p1"}, {"p2"}, [] {
-    std::vector<OnnxAttribute> a;
-    a.push_back(ints_attr("kernel_shape", {2, 2}));
-    a.push_back(ints_attr("pads", {1, 1, 1, 1}));
-    a.push_back(int_attr("count_include_pad", 1));
-    return a;
-  }());
+  b.node("MaxPool", {"i2"}, {"p1"},
+         onnx_attrs(onnx_ints_attr("kernel_shape", {3, 3}), onnx_ints_attr("strides", {2, 2}),
+                    onnx_ints_attr("pads", {1, 1, 1, 1}), onnx_int_attr("ceil_mode", 1)));
+  b.node("AveragePool", {"p1"}, {"p2"},
+         onnx_attrs(onnx_ints_attr("kernel_shape", {2, 2}), onnx_ints_attr("pads", {1, 1, 1, 1}),
+                    onnx_int_attr("count_include_pad", 1)));
   b.weight("chan", {8, 1, 1});
   b.node("Add", {"p2", "chan"}, {"a1"});
   b.scalar("half", 0.5f);
   b.node("Mul", {"a1", "half"}, {"m1"});
   b.weight("w3", {4, 8, 1, 1});
   b.node("Conv", {"m1", "w3"}, {"c3"});
-  b.node("Concat", {"m1", "c3"}, {"cat"}, [] {
-    std::vector<OnnxAttribute> a;
-    a.push_back(int_attr("axis", 1));
-    return a;
-  }());
+  b.node("Concat", {"m1", "c3"}, {"cat"}, onnx_attrs(onnx_int_attr("axis", 1)));
   b.batch_norm("cat", "n2", 12);
   b.node("Relu", {"n2"}, {"r3"});
   b.node("Dropout", {"r3"}, {"d3"});
@@ -184,11 +153,7 @@ OnnxModel vision_graph() {
   b.node("GlobalAveragePool", {"c4"}, {"g"});
   b.node("Flatten", {"g"}, {"f"});
   b.weight("fc", {5, 6}), b.weight("fcb", {5});
-  b.node("Gemm", {"f", "fc", "fcb"}, {"fc_out"}, [] {
-    std::vector<OnnxAttribute> a;
-    a.push_back(int_attr("transB", 1));
-    return a;
-  }());
+  b.node("Gemm", {"f", "fc", "fcb"}, {"fc_out"}, onnx_attrs(onnx_int_attr("transB", 1)));
   b.node("Relu", {"fc_out"}, {"y"});
   b.output("y");
   return b.take();

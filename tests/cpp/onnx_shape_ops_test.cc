@@ -8,26 +8,18 @@
 #include <cstring>
 #include <limits>
 
+#include "io/onnx_attributes.h"
 #include "onnx/float16.h"
 #include "onnx/op.h"
-#include "onnx_test_utils.h"
 
 namespace kiln {
 namespace {
-
-using namespace kiln::testing;
 
 OnnxValue floats(std::vector<float> v, OnnxShape shape) {
   OnnxValue out;
   EXPECT_TRUE(OnnxValue::make(OnnxDataType::kFloat, shape, &out).ok());
   if (!v.empty()) std::memcpy(out.raw(), v.data(), v.size() * sizeof(float));
   return out;
-}
-
-std::vector<OnnxAttribute> one(OnnxAttribute a) {
-  std::vector<OnnxAttribute> v;
-  v.push_back(std::move(a));
-  return v;
 }
 
 Status run(const char* op, int64_t opset, std::vector<OnnxAttribute> attrs, std::vector<const OnnxValue*> in,
@@ -70,18 +62,18 @@ TEST(OnnxFloat16, HalfRoundTripsAndRoundsToNearestEven) {
 TEST(OnnxShapeOps, CastThroughFloat16AndBfloat16) {
   const OnnxValue x = floats({1.f, -2.5f, 65504.f, 1e6f, 0.1f}, {5});
   std::vector<OnnxValue> h, back;
-  ASSERT_TRUE(run("Cast", 13, one(int_attr("to", 10)), {&x}, 1, &h).ok());
+  ASSERT_TRUE(run("Cast", 13, onnx_attrs(onnx_int_attr("to", 10)), {&x}, 1, &h).ok());
   ASSERT_EQ(h[0].type(), OnnxDataType::kFloat16);
   EXPECT_EQ(h[0].data<uint16_t>()[0], 0x3C00);
   EXPECT_EQ(h[0].data<uint16_t>()[3], 0x7C00);
-  ASSERT_TRUE(run("Cast", 13, one(int_attr("to", 1)), {&h[0]}, 1, &back).ok());
+  ASSERT_TRUE(run("Cast", 13, onnx_attrs(onnx_int_attr("to", 1)), {&h[0]}, 1, &back).ok());
   EXPECT_EQ(as_floats(back[0])[1], -2.5f);
   EXPECT_TRUE(std::isinf(as_floats(back[0])[3]));
   EXPECT_NEAR(as_floats(back[0])[4], 0.1f, 1e-4f);
-  ASSERT_TRUE(run("Cast", 13, one(int_attr("to", 16)), {&x}, 1, &h).ok());
+  ASSERT_TRUE(run("Cast", 13, onnx_attrs(onnx_int_attr("to", 16)), {&x}, 1, &h).ok());
   ASSERT_TRUE(run("CastLike", 15, {}, {&h[0], &x}, 1, &back).ok());
   EXPECT_EQ(as_floats(back[0])[1], -2.5f);
-  const Status st = run("Cast", 13, one(int_attr("to", 8)), {&x}, 1, &h);
+  const Status st = run("Cast", 13, onnx_attrs(onnx_int_attr("to", 8)), {&x}, 1, &h);
   EXPECT_NE(st.message().find("not supported"), std::string::npos) << st.message();
 }
 
@@ -112,10 +104,10 @@ TEST(OnnxShapeOps, PadAxesModesAndNegativePads) {
   const OnnxValue x = floats({1, 2, 3, 4, 5, 6}, {2, 3});
   const OnnxValue pads = OnnxValue::vector_i64({2, 1}), axes = OnnxValue::vector_i64({-1});
   std::vector<OnnxValue> out;
-  ASSERT_TRUE(run("Pad", 18, one(string_attr("mode", "reflect")), {&x, &pads, nullptr, &axes}, 1, &out).ok());
+  ASSERT_TRUE(run("Pad", 18, onnx_attrs(onnx_string_attr("mode", "reflect")), {&x, &pads, nullptr, &axes}, 1, &out).ok());
   EXPECT_EQ(out[0].shape(), (OnnxShape{2, 6}));
   EXPECT_EQ(as_floats(out[0]), (std::vector<float>{3, 2, 1, 2, 3, 2, 6, 5, 4, 5, 6, 5}));
-  ASSERT_TRUE(run("Pad", 19, one(string_attr("mode", "wrap")), {&x, &pads, nullptr, &axes}, 1, &out).ok());
+  ASSERT_TRUE(run("Pad", 19, onnx_attrs(onnx_string_attr("mode", "wrap")), {&x, &pads, nullptr, &axes}, 1, &out).ok());
   EXPECT_EQ(as_floats(out[0]), (std::vector<float>{2, 3, 1, 2, 3, 1, 5, 6, 4, 5, 6, 4}));
   const OnnxValue crop = OnnxValue::vector_i64({0, -1, 0, 1});
   const OnnxValue fill = floats({9}, {});
@@ -127,7 +119,7 @@ TEST(OnnxShapeOps, PadAxesModesAndNegativePads) {
 TEST(OnnxShapeOps, SplitNumOutputsAndEmptyParts) {
   const OnnxValue x = floats({0, 1, 2, 3, 4}, {5});
   std::vector<OnnxValue> out;
-  ASSERT_TRUE(run("Split", 18, one(int_attr("num_outputs", 2)), {&x}, 2, &out).ok());
+  ASSERT_TRUE(run("Split", 18, onnx_attrs(onnx_int_attr("num_outputs", 2)), {&x}, 2, &out).ok());
   EXPECT_EQ(as_floats(out[0]), (std::vector<float>{0, 1, 2}));
   EXPECT_EQ(as_floats(out[1]), (std::vector<float>{3, 4}));
   const OnnxValue sizes = OnnxValue::vector_i64({0, 5});
@@ -143,9 +135,9 @@ TEST(OnnxShapeOps, ScatterNDReductionsAndGatherErrors) {
   OnnxValue idx = OnnxValue::vector_i64({1, 1, -1}).reshaped({3, 1});
   const OnnxValue upd = floats({2, 3, 5}, {3});
   std::vector<OnnxValue> out;
-  ASSERT_TRUE(run("ScatterND", 16, one(string_attr("reduction", "mul")), {&x, &idx, &upd}, 1, &out).ok());
+  ASSERT_TRUE(run("ScatterND", 16, onnx_attrs(onnx_string_attr("reduction", "mul")), {&x, &idx, &upd}, 1, &out).ok());
   EXPECT_EQ(as_floats(out[0]), (std::vector<float>{1, 6, 1, 5}));
-  ASSERT_TRUE(run("ScatterND", 18, one(string_attr("reduction", "max")), {&x, &idx, &upd}, 1, &out).ok());
+  ASSERT_TRUE(run("ScatterND", 18, onnx_attrs(onnx_string_attr("reduction", "max")), {&x, &idx, &upd}, 1, &out).ok());
   EXPECT_EQ(as_floats(out[0]), (std::vector<float>{1, 3, 1, 5}));
   const OnnxValue far = OnnxValue::vector_i64({7});
   const Status st = run("Gather", 13, {}, {&x, &far}, 1, &out);

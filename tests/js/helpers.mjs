@@ -14,6 +14,16 @@ export function randomFloats(n, seed = 1) {
   return Float32Array.from({ length: n }, () => 2 * next() - 1);
 }
 
+/** Relative error max |got - want| / max |want|, the measure the ONNX tests hold to 1e-4. */
+export function relError(got, want) {
+  let diff = 0, scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    diff = Math.max(diff, Math.abs(got[i] - want[i]));
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  return diff / scale;
+}
+
 export function oneHotRows(n, classes, seed = 2) {
   const r = randomFloats(n, seed);
   const y = new Float32Array(n * classes);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import * as kiln from 'kiln';
-import { ready } from './helpers.mjs';
+import { ready, relError } from './helpers.mjs';
 
 await ready();
 const dir = new URL('../fixtures/onnx_models/', import.meta.url);
@@ -14,16 +14,6 @@ const fixture = async (name) => ({
   bytes: new Uint8Array(await readFile(new URL(`${name}.onnx`, dir))),
   ref: JSON.parse(await readFile(new URL(`${name}.json`, dir), 'utf8')),
 });
-
-// max |got - want| / max |want| (the issue's measure).
-function relError(got, want) {
-  let diff = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return diff / scale;
-}
 
 async function matchesTorch(name) {
   const { bytes, ref } = await fixture(name);

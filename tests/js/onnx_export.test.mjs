@@ -9,19 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import ort from 'onnxruntime-node';
 import * as kiln from 'kiln';
-import { randomFloats, oneHotRows, ready } from './helpers.mjs';
+import { randomFloats, oneHotRows, ready, relError } from './helpers.mjs';
 
 await ready();
-
-// max |got - want| / max |want| (the measure).
-function relError(got, want) {
-  let diff = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return diff / scale;
-}
 
 const prod = (shape) => shape.reduce((a, b) => a * b, 1);
 

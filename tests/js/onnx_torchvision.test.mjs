@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import * as kiln from 'kiln';
-import { ready } from './helpers.mjs';
+import { ready, relError } from './helpers.mjs';
 
 await ready();
 const dir = new URL('../../build/torchvision/', import.meta.url);
@@ -23,13 +23,8 @@ for (const [name, size] of Object.entries(MODELS)) {
     const t2 = performance.now();
     session.dispose();
     assert.deepEqual(out.shape, [1, 1000]);
-    const got = out.dataSync();
-    let diff = 0, scale = 0;
-    for (let i = 0; i < want.length; i++) {
-      diff = Math.max(diff, Math.abs(got[i] - want[i]));
-      scale = Math.max(scale, Math.abs(want[i]));
-    }
-    t.diagnostic(`${name}: relative error ${(diff / scale).toExponential(2)}, load ${(t1 - t0).toFixed(0)} ms, first run ${(t2 - t1).toFixed(0)} ms (${kiln.backendInfo().variant})`);
-    assert.ok(diff / scale < 1e-4, `relative error ${diff / scale}`);
+    const rel = relError(out.dataSync(), want);
+    t.diagnostic(`${name}: relative error ${rel.toExponential(2)}, load ${(t1 - t0).toFixed(0)} ms, first run ${(t2 - t1).toFixed(0)} ms (${kiln.backendInfo().variant})`);
+    assert.ok(rel < 1e-4, `relative error ${rel}`);
   });
 }
