@@ -7,7 +7,7 @@ EMSDK_ENV := NODE_PATH=/usr/share/nodejs
 EMCMAKE_VARIANTS := st mt
 
 .PHONY: all setup native wasm js package demo test test-cpp test-js test-browser \
-        fixtures torchvision-models bench-mlp bench-cnn-rnn clean serve
+        fixtures torchvision-models bench-mlp bench-cnn-rnn bench-onnx clean serve
 
 all: native wasm js
 
@@ -67,6 +67,11 @@ bench-mlp: setup all
 # in headless Chromium and Node; writes bench/results/cnn_rnn.json and docs/BENCH_CNN_RNN.md.
 bench-cnn-rnn: setup js
 	node bench/run_cnn_rnn.mjs
+
+# torchvision models through Kiln (wasm in Chromium, native) vs onnxruntime-web/-node and
+# PyTorch; writes bench/results/onnx.json and docs/BENCH_ONNX.md.
+bench-onnx: setup all torchvision-models
+	node bench/run_onnx.mjs
 
 serve: js
 	node scripts/serve.mjs --port 8080
