@@ -75,12 +75,16 @@ void pack_b(const GemmArgs& g, int64_t k0, int64_t kc, int64_t p0, int64_t p1, i
 
 void apply_epilogue(const GemmArgs& g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   if (!g.bias && g.act == Activation::kLinear) return;
+  // Whole rows of a dense C take the activation in one call: per-row calls
+  // cost more than the work when rows are short (1x1 convs with few channels).
+  const bool contiguous = c0 == 0 && c1 == g.n && g.ldc == g.n;
   for (int64_t i = r0; i < r1; ++i) {
     float* row = g.c + i * g.ldc;
     if (g.bias)
       for (int64_t j = c0; j < c1; ++j) row[j] += g.bias[j];
-    activation_forward(g.act, row + c0, c1 - c0);
+    if (!contiguous) activation_forward(g.act, row + c0, c1 - c0);
   }
+  if (contiguous) activation_forward(g.act, g.c + r0 * g.ldc, (r1 - r0) * g.n);
 }
 
 // One micro-tile. A full-height tile reads A in place; a partial one packs

@@ -184,6 +184,31 @@ void fold_conv_batch_norm(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
   g->nodes = std::move(kept);
 }
 
+// Gemm with transB and a constant B (PyTorch's Linear) gets B transposed once
+// at load: gemm() then streams B's rows at batch 1 and packs it with plain
+// copies at larger batches, instead of gathering a column per element.
+void pretranspose_gemm_weights(OnnxGraphToOptimize* g) {
+  const std::map<std::string, int> readers = count_onnx_readers(g->nodes);
+  for (const OnnxNode*& n : g->nodes) {
+    if (!n->domain.empty() || n->op_type != "Gemm" || n->inputs.size() < 2) continue;
+    const OnnxOpContext ctx(*n, g->opset);
+    const OnnxValue* b = float_constant(*g, n->inputs[1]);
+    if (ctx.get_int("transB", 0) == 0 || !b || b->rank() != 2) continue;
+    const int64_t rows = b->shape()[0], cols = b->shape()[1];
+    OnnxValue t;
+    if (!OnnxValue::make(OnnxDataType::kFloat, {cols, rows}, &t).ok()) continue;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) t.data<float>()[j * rows + i] = b->data<float>()[i * cols + j];
+    OnnxNode c = clone_onnx_node(*n);
+    for (OnnxAttribute& a : c.attributes)
+      if (a.name == "transB") a.i = 0;
+    if (readers.at(n->inputs[1]) == 1 && !g->outputs.count(n->inputs[1])) g->constants->erase(n->inputs[1]);
+    c.inputs[1] = add_onnx_constant(g, n->inputs[1] + "#t", std::move(t));
+    g->owned->push_back(std::move(c));
+    n = &g->owned->back();
+  }
+}
+
 // Gemm -> Relu / Clip(0, 6) / Sigmoid / Tanh becomes one internal Gemm whose
 // epilogue applies the activation.
 void fuse_gemm_activation(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
@@ -220,6 +245,7 @@ Status optimize_onnx_graph(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
   g->names.insert(g->outputs.begin(), g->outputs.end());
   remove_identities(g, stats);
   fold_conv_batch_norm(g, stats);
+  pretranspose_gemm_weights(g);
   fuse_gemm_activation(g, stats);
   return convert_to_nhwc(g, stats);
 }

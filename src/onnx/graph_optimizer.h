@@ -2,6 +2,7 @@
 //  - Identity and inference Dropout are removed (their readers read the input);
 //  - Conv followed by an inference BatchNormalization becomes one Conv with
 //    scaled filters and a shifted bias;
+//  - Gemm's constant transposed B (PyTorch's Linear) is transposed once;
 //  - Relu / Clip(0, 6) / Sigmoid / Tanh after Gemm or Conv is fused into it;
 //  - 2-D float convolutions, pools, batch norms and the ops between them run
 //    channels-last on Kiln's NHWC kernels with filters packed once at load
