@@ -1,5 +1,6 @@
 #include "onnx/graph_optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace kiln {
@@ -90,6 +91,12 @@ bool is_removable_identity(const OnnxGraphToOptimize& g, const OnnxNode& n) {
   for (size_t k = 1; k < n.outputs.size(); ++k)
     if (!n.outputs[k].empty()) return false;  // Dropout's mask is read
   if (n.op_type == "Identity") return true;
+  if (n.op_type == "Transpose") {  // an explicit identity permutation
+    const std::vector<int64_t> perm = OnnxOpContext(n, g.opset).get_ints("perm");
+    for (size_t i = 0; i < perm.size(); ++i)
+      if (perm[i] != int64_t(i)) return false;
+    return !perm.empty();
+  }
   if (n.op_type == "Pad") return pads_are_zero(g, n);
   if (n.op_type != "Dropout") return false;
   if (g.opset < 12 || n.inputs.size() < 3 || n.inputs[2].empty()) return true;  // inference: a copy
@@ -113,12 +120,71 @@ void remove_identities(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
     }
     if (is_removable_identity(*g, *n) && !g->outputs.count(n->outputs[0])) {
       renamed[n->outputs[0]] = n->inputs[0];
-      ++stats->identities_removed;
+      ++stats->noops_removed;
       continue;
     }
     kept.push_back(n);
   }
   g->nodes = std::move(kept);
+}
+
+// Two Transposes that cancel, and a Reshape-like node whose only reader is a
+// Reshape to a fixed shape: the first node's work is undone or redone, so
+// the pair becomes nothing (transposes) or the second alone (reshapes).
+void remove_layout_noops(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
+  static const std::set<std::string> kReshapeLike = {"Reshape", "Flatten", "Squeeze", "Unsqueeze"};
+  const std::map<std::string, int> readers = count_onnx_readers(g->nodes);
+  std::map<std::string, const OnnxNode*> producer;
+  std::map<std::string, std::string> renamed;
+  std::set<const OnnxNode*> dropped;
+  std::vector<const OnnxNode*> kept;
+  auto cancels = [&](const OnnxNode& first, const OnnxNode& second) {
+    const std::vector<int64_t> p1 = OnnxOpContext(first, g->opset).get_ints("perm"),
+                               p2 = OnnxOpContext(second, g->opset).get_ints("perm");
+    if (p1.empty() || p1.size() != p2.size()) return false;
+    for (size_t i = 0; i < p2.size(); ++i)
+      if (p2[i] < 0 || p2[i] >= int64_t(p1.size()) || p1[size_t(p2[i])] != int64_t(i)) return false;
+    return true;
+  };
+  auto fixed_shape = [&](const OnnxNode& reshape) {  // no 0 entries copying the input's dims
+    std::vector<int64_t> shape;
+    auto it = reshape.inputs.size() > 1 ? g->constants->find(reshape.inputs[1]) : g->constants->end();
+    if (it == g->constants->end() || !it->second.to_int64s(&shape).ok()) return false;
+    return OnnxOpContext(reshape, g->opset).get_int("allowzero", 0) != 0 ||
+           std::find(shape.begin(), shape.end(), 0) == shape.end();
+  };
+  for (const OnnxNode* n : g->nodes) {
+    if (!n->inputs.empty() && renamed.count(n->inputs[0])) {
+      OnnxNode c = clone_onnx_node(*n);
+      c.inputs[0] = renamed[n->inputs[0]];
+      g->owned->push_back(std::move(c));
+      n = &g->owned->back();
+    }
+    auto pit = n->inputs.empty() ? producer.end() : producer.find(n->inputs[0]);
+    const OnnxNode* p = pit == producer.end() ? nullptr : pit->second;
+    const bool sole_reader = p && p->domain.empty() && n->domain.empty() && readers.at(n->inputs[0]) == 1 &&
+                             !g->outputs.count(n->inputs[0]);
+    if (sole_reader && n->op_type == "Transpose" && p->op_type == "Transpose" && cancels(*p, *n) &&
+        !g->outputs.count(n->outputs[0])) {
+      dropped.insert(p);
+      renamed[n->outputs[0]] = p->inputs[0];
+      stats->noops_removed += 2;
+      continue;
+    }
+    if (sole_reader && n->op_type == "Reshape" && kReshapeLike.count(p->op_type) && fixed_shape(*n)) {
+      OnnxNode c = clone_onnx_node(*n);
+      c.inputs[0] = p->inputs[0];
+      g->owned->push_back(std::move(c));
+      n = &g->owned->back();
+      dropped.insert(p);
+      ++stats->noops_removed;
+    }
+    kept.push_back(n);
+    for (const std::string& o : n->outputs) producer[o] = n;
+  }
+  g->nodes.clear();
+  for (const OnnxNode* n : kept)
+    if (!dropped.count(n)) g->nodes.push_back(n);
 }
 
 // Conv -> BatchNormalization (inference, constant parameters, the conv's only
@@ -244,6 +310,7 @@ Status optimize_onnx_graph(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
   }
   g->names.insert(g->outputs.begin(), g->outputs.end());
   remove_identities(g, stats);
+  remove_layout_noops(g, stats);
   fold_conv_batch_norm(g, stats);
   pretranspose_gemm_weights(g);
   fuse_gemm_activation(g, stats);

@@ -1,5 +1,7 @@
 // Load-time graph optimization of an ONNX model, after constant folding:
-//  - Identity and inference Dropout are removed (their readers read the input);
+//  - no-ops are removed: Identity, inference Dropout, zero Pads, identity
+//    Transposes, Transpose pairs that cancel, and a Reshape/Flatten/Squeeze/
+//    Unsqueeze whose only reader is a Reshape to a fixed shape;
 //  - Conv followed by an inference BatchNormalization becomes one Conv with
 //    scaled filters and a shifted bias;
 //  - Gemm's constant transposed B (PyTorch's Linear) is transposed once;
@@ -22,7 +24,7 @@
 namespace kiln {
 
 struct OnnxOptimizeStats {
-  int identities_removed = 0, batch_norms_folded = 0, activations_fused = 0;
+  int noops_removed = 0, batch_norms_folded = 0, activations_fused = 0;
   int nhwc_nodes = 0, layout_transposes = 0;
 };
 

@@ -182,8 +182,8 @@ std::string OnnxSession::plan_summary() const {
   }
   return std::to_string(steps_.size()) + " kernel calls (" + std::to_string(folded_) + " nodes folded at load, " +
          std::to_string(stats_.batch_norms_folded) + " batch norms folded into convs, " +
-         std::to_string(stats_.activations_fused) + " activations fused, " + std::to_string(stats_.identities_removed) +
-         " identities removed, " + std::to_string(stats_.nhwc_nodes) + " nodes channels-last, " +
+         std::to_string(stats_.activations_fused) + " activations fused, " + std::to_string(stats_.noops_removed) +
+         " no-ops removed, " + std::to_string(stats_.nhwc_nodes) + " nodes channels-last, " +
          std::to_string(stats_.layout_transposes) + " layout transposes); " + std::to_string(buffers_.size()) +
          " planned buffers, " + std::to_string(bytes) + " bytes after the last run";
 }

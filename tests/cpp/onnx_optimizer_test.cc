@@ -163,7 +163,7 @@ TEST(OnnxOptimizer, VisionGraphMatchesUnoptimizedAtEveryBatchSize) {
   auto plain = load(vision_graph(), false), optimized = load(vision_graph(), true);
   const OnnxOptimizeStats& st = optimized->optimize_stats();
   EXPECT_EQ(st.batch_norms_folded, 1);         // n1 into c1; n2 follows a Concat
-  EXPECT_EQ(st.identities_removed, 3);         // Identity, Dropout, the zero Pad
+  EXPECT_EQ(st.noops_removed, 3);              // Identity, Dropout, the zero Pad
   EXPECT_EQ(st.activations_fused, 5);          // r1, r2 (Clip), r3 (into the BN), res_r (into Add), y (into Gemm)
   EXPECT_EQ(st.layout_transposes, 1);          // only the input
   EXPECT_LT(optimized->num_nodes_to_run(), plain->num_nodes_to_run());
@@ -188,6 +188,31 @@ TEST(OnnxOptimizer, RestoresChannelsFirstForOtherReadersAndOutputs) {
   auto plain = load(make(), false), optimized = load(make(), true);
   EXPECT_EQ(optimized->optimize_stats().layout_transposes, 3);  // x in; c and r back
   expect_same_outputs(*plain, *optimized, random_input({2, 2, 6, 5}, 1));
+}
+
+// Transposes that cancel or permute nothing, and a Flatten feeding a Reshape
+// to a fixed shape, are removed; a Reshape copying dims (0) keeps its input.
+TEST(OnnxOptimizer, RemovesLayoutNoOps) {
+  auto make = [] {
+    GraphBuilder b;
+    b.input("x");
+    b.node("Transpose", {"x"}, {"t1"}, onnx_attrs(onnx_ints_attr("perm", {0, 2, 3, 1})));
+    b.node("Transpose", {"t1"}, {"t2"}, onnx_attrs(onnx_ints_attr("perm", {0, 3, 1, 2})));
+    b.node("Transpose", {"t2"}, {"t3"}, onnx_attrs(onnx_ints_attr("perm", {0, 1, 2, 3})));
+    b.node("Relu", {"t3"}, {"r"});
+    b.node("Flatten", {"r"}, {"f"});
+    b.ints("shape", {-1, 6});
+    b.node("Reshape", {"f", "shape"}, {"y"});
+    b.node("Flatten", {"r"}, {"g"});
+    b.ints("copy", {0, -1});
+    b.node("Reshape", {"g", "copy"}, {"z"});
+    b.output("y"), b.output("z");
+    return b.take();
+  };
+  auto plain = load(make(), false), optimized = load(make(), true);
+  EXPECT_EQ(optimized->optimize_stats().noops_removed, 4);  // t1 + t2, t3, the first Flatten
+  EXPECT_EQ(optimized->num_nodes_to_run(), 4u);             // Relu, Reshape, Flatten, Reshape
+  expect_same_outputs(*plain, *optimized, random_input({2, 3, 4, 5}, 3));
 }
 
 // Outputs handed to the caller are never planned buffers: a later run must
