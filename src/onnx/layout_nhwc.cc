@@ -8,6 +8,8 @@
 //    Sigmoid / Tanh fused into it;
 //  - MaxPool / AveragePool / BatchNormalization / the global pools, the
 //    elementwise ops and Concat on channels keep NHWC when their input has it;
+//  - a zero Pad of H and W before an AveragePool becomes the pool's own
+//    padding (counted in the average);
 //  - Add (residual connections) becomes AddActivation, absorbing a following
 //    activation as Conv does;
 //  - every other reader, and the graph outputs, get the NCHW value back
@@ -41,7 +43,7 @@ class NhwcRewriter {
       bool fused_next = false;
       if (n.domain.empty() && rewrite(n, next, &fused_next)) {
         ++stats_->nhwc_nodes;
-        if (fused_next) ++i, ++stats_->activations_fused;
+        if (fused_next) ++i;
         continue;
       }
       for (const std::string& in : n.inputs) ensure_nchw(in);
@@ -59,7 +61,7 @@ class NhwcRewriter {
     if (n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool") return global_pool(n);
     if (n.op_type == "BatchNormalization") return batch_norm(n, next, fused_next);
     if (n.op_type == "Concat") return concat(n);
-    if (n.op_type == "Pad") return pad(n);
+    if (n.op_type == "Pad") return pad(n, next, fused_next);
     if (kUnaryOps.count(n.op_type)) return unary(n);
     if (kBinaryOps.count(n.op_type)) return binary(n, next, fused_next);
     return false;
@@ -192,27 +194,65 @@ class NhwcRewriter {
   }
 
   // Pad's begin/end amounts are per NCHW axis: reorder them to N, H, W, C.
-  bool pad(const OnnxNode& n) {
+  bool pad(const OnnxNode& n, const OnnxNode* next, bool* fused_next) {
     if (!nhwc_.count(n.inputs[0]) || (n.inputs.size() > 3 && !n.inputs[3].empty())) return false;
-    auto to_nhwc = [](const std::vector<int64_t>& p) {
-      return std::vector<int64_t>{p[0], p[2], p[3], p[1], p[4], p[6], p[7], p[5]};
-    };
-    OnnxNode c = clone_onnx_node(n);
+    std::vector<int64_t> pads = OnnxOpContext(n, g_->opset).get_ints("pads");  // NCHW begins, then ends
     if (g_->opset >= 11) {
       auto it = n.inputs.size() > 1 ? g_->constants->find(n.inputs[1]) : g_->constants->end();
-      std::vector<int64_t> pads;
-      if (it == g_->constants->end() || !it->second.to_int64s(&pads).ok() || pads.size() != 8) return false;
-      c.inputs[1] = add_onnx_constant(g_, n.inputs[1] + "#nhwc", OnnxValue::vector_i64(to_nhwc(pads)));
+      if (it == g_->constants->end() || !it->second.to_int64s(&pads).ok()) return false;
+    }
+    if (pads.size() != 8) return false;
+    if (*fused_next = zero_pad_before_average_pool(n, pads, next); *fused_next) return true;
+    OnnxNode c = clone_onnx_node(n);
+    const std::vector<int64_t> nhwc_pads = {pads[0], pads[2], pads[3], pads[1], pads[4], pads[6], pads[7], pads[5]};
+    if (g_->opset >= 11) {
+      c.inputs[1] = add_onnx_constant(g_, n.inputs[1] + "#nhwc", OnnxValue::vector_i64(nhwc_pads));
     } else {
-      OnnxAttribute* a = nullptr;
-      for (OnnxAttribute& x : c.attributes)
-        if (x.name == "pads") a = &x;
-      if (!a || a->ints.size() != 8) return false;
-      a->ints = to_nhwc(a->ints);
+      for (OnnxAttribute& a : c.attributes)
+        if (a.name == "pads") a.ints = nhwc_pads;
     }
     c.inputs[0] = nhwc_.at(n.inputs[0]);
     c.outputs = {produce_nhwc(n.outputs[0])};
     emit(std::move(c));
+    return true;
+  }
+
+  // PyTorch exports avg_pool2d(padding=p, count_include_pad=True) as a zero
+  // Pad of H and W, then an AveragePool without pads: one NhwcPool with those
+  // pads, counted in the average, does both without the padded copy.
+  bool zero_pad_before_average_pool(const OnnxNode& n, const std::vector<int64_t>& pads, const OnnxNode* next) {
+    if (!next || !next->domain.empty() || next->op_type != "AveragePool" || next->outputs.size() != 1 ||
+        next->inputs.empty() || next->inputs[0] != n.outputs[0] || readers_[n.outputs[0]] != 1 ||
+        g_->outputs.count(n.outputs[0]))
+      return false;
+    const OnnxOpContext pad_ctx(n, g_->opset), pool(*next, g_->opset);
+    if (pad_ctx.get_string("mode", "constant") != "constant" || pad_ctx.get_float("value", 0) != 0) return false;
+    if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+      auto it = g_->constants->find(n.inputs[2]);
+      if (it == g_->constants->end() || it->second.numel() != 1 || it->second.to_doubles()[0] != 0) return false;
+    }
+    if (pads[0] || pads[1] || pads[4] || pads[5]) return false;  // batch and channels unpadded
+    for (int64_t p : pads)
+      if (p < 0) return false;
+    if (pool.get_ints("kernel_shape").size() != 2 || pool.get_int("ceil_mode", 0) != 0 ||
+        pool.get_string("auto_pad", "NOTSET") != "NOTSET")
+      return false;
+    for (int64_t p : pool.get_ints("pads"))
+      if (p != 0) return false;
+    for (int64_t d : pool.get_ints("dilations"))
+      if (d != 1) return false;
+    OnnxNode c = internal_node(*next, "NhwcPool");
+    std::vector<OnnxAttribute> attrs;
+    for (OnnxAttribute& a : c.attributes)
+      if (a.name != "pads" && a.name != "count_include_pad") attrs.push_back(std::move(a));
+    c.attributes = std::move(attrs);
+    c.attributes.push_back(onnx_ints_attr("pads", {pads[2], pads[3], pads[6], pads[7]}));
+    c.attributes.push_back(onnx_int_attr("count_include_pad", 1));
+    c.attributes.push_back(onnx_int_attr("kind", 1));
+    c.inputs = {nhwc_.at(n.inputs[0])};
+    c.outputs = {produce_nhwc(next->outputs[0])};
+    emit(std::move(c));
+    ++stats_->noops_removed;  // the Pad
     return true;
   }
 
@@ -258,6 +298,7 @@ class NhwcRewriter {
     Activation act = Activation::kLinear;
     *fused_next = next && !g_->outputs.count(y) && readers_[y] == 1 && fusable_activation(*g_, *next, &act) &&
                   next->inputs[0] == y;
+    if (*fused_next) ++stats_->activations_fused;
     c.attributes.push_back(onnx_int_attr("activation", int64_t(act)));
     c.outputs = {produce_nhwc(*fused_next ? next->outputs[0] : y)};
     emit(std::move(c));

@@ -215,6 +215,26 @@ TEST(OnnxOptimizer, RemovesLayoutNoOps) {
   expect_same_outputs(*plain, *optimized, random_input({2, 3, 4, 5}, 3));
 }
 
+// PyTorch's avg_pool2d(padding=1, count_include_pad=True): a zero Pad of H
+// and W, then an AveragePool, runs as one pool counting the padding.
+TEST(OnnxOptimizer, FoldsZeroPadIntoAveragePool) {
+  auto make = [] {
+    GraphBuilder b;
+    b.input("x");
+    b.weight("w", {4, 3, 1, 1});
+    b.node("Conv", {"x", "w"}, {"c"});
+    b.ints("pads", {0, 0, 1, 2, 0, 0, 1, 0});
+    b.node("Pad", {"c", "pads"}, {"p"});
+    b.node("AveragePool", {"p"}, {"y"}, onnx_attrs(onnx_ints_attr("kernel_shape", {3, 3}), onnx_ints_attr("strides", {2, 1})));
+    b.output("y");
+    return b.take();
+  };
+  auto plain = load(make(), false), optimized = load(make(), true);
+  EXPECT_EQ(optimized->optimize_stats().noops_removed, 1);
+  for (const std::string& line : optimized->plan_lines()) EXPECT_EQ(line.find("Pad "), std::string::npos) << line;
+  expect_same_outputs(*plain, *optimized, random_input({2, 3, 7, 6}, 4));
+}
+
 // Outputs handed to the caller are never planned buffers: a later run must
 // not overwrite them.
 TEST(OnnxOptimizer, OutputsSurviveLaterRuns) {
