@@ -58,6 +58,28 @@ bool fusable_activation(const OnnxGraphToOptimize& g, const OnnxNode& n, Activat
   return true;
 }
 
+bool batch_norm_as_affine(const OnnxGraphToOptimize& g, const OnnxNode& bn, int64_t channels,
+                          std::vector<double>* scale, std::vector<double>* shift) {
+  if (bn.inputs.size() != 5 || bn.outputs.empty()) return false;
+  for (size_t k = 1; k < bn.outputs.size(); ++k)
+    if (!bn.outputs[k].empty()) return false;  // training-mode statistics are read
+  const OnnxOpContext ctx(bn, g.opset);
+  if (ctx.get_int("training_mode", 0) != 0 || ctx.get_int("spatial", 1) != 1) return false;
+  const OnnxValue* p[4];  // gamma, beta, mean, var
+  for (size_t i = 0; i < 4; ++i) {
+    p[i] = float_constant(g, bn.inputs[i + 1]);
+    if (!p[i] || p[i]->numel() != channels) return false;
+  }
+  const double eps = ctx.get_float("epsilon", 1e-5f);
+  scale->resize(size_t(channels)), shift->resize(size_t(channels));
+  for (int64_t k = 0; k < channels; ++k) {
+    const double s = double(p[0]->data<float>()[k]) / std::sqrt(double(p[3]->data<float>()[k]) + eps);
+    (*scale)[size_t(k)] = s;
+    (*shift)[size_t(k)] = double(p[1]->data<float>()[k]) - double(p[2]->data<float>()[k]) * s;
+  }
+  return true;
+}
+
 std::string fresh_onnx_name(OnnxGraphToOptimize* g, const std::string& base) {
   std::string name = base;
   for (int k = 1; g->names.count(name) || g->constants->count(name); ++k) name = base + "#" + std::to_string(k);
@@ -188,8 +210,7 @@ void remove_layout_noops(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
 }
 
 // Conv -> BatchNormalization (inference, constant parameters, the conv's only
-// reader) becomes one Conv: W'[m] = W[m] * s[m], B' = (B - mean) * s + beta,
-// s = scale / sqrt(var + epsilon).
+// reader) becomes one Conv: W'[m] = W[m] * scale[m], B' = B * scale + shift.
 void fold_conv_batch_norm(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
   const std::map<std::string, int> readers = count_onnx_readers(g->nodes);
   std::map<std::string, const OnnxNode*> producer;
@@ -198,10 +219,7 @@ void fold_conv_batch_norm(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
   for (const OnnxNode* n : g->nodes)
     for (const std::string& o : n->outputs) producer[o] = n;
   for (const OnnxNode* bn : g->nodes) {
-    if (!bn->domain.empty() || bn->op_type != "BatchNormalization" || bn->inputs.size() != 5) continue;
-    if (bn->outputs.size() != 1 && !(bn->outputs.size() > 1 && bn->outputs[1].empty())) continue;
-    const OnnxOpContext bctx(*bn, g->opset);
-    if (bctx.get_int("training_mode", 0) != 0 || bctx.get_int("spatial", 1) != 1) continue;
+    if (!bn->domain.empty() || bn->op_type != "BatchNormalization" || bn->inputs.empty()) continue;
     auto pit = producer.find(bn->inputs[0]);
     if (pit == producer.end()) continue;
     const OnnxNode* conv = pit->second;
@@ -212,23 +230,15 @@ void fold_conv_batch_norm(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
     const OnnxValue* b = has_bias ? float_constant(*g, conv->inputs[2]) : nullptr;
     if (!w || w->rank() < 3 || (has_bias && !b)) continue;
     const int64_t m = w->shape()[0];
-    const OnnxValue* p[4];
-    bool ok = true;
-    for (int i = 0; i < 4; ++i) {
-      p[i] = float_constant(*g, bn->inputs[size_t(i) + 1]);
-      ok = ok && p[i] && p[i]->numel() == m;
-    }
-    if (!ok || (b && b->numel() != m)) continue;
-    const double eps = bctx.get_float("epsilon", 1e-5f);
+    std::vector<double> scale, shift;
+    if ((b && b->numel() != m) || !batch_norm_as_affine(*g, *bn, m, &scale, &shift)) continue;
     OnnxValue nw, nb;
     OnnxValue::make(OnnxDataType::kFloat, w->shape(), &nw);
     OnnxValue::make(OnnxDataType::kFloat, {m}, &nb);
     const int64_t per = w->numel() / m;
     for (int64_t o = 0; o < m; ++o) {
-      const double s = double(p[0]->data<float>()[o]) / std::sqrt(double(p[3]->data<float>()[o]) + eps);
-      for (int64_t i = 0; i < per; ++i) nw.data<float>()[o * per + i] = float(double(w->data<float>()[o * per + i]) * s);
-      const double bias = b ? double(b->data<float>()[o]) : 0.0;
-      nb.data<float>()[o] = float((bias - double(p[2]->data<float>()[o])) * s + double(p[1]->data<float>()[o]));
+      for (int64_t i = 0; i < per; ++i) nw.data<float>()[o * per + i] = float(double(w->data<float>()[o * per + i]) * scale[size_t(o)]);
+      nb.data<float>()[o] = float((b ? double(b->data<float>()[o]) : 0.0) * scale[size_t(o)] + shift[size_t(o)]);
     }
     OnnxNode c = clone_onnx_node(*conv);
     c.inputs.resize(3);

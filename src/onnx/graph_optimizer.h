@@ -50,6 +50,11 @@ const OnnxValue* float_constant(const OnnxGraphToOptimize& g, const std::string&
 // The elementwise activation a node computes that Kiln can fuse (Relu,
 // Clip(0, 6), Sigmoid, Tanh), or false.
 bool fusable_activation(const OnnxGraphToOptimize& g, const OnnxNode& n, Activation* out);
+// An inference BatchNormalization with constant float32 parameters of
+// `channels` elements as y = x * scale + shift per channel (scale = gamma /
+// sqrt(var + epsilon), shift = beta - mean * scale, in double); false otherwise.
+bool batch_norm_as_affine(const OnnxGraphToOptimize& g, const OnnxNode& bn, int64_t channels,
+                          std::vector<double>* scale, std::vector<double>* shift);
 // A value name derived from `base` that nothing in the graph uses yet.
 std::string fresh_onnx_name(OnnxGraphToOptimize* g, const std::string& base);
 // Adds a constant under a fresh name derived from `base`; returns the name.

@@ -14,7 +14,7 @@
 //    activation as Conv does;
 //  - every other reader, and the graph outputs, get the NCHW value back
 //    through one Transpose, emitted where it is first needed.
-#include <cmath>
+#include <algorithm>
 #include <cstring>
 
 #include "cpu/conv2d.h"
@@ -153,24 +153,14 @@ class NhwcRewriter {
   }
 
   bool batch_norm(const OnnxNode& n, const OnnxNode* next, bool* fused_next) {
-    if (!nhwc_.count(n.inputs[0]) || n.inputs.size() != 5) return false;
-    const OnnxOpContext ctx(n, g_->opset);
-    if (ctx.get_int("training_mode", 0) != 0 || ctx.get_int("spatial", 1) != 1) return false;
-    const OnnxValue* p[4];
-    for (size_t i = 0; i < 4; ++i) {
-      p[i] = float_constant(*g_, n.inputs[i + 1]);
-      if (!p[i] || p[i]->numel() != p[0]->numel()) return false;
-    }
-    const int64_t channels = p[0]->numel();
-    const double eps = ctx.get_float("epsilon", 1e-5f);
+    const OnnxValue* gamma = n.inputs.size() == 5 ? float_constant(*g_, n.inputs[1]) : nullptr;
+    std::vector<double> s, t;
+    if (!nhwc_.count(n.inputs[0]) || !gamma || !batch_norm_as_affine(*g_, n, gamma->numel(), &s, &t)) return false;
     OnnxValue scale, shift;
-    OnnxValue::make(OnnxDataType::kFloat, {channels}, &scale);
-    OnnxValue::make(OnnxDataType::kFloat, {channels}, &shift);
-    for (int64_t k = 0; k < channels; ++k) {
-      const double s = double(p[0]->data<float>()[k]) / std::sqrt(double(p[3]->data<float>()[k]) + eps);
-      scale.data<float>()[k] = float(s);
-      shift.data<float>()[k] = float(double(p[1]->data<float>()[k]) - double(p[2]->data<float>()[k]) * s);
-    }
+    OnnxValue::make(OnnxDataType::kFloat, {int64_t(s.size())}, &scale);
+    OnnxValue::make(OnnxDataType::kFloat, {int64_t(t.size())}, &shift);
+    std::copy(s.begin(), s.end(), scale.data<float>());
+    std::copy(t.begin(), t.end(), shift.data<float>());
     OnnxNode c = internal_node(n, "NhwcChannelAffine");
     c.attributes.clear();
     c.inputs = {nhwc_.at(n.inputs[0]), add_onnx_constant(g_, n.outputs[0] + "#scale", std::move(scale)),

@@ -179,7 +179,8 @@ Status op_add_activation(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
     float* y = (*out)[0].data<float>();
     for (int64_t i = 0; i < a.numel(); ++i) y[i] = pa[i] + pb[i];
   } else {
-    KILN_RETURN_IF_ERROR(find_onnx_op("Add")->kernel(ctx, in, out));
+    static const OnnxOpEntry* const add = find_onnx_op("Add");  // looked up once, not per run
+    KILN_RETURN_IF_ERROR(add->kernel(ctx, in, out));
   }
   if (act != Activation::kLinear) {
     if ((*out)[0].type() != OnnxDataType::kFloat) return ctx.error("a fused activation needs float32");
