@@ -25,12 +25,14 @@ wasm:
 	  $(EMSDK_ENV) cmake --build build-wasm-$$v -j$(JOBS) || exit 1; \
 	done
 
-# TypeScript -> lib/, plus both wasm variants in lib/wasm/.
+# TypeScript -> lib/, plus the wasm variants (each also as a relaxed-SIMD build) in lib/wasm/.
 js: wasm
 	npx tsc -p .
 	mkdir -p lib/wasm
-	cp build-wasm-st/kiln-st.js build-wasm-st/kiln-st.wasm lib/wasm/
-	cp build-wasm-mt/kiln-mt.js build-wasm-mt/kiln-mt.wasm build-wasm-mt/kiln-mt.worker.js lib/wasm/
+	for s in '' -relaxed; do \
+	  cp build-wasm-st/kiln-st$$s.js build-wasm-st/kiln-st$$s.wasm lib/wasm/ && \
+	  cp build-wasm-mt/kiln-mt$$s.js build-wasm-mt/kiln-mt$$s.wasm build-wasm-mt/kiln-mt$$s.worker.js lib/wasm/ || exit 1; \
+	done
 	echo '{"type": "commonjs"}' > lib/wasm/package.json
 
 package: js

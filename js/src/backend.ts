@@ -1,13 +1,17 @@
 // Loads the wasm module once and picks its variant: the SIMD128 + pthreads
 // build when threads are possible (Node, or a cross-origin-isolated page),
-// otherwise the single-threaded SIMD128 build. The choice and its reason are
-// printed once, so a page is never silently slower.
+// otherwise the single-threaded SIMD128 build. Each comes in a relaxed-SIMD
+// build too (fused multiply-add GEMM), used where the engine validates relaxed
+// SIMD (Chromium; Node 20 only with --experimental-wasm-relaxed-simd). The
+// choice and its reason are printed once, so a page is never silently slower.
 
 export interface ReadyOptions {
   /** Threads for the kernels, the calling thread included (default: all cores, at most 8). */
   threads?: number;
   /** Force a variant instead of choosing from the environment. */
   variant?: 'auto' | 'threaded' | 'single';
+  /** Use the relaxed-SIMD build (default: when the engine supports it); `true` fails where it does not. */
+  relaxedSimd?: boolean;
   /** Suppress the one-line console notice. */
   quiet?: boolean;
 }
@@ -17,6 +21,8 @@ export interface BackendInfo {
   variant: 'wasm-simd128-threads' | 'wasm-simd128';
   threads: number;
   simd: boolean;
+  /** The relaxed-SIMD build (fused multiply-add) is loaded. */
+  relaxedSimd: boolean;
   gemmKernel: string;
   environment: 'node' | 'browser' | 'worker';
   reason: string;
@@ -43,6 +49,22 @@ async function defaultThreads(): Promise<number> {
   if (isNode) cores = (await nodeImport('node:os')).cpus().length;
   else if (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) cores = navigator.hardwareConcurrency;
   return Math.max(1, Math.min(8, cores));
+}
+
+// The smallest module using f32x4.relaxed_madd: (v128, v128, v128) -> v128.
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+export function relaxedSimdSupported(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_SIMD_PROBE);
+  } catch {
+    return false;
+  }
 }
 
 // Browser: run the classic emscripten script so its pthread workers can
@@ -87,7 +109,11 @@ async function instantiate(options: ReadyOptions): Promise<WasmModule> {
     reason = 'the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp for threads)';
   }
   const threads = threaded ? Math.max(1, Math.floor(options.threads ?? (await defaultThreads()))) : 1;
-  const name = threaded ? 'kiln-mt' : 'kiln-st';
+  const relaxedSupported = relaxedSimdSupported();
+  if (options.relaxedSimd === true && !relaxedSupported)
+    throw new Error('kiln.ready: relaxedSimd was requested but this engine does not support relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
+  const relaxed = options.relaxedSimd ?? relaxedSupported;
+  const name = (threaded ? 'kiln-mt' : 'kiln-st') + (relaxed ? '-relaxed' : '');
   const base = new URL('./wasm/', import.meta.url);
   const config: Record<string, any> = { kilnPoolSize: Math.max(1, threads - 1) };
   let factory: any;
@@ -112,11 +138,13 @@ async function instantiate(options: ReadyOptions): Promise<WasmModule> {
     variant: threaded ? 'wasm-simd128-threads' : 'wasm-simd128',
     threads: m._kiln_num_threads(),
     simd: true,
+    relaxedSimd: relaxed,
     gemmKernel: m.UTF8ToString(m._kiln_gemm_kernel()),
     environment: env,
     reason,
   };
-  if (!options.quiet) console.info(`kiln: using ${info.variant} with ${info.threads} thread(s): ${reason}`);
+  if (!options.quiet)
+    console.info(`kiln: using ${info.variant}${relaxed ? ' (relaxed SIMD)' : ''} with ${info.threads} thread(s): ${reason}`);
   return m;
 }
 
@@ -132,6 +160,8 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
   const wanted = options.variant === 'threaded' ? 'wasm-simd128-threads' : options.variant === 'single' ? 'wasm-simd128' : null;
   if (wanted && info && info.variant !== wanted)
     throw new Error(`kiln.ready: ${info.variant} is already loaded in this context; one variant per page or process`);
+  if (options.relaxedSimd !== undefined && info && info.relaxedSimd !== options.relaxedSimd)
+    throw new Error(`kiln.ready: the ${info.relaxedSimd ? 'relaxed-SIMD' : 'SIMD128'} build is already loaded in this context; one build per page or process`);
   if (options.threads !== undefined && info && info.variant === 'wasm-simd128-threads') {
     // Within the pre-started pool, the thread count can change at any time.
     wasm._kiln_set_threads(Math.max(1, Math.floor(options.threads)));

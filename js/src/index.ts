@@ -1,6 +1,6 @@
 // Kiln's JavaScript API: the same in Node.js and in browsers. Mirrors
 // TensorFlow.js's Layers API, so code moves over by changing the import.
-export { ready, backendInfo } from './backend.js';
+export { ready, backendInfo, relaxedSimdSupported } from './backend.js';
 export type { ReadyOptions, BackendInfo } from './backend.js';
 export { Tensor, tensor, tensor2d, scalar } from './tensor.js';
 export type { Shape, TensorLike } from './tensor.js';

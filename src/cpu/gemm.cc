@@ -23,6 +23,7 @@ constexpr int kMaxTile = 16 * 32;  // largest mr*nr of any kernel
 
 const GemmMicroKernel* default_kernel() {
 #if defined(__wasm_simd128__)
+  if (&kGemmKernelWasmRelaxedSimd != nullptr) return &kGemmKernelWasmRelaxedSimd;
   return &kGemmKernelWasmSimd128;
 #elif defined(KILN_HAVE_X86_KERNELS)
   __builtin_cpu_init();
@@ -259,6 +260,7 @@ int gemm_available_kernels(const GemmMicroKernel** out, int max) {
 #if defined(__wasm_simd128__)
   add(&kGemmKernelWasmSimd128);
   add(&kGemmKernelWasmSimd128Wide);
+  if (&kGemmKernelWasmRelaxedSimd != nullptr) add(&kGemmKernelWasmRelaxedSimd);
 #endif
 #if defined(KILN_HAVE_X86_KERNELS)
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) add(&kGemmKernelAvx2);

@@ -71,7 +71,10 @@ test('cross-origin isolated page: threaded variant, API checks, MNIST >= 97% in 
     assert.equal(r.info.variant, 'wasm-simd128-threads');
     assert.ok(r.info.threads >= 2, `threads ${r.info.threads}`);
     assert.equal(logs.filter((l) => l.startsWith('kiln: using')).length, 1);
-    assert.match(logs.find((l) => l.startsWith('kiln: using')), /wasm-simd128-threads .*cross-origin isolated/);
+    assert.match(logs.find((l) => l.startsWith('kiln: using')), /wasm-simd128-threads \(relaxed SIMD\) .*cross-origin isolated/);
+    // Chromium has relaxed SIMD, so the fused multiply-add build is picked.
+    assert.equal(r.info.relaxedSimd, true);
+    assert.equal(r.info.gemmKernel, 'wasm_relaxed_simd_4x8');
     const m = await page.evaluate(() => window.mnist());
     assert.equal(m.variant, 'wasm-simd128-threads');
     assert.ok(m.acc >= 0.97, `MNIST test accuracy ${m.acc}`);
@@ -84,7 +87,8 @@ test('page without COOP/COEP: single-threaded variant, said so with the reason, 
     assert.equal(r.isolated, false);
     assert.equal(r.info.variant, 'wasm-simd128');
     assert.equal(r.info.threads, 1);
-    assert.match(logs.find((l) => l.startsWith('kiln: using')), /wasm-simd128 with 1 thread\(s\): the page is not cross-origin isolated/);
+    assert.match(logs.find((l) => l.startsWith('kiln: using')), /wasm-simd128 \(relaxed SIMD\) with 1 thread\(s\): the page is not cross-origin isolated/);
+    assert.equal(r.info.relaxedSimd, true);
     assert.ok(r.lastLoss < r.firstLoss);
   });
 });
