@@ -75,11 +75,16 @@ TileGrid tile_grid(const Conv2DParams& p) {
 constexpr int kBlock = 8;
 
 // B^T d B for `w` (<= kBlock) channels starting at c of the 16 tile rows src.
+// kFull (w == kBlock) keeps every copy loop at a constant trip count: with a
+// variable one clang emits a memset of the block and a memcpy call per row.
+template <bool kFull>
 inline void input_block(const float* const (&src)[4][4], int64_t c, int w, float* dst, int64_t plane) {
-  float d[4][4][kBlock] = {}, b[4][4][kBlock];
+  const int n = kFull ? kBlock : w;
+  float d[4][4][kBlock], b[4][4][kBlock];
+  if (!kFull) std::memset(d, 0, sizeof d);
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 4; ++j)
-      for (int k = 0; k < w; ++k) d[i][j][k] = src[i][j][c + k];
+      for (int k = 0; k < n; ++k) d[i][j][k] = src[i][j][c + k];
   for (int j = 0; j < 4; ++j)
     for (int k = 0; k < kBlock; ++k) {  // B^T d
       b[0][j][k] = d[0][j][k] - d[2][j][k];
@@ -96,7 +101,7 @@ inline void input_block(const float* const (&src)[4][4], int64_t c, int w, float
       v[3][k] = b[i][1][k] - b[i][3][k];
     }
     for (int j = 0; j < 4; ++j)
-      for (int k = 0; k < w; ++k) dst[(i * 4 + j) * plane + c + k] = v[j][k];
+      for (int k = 0; k < n; ++k) dst[(i * 4 + j) * plane + c + k] = v[j][k];
   }
 }
 
@@ -115,25 +120,29 @@ void transform_input(const Conv2DParams& p, const TileGrid& grid, const float* x
         src[i][j] = (ih >= 0 && ih < p.in_h && iw >= 0 && iw < p.in_w) ? x + ((n * p.in_h + ih) * p.in_w + iw) * c_n : zeros;
       }
     }
-    for (int64_t c = 0; c < c_n; c += kBlock) input_block(src, c, int(std::min<int64_t>(kBlock, c_n - c)), v + t * c_n, plane);
+    int64_t c = 0;
+    for (; c + kBlock <= c_n; c += kBlock) input_block<true>(src, c, kBlock, v + t * c_n, plane);
+    if (c < c_n) input_block<false>(src, c, int(c_n - c), v + t * c_n, plane);
   }
 }
 
 // A^T M A (+ bias) for `w` (<= kBlock) output channels starting at k; rows of
-// dst that are null (past the output's edge) are skipped.
+// dst that are null (past the output's edge) are skipped. kFull as in input_block.
+template <bool kFull>
 inline void output_block(const float* src, int64_t plane, int64_t k, int w, const float* bias, float* const (&dst)[2][2]) {
-  float s[4][4][kBlock] = {}, a[2][4][kBlock];
+  const int n = kFull ? kBlock : w;
+  float s[4][4][kBlock], a[2][4][kBlock];
+  if (!kFull) std::memset(s, 0, sizeof s);
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 4; ++j)
-      for (int q = 0; q < w; ++q) s[i][j][q] = src[(i * 4 + j) * plane + k + q];
+      for (int q = 0; q < n; ++q) s[i][j][q] = src[(i * 4 + j) * plane + k + q];
   for (int j = 0; j < 4; ++j)
     for (int q = 0; q < kBlock; ++q) {  // A^T M
       a[0][j][q] = s[0][j][q] + s[1][j][q] + s[2][j][q];
       a[1][j][q] = s[1][j][q] - s[2][j][q] - s[3][j][q];
     }
-  float b[kBlock] = {};
-  if (bias)
-    for (int q = 0; q < w; ++q) b[q] = bias[k + q];
+  float b[kBlock];
+  for (int q = 0; q < kBlock; ++q) b[q] = bias && q < n ? bias[k + q] : 0.0f;
   for (int i = 0; i < 2; ++i) {  // (A^T M) A
     float y[2][kBlock];
     for (int q = 0; q < kBlock; ++q) {
@@ -142,7 +151,7 @@ inline void output_block(const float* src, int64_t plane, int64_t k, int w, cons
     }
     for (int j = 0; j < 2; ++j)
       if (dst[i][j])
-        for (int q = 0; q < w; ++q) dst[i][j][k + q] = y[j][q];
+        for (int q = 0; q < n; ++q) dst[i][j][k + q] = y[j][q];
   }
 }
 
@@ -157,8 +166,9 @@ void transform_output(const Conv2DParams& p, const TileGrid& grid, const float* 
     for (int i = 0; i < 2; ++i)
       for (int j = 0; j < 2; ++j)
         dst[i][j] = (oh + i < p.out_h && ow + j < p.out_w) ? y + ((n * p.out_h + oh + i) * p.out_w + ow + j) * k_n : nullptr;
-    for (int64_t k = 0; k < k_n; k += kBlock)
-      output_block(m + t * k_n, plane, k, int(std::min<int64_t>(kBlock, k_n - k)), bias, dst);
+    int64_t k = 0;
+    for (; k + kBlock <= k_n; k += kBlock) output_block<true>(m + t * k_n, plane, k, kBlock, bias, dst);
+    if (k < k_n) output_block<false>(m + t * k_n, plane, k, int(k_n - k), bias, dst);
     if (act != Activation::kLinear)
       for (int i = 0; i < 2; ++i)
         for (int j = 0; j < 2; ++j)
@@ -206,8 +216,11 @@ void conv2d_forward_winograd_transformed(const Conv2DParams& p, const float* x, 
   // and so every thread gets several.
   const int64_t threads = ThreadPool::global().num_threads();
   const int64_t by_cache = std::max<int64_t>(64, kChunkFloats / (kPlanes * (p.in_c + p.out_c)));
-  const int64_t by_threads = std::max<int64_t>(8, (grid.total + 4 * threads - 1) / (4 * threads));
-  const int64_t chunk = std::min({by_cache, by_threads, grid.total});
+  const int64_t by_threads =
+      threads == 1 ? grid.total : std::max<int64_t>(8, (grid.total + 4 * threads - 1) / (4 * threads));
+  // Whole micro-kernel rows: a partial row tile is packed and zero-padded in every one of the 16 GEMMs.
+  const int64_t mr = gemm_active_kernel().mr;
+  const int64_t chunk = std::min((std::min(by_cache, by_threads) + mr - 1) / mr * mr, grid.total);
   const int64_t chunks = (grid.total + chunk - 1) / chunk;
   parallel_range(chunks, 1, [&](int64_t c0, int64_t c1) {
     thread_local std::vector<float> v, m, zeros;

@@ -49,9 +49,10 @@ inline float elem_b(const GemmArgs& g, int64_t p, int64_t j) {
 void pack_a(const GemmArgs& g, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int mr, float* out) {
   for (int64_t i0 = 0; i0 < mc; i0 += mr) {
     int64_t rows = std::min<int64_t>(mr, mc - i0);
+    // One memset for the padding rows (a per-step zero loop became a memset call per step).
+    if (rows < mr) std::memset(out, 0, size_t(kc * mr) * sizeof(float));
     for (int64_t p = 0; p < kc; ++p) {
       for (int r = 0; r < rows; ++r) out[r] = elem_a(g, m0 + i0 + r, k0 + p);
-      for (int r = int(rows); r < mr; ++r) out[r] = 0.0f;
       out += mr;
     }
   }
@@ -238,11 +239,19 @@ void gemm(const GemmArgs& g) {
       const bool acc = g.accumulate || k0 > 0;
       if (!g.b_packed) pack_b(g, k0, kc, p0, p1, nr, b_pack.data());
       for (int64_t p = p0; p < p1; ++p) {
-        const int64_t j0 = p * nr;
+        const int64_t j0 = p * nr, cols = std::min<int64_t>(nr, g.n - j0);
         const float* bp = g.b_packed ? g.b_packed + packed_offset(k0, kc, p, n_panels, nr)
                                      : b_pack.data() + (p - p0) * kc * nr;
-        for (int64_t i0 = m0; i0 < m0 + rows; i0 += mr)
-          run_tile(kern, g, i0, k0, kc, bp, j0, std::min<int64_t>(nr, g.n - j0), acc);
+        int64_t i0 = m0;
+        if (cols == nr) {
+          // Whole tiles straight to the kernel: with a short K (MobileNetV2's
+          // 1x1 convs) run_tile's per-call bookkeeping cost as much as the tile.
+          const int64_t rs = g.trans_a ? 1 : g.lda, cs = g.trans_a ? g.lda : 1;
+          const float* a = g.trans_a ? g.a + k0 * g.lda + m0 : g.a + m0 * g.lda + k0;
+          float* c = g.c + m0 * g.ldc + j0;
+          for (; i0 + mr <= m0 + rows; i0 += mr, a += mr * rs, c += mr * g.ldc) kern.fn(kc, a, rs, cs, bp, c, g.ldc, acc);
+        }
+        for (; i0 < m0 + rows; i0 += mr) run_tile(kern, g, i0, k0, kc, bp, j0, cols, acc);
       }
     }
     apply_epilogue(g, m0, m0 + rows, p0 * nr, std::min<int64_t>(p1 * nr, g.n));

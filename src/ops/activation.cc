@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
 
 #include "core/enum_names.h"
 
@@ -23,6 +26,26 @@ inline float sigmoid(float x) {
 
 // log(1 + exp(x)) without overflow.
 inline float softplus(float x) { return std::max(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
+
+// x < 0 ? 0 : x, then (for relu6) 6 < x ? 6 : x: NaN stays NaN, as in PyTorch.
+// In wasm these are f32x4.pmax/pmin, one x86 instruction each; clang's own
+// vectorization used f32x4.max/min, which V8 expands to about 8 for their
+// NaN and signed-zero rules (MobileNetV2 spent 8% of its time here).
+void clamp_below_above(float* x, int64_t n, bool upper) {
+  int64_t i = 0;
+#if defined(__wasm_simd128__)
+  const v128_t zero = wasm_f32x4_splat(0.0f), six = wasm_f32x4_splat(6.0f);
+  for (; i + 4 <= n; i += 4) {
+    v128_t v = wasm_f32x4_pmax(wasm_v128_load(x + i), zero);
+    if (upper) v = wasm_f32x4_pmin(v, six);
+    wasm_v128_store(x + i, v);
+  }
+#endif
+  for (; i < n; ++i) {
+    float v = x[i] < 0.0f ? 0.0f : x[i];
+    x[i] = upper && 6.0f < v ? 6.0f : v;
+  }
+}
 }  // namespace
 
 const char* activation_name(Activation act) {
@@ -65,8 +88,7 @@ void activation_forward(Activation act, float* x, int64_t n) {
     case Activation::kLogSoftmax:
       return;
     case Activation::kRelu:
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-      return;
+      return clamp_below_above(x, n, false);
     case Activation::kSigmoid:
       for (int64_t i = 0; i < n; ++i) x[i] = sigmoid(x[i]);
       return;
@@ -74,8 +96,7 @@ void activation_forward(Activation act, float* x, int64_t n) {
       for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
       return;
     case Activation::kRelu6:
-      for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(x[i], 0.0f), 6.0f);
-      return;
+      return clamp_below_above(x, n, true);
     case Activation::kElu:
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : std::expm1(x[i]);
       return;
