@@ -4,10 +4,12 @@
 // blocks that keep a packed NR-wide panel of B in L1, packs those panels, and
 // runs the micro-kernel over them reading A in place (no A copy: at these
 // batch sizes re-packing A per column chunk cost as much as the arithmetic).
-// Bias and activation are applied to each tile right after its last K block,
-// while it is still in cache. Up to kFewRows rows skip packing altogether.
+// The micro-kernel adds the bias and applies a relu/relu6 clamp as it stores
+// a tile's last K block; other activations follow per task, while the tiles
+// are still in cache. Up to kFewRows rows skip packing altogether.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -75,25 +77,43 @@ void pack_b(const GemmArgs& g, int64_t k0, int64_t kc, int64_t p0, int64_t p1, i
   }
 }
 
-void apply_epilogue(const GemmArgs& g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  if (!g.bias && g.act == Activation::kLinear) return;
+void apply_activation(const GemmArgs& g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  if (g.act == Activation::kLinear) return;
   // Whole rows of a dense C take the activation in one call: per-row calls
   // cost more than the work when rows are short (1x1 convs with few channels).
-  const bool contiguous = c0 == 0 && c1 == g.n && g.ldc == g.n;
-  for (int64_t i = r0; i < r1; ++i) {
-    float* row = g.c + i * g.ldc;
-    if (g.bias)
-      for (int64_t j = c0; j < c1; ++j) row[j] += g.bias[j];
-    if (!contiguous) activation_forward(g.act, row + c0, c1 - c0);
-  }
-  if (contiguous) activation_forward(g.act, g.c + r0 * g.ldc, (r1 - r0) * g.n);
+  if (c0 == 0 && c1 == g.n && g.ldc == g.n) return activation_forward(g.act, g.c + r0 * g.ldc, (r1 - r0) * g.n);
+  for (int64_t i = r0; i < r1; ++i) activation_forward(g.act, g.c + i * g.ldc + c0, c1 - c0);
+}
+
+void apply_epilogue(const GemmArgs& g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  if (g.bias)
+    for (int64_t i = r0; i < r1; ++i)
+      for (int64_t j = c0; j < c1; ++j) g.c[i * g.ldc + j] += g.bias[j];
+  apply_activation(g, r0, r1, c0, c1);
+}
+
+// The micro-kernel's store for the tile at column j0: the bias and a relu or
+// relu6 clamp are applied as the last K block is stored.
+GemmTileStore tile_store(const GemmArgs& g, bool accumulate, bool last_k_block, int64_t j0) {
+  GemmTileStore s;
+  s.accumulate = accumulate;
+  if (!last_k_block) return s;
+  s.bias = g.bias ? g.bias + j0 : nullptr;
+  s.clamp = g.act == Activation::kRelu || g.act == Activation::kRelu6;
+  s.lo = 0.0f;
+  s.hi = g.act == Activation::kRelu6 ? 6.0f : std::numeric_limits<float>::infinity();
+  return s;
+}
+
+bool kernel_applies_activation(Activation act) {
+  return act == Activation::kLinear || act == Activation::kRelu || act == Activation::kRelu6;
 }
 
 // One micro-tile. A full-height tile reads A in place; a partial one packs
 // its rows into a zero-padded panel. Partial-width tiles go through a scratch
 // tile so every kernel call writes a full mr x nr block.
 void run_tile(const GemmMicroKernel& kern, const GemmArgs& g, int64_t i0, int64_t k0, int64_t kc, const float* b,
-              int64_t j0, int64_t cols, bool acc) {
+              int64_t j0, int64_t cols, const GemmTileStore& store) {
   const int64_t rows = std::min<int64_t>(kern.mr, g.m - i0);
   const float* a;
   int64_t rs, cs;
@@ -108,14 +128,24 @@ void run_tile(const GemmMicroKernel& kern, const GemmArgs& g, int64_t i0, int64_
     a = edge.data(), rs = 1, cs = kern.mr;
   }
   float* c = g.c + i0 * g.ldc + j0;
-  if (cols == kern.nr) {
-    if (rows == kern.mr) return kern.fn(kc, a, rs, cs, b, c, g.ldc, acc);
-  }
+  if (cols == kern.nr && rows == kern.mr) return kern.fn(kc, a, rs, cs, b, c, g.ldc, store);
+  // The scratch tile: the kernel's bias would read past the last column, so
+  // bias and clamp are applied here on the copy out.
   float tile[kMaxTile];
-  if (acc)
+  if (store.accumulate)
     for (int64_t i = 0; i < rows; ++i) std::memcpy(tile + i * kern.nr, c + i * g.ldc, cols * sizeof(float));
-  kern.fn(kc, a, rs, cs, b, tile, kern.nr, acc);
-  for (int64_t i = 0; i < rows; ++i) std::memcpy(c + i * g.ldc, tile + i * kern.nr, cols * sizeof(float));
+  GemmTileStore plain;
+  plain.accumulate = store.accumulate;
+  kern.fn(kc, a, rs, cs, b, tile, kern.nr, plain);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      float v = tile[i * kern.nr + j] + (store.bias ? store.bias[j] : 0.0f);
+      if (store.clamp) {
+        v = v < store.lo ? store.lo : v;
+        v = store.hi < v ? store.hi : v;
+      }
+      c[i * g.ldc + j] = v;
+    }
 }
 
 // Few rows (batch-1 inference): packing B would cost as much as the product,
@@ -236,12 +266,13 @@ void gemm(const GemmArgs& g) {
     if (!g.b_packed) b_pack.resize(size_t(std::min(kKc, g.k) * (p1 - p0) * nr));
     for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
       const int64_t kc = std::min(kKc, g.k - k0);
-      const bool acc = g.accumulate || k0 > 0;
+      const bool acc = g.accumulate || k0 > 0, last = k0 + kc >= g.k;
       if (!g.b_packed) pack_b(g, k0, kc, p0, p1, nr, b_pack.data());
       for (int64_t p = p0; p < p1; ++p) {
         const int64_t j0 = p * nr, cols = std::min<int64_t>(nr, g.n - j0);
         const float* bp = g.b_packed ? g.b_packed + packed_offset(k0, kc, p, n_panels, nr)
                                      : b_pack.data() + (p - p0) * kc * nr;
+        const GemmTileStore store = tile_store(g, acc, last, j0);
         int64_t i0 = m0;
         if (cols == nr) {
           // Whole tiles straight to the kernel: with a short K (MobileNetV2's
@@ -249,12 +280,12 @@ void gemm(const GemmArgs& g) {
           const int64_t rs = g.trans_a ? 1 : g.lda, cs = g.trans_a ? g.lda : 1;
           const float* a = g.trans_a ? g.a + k0 * g.lda + m0 : g.a + m0 * g.lda + k0;
           float* c = g.c + m0 * g.ldc + j0;
-          for (; i0 + mr <= m0 + rows; i0 += mr, a += mr * rs, c += mr * g.ldc) kern.fn(kc, a, rs, cs, bp, c, g.ldc, acc);
+          for (; i0 + mr <= m0 + rows; i0 += mr, a += mr * rs, c += mr * g.ldc) kern.fn(kc, a, rs, cs, bp, c, g.ldc, store);
         }
-        for (; i0 < m0 + rows; i0 += mr) run_tile(kern, g, i0, k0, kc, bp, j0, cols, acc);
+        for (; i0 < m0 + rows; i0 += mr) run_tile(kern, g, i0, k0, kc, bp, j0, cols, store);
       }
     }
-    apply_epilogue(g, m0, m0 + rows, p0 * nr, std::min<int64_t>(p1 * nr, g.n));
+    if (!kernel_applies_activation(g.act)) apply_activation(g, m0, m0 + rows, p0 * nr, std::min<int64_t>(p1 * nr, g.n));
   });
 }
 

@@ -43,11 +43,21 @@ void gemm_reference(const GemmArgs& args);
 // covers row-major A, transposed A and a packed edge panel alike (A is reused
 // across all of a task's columns, so packing it would only add copies). B
 // comes packed: kc groups of nr values.
+//
+// The kernel also finishes the tile as it stores it (GemmTileStore): adding
+// the old C, the bias of its nr columns and a clamp (relu, relu6), so those
+// need no second pass over C.
+struct GemmTileStore {
+  bool accumulate = false;      // C += product instead of C =
+  const float* bias = nullptr;  // nr values added to every row, or null
+  bool clamp = false;           // then x < lo ? lo : x, hi < x ? hi : x (NaN stays NaN)
+  float lo = 0.0f, hi = 0.0f;
+};
 struct GemmMicroKernel {
   const char* name;
   int mr, nr;
   void (*fn)(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, float* c, int64_t ldc,
-             bool accumulate);
+             const GemmTileStore& store);
 };
 
 // The kernel gemm() uses now, and every kernel this build can run here

@@ -10,7 +10,7 @@ namespace {
 constexpr int kMr = 6, kNr = 16;
 
 void ukernel_avx2(int64_t kc, const float* a, int64_t rs, int64_t cs, const float* b, float* c, int64_t ldc,
-                  bool accumulate) {
+                  const GemmTileStore& store) {
   __m256 acc0[kMr], acc1[kMr];
   for (int i = 0; i < kMr; ++i) acc0[i] = acc1[i] = _mm256_setzero_ps();
   for (int64_t p = 0; p < kc; ++p) {
@@ -23,11 +23,20 @@ void ukernel_avx2(int64_t kc, const float* a, int64_t rs, int64_t cs, const floa
     a += cs;
     b += kNr;
   }
+  const __m256 bias0 = store.bias ? _mm256_loadu_ps(store.bias) : _mm256_setzero_ps();
+  const __m256 bias1 = store.bias ? _mm256_loadu_ps(store.bias + 8) : _mm256_setzero_ps();
+  const __m256 lo = _mm256_set1_ps(store.lo), hi = _mm256_set1_ps(store.hi);
   for (int i = 0; i < kMr; ++i) {
     float* ci = c + i * ldc;
-    if (accumulate) {
+    if (store.accumulate) {
       acc0[i] = _mm256_add_ps(acc0[i], _mm256_loadu_ps(ci));
       acc1[i] = _mm256_add_ps(acc1[i], _mm256_loadu_ps(ci + 8));
+    }
+    acc0[i] = _mm256_add_ps(acc0[i], bias0);
+    acc1[i] = _mm256_add_ps(acc1[i], bias1);
+    if (store.clamp) {  // max(lo, x) and min(hi, x) return x when it is NaN
+      acc0[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc0[i]));
+      acc1[i] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc1[i]));
     }
     _mm256_storeu_ps(ci, acc0[i]);
     _mm256_storeu_ps(ci + 8, acc1[i]);

@@ -7,7 +7,7 @@ namespace {
 constexpr int kMr = 4, kNr = 8;
 
 void ukernel_scalar(int64_t kc, const float* a, int64_t rs, int64_t cs, const float* b, float* c, int64_t ldc,
-                    bool accumulate) {
+                    const GemmTileStore& store) {
   float acc[kMr][kNr] = {};
   for (int64_t p = 0; p < kc; ++p) {
     for (int i = 0; i < kMr; ++i) {
@@ -16,7 +16,14 @@ void ukernel_scalar(int64_t kc, const float* a, int64_t rs, int64_t cs, const fl
     }
   }
   for (int i = 0; i < kMr; ++i)
-    for (int j = 0; j < kNr; ++j) c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0.0f) + acc[i][j];
+    for (int j = 0; j < kNr; ++j) {
+      float v = (store.accumulate ? c[i * ldc + j] : 0.0f) + acc[i][j] + (store.bias ? store.bias[j] : 0.0f);
+      if (store.clamp) {
+        v = v < store.lo ? store.lo : v;
+        v = store.hi < v ? store.hi : v;
+      }
+      c[i * ldc + j] = v;
+    }
 }
 
 }  // namespace

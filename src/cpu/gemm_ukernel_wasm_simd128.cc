@@ -8,6 +8,7 @@
 #include <wasm_simd128.h>
 
 #include "cpu/gemm_kernels.h"
+#include "cpu/gemm_tile_store_wasm.h"
 
 namespace kiln {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 // kMr rows x kNv vectors of 4 columns.
 template <int kMr, int kNv>
 void ukernel_wasm_simd128(int64_t kc, const float* a, int64_t rs, int64_t cs, const float* b, float* c, int64_t ldc,
-                          bool accumulate) {
+                          const GemmTileStore& store) {
   v128_t acc[kMr][kNv];
   for (int i = 0; i < kMr; ++i)
     for (int v = 0; v < kNv; ++v) acc[i][v] = wasm_f32x4_splat(0.0f);
@@ -29,13 +30,7 @@ void ukernel_wasm_simd128(int64_t kc, const float* a, int64_t rs, int64_t cs, co
     a += cs;
     b += 4 * kNv;
   }
-  for (int i = 0; i < kMr; ++i) {
-    float* ci = c + i * ldc;
-    for (int v = 0; v < kNv; ++v) {
-      if (accumulate) acc[i][v] = wasm_f32x4_add(acc[i][v], wasm_v128_load(ci + 4 * v));
-      wasm_v128_store(ci + 4 * v, acc[i][v]);
-    }
-  }
+  store_tile<kMr, kNv>(acc, c, ldc, store);
 }
 
 }  // namespace

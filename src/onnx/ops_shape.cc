@@ -170,27 +170,48 @@ Status op_unsqueeze(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   return Status();
 }
 
+// The strided copy with elements of type T, one innermost row at a time (a
+// memcpy call per element cost 4 ns each: a model's NCHW -> NHWC input transpose).
+template <typename T>
+void strided_rows(const T* src, T* dst, int64_t n, const OnnxShape& shape, const std::vector<int64_t>& strides,
+                  int64_t base) {
+  const size_t r = shape.size();
+  const int64_t inner = shape[r - 1], step = strides[r - 1];
+  std::vector<int64_t> idx(r, 0);
+  int64_t off = base;
+  for (int64_t i = 0; i < n; i += inner) {
+    const T* s = src + off;
+    T* d = dst + i;
+    for (int64_t j = 0; j < inner; ++j) d[j] = s[j * step];
+    for (size_t k = r - 1; k-- > 0;) {
+      ++idx[k];
+      off += strides[k];
+      if (idx[k] < shape[k]) break;
+      off -= strides[k] * shape[k];
+      idx[k] = 0;
+    }
+  }
+}
+
 // Copies elements of `x` into a fresh value of `shape`: output element at
 // index (i_0..i_r-1) reads input offset base + sum(i_d * strides[d]).
 Status strided_copy(const OnnxValue& x, const OnnxShape& shape, const std::vector<int64_t>& strides, int64_t base,
                     OnnxValue* out) {
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, out));
-  const size_t r = shape.size(), es = x.element_size();
   const int64_t n = out->numel();
   if (n == 0) return Status();
-  const uint8_t* src = static_cast<const uint8_t*>(x.raw());
-  uint8_t* dst = static_cast<uint8_t*>(out->raw());
-  std::vector<int64_t> idx(r, 0);
-  int64_t off = base;
-  for (int64_t i = 0; i < n; ++i) {
-    std::memcpy(dst + size_t(i) * es, src + size_t(off) * es, es);
-    for (size_t d = r; d-- > 0;) {
-      ++idx[d];
-      off += strides[d];
-      if (idx[d] < shape[d]) break;
-      off -= strides[d] * shape[d];
-      idx[d] = 0;
-    }
+  if (shape.empty()) {
+    std::memcpy(out->raw(), static_cast<const uint8_t*>(x.raw()) + size_t(base) * x.element_size(), x.element_size());
+    return Status();
+  }
+  const void* src = x.raw();
+  void* dst = out->raw();
+  switch (x.element_size()) {
+    case 1: strided_rows(static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), n, shape, strides, base); break;
+    case 2: strided_rows(static_cast<const uint16_t*>(src), static_cast<uint16_t*>(dst), n, shape, strides, base); break;
+    case 4: strided_rows(static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), n, shape, strides, base); break;
+    case 8: strided_rows(static_cast<const uint64_t*>(src), static_cast<uint64_t*>(dst), n, shape, strides, base); break;
+    default: return Status::error("strided copy: unsupported element size " + std::to_string(x.element_size()));
   }
   return Status();
 }

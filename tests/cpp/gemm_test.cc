@@ -51,7 +51,9 @@ TEST(Gemm, AllKernelsMatchReferenceOnOddShapes) {
           g.ldc = c.n;
           g.accumulate = acc;
           g.bias = variant % 3 == 0 ? bias.data() : nullptr;
-          g.act = variant % 2 ? Activation::kRelu : Activation::kTanh;
+          // relu and relu6 are fused into the kernels' stores, tanh runs after them.
+          const Activation acts[] = {Activation::kRelu6, Activation::kRelu, Activation::kTanh, Activation::kLinear};
+          g.act = acts[variant % 4];
           std::vector<float> want = c0, got = c0;
           g.c = want.data();
           gemm_reference(g);
@@ -103,6 +105,34 @@ TEST(Gemm, PrepackedBMatchesReferenceUnderEveryKernel) {
       }
     }
   ASSERT_TRUE(gemm_select_kernel(original.c_str()));
+}
+
+// The fused clamp keeps a NaN (as PyTorch's relu does) in whole tiles and edge tiles alike.
+TEST(Gemm, FusedReluKeepsNaNUnderEveryKernel) {
+  const GemmMicroKernel* kernels[8];
+  const int nk = gemm_available_kernels(kernels, 8);
+  const std::string original = gemm_active_kernel().name;
+  const int64_t m = 37, n = 70, k = 9;
+  std::vector<float> a(size_t(m * k), 0.5f), b(size_t(k * n), -1.0f), bias(size_t(n), 100.0f);
+  a[size_t(36 * k)] = std::nanf("");  // the last row: an edge tile under every kernel
+  a[0] = std::nanf("");
+  for (Activation act : {Activation::kRelu, Activation::kRelu6}) {
+    for (int ki = 0; ki < nk; ++ki) {
+      ASSERT_TRUE(gemm_select_kernel(kernels[ki]->name));
+      std::vector<float> c(size_t(m * n));
+      GemmArgs g;
+      g.m = m, g.n = n, g.k = k, g.a = a.data(), g.lda = k, g.b = b.data(), g.ldb = n, g.c = c.data(), g.ldc = n;
+      g.bias = bias.data(), g.act = act;
+      gemm(g);
+      SCOPED_TRACE(kernels[ki]->name);
+      for (int64_t j = 0; j < n; ++j) {
+        EXPECT_TRUE(std::isnan(c[size_t(j)]));
+        EXPECT_TRUE(std::isnan(c[size_t(36 * n + j)]));
+        EXPECT_EQ(c[size_t(n + j)], act == Activation::kRelu6 ? 6.0f : 95.5f);
+      }
+    }
+  }
+  gemm_select_kernel(original.c_str());
 }
 
 TEST(Gemm, ZeroInnerDimensionGivesBiasOnly) {
