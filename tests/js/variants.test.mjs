@@ -56,7 +56,8 @@ test('the npm tarball installs and works as `import * as kiln from "kiln"`', () 
   const app = join(dir, 'app');
   mkdirSync(join(app, 'node_modules', 'kiln'), { recursive: true });
   execFileSync('tar', ['xzf', join(dir, name), '-C', join(app, 'node_modules', 'kiln'), '--strip-components=1']);
-  for (const f of ['lib/index.js', 'lib/index.d.ts', 'lib/wasm/kiln-st.wasm', 'lib/wasm/kiln-mt.wasm', 'lib/wasm/kiln-mt.worker.js'])
+  for (const f of ['lib/index.js', 'lib/index.d.ts', 'lib/wasm/kiln-st.wasm', 'lib/wasm/kiln-mt.wasm', 'lib/wasm/kiln-mt.worker.js',
+    'lib/wasm/kiln-st-relaxed.wasm', 'lib/wasm/kiln-mt-relaxed.wasm', 'lib/wasm/kiln-mt-relaxed.worker.js'])
     assert.ok(existsSync(join(app, 'node_modules', 'kiln', f)), `tarball lacks ${f}`);
   writeFileSync(join(app, 'package.json'), '{"type":"module"}');
   writeFileSync(join(app, 'main.js'), `import * as kiln from 'kiln';
