@@ -72,6 +72,7 @@ inline void copy_tap(float* dst, const float* src, int64_t n) {
 
 // Patches of group grp for output rows [r0, r1) into col ((r1 - r0) * out_w x k).
 void im2col(const Conv2DParams& p, const Geo& geo, const float* x, int64_t grp, int64_t r0, int64_t r1, float* col) {
+  const bool contiguous_taps = geo.cpg == p.in_c && p.dilation_w == 1;
   parallel_range(r1 - r0, min_rows(p.out_w * geo.k), [&](int64_t a, int64_t b) {
     for (int64_t r = r0 + a; r < r0 + b; ++r) {
       const int64_t n = r / p.out_h, oh = r % p.out_h;
@@ -81,6 +82,14 @@ void im2col(const Conv2DParams& p, const Geo& geo, const float* x, int64_t grp, 
           const int64_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
           const bool row_ok = ih >= 0 && ih < p.in_h;
           const float* src_row = x + (n * p.in_h + ih) * p.in_w * p.in_c + grp * geo.cpg;
+          const int64_t iw0 = ow * p.stride_w - p.pad_left;
+          if (contiguous_taps && row_ok && iw0 >= 0 && iw0 + p.kernel_w <= p.in_w) {
+            // The whole kernel row is one run of the input row (few channels:
+            // the first conv of an RGB model), copied at once.
+            copy_tap(dst, src_row + iw0 * p.in_c, p.kernel_w * geo.cpg);
+            dst += p.kernel_w * geo.cpg;
+            continue;
+          }
           for (int64_t kw = 0; kw < p.kernel_w; ++kw, dst += geo.cpg) {
             const int64_t iw = ow * p.stride_w - p.pad_left + kw * p.dilation_w;
             copy_tap(dst, row_ok && iw >= 0 && iw < p.in_w ? src_row + iw * p.in_c : nullptr, geo.cpg);
