@@ -128,7 +128,7 @@ void run_tile(const GemmMicroKernel& kern, const GemmArgs& g, int64_t i0, int64_
     a = edge.data(), rs = 1, cs = kern.mr;
   }
   float* c = g.c + i0 * g.ldc + j0;
-  if (cols == kern.nr && rows == kern.mr) return kern.fn(kc, a, rs, cs, b, c, g.ldc, store);
+  if (cols == kern.nr && rows == kern.mr) return kern.fn(kc, a, rs, cs, b, c, g.ldc, store, 1);
   // The scratch tile: the kernel's bias would read past the last column, so
   // bias and clamp are applied here on the copy out.
   float tile[kMaxTile];
@@ -136,7 +136,7 @@ void run_tile(const GemmMicroKernel& kern, const GemmArgs& g, int64_t i0, int64_
     for (int64_t i = 0; i < rows; ++i) std::memcpy(tile + i * kern.nr, c + i * g.ldc, cols * sizeof(float));
   GemmTileStore plain;
   plain.accumulate = store.accumulate;
-  kern.fn(kc, a, rs, cs, b, tile, kern.nr, plain);
+  kern.fn(kc, a, rs, cs, b, tile, kern.nr, plain, 1);
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) {
       float v = tile[i * kern.nr + j] + (store.bias ? store.bias[j] : 0.0f);
@@ -275,12 +275,12 @@ void gemm(const GemmArgs& g) {
         const GemmTileStore store = tile_store(g, acc, last, j0);
         int64_t i0 = m0;
         if (cols == nr) {
-          // Whole tiles straight to the kernel: with a short K (MobileNetV2's
-          // 1x1 convs) run_tile's per-call bookkeeping cost as much as the tile.
-          const int64_t rs = g.trans_a ? 1 : g.lda, cs = g.trans_a ? g.lda : 1;
+          // Whole tiles go to the kernel in one call: with a short K
+          // (MobileNetV2's 1x1 convs) per-tile calls cost as much as the tiles.
+          const int64_t rs = g.trans_a ? 1 : g.lda, cs = g.trans_a ? g.lda : 1, tiles = rows / mr;
           const float* a = g.trans_a ? g.a + k0 * g.lda + m0 : g.a + m0 * g.lda + k0;
-          float* c = g.c + m0 * g.ldc + j0;
-          for (; i0 + mr <= m0 + rows; i0 += mr, a += mr * rs, c += mr * g.ldc) kern.fn(kc, a, rs, cs, bp, c, g.ldc, store);
+          kern.fn(kc, a, rs, cs, bp, g.c + m0 * g.ldc + j0, g.ldc, store, tiles);
+          i0 += tiles * mr;
         }
         for (; i0 < m0 + rows; i0 += mr) run_tile(kern, g, i0, k0, kc, bp, j0, cols, store);
       }

@@ -56,8 +56,11 @@ struct GemmTileStore {
 struct GemmMicroKernel {
   const char* name;
   int mr, nr;
+  // `tiles` tiles down one B panel: tile t reads A at a + t * mr * a_rs and
+  // writes C at c + t * mr * ldc (one call per column of tiles: with a short
+  // K the call itself cost as much as a tile).
   void (*fn)(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, float* c, int64_t ldc,
-             const GemmTileStore& store);
+             const GemmTileStore& store, int64_t tiles);
 };
 
 // The kernel gemm() uses now, and every kernel this build can run here
