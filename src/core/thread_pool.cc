@@ -1,6 +1,7 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace kiln {
 
@@ -8,15 +9,38 @@ namespace {
 thread_local bool t_inside_task = false;
 
 // Spinning this long before sleeping lets back-to-back kernels hand work over
-// without a futex round trip (tens of microseconds, worse in wasm), while an
-// idle pool still sleeps.
-constexpr int kSpinIterations = 20000;
+// without a futex round trip (tens of microseconds natively, far more with
+// wasm's Atomics.wait/notify), while an idle pool still sleeps. Bounded by time,
+// not iterations: 20000 pauses were ~1 ms on an x86 server, but wasm has no
+// pause instruction, so there the same count was only 20000 atomic loads,
+// often shorter than the serial gap between two kernels.
+constexpr std::chrono::microseconds kSpinTime(200);
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #endif
 }
+
+// Spins until done() holds or kSpinTime has passed; returns done().
+template <class Done>
+bool spin_until(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+  for (;;) {
+    // The clock is read every 64 polls: in wasm it is a call out to JS.
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+  }
+}
+
+// ThreadPool::state_'s fields. The task field has room for the claims past
+// the end (at most one per thread and job).
+constexpr int kFieldBits = 24, kGenShift = 48;
+constexpr uint64_t kFieldMask = (uint64_t(1) << kFieldBits) - 1, kGenMask = 0xffff;
+constexpr int kMaxTasks = int(kFieldMask) - 64;
 }  // namespace
 
 ThreadPool& ThreadPool::global() {
@@ -41,37 +65,39 @@ void ThreadPool::resize(int threads) {
   threads = std::max(1, std::min(threads, 64));
   if (threads == num_threads()) return;
   stop_workers();
-  // New workers start at the current generation: starting from 0 would make
-  // them run a phantom round of the last job (a race found by TSan).
-  const uint64_t current = generation_.load();
+  // New workers start at the current generation, so they wait for the next
+  // job (the current one's claims would fail anyway: its tasks are done).
+  const uint64_t current = state_.load() >> kGenShift;
   for (int i = 0; i < threads - 1; ++i) workers_.emplace_back([this, current] { worker_loop(current); });
 }
 
-void ThreadPool::run_tasks() {
+uint64_t ThreadPool::run_tasks() {
   t_inside_task = true;
+  uint64_t s;
   for (;;) {
-    int i = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (i >= job_tasks_) break;
-    (*job_)(i);
-  }
-  t_inside_task = false;
-}
-
-void ThreadPool::worker_loop(uint64_t seen) {
-  for (;;) {
-    for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen && !stopping_.load(); ++i)
-      cpu_relax();
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-    }
-    run_tasks();
-    if (busy_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    s = state_.fetch_add(1, std::memory_order_acq_rel);
+    const uint64_t task = s & kFieldMask, tasks = (s >> kFieldBits) & kFieldMask;
+    if (task >= tasks) break;
+    // A claimed task keeps its job (and job_) current until it is counted done.
+    (*job_)(int(task));
+    if (tasks_done_.fetch_add(1, std::memory_order_acq_rel) + 1 == int(tasks)) {
       std::lock_guard<std::mutex> lock(mutex_);
       done_.notify_one();
     }
+  }
+  t_inside_task = false;
+  return s >> kGenShift;
+}
+
+void ThreadPool::worker_loop(uint64_t seen) {
+  auto woken = [&] { return (state_.load(std::memory_order_acquire) >> kGenShift) != seen || stopping_.load(); };
+  for (;;) {
+    if (!spin_until(woken)) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, woken);
+    }
+    if (stopping_) return;
+    seen = run_tasks();
   }
 }
 
@@ -81,20 +107,26 @@ void ThreadPool::parallel_for(int num_tasks, const std::function<void(int)>& fn)
     for (int i = 0; i < num_tasks; ++i) fn(i);
     return;
   }
+  if (num_tasks > kMaxTasks) {  // more than the task field holds: in batches
+    for (int base = 0; base < num_tasks; base += kMaxTasks)
+      parallel_for(std::min(kMaxTasks, num_tasks - base), [&](int i) { fn(base + i); });
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
-    job_tasks_ = num_tasks;
-    next_task_.store(0, std::memory_order_relaxed);
-    busy_workers_.store(int(workers_.size()), std::memory_order_relaxed);
-    ++generation_;
+    tasks_done_.store(0, std::memory_order_relaxed);
+    const uint64_t gen = ((state_.load(std::memory_order_relaxed) >> kGenShift) + 1) & kGenMask;
+    state_.store(gen << kGenShift | uint64_t(num_tasks) << kFieldBits, std::memory_order_release);
   }
   wake_.notify_all();
   run_tasks();
-  for (int i = 0; i < kSpinIterations && busy_workers_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
+  // Only the tasks others claimed are waited for: a worker that wakes late
+  // finds none left and costs the caller nothing.
+  auto finished = [&] { return tasks_done_.load(std::memory_order_acquire) == num_tasks; };
+  if (spin_until(finished)) return;
   std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [&] { return busy_workers_.load(std::memory_order_acquire) == 0; });
-  job_ = nullptr;
+  done_.wait(lock, finished);
 }
 
 void parallel_range(int64_t n, int64_t min_chunk,

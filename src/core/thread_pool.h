@@ -30,7 +30,9 @@ class ThreadPool {
  private:
   ThreadPool() = default;
   void worker_loop(uint64_t seen);
-  void run_tasks();
+  // Claims and runs tasks until a claim finds none left; returns the
+  // generation of the job that claim was made in.
+  uint64_t run_tasks();
   void stop_workers();
 
   std::vector<std::thread> workers_;
@@ -38,10 +40,12 @@ class ThreadPool {
   std::condition_variable wake_;
   std::condition_variable done_;
   const std::function<void(int)>* job_ = nullptr;
-  int job_tasks_ = 0;
-  std::atomic<int> next_task_{0};
-  std::atomic<int> busy_workers_{0};
-  std::atomic<uint64_t> generation_{0};
+  // The current job in one word, claimed by fetch_add: generation (bits
+  // 48-63), task count (24-47), next task (0-23). A claim thus says by itself
+  // whether it got a task, so the caller waits for its tasks to finish, never
+  // for a worker to wake up and find the job done.
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int> tasks_done_{0};
   std::atomic<bool> stopping_{false};
 };
 

@@ -222,25 +222,26 @@ void conv2d_forward_winograd_transformed(const Conv2DParams& p, const float* x, 
   const int64_t mr = gemm_active_kernel().mr;
   const int64_t chunk = std::min((std::min(by_cache, by_threads) + mr - 1) / mr * mr, grid.total);
   const int64_t chunks = (grid.total + chunk - 1) / chunk;
-  parallel_range(chunks, 1, [&](int64_t c0, int64_t c1) {
+  // One pool task per chunk, claimed dynamically: a static split into one
+  // range per thread left whoever finished first idle (a worker woken late,
+  // edge tiles, another process on the core).
+  ThreadPool::global().parallel_for(int(chunks), [&](int c) {
     thread_local std::vector<float> v, m, zeros;
     v.resize(size_t(kPlanes * chunk * p.in_c));
     m.resize(size_t(kPlanes * chunk * p.out_c));
-    zeros.assign(size_t(p.in_c), 0.0f);
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t first = c * chunk, count = std::min(chunk, grid.total - first);
-      transform_input(p, grid, x, first, count, zeros.data(), v.data());
-      for (int xi = 0; xi < kPlanes; ++xi) {
-        GemmArgs g;
-        g.m = count, g.n = p.out_c, g.k = p.in_c;
-        g.a = v.data() + xi * count * p.in_c, g.lda = p.in_c;
-        if (packed.data) g.b_packed = packed.data + xi * packed_plane, g.b_packed_nr = packed.nr;
-        else g.b = u + xi * p.in_c * p.out_c, g.ldb = p.out_c;
-        g.c = m.data() + xi * count * p.out_c, g.ldc = p.out_c;
-        gemm(g);
-      }
-      transform_output(p, grid, m.data(), first, count, bias, act, y);
+    if (int64_t(zeros.size()) != p.in_c) zeros.assign(size_t(p.in_c), 0.0f);
+    const int64_t first = c * chunk, count = std::min(chunk, grid.total - first);
+    transform_input(p, grid, x, first, count, zeros.data(), v.data());
+    for (int xi = 0; xi < kPlanes; ++xi) {
+      GemmArgs g;
+      g.m = count, g.n = p.out_c, g.k = p.in_c;
+      g.a = v.data() + xi * count * p.in_c, g.lda = p.in_c;
+      if (packed.data) g.b_packed = packed.data + xi * packed_plane, g.b_packed_nr = packed.nr;
+      else g.b = u + xi * p.in_c * p.out_c, g.ldb = p.out_c;
+      g.c = m.data() + xi * count * p.out_c, g.ldc = p.out_c;
+      gemm(g);
     }
+    transform_output(p, grid, m.data(), first, count, bias, act, y);
   });
 }
 

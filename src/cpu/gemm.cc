@@ -246,19 +246,30 @@ void gemm(const GemmArgs& g) {
 
   const int64_t kKc = k_block(nr);
   const int64_t n_panels = (g.n + nr - 1) / nr;
-  const int64_t mc = std::min<int64_t>((g.m + mr - 1) / mr * mr, kMcMax / mr * mr);
-  const int64_t m_blocks = (g.m + mc - 1) / mc;
-  // Two tiles a thread balance the load; a single thread needs no split.
-  const int64_t want = threads == 1 ? 1 : 2 * threads;
-  const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_panels, (want + m_blocks - 1) / m_blocks));
+  const int64_t m_panels = (g.m + mr - 1) / mr;
+  // Row blocks of at most kMcMax rows, in whole mr panels.
+  int64_t m_blocks = (m_panels + kMcMax / mr - 1) / (kMcMax / mr);
+  int64_t n_chunks = 1;
+  if (threads > 1) {
+    // Equal row blocks, as many as a multiple of the threads: fixed 96-row
+    // blocks left a runt (289 rows, a 17x17 map: 96+96+96+1), so one thread
+    // of two did twice the other's work.
+    if (m_blocks > 1) m_blocks = std::min(m_panels, (m_blocks + threads - 1) / threads * threads);
+    // Two tiles a thread, splitting columns (no B repacking) before rows.
+    const int64_t want = 2 * threads;
+    n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_panels, (want + m_blocks - 1) / m_blocks));
+    if (m_blocks * n_chunks < threads)  // too few column panels to go round
+      m_blocks = std::min(m_panels, (threads + n_chunks - 1) / n_chunks);
+  }
 
   // One parallel region per product: each task owns a (row block, column
   // chunk) tile and walks K itself, packing its own B panels (A is read in
-  // place). B is repacked once per row block: 1/(2*mc) of the arithmetic,
+  // place). B is repacked once per row block: 1/(2*rows) of the arithmetic,
   // far less than the synchronisation a shared packed B would need.
   pool.parallel_for(int(m_blocks * n_chunks), [&](int task) {
-    const int64_t m0 = (task / n_chunks) * mc;
-    const int64_t rows = std::min(mc, g.m - m0);
+    const int64_t block = task / n_chunks;
+    const int64_t m0 = m_panels * block / m_blocks * mr;
+    const int64_t rows = std::min(m_panels * (block + 1) / m_blocks * mr, g.m) - m0;
     const int64_t chunk = task % n_chunks;
     const int64_t p0 = n_panels * chunk / n_chunks, p1 = n_panels * (chunk + 1) / n_chunks;
     // The packing buffer grows on the first call of a shape (warm-up) and is reused.

@@ -14,6 +14,7 @@
 // (Named outside the ops_*.cc pattern so the wasm build keeps it at -O3.)
 #include <algorithm>
 
+#include "core/thread_pool.h"
 #include "cpu/gemm.h"
 #include "cpu/pool2d.h"
 #include "onnx/conv_geometry.h"
@@ -31,6 +32,9 @@ Status onnx_internal_activation(const OnnxOpContext& ctx, Activation* out) {
 }
 
 namespace {
+
+// Smallest share of an elementwise pass worth handing to another thread.
+constexpr int64_t kMinTaskFloats = 16 * 1024;
 
 Status require_nhwc_float(const OnnxOpContext& ctx, const OnnxValue& x) {
   if (x.type() != OnnxDataType::kFloat || x.rank() != 4)
@@ -156,17 +160,22 @@ Status op_nhwc_channel_affine(const OnnxOpContext& ctx, const OnnxInputs& in, st
   const float *px = x.data<float>(), *ps = scale.data<float>(), *pt = shift.data<float>();
   float* py = (*out)[0].data<float>();
   const int64_t rows = c ? x.numel() / c : 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = px + r * c;
-    float* yr = py + r * c;
-    for (int64_t k = 0; k < c; ++k) yr[k] = xr[k] * ps[k] + pt[k];
-  }
-  if (act != Activation::kLinear) activation_forward(act, py, x.numel());
+  // Row ranges across the pool, each activated while still in cache: run
+  // serially, this pass left the other threads idle (and, in wasm, asleep).
+  parallel_range(rows, std::max<int64_t>(1, kMinTaskFloats / std::max<int64_t>(1, c)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = px + r * c;
+      float* yr = py + r * c;
+      for (int64_t k = 0; k < c; ++k) yr[k] = xr[k] * ps[k] + pt[k];
+    }
+    activation_forward(act, py + r0 * c, (r1 - r0) * c);
+  });
   return Status();
 }
 
 // a + b, then the fused activation: one pass for same-shape float inputs (the
-// residual sums of ResNets), else ONNX Add's broadcasting kernel first.
+// residual sums of ResNets), split across the pool, else ONNX Add's
+// broadcasting kernel first.
 Status op_add_activation(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
@@ -177,11 +186,14 @@ Status op_add_activation(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
     KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, a.shape(), &(*out)[0]));
     const float *pa = a.data<float>(), *pb = b.data<float>();
     float* y = (*out)[0].data<float>();
-    for (int64_t i = 0; i < a.numel(); ++i) y[i] = pa[i] + pb[i];
-  } else {
-    static const OnnxOpEntry* const add = find_onnx_op("Add");  // looked up once, not per run
-    KILN_RETURN_IF_ERROR(add->kernel(ctx, in, out));
+    parallel_range(a.numel(), kMinTaskFloats, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) y[i] = pa[i] + pb[i];
+      activation_forward(act, y + i0, i1 - i0);
+    });
+    return Status();
   }
+  static const OnnxOpEntry* const add = find_onnx_op("Add");  // looked up once, not per run
+  KILN_RETURN_IF_ERROR(add->kernel(ctx, in, out));
   if (act != Activation::kLinear) {
     if ((*out)[0].type() != OnnxDataType::kFloat) return ctx.error("a fused activation needs float32");
     activation_forward(act, (*out)[0].data<float>(), (*out)[0].numel());

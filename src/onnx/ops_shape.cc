@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/thread_pool.h"
 #include "onnx/broadcast.h"
 #include "onnx/dispatch.h"
 #include "onnx/kernel_util.h"
@@ -173,15 +174,21 @@ Status op_unsqueeze(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
 // The strided copy with elements of type T, one innermost row at a time (a
 // memcpy call per element cost 4 ns each: a model's NCHW -> NHWC input transpose).
 template <typename T>
-void strided_rows(const T* src, T* dst, int64_t n, const OnnxShape& shape, const std::vector<int64_t>& strides,
-                  int64_t base) {
+void strided_rows(const T* src, T* dst, int64_t row0, int64_t row1, const OnnxShape& shape,
+                  const std::vector<int64_t>& strides, int64_t base) {
   const size_t r = shape.size();
   const int64_t inner = shape[r - 1], step = strides[r - 1];
+  // The outer index of row0.
   std::vector<int64_t> idx(r, 0);
   int64_t off = base;
-  for (int64_t i = 0; i < n; i += inner) {
+  for (size_t k = r - 1, rest = size_t(row0); k-- > 0;) {
+    idx[k] = int64_t(rest % size_t(shape[k]));
+    rest /= size_t(shape[k]);
+    off += idx[k] * strides[k];
+  }
+  for (int64_t row = row0; row < row1; ++row) {
     const T* s = src + off;
-    T* d = dst + i;
+    T* d = dst + row * inner;
     for (int64_t j = 0; j < inner; ++j) d[j] = s[j * step];
     for (size_t k = r - 1; k-- > 0;) {
       ++idx[k];
@@ -197,7 +204,7 @@ void strided_rows(const T* src, T* dst, int64_t n, const OnnxShape& shape, const
 // index (i_0..i_r-1) reads input offset base + sum(i_d * strides[d]).
 Status strided_copy(const OnnxValue& x, const OnnxShape& shape, const std::vector<int64_t>& strides, int64_t base,
                     OnnxValue* out) {
-  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, out));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(x.type(), shape, out));  // every element is written
   const int64_t n = out->numel();
   if (n == 0) return Status();
   if (shape.empty()) {
@@ -206,13 +213,22 @@ Status strided_copy(const OnnxValue& x, const OnnxShape& shape, const std::vecto
   }
   const void* src = x.raw();
   void* dst = out->raw();
-  switch (x.element_size()) {
-    case 1: strided_rows(static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), n, shape, strides, base); break;
-    case 2: strided_rows(static_cast<const uint16_t*>(src), static_cast<uint16_t*>(dst), n, shape, strides, base); break;
-    case 4: strided_rows(static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), n, shape, strides, base); break;
-    case 8: strided_rows(static_cast<const uint64_t*>(src), static_cast<uint64_t*>(dst), n, shape, strides, base); break;
-    default: return Status::error("strided copy: unsupported element size " + std::to_string(x.element_size()));
-  }
+  const size_t es = x.element_size();
+  if (es != 1 && es != 2 && es != 4 && es != 8)
+    return Status::error("strided copy: unsupported element size " + std::to_string(es));
+  // Row ranges across the pool (a model's input transpose to channels-last
+  // ran serially while the other threads waited).
+  const int64_t inner = shape.back(), rows = n / inner;
+  parallel_range(rows, std::max<int64_t>(1, 16 * 1024 / inner), [&](int64_t r0, int64_t r1) {
+    auto rows_of = [&](auto element) {
+      using T = decltype(element);
+      strided_rows(static_cast<const T*>(src), static_cast<T*>(dst), r0, r1, shape, strides, base);
+    };
+    if (es == 1) rows_of(uint8_t());
+    else if (es == 2) rows_of(uint16_t());
+    else if (es == 4) rows_of(uint32_t());
+    else rows_of(uint64_t());
+  });
   return Status();
 }
 
@@ -261,21 +277,28 @@ Status op_concat(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
                          " differ off the concat axis");
     shape[size_t(axis)] += v->shape()[size_t(axis)];
   }
-  KILN_RETURN_IF_ERROR(OnnxValue::make(first.type(), shape, &(*out)[0]));
+  // Every element is written below, so no zero fill.
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(first.type(), shape, &(*out)[0]));
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= shape[size_t(d)];
   for (int64_t d = axis + 1; d < first.rank(); ++d) inner *= shape[size_t(d)];
   const size_t es = first.element_size();
   uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
   const int64_t row = shape[size_t(axis)] * inner;
-  int64_t at = 0;
-  for (const OnnxValue* v : in) {
-    const int64_t chunk = v->shape()[size_t(axis)] * inner;
-    const uint8_t* src = static_cast<const uint8_t*>(v->raw());
-    for (int64_t o = 0; o < outer; ++o)
-      std::memcpy(dst + size_t(o * row + at) * es, src + size_t(o * chunk) * es, size_t(chunk) * es);
-    at += chunk;
-  }
+  // Output rows split across the pool, each filled from all inputs in turn:
+  // channels-last concats (DenseNet's, Inception's) copy one short run per
+  // pixel and input, which serially left the other threads idle.
+  parallel_range(outer, std::max<int64_t>(1, int64_t(64 * 1024) / std::max<int64_t>(1, int64_t(row * es))),
+                 [&](int64_t o0, int64_t o1) {
+                   int64_t at = 0;
+                   for (const OnnxValue* v : in) {
+                     const int64_t chunk = v->shape()[size_t(axis)] * inner;
+                     const uint8_t* src = static_cast<const uint8_t*>(v->raw());
+                     for (int64_t o = o0; o < o1; ++o)
+                       std::memcpy(dst + size_t(o * row + at) * es, src + size_t(o * chunk) * es, size_t(chunk) * es);
+                     at += chunk;
+                   }
+                 });
   return Status();
 }
 

@@ -30,9 +30,12 @@ TEST(Gemm, AllKernelsMatchReferenceOnOddShapes) {
   ASSERT_GE(nk, 1);
   const std::string original = gemm_active_kernel().name;
   const Case cases[] = {{1, 1, 1}, {3, 17, 5}, {17, 3, 255}, {255, 17, 3}, {1000, 10, 17}, {64, 128, 784},
-                        {1, 1000, 255}, {33, 65, 1000}};
+                        {1, 1000, 255}, {33, 65, 1000},
+                        // Row blocks split evenly across threads (17x17, 14x14 and 7x7 maps) and
+                        // too few column panels for the threads, so rows are split instead.
+                        {289, 40, 33}, {196, 64, 9}, {49, 8, 70}, {5, 3, 4}};
   Rng rng(7);
-  for (int threads : {1, 3}) {
+  for (int threads : {1, 2, 3}) {
     ThreadPool::global().resize(threads);
     for (int ki = 0; ki < nk; ++ki) {
       ASSERT_TRUE(gemm_select_kernel(kernels[ki]->name));
