@@ -29,8 +29,11 @@ export const THREADS = [1, 2];
 
 // warmup: untimed runs after the first one; iters: timed runs (the latency is
 // their median); repeats: fresh processes / pages per engine, model and thread
-// count (the reported figures are medians over the repeats).
-export const FULL_PROTOCOL = { warmup: 3, iters: 20, repeats: 3 };
+// count (the reported figures are medians over the repeats). Ten warm-up runs:
+// V8 compiles wasm with its baseline tier first and optimizes hot functions on
+// a background thread, which at 2 threads on 2 cores competes with the run;
+// after 3 warm-ups some pages still timed that (the same for every engine).
+export const FULL_PROTOCOL = { warmup: 10, iters: 20, repeats: 3 };
 export const QUICK_PROTOCOL = { warmup: 1, iters: 5, repeats: 1 };
 
 /** Median of numbers (mean of the middle two for an even count); null when empty. */
