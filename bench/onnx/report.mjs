@@ -72,7 +72,7 @@ export function renderMarkdown(doc) {
   lines.push('## What is measured', '');
   lines.push('- **Models**: torchvision ' + modelIds.map((id) => `${models[id].title} (${models[id].input.join('×')})`).join(', ') +
     ', exported to ONNX (opset 13) by `scripts/make_torchvision_models.py` (random seeded weights, calibrated BatchNorm statistics). Batch 1, float32.');
-  lines.push('- **Engines**: Kiln wasm in headless Chromium (1 thread: the SIMD128 build `kiln-st`; 2 threads: the SIMD128 + pthreads build `kiln-mt`), ' +
+  lines.push('- **Engines**: Kiln wasm in headless Chromium (1 thread: the single-threaded build `kiln-st`; 2 threads: the pthreads build `kiln-mt`; Chromium validates relaxed SIMD, so `kiln.ready()` loads their relaxed-SIMD builds, `kiln-st-relaxed` / `kiln-mt-relaxed`, whose GEMM kernel is the fused multiply-add `wasm_relaxed_simd_4x8`: the JSON records the kernel of every run), ' +
     `onnxruntime-web ${m.onnxruntimeWeb ?? '?'} (\`ort.wasm.min.mjs\`, wasm EP, \`graphOptimizationLevel: 'all'\`, \`ort.env.wasm.numThreads\` = 1 or 2, no proxy worker), ` +
     `Kiln native (C++ \`kiln::onnx::Session\`, \`bench/native_onnx_bench.cc\`), onnxruntime-node ${m.onnxruntimeNode ?? '?'} (CPU EP, \`intraOpNumThreads\` = 1 or 2, \`interOpNumThreads\` 1, optimization level all), ` +
     'PyTorch CPU (`torch.set_num_threads`; the same torchvision model rebuilt with the export script\'s seed and calibration, checked equal to the exported model\'s PyTorch output, traced to TorchScript).');
