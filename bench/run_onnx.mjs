@@ -40,6 +40,16 @@ import { TARGETS, aggregate, computeRatios, renderMarkdown } from './onnx/report
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
+const KNOWN = ['--quick', '--models', '--engines', '--threads', '--repeats', '--timeout', '--json', '--md', '--no-snapshot', '--render'];
+const unknown = args.filter((a) => a.startsWith('-') && !KNOWN.includes(a));
+if (unknown.length || args.includes('--help')) {
+  // Print the usage from this file's header instead of starting a full run (which would overwrite the results).
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  const header = lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.slice(3));
+  if (unknown.length && !args.includes('--help')) console.error(`unknown option(s): ${unknown.join(' ')}`);
+  console.log(header.join('\n'));
+  process.exit(unknown.length && !args.includes('--help') ? 2 : 0);
+}
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const quick = args.includes('--quick') || process.env.KILN_BENCH_QUICK === '1';
 const modelIds = opt('--models', (quick ? QUICK_MODEL_IDS : MODEL_IDS).join(',')).split(',');
