@@ -94,24 +94,26 @@ void apply_epilogue(const GemmArgs& g, int64_t r0, int64_t r1, int64_t c0, int64
 
 // The micro-kernel's store for the tile at column j0: the bias and a relu or
 // relu6 clamp are applied as the last K block is stored.
+bool kernel_applies_activation(Activation act) {
+  return act == Activation::kLinear || act == Activation::kRelu || act == Activation::kRelu6;
+}
+
 GemmTileStore tile_store(const GemmArgs& g, bool accumulate, bool last_k_block, int64_t j0) {
   GemmTileStore s;
   s.accumulate = accumulate;
   if (!last_k_block) return s;
   s.bias = g.bias ? g.bias + j0 : nullptr;
-  s.clamp = g.act == Activation::kRelu || g.act == Activation::kRelu6;
+  s.clamp = g.act != Activation::kLinear && kernel_applies_activation(g.act);
   s.lo = 0.0f;
   s.hi = g.act == Activation::kRelu6 ? 6.0f : std::numeric_limits<float>::infinity();
   return s;
 }
 
-bool kernel_applies_activation(Activation act) {
-  return act == Activation::kLinear || act == Activation::kRelu || act == Activation::kRelu6;
-}
-
-// One micro-tile. A full-height tile reads A in place; a partial one packs
-// its rows into a zero-padded panel. Partial-width tiles go through a scratch
-// tile so every kernel call writes a full mr x nr block.
+// One edge tile (fewer than mr rows or nr columns; whole tiles go to the
+// kernel straight from gemm()). A full-height tile reads A in place; a partial
+// one packs its rows into a zero-padded panel. The kernel writes a full
+// mr x nr block into a scratch tile, copied out with the bias and clamp (the
+// kernel's bias would read past the last column).
 void run_tile(const GemmMicroKernel& kern, const GemmArgs& g, int64_t i0, int64_t k0, int64_t kc, const float* b,
               int64_t j0, int64_t cols, const GemmTileStore& store) {
   const int64_t rows = std::min<int64_t>(kern.mr, g.m - i0);
@@ -128,9 +130,6 @@ void run_tile(const GemmMicroKernel& kern, const GemmArgs& g, int64_t i0, int64_
     a = edge.data(), rs = 1, cs = kern.mr;
   }
   float* c = g.c + i0 * g.ldc + j0;
-  if (cols == kern.nr && rows == kern.mr) return kern.fn(kc, a, rs, cs, b, c, g.ldc, store, 1);
-  // The scratch tile: the kernel's bias would read past the last column, so
-  // bias and clamp are applied here on the copy out.
   float tile[kMaxTile];
   if (store.accumulate)
     for (int64_t i = 0; i < rows; ++i) std::memcpy(tile + i * kern.nr, c + i * g.ldc, cols * sizeof(float));
@@ -138,14 +137,7 @@ void run_tile(const GemmMicroKernel& kern, const GemmArgs& g, int64_t i0, int64_
   plain.accumulate = store.accumulate;
   kern.fn(kc, a, rs, cs, b, tile, kern.nr, plain, 1);
   for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) {
-      float v = tile[i * kern.nr + j] + (store.bias ? store.bias[j] : 0.0f);
-      if (store.clamp) {
-        v = v < store.lo ? store.lo : v;
-        v = store.hi < v ? store.hi : v;
-      }
-      c[i * g.ldc + j] = v;
-    }
+    for (int64_t j = 0; j < cols; ++j) c[i * g.ldc + j] = store.finish(tile[i * kern.nr + j], j);
 }
 
 // Few rows (batch-1 inference): packing B would cost as much as the product,

@@ -52,6 +52,17 @@ struct GemmTileStore {
   const float* bias = nullptr;  // nr values added to every row, or null
   bool clamp = false;           // then x < lo ? lo : x, hi < x ? hi : x (NaN stays NaN)
   float lo = 0.0f, hi = 0.0f;
+
+  // Column j's bias and the clamp, one value at a time (the scalar kernel and
+  // edge tiles; the vector kernels do the same per register).
+  float finish(float x, int64_t j) const {
+    if (bias) x += bias[j];
+    if (clamp) {
+      x = x < lo ? lo : x;
+      x = hi < x ? hi : x;
+    }
+    return x;
+  }
 };
 struct GemmMicroKernel {
   const char* name;

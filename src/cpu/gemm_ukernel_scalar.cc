@@ -20,14 +20,8 @@ void ukernel_scalar(int64_t kc, const float* a_first, int64_t rs, int64_t cs, co
       }
     }
     for (int i = 0; i < kMr; ++i)
-      for (int j = 0; j < kNr; ++j) {
-        float v = (store.accumulate ? c[i * ldc + j] : 0.0f) + acc[i][j] + (store.bias ? store.bias[j] : 0.0f);
-        if (store.clamp) {
-          v = v < store.lo ? store.lo : v;
-          v = store.hi < v ? store.hi : v;
-        }
-        c[i * ldc + j] = v;
-      }
+      for (int j = 0; j < kNr; ++j)
+        c[i * ldc + j] = store.finish((store.accumulate ? c[i * ldc + j] : 0.0f) + acc[i][j], j);
   }
 }
 
