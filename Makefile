@@ -40,8 +40,10 @@ package: js
 	npm pack --pack-destination dist
 
 # Reference numerics from PyTorch (Debian python3-torch); regenerated on every test run.
+# build/finetune: a small CNN exported to ONNX and PyTorch's 10 training steps on it.
 fixtures:
 	/usr/bin/python3 scripts/make_torch_fixtures.py
+	/usr/bin/python3 scripts/make_finetune_fixtures.py build/finetune
 
 demo: setup all
 	node scripts/demo.mjs
@@ -56,7 +58,7 @@ torchvision-models:
 test-cpp: native fixtures torchvision-models
 	cd build && ctest --output-on-failure -j$(JOBS)
 
-test-js: js native torchvision-models
+test-js: js native fixtures torchvision-models
 	node --test tests/js/
 
 test-browser: js torchvision-models

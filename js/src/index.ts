@@ -13,3 +13,4 @@ export type { CompileArgs, FitArgs, History, Callbacks, Logs, SequentialArgs } f
 export * as internals from './internals.js';
 export * as onnx from './onnx.js';
 export type { OnnxSession, OnnxInputInfo } from './onnx.js';
+export type { OnnxLoadModelOptions } from './onnx_import.js';

@@ -17,6 +17,7 @@ export type LayerArgs = Record<string, unknown> & {
 export interface LayerOwner {
   layerWeights(layer: Layer): Tensor[];
   setLayerWeights(layer: Layer, weights: Tensor[]): void;
+  setLayerTrainable(layer: Layer, trainable: boolean): void;
 }
 
 /** One application of a layer: its inputs and outputs. */
@@ -111,6 +112,26 @@ export class Layer {
     for (let i = 0; i < this.numOutputs; i++) node.outputs.push(new SymbolicTensor(node, i, null));
     this.nodes.push(node);
     return node.outputs.length === 1 ? node.outputs[0] : node.outputs;
+  }
+
+  /**
+   * Keras's `trainable`: false freezes the layer, so fit() leaves its weights
+   * as they are, and a frozen batchNormalization runs in inference mode (its
+   * moving statistics, not the batch's). Takes effect at the next call.
+   */
+  get trainable(): boolean { return this.config.trainable !== false; }
+  set trainable(value: boolean) {
+    if (typeof value !== 'boolean') throw new Error(`${this.name}: trainable must be true or false`);
+    this.owner?.setLayerTrainable(this, value);
+    this.config.trainable = value;
+  }
+
+  /** The output of the layer's (only) application, for building a new model on top (TF.js's layer.output). */
+  get output(): SymbolicTensor | SymbolicTensor[] {
+    if (this.nodes.length !== 1)
+      throw new Error(`${this.name}.output: the layer has ${this.nodes.length} applications; use the tensor an apply() returned`);
+    const outs = this.nodes[0].outputs;
+    return outs.length === 1 ? outs[0] : outs;
   }
 
   /** The layer's weights in TF.js order (e.g. [kernel, bias]). */

@@ -149,7 +149,14 @@ export class LayersModel {
       const seed = this.seed ?? (Math.random() * 2 ** 32) >>> 0;
       const handle = m._kiln_model_create(ptr, seed >>> 0);
       if (!handle) throw coreError('model');
+      // Layers already built in another model (an imported base under a new
+      // head) bring their weights: this model starts from them, not afresh.
+      const previous = this.layers.map((l) => l.owner);
       this.adopt(handle);
+      this.layers.forEach((l, i) => {
+        const from = previous[i];
+        if (from && from !== this) this.setLayerWeights(l, from.layerWeights(l));
+      });
     } finally {
       free(ptr);
     }
@@ -161,6 +168,37 @@ export class LayersModel {
     this.handle = handle;
     registry?.register(this, handle, this);
     for (const l of this.layers) l.owner = this;
+  }
+
+  /** The symbolic input(s), to build a new model on this one's layers (TF.js's model.input). */
+  get input(): SymbolicTensor | SymbolicTensor[] {
+    this.ensureBuilt();
+    return this.symbolicInputs.length === 1 ? this.symbolicInputs[0] : this.symbolicInputs;
+  }
+  /** The symbolic output(s) (TF.js's model.output). */
+  get output(): SymbolicTensor | SymbolicTensor[] {
+    this.ensureBuilt();
+    return this.symbolicOutputs.length === 1 ? this.symbolicOutputs[0] : this.symbolicOutputs;
+  }
+
+  /** Keras's model.trainable: false freezes every layer, true unfreezes them all. */
+  get trainable(): boolean { return this.layers.some((l) => l.trainable); }
+  set trainable(value: boolean) {
+    if (typeof value !== 'boolean') throw new Error('model: trainable must be true or false');
+    for (const l of this.layers) l.trainable = value;
+  }
+
+  /** @internal */ setLayerTrainable(layer: Layer, trainable: boolean): void {
+    if (!this.handle) return;  // kept in the layer's config until the model is built
+    const m = mod();
+    const bytes = m.lengthBytesUTF8(layer.name) + 1;
+    const ptr = alloc(bytes, 'a layer name');
+    try {
+      m.stringToUTF8(layer.name, ptr, bytes);
+      if (!m._kiln_model_set_layer_trainable(this.handle, ptr, trainable ? 1 : 0)) throw coreError(`${layer.name}.trainable`);
+    } finally {
+      free(ptr);
+    }
   }
 
   getLayer(name: string): Layer {
@@ -519,7 +557,8 @@ export class LayersModel {
     registry?.unregister(this);
     mod()._kiln_model_free(this.handle);
     this.handle = 0;
-    for (const l of this.layers) l.owner = null;
+    // Layers a newer model took over (a base under a new head) stay with it.
+    for (const l of this.layers) if (l.owner === this) l.owner = null;
   }
 
   /** @internal Restores compile() state after loading. */
@@ -587,6 +626,16 @@ export async function loadModel(source: Uint8Array | ArrayBuffer): Promise<Layer
   } finally {
     free(ptr);
   }
+  return modelFromHandle(handle);
+}
+
+/**
+ * @internal A LayersModel over a C++ model handle (a loaded file, an imported
+ * ONNX model): layers, symbolic inputs and outputs rebuilt from its topology.
+ * Frees the handle if that fails.
+ */
+export function modelFromHandle(handle: number): LayersModel {
+  const m = mod();
   try {
     const topo = JSON.parse(m.UTF8ToString(m._kiln_model_topology(handle)));
     const layerObjs: Layer[] = topo.layers.map((l: { className: string; config: Record<string, unknown> }) => {

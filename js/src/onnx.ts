@@ -141,3 +141,4 @@ async function exportModel(model: LayersModel): Promise<Uint8Array> {
   }
 }
 export { exportModel as export };
+export { loadModel } from './onnx_import.js';

@@ -109,6 +109,10 @@ Status Model::parse_topology(const std::string& text, int64_t max_params) {
     if (!cls || !cls->is_string() || !config) return topology_error("layer " + std::to_string(i) + " needs 'className' and 'config'");
     std::unique_ptr<Layer> layer;
     KILN_RETURN_IF_ERROR(make_layer(cls->as_string(), *config, &layer));
+    const Json* trainable = config->find("trainable");
+    if (trainable && !trainable->is_null() && !trainable->is_bool())
+      return Status::error(layer->name() + ": argument 'trainable' must be true or false");
+    layer_trainable_.push_back(!trainable || trainable->is_null() || trainable->as_bool());
     for (const auto& other : layers_)
       if (other->name() == layer->name()) return topology_error("two layers are named '" + layer->name() + "'");
     layers_.push_back(std::move(layer));
@@ -183,7 +187,7 @@ Status Model::parse_topology(const std::string& text, int64_t max_params) {
                                std::to_string(max_params) + " parameters");
         layer_weights_[l].resize(specs[l].size(), -1);
         layer_weights_[l][k] = int(weights_.size());
-        weights_.push_back({layers_[l]->name() + "/" + s.name, s.shape, total, s.trainable});
+        weights_.push_back({layers_[l]->name() + "/" + s.name, s.shape, total, s.trainable, int(l)});
         total += (n + 15) / 16 * 16;
         total_params_ += n;
       }
@@ -223,7 +227,8 @@ bool Model::dense_specs(std::vector<DenseLayerSpec>* out) const {
       if (cls != "InputLayer") return false;
       continue;
     }
-    if (cls != "Dense" || nodes_[i].layer != int(i) || nodes_[i].inputs.size() != 1 || nodes_[i].inputs[0].node != int(i) - 1)
+    if (cls != "Dense" || nodes_[i].layer != int(i) || nodes_[i].inputs.size() != 1 || nodes_[i].inputs[0].node != int(i) - 1 ||
+        !layer_trainable_[size_t(i)])  // the compact layout has no place for a frozen flag
       return false;
     const Json& c = *topo.find("layers")->items()[i].find("config");
     DenseLayerSpec d;
@@ -276,7 +281,7 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
   };
   std::vector<int> weight_values(weights_.size(), -1);
   for (size_t w = 0; w < weights_.size(); ++w)
-    weight_values[w] = external(weights_[w].shape, weights_[w].name, weight_data(w), train && weights_[w].trainable);
+    weight_values[w] = external(weights_[w].shape, weights_[w].name, weight_data(w), train && weight_trainable(w));
 
   std::map<int, std::pair<int, Activation>> logits;
   std::vector<std::vector<int>> node_values(nodes_.size());
@@ -294,6 +299,7 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
     LayerContext ctx;
     ctx.graph = &g;
     ctx.training = train;
+    ctx.trainable = layer_trainable_[size_t(node.layer)];
     ctx.logits = &logits;
     ctx.external = [&](const Shape& s, float* data) { return external(s, layer.name() + "/state", data, false); };
     for (int w : layer_weights_[size_t(node.layer)]) ctx.weights.push_back(weight_values[size_t(w)]);
@@ -358,7 +364,7 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
     if (train) KILN_RETURN_IF_ERROR(append_backward(g, seeds, &grads));
     if (kind == PlanKind::kGradients) {
       for (size_t w = 0; w < weights_.size(); ++w) {
-        if (!weights_[w].trainable) continue;
+        if (!weight_trainable(w)) continue;
         const int gv = grads[size_t(weight_values[w])];
         if (gv < 0) return Status::error("autodiff produced no gradient for " + weights_[w].name + " (is it used?)");
         out->grads.push_back(gv);
@@ -368,7 +374,7 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
       g.optimizer_tick();
       const int slots = optimizer_num_slots(config_.optimizer);
       for (size_t w = 0; w < weights_.size(); ++w) {
-        if (!weights_[w].trainable) continue;
+        if (!weight_trainable(w)) continue;
         const int gv = grads[size_t(weight_values[w])];
         if (gv < 0) continue;  // a weight the loss does not depend on (an unused branch) stays as it is
         std::vector<int> slot_values;
@@ -472,7 +478,7 @@ Status Model::gradients(const std::vector<const float*>& xs, const std::vector<c
   grads->clear();
   size_t k = 0;
   for (size_t w = 0; w < weights_.size(); ++w) {
-    if (!weights_[w].trainable) continue;
+    if (!weight_trainable(w)) continue;
     const float* g = cp->plan->buffer(cp->grads[k++]);
     grads->emplace_back(g, g + shape_numel(weights_[w].shape));
   }
@@ -585,6 +591,28 @@ int64_t Model::plan_arena_bytes() const {
   return total;
 }
 
+Status Model::set_layer_trainable(const std::string& layer, bool trainable) {
+  size_t l = 0;
+  while (l < layers_.size() && layers_[l]->name() != layer) ++l;
+  if (l == layers_.size()) return Status::error("the model has no layer named '" + layer + "'");
+  if (layer_trainable_[l] == trainable) return Status();
+  // The topology is the model's record (saved files, toJSON): the flag lives there.
+  Json topo;
+  KILN_RETURN_IF_ERROR(parse_json(topology_, &topo));
+  Json layers = *topo.find("layers");
+  Json entry = layers.items()[l];
+  Json config = *entry.find("config");
+  config.set("trainable", Json::boolean(trainable));
+  entry.set("config", std::move(config));
+  Json updated = Json::array();
+  for (size_t i = 0; i < layers.items().size(); ++i) updated.push(i == l ? entry : layers.items()[i]);
+  topo.set("layers", std::move(updated));
+  topology_ = topo.dump();
+  layer_trainable_[l] = trainable;
+  plans_.clear();  // gradients and updates change with the flag
+  return Status();
+}
+
 std::string Model::summary() const {
   std::string s = "Layer (type)                 Output shape              Param #\n";
   s += "================================================================\n";
@@ -608,8 +636,8 @@ std::string Model::summary() const {
   }
   s += "================================================================\n";
   int64_t trainable = 0;
-  for (const WeightRef& w : weights_)
-    if (w.trainable) trainable += shape_numel(w.shape);
+  for (size_t w = 0; w < weights_.size(); ++w)
+    if (weight_trainable(w)) trainable += shape_numel(weights_[w].shape);
   s += "Total params: " + std::to_string(total_params_) + "\n";
   s += "Trainable params: " + std::to_string(trainable) + "\n";
   s += "Non-trainable params: " + std::to_string(total_params_ - trainable) + "\n";

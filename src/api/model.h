@@ -73,7 +73,7 @@ class Model {
                   float* metrics);
   // outs: one array per output, [n, ...output_shape(i)].
   Status predict(const std::vector<const float*>& xs, int64_t n, const std::vector<float*>& outs);
-  // d mean-loss / d weight for every trainable weight (weights() order), without updating.
+  // d mean-loss / d weight for every weight_trainable() weight (weights() order), without updating.
   Status gradients(const std::vector<const float*>& xs, const std::vector<const float*>& ys, int64_t n, float* loss,
                    std::vector<std::vector<float>>* grads);
   // Single-input, single-output shorthands.
@@ -125,7 +125,14 @@ class Model {
   size_t num_weights() const { return weights_.size(); }
   const Shape& weight_shape(size_t i) const { return weights_[i].shape; }
   const std::string& weight_name(size_t i) const { return weights_[i].name; }
-  bool weight_trainable(size_t i) const { return weights_[i].trainable; }
+  // Whether fitting moves weight i: a trainable weight of a layer that is not frozen.
+  bool weight_trainable(size_t i) const { return weights_[i].trainable && layer_trainable_[size_t(weights_[i].layer)]; }
+  // Freezes (false) or unfreezes a layer, as Keras's `layer.trainable`: its
+  // weights stop moving, and a frozen BatchNormalization runs in inference
+  // mode (moving statistics, no updates). Kept in the topology, so saved files
+  // keep it; takes effect at the next call (plans are rebuilt).
+  Status set_layer_trainable(const std::string& layer, bool trainable);
+  bool layer_trainable(size_t l) const { return layer_trainable_[l]; }
   float* weight_data(size_t i) { return params_.get() + weights_[i].offset; }
   Status set_weight(size_t i, const float* data, int64_t n);
 
@@ -143,7 +150,8 @@ class Model {
     std::string name;
     Shape shape;
     int64_t offset;
-    bool trainable;
+    bool trainable;  // by kind (TF.js order: trainable kinds first); frozen layers are in layer_trainable_
+    int layer;
   };
   struct NodeRef {
     int node, output;
@@ -176,6 +184,7 @@ class Model {
   std::string topology_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<std::vector<int>> layer_weights_;  // per layer: indices into weights_
+  std::vector<bool> layer_trainable_;            // per layer: its config's `trainable` (Keras)
   std::vector<LayerNode> nodes_;
   std::vector<int> inputs_;  // node indices of the model inputs
   std::vector<NodeRef> outputs_;

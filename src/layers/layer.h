@@ -39,6 +39,7 @@ struct WeightSpec {
 struct LayerContext {
   Graph* graph = nullptr;
   bool training = false;            // dropout and noise active, batch statistics
+  bool trainable = true;            // false: the layer is frozen (a frozen BatchNormalization runs in inference mode, as in Keras)
   std::vector<int> weights;         // value ids of this layer's weights, in WeightSpec order
   // Registers a buffer the layer owns (recurrent state of stateful layers) as
   // an external value of the graph; returns its value id.

@@ -31,7 +31,7 @@ class NormLayer : public Layer {
   Status call(LayerContext& ctx, const std::vector<int>& in, std::vector<int>* out) const override {
     std::vector<int> inputs{in[0]};
     inputs.insert(inputs.end(), ctx.weights.begin(), ctx.weights.end());
-    OpPtr op = batch ? OpPtr(std::make_shared<BatchNormOp>(ctx.training, scale, center, float(eps), float(momentum)))
+    OpPtr op = batch ? OpPtr(std::make_shared<BatchNormOp>(ctx.training && ctx.trainable, scale, center, float(eps), float(momentum)))
                      : OpPtr(std::make_shared<LayerNormOp>(scale, center, float(eps)));
     int y;
     KILN_RETURN_IF_ERROR(ctx.graph->op(op, inputs, &y));
