@@ -121,6 +121,15 @@ class Sequential {
 
   std::vector<uint8_t> save(bool include_optimizer = false) const;
   static Sequential load(const uint8_t* data, size_t size);
+  // An ONNX file (a PyTorch export, say) as a trainable model with its weights
+  // (kiln.onnx.loadModel in JS; docs/ONNX.md, "Fine-tuning"). Inputs keep the
+  // ONNX layout (NCHW images). `input_shapes` (batch excluded) replace the
+  // declared ones. Throws kiln::Error naming the operators it cannot translate.
+  static Sequential from_onnx(const uint8_t* data, size_t size, const std::vector<std::vector<int64_t>>& input_shapes = {});
+
+  // Keras's layer.trainable: a frozen layer's weights stay as they are when
+  // training, and a frozen BatchNormalization uses its moving statistics.
+  void set_trainable(const std::string& layer, bool trainable);
 
  private:
   Sequential();

@@ -9,6 +9,7 @@
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
 #include "io/json.h"
+#include "api/model_import.h"
 #include "io/model_format.h"
 #include "kiln/kiln.h"
 
@@ -267,6 +268,20 @@ Sequential Sequential::load(const uint8_t* data, size_t size) {
   check(decode_model(data, size, &s.impl_->model));
   s.impl_->input_shape = s.impl_->model->input_shape(0);
   return s;
+}
+
+Sequential Sequential::from_onnx(const uint8_t* data, size_t size, const std::vector<std::vector<int64_t>>& input_shapes) {
+  Sequential s;
+  OnnxImportOptions options;
+  options.input_shapes = input_shapes;
+  check(import_onnx_model(data, size, options, s.impl_->seed, &s.impl_->model));
+  s.impl_->input_shape = s.impl_->model->input_shape(0);
+  return s;
+}
+
+void Sequential::set_trainable(const std::string& layer, bool trainable) {
+  build_if_needed();
+  check(impl_->model->set_layer_trainable(layer, trainable));
 }
 
 }  // namespace kiln

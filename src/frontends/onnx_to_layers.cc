@@ -121,7 +121,7 @@ class Translator {
     static const std::set<std::string> ops{"Conv", "BatchNormalization", "Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu",
                                            "Elu", "Softmax", "Add", "Sum", "Concat", "MaxPool", "AveragePool",
                                            "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape", "Gemm", "MatMul",
-                                           "Dropout", "Identity", "Constant"};
+                                           "Dropout", "Identity", "Constant", "Pad"};
     return ops.count(op) > 0;
   }
   static std::string where(const OnnxNode& n) {
@@ -589,6 +589,10 @@ class Translator {
       consts_[n.outputs[0]] = &v->t;
       return Status();
     }
+    if (op == "Identity" && constant(n, 0) && !n.outputs.empty()) {  // exporters share initializers this way
+      consts_[n.outputs[0]] = constant(n, 0);
+      return Status();
+    }
     if (op == "Conv") return conv(i);
     if (op == "Gemm" || op == "MatMul") return dense(i);
     if (op == "BatchNormalization") return batch_norm(n);
@@ -627,6 +631,27 @@ class Translator {
       set(n, y);
       return Status();
     }
+    if (op == "Pad") {  // zeros around an image's height and width
+      if (attr_string(n, "mode", "constant") != "constant") return Status::error("only constant padding is supported");
+      const OnnxTensor* p = constant(n, 1);
+      const OnnxTensor* value = constant(n, 2);
+      std::vector<double> pads = {}, fill = {0};
+      if (p) KILN_RETURN_IF_ERROR(tensor_values(*p, &pads));
+      else for (int64_t v : attr_ints(n, "pads", {})) pads.push_back(double(v));  // opset < 11
+      if (value) KILN_RETURN_IF_ERROR(tensor_values(*value, &fill));
+      x = as_image(x, layer_name(n, "_in"));
+      if (x.layout != Layout::kNhwc || pads.size() != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 ||
+          fill.size() != 1 || fill[0] != 0)
+        return Status::error("only zero padding of an image's height and width is supported");
+      for (double v : pads)
+        if (v < 0) return Status::error("negative pads (cropping) are not supported");
+      Json z = Json::object();
+      z.set("padding", Json::array().push(ints_json({int64_t(pads[2]), int64_t(pads[6])})).push(ints_json({int64_t(pads[3]), int64_t(pads[7])})));
+      Value y = x;
+      y.node = add_layer("ZeroPadding2D", std::move(z), layer_name(n), {x.node});
+      set(n, y);
+      return Status();
+    }
     if (op == "Flatten") {
       if (attr_int(n, "axis", 1) != 1) return Status::error("only axis 1 is supported");
       set(n, flatten(x, layer_name(n)));
@@ -661,6 +686,10 @@ class Translator {
         KILN_RETURN_IF_ERROR(input(n, k, &v));
         if (v.layout != first.layout || v.rank != first.rank) return Status::error("inputs must have the same rank and layout");
         ins.push_back(v.node);
+      }
+      if (ins.size() == 1) {  // a one-input Concat or Sum passes its input through
+        set(n, first);
+        return Status();
       }
       Value y = first;
       Json c = Json::object();

@@ -14,6 +14,7 @@
 #include "api/model_import.h"
 #include "io/json.h"
 #include "io/model_format.h"
+#include "kiln/kiln.h"
 #include "onnx_reference.h"
 
 namespace kiln {
@@ -163,6 +164,23 @@ TEST(OnnxFinetune, TruncatedFilesFailCleanlyOrGiveAWorkingModel) {
     EXPECT_TRUE(m->predict(x.data(), 1, out.data()).ok()) << cut;
   }
   EXPECT_GT(rejected, 0);
+}
+
+// torchvision's models (build/torchvision, `make torchvision-models`) as
+// Layers models through the public C++ API: PyTorch's outputs within 1e-4.
+TEST(OnnxFinetune, TorchvisionModelsAsTrainableModels) {
+  for (const auto& [name, size] : std::vector<std::pair<std::string, int64_t>>{
+           {"mobilenet_v2", 224}, {"resnet50", 224}, {"densenet121", 224}, {"inception_v3", 299}}) {
+    SCOPED_TRACE(name);
+    const testing::OnnxReference r = testing::torchvision_reference(name, size);
+    ASSERT_FALSE(r.model.empty()) << "run `make torchvision-models`";
+    Sequential m = Sequential::from_onnx(r.model.data(), r.model.size());
+    EXPECT_LT(testing::rel_error(m.predict(r.input.data.data(), 1), r.output.data), 1e-4);
+  }
+  // Any image size: MobileNetV2 is convolutional up to its global pool.
+  const testing::OnnxReference r = testing::torchvision_reference("mobilenet_v2", 224);
+  Sequential small = Sequential::from_onnx(r.model.data(), r.model.size(), {{3, 32, 32}});
+  EXPECT_EQ(small.output_shape(), (std::vector<int64_t>{1000}));
 }
 
 }  // namespace
