@@ -77,7 +77,7 @@ bench-cnn-rnn: setup js
 bench-onnx: setup all torchvision-models
 	node bench/run_onnx.mjs
 
-serve: js
+serve: js torchvision-models
 	node scripts/serve.mjs --port 8080
 
 clean:

@@ -9,7 +9,7 @@ asymmetric-to-TF padding, a 1x1 conv with a residual add, flatten over a 4x4
 map, linear, softmax) is exported to ONNX (opset 13, dynamic batch), then
 trained in PyTorch for 10 steps (batches of 8, in order) with:
   * sgd:    SGD lr 0.1;
-  * adam:   Adam lr 0.01, eps 1e-7 (Kiln's and TF.js's default; torch's is 1e-8);
+  * adam:   Adam lr 0.001 (the Keras default), eps 1e-7 (Kiln's and TF.js's default; torch's is 1e-8);
   * frozen: SGD lr 0.1 with the first conv frozen (requires_grad False).
 The loss is categorical cross-entropy of the softmax output against one-hot
 targets, averaged over the batch (log-softmax of the logits, as Kiln fuses it).
@@ -68,7 +68,7 @@ def train(net, x, y, optimizer, frozen):
     for p in frozen:
         p.requires_grad_(False)
     params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.SGD(params, lr=0.1) if optimizer == "sgd" else torch.optim.Adam(params, lr=0.01, eps=1e-7)
+    opt = torch.optim.SGD(params, lr=0.1) if optimizer == "sgd" else torch.optim.Adam(params, lr=0.001, eps=1e-7)
     losses = []
     for step in range(10):
         xb, yb = x[step * 8:(step + 1) * 8], y[step * 8:(step + 1) * 8]

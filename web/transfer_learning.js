@@ -28,6 +28,13 @@ export function grayToNetworkInput(gray, w, h, size, out = new Float32Array(3 * 
   return out;
 }
 
+/** RGBA pixels (`size` x `size`, as canvas getImageData gives) as the network's normalized NCHW input. */
+export function rgbaToNetworkInput(rgba, size, out = new Float32Array(3 * size * size), offset = 0) {
+  for (let i = 0; i < size * size; i++)
+    for (let c = 0; c < 3; c++) out[offset + c * size * size + i] = (rgba[4 * i + c] / 255 - MEAN[c]) / STD[c];
+  return out;
+}
+
 /**
  * The base network with its layers frozen and a new head: a softmax over
  * `classes` on the global-average-pooled features. Compiled with Adam.

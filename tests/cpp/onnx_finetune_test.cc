@@ -75,7 +75,7 @@ TEST(OnnxFinetune, TenStepsMatchPyTorch) {
     TrainingConfig c;
     c.loss = LossKind::kCategoricalCrossentropy;
     c.optimizer.kind = run.find("optimizer")->as_string() == "adam" ? OptimizerKind::kAdam : OptimizerKind::kSgd;
-    c.optimizer.learning_rate = c.optimizer.kind == OptimizerKind::kAdam ? 0.01f : 0.1f;
+    c.optimizer.learning_rate = c.optimizer.kind == OptimizerKind::kAdam ? 0.001f : 0.1f;
     ASSERT_TRUE(m->compile(c).ok());
     const auto& losses = run.find("losses")->items();
     for (int step = 0; step < 10; ++step) {

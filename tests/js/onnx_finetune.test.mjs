@@ -46,7 +46,7 @@ for (const run of expected.runs) {
     const model = await kiln.onnx.loadModel(bytes);
     for (const name of run.frozen) model.getLayer(name).trainable = false;
     const frozenBefore = run.frozen.map((name) => model.getLayer(name).getWeights().map((w) => w.dataSync().slice()));
-    const optimizer = run.optimizer === 'adam' ? kiln.train.adam(0.01) : kiln.train.sgd(0.1);
+    const optimizer = run.optimizer === 'adam' ? kiln.train.adam(0.001) : kiln.train.sgd(0.1);
     model.compile({ optimizer, loss: 'categoricalCrossentropy' });
     let worstLoss = 0;
     for (let step = 0; step < 10; step++) {
