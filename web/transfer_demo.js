@@ -4,7 +4,7 @@
 // plot, then the pad's drawing classified. ?auto=1 draws the examples itself
 // (circles, lines, crosses with random jitter), trains, classifies held-out
 // drawings and reports the accuracy in body[data-auto-accuracy].
-//   URL parameters: epochs, model (URL of an ONNX network), auto, perClass (auto).
+//   URL parameters: epochs, model (URL of an ONNX network), size (its input), auto, perClass (auto).
 import * as kiln from '/lib/index.js';
 import { DrawPad } from './draw_pad.js';
 import { TrainingPlot } from './training_plot.js';
@@ -15,14 +15,14 @@ import { rgbaToNetworkInput, transferModel } from './transfer_learning.js';
 
 const settings = {
   epochs: numParam('epochs', 8),
-  size: 64,
+  size: numParam('size', 96),
   modelUrl: params.get('model') ?? '/build/torchvision/mobilenet_v2.onnx',
   auto: params.has('auto'),
   perClass: numParam('perClass', 10),
 };
 const CLASS_NAMES = ['circle', 'line', 'cross'];
 const examples = [];  // {x: Float32Array, k}
-const pad = new DrawPad($('pad'), { lineWidth: 12 });
+const pad = new DrawPad($('pad'), { lineWidth: 16 });
 const plot = new TrainingPlot($('plot'));
 const scratch = Object.assign(document.createElement('canvas'), { width: settings.size, height: settings.size });
 let networkBytes = null, model = null;
@@ -151,7 +151,7 @@ async function autoRun() {
     }
   await train();
   let right = 0, total = 0;
-  for (let i = 0; i < 5; i++)
+  for (let i = 0; i < 10; i++)
     for (let k = 0; k < CLASS_NAMES.length; k++, total++) {
       drawShape(k, random);
       if (classify() === k) right++;
