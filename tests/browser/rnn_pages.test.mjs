@@ -5,18 +5,10 @@
 // learn to add 4-digit numbers (web/addition_task.js) to >= 99% exact sums.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve } from '../../scripts/serve.mjs';
-import { launchBrowser } from '../../scripts/browser.mjs';
+import { demoPage } from '../../scripts/browser.mjs';
 
 test('LSTM demo page trains, samples, and recurrent layers learn addition in Chromium', { timeout: 240_000 }, async (t) => {
-  const server = await serve({ isolated: true });
-  const browser = await launchBrowser();
-  t.after(async () => { await browser.close(); await server.close(); });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console error: ${m.text()}`); });
-  page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+  const { server, page, errors } = await demoPage(t);
 
   await page.goto(`${server.url}web/lstm.html?epochs=2&sampleLength=60`);
   await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state));

@@ -6,18 +6,10 @@
 // of tests/js/onnx_finetune.test.mjs reaches the same accuracy bar.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve } from '../../scripts/serve.mjs';
-import { launchBrowser } from '../../scripts/browser.mjs';
+import { demoPage } from '../../scripts/browser.mjs';
 
 test('transfer-learning page fine-tunes an imported MobileNetV2 in Chromium', { timeout: 300_000 }, async (t) => {
-  const server = await serve({ isolated: true });
-  const browser = await launchBrowser();
-  t.after(async () => { await browser.close(); await server.close(); });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console error: ${m.text()}`); });
-  page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+  const { server, page, errors } = await demoPage(t);
 
   const t0 = Date.now();
   await page.goto(`${server.url}web/transfer.html?auto=1&epochs=30&perClass=20`);
