@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "layers/core_layers.h"
+#include "passes/fold_batch_norm.h"
 
 namespace kiln {
 
@@ -384,6 +385,7 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
     }
     out->outputs.clear();
   }
+  if (!train) fold_batch_norms(g, roots);  // inference plans: batch norms folded into their convolutions
   g.eliminate_dead_nodes(roots);
   externals.resize(g.values().size(), nullptr);
   return Plan::compile(g, externals, &config_.optimizer, &step_, &out->plan, &rng_);

@@ -91,6 +91,9 @@ class Graph {
   // Low-level: a temporary for a gradient, and appending a prepared node (autodiff).
   int add_grad_temp(Shape shape) { return new_temp(std::move(shape), false); }
   void push_node(Node node) { nodes_.push_back(std::move(node)); }
+  // For rewriting passes (src/passes): a new temporary, and the node list replaced.
+  int add_temp(Shape shape) { return new_temp(std::move(shape), false); }
+  void set_nodes(std::vector<Node> nodes) { nodes_ = std::move(nodes); }
 
   const std::vector<Value>& values() const { return values_; }
   const std::vector<Node>& nodes() const { return nodes_; }

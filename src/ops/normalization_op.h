@@ -18,6 +18,10 @@ class BatchNormOp : public Op {
   bool differentiable(int input) const override;
   void backward(const OpBackwardArgs& a) const override;
   bool has_side_effects() const override { return training_; }
+  bool training() const { return training_; }
+  bool has_gamma() const { return has_gamma_; }
+  bool has_beta() const { return has_beta_; }
+  float eps() const { return eps_; }
 
  private:
   int moving_index() const { return 1 + int(has_gamma_) + int(has_beta_); }
