@@ -106,3 +106,10 @@ test('every ONNX node conformance case that passes natively passes through kiln.
   // The cases feed every dtype kiln.Tensor has.
   assert.deepEqual([...inputDtypes].sort(), Object.values(DTYPES).map(([d]) => d).sort());
 });
+
+test('an output kiln.Tensor cannot hold (bfloat16) is an error naming it', async () => {
+  const session = await kiln.onnx.load(new Uint8Array(readFileSync(`${nodeDir}/test_cast_FLOAT_to_BFLOAT16/model.onnx`)));
+  assert.deepEqual(session.outputs, [{ name: 'output', dtype: 'bfloat16', shape: [3, 4] }]);
+  await assert.rejects(session.run({ input: kiln.tensor(new Float32Array(12), [3, 4]) }), /output 'output' is bfloat16, which kiln.Tensor cannot hold/);
+  session.dispose();
+});

@@ -50,7 +50,7 @@ export function decodeTensorProto(bytes) {
     else if (field === 4) fixed4.push(...elements(r, wire, 4));
     else if (field === 5 || field === 7 || field === 11) varints.push(...elements(r, wire, 0));
     else if (field === 8) t.name = new TextDecoder().decode(r.block());
-    else if (field === 9) t.raw = r.block().slice();
+    else if (field === 9) t.raw = new Uint8Array(r.block());  // a copy: its own, aligned buffer
     else if (field === 10) fixed8.push(...elements(r, wire, 8));
     else if (wire === 0) r.varint();
     else if (wire === 1) r.take(8);
