@@ -46,7 +46,7 @@ export const DTYPES: Record<DataType, { array: ArrayClass; onnx: number }> = {
 };
 const NAMES = Object.keys(DTYPES) as DataType[];
 
-export function isDataType(name: unknown): name is DataType {
+function isDataType(name: unknown): name is DataType {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(DTYPES, name);
 }
 
