@@ -4,6 +4,8 @@ export { ready, backendInfo, relaxedSimdSupported } from './backend.js';
 export type { ReadyOptions, BackendInfo } from './backend.js';
 export { Tensor, tensor, tensor2d, scalar } from './tensor.js';
 export type { Shape, TensorLike } from './tensor.js';
+export type { DataType, DataTypeMap, TypedArray } from './dtypes.js';
+export type { TensorStorage, StorageLocation } from './storage.js';
 export { layers, Layer, SymbolicTensor, input } from './layers.js';
 export type { LayerArgs } from './layers.js';
 export { train } from './optimizers.js';
@@ -12,5 +14,5 @@ export { LayersModel, Sequential, sequential, model, loadModel } from './model.j
 export type { CompileArgs, FitArgs, History, Callbacks, Logs, SequentialArgs } from './model.js';
 export * as internals from './internals.js';
 export * as onnx from './onnx.js';
-export type { OnnxSession, OnnxInputInfo } from './onnx.js';
+export type { OnnxSession, OnnxInputInfo, OnnxValueInfo } from './onnx.js';
 export type { OnnxLoadModelOptions } from './onnx_import.js';

@@ -6,7 +6,7 @@ import { mod, coreError, heapF32, heapU8, heapU32, heapI32, alloc, free, copyIn 
 import { LOSSES, LossName, METRICS, codeOf } from './codes.js';
 import { Layer, LayerNode, SymbolicTensor, input } from './layers.js';
 import { OptimizerKind, OptimizerSpec, optimizerFields, optimizerFromFields, resolveOptimizer } from './optimizers.js';
-import { Tensor, scalar } from './tensor.js';
+import { Tensor, float32Data, scalar } from './tensor.js';
 
 export interface CompileArgs {
   optimizer: OptimizerKind | OptimizerSpec;
@@ -304,13 +304,13 @@ export class LayersModel {
     return logs;
   }
 
-  /** Copies tensors into the heap; returns the pointer array and every allocation to free. */
+  /** Copies tensors into the heap as float32 (other dtypes cast, as in TF.js); returns the pointer array and every allocation to free. */
   private copyTensors(list: Tensor[], what: string): { array: number; owned: number[] } {
     const owned: number[] = [];
     const array = alloc(4 * list.length, `${what} pointers`);
     owned.push(array);
     list.forEach((t, i) => {
-      const p = copyIn(t.dataSync(), what);
+      const p = copyIn(float32Data(t), what);
       owned.push(p);
       heapU32()[(array >> 2) + i] = p;
     });
@@ -438,7 +438,7 @@ export class LayersModel {
     this.ensureBuilt();
     this.requireCompiled('evaluate');
     const results = this.evaluateRaw(x, y);
-    return this.metricNames.length ? results.map(scalar) : scalar(results[0]);
+    return this.metricNames.length ? results.map((v) => scalar(v)) : scalar(results[0]);
   }
 
   /** One tensor per output (a single Tensor for single-output models). */
@@ -506,7 +506,7 @@ export class LayersModel {
     });
     weights.forEach((w, k) => {
       const ptr = mod()._kiln_model_weight_data(this.handle, indices[k]);
-      heapF32().set(w.dataSync(), ptr >> 2);
+      heapF32().set(float32Data(w), ptr >> 2);
     });
   }
 

@@ -2,14 +2,16 @@
 // `await session.run({[session.inputNames[0]]: tensor})` returns the outputs by
 // name. The model is parsed and checked in the C++ core (src/onnx): every
 // operator must have a kernel, constant subgraphs are folded at load, and any
-// batch size runs. Inputs are float32 tensors; outputs of other types (int64
-// indices, bool masks) come back converted to float32.
+// batch size runs. Inputs go in with their dtype and bytes (the core checks
+// each against the type the model declares); outputs come back in their own
+// dtype (int64 indices as BigInt64Array, bool masks as 0/1 Uint8Array, ...).
 //
 // The other way: `const bytes = await kiln.onnx.export(model)` writes a Kiln
 // model as an ONNX file (src/io/onnx_export.h) that ONNX runtimes run with
 // the same channels-last inputs and outputs.
 
-import { alloc, coreError, free, heapF32, heapI32, heapU8, mod } from './backend.js';
+import { alloc, coreError, free, heapI32, heapU32, heapU8, mod } from './backend.js';
+import { DTYPES, dataTypeOfOnnx } from './dtypes.js';
 import type { LayersModel } from './model.js';
 import { Tensor } from './tensor.js';
 
@@ -17,37 +19,52 @@ const registry = typeof FinalizationRegistry !== 'undefined'
   ? new FinalizationRegistry<number>((handle) => { try { mod()._kiln_onnx_free(handle); } catch { /* module gone */ } })
   : null;
 
-/** An input's declared shape: numbers where fixed, null where symbolic (a dynamic batch). */
-export interface OnnxInputInfo {
+/**
+ * An input's or output's declaration. dtype: the element type, a kiln dtype
+ * name where kiln.Tensor has it, else ONNX's name ('string', 'bfloat16');
+ * null when undeclared. shape: numbers where fixed, null where symbolic (a
+ * dynamic batch); null when the rank is unknown.
+ */
+export interface OnnxValueInfo {
   name: string;
+  dtype: string | null;
   shape: (number | null)[] | null;
+}
+export type OnnxInputInfo = OnnxValueInfo;
+
+const typeName = (code: number): string => mod().UTF8ToString(mod()._kiln_onnx_type_name(code));
+
+function describe(handle: number, io: 0 | 1): OnnxValueInfo[] {
+  const m = mod();
+  return Array.from({ length: m._kiln_onnx_count(handle, io) }, (_, i) => {
+    const rank = m._kiln_onnx_info_rank(handle, io, i);
+    const shape = rank < 0 ? null : Array.from({ length: rank }, (_, d) => {
+      const v = m._kiln_onnx_info_dim(handle, io, i, d);
+      return v < 0 ? null : v;
+    });
+    const code = m._kiln_onnx_info_type(handle, io, i);
+    return { name: m.UTF8ToString(m._kiln_onnx_info_name(handle, io, i)), dtype: code ? typeName(code) : null, shape };
+  });
 }
 
 export class OnnxSession {
   readonly inputNames: string[];
   readonly outputNames: string[];
-  readonly inputs: OnnxInputInfo[];
+  readonly inputs: OnnxValueInfo[];
+  readonly outputs: OnnxValueInfo[];
   private handle: number;
 
   /** @internal */
   constructor(handle: number) {
-    const m = mod();
     this.handle = handle;
-    const n = m._kiln_onnx_num_inputs(handle), k = m._kiln_onnx_num_outputs(handle);
-    this.inputs = Array.from({ length: n }, (_, i) => {
-      const rank = m._kiln_onnx_input_rank(handle, i);
-      const shape = rank < 0 ? null : Array.from({ length: rank }, (_, d) => {
-        const v = m._kiln_onnx_input_dim(handle, i, d);
-        return v < 0 ? null : v;
-      });
-      return { name: m.UTF8ToString(m._kiln_onnx_input_name(handle, i)), shape };
-    });
+    this.inputs = describe(handle, 0);
+    this.outputs = describe(handle, 1);
     this.inputNames = this.inputs.map((x) => x.name);
-    this.outputNames = Array.from({ length: k }, (_, i) => m.UTF8ToString(m._kiln_onnx_output_name(handle, i)));
+    this.outputNames = this.outputs.map((x) => x.name);
     registry?.register(this, handle, this);
   }
 
-  /** Runs the model on one float32 tensor per input name; resolves to the outputs by name. */
+  /** Runs the model on one tensor per input name, each of the dtype the model declares; resolves to the outputs by name. */
   async run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
     if (!this.handle) throw new Error('onnx session: already disposed');
     if (feeds === null || typeof feeds !== 'object') throw new Error('onnx session.run: expected an object of input tensors by name');
@@ -58,34 +75,42 @@ export class OnnxSession {
       if (!(t instanceof Tensor)) throw new Error(`onnx session.run: input '${name}' is missing or not a kiln.Tensor`);
       return t;
     });
+    const values = await Promise.all(tensors.map((t) => t.data()));
     const m = mod();
-    const n = tensors.length;
+    const n = Math.max(tensors.length, 1);
     const totalDims = tensors.reduce((s, t) => s + t.shape.length, 0);
     const ptrs: number[] = [];
-    const table = alloc(4 * Math.max(n, 1) * 3 + 4 * Math.max(totalDims, 1), 'ONNX input descriptors');
+    // Five int32 tables: types, data pointers, byte sizes, ranks, then all dims.
+    const table = alloc(4 * (5 * n + totalDims), 'ONNX input descriptors');
     try {
-      for (const t of tensors) {
-        const values = t.dataSync();
-        const p = alloc(values.length * 4, 'an ONNX input');
+      for (const v of values) {
+        const p = alloc(v.byteLength, 'an ONNX input');
         ptrs.push(p);
-        heapF32().set(values, p >> 2);
+        heapU8().set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), p);
       }
-      const dataTable = table, rankTable = table + 4 * Math.max(n, 1), dimTable = table + 8 * Math.max(n, 1);
-      const i32 = heapI32();
-      let d = dimTable >> 2;
+      const types = table >> 2, data = types + n, sizes = data + n, ranks = sizes + n;
+      const i32 = heapI32(), u32 = heapU32();
+      let d = ranks + n;
       tensors.forEach((t, i) => {
-        i32[(dataTable >> 2) + i] = ptrs[i];
-        i32[(rankTable >> 2) + i] = t.shape.length;
+        i32[types + i] = DTYPES[t.dtype].onnx;
+        u32[data + i] = ptrs[i];
+        u32[sizes + i] = values[i].byteLength;
+        i32[ranks + i] = t.shape.length;
         for (const dim of t.shape) i32[d++] = dim;
       });
-      if (!m._kiln_onnx_run(this.handle, dataTable, rankTable, dimTable)) throw coreError('onnx session.run');
+      if (!m._kiln_onnx_run(this.handle, 4 * types, 4 * data, 4 * sizes, 4 * ranks, 4 * (ranks + n))) throw coreError('onnx session.run');
       const out: Record<string, Tensor> = {};
       this.outputNames.forEach((name, i) => {
+        const code = m._kiln_onnx_result_type(this.handle, i);
+        const dtype = dataTypeOfOnnx(code);
+        if (!dtype) throw new Error(`onnx session.run: output '${name}' is ${typeName(code)}, which kiln.Tensor cannot hold`);
         const rank = m._kiln_onnx_result_rank(this.handle, i);
         const shape = Array.from({ length: rank }, (_, k) => m._kiln_onnx_result_dim(this.handle, i, k));
-        const size = shape.reduce((a, b) => a * b, 1);
+        const array = DTYPES[dtype].array;
+        const bytes = shape.reduce((a, b) => a * b, 1) * array.BYTES_PER_ELEMENT;
         const ptr = m._kiln_onnx_result_data(this.handle, i);
-        out[name] = new Tensor(heapF32().slice(ptr >> 2, (ptr >> 2) + size), shape);
+        // A copy of the bytes starts its own buffer, so 8-byte types are aligned.
+        out[name] = new Tensor(new array(heapU8().slice(ptr, ptr + bytes).buffer), shape, dtype);
       });
       return out;
     } finally {

@@ -1,49 +1,45 @@
-// Tensors: float32 values with a shape, held in JavaScript memory (the wasm
-// heap is a scratch area during calls). Mirrors TF.js's Tensor surface.
+// Tensors: typed values with a shape, held in a TensorStorage (storage.ts:
+// JavaScript memory today). Mirrors TF.js's Tensor surface, with the dtypes of
+// TF.js and ONNX Runtime Web (dtypes.ts).
+import { checkDataType, convert, DataType, DataTypeMap, DTYPES, inferDataType, isTypedArray, Scalar, TypedArray } from './dtypes.js';
+import { CpuStorage, TensorStorage } from './storage.js';
 
 export type Shape = number[];
-export type TensorLike = Float32Array | number[] | number | TensorLike[];
+export type TensorLike = TypedArray | Uint8ClampedArray | Scalar | TensorLike[];
 
 export class Tensor {
   readonly shape: Shape;
-  readonly dtype = 'float32' as const;
+  readonly dtype: DataType;
   readonly size: number;
-  private values: Float32Array | null;
+  readonly storage: TensorStorage;
 
-  constructor(values: Float32Array, shape: Shape) {
+  /** `values` in `dtype`'s typed array (dtypes.ts), taken as they are: kiln.tensor() converts. */
+  constructor(values: TypedArray, shape: Shape, dtype: DataType = 'float32') {
+    const array = DTYPES[checkDataType(dtype, 'tensor')].array;
+    if (!(values instanceof array))
+      throw new Error(`tensor: ${dtype} values are held in a ${array.name}, got ${describe(values)}`);
     const size = shapeSize(shape);
     if (size !== values.length)
       throw new Error(`tensor: shape [${shape}] needs ${size} values but ${values.length} were given`);
     this.shape = shape.slice();
+    this.dtype = dtype;
     this.size = size;
-    this.values = values;
+    this.storage = new CpuStorage(values);
   }
 
   get rank(): number { return this.shape.length; }
-  get isDisposed(): boolean { return this.values === null; }
+  get isDisposed(): boolean { return this.storage.disposed; }
 
-  dataSync(): Float32Array {
-    if (!this.values) throw new Error('tensor: this tensor was disposed');
-    return this.values;
-  }
-  async data(): Promise<Float32Array> { return this.dataSync(); }
+  /** The values in the dtype's typed array; `D` only narrows the static type, as in TF.js. */
+  dataSync<D extends DataType = DataType>(): DataTypeMap[D] { return this.storage.readSync() as DataTypeMap[D]; }
+  async data<D extends DataType = DataType>(): Promise<DataTypeMap[D]> { return (await this.storage.read()) as DataTypeMap[D]; }
 
-  arraySync(): any {
-    const v = this.dataSync();
-    if (this.rank === 0) return v[0];
-    const build = (dim: number, offset: number): any => {
-      const n = this.shape[dim];
-      const stride = this.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
-      const out = [];
-      for (let i = 0; i < n; i++) out.push(dim === this.rank - 1 ? v[offset + i] : build(dim + 1, offset + i * stride));
-      return out;
-    };
-    return build(0, 0);
-  }
-  async array(): Promise<any> { return this.arraySync(); }
+  /** Nested arrays of the elements (bigints for int64/uint64, 0/1 for bool, half bits for float16). */
+  arraySync(): any { return nest(this.dataSync(), this.shape); }
+  async array(): Promise<any> { return nest(await this.data(), this.shape); }
 
-  dispose(): void { this.values = null; }
-  toString(): string { return `Tensor float32 [${this.shape}]`; }
+  dispose(): void { this.storage.dispose(); }
+  toString(): string { return `Tensor ${this.dtype} [${this.shape}]`; }
 }
 
 export function shapeSize(shape: Shape): number {
@@ -55,41 +51,70 @@ export function shapeSize(shape: Shape): number {
   return n;
 }
 
-function flatten(values: TensorLike, out: number[], shape: number[], depth: number): void {
-  if (Array.isArray(values)) {
-    if (shape.length <= depth) shape.push(values.length);
-    else if (shape[depth] !== values.length) throw new Error('tensor: nested arrays are ragged');
-    for (const v of values) flatten(v as TensorLike, out, shape, depth + 1);
-  } else if (values instanceof Float32Array) {
-    if (shape.length <= depth) shape.push(values.length);
-    for (const v of values) out.push(v);
-  } else if (typeof values === 'number') {
-    out.push(values);
-  } else {
-    throw new Error(`tensor: values must be numbers, arrays or a Float32Array, got ${typeof values}`);
-  }
+function describe(v: unknown): string {
+  return v === null || typeof v !== 'object' ? typeof v : (v.constructor?.name ?? 'an object');
 }
 
-/** kiln.tensor(values, shape?, dtype?) as in TF.js; float32 only for now. */
-export function tensor(values: TensorLike, shape?: Shape, dtype: string = 'float32'): Tensor {
-  if (dtype !== 'float32') throw new Error(`tensor: dtype '${dtype}' is not supported (Kiln tensors are float32)`);
-  let data: Float32Array;
-  let inferred: number[] = [];
-  if (values instanceof Float32Array) {
-    data = values;
-    inferred = [values.length];
-  } else {
-    const flat: number[] = [];
-    flatten(values, flat, inferred, 0);
-    data = Float32Array.from(flat);
-  }
-  return new Tensor(data, shape ?? inferred);
+function nest(v: TypedArray, shape: Shape): any {
+  if (shape.length === 0) return v[0];
+  const build = (dim: number, offset: number): any[] => {
+    const stride = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: shape[dim] }, (_, i) => (dim === shape.length - 1 ? v[offset + i] : build(dim + 1, offset + i * stride)));
+  };
+  return build(0, 0);
 }
 
-export function tensor2d(values: TensorLike, shape?: [number, number]): Tensor {
-  const t = tensor(values, shape);
+function flatten(values: TensorLike, out: Scalar[], shape: number[], depth: number): void {
+  const length = Array.isArray(values) || isTypedArray(values) ? values.length : null;
+  if (length !== null) {
+    if (shape.length <= depth) shape.push(length);
+    else if (shape[depth] !== length) throw new Error('tensor: nested arrays are ragged');
+  }
+  if (Array.isArray(values)) for (const v of values) flatten(v, out, shape, depth + 1);
+  else if (isTypedArray(values)) for (const v of values) out.push(v);
+  else if (typeof values === 'number' || typeof values === 'boolean' || typeof values === 'bigint') out.push(values);
+  else throw new Error(`tensor: values must be numbers, booleans, bigints, (nested) arrays or typed arrays, got ${describe(values)}`);
+}
+
+/**
+ * kiln.tensor(values, shape?, dtype?) as in TF.js. Without a dtype it follows
+ * the values: a typed array's own (Uint8Array: uint8, Uint16Array: uint16),
+ * float32 for numbers, bool for booleans, int64 for bigints. A dtype that
+ * differs converts as TF.js does: integers truncate and wrap, bool is
+ * Math.round(x) !== 0, float16 rounds to the nearest half (a Uint16Array given
+ * for float16 is taken as half bits). A typed array of the dtype is kept, not copied.
+ */
+export function tensor(values: TensorLike, shape?: Shape, dtype?: DataType): Tensor {
+  const to = dtype === undefined ? undefined : checkDataType(dtype, 'tensor');
+  let leaf: unknown = values;
+  while (Array.isArray(leaf)) leaf = leaf[0];
+  const from = inferDataType(leaf);
+  let flat: ArrayLike<Scalar>;
+  const inferred: number[] = [];
+  if (isTypedArray(values)) {
+    flat = values;
+    inferred.push(values.length);
+  } else {
+    const leaves: Scalar[] = [];
+    flatten(values, leaves, inferred, 0);
+    flat = leaves;
+  }
+  return new Tensor(convert(flat, from, to ?? from), shape ?? inferred, to ?? from);
+}
+
+export function tensor2d(values: TensorLike, shape?: [number, number], dtype?: DataType): Tensor {
+  const t = tensor(values, shape, dtype);
   if (t.rank !== 2) throw new Error(`tensor2d: expected rank 2, got shape [${t.shape}]`);
   return t;
 }
 
-export function scalar(value: number): Tensor { return new Tensor(Float32Array.of(value), []); }
+export function scalar(value: Scalar, dtype?: DataType): Tensor {
+  if (typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint')
+    throw new Error(`scalar: expected a number, boolean or bigint, got ${describe(value)}`);
+  return tensor(value, [], dtype);
+}
+
+/** The values as float32, converted as TF.js's cast does: what Layers models compute on. */
+export function float32Data(t: Tensor): Float32Array {
+  return convert(t.dataSync(), t.dtype, 'float32') as Float32Array;
+}

@@ -1,9 +1,11 @@
 // The C ABI of ONNX (kiln.onnx in JS): load a model, describe its inputs and
-// outputs, run it on float32 tensors; export a Kiln model. Results stay in the
-// handle until the next run; an export's bytes until the next export.
-// Failures return 0 / null with kiln_last_error() set.
+// outputs, run it on tensors of any element type the model declares (types
+// are ONNX TensorProto codes, values raw little-endian bytes); export a Kiln
+// model. Results stay in the handle until the next run; an export's bytes
+// until the next export. Failures return 0 / null with kiln_last_error() set.
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "io/model_format.h"
@@ -16,22 +18,35 @@ using namespace kiln;
 namespace {
 struct OnnxHandle {
   std::unique_ptr<OnnxSession> session;
-  std::vector<OnnxValue> results;  // float32, from the last run
+  std::vector<OnnxValue> results;  // from the last run, in their own types
 };
 
 std::vector<uint8_t> g_exported;
+std::string g_type_name;
 
 bool in_range(int i, size_t n) { return i >= 0 && size_t(i) < n; }
 
-// Non-float32 outputs (int64 indices, bool masks) come back as float32 copies.
-Status to_float(const OnnxValue& v, OnnxValue* out) {
-  if (v.type() == OnnxDataType::kFloat) {
-    *out = v;
-    return Status();
-  }
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kFloat, v.shape(), out));
-  const std::vector<double> d = v.to_doubles();
-  for (size_t i = 0; i < d.size(); ++i) out->data<float>()[i] = float(d[i]);
+// io 0: the graph's inputs, 1: its outputs.
+const OnnxValueInfo* info(OnnxHandle* h, int io, int i) {
+  const std::vector<OnnxValueInfo>& list = io ? h->session->outputs() : h->session->inputs();
+  return in_range(i, list.size()) ? &list[size_t(i)] : nullptr;
+}
+
+// Input i from the caller's type code, dims and bytes; every size is checked
+// before a byte is read, so a lying caller gets an error, not a read out of bounds.
+Status make_feed(const std::string& name, int type, const int* dims, int rank, const void* data, size_t size,
+                 OnnxValue* out) {
+  const std::string where = "input '" + name + "'";
+  if (rank < 0) return Status::error(where + ": negative rank " + std::to_string(rank));
+  Status s = OnnxValue::make(OnnxDataType(type), OnnxShape(dims, dims + rank), out);
+  if (!s.ok()) return Status::error(where + ": " + s.message());
+  if (size != out->bytes())
+    return Status::error(where + ": " + std::to_string(size) + " bytes given, shape " + onnx_shape_string(out->shape()) +
+                         " of " + onnx_type_name(out->type()) + " needs " + std::to_string(out->bytes()));
+  if (size > 0) std::memcpy(out->raw(), data, size);
+  if (out->type() == OnnxDataType::kBool)
+    for (int64_t k = 0; k < out->numel(); ++k)
+      if (out->data<uint8_t>()[k] > 1) return Status::error(where + ": bool elements must be 0 or 1");
   return Status();
 }
 }  // namespace
@@ -50,60 +65,65 @@ OnnxHandle* kiln_onnx_load(const uint8_t* data, int size) {
 
 void kiln_onnx_free(OnnxHandle* h) { delete h; }
 
-int kiln_onnx_num_inputs(OnnxHandle* h) { return int(h->session->inputs().size()); }
-int kiln_onnx_num_outputs(OnnxHandle* h) { return int(h->session->outputs().size()); }
-const char* kiln_onnx_input_name(OnnxHandle* h, int i) {
-  return in_range(i, h->session->inputs().size()) ? h->session->inputs()[size_t(i)].name.c_str() : "";
+// The graph's inputs (io 0) and outputs (io 1): count, name, element type
+// (TensorProto code, 0 when undeclared), declared shape (rank -1 when unknown;
+// a dim -1 when symbolic, e.g. the batch).
+int kiln_onnx_count(OnnxHandle* h, int io) {
+  return int(io ? h->session->outputs().size() : h->session->inputs().size());
 }
-const char* kiln_onnx_output_name(OnnxHandle* h, int i) {
-  return in_range(i, h->session->outputs().size()) ? h->session->outputs()[size_t(i)].name.c_str() : "";
+const char* kiln_onnx_info_name(OnnxHandle* h, int io, int i) {
+  const OnnxValueInfo* v = info(h, io, i);
+  return v ? v->name.c_str() : "";
 }
-// The declared input shape: rank -1 when unknown; a dim -1 when symbolic (e.g. the batch).
-int kiln_onnx_input_rank(OnnxHandle* h, int i) {
-  if (!in_range(i, h->session->inputs().size())) return -1;
-  const OnnxValueInfo& v = h->session->inputs()[size_t(i)];
-  return v.has_shape ? int(v.shape.size()) : -1;
+int kiln_onnx_info_type(OnnxHandle* h, int io, int i) {
+  const OnnxValueInfo* v = info(h, io, i);
+  return v ? int(v->elem_type) : 0;
 }
-int kiln_onnx_input_dim(OnnxHandle* h, int i, int d) {
-  if (!in_range(i, h->session->inputs().size())) return -1;
-  const OnnxValueInfo& v = h->session->inputs()[size_t(i)];
-  return in_range(d, v.shape.size()) ? int(v.shape[size_t(d)].value) : -1;
+int kiln_onnx_info_rank(OnnxHandle* h, int io, int i) {
+  const OnnxValueInfo* v = info(h, io, i);
+  return v && v->has_shape ? int(v->shape.size()) : -1;
 }
-int kiln_onnx_input_type(OnnxHandle* h, int i) {
-  return in_range(i, h->session->inputs().size()) ? int(h->session->inputs()[size_t(i)].elem_type) : 0;
+int kiln_onnx_info_dim(OnnxHandle* h, int io, int i, int d) {
+  const OnnxValueInfo* v = info(h, io, i);
+  return v && in_range(d, v->shape.size()) ? int(v->shape[size_t(d)].value) : -1;
 }
 
-// data[i]: input i's float32 values; ranks[i] its rank; dims: all inputs' dims, concatenated.
-int kiln_onnx_run(OnnxHandle* h, const float* const* data, const int* ranks, const int* dims) {
+// A TensorProto code's name ("float32", "int64", "string", "bfloat16"), valid until the next call.
+const char* kiln_onnx_type_name(int type) {
+  g_type_name = onnx_type_name(OnnxDataType(type));
+  return g_type_name.c_str();
+}
+
+// Input i: types[i] its element type (TensorProto code), data[i] its bytes,
+// sizes[i] bytes long, ranks[i] its rank; dims: all inputs' dims, concatenated.
+// The session checks each type and shape against the model's declaration.
+int kiln_onnx_run(OnnxHandle* h, const int* types, const void* const* data, const size_t* sizes, const int* ranks,
+                  const int* dims) {
   const size_t n = h->session->inputs().size();
   std::vector<OnnxValue> feeds(n);
   const int* d = dims;
   for (size_t i = 0; i < n; ++i) {
-    OnnxShape shape(d, d + ranks[i]);
+    Status s = make_feed(h->session->inputs()[i].name, types[i], d, ranks[i], data[i], sizes[i], &feeds[i]);
+    if (!s.ok()) return c_api_fail(s);
     d += ranks[i];
-    Status s = OnnxValue::make(OnnxDataType::kFloat, shape, &feeds[i]);
-    if (!s.ok()) return c_api_fail(Status::error("input '" + h->session->inputs()[i].name + "': " + s.message()));
-    if (feeds[i].numel() > 0) std::memcpy(feeds[i].raw(), data[i], feeds[i].bytes());
   }
   std::vector<OnnxValue> outs;
   Status s = h->session->run(feeds, &outs);
   if (!s.ok()) return c_api_fail(s);
-  h->results.assign(outs.size(), OnnxValue());
-  for (size_t i = 0; i < outs.size(); ++i) {
-    s = to_float(outs[i], &h->results[i]);
-    if (!s.ok()) return c_api_fail(s);
-  }
+  h->results = std::move(outs);
   return 1;
 }
 
+int kiln_onnx_result_type(OnnxHandle* h, int i) { return in_range(i, h->results.size()) ? int(h->results[size_t(i)].type()) : 0; }
 int kiln_onnx_result_rank(OnnxHandle* h, int i) { return in_range(i, h->results.size()) ? int(h->results[size_t(i)].rank()) : -1; }
 int kiln_onnx_result_dim(OnnxHandle* h, int i, int d) {
   return in_range(i, h->results.size()) && in_range(d, h->results[size_t(i)].shape().size())
              ? int(h->results[size_t(i)].shape()[size_t(d)])
              : -1;
 }
-const float* kiln_onnx_result_data(OnnxHandle* h, int i) {
-  return in_range(i, h->results.size()) ? h->results[size_t(i)].data<float>() : nullptr;
+// Output i's elements, little-endian, numel x the type's size bytes.
+const void* kiln_onnx_result_data(OnnxHandle* h, int i) {
+  return in_range(i, h->results.size()) ? h->results[size_t(i)].raw() : nullptr;
 }
 
 // A Kiln model file (the bytes of model.save()) as an ONNX file: its bytes,

@@ -44,4 +44,17 @@ test('bad inputs and hostile files give clear errors, and the module stays usabl
   assert.ok(relError(out.output.dataSync(), ref.output) < 1e-4);
 });
 
+test('inputs and outputs declare their dtypes; an input of another dtype is refused, naming both', async () => {
+  const { bytes, ref } = await fixture('mlp');
+  const session = await kiln.onnx.load(bytes);
+  assert.deepEqual(session.inputs, [{ name: 'input', dtype: 'float32', shape: [null, 8] }]);
+  assert.deepEqual(session.outputs, [{ name: 'output', dtype: 'float32', shape: [null, 4] }]);
+  const x = Float32Array.from(ref.input);
+  for (const dtype of ['int32', 'float64', 'float16', 'int64'])
+    await assert.rejects(session.run({ input: kiln.tensor(x, ref.input_shape, dtype) }), new RegExp(`input 'input' must be float32, got ${dtype}`));
+  const out = await session.run({ input: kiln.tensor(x, ref.input_shape) });
+  assert.equal(out.output.dtype, 'float32');
+  assert.ok(relError(out.output.dataSync(), ref.output) < 1e-4);
+});
+
 test('a PyTorch CNN (Conv with groups and strides, BatchNormalization, MaxPool, adaptive pooling) gives PyTorch\'s outputs', () => matchesTorch('cnn'));

@@ -1,0 +1,32 @@
+// Where a tensor's values live and how they are read. Every tensor is on the
+// CPU today: a typed array in JavaScript memory (the wasm heap is only a
+// scratch area during calls), so reading returns at once. This is the seam
+// for a GPU backend: its storage would keep a device buffer, read() would
+// map it back asynchronously and readSync() would have to wait or refuse
+// (TF.js's WebGPU backend warns on dataSync), so data() awaits read().
+import type { TypedArray } from './dtypes.js';
+
+export type StorageLocation = 'cpu';
+
+export interface TensorStorage {
+  readonly location: StorageLocation;
+  readonly disposed: boolean;
+  readSync(): TypedArray;
+  read(): Promise<TypedArray>;
+  dispose(): void;
+}
+
+export class CpuStorage implements TensorStorage {
+  readonly location = 'cpu' as const;
+  private values: TypedArray | null;
+
+  constructor(values: TypedArray) { this.values = values; }
+
+  get disposed(): boolean { return this.values === null; }
+  readSync(): TypedArray {
+    if (!this.values) throw new Error('tensor: this tensor was disposed');
+    return this.values;
+  }
+  async read(): Promise<TypedArray> { return this.readSync(); }
+  dispose(): void { this.values = null; }
+}
