@@ -80,6 +80,17 @@ function topologyOf(inputs: SymbolicTensor[], outputs: SymbolicTensor[], sequent
   return { json: JSON.stringify(topo), layers: layerList.filter((l) => !(sequential && l.className === 'InputLayer')) };
 }
 
+// predict/evaluate's {batchSize} (TF.js's), checked; 0 when absent (the core's default).
+function rowsAtOnce(what: string, args: { batchSize?: number } | undefined): number {
+  if (args === null || typeof args !== 'object') throw new Error(`${what}: options must be an object`);
+  for (const key of Object.keys(args))
+    if (key !== 'batchSize') throw new Error(`${what}: unknown option '${key}' (the option is batchSize)`);
+  const b = args.batchSize;
+  if (b === undefined) return 0;
+  if (!Number.isInteger(b) || b <= 0) throw new Error(`${what}: batchSize must be a positive integer, got ${b}`);
+  return b;
+}
+
 export class LayersModel {
   layers: Layer[] = [];
   /** Set to true (e.g. from a callback) to stop fit() after the current batch. */
@@ -415,7 +426,7 @@ export class LayersModel {
   }
 
   /** [loss, ...metrics] */
-  private evaluateRaw(x: Data, y: Data): number[] {
+  private evaluateRaw(x: Data, y: Data, batchSize = 0): number[] {
     const n = this.checkData('evaluate', x, y);
     const owned: number[] = [];
     try {
@@ -425,7 +436,7 @@ export class LayersModel {
       owned.push(...ys.owned);
       const outp = alloc(4 * (1 + this.metricNames.length), 'results');
       owned.push(outp);
-      if (!mod()._kiln_model_evaluate(this.handle, xs.array, ys.array, n, outp)) throw coreError('evaluate');
+      if (!mod()._kiln_model_evaluate(this.handle, xs.array, ys.array, n, outp, batchSize)) throw coreError('evaluate');
       return Array.from(heapF32().slice(outp >> 2, (outp >> 2) + 1 + this.metricNames.length));
     } finally {
       for (const p of owned) free(p);
@@ -433,17 +444,19 @@ export class LayersModel {
   }
 
   /** Loss, or [loss, ...metrics] as scalars (TF.js returns Scalar | Scalar[]). Metrics
-   * are over the whole set (TF.js averages per-batch values; the same for accuracies). */
-  evaluate(x: Data, y: Data, _args: { batchSize?: number } = {}): Tensor | Tensor[] {
+   * are over the whole set (TF.js averages per-batch values; the same for accuracies).
+   * `batchSize` bounds the rows run at once (memory); the results do not depend on it. */
+  evaluate(x: Data, y: Data, args: { batchSize?: number } = {}): Tensor | Tensor[] {
     this.ensureBuilt();
     this.requireCompiled('evaluate');
-    const results = this.evaluateRaw(x, y);
+    const results = this.evaluateRaw(x, y, rowsAtOnce('evaluate', args));
     return this.metricNames.length ? results.map((v) => scalar(v)) : scalar(results[0]);
   }
 
-  /** One tensor per output (a single Tensor for single-output models). */
-  predict(x: Data, _args: { batchSize?: number } = {}): Tensor | Tensor[] {
+  /** One tensor per output (a single Tensor for single-output models); `batchSize` bounds the rows run at once. */
+  predict(x: Data, args: { batchSize?: number } = {}): Tensor | Tensor[] {
     this.ensureBuilt();
+    const batchSize = rowsAtOnce('predict', args);
     const n = this.checkData('predict', x);
     const outs = this.outputs.map((o) => [n, ...(o.shape.slice(1) as number[])]);
     const owned: number[] = [];
@@ -458,7 +471,7 @@ export class LayersModel {
         return p;
       });
       ptrs.forEach((p, k) => (heapU32()[(outArray >> 2) + k] = p));
-      if (!mod()._kiln_model_predict(this.handle, xs.array, n, outArray)) throw coreError('predict');
+      if (!mod()._kiln_model_predict(this.handle, xs.array, n, outArray, batchSize)) throw coreError('predict');
       const result = outs.map((s, k) => new Tensor(heapF32().slice(ptrs[k] >> 2, (ptrs[k] >> 2) + s.reduce((a, b) => a * b, 1)), s));
       return result.length === 1 ? result[0] : result;
     } finally {

@@ -488,14 +488,16 @@ Status Model::gradients(const std::vector<const float*>& xs, const std::vector<c
 }
 
 Status Model::evaluate(const std::vector<const float*>& xs, const std::vector<const float*>& ys, int64_t n, float* loss,
-                       float* metrics) {
+                       float* metrics, int64_t batch_size) {
   if (n <= 0) return Status::error("evaluate: no samples");
+  if (batch_size < 0) return Status::error("evaluate: batchSize must be positive");
+  const int64_t chunk = batch_size > 0 ? std::min(batch_size, kMaxPlanBatch) : kMaxPlanBatch;
   KILN_RETURN_IF_ERROR(check_inputs(xs, &ys, n));
   double loss_sum = 0;
   const size_t nm = num_metric_values();
   std::vector<double> num(nm, 0.0), den(nm, 0.0);
-  for (int64_t start = 0; start < n; start += kMaxPlanBatch) {
-    const int64_t b = std::min(kMaxPlanBatch, n - start);
+  for (int64_t start = 0; start < n; start += chunk) {
+    const int64_t b = std::min(chunk, n - start);
     CompiledPlan* cp;
     KILN_RETURN_IF_ERROR(get_plan(PlanKind::kEvaluate, b, &cp));
     feed(cp, xs, ys, nullptr, start, b);
@@ -522,12 +524,14 @@ Status Model::set_metrics(const std::vector<Metric>& metrics) {
   return Status();
 }
 
-Status Model::predict(const std::vector<const float*>& xs, int64_t n, const std::vector<float*>& outs) {
+Status Model::predict(const std::vector<const float*>& xs, int64_t n, const std::vector<float*>& outs, int64_t batch_size) {
   if (n <= 0) return Status::error("predict: no samples");
+  if (batch_size < 0) return Status::error("predict: batchSize must be positive");
+  const int64_t chunk = batch_size > 0 ? std::min(batch_size, kMaxPlanBatch) : kMaxPlanBatch;
   KILN_RETURN_IF_ERROR(check_inputs(xs, nullptr, n));
   if (outs.size() != outputs_.size()) return Status::error("predict: expected " + std::to_string(outputs_.size()) + " output buffers");
-  for (int64_t start = 0; start < n; start += kMaxPlanBatch) {
-    const int64_t b = std::min(kMaxPlanBatch, n - start);
+  for (int64_t start = 0; start < n; start += chunk) {
+    const int64_t b = std::min(chunk, n - start);
     CompiledPlan* cp;
     KILN_RETURN_IF_ERROR(get_plan(PlanKind::kPredict, b, &cp));
     feed(cp, xs, {}, nullptr, start, b);

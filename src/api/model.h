@@ -69,10 +69,12 @@ class Model {
   // order when null) for one optimizer step; loss gets the batch's mean loss.
   Status train_batch(const std::vector<const float*>& xs, const std::vector<const float*>& ys, const uint32_t* rows,
                      int64_t count, float* loss, float* metrics);
+  // `batch_size` (0: the default, 256) bounds the rows run at once, and so the
+  // plan's memory; the results do not depend on it (metrics are summed as ratios).
   Status evaluate(const std::vector<const float*>& xs, const std::vector<const float*>& ys, int64_t n, float* loss,
-                  float* metrics);
+                  float* metrics, int64_t batch_size = 0);
   // outs: one array per output, [n, ...output_shape(i)].
-  Status predict(const std::vector<const float*>& xs, int64_t n, const std::vector<float*>& outs);
+  Status predict(const std::vector<const float*>& xs, int64_t n, const std::vector<float*>& outs, int64_t batch_size = 0);
   // d mean-loss / d weight for every weight_trainable() weight (weights() order), without updating.
   Status gradients(const std::vector<const float*>& xs, const std::vector<const float*>& ys, int64_t n, float* loss,
                    std::vector<std::vector<float>>* grads);

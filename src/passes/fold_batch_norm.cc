@@ -29,9 +29,8 @@ int sole_reader(const Graph& g, const std::vector<int>& uses, int value) {
   return -1;
 }
 
-bool is_reshape(const Node& n) {
-  return n.op == OpKind::kOp && dynamic_cast<const ReshapeOp*>(n.impl.get()) != nullptr && n.outputs.size() == 1;
-}
+bool is_op(const Node& n, const char* name) { return n.op == OpKind::kOp && n.impl && n.impl->name() == name; }
+bool is_reshape(const Node& n) { return is_op(n, "Reshape") && n.outputs.size() == 1; }
 
 }  // namespace
 
@@ -43,12 +42,13 @@ int fold_batch_norms(Graph& g, const std::vector<int>& roots) {
   int folded = 0;
   for (size_t i = 0; i < nodes.size(); ++i) {
     Node& conv = nodes[i];
-    const auto* c = conv.op == OpKind::kOp ? dynamic_cast<const Conv2DOp*>(conv.impl.get()) : nullptr;
+    // Ops are told apart by name: the wasm build has no RTTI.
+    const auto* c = is_op(conv, "Conv2D") ? static_cast<const Conv2DOp*>(conv.impl.get()) : nullptr;
     if (!c || c->attrs().transpose || c->attrs().act != Activation::kLinear || conv.outputs.size() != 1) continue;
     const int bn_index = sole_reader(g, uses, conv.outputs[0]);
     if (bn_index < 0) continue;
     const Node& bn_node = nodes[size_t(bn_index)];
-    const auto* bn = bn_node.op == OpKind::kOp ? dynamic_cast<const BatchNormOp*>(bn_node.impl.get()) : nullptr;
+    const auto* bn = is_op(bn_node, "BatchNormalization") ? static_cast<const BatchNormOp*>(bn_node.impl.get()) : nullptr;
     if (!bn || bn->training() || bn_node.inputs[0] != conv.outputs[0]) continue;
 
     const bool has_bias = conv.inputs.size() > 2;

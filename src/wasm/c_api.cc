@@ -164,13 +164,14 @@ int kiln_model_train_batch(Model* m, const float* const* xs, const float* const*
   return s.ok() ? 1 : fail(s);
 }
 
-int kiln_model_evaluate(Model* m, const float* const* xs, const float* const* ys, int n, float* out) {
-  Status s = m->evaluate(pointers(xs, m->num_inputs()), pointers(ys, m->num_outputs()), n, &out[0], out + 1);
+// batch: rows run at once (0: the default).
+int kiln_model_evaluate(Model* m, const float* const* xs, const float* const* ys, int n, float* out, int batch) {
+  Status s = m->evaluate(pointers(xs, m->num_inputs()), pointers(ys, m->num_outputs()), n, &out[0], out + 1, batch);
   return s.ok() ? 1 : fail(s);
 }
 
-int kiln_model_predict(Model* m, const float* const* xs, int n, float* const* outs) {
-  Status s = m->predict(pointers(xs, m->num_inputs()), n, std::vector<float*>(outs, outs + m->num_outputs()));
+int kiln_model_predict(Model* m, const float* const* xs, int n, float* const* outs, int batch) {
+  Status s = m->predict(pointers(xs, m->num_inputs()), n, std::vector<float*>(outs, outs + m->num_outputs()), batch);
   return s.ok() ? 1 : fail(s);
 }
 
