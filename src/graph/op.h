@@ -24,6 +24,7 @@ struct OpForwardArgs {
   std::vector<float*> out;
   std::vector<Shape> out_shapes;
   Rng* rng = nullptr;  // the model's generator (dropout, noise)
+  float* workspace = nullptr;  // forward_workspace_floats() floats in the plan's arena
 };
 
 struct OpBackwardArgs {
@@ -33,6 +34,7 @@ struct OpBackwardArgs {
   std::vector<Shape> out_shapes;
   std::vector<const float*> dout;  // d loss / d result, one per result (never null)
   std::vector<float*> din;         // d loss / d input, null where not wanted; overwritten
+  float* workspace = nullptr;      // backward_workspace_floats() floats in the plan's arena
 };
 
 class Op {
@@ -49,6 +51,11 @@ class Op {
   // True when forward writes into an external input (moving statistics,
   // stateful recurrent state): such nodes are never dropped as dead.
   virtual bool has_side_effects() const { return false; }
+  // Scratch floats forward/backward need for these shapes (inputs, outputs
+  // with saved tensors). The plan holds them in its arena: no op keeps
+  // hidden buffers of its own.
+  virtual int64_t forward_workspace_floats(const std::vector<Shape>& /*in*/, const std::vector<Shape>& /*out*/) const { return 0; }
+  virtual int64_t backward_workspace_floats(const std::vector<Shape>& /*in*/, const std::vector<Shape>& /*out*/) const { return 0; }
 };
 
 using OpPtr = std::shared_ptr<const Op>;

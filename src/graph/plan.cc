@@ -1,5 +1,6 @@
 #include "graph/plan.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -48,8 +49,27 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
     if (life[v].first >= 0) plan->unplanned_bytes_ += bytes[v];
   }
 
+  // One workspace region after the values, the largest any step asks for:
+  // steps run one at a time, so they share it.
+  int64_t workspace_floats = 0;
+  for (const Node& n : nodes) {
+    if (n.op != OpKind::kOp && n.op != OpKind::kOpGrad) continue;
+    std::vector<Shape> in, out;
+    for (size_t i = 0; i < n.inputs.size(); ++i) in.push_back(values[size_t(n.inputs[i])].shape);
+    if (n.op == OpKind::kOp) {
+      for (int o : n.outputs) out.push_back(values[size_t(o)].shape);
+      workspace_floats = std::max(workspace_floats, n.impl->forward_workspace_floats(in, out));
+    } else {  // the forward's inputs, then its outputs (saved tensors included), then the results' gradients
+      const size_t nin = size_t(n.num_forward_inputs), nres = size_t(n.impl->num_results());
+      std::vector<Shape> fin(in.begin(), in.begin() + long(nin)), fout(in.begin() + long(nin), in.end() - long(nres));
+      workspace_floats = std::max(workspace_floats, n.impl->backward_workspace_floats(fin, fout));
+    }
+  }
+  if (workspace_floats < 0) return Status::error("plan: a workspace size overflowed");
+
   std::vector<int64_t> offsets;
-  plan->arena_bytes_ = plan_memory(bytes, life, &offsets);
+  const int64_t values_bytes = (plan_memory(bytes, life, &offsets) + 63) / 64 * 64;
+  plan->arena_bytes_ = values_bytes + workspace_floats * int64_t(sizeof(float));
   void* arena = nullptr;
   if (plan->arena_bytes_ > 0 && (uint64_t(plan->arena_bytes_) > uint64_t(SIZE_MAX) ||  // wasm32: no wrap-around
                                  posix_memalign(&arena, 64, size_t(plan->arena_bytes_)) != 0))
@@ -66,6 +86,7 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
       plan->buffers_[v] = reinterpret_cast<float*>(static_cast<char*>(arena) + offsets[v]);
     }
   }
+  float* workspace = workspace_floats > 0 ? reinterpret_cast<float*>(static_cast<char*>(arena) + values_bytes) : nullptr;
   for (const Node& n : nodes) {
     if ((n.op == OpKind::kUpdate || n.op == OpKind::kOptimizerTick) && (!opt || !step))
       return Status::error("plan: the graph updates parameters but no optimizer was given");
@@ -83,6 +104,7 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
       s.forward.in.assign(s.inputs.begin(), s.inputs.end());
       s.forward.in_shapes = s.input_shapes;
       s.forward.rng = rng;
+      s.forward.workspace = workspace;
       for (int o : n.outputs) {
         s.forward.out.push_back(plan->buffers_[size_t(o)]);
         s.forward.out_shapes.push_back(values[size_t(o)].shape);
@@ -103,6 +125,7 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
         }
       }
       for (int o : n.outputs) b.din.push_back(o >= 0 ? plan->buffers_[size_t(o)] : nullptr);
+      b.workspace = workspace;
     }
     if (n.op == OpKind::kUpdate) {
       plan->update_grads_.push_back(s.inputs[1]);

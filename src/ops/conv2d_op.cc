@@ -74,13 +74,10 @@ void Conv2DOp::backward(const OpBackwardArgs& a) const {
   Conv2DParams p;
   params_of(a_, a.in_shapes[0], &p);
   const int64_t n = shape_numel(a.out_shapes[0]), cols = a.out_shapes[0][3];
-  // Reused across steps: a training step allocates nothing once warm.
-  thread_local std::vector<float> dz_store;
   const float* dz = a.dout[0];
-  if (a_.act != Activation::kLinear) {
-    if (dz_store.size() < size_t(n)) dz_store.resize(size_t(n));
-    activation_backward(a_.act, a.out[0], a.dout[0], dz_store.data(), n);
-    dz = dz_store.data();
+  if (a_.act != Activation::kLinear) {  // through the fused activation first, into the workspace
+    activation_backward(a_.act, a.out[0], a.dout[0], a.workspace, n);
+    dz = a.workspace;
   }
   if (a_.transpose) {
     // y = conv^T(x): dx = conv(dz), dw from (x as the conv's dy, dz as its x).
@@ -99,6 +96,10 @@ void Conv2DOp::backward(const OpBackwardArgs& a) const {
         for (int64_t c = c0; c < c1; ++c) db[c] += dz[r * cols + c];
     });
   }
+}
+
+int64_t Conv2DOp::backward_workspace_floats(const std::vector<Shape>&, const std::vector<Shape>& out) const {
+  return a_.act != Activation::kLinear ? shape_numel(out[0]) : 0;
 }
 
 }  // namespace kiln

@@ -23,6 +23,7 @@ class Conv2DOp : public Op {
   Status infer(const std::vector<Shape>& in, std::vector<Shape>* out) const override;
   void forward(const OpForwardArgs& a) const override;
   void backward(const OpBackwardArgs& a) const override;
+  int64_t backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>& out) const override;
   const Conv2DAttrs& attrs() const { return a_; }
 
  private:

@@ -37,25 +37,23 @@ void BatchNormOp::backward(const OpBackwardArgs& a) const {
   const float* gamma = has_gamma_ ? a.in[1] : nullptr;
   float* dgamma = has_gamma_ ? a.din[1] : nullptr;
   float* dbeta = has_beta_ ? a.din[size_t(1 + int(has_gamma_))] : nullptr;
-  // dx is needed for dgamma/dbeta even when x takes no gradient (a first layer).
-  thread_local std::vector<float> dx_scratch;
-  float* dx = a.din[0];
-  if (!dx) {
-    if (dx_scratch.size() < size_t(rows * c)) dx_scratch.resize(size_t(rows * c));
-    dx = dx_scratch.data();
-  }
+  // dx is needed for dgamma/dbeta even when x takes no gradient (a first
+  // layer): then it goes to the workspace, after the c floats of 1/std.
+  float* inv_std = a.workspace;
+  float* dx = a.din[0] ? a.din[0] : a.workspace + c;
   if (training_) {
     batch_norm_backward(rows, c, a.in[0], gamma, a.out[1], a.out[2], a.dout[0], dx, dgamma, dbeta);
     return;
   }
   // Inference mode (a frozen layer being fine-tuned through): the moving
   // statistics are constants.
-  thread_local std::vector<float> inv_std;
-  inv_std.resize(size_t(c));
   const float* var = a.in[size_t(moving_index()) + 1];
-  for (int64_t i = 0; i < c; ++i) inv_std[size_t(i)] = float(1.0 / std::sqrt(double(var[i]) + double(eps_)));
-  batch_norm_backward(rows, c, a.in[0], gamma, a.in[size_t(moving_index())], inv_std.data(), a.dout[0], dx, dgamma,
-                      dbeta, false);
+  for (int64_t i = 0; i < c; ++i) inv_std[i] = float(1.0 / std::sqrt(double(var[i]) + double(eps_)));
+  batch_norm_backward(rows, c, a.in[0], gamma, a.in[size_t(moving_index())], inv_std, a.dout[0], dx, dgamma, dbeta, false);
+}
+
+int64_t BatchNormOp::backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>&) const {
+  return in[0].back() + shape_numel(in[0]);
 }
 
 Status LayerNormOp::infer(const std::vector<Shape>& in, std::vector<Shape>* out) const {
@@ -75,14 +73,13 @@ void LayerNormOp::forward(const OpForwardArgs& a) const {
 
 void LayerNormOp::backward(const OpBackwardArgs& a) const {
   const int64_t f = a.in_shapes[0].back(), rows = shape_numel(a.in_shapes[0]) / f;
-  thread_local std::vector<float> dx_scratch;
-  float* dx = a.din[0];
-  if (!dx) {
-    if (dx_scratch.size() < size_t(rows * f)) dx_scratch.resize(size_t(rows * f));
-    dx = dx_scratch.data();
-  }
+  float* dx = a.din[0] ? a.din[0] : a.workspace;  // needed for dgamma/dbeta even when x takes no gradient
   layer_norm_backward(rows, f, a.in[0], has_gamma_ ? a.in[1] : nullptr, a.out[1], a.out[2], a.dout[0], dx,
                       has_gamma_ ? a.din[1] : nullptr, has_beta_ ? a.din[size_t(1 + int(has_gamma_))] : nullptr);
+}
+
+int64_t LayerNormOp::backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>&) const {
+  return shape_numel(in[0]);
 }
 
 }  // namespace kiln

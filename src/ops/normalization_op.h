@@ -18,6 +18,7 @@ class BatchNormOp : public Op {
   bool differentiable(int input) const override;
   void backward(const OpBackwardArgs& a) const override;
   bool has_side_effects() const override { return training_; }
+  int64_t backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>& out) const override;
   bool training() const { return training_; }
   bool has_gamma() const { return has_gamma_; }
   bool has_beta() const { return has_beta_; }
@@ -37,6 +38,7 @@ class LayerNormOp : public Op {
   Status infer(const std::vector<Shape>& in, std::vector<Shape>* out) const override;
   void forward(const OpForwardArgs& a) const override;
   void backward(const OpBackwardArgs& a) const override;
+  int64_t backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>& out) const override;
 
  private:
   bool has_gamma_, has_beta_;

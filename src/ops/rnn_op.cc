@@ -91,23 +91,27 @@ void RnnOp::backward(const OpBackwardArgs& a) const {
     h0 = a.in[size_t(first)];
     if (lstm) c0 = a.in[size_t(first) + 1];
   }
-  // Reused across steps: a training step allocates nothing once warm.
-  thread_local std::vector<float> scratch, dh_sum;
-  scratch.resize(size_t(std::max<int64_t>(1, rnn_backward_scratch_floats(p))));
+  // Workspace: the kernel's scratch, then the summed last-state gradient.
+  float* scratch = a.workspace;
+  float* dh_sum = a.workspace + rnn_backward_scratch_floats(p);
   const float* dy_seq = a.dout[0];
   const float* dh_last = a.dout[1];
   if (!a_.return_sequences) {  // y is h_last: both gradients reach the last state
-    dh_sum.resize(size_t(state_n));
-    for (int64_t i = 0; i < state_n; ++i) dh_sum[size_t(i)] = a.dout[0][i] + a.dout[1][i];
+    for (int64_t i = 0; i < state_n; ++i) dh_sum[i] = a.dout[0][i] + a.dout[1][i];
     dy_seq = nullptr;
-    dh_last = dh_sum.data();
+    dh_last = dh_sum;
   }
   auto din = [&](int i) { return size_t(i) < a.din.size() ? a.din[size_t(i)] : nullptr; };
   const bool state_grads = a_.has_initial_state && !a_.stateful;
   float* dh0 = state_grads ? din(first) : nullptr;
   float* dc0 = state_grads && lstm ? din(first + 1) : nullptr;
   rnn_backward(p, a.in[0], h0, c0, a.in[1], a.in[2], bias, a.out[size_t(r)], dy_seq, dh_last, lstm ? a.dout[2] : nullptr,
-               din(0), dh0, dc0, din(1), din(2), a_.has_bias ? din(3) : nullptr, scratch.data());
+               din(0), dh0, dc0, din(1), din(2), a_.has_bias ? din(3) : nullptr, scratch);
+}
+
+int64_t RnnOp::backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>&) const {
+  const RnnParams p = params(in[0]);
+  return rnn_backward_scratch_floats(p) + p.batch * p.units;
 }
 
 }  // namespace kiln
