@@ -445,7 +445,7 @@ export class LayersModel {
 
   /** Loss, or [loss, ...metrics] as scalars (TF.js returns Scalar | Scalar[]). Metrics
    * are over the whole set (TF.js averages per-batch values; the same for accuracies).
-   * `batchSize` bounds the rows run at once (memory); the results do not depend on it. */
+   * `batchSize` bounds the rows run at once (memory); the results differ only by float rounding. */
   evaluate(x: Data, y: Data, args: { batchSize?: number } = {}): Tensor | Tensor[] {
     this.ensureBuilt();
     this.requireCompiled('evaluate');

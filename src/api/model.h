@@ -70,7 +70,7 @@ class Model {
   Status train_batch(const std::vector<const float*>& xs, const std::vector<const float*>& ys, const uint32_t* rows,
                      int64_t count, float* loss, float* metrics);
   // `batch_size` (0: the default, 256) bounds the rows run at once, and so the
-  // plan's memory; the results do not depend on it (metrics are summed as ratios).
+  // plan's memory; the results differ only by float rounding (metrics are summed as ratios).
   Status evaluate(const std::vector<const float*>& xs, const std::vector<const float*>& ys, int64_t n, float* loss,
                   float* metrics, int64_t batch_size = 0);
   // outs: one array per output, [n, ...output_shape(i)].
