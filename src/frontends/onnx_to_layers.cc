@@ -80,6 +80,14 @@ Status tensor_values(const OnnxTensor& t, std::vector<double>* out) {
   return Status();
 }
 
+// A shape or padding entry read from a constant: an integer of sane size (a
+// hostile file's 1e30 would overflow the conversion).
+bool as_int(double v, int64_t* out) {
+  if (!(std::fabs(v) <= double(int64_t(1) << 40)) || v != std::floor(v)) return false;
+  *out = int64_t(v);
+  return true;
+}
+
 class Translator {
  public:
   Translator(const OnnxGraph& g, int64_t opset, const OnnxImportOptions& o, LayersImport* out)
@@ -643,10 +651,11 @@ class Translator {
       if (x.layout != Layout::kNhwc || pads.size() != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 ||
           fill.size() != 1 || fill[0] != 0)
         return Status::error("only zero padding of an image's height and width is supported");
-      for (double v : pads)
-        if (v < 0) return Status::error("negative pads (cropping) are not supported");
+      std::vector<int64_t> p8(8);
+      for (size_t k = 0; k < 8; ++k)
+        if (!as_int(pads[k], &p8[k]) || p8[k] < 0) return Status::error("pads must be non-negative integers (cropping is not supported)");
       Json z = Json::object();
-      z.set("padding", Json::array().push(ints_json({int64_t(pads[2]), int64_t(pads[6])})).push(ints_json({int64_t(pads[3]), int64_t(pads[7])})));
+      z.set("padding", Json::array().push(ints_json({p8[2], p8[6]})).push(ints_json({p8[3], p8[7]})));
       Value y = x;
       y.node = add_layer("ZeroPadding2D", std::move(z), layer_name(n), {x.node});
       set(n, y);
@@ -667,8 +676,10 @@ class Translator {
       if (!(shape.size() == 2 && shape[1] == -1)) {
         std::vector<int64_t> target;
         for (size_t d = 1; d < shape.size(); ++d) {
-          if (shape[d] == 0) return Status::error("a 0 (copy) dimension after the batch is not supported");
-          target.push_back(int64_t(shape[d]));
+          int64_t v;
+          if (!as_int(shape[d], &v) || v < -1) return Status::error("the shape holds an invalid dimension");
+          if (v == 0) return Status::error("a 0 (copy) dimension after the batch is not supported");
+          target.push_back(v);
         }
         Json c = Json::object();
         c.set("targetShape", ints_json(target));

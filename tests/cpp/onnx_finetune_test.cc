@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "api/model_import.h"
+#include "core/rng.h"
 #include "io/json.h"
 #include "io/model_format.h"
 #include "kiln/kiln.h"
@@ -164,6 +165,23 @@ TEST(OnnxFinetune, TruncatedFilesFailCleanlyOrGiveAWorkingModel) {
     EXPECT_TRUE(m->predict(x.data(), 1, out.data()).ok()) << cut;
   }
   EXPECT_GT(rejected, 0);
+}
+
+TEST(OnnxFinetune, MutatedFilesFailCleanlyOrGiveAWorkingModel) {
+  Fixture f = load_fixture();
+  ASSERT_FALSE(f.model.empty());
+  Rng rng(5);
+  for (int trial = 0; trial < 400; ++trial) {
+    std::vector<uint8_t> bytes = f.model;
+    for (int k = 0; k < 4; ++k) bytes[rng.below(uint32_t(bytes.size()))] = uint8_t(rng.below(256));
+    std::unique_ptr<Model> m;
+    if (!import_onnx_model(bytes.data(), bytes.size(), {}, 1, &m).ok()) continue;
+    if (m->input_dim() > (int64_t(1) << 20)) continue;  // a mutated shape: valid, but too big to run here
+    std::vector<float> out(size_t(m->output_dim()));
+    std::vector<float> x(size_t(m->input_dim()), 0.5f);
+    Status s = m->predict(x.data(), 1, out.data());
+    EXPECT_TRUE(s.ok()) << trial << ": " << s.message();  // a model that builds must run
+  }
 }
 
 // torchvision's models (build/torchvision, `make torchvision-models`) as
