@@ -28,6 +28,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runChild } from './common/child.mjs';
 import { machineInfo, packageVersion } from './common/machine.mjs';
+import { handleUsage } from './common/usage.mjs';
 import { fingerprint, kilnLibFiles, makeSnapshot, waitForSettled } from './common/snapshot.mjs';
 import { runPagesInChromium } from './common/browser_runner.mjs';
 import { BATCH, BROWSER_ENGINES, CLASSES, FULL_PROTOCOL, LEARNING_RATE, MODELS, MODEL_IDS, NODE_ENGINES, QUICK_PROTOCOL, SEED, describeModel } from './cnn_rnn/models.mjs';
@@ -36,6 +37,8 @@ import { TARGETS, computeComparisons, renderMarkdown } from './cnn_rnn/report.mj
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
+handleUsage(import.meta.url, args, ['--quick', '--envs', '--models', '--engines', '--threads', '--engine-timeout', '--json', '--md',
+  '--no-snapshot', '--render']);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const quick = args.includes('--quick');
 const envs = opt('--envs', 'chromium,node').split(',');

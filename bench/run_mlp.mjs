@@ -28,9 +28,11 @@ import { NODE_ENGINES, RESULT_PREFIX } from './mlp/node_worker.mjs';
 import { BROWSER_ENGINES, runInChromium } from './mlp/browser_runner.mjs';
 import { downloadSizes } from './mlp/sizes.mjs';
 import { computeRatios, renderMarkdown, summarize, TARGETS } from './mlp/report.mjs';
+import { handleUsage } from './common/usage.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
+handleUsage(import.meta.url, args, ['--quick', '--envs', '--threads', '--json', '--md', '--no-snapshot']);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const quick = args.includes('--quick');
 const envs = opt('--envs', 'native,node,chromium').split(',');

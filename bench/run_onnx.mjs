@@ -34,6 +34,7 @@ import { gzipSync } from 'node:zlib';
 import { runChild } from './common/child.mjs';
 import { runPagesInChromium } from './common/browser_runner.mjs';
 import { machineInfo, packageVersion } from './common/machine.mjs';
+import { handleUsage } from './common/usage.mjs';
 import { fingerprint, kilnLibFiles, makeSnapshot, waitForSettled } from './common/snapshot.mjs';
 import { ENGINES, ENGINE_IDS, FULL_PROTOCOL, MODELS, MODEL_IDS, QUICK_MODEL_IDS, QUICK_PROTOCOL, THREADS, inputShape } from './onnx/models.mjs';
 import { TARGETS, aggregate, computeRatios, renderMarkdown } from './onnx/report.mjs';
@@ -41,15 +42,7 @@ import { TARGETS, aggregate, computeRatios, renderMarkdown } from './onnx/report
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
 const KNOWN = ['--quick', '--models', '--engines', '--threads', '--repeats', '--timeout', '--json', '--md', '--no-snapshot', '--render'];
-const unknown = args.filter((a) => a.startsWith('-') && !KNOWN.includes(a));
-if (unknown.length || args.includes('--help')) {
-  // Print the usage from this file's header instead of starting a full run (which would overwrite the results).
-  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-  const header = lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.slice(3));
-  if (unknown.length && !args.includes('--help')) console.error(`unknown option(s): ${unknown.join(' ')}`);
-  console.log(header.join('\n'));
-  process.exit(unknown.length && !args.includes('--help') ? 2 : 0);
-}
+handleUsage(import.meta.url, args, KNOWN);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const quick = args.includes('--quick') || process.env.KILN_BENCH_QUICK === '1';
 const modelIds = opt('--models', (quick ? QUICK_MODEL_IDS : MODEL_IDS).join(',')).split(',');
