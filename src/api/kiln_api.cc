@@ -8,7 +8,7 @@
 #include "api/model.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "api/model_import.h"
 #include "io/model_format.h"
 #include "kiln/kiln.h"

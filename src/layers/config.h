@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/shape.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "ops/activation.h"
 #include "train/initializer.h"
 

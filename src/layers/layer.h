@@ -16,7 +16,7 @@
 #include "core/shape.h"
 #include "core/status.h"
 #include "graph/graph.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "train/initializer.h"
 
 namespace kiln {

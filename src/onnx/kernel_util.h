@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "onnx/dispatch.h"
-#include "onnx/float16.h"
+#include "core/float16.h"
 #include "onnx/op.h"
 
 namespace kiln {

@@ -1,6 +1,6 @@
 #include "onnx/value.h"
 
-#include "onnx/float16.h"
+#include "core/float16.h"
 
 namespace kiln {
 

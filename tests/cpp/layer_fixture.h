@@ -25,7 +25,7 @@
 
 #include "api/model.h"
 #include "graph/plan.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "layers/layer.h"
 
 namespace kiln {

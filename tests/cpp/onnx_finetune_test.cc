@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "api/model_import.h"
-#include "io/json.h"
+#include "core/json.h"
 #include "io/model_format.h"
 #include "kiln/kiln.h"
 #include "onnx_reference.h"

@@ -9,7 +9,7 @@
 #include <limits>
 
 #include "io/onnx_attributes.h"
-#include "onnx/float16.h"
+#include "core/float16.h"
 #include "onnx/op.h"
 
 namespace kiln {
