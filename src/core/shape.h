@@ -13,4 +13,18 @@ using Shape = std::vector<int64_t>;
 int64_t shape_numel(const Shape& shape);
 std::string shape_to_string(const Shape& shape);
 
+// Row-major strides of `shape` (in elements).
+inline std::vector<int64_t> shape_strides(const Shape& shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
+  return s;
+}
+
+// Product of shape[begin, end).
+inline int64_t dims_product(const Shape& shape, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t d = begin; d < end && d < shape.size(); ++d) p *= shape[d];
+  return p;
+}
+
 }  // namespace kiln

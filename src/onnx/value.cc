@@ -34,11 +34,7 @@ std::string onnx_type_name(OnnxDataType type) {
   }
 }
 
-std::string onnx_shape_string(const OnnxShape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
+std::string onnx_shape_string(const OnnxShape& shape) { return shape_to_string(shape); }
 
 Status OnnxValue::allocate(OnnxDataType type, OnnxShape shape, bool zero, OnnxValue* out) {
   const size_t es = onnx_element_size(type);

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "core/thread_pool.h"
-#include "ops/broadcast.h"
+#include "core/shape.h"
 
 namespace kiln {
 

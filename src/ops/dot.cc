@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "ops/broadcast.h"
+#include "core/shape.h"
 
 namespace kiln {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "core/thread_pool.h"
-#include "ops/broadcast.h"
+#include "core/broadcast.h"
 
 namespace kiln {
 

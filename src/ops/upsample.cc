@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "ops/broadcast.h"
+#include "core/shape.h"
 
 namespace kiln {
 
