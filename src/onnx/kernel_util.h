@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "onnx/dispatch.h"
 #include "core/float16.h"
+#include "onnx/dispatch.h"
 #include "onnx/op.h"
 
 namespace kiln {

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <limits>
 
-#include "core/thread_pool.h"
 #include "core/broadcast.h"
+#include "core/thread_pool.h"
 #include "onnx/dispatch.h"
 #include "onnx/kernel_util.h"
 #include "onnx/op.h"

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/thread_pool.h"
 #include "core/shape.h"
+#include "core/thread_pool.h"
 
 namespace kiln {
 

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <vector>
 
-#include "core/thread_pool.h"
 #include "core/broadcast.h"
+#include "core/thread_pool.h"
 
 namespace kiln {
 

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <vector>
 
-#include "core/thread_pool.h"
 #include "core/shape.h"
+#include "core/thread_pool.h"
 
 namespace kiln {
 
