@@ -9,8 +9,9 @@
 #include <cmath>
 #include <limits>
 
-#include "cpu/gemm.h"
 #include "core/broadcast.h"
+#include "cpu/activation.h"
+#include "cpu/gemm.h"
 #include "onnx/dispatch.h"
 #include "onnx/op.h"
 
