@@ -39,8 +39,7 @@ BroadcastIndex::BroadcastIndex(const Shape& in, const Shape& out) : out_(out), s
 }
 
 void BroadcastIndex::offsets(std::vector<int64_t>* offsets) const {
-  int64_t n = shape_numel(out_);
-  if (n > kMaxOffsets) n = -1;
+  const int64_t n = shape_numel(out_, kMaxOffsets);
   offsets->resize(size_t(std::max<int64_t>(n, 0)));
   if (n <= 0) return;
   std::vector<int64_t> idx(out_.size(), 0);

@@ -9,8 +9,10 @@ namespace kiln {
 using Shape = std::vector<int64_t>;
 
 // Elements in `shape`, or -1 when a dimension is negative or the product
-// exceeds 2^40 (more than any model Kiln can hold in memory).
-int64_t shape_numel(const Shape& shape);
+// exceeds `max_elements` (default 2^40: more than any model Kiln can hold in
+// memory; the ONNX runtime caps values at 2^31).
+constexpr int64_t kMaxShapeElements = int64_t(1) << 40;
+int64_t shape_numel(const Shape& shape, int64_t max_elements = kMaxShapeElements);
 std::string shape_to_string(const Shape& shape);
 
 // Row-major strides of `shape` (in elements).

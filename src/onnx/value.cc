@@ -4,15 +4,7 @@
 
 namespace kiln {
 
-int64_t onnx_checked_numel(const OnnxShape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) {
-    if (d < 0) return -1;
-    if (d != 0 && n > kOnnxMaxElements / d) return -1;
-    n *= d;
-  }
-  return n;
-}
+int64_t onnx_checked_numel(const OnnxShape& shape) { return shape_numel(shape, kOnnxMaxElements); }
 
 std::string onnx_type_name(OnnxDataType type) {
   switch (type) {
