@@ -1,4 +1,4 @@
-// Names <-> the enum codes of the C++ core (src/ops/activation.h,
+// Names <-> the enum codes of the C++ core (src/core/activation.h,
 // src/train/initializer.h, src/train/loss.h: LossKind and Metric). Keep in the same order.
 
 export const ACTIVATIONS = [

@@ -6,10 +6,10 @@
 #include <numeric>
 
 #include "api/model.h"
+#include "api/model_import.h"
+#include "core/json.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
-#include "io/json.h"
-#include "api/model_import.h"
 #include "io/model_format.h"
 #include "kiln/kiln.h"
 

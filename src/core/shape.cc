@@ -2,12 +2,11 @@
 
 namespace kiln {
 
-int64_t shape_numel(const Shape& shape) {
-  constexpr int64_t kMax = int64_t(1) << 40;
+int64_t shape_numel(const Shape& shape, int64_t max_elements) {
   int64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0) return -1;
-    if (d != 0 && n > kMax / d) return -1;
+    if (d != 0 && n > max_elements / d) return -1;
     n *= d;
   }
   return n;

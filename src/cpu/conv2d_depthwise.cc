@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "cpu/activation.h"
 #include "cpu/conv2d.h"
 
 namespace kiln {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cpu/activation.h"
 #include "cpu/conv2d.h"
 
 namespace kiln {

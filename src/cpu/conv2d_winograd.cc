@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "cpu/activation.h"
 #include "cpu/conv2d.h"
 #include "cpu/gemm.h"
 

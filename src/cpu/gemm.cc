@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "cpu/activation.h"
 #include "cpu/gemm.h"
 #include "cpu/gemm_kernels.h"
 

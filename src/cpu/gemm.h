@@ -5,7 +5,7 @@
 #pragma once
 #include <cstdint>
 
-#include "ops/activation.h"
+#include "core/activation.h"
 
 namespace kiln {
 

@@ -28,6 +28,7 @@
 
 #include "core/enum_names.h"
 #include "core/thread_pool.h"
+#include "cpu/activation.h"
 #include "cpu/gemm.h"
 
 namespace kiln {

@@ -54,8 +54,8 @@
 #pragma once
 #include <cstdint>
 
+#include "core/activation.h"
 #include "core/status.h"
-#include "ops/activation.h"
 
 namespace kiln {
 

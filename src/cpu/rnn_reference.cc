@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu/activation.h"
 #include "cpu/rnn.h"
 
 namespace kiln {

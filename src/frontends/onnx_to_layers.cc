@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "io/json.h"
+#include "core/json.h"
 #include "io/onnx_model.h"
 
 namespace kiln {

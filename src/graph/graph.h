@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "core/activation.h"
 #include "core/shape.h"
 #include "core/status.h"
 #include "graph/op.h"
-#include "ops/activation.h"
 #include "train/loss.h"
 #include "train/optimizer.h"
 

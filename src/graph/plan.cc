@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/thread_pool.h"
+#include "cpu/activation.h"
 #include "cpu/gemm.h"
 
 namespace kiln {

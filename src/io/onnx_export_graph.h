@@ -13,11 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/activation.h"
 #include "core/shape.h"
 #include "core/status.h"
 #include "io/onnx_attributes.h"
 #include "io/onnx_model.h"
-#include "ops/activation.h"
 
 namespace kiln {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "io/json.h"
+#include "core/json.h"
 #include "io/onnx_export_graph.h"
 
 namespace kiln {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "onnx/float16.h"
+#include "core/float16.h"
 
 namespace kiln {
 

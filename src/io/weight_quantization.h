@@ -8,7 +8,7 @@
 
 namespace kiln {
 
-// float16, round to nearest even (onnx/float16.h). Usable only when every
+// float16, round to nearest even (core/float16.h). Usable only when every
 // value is finite and within float16's range (|x| <= 65504): see fits_float16.
 bool fits_float16(const float* x, size_t n);
 void quantize_float16(const float* x, size_t n, uint16_t* out);

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "io/json.h"
+#include "core/json.h"
 #include "core/status.h"
 
 namespace kiln {

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "core/activation.h"
+#include "core/json.h"
 #include "core/shape.h"
-#include "io/json.h"
-#include "ops/activation.h"
 #include "train/initializer.h"
 
 namespace kiln {

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "core/rng.h"
 #include "core/shape.h"
 #include "core/status.h"
 #include "graph/graph.h"
-#include "io/json.h"
 #include "train/initializer.h"
 
 namespace kiln {

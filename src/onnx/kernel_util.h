@@ -1,11 +1,12 @@
 // Small helpers shared by the ONNX kernel families: optional inputs, integer
-// inputs (shape tensors, axes), row-major strides and scalar conversions.
+// inputs (shape tensors, axes), index walks and scalar conversions (row-major
+// strides: shape_strides in core/shape.h).
 #pragma once
 #include <cstdint>
 #include <vector>
 
+#include "core/float16.h"
 #include "onnx/dispatch.h"
-#include "onnx/float16.h"
 #include "onnx/op.h"
 
 namespace kiln {
@@ -20,13 +21,6 @@ inline Status onnx_int64s_input(const OnnxOpContext& ctx, const OnnxInputs& in, 
   const Status st = in[i]->to_int64s(out);
   if (!st.ok()) return ctx.error(std::string(what) + ": " + st.message());
   return Status();
-}
-
-// Row-major element strides of `shape`.
-inline std::vector<int64_t> onnx_strides(const OnnxShape& shape) {
-  std::vector<int64_t> s(shape.size(), 1);
-  for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
-  return s;
 }
 
 // Walks the elements of `shape` in row-major order, calling fn(flat, coords) for each.

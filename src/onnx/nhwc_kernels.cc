@@ -15,6 +15,7 @@
 #include <algorithm>
 
 #include "core/thread_pool.h"
+#include "cpu/activation.h"
 #include "cpu/gemm.h"
 #include "cpu/pool2d.h"
 #include "onnx/conv_geometry.h"

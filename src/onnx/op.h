@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/activation.h"
 #include "io/onnx_model.h"
-#include "ops/activation.h"
 #include "onnx/value.h"
 
 namespace kiln {

@@ -1,5 +1,5 @@
 // Per-element conversion ONNX operators: Cast and CastLike between every
-// numeric type, bool, float16 and bfloat16 (src/onnx/float16.h: round to
+// numeric type, bool, float16 and bfloat16 (src/core/float16.h: round to
 // nearest even), and Shrink. Strings are not supported.
 #include <cstring>
 

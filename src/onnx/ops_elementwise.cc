@@ -5,7 +5,7 @@
 #include <cmath>
 #include <functional>
 
-#include "onnx/broadcast.h"
+#include "core/broadcast.h"
 #include "onnx/dispatch.h"
 #include "onnx/op.h"
 
@@ -193,7 +193,7 @@ Status binary(const OnnxOpContext& ctx, const OnnxValue& a, const OnnxValue& b, 
     return Status();
   }
   OnnxShape shape;
-  const Status bs = onnx_broadcast_shape(a.shape(), b.shape(), &shape);
+  const Status bs = broadcast_shape(a.shape(), b.shape(), &shape);
   if (!bs.ok()) return ctx.error(bs.message());
   KILN_RETURN_IF_ERROR(OnnxValue::make(out_type, shape, out));
   const BroadcastIndex ia(a.shape(), shape), ib(b.shape(), shape);
@@ -380,8 +380,8 @@ Status op_where(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onnx
   if (c.type() != OnnxDataType::kBool) return ctx.error("the condition must be bool");
   if (x.type() != y.type()) return ctx.error("x and y must have one type");
   OnnxShape s1, shape;
-  Status st = onnx_broadcast_shape(c.shape(), x.shape(), &s1);
-  if (st.ok()) st = onnx_broadcast_shape(s1, y.shape(), &shape);
+  Status st = broadcast_shape(c.shape(), x.shape(), &s1);
+  if (st.ok()) st = broadcast_shape(s1, y.shape(), &shape);
   if (!st.ok()) return ctx.error(st.message());
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, &(*out)[0]));
   std::vector<int64_t> oc, ox, oy;

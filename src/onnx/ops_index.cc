@@ -9,6 +9,7 @@
 #include <map>
 #include <numeric>
 
+#include "core/shape.h"
 #include "onnx/dispatch.h"
 #include "onnx/kernel_util.h"
 #include "onnx/op.h"
@@ -59,7 +60,7 @@ Status op_gather_elements(const OnnxOpContext& ctx, const OnnxInputs& in, std::v
   KILN_RETURN_IF_ERROR(onnx_normalize_axis(ctx, ctx.get_int("axis", 0), x.rank(), &axis));
   const OnnxShape& ishape = in[1]->shape();
   if (ishape.size() != x.shape().size()) return ctx.error("indices must have the data's rank");
-  const std::vector<int64_t> strides = onnx_strides(x.shape());
+  const std::vector<int64_t> strides = shape_strides(x.shape());
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), ishape, &(*out)[0]));
   const size_t es = x.element_size();
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
@@ -105,7 +106,7 @@ Status op_gather_nd(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   int64_t inner = 1, batch_size = 1;
   for (int64_t d = b + k; d < x.rank(); ++d) inner *= x.shape()[size_t(d)];
   for (int64_t d = b; d < x.rank(); ++d) batch_size *= x.shape()[size_t(d)];
-  const std::vector<int64_t> strides = onnx_strides(x.shape());
+  const std::vector<int64_t> strides = shape_strides(x.shape());
   const int64_t tuples = k == 0 ? 0 : int64_t(idx.size()) / k;
   const int64_t per_batch = batch > 0 ? (k == 0 ? 0 : tuples / batch) : 0;
   const size_t row = size_t(inner) * x.element_size();
@@ -178,7 +179,7 @@ Status op_scatter_elements(const OnnxOpContext& ctx, const OnnxInputs& in, std::
   KILN_RETURN_IF_ERROR(check_reduction(ctx, reduction));
   if (upd.type() != x.type() || upd.shape() != in[1]->shape() || upd.rank() != x.rank())
     return ctx.error("updates must match indices' shape and data's type and rank");
-  const std::vector<int64_t> strides = onnx_strides(x.shape());
+  const std::vector<int64_t> strides = shape_strides(x.shape());
   std::vector<int64_t> offs(idx.size());
   Status st;
   onnx_for_each_index(upd.shape(), [&](int64_t i, const std::vector<int64_t>& c) {
@@ -220,7 +221,7 @@ Status op_scatter_nd(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
     return ctx.error("updates must have shape " + onnx_shape_string(ushape) + " and the data's type");
   int64_t inner = 1;
   for (int64_t d = k; d < x.rank(); ++d) inner *= x.shape()[size_t(d)];
-  const std::vector<int64_t> strides = onnx_strides(x.shape());
+  const std::vector<int64_t> strides = shape_strides(x.shape());
   const int64_t tuples = k == 0 ? upd.numel() / std::max<int64_t>(inner, 1) : int64_t(idx.size()) / k;
   std::vector<int64_t> offs(static_cast<size_t>(tuples));
   for (int64_t t = 0; t < tuples; ++t) {
@@ -414,7 +415,7 @@ Status op_non_zero(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
     if (onnx_element_as_double(x, i) != 0) hits.push_back(i);
   const int64_t r = x.rank(), n = int64_t(hits.size());
   KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt64, {r, n}, &(*out)[0]));
-  const std::vector<int64_t> strides = onnx_strides(x.shape());
+  const std::vector<int64_t> strides = shape_strides(x.shape());
   for (int64_t h = 0; h < n; ++h) {
     int64_t rem = hits[size_t(h)];
     for (int64_t d = 0; d < r; ++d) {
@@ -439,7 +440,7 @@ Status op_reverse_sequence(const OnnxOpContext& ctx, const OnnxInputs& in, std::
   for (int64_t l : lens)
     if (l < 0 || l > steps) return ctx.error("sequence length " + std::to_string(l) + " is out of range");
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), x.shape(), &(*out)[0]));
-  const std::vector<int64_t> strides = onnx_strides(x.shape());
+  const std::vector<int64_t> strides = shape_strides(x.shape());
   const size_t es = x.element_size();
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
   uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());

@@ -9,8 +9,9 @@
 #include <cmath>
 #include <limits>
 
+#include "core/broadcast.h"
+#include "cpu/activation.h"
 #include "cpu/gemm.h"
-#include "onnx/broadcast.h"
 #include "onnx/dispatch.h"
 #include "onnx/op.h"
 
@@ -40,7 +41,7 @@ Status op_matmul(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   const int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
   if (sb[sb.size() - 2] != k) return ctx.error("shapes " + onnx_shape_string(a.shape()) + " and " + onnx_shape_string(b.shape()) + " do not multiply");
   OnnxShape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2), batch;
-  const Status bs = onnx_broadcast_shape(ba, bb, &batch);
+  const Status bs = broadcast_shape(ba, bb, &batch);
   if (!bs.ok()) return ctx.error(bs.message());
   OnnxShape shape = batch;
   if (a.rank() > 1) shape.push_back(m);
@@ -89,8 +90,7 @@ Status op_gemm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   if (has_c && !bias_row) {
     const OnnxValue& c = *in[2];
     KILN_RETURN_IF_ERROR(require_float(ctx, c, "C"));
-    OnnxShape s;
-    if (!onnx_broadcast_shape(c.shape(), {m, n}, &s).ok() || s != OnnxShape{m, n})
+    if (!broadcasts_to(c.shape(), {m, n}))
       return ctx.error("C of shape " + onnx_shape_string(c.shape()) + " does not broadcast to [" + std::to_string(m) + ", " + std::to_string(n) + "]");
     std::vector<int64_t> oc;
     BroadcastIndex(c.shape(), {m, n}).offsets(&oc);
@@ -302,9 +302,8 @@ Status op_layer_norm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
   std::vector<int64_t> so, bo;
   for (const OnnxValue* v : {scale, bias}) {
     if (!v) continue;
-    OnnxShape bs;
     if (v->type() != x.type()) return ctx.error("Scale and B must have the type of X");
-    if (!onnx_broadcast_shape(v->shape(), tail, &bs).ok() || bs != tail) return ctx.error("Scale / B of shape " + onnx_shape_string(v->shape()) + " do not broadcast to " + onnx_shape_string(tail));
+    if (!broadcasts_to(v->shape(), tail)) return ctx.error("Scale / B of shape " + onnx_shape_string(v->shape()) + " do not broadcast to " + onnx_shape_string(tail));
     BroadcastIndex(v->shape(), tail).offsets(v == scale ? &so : &bo);
   }
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), s, &(*out)[0]));
@@ -736,7 +735,7 @@ Status matmul_doubles(const OnnxOpContext& ctx, const OnnxShape& a_shape, const 
   const int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
   if (sb[sb.size() - 2] != k) return ctx.error("shapes do not multiply");
   OnnxShape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2), batch;
-  const Status bs = onnx_broadcast_shape(ba, bb, &batch);
+  const Status bs = broadcast_shape(ba, bb, &batch);
   if (!bs.ok()) return ctx.error(bs.message());
   *y_shape = batch;
   if (a_shape.size() > 1) y_shape->push_back(m);

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <limits>
 
+#include "core/broadcast.h"
 #include "core/thread_pool.h"
-#include "onnx/broadcast.h"
 #include "onnx/dispatch.h"
 #include "onnx/kernel_util.h"
 #include "onnx/op.h"
@@ -236,7 +236,7 @@ Status strided_copy(const OnnxValue& x, const OnnxShape& shape, const std::vecto
 Status permute(const OnnxValue& x, const OnnxShape& view, const std::vector<int64_t>& perm, OnnxValue* out) {
   const size_t r = view.size();
   OnnxShape shape(r);
-  const std::vector<int64_t> in_strides = onnx_strides(view);
+  const std::vector<int64_t> in_strides = shape_strides(view);
   std::vector<int64_t> strides(r);
   for (size_t d = 0; d < r; ++d) {
     shape[d] = view[size_t(perm[d])];
@@ -352,7 +352,7 @@ Status op_slice(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onnx
     first[size_t(ax)] = count > 0 ? b : 0;
     step[size_t(ax)] = count > 1 ? st : 1;  // |step| < dim here, so strides cannot overflow
   }
-  const std::vector<int64_t> in_strides = onnx_strides(x.shape());
+  const std::vector<int64_t> in_strides = shape_strides(x.shape());
   std::vector<int64_t> strides(r);
   int64_t base = 0;
   for (size_t d = 0; d < r; ++d) {
@@ -393,7 +393,7 @@ Status op_split(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onnx
     total += s;
   }
   if (total != dim) return ctx.error("split sizes sum to " + std::to_string(total) + ", not the axis size " + std::to_string(dim));
-  const std::vector<int64_t> strides = onnx_strides(x.shape());
+  const std::vector<int64_t> strides = shape_strides(x.shape());
   int64_t at = 0;
   for (int64_t i = 0; i < n; ++i) {
     OnnxShape shape = x.shape();
@@ -418,7 +418,7 @@ Status op_tile(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   if (onnx_checked_numel(shape) < 0) return ctx.error("output " + onnx_shape_string(shape) + " is too large");
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, &(*out)[0]));
   const size_t r = shape.size(), es = x.element_size();
-  const std::vector<int64_t> strides = onnx_strides(x.shape());
+  const std::vector<int64_t> strides = shape_strides(x.shape());
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
   uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
   onnx_for_each_index(shape, [&](int64_t i, const std::vector<int64_t>& idx) {
@@ -434,7 +434,7 @@ Status op_expand(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   const OnnxValue& x = *in[0];
   OnnxShape target, shape;
   KILN_RETURN_IF_ERROR(onnx_int64s_input(ctx, in, 1, "shape", &target));
-  const Status st = onnx_broadcast_shape(x.shape(), target, &shape);
+  const Status st = broadcast_shape(x.shape(), target, &shape);
   if (!st.ok()) return ctx.error(st.message());
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, &(*out)[0]));
   std::vector<int64_t> offsets;
@@ -490,7 +490,7 @@ Status op_pad(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
   }
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, &(*out)[0]));
   const size_t es = x.element_size();
-  const std::vector<int64_t> strides = onnx_strides(x.shape());
+  const std::vector<int64_t> strides = shape_strides(x.shape());
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
   uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
   onnx_for_each_index(shape, [&](int64_t i, const std::vector<int64_t>& idx) {

@@ -1,18 +1,10 @@
 #include "onnx/value.h"
 
-#include "onnx/float16.h"
+#include "core/float16.h"
 
 namespace kiln {
 
-int64_t onnx_checked_numel(const OnnxShape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) {
-    if (d < 0) return -1;
-    if (d != 0 && n > kOnnxMaxElements / d) return -1;
-    n *= d;
-  }
-  return n;
-}
+int64_t onnx_checked_numel(const OnnxShape& shape) { return shape_numel(shape, kOnnxMaxElements); }
 
 std::string onnx_type_name(OnnxDataType type) {
   switch (type) {
@@ -34,11 +26,7 @@ std::string onnx_type_name(OnnxDataType type) {
   }
 }
 
-std::string onnx_shape_string(const OnnxShape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
+std::string onnx_shape_string(const OnnxShape& shape) { return shape_to_string(shape); }
 
 Status OnnxValue::allocate(OnnxDataType type, OnnxShape shape, bool zero, OnnxValue* out) {
   const size_t es = onnx_element_size(type);

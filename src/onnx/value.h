@@ -10,12 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "core/shape.h"
 #include "core/status.h"
 #include "io/onnx_model.h"
 
 namespace kiln {
 
-using OnnxShape = std::vector<int64_t>;
+using OnnxShape = Shape;  // core/shape.h: std::vector<int64_t>
 
 // Largest element count one value may hold (2^31: 8 GiB of float32), so a
 // hostile shape fails cleanly instead of asking the allocator for petabytes.

@@ -2,8 +2,8 @@
 // and its transpose (Conv2DTranspose: kernel [kh, kw, out_c, in_c]). Kernels:
 // src/cpu/conv2d*.cc (reference, im2col + GEMM, direct depthwise).
 #pragma once
+#include "core/activation.h"
 #include "graph/op.h"
-#include "ops/activation.h"
 
 namespace kiln {
 

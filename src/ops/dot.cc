@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/shape.h"
 #include "core/thread_pool.h"
-#include "ops/broadcast.h"
 
 namespace kiln {
 

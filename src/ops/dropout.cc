@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/broadcast.h"
 #include "core/thread_pool.h"
-#include "ops/broadcast.h"
 
 namespace kiln {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/shape.h"
 #include "core/thread_pool.h"
-#include "ops/broadcast.h"
 
 namespace kiln {
 

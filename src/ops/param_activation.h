@@ -1,5 +1,5 @@
 // Elementwise activations with parameters, as the advanced-activation layers
-// define them (the activation codes in ops/activation.h take none):
+// define them (the activation codes in core/activation.h take none):
 //  * ReLU (Keras formula, which TF.js's maxValue-only ReLU is a case of):
 //      pos = threshold != 0 ? (x > threshold ? x : 0) : max(x, 0),
 //      clipped to [0, maxValue] only when a maxValue is given,

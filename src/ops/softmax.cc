@@ -4,8 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "core/shape.h"
 #include "core/thread_pool.h"
-#include "ops/broadcast.h"
 
 namespace kiln {
 

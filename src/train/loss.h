@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "ops/activation.h"
+#include "core/activation.h"
 
 namespace kiln {
 

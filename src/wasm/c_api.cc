@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "api/model.h"
+#include "core/json.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
-#include "io/json.h"
 #include "io/model_format.h"
 #include "layers/layer.h"
 #include "wasm/c_api.h"

@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "api/model.h"
+#include "core/json.h"
 #include "graph/plan.h"
-#include "io/json.h"
 #include "layers/layer.h"
 
 namespace kiln {

@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "api/model_import.h"
+#include "core/json.h"
 #include "core/rng.h"
-#include "io/json.h"
 #include "io/model_format.h"
 #include "kiln/kiln.h"
 #include "onnx_reference.h"

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "io/json.h"
+#include "core/json.h"
 #include "kiln/kiln.h"
 
 namespace kiln::testing {

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <limits>
 
+#include "core/float16.h"
 #include "io/onnx_attributes.h"
-#include "onnx/float16.h"
 #include "onnx/op.h"
 
 namespace kiln {

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "api/model.h"
+#include "core/json.h"
 #include "core/thread_pool.h"
 #include "graph/plan.h"
-#include "io/json.h"
 #include "io/model_format.h"
 #include "layer_fixture.h"
 #include "layers/layer.h"

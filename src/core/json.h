@@ -3,6 +3,8 @@
 // than a library: the wasm build has no exceptions (nlohmann/json relies on
 // them) and every KiB counts in the browser download. Numbers are doubles;
 // object keys keep their order so a saved model reads back identically.
+// Shared vocabulary (core): layers, the model, the formats and the ONNX
+// importer all read and write it.
 #pragma once
 #include <cstdint>
 #include <memory>

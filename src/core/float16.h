@@ -1,7 +1,9 @@
-// IEEE 754 half precision (float16) and bfloat16 conversions for the ONNX
-// runtime: 16-bit floats are stored as raw uint16_t words and converted to
-// float32 for math. Narrowing rounds to nearest even; NaN stays NaN,
-// overflow goes to infinity, tiny values to subnormals or signed zero.
+// IEEE 754 half precision (float16) and bfloat16 conversions, shared
+// vocabulary (core): the ONNX runtime's 16-bit tensors, fp16 weight
+// quantization in the model formats, and the tests. 16-bit floats are stored
+// as raw uint16_t words and converted to float32 for math. Narrowing rounds
+// to nearest even; NaN stays NaN, overflow goes to infinity, tiny values to
+// subnormals or signed zero.
 #pragma once
 #include <cstdint>
 #include <cstring>
