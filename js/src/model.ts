@@ -32,7 +32,8 @@ export interface FitArgs {
   callbacks?: Callbacks | Callbacks[];
   /** Milliseconds between yields to the event loop, so pages stay responsive (default 25). */
   yieldEvery?: number;
-  verbose?: number;
+  /** 0 (default): silent; 1: one line per epoch with the logs, on the console. */
+  verbose?: 0 | 1;
 }
 
 export interface History {
@@ -333,6 +334,8 @@ export class LayersModel {
     this.requireCompiled('fit');
     const n = this.checkData('fit', x, y);
     const epochs = args.epochs ?? 1;
+    const verbose = args.verbose ?? 0;
+    if (verbose !== 0 && verbose !== 1) throw new Error(`fit: verbose must be 0 or 1, got ${verbose} (TF.js has no level 2 either)`);
     const batchSize = args.batchSize ?? 32;
     if (!Number.isInteger(epochs) || epochs < 0) throw new Error(`fit: epochs must be a non-negative integer, got ${epochs}`);
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`fit: batchSize must be a positive integer, got ${batchSize}`);
@@ -391,6 +394,7 @@ export class LayersModel {
         }
         history.epoch.push(epoch);
         record(logs);
+        if (verbose) console.log(`Epoch ${epoch + 1} / ${epochs}: ${Object.entries(logs).map(([k, v]) => `${k} ${Number(v).toFixed(4)}`).join(', ')}`);
         await call('onEpochEnd', epoch, logs);
       }
       await call('onTrainEnd', {});

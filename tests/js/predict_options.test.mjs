@@ -1,7 +1,6 @@
-// predict/evaluate honour TF.js's {batchSize}: the rows run at once change,
-// the results do not beyond float rounding (metrics are summed as ratios over
-// the whole set); bad
-// or unknown options are errors, not ignored.
+// predict/evaluate honour TF.js's {batchSize} (the rows run at once change,
+// the results do not beyond float rounding: metrics are summed as ratios over
+// the whole set) and fit its {verbose}; bad or unknown options are errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as kiln from 'kiln';
@@ -25,5 +24,25 @@ test('predict and evaluate give the same results at any batchSize', () => {
   assert.throws(() => model.predict(x, { batchSize: 0 }), /batchSize must be a positive integer/);
   assert.throws(() => model.predict(x, { batchsize: 8 }), /unknown option 'batchsize'/);
   assert.throws(() => model.evaluate(x, y, { batchSize: 2.5 }), /batchSize must be a positive integer/);
+  model.dispose();
+});
+
+test('fit({verbose: 1}) logs one line per epoch; 0 is silent; other levels are refused', async () => {
+  const model = smallModel();
+  model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const x = kiln.tensor(randomFloats(20 * 5, 2), [20, 5]);
+  const y = kiln.tensor(oneHotRows(20, 3, 6), [20, 3]);
+  const lines = [];
+  const log = console.log;
+  console.log = (...a) => lines.push(a.join(' '));
+  try {
+    await model.fit(x, y, { epochs: 2, batchSize: 10, verbose: 1 });
+    await model.fit(x, y, { epochs: 2, batchSize: 10, verbose: 0 });
+  } finally {
+    console.log = log;
+  }
+  assert.equal(lines.length, 2);
+  assert.match(lines[1], /^Epoch 2 \/ 2: loss \d+\.\d{4}, acc \d+\.\d{4}$/);
+  await assert.rejects(model.fit(x, y, { verbose: 2 }), /verbose must be 0 or 1/);
   model.dispose();
 });
