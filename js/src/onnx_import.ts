@@ -14,7 +14,7 @@ export interface OnnxLoadModelOptions {
    * the declared one: a convolutional network runs at another image size.
    */
   inputShapes?: number[][];
-  /** Seeds what the import does not set (none today; dropout masks and shuffling). */
+  /** Seeds the model's generator: dropout masks and fit's shuffling (the weights come from the file). */
   seed?: number;
 }
 
