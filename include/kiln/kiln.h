@@ -24,6 +24,15 @@ int num_threads();
 // The GEMM micro-kernel in use, e.g. "avx512_8x32".
 std::string gemm_kernel_name();
 
+// The backend plans compiled from now on prefer: "cpu" (the default, the fast
+// kernels) or "reference" (the plain reference kernels, in memory of its own;
+// for checking numerics). Nodes the backend lacks fall back to the CPU, and
+// Sequential::placement() reports each; with `strict` such a model throws
+// instead. Throws kiln::Error for an unknown name.
+void set_backend(const std::string& name, bool strict = false);
+std::string backend();
+std::vector<std::string> backends();
+
 struct DenseOptions {
   int64_t units = 0;
   std::string activation = "linear";  // TF.js names: linear, relu, sigmoid, tanh, softmax, gelu, ... (README)
@@ -114,6 +123,9 @@ class Sequential {
   std::vector<int64_t> output_shape() const;  // batch excluded
   int64_t count_params() const;
   std::string summary() const;
+  // Where each compiled plan's steps ran, as JSON: [{"plan", "batchSize",
+  // "steps": [{"op", "backend", "node", "fallback"?}], "copies", "fallbacks"}].
+  std::string placement() const;
   // TF.js order and layouts (e.g. Dense: kernel [in, out], then bias).
   std::vector<std::vector<float>> get_weights() const;
   std::vector<std::vector<int64_t>> weight_shapes() const;

@@ -2,6 +2,8 @@
 // TensorFlow.js's Layers API, so code moves over by changing the import.
 export { ready, backendInfo, relaxedSimdSupported } from './backend.js';
 export type { ReadyOptions, BackendInfo } from './backend.js';
+export { setBackend, getBackend, backends } from './compute_backends.js';
+export type { SetBackendOptions, PlanPlacement } from './compute_backends.js';
 export { Tensor, tensor, tensor2d, scalar } from './tensor.js';
 export type { Shape, TensorLike } from './tensor.js';
 export type { DataType, DataTypeMap, TypedArray } from './dtypes.js';

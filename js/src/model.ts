@@ -2,6 +2,7 @@
 // LayersModel (functional: kiln.model({inputs, outputs})) and Sequential, over
 // a C++ model handle in the wasm heap. The model's topology travels as JSON.
 
+import type { PlanPlacement } from './compute_backends.js';
 import { mod, coreError, heapF32, heapU8, heapU32, heapI32, alloc, free, copyIn } from './backend.js';
 import { LOSSES, LossName, METRICS, codeOf } from './codes.js';
 import { Layer, LayerNode, SymbolicTensor, input } from './layers.js';
@@ -498,6 +499,17 @@ export class LayersModel {
     this.ensureBuilt();
     void lineLength; void positions;
     printFn(mod().UTF8ToString(mod()._kiln_model_summary(this.handle)));
+  }
+
+  /**
+   * Where the steps of each plan compiled so far ran (Kiln's own; see
+   * kiln.setBackend): one entry per plan (predict, evaluate, train or
+   * gradients, and its batch size) with every step's op and backend, the
+   * copies between backends, and each fallback with its reason.
+   */
+  placement(): PlanPlacement[] {
+    this.ensureBuilt();
+    return JSON.parse(mod().UTF8ToString(mod()._kiln_model_placement(this.handle)));
   }
 
   private weightCount(): number { return mod()._kiln_model_num_weights(this.handle); }

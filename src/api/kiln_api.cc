@@ -25,6 +25,10 @@ void set_num_threads(int threads) { ThreadPool::global().resize(threads); }
 int num_threads() { return ThreadPool::global().num_threads(); }
 std::string gemm_kernel_name() { return gemm_active_kernel().name; }
 
+void set_backend(const std::string& name, bool strict) { check(set_default_backend(name, strict)); }
+std::string backend() { return default_backend_choice().order.front()->name(); }
+std::vector<std::string> backends() { return backend_names(); }
+
 struct Sequential::Impl {
   std::vector<int64_t> input_shape;
   uint64_t seed = 42;
@@ -225,6 +229,7 @@ int64_t Sequential::output_dim() const { build_if_needed(); return impl_->model-
 std::vector<int64_t> Sequential::output_shape() const { build_if_needed(); return impl_->model->output_shape(0); }
 int64_t Sequential::count_params() const { build_if_needed(); return impl_->model->count_params(); }
 std::string Sequential::summary() const { build_if_needed(); return impl_->model->summary(); }
+std::string Sequential::placement() const { build_if_needed(); return impl_->model->placement().dump(); }
 
 std::vector<std::vector<float>> Sequential::get_weights() const {
   build_if_needed();

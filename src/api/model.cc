@@ -388,10 +388,17 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
   if (!train) fold_batch_norms(g, roots);  // inference plans: batch norms folded into their convolutions
   g.eliminate_dead_nodes(roots);
   externals.resize(g.values().size(), nullptr);
-  return Plan::compile(g, externals, &config_.optimizer, &step_, &out->plan, &rng_);
+  PlanOptions options;
+  options.backends = default_backend_choice();
+  options.results = roots;
+  return Plan::compile(g, externals, &config_.optimizer, &step_, &out->plan, &rng_, &options);
 }
 
 Status Model::get_plan(PlanKind kind, int64_t batch, CompiledPlan** out) {
+  if (plans_generation_ != backend_choice_generation()) {  // kiln.setBackend since: place again
+    plans_.clear();
+    plans_generation_ = backend_choice_generation();
+  }
   auto key = std::make_pair(int(kind), batch);
   auto it = plans_.find(key);
   if (it == plans_.end()) {
@@ -589,6 +596,19 @@ Status Model::set_weight(size_t i, const float* data, int64_t n) {
                          " values), got " + std::to_string(n) + " values");
   std::memcpy(weight_data(i), data, size_t(n) * sizeof(float));
   return Status();
+}
+
+Json Model::placement() const {
+  static const char* const kKinds[] = {"predict", "evaluate", "train", "gradients"};
+  Json out = Json::array();
+  for (const auto& kv : plans_) {
+    Json p = kv.second.plan->placement_json();
+    Json entry = Json::object();
+    entry.set("plan", Json::string(kKinds[kv.first.first])).set("batchSize", Json::number(double(kv.first.second)));
+    for (const auto& m : p.members()) entry.set(m.first, m.second);
+    out.push(std::move(entry));
+  }
+  return out;
 }
 
 int64_t Model::plan_arena_bytes() const {

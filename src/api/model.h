@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "graph/plan.h"
+#include "runtime/plan.h"
 #include "layers/layer.h"
 #include "train/initializer.h"
 #include "train/loss.h"
@@ -145,6 +145,9 @@ class Model {
   void set_optimizer_step(int64_t step) { step_ = step; }
 
   int64_t plan_arena_bytes() const;
+  // Where each compiled plan's steps run: [{plan, batchSize, steps, copies,
+  // fallbacks}], one entry per plan predict/evaluate/fit compiled so far.
+  Json placement() const;
 
  private:
   enum class PlanKind { kPredict, kEvaluate, kTrain, kGradients };
@@ -200,6 +203,7 @@ class Model {
   int64_t step_ = 0;
   Rng rng_;
   std::map<std::pair<int, int64_t>, CompiledPlan> plans_;
+  uint64_t plans_generation_ = 0;  // backend_choice_generation() the plans were placed under
 };
 
 // A float buffer of n elements, 64-byte aligned and zeroed; null when out of memory.

@@ -56,6 +56,13 @@ class Op {
   // hidden buffers of its own.
   virtual int64_t forward_workspace_floats(const std::vector<Shape>& /*in*/, const std::vector<Shape>& /*out*/) const { return 0; }
   virtual int64_t backward_workspace_floats(const std::vector<Shape>& /*in*/, const std::vector<Shape>& /*out*/) const { return 0; }
+  // Reference kernels (plain loops, double accumulators) for ops whose
+  // forward/backward run fast kernels: the reference backend runs these and
+  // test-backend-ops compares every backend with them. Ops without them
+  // leave has_reference() false, and that backend leaves them to the CPU.
+  virtual bool has_reference() const { return false; }
+  virtual void forward_reference(const OpForwardArgs& a) const { forward(a); }
+  virtual void backward_reference(const OpBackwardArgs& a) const { backward(a); }
 };
 
 using OpPtr = std::shared_ptr<const Op>;

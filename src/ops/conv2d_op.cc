@@ -59,19 +59,36 @@ Status Conv2DOp::infer(const std::vector<Shape>& in, std::vector<Shape>* out) co
   return Status();
 }
 
-void Conv2DOp::forward(const OpForwardArgs& a) const {
+struct Conv2DOp::Kernels {
+  decltype(&conv2d_forward) forward;
+  decltype(&conv2d_backward_data) backward_data;
+  decltype(&conv2d_backward_filter) backward_filter;
+};
+
+namespace {
+const Conv2DOp::Kernels kFast{conv2d_forward, conv2d_backward_data, conv2d_backward_filter};
+const Conv2DOp::Kernels kReference{conv2d_forward_reference, conv2d_backward_data_reference,
+                                   conv2d_backward_filter_reference};
+}  // namespace
+
+void Conv2DOp::forward(const OpForwardArgs& a) const { run_forward(a, kFast); }
+void Conv2DOp::forward_reference(const OpForwardArgs& a) const { run_forward(a, kReference); }
+void Conv2DOp::backward(const OpBackwardArgs& a) const { run_backward(a, kFast); }
+void Conv2DOp::backward_reference(const OpBackwardArgs& a) const { run_backward(a, kReference); }
+
+void Conv2DOp::run_forward(const OpForwardArgs& a, const Kernels& k) const {
   Conv2DParams p;
   params_of(a_, a.in_shapes[0], &p);
   const float* bias = a.in.size() > 2 ? a.in[2] : nullptr;
   if (!a_.transpose) {
-    conv2d_forward(p, a.in[0], a.in[1], bias, a_.act, a.out[0]);
+    k.forward(p, a.in[0], a.in[1], bias, a_.act, a.out[0]);
     return;
   }
-  conv2d_backward_data(p, a.in[0], a.in[1], a.out[0]);
+  k.backward_data(p, a.in[0], a.in[1], a.out[0]);
   add_bias_act(a.out[0], bias, p.batch * p.in_h * p.in_w, p.in_c, a_.act);
 }
 
-void Conv2DOp::backward(const OpBackwardArgs& a) const {
+void Conv2DOp::run_backward(const OpBackwardArgs& a, const Kernels& k) const {
   Conv2DParams p;
   params_of(a_, a.in_shapes[0], &p);
   const int64_t n = shape_numel(a.out_shapes[0]), cols = a.out_shapes[0][3];
@@ -82,11 +99,11 @@ void Conv2DOp::backward(const OpBackwardArgs& a) const {
   }
   if (a_.transpose) {
     // y = conv^T(x): dx = conv(dz), dw from (x as the conv's dy, dz as its x).
-    if (a.din[0]) conv2d_forward(p, dz, a.in[1], nullptr, Activation::kLinear, a.din[0]);
-    if (a.din[1]) conv2d_backward_filter(p, dz, a.in[0], a.din[1]);
+    if (a.din[0]) k.forward(p, dz, a.in[1], nullptr, Activation::kLinear, a.din[0]);
+    if (a.din[1]) k.backward_filter(p, dz, a.in[0], a.din[1]);
   } else {
-    if (a.din[0]) conv2d_backward_data(p, dz, a.in[1], a.din[0]);
-    if (a.din[1]) conv2d_backward_filter(p, a.in[0], dz, a.din[1]);
+    if (a.din[0]) k.backward_data(p, dz, a.in[1], a.din[0]);
+    if (a.din[1]) k.backward_filter(p, a.in[0], dz, a.din[1]);
   }
   if (a.din.size() > 2 && a.din[2]) {
     float* db = a.din[2];

@@ -24,9 +24,16 @@ class Conv2DOp : public Op {
   void forward(const OpForwardArgs& a) const override;
   void backward(const OpBackwardArgs& a) const override;
   int64_t backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>& out) const override;
+  bool has_reference() const override { return true; }
+  void forward_reference(const OpForwardArgs& a) const override;
+  void backward_reference(const OpBackwardArgs& a) const override;
   const Conv2DAttrs& attrs() const { return a_; }
 
+  struct Kernels;  // the fast or the reference convolution functions
+
  private:
+  void run_forward(const OpForwardArgs& a, const Kernels& k) const;
+  void run_backward(const OpBackwardArgs& a, const Kernels& k) const;
   Conv2DAttrs a_;
 };
 

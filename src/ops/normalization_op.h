@@ -19,12 +19,17 @@ class BatchNormOp : public Op {
   void backward(const OpBackwardArgs& a) const override;
   bool has_side_effects() const override { return training_; }
   int64_t backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>& out) const override;
+  bool has_reference() const override { return true; }
+  void forward_reference(const OpForwardArgs& a) const override;
+  void backward_reference(const OpBackwardArgs& a) const override;
   bool training() const { return training_; }
   bool has_gamma() const { return has_gamma_; }
   bool has_beta() const { return has_beta_; }
   float eps() const { return eps_; }
 
  private:
+  void run_forward(const OpForwardArgs& a, bool reference) const;
+  void run_backward(const OpBackwardArgs& a, bool reference) const;
   int moving_index() const { return 1 + int(has_gamma_) + int(has_beta_); }
   bool training_, has_gamma_, has_beta_;
   float eps_, momentum_;
@@ -39,8 +44,13 @@ class LayerNormOp : public Op {
   void forward(const OpForwardArgs& a) const override;
   void backward(const OpBackwardArgs& a) const override;
   int64_t backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>& out) const override;
+  bool has_reference() const override { return true; }
+  void forward_reference(const OpForwardArgs& a) const override;
+  void backward_reference(const OpBackwardArgs& a) const override;
 
  private:
+  void run_forward(const OpForwardArgs& a, bool reference) const;
+  void run_backward(const OpBackwardArgs& a, bool reference) const;
   bool has_gamma_, has_beta_;
   float eps_;
 };

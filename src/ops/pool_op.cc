@@ -15,16 +15,21 @@ Status Pool2DOp::infer(const std::vector<Shape>& in, std::vector<Shape>* out) co
   return Status();
 }
 
-void Pool2DOp::forward(const OpForwardArgs& a) const {
+void Pool2DOp::forward(const OpForwardArgs& a) const { run_forward(a, false); }
+void Pool2DOp::forward_reference(const OpForwardArgs& a) const { run_forward(a, true); }
+void Pool2DOp::backward(const OpBackwardArgs& a) const { run_backward(a, false); }
+void Pool2DOp::backward_reference(const OpBackwardArgs& a) const { run_backward(a, true); }
+
+void Pool2DOp::run_forward(const OpForwardArgs& a, bool reference) const {
   Pool2DParams p;
   params(a.in_shapes[0], &p);
-  pool2d_forward(kind_, p, a.in[0], a.out[0]);
+  (reference ? pool2d_forward_reference : pool2d_forward)(kind_, p, a.in[0], a.out[0]);
 }
 
-void Pool2DOp::backward(const OpBackwardArgs& a) const {
+void Pool2DOp::run_backward(const OpBackwardArgs& a, bool reference) const {
   Pool2DParams p;
   params(a.in_shapes[0], &p);
-  if (a.din[0]) pool2d_backward(kind_, p, a.in[0], a.out[0], a.dout[0], a.din[0]);
+  if (a.din[0]) (reference ? pool2d_backward_reference : pool2d_backward)(kind_, p, a.in[0], a.out[0], a.dout[0], a.din[0]);
 }
 
 Status GlobalPoolOp::infer(const std::vector<Shape>& in, std::vector<Shape>* out) const {
@@ -33,14 +38,19 @@ Status GlobalPoolOp::infer(const std::vector<Shape>& in, std::vector<Shape>* out
   return Status();
 }
 
-void GlobalPoolOp::forward(const OpForwardArgs& a) const {
+void GlobalPoolOp::forward(const OpForwardArgs& a) const { run_forward(a, false); }
+void GlobalPoolOp::forward_reference(const OpForwardArgs& a) const { run_forward(a, true); }
+void GlobalPoolOp::backward(const OpBackwardArgs& a) const { run_backward(a, false); }
+void GlobalPoolOp::backward_reference(const OpBackwardArgs& a) const { run_backward(a, true); }
+
+void GlobalPoolOp::run_forward(const OpForwardArgs& a, bool reference) const {
   const Shape& s = a.in_shapes[0];
-  global_pool_forward(kind_, s[0], shape_numel(s) / (s[0] * s.back()), s.back(), a.in[0], a.out[0]);
+  (reference ? global_pool_forward_reference : global_pool_forward)(kind_, s[0], shape_numel(s) / (s[0] * s.back()), s.back(), a.in[0], a.out[0]);
 }
 
-void GlobalPoolOp::backward(const OpBackwardArgs& a) const {
+void GlobalPoolOp::run_backward(const OpBackwardArgs& a, bool reference) const {
   const Shape& s = a.in_shapes[0];
-  if (a.din[0]) global_pool_backward(kind_, s[0], shape_numel(s) / (s[0] * s.back()), s.back(), a.in[0], a.out[0], a.dout[0], a.din[0]);
+  if (a.din[0]) (reference ? global_pool_backward_reference : global_pool_backward)(kind_, s[0], shape_numel(s) / (s[0] * s.back()), s.back(), a.in[0], a.out[0], a.dout[0], a.din[0]);
 }
 
 }  // namespace kiln

@@ -14,9 +14,14 @@ class Pool2DOp : public Op {
   Status infer(const std::vector<Shape>& in, std::vector<Shape>* out) const override;
   void forward(const OpForwardArgs& a) const override;
   void backward(const OpBackwardArgs& a) const override;
+  bool has_reference() const override { return true; }
+  void forward_reference(const OpForwardArgs& a) const override;
+  void backward_reference(const OpBackwardArgs& a) const override;
 
  private:
   Status params(const Shape& x, Pool2DParams* p) const;
+  void run_forward(const OpForwardArgs& a, bool reference) const;
+  void run_backward(const OpBackwardArgs& a, bool reference) const;
   PoolKind kind_;
   int64_t ph_, pw_, sh_, sw_;
   bool same_;
@@ -30,8 +35,13 @@ class GlobalPoolOp : public Op {
   Status infer(const std::vector<Shape>& in, std::vector<Shape>* out) const override;
   void forward(const OpForwardArgs& a) const override;
   void backward(const OpBackwardArgs& a) const override;
+  bool has_reference() const override { return true; }
+  void forward_reference(const OpForwardArgs& a) const override;
+  void backward_reference(const OpBackwardArgs& a) const override;
 
  private:
+  void run_forward(const OpForwardArgs& a, bool reference) const;
+  void run_backward(const OpBackwardArgs& a, bool reference) const;
   PoolKind kind_;
 };
 

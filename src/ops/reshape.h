@@ -13,6 +13,7 @@ class ReshapeOp : public Op {
   Status infer(const std::vector<Shape>& in, std::vector<Shape>* out) const override;
   void forward(const OpForwardArgs& a) const override;
   void backward(const OpBackwardArgs& a) const override;
+  bool has_reference() const override { return true; }  // its one kernel is a plain copy
 
  private:
   Shape shape_;  // full target shape, batch included
@@ -26,6 +27,7 @@ class ZerosLikeOp : public Op {
   void forward(const OpForwardArgs& a) const override;
   bool differentiable(int) const override { return false; }
   void backward(const OpBackwardArgs&) const override {}
+  bool has_reference() const override { return true; }  // a plain fill
 };
 
 }  // namespace kiln

@@ -50,7 +50,12 @@ Status RnnOp::infer(const std::vector<Shape>& in, std::vector<Shape>* out) const
   return Status();
 }
 
-void RnnOp::forward(const OpForwardArgs& a) const {
+void RnnOp::forward(const OpForwardArgs& a) const { run_forward(a, false); }
+void RnnOp::forward_reference(const OpForwardArgs& a) const { run_forward(a, true); }
+void RnnOp::backward(const OpBackwardArgs& a) const { run_backward(a, false); }
+void RnnOp::backward_reference(const OpBackwardArgs& a) const { run_backward(a, true); }
+
+void RnnOp::run_forward(const OpForwardArgs& a, bool reference) const {
   const RnnParams p = params(a.in_shapes[0]);
   const int r = num_results(), first = first_state_input();
   const float* bias = a_.has_bias ? a.in[3] : nullptr;
@@ -68,7 +73,7 @@ void RnnOp::forward(const OpForwardArgs& a) const {
     }
   }
   float* c_last = a_.cell == RnnCell::kLstm ? a.out[2] : nullptr;
-  rnn_forward(p, a.in[0], h0, c0, a.in[1], a.in[2], bias, seq, a.out[1], c_last, a.out[size_t(r)]);
+  (reference ? rnn_forward_reference : rnn_forward)(p, a.in[0], h0, c0, a.in[1], a.in[2], bias, seq, a.out[1], c_last, a.out[size_t(r)]);
   if (!a_.return_sequences) copy_floats(a.out[0], a.out[1], state_n);
   if (a_.stateful) {
     copy_floats(const_cast<float*>(a.in[size_t(first)]), a.out[1], state_n);
@@ -76,7 +81,7 @@ void RnnOp::forward(const OpForwardArgs& a) const {
   }
 }
 
-void RnnOp::backward(const OpBackwardArgs& a) const {
+void RnnOp::run_backward(const OpBackwardArgs& a, bool reference) const {
   const RnnParams p = params(a.in_shapes[0]);
   const int r = num_results(), first = first_state_input();
   const int64_t state_n = p.batch * p.units;
@@ -105,7 +110,7 @@ void RnnOp::backward(const OpBackwardArgs& a) const {
   const bool state_grads = a_.has_initial_state && !a_.stateful;
   float* dh0 = state_grads ? din(first) : nullptr;
   float* dc0 = state_grads && lstm ? din(first + 1) : nullptr;
-  rnn_backward(p, a.in[0], h0, c0, a.in[1], a.in[2], bias, a.out[size_t(r)], dy_seq, dh_last, lstm ? a.dout[2] : nullptr,
+  (reference ? rnn_backward_reference : rnn_backward)(p, a.in[0], h0, c0, a.in[1], a.in[2], bias, a.out[size_t(r)], dy_seq, dh_last, lstm ? a.dout[2] : nullptr,
                din(0), dh0, dc0, din(1), din(2), a_.has_bias ? din(3) : nullptr, scratch);
 }
 

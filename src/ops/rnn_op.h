@@ -40,8 +40,16 @@ class RnnOp : public Op {
   void backward(const OpBackwardArgs& a) const override;
   int64_t backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>& out) const override;
   bool has_side_effects() const override { return a_.stateful; }
+  // The reference forward leaves the saved workspace unwritten and the
+  // reference backward recomputes the forward instead of reading it, so the
+  // two run as a pair (both are on the reference backend when either is).
+  bool has_reference() const override { return true; }
+  void forward_reference(const OpForwardArgs& a) const override;
+  void backward_reference(const OpBackwardArgs& a) const override;
 
  private:
+  void run_forward(const OpForwardArgs& a, bool reference) const;
+  void run_backward(const OpBackwardArgs& a, bool reference) const;
   int num_states() const { return a_.cell == RnnCell::kLstm ? 2 : 1; }
   int first_state_input() const { return a_.has_bias ? 4 : 3; }
   RnnParams params(const Shape& x) const;

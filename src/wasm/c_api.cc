@@ -220,6 +220,23 @@ int kiln_model_set_weight(Model* m, int i, const float* data, int n) {
   return s.ok() ? 1 : fail(s);
 }
 
+// kiln.setBackend / getBackend / placement: which backend plans prefer.
+int kiln_set_backend(const char* name, int strict) {
+  Status s = set_default_backend(name, strict != 0);
+  return s.ok() ? 1 : fail(s);
+}
+const char* kiln_backend() { return default_backend_choice().order.front()->name(); }
+const char* kiln_backend_names() {
+  Json names = Json::array();
+  for (const std::string& n : backend_names()) names.push(Json::string(n));
+  g_text = names.dump();
+  return g_text.c_str();
+}
+const char* kiln_model_placement(Model* m) {
+  g_text = m->placement().dump();
+  return g_text.c_str();
+}
+
 const char* kiln_model_summary(Model* m) {
   g_text = m->summary();
   return g_text.c_str();

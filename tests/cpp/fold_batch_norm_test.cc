@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "core/rng.h"
-#include "graph/plan.h"
+#include "runtime/plan.h"
 #include "ops/conv2d_op.h"
 #include "ops/normalization_op.h"
 #include "passes/fold_batch_norm.h"

@@ -25,7 +25,7 @@
 
 #include "api/model.h"
 #include "core/json.h"
-#include "graph/plan.h"
+#include "runtime/plan.h"
 #include "layers/layer.h"
 
 namespace kiln {
@@ -194,7 +194,7 @@ struct LayerGraph {
   std::unique_ptr<Plan> plan;
 
   Status init(const std::string& cls, const std::string& config, const std::vector<Shape>& inputs, int64_t batch,
-              bool training, bool backward, Rng* rng) {
+              bool training, bool backward, Rng* rng, const PlanOptions* options = nullptr) {
     Json cfg;
     KILN_RETURN_IF_ERROR(parse_json(config, &cfg));
     cfg.set("name", Json::string("layer_under_test"));
@@ -230,7 +230,7 @@ struct LayerGraph {
     KILN_RETURN_IF_ERROR(g.reshape(y, {shape_numel(g.values()[size_t(y)].shape)}, &y_keep));
     std::vector<float*> ext(g.values().size(), nullptr);
     for (size_t k = 0; k < ws.size(); ++k) ext[size_t(ws[k])] = weights[k].data();
-    return Plan::compile(g, ext, nullptr, nullptr, &plan, rng);
+    return Plan::compile(g, ext, nullptr, nullptr, &plan, rng, options);
   }
   int64_t numel(int v) const { return shape_numel(g.values()[size_t(v)].shape); }
   void set(int v, const std::vector<float>& data) {

@@ -16,7 +16,7 @@
 #include "api/model.h"
 #include "core/rng.h"
 #include "graph/graph.h"
-#include "graph/plan.h"
+#include "runtime/plan.h"
 #include "kiln/kiln.h"
 
 namespace kiln {

@@ -23,7 +23,7 @@
 #include "api/model.h"
 #include "core/json.h"
 #include "core/thread_pool.h"
-#include "graph/plan.h"
+#include "runtime/plan.h"
 #include "io/model_format.h"
 #include "layer_fixture.h"
 #include "layers/layer.h"

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "graph/plan.h"
+#include "runtime/plan.h"
 
 namespace kiln {
 
