@@ -391,6 +391,7 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
   PlanOptions options;
   options.backends = default_backend_choice();
   options.results = roots;
+  options.constants_version = &weights_version_;
   return Plan::compile(g, externals, &config_.optimizer, &step_, &out->plan, &rng_, &options);
 }
 
@@ -467,6 +468,7 @@ Status Model::train_batch(const std::vector<const float*>& xs, const std::vector
   for (int v : cp->targets) by.push_back(cp->plan->buffer(v));
   KILN_RETURN_IF_ERROR(check_inputs(bx, &by, count));
   cp->plan->run();
+  ++weights_version_;  // the step moved the weights (and the moving statistics)
   *loss = cp->plan->buffer(cp->loss)[0];
   for (size_t i = 0; i < cp->metrics.size(); ++i) {
     const float* ratio = cp->plan->buffer(cp->metrics[i]);
@@ -483,6 +485,7 @@ Status Model::gradients(const std::vector<const float*>& xs, const std::vector<c
   KILN_RETURN_IF_ERROR(get_plan(PlanKind::kGradients, n, &cp));
   feed(cp, xs, ys, nullptr, 0, n);
   cp->plan->run();
+  ++weights_version_;  // training mode: the moving statistics moved
   *loss = cp->plan->buffer(cp->loss)[0];
   grads->clear();
   size_t k = 0;

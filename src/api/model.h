@@ -135,7 +135,14 @@ class Model {
   // keep it; takes effect at the next call (plans are rebuilt).
   Status set_layer_trainable(const std::string& layer, bool trainable);
   bool layer_trainable(size_t l) const { return layer_trainable_[l]; }
-  float* weight_data(size_t i) { return params_.get() + weights_[i].offset; }
+  // A writable view: the weights may change through it, so plans recompute
+  // what they derived from them (folded batch norms, packed filters). Write
+  // before the next call on the model, or ask again: a view kept across runs
+  // and written later goes unseen by plans that already ran.
+  float* weight_data(size_t i) {
+    ++weights_version_;
+    return params_.get() + weights_[i].offset;
+  }
   Status set_weight(size_t i, const float* data, int64_t n);
 
   // Optimizer state: slot s of every weight, laid out like the parameters.
@@ -204,6 +211,9 @@ class Model {
   Rng rng_;
   std::map<std::pair<int, int64_t>, CompiledPlan> plans_;
   uint64_t plans_generation_ = 0;  // backend_choice_generation() the plans were placed under
+  // Bumped whenever the weights may have changed (a writable view handed out,
+  // a training step run): the plans' constants version.
+  uint64_t weights_version_ = 1;
 };
 
 // A float buffer of n elements, 64-byte aligned and zeroed; null when out of memory.

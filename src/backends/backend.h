@@ -47,6 +47,11 @@ struct StepContext {
   float grad_scale = 1.0f;
   std::vector<const float*> update_grads;  // every update's gradient (host memory)
   std::vector<int64_t> update_sizes;
+  // Changes whenever the plan's constant inputs may have (the model bumps it
+  // when its weights change); null when the plan has no constants. Kernels
+  // that keep data derived from constant inputs (packed filters) refresh it
+  // when this differs from the value they saw.
+  const uint64_t* constants_version = nullptr;
 };
 
 // One plan step as its backend sees it: the node and every buffer resolved.
@@ -54,6 +59,9 @@ struct StepBinding {
   const Node* node = nullptr;
   std::vector<TensorAddress> inputs;
   std::vector<Shape> input_shapes;
+  // Per input: the same between runs until context->constants_version
+  // changes (weights in an inference plan, and what only they determine).
+  std::vector<bool> constant_inputs;
   std::vector<TensorAddress> outputs;  // node_outputs() order; a null buffer where a gradient is not wanted
   std::vector<Shape> output_shapes;
   TensorAddress workspace;  // workspace_bytes() bytes in the backend's arena

@@ -51,6 +51,9 @@ class Op {
   // True when forward writes into an external input (moving statistics,
   // stateful recurrent state): such nodes are never dropped as dead.
   virtual bool has_side_effects() const { return false; }
+  // False for ops that draw random numbers (dropout, noise): never computed
+  // once and reused, even when every input is a constant.
+  virtual bool deterministic() const { return true; }
   // Scratch floats forward/backward need for these shapes (inputs, outputs
   // with saved tensors). The plan holds them in its arena: no op keeps
   // hidden buffers of its own.

@@ -47,6 +47,8 @@ void add_bias_act(float* y, const float* bias, int64_t rows, int64_t cols, Activ
 }
 }  // namespace
 
+Status Conv2DOp::params(const Shape& x, Conv2DParams* p) const { return params_of(a_, x, p); }
+
 Status Conv2DOp::infer(const std::vector<Shape>& in, std::vector<Shape>* out) const {
   if (in.size() < 2 || in.size() > 3) return Status::error(name() + ": takes x, kernel and an optional bias");
   Conv2DParams p;

@@ -3,6 +3,7 @@
 // src/cpu/conv2d*.cc (reference, im2col + GEMM, direct depthwise).
 #pragma once
 #include "core/activation.h"
+#include "cpu/conv2d.h"
 #include "graph/op.h"
 
 namespace kiln {
@@ -28,6 +29,8 @@ class Conv2DOp : public Op {
   void forward_reference(const OpForwardArgs& a) const override;
   void backward_reference(const OpBackwardArgs& a) const override;
   const Conv2DAttrs& attrs() const { return a_; }
+  // The kernels' geometry for input shape x (the convolution's, also for a transpose).
+  Status params(const Shape& x, Conv2DParams* p) const;
 
   struct Kernels;  // the fast or the reference convolution functions
 

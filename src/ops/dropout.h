@@ -35,6 +35,7 @@ class NoiseOp : public Op {
   NoiseOp(NoiseKind kind, double param, std::vector<bool> shared_axes = {})
       : kind_(kind), param_(param), shared_(std::move(shared_axes)) {}
   std::string name() const override;
+  bool deterministic() const override { return false; }
   Status infer(const std::vector<Shape>& in, std::vector<Shape>* out) const override;
   void forward(const OpForwardArgs& a) const override;
   void backward(const OpBackwardArgs& a) const override;

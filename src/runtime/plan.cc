@@ -39,6 +39,7 @@ class CopyKernel : public Kernel {
 // copy of value `inputs[0]` into `outputs[0]`, on `backend`.
 struct FlatStep {
   int node = -1;
+  bool constant = false;  // reads only constants
   Backend* backend = nullptr;
   std::vector<int> inputs, outputs;  // value ids (mirrors included); outputs in node_outputs() order, -1 allowed
 };
@@ -47,9 +48,36 @@ struct FlatValue {
   Shape shape;
   ValueKind kind;
   Backend* home;
+  bool constant = false;
 };
 
 bool shares_memory(Backend* a, Backend* b) { return a == b || (a->host_memory() && b->host_memory()); }
+
+// Externals nothing writes, and what deterministic, side-effect-free nodes
+// compute from them alone; node_constant[i] for nodes of the latter kind.
+std::vector<bool> constant_values(const Graph& graph, std::vector<bool>* node_constant) {
+  const auto& values = graph.values();
+  const auto& nodes = graph.nodes();
+  std::vector<bool> written(values.size(), false), constant(values.size(), false);
+  for (const Node& n : nodes)
+    if (writes_host_state(n))
+      for (int in : n.inputs) written[size_t(in)] = true;
+  for (size_t v = 0; v < values.size(); ++v) constant[v] = values[v].kind == ValueKind::kExternal && !written[v];
+  node_constant->assign(nodes.size(), false);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& n = nodes[i];
+    const bool pure = n.op == OpKind::kGemm || n.op == OpKind::kActivation || n.op == OpKind::kAdd ||
+                      (n.op == OpKind::kOp && n.impl->deterministic() && !n.impl->has_side_effects());
+    if (!pure || n.inputs.empty()) continue;
+    bool all = true;
+    for (int in : n.inputs) all = all && constant[size_t(in)];
+    if (!all) continue;
+    (*node_constant)[i] = true;
+    for (int o : node_outputs(n))
+      if (o >= 0) constant[size_t(o)] = true;
+  }
+  return constant;
+}
 
 }  // namespace
 
@@ -74,21 +102,29 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
     if (shape_numel(v.shape) < 0) return Status::error("plan: value '" + v.name + "' has an invalid shape " + shape_to_string(v.shape));
     values.push_back({v.shape, v.kind, v.kind == ValueKind::kTemp ? nullptr : host});
   }
+  std::vector<bool> node_constant;
+  if (options && options->constants_version) {
+    const std::vector<bool> constant = constant_values(graph, &node_constant);
+    for (size_t v = 0; v < graph.values().size(); ++v) values[v].constant = constant[v];
+  } else {
+    node_constant.assign(nodes.size(), false);
+  }
   std::map<std::pair<int, Backend*>, int> mirrors;
   std::vector<FlatStep> flat;
   auto mirror_on = [&](int v, Backend* b) {
     auto it = mirrors.find({v, b});
     if (it != mirrors.end()) return it->second;
     const int m = int(values.size());
-    values.push_back({values[size_t(v)].shape, ValueKind::kTemp, b});
-    flat.push_back({-1, b, {v}, {m}});
+    const bool constant = values[size_t(v)].constant;
+    values.push_back({values[size_t(v)].shape, ValueKind::kTemp, b, constant});
+    flat.push_back({-1, constant, b, {v}, {m}});
     mirrors[{v, b}] = m;
     return m;
   };
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
     Backend* b = placed[i].backend;
-    FlatStep s{int(i), b, {}, node_outputs(n)};
+    FlatStep s{int(i), node_constant[i], b, {}, node_outputs(n)};
     for (int in : n.inputs) {
       if (!values[size_t(in)].home)
         return Status::error(std::string("plan: ") + node_op_name(n) + " reads a value no earlier step writes");
@@ -134,6 +170,9 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
       if (o >= 0) life[size_t(o)] = {i, i};
   }
   for (int r : results) life[size_t(host_view[size_t(r)])].second = end;
+  // Constants computed in the plan are kept from one run to the next.
+  for (size_t v = 0; v < values.size(); ++v)
+    if (values[v].constant && life[v].first >= 0) life[v] = {0, end};
   for (size_t v = 0; v < values.size(); ++v)
     if (life[v].first >= 0) plan->unplanned_bytes_ += bytes[v];
 
@@ -189,6 +228,10 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
   plan->context_->rng = rng;
   plan->context_->optimizer = opt;
   plan->context_->step = step;
+  if (options && options->constants_version) {
+    plan->constants_version_ = options->constants_version;
+    plan->context_->constants_version = options->constants_version;
+  }
   for (const FlatStep& s : flat) {
     Step exec{s.backend, nullptr};
     PlacedStep report;
@@ -203,7 +246,10 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
       const Node& n = plan->nodes_[size_t(s.node)];
       StepBinding binding;
       binding.node = &n;
-      for (int in : s.inputs) binding.inputs.push_back(address[size_t(in)]);
+      for (int in : s.inputs) {
+        binding.inputs.push_back(address[size_t(in)]);
+        binding.constant_inputs.push_back(values[size_t(in)].constant);
+      }
       binding.input_shapes = shapes_of(s.inputs);
       for (int o : s.outputs) binding.outputs.push_back(o >= 0 ? address[size_t(o)] : TensorAddress{});
       binding.output_shapes = shapes_of(s.outputs);
@@ -218,14 +264,20 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
       report.op = node_op_name(n);
       report.fallback = placed[size_t(s.node)].fallback;
     }
+    report.constant = s.constant;
     plan->placement_.push_back(report);
-    plan->steps_.push_back(std::move(exec));
+    (s.constant ? plan->constant_steps_ : plan->steps_).push_back(std::move(exec));
   }
   *out = std::move(plan);
   return Status();
 }
 
 void Plan::run() {
+  if (!constant_steps_.empty() && (!constants_ready_ || *constants_version_ != constants_seen_)) {
+    for (Step& s : constant_steps_) s.kernel->run();
+    constants_seen_ = *constants_version_;
+    constants_ready_ = true;
+  }
   for (Step& s : steps_) s.kernel->run();
   for (Backend* b : backends_) b->synchronize();
 }
@@ -238,6 +290,7 @@ Json Plan::placement_json() const {
     step.set("op", Json::string(p.op)).set("backend", Json::string(p.backend));
     if (p.node >= 0) step.set("node", Json::number(p.node));
     if (!p.fallback.empty()) step.set("fallback", Json::string(p.fallback));
+    if (p.constant) step.set("constant", Json::boolean(true));
     steps.push(std::move(step));
     copies += p.node < 0;
     fallbacks += !p.fallback.empty();

@@ -27,6 +27,13 @@ struct PlanOptions {
   // Values the caller reads after run(): alive to the end and in host
   // memory. Empty: every value no step reads.
   std::vector<int> results;
+  // The externals nothing in the plan writes stay as they are between runs
+  // until this counter changes (the model bumps it whenever its weights may
+  // have). With it, steps that read only such constants (batch-norm folding
+  // of weights) run once per change instead of every run, and kernels may
+  // keep data derived from constant inputs (packed filters). Null: externals
+  // may change between any two runs.
+  const uint64_t* constants_version = nullptr;
 };
 
 // One step of the flat list, for reports: a node or a copy between backends.
@@ -35,6 +42,7 @@ struct PlacedStep {
   std::string op;  // the node's op, or "Copy"
   std::string backend;  // where it runs (a copy: its destination)
   std::string fallback;  // why the preferred backend did not take the node; empty when it did
+  bool constant = false;  // reads only constants: runs once per change of them, not every run
 };
 
 class Plan {
@@ -52,7 +60,7 @@ class Plan {
   int64_t arena_bytes() const { return arena_bytes_; }  // every backend's arena together
   int64_t unplanned_bytes() const { return unplanned_bytes_; }  // what one buffer per value would need
   const std::vector<PlacedStep>& placement() const { return placement_; }
-  // {"steps": [{op, backend, node?, fallback?}], "copies": n, "fallbacks": n}
+  // {"steps": [{op, backend, node?, fallback?, constant?}], "copies": n, "fallbacks": n}
   Json placement_json() const;
 
  private:
@@ -64,6 +72,10 @@ class Plan {
   std::vector<std::unique_ptr<BackendBuffer>> memory_;  // arenas, and the externals lent by the caller
   std::vector<float*> host_;
   std::vector<Step> steps_;
+  std::vector<Step> constant_steps_;  // run before steps_ when the constants changed
+  const uint64_t* constants_version_ = nullptr;
+  uint64_t constants_seen_ = 0;
+  bool constants_ready_ = false;
   std::vector<Backend*> backends_;  // every backend a step runs on
   std::vector<PlacedStep> placement_;
   std::unique_ptr<StepContext> context_;

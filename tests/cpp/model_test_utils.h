@@ -82,7 +82,7 @@ inline void check_gradients(Model& m, const std::vector<const float*>& xs, const
   size_t gi = 0;
   for (size_t w = 0; w < m.num_weights(); ++w) {
     if (!m.weight_trainable(w)) continue;
-    float* data = m.weight_data(w);
+    const float* data = m.weight_data(w);
     const int64_t count = shape_numel(m.weight_shape(w));
     double worst = 0, scale = 1e-3;
     for (int64_t i = 0; i < count; ++i) scale = std::max(scale, double(std::fabs(grads[gi][size_t(i)])));
@@ -90,11 +90,12 @@ inline void check_gradients(Model& m, const std::vector<const float*>& xs, const
       const float orig = data[i];
       const float h = step * std::max(1.0f, std::fabs(orig));
       float lp, lm;
-      data[i] = orig + h;
+      // A fresh writable view per write: it tells the model its weights changed.
+      m.weight_data(w)[i] = orig + h;
       ASSERT_TRUE(m.evaluate(xs, ys, n, &lp, metric.data()).ok());
-      data[i] = orig - h;
+      m.weight_data(w)[i] = orig - h;
       ASSERT_TRUE(m.evaluate(xs, ys, n, &lm, metric.data()).ok());
-      data[i] = orig;
+      m.weight_data(w)[i] = orig;
       const double fd = (double(lp) - double(lm)) / (2.0 * double(h));
       worst = std::max(worst, std::fabs(fd - double(grads[gi][size_t(i)])) / scale);
     }

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "backends/step_args.h"
+#include "backends/cpu/packed_weights.h"
+#include "backends/host_backend.h"
 #include "core/thread_pool.h"
 #include "cpu/activation.h"
 #include "cpu/gemm.h"
@@ -40,22 +41,16 @@ void run_bias_grad(const float* dz, float* db, int64_t rows, int64_t cols) {
   });
 }
 
-class CpuBackend : public Backend {
+class CpuBackend : public HostBackend {
  public:
   const char* name() const override { return "cpu"; }
   bool host_memory() const override { return true; }
   std::string unsupported(const Node&) const override { return ""; }
-  int64_t workspace_bytes(const Node& node, const std::vector<Shape>& in, const std::vector<Shape>& out) const override {
-    return op_workspace_floats(node, in, out) * int64_t(sizeof(float));
-  }
   Status prepare(const StepBinding& s, std::unique_ptr<Kernel>* kernel) override;
-  Status alloc(int64_t bytes, std::unique_ptr<BackendBuffer>* out) override { return HostBuffer::allocate(bytes, out); }
-  void upload(const TensorAddress& dst, const void* src, int64_t bytes) override { std::memcpy(dst.host(), src, size_t(bytes)); }
-  void download_async(const TensorAddress& src, void* dst, int64_t bytes) override { std::memcpy(dst, src.host(), size_t(bytes)); }
-  void synchronize() override {}
 };
 
 Status CpuBackend::prepare(const StepBinding& s, std::unique_ptr<Kernel>* kernel) {
+  if ((*kernel = packed_conv2d_kernel(s)) || (*kernel = packed_gemm_kernel(s))) return Status();
   const Node& n = *s.node;
   auto in = [&](size_t i) { return s.inputs[i].host(); };
   const Shape& is0 = s.input_shapes.empty() ? Shape{} : s.input_shapes[0];

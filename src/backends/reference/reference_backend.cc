@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "backends/step_args.h"
+#include "backends/host_backend.h"
 #include "cpu/activation.h"
 #include "cpu/gemm.h"
 
@@ -10,7 +10,7 @@ namespace kiln {
 
 namespace {
 
-class ReferenceBackend : public Backend {
+class ReferenceBackend : public HostBackend {
  public:
   const char* name() const override { return "reference"; }
   bool host_memory() const override { return false; }
@@ -20,15 +20,7 @@ class ReferenceBackend : public Backend {
     if (n.op == OpKind::kUpdate || n.op == OpKind::kOptimizerTick) return "optimizer steps update host-owned parameters";
     return "";
   }
-  int64_t workspace_bytes(const Node& node, const std::vector<Shape>& in, const std::vector<Shape>& out) const override {
-    return op_workspace_floats(node, in, out) * int64_t(sizeof(float));
-  }
   Status prepare(const StepBinding& s, std::unique_ptr<Kernel>* kernel) override;
-  // Its memory is host memory, but only its kernels and these copies touch it.
-  Status alloc(int64_t bytes, std::unique_ptr<BackendBuffer>* out) override { return HostBuffer::allocate(bytes, out); }
-  void upload(const TensorAddress& dst, const void* src, int64_t bytes) override { std::memcpy(dst.host(), src, size_t(bytes)); }
-  void download_async(const TensorAddress& src, void* dst, int64_t bytes) override { std::memcpy(dst, src.host(), size_t(bytes)); }
-  void synchronize() override {}
 };
 
 Status ReferenceBackend::prepare(const StepBinding& s, std::unique_ptr<Kernel>* kernel) {

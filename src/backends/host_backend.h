@@ -1,6 +1,6 @@
-// The host-memory view of a step, for backends whose buffers are host
-// memory (cpu, reference): the argument lists Op::forward / Op::backward and
-// gemm() take, built from the step's binding.
+// What the backends whose buffers are host memory (cpu, reference) share:
+// buffers, copies and workspaces, and the host view of a step (the argument
+// lists Op::forward / Op::backward and gemm() take, built from its binding).
 #pragma once
 #include "backends/backend.h"
 #include "cpu/gemm.h"
@@ -8,6 +8,16 @@
 #include <functional>
 
 namespace kiln {
+
+// Host buffers, memcpy copies, the ops' own workspace sizes.
+class HostBackend : public Backend {
+ public:
+  int64_t workspace_bytes(const Node& node, const std::vector<Shape>& in, const std::vector<Shape>& out) const override;
+  Status alloc(int64_t bytes, std::unique_ptr<BackendBuffer>* out) override { return HostBuffer::allocate(bytes, out); }
+  void upload(const TensorAddress& dst, const void* src, int64_t bytes) override;
+  void download_async(const TensorAddress& src, void* dst, int64_t bytes) override;
+  void synchronize() override {}
+};
 
 // A kernel that is a closure over its prepared arguments.
 class FunctionKernel : public Kernel {

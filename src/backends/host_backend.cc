@@ -1,6 +1,20 @@
-#include "backends/step_args.h"
+#include "backends/host_backend.h"
+
+#include <cstring>
 
 namespace kiln {
+
+int64_t HostBackend::workspace_bytes(const Node& node, const std::vector<Shape>& in, const std::vector<Shape>& out) const {
+  return op_workspace_floats(node, in, out) * int64_t(sizeof(float));
+}
+
+void HostBackend::upload(const TensorAddress& dst, const void* src, int64_t bytes) {
+  std::memcpy(dst.host(), src, size_t(bytes));
+}
+
+void HostBackend::download_async(const TensorAddress& src, void* dst, int64_t bytes) {
+  std::memcpy(dst, src.host(), size_t(bytes));
+}
 
 std::function<void()> scalar_step(const StepBinding& s) {
   const Node& n = *s.node;
