@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/thread_pool.h"
 #include "layers/core_layers.h"
 #include "passes/fold_batch_norm.h"
 
@@ -396,9 +397,13 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
 }
 
 Status Model::get_plan(PlanKind kind, int64_t batch, CompiledPlan** out) {
-  if (plans_generation_ != backend_choice_generation()) {  // kiln.setBackend since: place again
+  // kiln.setBackend since: place again; another thread count: the kernels'
+  // per-thread scratch is sized again.
+  const int threads = ThreadPool::global().num_threads();
+  if (plans_generation_ != backend_choice_generation() || plans_threads_ != threads) {
     plans_.clear();
     plans_generation_ = backend_choice_generation();
+    plans_threads_ = threads;
   }
   auto key = std::make_pair(int(kind), batch);
   auto it = plans_.find(key);

@@ -211,6 +211,7 @@ class Model {
   Rng rng_;
   std::map<std::pair<int, int64_t>, CompiledPlan> plans_;
   uint64_t plans_generation_ = 0;  // backend_choice_generation() the plans were placed under
+  int plans_threads_ = 0;          // the pool's thread count their scratch was sized for
   // Bumped whenever the weights may have changed (a writable view handed out,
   // a training step run): the plans' constants version.
   uint64_t weights_version_ = 1;

@@ -65,6 +65,7 @@ struct StepBinding {
   std::vector<TensorAddress> outputs;  // node_outputs() order; a null buffer where a gradient is not wanted
   std::vector<Shape> output_shapes;
   TensorAddress workspace;  // workspace_bytes() bytes in the backend's arena
+  int64_t workspace_bytes = 0;
   StepContext* context = nullptr;
 };
 

@@ -50,6 +50,7 @@ GemmArgs gemm_step_args(const StepBinding& s) {
   g.ldc = g.n;
   g.bias = s.inputs.size() > 2 ? s.inputs[2].host() : nullptr;
   g.act = s.node->act;
+  g.scratch = {s.workspace.host(), s.workspace_bytes / int64_t(sizeof(float))};
   return g;
 }
 
@@ -61,6 +62,7 @@ OpForwardArgs op_forward_args(const StepBinding& s) {
   a.out_shapes = s.output_shapes;
   a.rng = s.context ? s.context->rng : nullptr;
   a.workspace = s.workspace.host();
+  a.workspace_floats = s.workspace_bytes / int64_t(sizeof(float));
   return a;
 }
 
@@ -82,6 +84,7 @@ OpBackwardArgs op_backward_args(const StepBinding& s) {
   }
   for (const TensorAddress& t : s.outputs) b.din.push_back(t.host());
   b.workspace = s.workspace.host();
+  b.workspace_floats = s.workspace_bytes / int64_t(sizeof(float));
   return b;
 }
 

@@ -7,6 +7,7 @@ namespace kiln {
 
 namespace {
 thread_local bool t_inside_task = false;
+thread_local int t_worker_index = 0;
 
 // Spinning this long before sleeping lets back-to-back kernels hand work over
 // without a futex round trip (tens of microseconds natively, far more with
@@ -50,6 +51,8 @@ ThreadPool& ThreadPool::global() {
 
 ThreadPool::~ThreadPool() { stop_workers(); }
 
+int ThreadPool::worker_index() { return t_worker_index; }
+
 void ThreadPool::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -68,7 +71,11 @@ void ThreadPool::resize(int threads) {
   // New workers start at the current generation, so they wait for the next
   // job (the current one's claims would fail anyway: its tasks are done).
   const uint64_t current = state_.load() >> kGenShift;
-  for (int i = 0; i < threads - 1; ++i) workers_.emplace_back([this, current] { worker_loop(current); });
+  for (int i = 0; i < threads - 1; ++i)
+    workers_.emplace_back([this, current, i] {
+      t_worker_index = i + 1;
+      worker_loop(current);
+    });
 }
 
 uint64_t ThreadPool::run_tasks() {

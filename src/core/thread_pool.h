@@ -18,6 +18,11 @@ class ThreadPool {
 
   // Total threads doing work, the caller included (>= 1).
   int num_threads() const { return int(workers_.size()) + 1; }
+  // This thread's slot in [0, num_threads()): 0 for the calling thread (any
+  // thread that is not a worker), 1.. for the workers. Kernels index their
+  // per-thread scratch with it (scratch lent by the caller, num_threads()
+  // slices; no kernel keeps buffers of its own).
+  static int worker_index();
   // Restarts the pool with `threads` threads in all (clamped to [1, 64]).
   void resize(int threads);
 

@@ -58,27 +58,45 @@ Status conv2d_params(int64_t batch, int64_t in_h, int64_t in_w, int64_t in_c, in
 bool conv2d_is_depthwise(const Conv2DParams& p) { return p.groups == p.in_c; }
 
 void conv2d_forward(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
-                    float* y) {
+                    float* y, const Scratch& scratch) {
   if (p.batch == 0) return;
   if (conv2d_is_depthwise(p)) return depthwise_forward(p, x, w, bias, act, y);
-  conv2d_forward_dense(p, x, w, bias, act, y);
+  conv2d_forward_dense(p, x, w, bias, act, y, scratch);
+}
+
+int64_t conv2d_forward_scratch_floats(const Conv2DParams& p, int threads) {
+  return p.batch == 0 || conv2d_is_depthwise(p) ? 0 : conv2d_forward_dense_scratch_floats(p, threads);
 }
 
 void conv2d_forward_dense(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
-                          float* y) {
-  if (conv2d_winograd_applies(p)) return conv2d_forward_winograd(p, x, w, bias, act, y);
-  conv2d_forward_im2col(p, x, w, bias, act, y);
+                          float* y, const Scratch& scratch) {
+  if (conv2d_winograd_applies(p)) return conv2d_forward_winograd(p, x, w, bias, act, y, scratch);
+  conv2d_forward_im2col(p, x, w, bias, act, y, {}, scratch);
 }
 
-void conv2d_backward_data(const Conv2DParams& p, const float* dy, const float* w, float* dx) {
+int64_t conv2d_forward_dense_scratch_floats(const Conv2DParams& p, int threads) {
+  if (conv2d_winograd_applies(p)) return conv2d_winograd_scratch_floats(p, threads, false, false);
+  return conv2d_forward_im2col_scratch_floats(p, threads, false);
+}
+
+void conv2d_backward_data(const Conv2DParams& p, const float* dy, const float* w, float* dx, const Scratch& scratch) {
   if (p.batch == 0) return;
   if (conv2d_is_depthwise(p)) return depthwise_backward_data(p, dy, w, dx);
-  conv2d_backward_data_im2col(p, dy, w, dx);
+  conv2d_backward_data_im2col(p, dy, w, dx, scratch);
 }
 
-void conv2d_backward_filter(const Conv2DParams& p, const float* x, const float* dy, float* dw) {
-  if (conv2d_is_depthwise(p)) return depthwise_backward_filter(p, x, dy, dw);
-  conv2d_backward_filter_im2col(p, x, dy, dw);
+int64_t conv2d_backward_data_scratch_floats(const Conv2DParams& p, int threads) {
+  return p.batch == 0 || conv2d_is_depthwise(p) ? 0 : conv2d_backward_data_im2col_scratch_floats(p, threads);
+}
+
+void conv2d_backward_filter(const Conv2DParams& p, const float* x, const float* dy, float* dw, const Scratch& scratch) {
+  if (conv2d_is_depthwise(p)) return depthwise_backward_filter(p, x, dy, dw, scratch);
+  conv2d_backward_filter_im2col(p, x, dy, dw, scratch);
+}
+
+int64_t conv2d_backward_filter_scratch_floats(const Conv2DParams& p, int threads) {
+  if (conv2d_is_depthwise(p)) return depthwise_backward_filter_scratch_floats(p, threads);
+  return conv2d_backward_filter_im2col_scratch_floats(p, threads);
 }
 
 }  // namespace kiln

@@ -11,6 +11,7 @@
 
 #include "core/activation.h"
 #include "core/status.h"
+#include "cpu/scratch.h"
 
 namespace kiln {
 
@@ -32,20 +33,29 @@ Status conv2d_params(int64_t batch, int64_t in_h, int64_t in_w, int64_t in_c, in
                      int64_t sh, int64_t sw, int64_t dh, int64_t dw, bool same_padding, int64_t groups,
                      Conv2DParams* out);
 
+// Every fast kernel below takes the scratch its *_scratch_floats(p, threads)
+// says (cpu/scratch.h: lent by the caller, a plan's arena; less or none and
+// the call allocates its own). The references need none.
+int64_t conv2d_forward_scratch_floats(const Conv2DParams& p, int threads);
+int64_t conv2d_backward_data_scratch_floats(const Conv2DParams& p, int threads);
+int64_t conv2d_backward_filter_scratch_floats(const Conv2DParams& p, int threads);
+
 // y = act(conv(x, w) + bias). bias: [out_c] or null. act must be elementwise
 // (not softmax / logSoftmax: those are not applied).
-void conv2d_forward(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act, float* y);
+void conv2d_forward(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act, float* y,
+                    const Scratch& scratch = {});
 void conv2d_forward_reference(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
                               float* y);
 
 // dx = d loss / d x from dy (overwrites dx). This is also the forward pass of
 // conv2dTranspose (x <-> y roles swapped).
-void conv2d_backward_data(const Conv2DParams& p, const float* dy, const float* w, float* dx);
+void conv2d_backward_data(const Conv2DParams& p, const float* dy, const float* w, float* dx, const Scratch& scratch = {});
 void conv2d_backward_data_reference(const Conv2DParams& p, const float* dy, const float* w, float* dx);
 
 // dw = d loss / d w (overwrites dw, shaped like w). The bias gradient is the
 // column sum of dy and is not computed here.
-void conv2d_backward_filter(const Conv2DParams& p, const float* x, const float* dy, float* dw);
+void conv2d_backward_filter(const Conv2DParams& p, const float* x, const float* dy, float* dw,
+                            const Scratch& scratch = {});
 void conv2d_backward_filter_reference(const Conv2DParams& p, const float* x, const float* dy, float* dw);
 
 // Internal entry points shared by the conv2d_*.cc files; the public
@@ -59,30 +69,40 @@ struct Conv2DPackedFilter {
   int nr = 0;
 };
 void conv2d_forward_im2col(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
-                           float* y, const Conv2DPackedFilter& packed = {});
+                           float* y, const Conv2DPackedFilter& packed = {}, const Scratch& scratch = {});
+int64_t conv2d_forward_im2col_scratch_floats(const Conv2DParams& p, int threads, bool packed);
 // Winograd F(2x2, 3x3) (src/cpu/conv2d_winograd.cc): 3x3, stride 1, no
 // dilation, no groups, and enough channels for it to win over im2col.
 bool conv2d_winograd_applies(const Conv2DParams& p);
 void conv2d_forward_winograd(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
-                             float* y);
+                             float* y, const Scratch& scratch = {});
 // The same split in two, for filters known ahead (inference): the filter
 // transformed once into conv2d_winograd_filter_floats(p) floats (only in_c,
 // out_c of p matter), then any number of convolutions with it.
 int64_t conv2d_winograd_filter_floats(const Conv2DParams& p);
 void conv2d_winograd_filter(const Conv2DParams& p, const float* w, float* u);
 void conv2d_forward_winograd_transformed(const Conv2DParams& p, const float* x, const float* u, const float* bias,
-                                         Activation act, float* y, const Conv2DPackedFilter& packed = {});
+                                         Activation act, float* y, const Conv2DPackedFilter& packed = {},
+                                         const Scratch& scratch = {});
+int64_t conv2d_winograd_scratch_floats(const Conv2DParams& p, int threads, bool filter_transformed, bool packed);
 // A dense (non-depthwise) forward convolution by the best method for its shape.
 void conv2d_forward_dense(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
-                          float* y);
-void conv2d_backward_data_im2col(const Conv2DParams& p, const float* dy, const float* w, float* dx);
-void conv2d_backward_filter_im2col(const Conv2DParams& p, const float* x, const float* dy, float* dw);
+                          float* y, const Scratch& scratch = {});
+int64_t conv2d_forward_dense_scratch_floats(const Conv2DParams& p, int threads);
+void conv2d_backward_data_im2col(const Conv2DParams& p, const float* dy, const float* w, float* dx,
+                                 const Scratch& scratch = {});
+int64_t conv2d_backward_data_im2col_scratch_floats(const Conv2DParams& p, int threads);
+void conv2d_backward_filter_im2col(const Conv2DParams& p, const float* x, const float* dy, float* dw,
+                                   const Scratch& scratch = {});
+int64_t conv2d_backward_filter_im2col_scratch_floats(const Conv2DParams& p, int threads);
 // Caps the im2col buffer at `floats` (tests force many small chunks with it);
 // 0 restores the default (a few MiB). Not thread-safe: set it between calls.
 void conv2d_set_col_budget(int64_t floats);
 void depthwise_forward(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
                        float* y);
 void depthwise_backward_data(const Conv2DParams& p, const float* dy, const float* w, float* dx);
-void depthwise_backward_filter(const Conv2DParams& p, const float* x, const float* dy, float* dw);
+void depthwise_backward_filter(const Conv2DParams& p, const float* x, const float* dy, float* dw,
+                               const Scratch& scratch = {});
+int64_t depthwise_backward_filter_scratch_floats(const Conv2DParams& p, int threads);
 
 }  // namespace kiln

@@ -18,6 +18,7 @@
 // Every kernel gathers (each task owns the outputs it writes), so threads
 // split rows with no atomics; the filter gradient sums per-thread partials.
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -274,25 +275,37 @@ void depthwise_backward_data(const Conv2DParams& p, const float* dy, const float
 // in registers at once, so each dy vector loaded serves kPx taps. Columns
 // whose taps all fall inside the row (the interior) go through the blocked
 // loop; the few border columns are added per kw.
-void depthwise_backward_filter(const Conv2DParams& p, const float* x, const float* dy, float* dw) {
+namespace {
+// Output rows summed into each partial dw, one part per task.
+int64_t filter_parts(const Conv2DParams& p, int threads) {
+  const int64_t per_row = p.out_w * p.out_c * p.kernel_h * p.kernel_w;
+  return std::max<int64_t>(1, std::min<int64_t>(threads, p.batch * p.out_h / min_rows(per_row)));
+}
+// A multiplier above 1 expands one input row per thread.
+int64_t expanded_floats(const Conv2DParams& p) { return p.out_c > p.in_c ? p.in_w * p.out_c : 0; }
+}  // namespace
+
+// The partial sums, then one expanded row per thread.
+int64_t depthwise_backward_filter_scratch_floats(const Conv2DParams& p, int threads) {
+  return filter_parts(p, threads) * p.kernel_h * p.kernel_w * p.out_c + threads * expanded_floats(p);
+}
+
+void depthwise_backward_filter(const Conv2DParams& p, const float* x, const float* dy, float* dw, const Scratch& scratch) {
   const int64_t C = p.in_c, OC = p.out_c, mult = OC / C;
   const int64_t taps = p.kernel_h * p.kernel_w, wsize = taps * OC;
   const int64_t rows = p.batch * p.out_h;
-  const int64_t per_row = p.out_w * OC * taps;
   const int64_t x_step = p.stride_w * OC, q_step = p.dilation_w * OC;
   int64_t in_lo, in_hi;
   valid_range(-p.pad_left, p.stride_w, p.out_w, p.in_w - (p.kernel_w - 1) * p.dilation_w, &in_lo, &in_hi);
   // Each part sums a contiguous range of output rows into its own partial dw.
-  const int64_t parts =
-      std::max<int64_t>(1, std::min<int64_t>(ThreadPool::global().num_threads(), rows / min_rows(per_row)));
-  // Reused (no allocation once warm). Tasks must use the pointer: inside
-  // them the name `partial_buf` would mean the worker thread's own buffer.
-  thread_local std::vector<float> partial_buf;
-  partial_buf.assign(size_t(parts * wsize), 0.0f);
-  float* const partial = partial_buf.data();
+  const int threads = ThreadPool::global().num_threads();
+  const int64_t parts = filter_parts(p, threads);
+  const ScratchBuffer buffer(scratch, depthwise_backward_filter_scratch_floats(p, threads));
+  float* const partial = buffer.data();
+  std::memset(partial, 0, size_t(parts * wsize) * sizeof(float));
   ThreadPool::global().parallel_for(int(parts), [&](int part) {
     float* acc_w = partial + part * wsize;
-    std::vector<float> expanded(mult > 1 ? size_t(p.in_w * OC) : 0);  // multiplier > 1: one input row
+    float* const expanded = partial + parts * wsize + ThreadPool::worker_index() * expanded_floats(p);
     for (int64_t r = rows * part / parts; r < rows * (part + 1) / parts; ++r) {
       const int64_t n = r / p.out_h, oh = r % p.out_h;
       const int64_t ih0 = oh * p.stride_h - p.pad_top;
@@ -303,8 +316,8 @@ void depthwise_backward_filter(const Conv2DParams& p, const float* x, const floa
         // The input row, OC values per pixel.
         const float* xrow = x + (n * p.in_h + ih0 + kh * p.dilation_h) * p.in_w * C;
         if (mult > 1) {
-          expand_channels(xrow, p.in_w, C, mult, expanded.data());
-          xrow = expanded.data();
+          expand_channels(xrow, p.in_w, C, mult, expanded);
+          xrow = expanded;
         }
         // x at output column ow's tap kw (valid only when inside the row).
         auto xat = [&](int64_t ow, int64_t kw) {

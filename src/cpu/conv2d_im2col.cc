@@ -44,12 +44,16 @@ bool is_pointwise(const Conv2DParams& p) {
          p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
 }
 
-// The col buffer grows to the largest chunk seen and is reused (one per
-// calling thread; the pool's workers write into the caller's).
-float* col_buffer(int64_t floats) {
-  thread_local std::vector<float> col;
-  if (int64_t(col.size()) < floats) col.resize(size_t(floats));
-  return col.data();
+int64_t col_floats(const Conv2DParams& p, const Geo& geo) { return geo.chunk_rows * p.out_w * geo.k; }
+
+// The shape of a product for sizing its scratch; `packed`: B comes packed
+// by the running micro-kernel.
+GemmArgs gemm_shape(int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b, bool packed) {
+  static const float kMarker = 0;  // any non-null B: "packed"
+  GemmArgs g;
+  g.m = m, g.n = n, g.k = k, g.trans_a = trans_a, g.trans_b = trans_b;
+  if (packed) g.b_packed = &kMarker, g.b_packed_nr = gemm_active_kernel().nr;
+  return g;
 }
 
 int64_t min_rows(int64_t floats_per_row) {
@@ -134,19 +138,32 @@ void col2im_add(const Conv2DParams& p, const Geo& geo, const float* col, int64_t
 // gradient: gemm() parallelises over C's tiles only, which are too few to
 // keep the pool busy, so the reduction is split across threads into private
 // partial sums instead, then added up.
-void gemm_split_reduction(const GemmArgs& g) {
-  ThreadPool& pool = ThreadPool::global();
-  const int64_t threads = pool.num_threads();
+// Partial sums the split takes for this product (0: no split, a plain gemm()).
+int64_t split_parts(const GemmArgs& g, int threads) {
   const int64_t tiles = ((g.m + 95) / 96) * ((g.n + gemm_active_kernel().nr - 1) / gemm_active_kernel().nr);
   const int64_t parts = std::min<int64_t>(threads, g.k / 256);
-  if (tiles >= threads || parts < 2 || g.m * g.n * parts > (int64_t(4) << 20)) return gemm(g);
-  // Reused (no allocation once warm). Tasks must use the pointer: inside
-  // them the name `partial_buf` would mean the worker thread's own buffer.
-  thread_local std::vector<float> partial_buf;
-  partial_buf.resize(size_t(parts * g.m * g.n));
-  float* const partial = partial_buf.data();
+  return tiles >= threads || parts < 2 || g.m * g.n * parts > (int64_t(4) << 20) ? 0 : parts;
+}
+
+// Scratch: the partial sums, then the products' own (the nested ones run one
+// per thread, each in its thread's slice). Grows with k, like gemm()'s.
+int64_t split_reduction_scratch_floats(const GemmArgs& g, int threads) {
+  return split_parts(g, threads) * g.m * g.n + gemm_scratch_floats(g, threads);
+}
+
+void gemm_split_reduction(const GemmArgs& g, const Scratch& scratch) {
+  ThreadPool& pool = ThreadPool::global();
+  const int threads = pool.num_threads();
+  const int64_t parts = split_parts(g, threads);
+  const int64_t partial_floats = parts * g.m * g.n;
+  const int64_t gemm_floats = gemm_scratch_floats(g, threads);
+  const ScratchBuffer buffer(scratch, partial_floats + gemm_floats);
+  float* const partial = buffer.data();
+  GemmArgs whole = g;
+  whole.scratch = {buffer.data() + partial_floats, gemm_floats};
+  if (!parts) return gemm(whole);
   pool.parallel_for(int(parts), [&](int t) {
-    GemmArgs s = g;
+    GemmArgs s = whole;
     const int64_t k0 = g.k * t / parts, k1 = g.k * (t + 1) / parts;
     s.k = k1 - k0;
     s.a = g.trans_a ? g.a + k0 * g.lda : g.a + k0;
@@ -185,36 +202,59 @@ std::vector<int64_t> output_columns(const Conv2DParams& p) {
 // filter rotated 180 degrees and its channel axes swapped, padded by
 // (k - 1) * dilation - pad. That runs as im2col(dy) + GEMM with K = kh * kw * opg
 // (a deep, efficient product) instead of a K = opg product and col2im.
-void backward_data_as_forward(const Conv2DParams& p, const float* dy, const float* w, float* dx) {
-  const int64_t cpg = p.in_c / p.groups, opg = p.out_c / p.groups;
+Conv2DParams as_forward(const Conv2DParams& p) {
   Conv2DParams t = p;
   t.in_h = p.out_h, t.in_w = p.out_w, t.in_c = p.out_c;
   t.out_h = p.in_h, t.out_w = p.in_w, t.out_c = p.in_c;
   t.pad_top = (p.kernel_h - 1) * p.dilation_h - p.pad_top;
   t.pad_left = (p.kernel_w - 1) * p.dilation_w - p.pad_left;
+  return t;
+}
+
+// Scratch: the rotated filter, then the forward convolution's.
+int64_t as_forward_scratch_floats(const Conv2DParams& p, int threads) {
+  return p.kernel_h * p.kernel_w * (p.in_c / p.groups) * p.out_c + conv2d_forward_dense_scratch_floats(as_forward(p), threads);
+}
+
+void backward_data_as_forward(const Conv2DParams& p, const float* dy, const float* w, float* dx, const Scratch& scratch) {
+  const int64_t cpg = p.in_c / p.groups, opg = p.out_c / p.groups;
+  const Conv2DParams t = as_forward(p);
+  const int64_t wt_floats = p.kernel_h * p.kernel_w * cpg * p.out_c;
+  const int64_t forward_floats = conv2d_forward_dense_scratch_floats(t, ThreadPool::global().num_threads());
+  const ScratchBuffer buffer(scratch, wt_floats + forward_floats);
+  float* const wt = buffer.data();
   // wt[kh', kw', o, g * cpg + c] = w[kh - 1 - kh', kw - 1 - kw', c, g * opg + o]
-  thread_local std::vector<float> wt;
-  wt.resize(size_t(p.kernel_h * p.kernel_w * cpg * p.out_c));
   for (int64_t kh = 0; kh < p.kernel_h; ++kh)
     for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
       const float* src = w + (kh * p.kernel_w + kw) * cpg * p.out_c;
-      float* dst = wt.data() + ((p.kernel_h - 1 - kh) * p.kernel_w + (p.kernel_w - 1 - kw)) * opg * p.in_c;
+      float* dst = wt + ((p.kernel_h - 1 - kh) * p.kernel_w + (p.kernel_w - 1 - kw)) * opg * p.in_c;
       for (int64_t g = 0; g < p.groups; ++g)
         for (int64_t c = 0; c < cpg; ++c)
           for (int64_t o = 0; o < opg; ++o) dst[o * p.in_c + g * cpg + c] = src[c * p.out_c + g * opg + o];
     }
-  conv2d_forward_dense(t, dy, wt.data(), nullptr, Activation::kLinear, dx);
+  conv2d_forward_dense(t, dy, wt, nullptr, Activation::kLinear, dx, {wt + wt_floats, forward_floats});
 }
 
 }  // namespace
 
 void conv2d_set_col_budget(int64_t floats) { g_col_budget = floats > 0 ? floats : kDefaultColBudget; }
 
+// Forward: the col chunk, then the product's scratch.
+int64_t conv2d_forward_im2col_scratch_floats(const Conv2DParams& p, int threads, bool packed) {
+  const Geo geo = geometry(p);
+  if (is_pointwise(p)) return gemm_scratch_floats(gemm_shape(p.batch * p.in_h * p.in_w, geo.opg, geo.k, false, false, packed), threads);
+  return col_floats(p, geo) + gemm_scratch_floats(gemm_shape(geo.chunk_rows * p.out_w, geo.opg, geo.k, false, false, packed), threads);
+}
+
 void conv2d_forward_im2col(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
-                           float* y, const Conv2DPackedFilter& packed) {
+                           float* y, const Conv2DPackedFilter& packed, const Scratch& scratch) {
   const Geo geo = geometry(p);
   const bool pointwise = is_pointwise(p);
-  float* col = pointwise ? nullptr : col_buffer(geo.chunk_rows * p.out_w * geo.k);
+  const int threads = ThreadPool::global().num_threads();
+  const int64_t col_n = pointwise ? 0 : col_floats(p, geo);
+  const int64_t total = conv2d_forward_im2col_scratch_floats(p, threads, packed.data != nullptr);
+  const ScratchBuffer buffer(scratch, total);
+  float* const col = buffer.data();
   for (int64_t grp = 0; grp < p.groups; ++grp) {
     GemmArgs g;
     g.n = geo.opg, g.k = geo.k;
@@ -223,6 +263,7 @@ void conv2d_forward_im2col(const Conv2DParams& p, const float* x, const float* w
     g.ldc = p.out_c;
     g.bias = bias ? bias + grp * geo.opg : nullptr;
     g.act = act;
+    g.scratch = {buffer.data() + col_n, total - col_n};
     if (pointwise) {
       g.m = p.batch * p.in_h * p.in_w;
       g.a = x + grp * geo.cpg, g.lda = p.in_c;
@@ -241,8 +282,18 @@ void conv2d_forward_im2col(const Conv2DParams& p, const float* x, const float* w
   }
 }
 
-void conv2d_backward_data_im2col(const Conv2DParams& p, const float* dy, const float* w, float* dx) {
+// Data gradient: pointwise one product; stride 1 a forward convolution;
+// otherwise the col chunk, then the product's scratch.
+int64_t conv2d_backward_data_im2col_scratch_floats(const Conv2DParams& p, int threads) {
   const Geo geo = geometry(p);
+  if (is_pointwise(p)) return gemm_scratch_floats(gemm_shape(p.batch * p.in_h * p.in_w, geo.cpg, geo.opg, false, true, false), threads);
+  if (p.stride_h == 1 && p.stride_w == 1) return as_forward_scratch_floats(p, threads);
+  return col_floats(p, geo) + gemm_scratch_floats(gemm_shape(geo.chunk_rows * p.out_w, geo.k, geo.opg, false, true, false), threads);
+}
+
+void conv2d_backward_data_im2col(const Conv2DParams& p, const float* dy, const float* w, float* dx, const Scratch& scratch) {
+  const Geo geo = geometry(p);
+  const int threads = ThreadPool::global().num_threads();
   // col = dy_g W_g^T: the filter read transposed, in place.
   GemmArgs g;
   g.trans_b = true;
@@ -250,6 +301,9 @@ void conv2d_backward_data_im2col(const Conv2DParams& p, const float* dy, const f
   g.ldb = p.out_c;
   g.lda = p.out_c;
   if (is_pointwise(p)) {
+    const int64_t total = conv2d_backward_data_im2col_scratch_floats(p, threads);
+    const ScratchBuffer buffer(scratch, total);
+    g.scratch = {buffer.data(), total};
     for (int64_t grp = 0; grp < p.groups; ++grp) {
       g.m = p.batch * p.in_h * p.in_w, g.n = geo.cpg;
       g.a = dy + grp * geo.opg;
@@ -259,11 +313,14 @@ void conv2d_backward_data_im2col(const Conv2DParams& p, const float* dy, const f
     }
     return;
   }
-  if (p.stride_h == 1 && p.stride_w == 1) return backward_data_as_forward(p, dy, w, dx);
+  if (p.stride_h == 1 && p.stride_w == 1) return backward_data_as_forward(p, dy, w, dx, scratch);
   const int64_t dx_size = p.batch * p.in_h * p.in_w * p.in_c;
   parallel_range(dx_size, kMinTaskFloats * 4,
                  [&](int64_t a, int64_t b) { std::memset(dx + a, 0, size_t(b - a) * sizeof(float)); });
-  float* col = col_buffer(geo.chunk_rows * p.out_w * geo.k);
+  const int64_t col_n = col_floats(p, geo), total = conv2d_backward_data_im2col_scratch_floats(p, threads);
+  const ScratchBuffer buffer(scratch, total);
+  float* const col = buffer.data();
+  g.scratch = {buffer.data() + col_n, total - col_n};
   const std::vector<int64_t> ow_of = output_columns(p);
   for (int64_t grp = 0; grp < p.groups; ++grp) {
     for (int64_t r0 = 0; r0 < geo.rows; r0 += geo.chunk_rows) {
@@ -278,10 +335,26 @@ void conv2d_backward_data_im2col(const Conv2DParams& p, const float* dy, const f
   }
 }
 
-void conv2d_backward_filter_im2col(const Conv2DParams& p, const float* x, const float* dy, float* dw) {
+// Filter gradient: the col chunk, then the split reduction's scratch for the
+// longest product (a whole chunk; pointwise: the whole batch).
+int64_t conv2d_backward_filter_im2col_scratch_floats(const Conv2DParams& p, int threads) {
+  const Geo geo = geometry(p);
+  if (is_pointwise(p) || geo.rows == 0)
+    return split_reduction_scratch_floats(gemm_shape(geo.k, geo.opg, p.batch * p.in_h * p.in_w, true, false, false), threads);
+  return col_floats(p, geo) +
+         split_reduction_scratch_floats(gemm_shape(geo.k, geo.opg, geo.chunk_rows * p.out_w, true, false, false), threads);
+}
+
+void conv2d_backward_filter_im2col(const Conv2DParams& p, const float* x, const float* dy, float* dw,
+                                   const Scratch& scratch) {
   const Geo geo = geometry(p);
   const bool pointwise = is_pointwise(p);
-  float* col = pointwise || geo.rows == 0 ? nullptr : col_buffer(geo.chunk_rows * p.out_w * geo.k);
+  const int threads = ThreadPool::global().num_threads();
+  const int64_t col_n = pointwise || geo.rows == 0 ? 0 : col_floats(p, geo);
+  const int64_t total = conv2d_backward_filter_im2col_scratch_floats(p, threads);
+  const ScratchBuffer buffer(scratch, total);
+  float* const col = buffer.data();
+  const Scratch reduction{buffer.data() + col_n, total - col_n};
   for (int64_t grp = 0; grp < p.groups; ++grp) {
     // dw_g (K x opg) = col^T dy_g, summed over the chunks.
     GemmArgs g;
@@ -293,7 +366,7 @@ void conv2d_backward_filter_im2col(const Conv2DParams& p, const float* x, const 
       g.k = p.batch * p.in_h * p.in_w;
       g.a = x + grp * geo.cpg, g.lda = p.in_c;
       g.b = dy + grp * geo.opg;
-      gemm_split_reduction(g);
+      gemm_split_reduction(g, reduction);
       continue;
     }
     for (int64_t r0 = 0; r0 < geo.rows; r0 += geo.chunk_rows) {
@@ -303,7 +376,7 @@ void conv2d_backward_filter_im2col(const Conv2DParams& p, const float* x, const 
       g.a = col, g.lda = geo.k;
       g.b = dy + r0 * p.out_w * p.out_c + grp * geo.opg;
       g.accumulate = r0 > 0;
-      gemm_split_reduction(g);
+      gemm_split_reduction(g, reduction);
     }
   }
 }

@@ -199,23 +199,16 @@ int64_t conv2d_winograd_filter_floats(const Conv2DParams& p) { return kPlanes * 
 
 void conv2d_winograd_filter(const Conv2DParams& p, const float* w, float* u) { transform_filter(p, w, u); }
 
-void conv2d_forward_winograd(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
-                             float* y) {
-  if (tile_grid(p).total == 0) return;
-  thread_local std::vector<float> u_store;
-  u_store.resize(size_t(conv2d_winograd_filter_floats(p)));
-  transform_filter(p, w, u_store.data());
-  conv2d_forward_winograd_transformed(p, x, u_store.data(), bias, act, y);
-}
+namespace {
 
-void conv2d_forward_winograd_transformed(const Conv2DParams& p, const float* x, const float* u, const float* bias,
-                                         Activation act, float* y, const Conv2DPackedFilter& packed) {
-  const int64_t packed_plane = packed.data ? gemm_packed_b_floats(p.in_c, p.out_c) : 0;
-  const TileGrid grid = tile_grid(p);
-  if (grid.total == 0) return;
+// Tiles in chunks, one pool task each.
+struct Chunks {
+  int64_t count = 0, max_tiles = 0;  // chunks, and tiles in the largest
+};
+
+Chunks chunks_of(const Conv2DParams& p, const TileGrid& grid, int64_t threads) {
   // Chunks sized so V and M (16 floats per tile and channel) stay in cache,
   // and so every thread gets several.
-  const int64_t threads = ThreadPool::global().num_threads();
   const int64_t by_cache = std::max<int64_t>(64, kChunkFloats / (kPlanes * (p.in_c + p.out_c)));
   const int64_t by_threads =
       threads == 1 ? grid.total : std::max<int64_t>(8, (grid.total + 4 * threads - 1) / (4 * threads));
@@ -228,29 +221,84 @@ void conv2d_forward_winograd_transformed(const Conv2DParams& p, const float* x, 
   const int64_t wanted = std::min(by_cache, by_threads);
   int64_t chunks = (grid.total + wanted - 1) / wanted;
   if (threads > 1) chunks = (chunks + threads - 1) / threads * threads;
-  chunks = std::min(chunks, units);
-  const int64_t max_chunk = (units + chunks - 1) / chunks * mr;
+  Chunks c;
+  c.count = std::min(chunks, units);
+  c.max_tiles = (units + c.count - 1) / c.count * mr;
+  return c;
+}
+
+// A thread's V and M planes and a row of zeros (padding taps).
+int64_t slice_floats(const Conv2DParams& p, const Chunks& c) { return kPlanes * c.max_tiles * (p.in_c + p.out_c) + p.in_c; }
+
+// The 16 products of one chunk, nested in its task: one gemm() scratch
+// shared by all tasks (each uses its thread's slice of it).
+GemmArgs plane_shape(const Conv2DParams& p, const Chunks& c, bool packed) {
+  static const float kMarker = 0;  // any non-null B: "packed"
+  GemmArgs g;
+  g.m = c.max_tiles, g.n = p.out_c, g.k = p.in_c;
+  if (packed) g.b_packed = &kMarker, g.b_packed_nr = gemm_active_kernel().nr;
+  return g;
+}
+
+// Scratch of the transformed convolution: one slice per thread, then the products'.
+int64_t transformed_scratch_floats(const Conv2DParams& p, int threads, bool packed) {
+  const TileGrid grid = tile_grid(p);
+  if (grid.total == 0) return 0;
+  const Chunks c = chunks_of(p, grid, threads);
+  return threads * slice_floats(p, c) + gemm_scratch_floats(plane_shape(p, c, packed), threads);
+}
+
+}  // namespace
+
+int64_t conv2d_winograd_scratch_floats(const Conv2DParams& p, int threads, bool filter_transformed, bool packed) {
+  return (filter_transformed ? 0 : conv2d_winograd_filter_floats(p)) + transformed_scratch_floats(p, threads, packed);
+}
+
+void conv2d_forward_winograd(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
+                             float* y, const Scratch& scratch) {
+  if (tile_grid(p).total == 0) return;
+  const int64_t u_floats = conv2d_winograd_filter_floats(p);
+  const int64_t rest = transformed_scratch_floats(p, ThreadPool::global().num_threads(), false);
+  const ScratchBuffer buffer(scratch, u_floats + rest);
+  transform_filter(p, w, buffer.data());
+  conv2d_forward_winograd_transformed(p, x, buffer.data(), bias, act, y, {}, {buffer.data() + u_floats, rest});
+}
+
+void conv2d_forward_winograd_transformed(const Conv2DParams& p, const float* x, const float* u, const float* bias,
+                                         Activation act, float* y, const Conv2DPackedFilter& packed,
+                                         const Scratch& scratch) {
+  const int64_t packed_plane = packed.data ? gemm_packed_b_floats(p.in_c, p.out_c) : 0;
+  const TileGrid grid = tile_grid(p);
+  if (grid.total == 0) return;
+  const int threads = ThreadPool::global().num_threads();
+  const Chunks chunks = chunks_of(p, grid, threads);
+  const int64_t slice = slice_floats(p, chunks), mr = gemm_active_kernel().mr;
+  const int64_t units = (grid.total + mr - 1) / mr;
+  const int64_t total = transformed_scratch_floats(p, threads, packed.data != nullptr);
+  const ScratchBuffer buffer(scratch, total);
+  const Scratch products{buffer.data() + threads * slice, total - threads * slice};
   // One pool task per chunk, claimed dynamically: a static split into one
   // range per thread left whoever finished first idle (a worker woken late,
   // edge tiles, another process on the core).
-  ThreadPool::global().parallel_for(int(chunks), [&](int c) {
-    thread_local std::vector<float> v, m, zeros;
-    v.resize(size_t(kPlanes * max_chunk * p.in_c));
-    m.resize(size_t(kPlanes * max_chunk * p.out_c));
-    if (int64_t(zeros.size()) != p.in_c) zeros.assign(size_t(p.in_c), 0.0f);
-    const int64_t first = units * c / chunks * mr;
-    const int64_t count = std::min(units * (c + 1) / chunks * mr, grid.total) - first;
-    transform_input(p, grid, x, first, count, zeros.data(), v.data());
+  ThreadPool::global().parallel_for(int(chunks.count), [&](int c) {
+    float* const v = buffer.data() + ThreadPool::worker_index() * slice;
+    float* const m = v + kPlanes * chunks.max_tiles * p.in_c;
+    float* const zeros = m + kPlanes * chunks.max_tiles * p.out_c;
+    std::memset(zeros, 0, size_t(p.in_c) * sizeof(float));
+    const int64_t first = units * c / chunks.count * mr;
+    const int64_t count = std::min(units * (c + 1) / chunks.count * mr, grid.total) - first;
+    transform_input(p, grid, x, first, count, zeros, v);
     for (int xi = 0; xi < kPlanes; ++xi) {
       GemmArgs g;
       g.m = count, g.n = p.out_c, g.k = p.in_c;
-      g.a = v.data() + xi * count * p.in_c, g.lda = p.in_c;
+      g.a = v + xi * count * p.in_c, g.lda = p.in_c;
       if (packed.data) g.b_packed = packed.data + xi * packed_plane, g.b_packed_nr = packed.nr;
       else g.b = u + xi * p.in_c * p.out_c, g.ldb = p.out_c;
-      g.c = m.data() + xi * count * p.out_c, g.ldc = p.out_c;
+      g.c = m + xi * count * p.out_c, g.ldc = p.out_c;
+      g.scratch = products;
       gemm(g);
     }
-    transform_output(p, grid, m.data(), first, count, bias, act, y);
+    transform_output(p, grid, m, first, count, bias, act, y);
   });
 }
 

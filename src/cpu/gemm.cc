@@ -116,19 +116,17 @@ GemmTileStore tile_store(const GemmArgs& g, bool accumulate, bool last_k_block, 
 // mr x nr block into a scratch tile, copied out with the bias and clamp (the
 // kernel's bias would read past the last column).
 void run_tile(const GemmMicroKernel& kern, const GemmArgs& g, int64_t i0, int64_t k0, int64_t kc, const float* b,
-              int64_t j0, int64_t cols, const GemmTileStore& store) {
+              int64_t j0, int64_t cols, const GemmTileStore& store, float* edge) {
   const int64_t rows = std::min<int64_t>(kern.mr, g.m - i0);
   const float* a;
   int64_t rs, cs;
-  thread_local std::vector<float> edge;
   if (rows == kern.mr) {
     a = g.trans_a ? g.a + k0 * g.lda + i0 : g.a + i0 * g.lda + k0;
     rs = g.trans_a ? 1 : g.lda;
     cs = g.trans_a ? g.lda : 1;
   } else {
-    edge.resize(size_t(kc * kern.mr));
-    pack_a(g, i0, rows, k0, kc, kern.mr, edge.data());
-    a = edge.data(), rs = 1, cs = kern.mr;
+    pack_a(g, i0, rows, k0, kc, kern.mr, edge);
+    a = edge, rs = 1, cs = kern.mr;
   }
   float* c = g.c + i0 * g.ldc + j0;
   float tile[kMaxTile];
@@ -172,6 +170,42 @@ int64_t k_block(int nr) { return std::max<int64_t>(64, 24 * 1024 / (4 * nr) / 8 
 // n_panels panels of kc x nr floats.
 int64_t packed_offset(int64_t k0, int64_t kc, int64_t panel, int64_t n_panels, int nr) {
   return k0 * n_panels * nr + panel * kc * nr;
+}
+
+// How one product is cut into tasks: row blocks (whole mr panels) times
+// column chunks (whole nr panels).
+struct GemmSplit {
+  int64_t m_panels, n_panels, m_blocks, n_chunks;
+};
+
+GemmSplit gemm_split(int64_t m, int64_t n, int mr, int nr, int threads) {
+  GemmSplit s;
+  s.n_panels = (n + nr - 1) / nr;
+  s.m_panels = (m + mr - 1) / mr;
+  // Row blocks of at most kMcMax rows, in whole mr panels.
+  s.m_blocks = (s.m_panels + kMcMax / mr - 1) / (kMcMax / mr);
+  s.n_chunks = 1;
+  if (threads > 1) {
+    // Equal row blocks, as many as a multiple of the threads: fixed 96-row
+    // blocks left a runt (289 rows, a 17x17 map: 96+96+96+1), so one thread
+    // of two did twice the other's work.
+    if (s.m_blocks > 1) s.m_blocks = std::min(s.m_panels, (s.m_blocks + threads - 1) / threads * threads);
+    // Two tiles a thread, splitting columns (no B repacking) before rows.
+    const int64_t want = 2 * threads;
+    s.n_chunks = std::max<int64_t>(1, std::min<int64_t>(s.n_panels, (want + s.m_blocks - 1) / s.m_blocks));
+    if (s.m_blocks * s.n_chunks < threads)  // too few column panels to go round
+      s.m_blocks = std::min(s.m_panels, (threads + s.n_chunks - 1) / s.n_chunks);
+  }
+  return s;
+}
+
+// One thread's scratch: B panels of its widest column chunk for one K block
+// (unless B comes packed), then an mr-tall edge panel of A.
+int64_t slice_floats(const GemmArgs& g, const GemmMicroKernel& kern, int threads) {
+  const GemmSplit s = gemm_split(g.m, g.n, kern.mr, kern.nr, threads);
+  const int64_t kc = std::min(k_block(kern.nr), g.k), chunk_panels = (s.n_panels + s.n_chunks - 1) / s.n_chunks;
+  const bool packed = g.b_packed && g.b_packed_nr == kern.nr;
+  return (packed ? 0 : kc * chunk_panels * kern.nr) + kc * kern.mr;
 }
 
 // B [k, n] row-major from a whole packing made for width nr.
@@ -236,24 +270,12 @@ void gemm(const GemmArgs& g) {
   const int mr = kern.mr, nr = kern.nr;
   ThreadPool& pool = ThreadPool::global();
   const int threads = pool.num_threads();
-
   const int64_t kKc = k_block(nr);
-  const int64_t n_panels = (g.n + nr - 1) / nr;
-  const int64_t m_panels = (g.m + mr - 1) / mr;
-  // Row blocks of at most kMcMax rows, in whole mr panels.
-  int64_t m_blocks = (m_panels + kMcMax / mr - 1) / (kMcMax / mr);
-  int64_t n_chunks = 1;
-  if (threads > 1) {
-    // Equal row blocks, as many as a multiple of the threads: fixed 96-row
-    // blocks left a runt (289 rows, a 17x17 map: 96+96+96+1), so one thread
-    // of two did twice the other's work.
-    if (m_blocks > 1) m_blocks = std::min(m_panels, (m_blocks + threads - 1) / threads * threads);
-    // Two tiles a thread, splitting columns (no B repacking) before rows.
-    const int64_t want = 2 * threads;
-    n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_panels, (want + m_blocks - 1) / m_blocks));
-    if (m_blocks * n_chunks < threads)  // too few column panels to go round
-      m_blocks = std::min(m_panels, (threads + n_chunks - 1) / n_chunks);
-  }
+  const GemmSplit split = gemm_split(g.m, g.n, mr, nr, threads);
+  const int64_t n_panels = split.n_panels, m_panels = split.m_panels, m_blocks = split.m_blocks, n_chunks = split.n_chunks;
+  const int64_t slice = slice_floats(g, kern, threads);
+  const ScratchBuffer buffer(g.scratch, slice * threads);
+  float* const scratch = buffer.data();
 
   // One parallel region per product: each task owns a (row block, column
   // chunk) tile and walks K itself, packing its own B panels (A is read in
@@ -265,17 +287,17 @@ void gemm(const GemmArgs& g) {
     const int64_t rows = std::min(m_panels * (block + 1) / m_blocks * mr, g.m) - m0;
     const int64_t chunk = task % n_chunks;
     const int64_t p0 = n_panels * chunk / n_chunks, p1 = n_panels * (chunk + 1) / n_chunks;
-    // The packing buffer grows on the first call of a shape (warm-up) and is reused.
-    thread_local std::vector<float> b_pack;
-    if (!g.b_packed) b_pack.resize(size_t(std::min(kKc, g.k) * (p1 - p0) * nr));
+    // This thread's slice: B panels, then the edge panel.
+    float* const b_pack = scratch + ThreadPool::worker_index() * slice;
+    float* const edge = b_pack + slice - std::min(kKc, g.k) * mr;
     for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
       const int64_t kc = std::min(kKc, g.k - k0);
       const bool acc = g.accumulate || k0 > 0, last = k0 + kc >= g.k;
-      if (!g.b_packed) pack_b(g, k0, kc, p0, p1, nr, b_pack.data());
+      if (!g.b_packed) pack_b(g, k0, kc, p0, p1, nr, b_pack);
       for (int64_t p = p0; p < p1; ++p) {
         const int64_t j0 = p * nr, cols = std::min<int64_t>(nr, g.n - j0);
         const float* bp = g.b_packed ? g.b_packed + packed_offset(k0, kc, p, n_panels, nr)
-                                     : b_pack.data() + (p - p0) * kc * nr;
+                                     : b_pack + (p - p0) * kc * nr;
         const GemmTileStore store = tile_store(g, acc, last, j0);
         int64_t i0 = m0;
         if (cols == nr) {
@@ -286,11 +308,21 @@ void gemm(const GemmArgs& g) {
           kern.fn(kc, a, rs, cs, bp, g.c + m0 * g.ldc + j0, g.ldc, store, tiles);
           i0 += tiles * mr;
         }
-        for (; i0 < m0 + rows; i0 += mr) run_tile(kern, g, i0, k0, kc, bp, j0, cols, store);
+        for (; i0 < m0 + rows; i0 += mr) run_tile(kern, g, i0, k0, kc, bp, j0, cols, store, edge);
       }
     }
     if (!kernel_applies_activation(g.act)) apply_activation(g, m0, m0 + rows, p0 * nr, std::min<int64_t>(p1 * nr, g.n));
   });
+}
+
+int64_t gemm_scratch_floats(const GemmArgs& g, int threads) {
+  if (g.m <= 0 || g.n <= 0 || g.k <= 0 || (g.m <= kFewRows && !g.trans_b && !g.b_packed)) return 0;
+  // The most any kernel this build can run needs (tests switch kernels).
+  const GemmMicroKernel* kernels[8];
+  const int count = gemm_available_kernels(kernels, 8);
+  int64_t slice = slice_floats(g, *g_kernel, threads);
+  for (int i = 0; i < count; ++i) slice = std::max(slice, slice_floats(g, *kernels[i], threads));
+  return slice * threads;
 }
 
 const GemmMicroKernel& gemm_active_kernel() { return *g_kernel; }

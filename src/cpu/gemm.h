@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/activation.h"
+#include "cpu/scratch.h"
 
 namespace kiln {
 
@@ -25,7 +26,16 @@ struct GemmArgs {
   // gemm() then skips packing B per call; b and trans_b are ignored.
   const float* b_packed = nullptr;
   int b_packed_nr = 0;  // gemm_pack_b's result
+  // gemm_scratch_floats(*this, threads) floats for B panels and edge tiles,
+  // one slice per pool thread (ThreadPool::worker_index()), lent by the
+  // caller (a plan's arena); less or none: the call allocates its own.
+  Scratch scratch;
 };
+
+// The scratch gemm() needs for these m, n, k (and b_packed) on `threads`
+// threads, whichever micro-kernel runs. It grows with m and k, so a bound
+// for the largest product also serves smaller ones.
+int64_t gemm_scratch_floats(const GemmArgs& shape, int threads);
 
 // Packing B once: gemm_packed_b_floats(k, n) floats for row-major B [k, n];
 // returns the micro-kernel width it packed for (a product run later under a

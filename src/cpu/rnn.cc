@@ -246,9 +246,10 @@ void split_batch(const Layout& l, const F& rec) {
 }
 
 // C = op(A) op(B) (+ C), row-major with explicit leading dimensions.
-void mm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-        float* c, int64_t ldc, bool accumulate = false, const float* bias = nullptr) {
+void mm(const Scratch& scratch, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+        const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate = false, const float* bias = nullptr) {
   GemmArgs g;
+  g.scratch = scratch;
   g.trans_a = ta, g.trans_b = tb;
   g.m = m, g.n = n, g.k = k;
   g.a = a, g.lda = lda, g.b = b, g.ldb = ldb, g.c = c, g.ldc = ldc;
@@ -271,11 +272,11 @@ int64_t rnn_workspace_floats(const RnnParams& p) { return make_layout(p).total; 
 
 namespace {
 // rnn_backward's scratch: offsets of its arrays.
-struct Scratch {
+struct BackwardScratch {
   int64_t dg = 0, dxh = 0, dh = 0, dc = 0, drh = 0, ut = 0, total = 0;
 };
-Scratch make_scratch(const Layout& l) {
-  Scratch s;
+BackwardScratch make_scratch(const Layout& l) {
+  BackwardScratch s;
   int64_t off = 0;
   auto take = [&](int64_t n) {
     const int64_t at = off;
@@ -295,9 +296,25 @@ Scratch make_scratch(const Layout& l) {
 
 int64_t rnn_backward_scratch_floats(const RnnParams& p) { return make_scratch(make_layout(p)).total; }
 
+int64_t rnn_gemm_scratch_floats(const RnnParams& p, int threads) {
+  const Layout l = make_layout(p);
+  // Every product's largest form (gemm() scratch grows with m, n and k):
+  // input projection, per-step recurrence, per-step state gradient, dkernel,
+  // drecurrent, dx.
+  const int64_t shapes[][5] = {{l.bt, l.gu, l.in, 0, 0}, {l.b, l.gu, l.u, 0, 0},    {l.b, l.u, l.gu, 0, 0},
+                               {l.in, l.gu, l.bt, 1, 0}, {l.u, l.gu, l.bt, 1, 0}, {l.bt, l.in, l.gu, 0, 1}};
+  int64_t most = 0;
+  for (const auto& s : shapes) {
+    GemmArgs g;
+    g.m = s[0], g.n = s[1], g.k = s[2], g.trans_a = s[3] != 0, g.trans_b = s[4] != 0;
+    most = std::max(most, gemm_scratch_floats(g, threads));
+  }
+  return most;
+}
+
 void rnn_forward(const RnnParams& p, const float* x, const float* h0, const float* c0, const float* kernel,
                  const float* recurrent, const float* bias, float* y_seq, float* h_last, float* c_last,
-                 float* workspace) {
+                 float* workspace, const Scratch& gs) {
   const Layout l = make_layout(p);
   const int64_t B = l.b, T = l.t, U = l.u, GU = l.gu;
   if (B == 0) return;
@@ -333,7 +350,7 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
     xbias = merged.data();
     rbias_h = bias + GU + 2 * U;
   }
-  mm(false, false, l.bt, GU, l.in, x, l.in, kernel, GU, XP, GU, false, xbias);
+  mm(gs, false, false, l.bt, GU, l.in, x, l.in, kernel, GU, XP, GU, false, xbias);
 
   // The states the first step starts from.
   const int64_t t0 = time_of(p, 0);
@@ -377,7 +394,7 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
       };
 
       if (p.cell == RnnCell::kSimple) {
-        mm(false, false, nb, U, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
+        mm(gs, false, false, nb, U, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
           add_recurrent(b, r, 0, 1, j0, j1);
@@ -388,7 +405,7 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
           if (float* hn = h_next(b)) std::memcpy(hn + j0, a + j0, size_t(n) * sizeof(float));
         });
       } else if (l.lstm) {
-        mm(false, false, nb, GU, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
+        mm(gs, false, false, nb, GU, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
           add_recurrent(b, r, 0, 4, j0, j1);
@@ -415,7 +432,7 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
         });
       } else if (!l.reset_after) {
         // GRU, TF.js form: z and r first, then the candidate from (r * h) Uh.
-        mm(false, false, nb, 2 * U, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
+        mm(gs, false, false, nb, 2 * U, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
           add_recurrent(b, r, 0, 2, j0, j1);
@@ -427,7 +444,7 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
           float* rh = RH + r * U;
           for (int64_t j = j0; j < j1; ++j) rh[j] = a[U + j] * hp[j];
         });
-        mm(false, false, nb, U, U, RH + (b0 * T + t) * U, ld_u, recurrent + 2 * U, GU, R.data() + b0 * GU + 2 * U, GU);
+        mm(gs, false, false, nb, U, U, RH + (b0 * T + t) * U, ld_u, recurrent + 2 * U, GU, R.data() + b0 * GU + 2 * U, GU);
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
           add_recurrent(b, r, 2, 3, j0, j1);
@@ -437,7 +454,7 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
         });
       } else {
         // GRU, reset_after: one product h [Uz Ur Uh]; r gates h Uh + bh_rec.
-        mm(false, false, nb, GU, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
+        mm(gs, false, false, nb, GU, U, hp_t, ld_u, recurrent, GU, R.data() + b0 * GU, GU);
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
           float* xp = XP + r * GU;
@@ -469,7 +486,7 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
 void rnn_backward(const RnnParams& p, const float* x, const float* h0, const float* c0, const float* kernel,
                   const float* recurrent, const float* bias, const float* workspace, const float* dy_seq,
                   const float* dh_last, const float* dc_last, float* dx, float* dh0, float* dc0, float* dkernel,
-                  float* drecurrent, float* dbias, float* scratch) {
+                  float* drecurrent, float* dbias, float* scratch, const Scratch& gs) {
   (void)h0, (void)c0, (void)bias;  // their effect is in the workspace
   const Layout l = make_layout(p);
   const int64_t B = l.b, T = l.t, U = l.u, GU = l.gu, BT = l.bt, IN = l.in;
@@ -501,7 +518,7 @@ void rnn_backward(const RnnParams& p, const float* x, const float* h0, const flo
     own.reset(new float[size_t(rnn_backward_scratch_floats(p))]);  // uninitialized, like a caller's
     scratch = own.get();
   }
-  const Scratch sc = make_scratch(l);
+  const BackwardScratch sc = make_scratch(l);
   float* dG = scratch + sc.dg;
   float* dXH = l.reset_after ? scratch + sc.dxh : nullptr;  // reset_after: d(x Wh + bh_in)
   float* dh = scratch + sc.dh;
@@ -538,7 +555,7 @@ void rnn_backward(const RnnParams& p, const float* x, const float* h0, const flo
           dh_in(b, j0, n, g);
           activation_backward(act, from_act + r * GU + j0, g, g, n);
         });
-        mm(false, false, nb, U, U, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U);
+        mm(gs, false, false, nb, U, U, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U);
       } else if (l.lstm) {
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
@@ -567,7 +584,7 @@ void rnn_backward(const RnnParams& p, const float* x, const float* h0, const flo
           activation_backward(act, from_act + r * GU + 2 * U + j0, dcc, dcc, n);
           activation_backward(ra, fr + 3 * U + j0, dout, dout, n);
         });
-        mm(false, false, nb, U, GU, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U);
+        mm(gs, false, false, nb, U, GU, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U);
       } else if (!l.reset_after) {
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
@@ -586,7 +603,7 @@ void rnn_backward(const RnnParams& p, const float* x, const float* h0, const flo
           activation_backward(act, from_act + r * GU + 2 * U + j0, dhh, dhh, n);
         });
         // d(r * h_prev) = dh~ Uh^T, then r's gradient and h_prev's share through r.
-        mm(false, false, nb, U, U, dG + (b0 * T + t) * GU + 2 * U, ld_g, Ut + 2 * U * U, U, dRH + b0 * U, U);
+        mm(gs, false, false, nb, U, U, dG + (b0 * T + t) * GU + 2 * U, ld_g, Ut + 2 * U * U, U, dRH + b0 * U, U);
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
           const float *rg = A + r * GU + U + j0, *hp = Hp + r * U + j0, *drh = dRH + b * U + j0;
@@ -598,7 +615,7 @@ void rnn_backward(const RnnParams& p, const float* x, const float* h0, const flo
           }
           activation_backward(ra, from_ra + r * GU + U + j0, dr, dr, n);
         });
-        mm(false, false, nb, U, 2 * U, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U, true);
+        mm(gs, false, false, nb, U, 2 * U, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U, true);
       } else {
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
           const int64_t r = b * T + t, n = j1 - j0;
@@ -624,7 +641,7 @@ void rnn_backward(const RnnParams& p, const float* x, const float* h0, const flo
           activation_backward(ra, from_ra + r * GU + j0, dz, dz, n);
           activation_backward(ra, from_ra + r * GU + U + j0, dr, dr, n);
         });
-        mm(false, false, nb, U, GU, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U, true);
+        mm(gs, false, false, nb, U, GU, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U, true);
       }
     }
   };
@@ -636,18 +653,18 @@ void rnn_backward(const RnnParams& p, const float* x, const float* h0, const flo
   const float* dg = dG;
   if (dkernel) {
     if (l.reset_after) {
-      mm(true, false, IN, 2 * U, BT, x, IN, dg, GU, dkernel, GU);
-      mm(true, false, IN, U, BT, x, IN, dXH, U, dkernel + 2 * U, GU);
+      mm(gs, true, false, IN, 2 * U, BT, x, IN, dg, GU, dkernel, GU);
+      mm(gs, true, false, IN, U, BT, x, IN, dXH, U, dkernel + 2 * U, GU);
     } else {
-      mm(true, false, IN, GU, BT, x, IN, dg, GU, dkernel, GU);
+      mm(gs, true, false, IN, GU, BT, x, IN, dg, GU, dkernel, GU);
     }
   }
   if (drecurrent) {
     if (RH) {
-      mm(true, false, U, 2 * U, BT, Hp, U, dg, GU, drecurrent, GU);
-      mm(true, false, U, U, BT, RH, U, dg + 2 * U, GU, drecurrent + 2 * U, GU);
+      mm(gs, true, false, U, 2 * U, BT, Hp, U, dg, GU, drecurrent, GU);
+      mm(gs, true, false, U, U, BT, RH, U, dg + 2 * U, GU, drecurrent + 2 * U, GU);
     } else {
-      mm(true, false, U, GU, BT, Hp, U, dg, GU, drecurrent, GU);
+      mm(gs, true, false, U, GU, BT, Hp, U, dg, GU, drecurrent, GU);
     }
   }
   if (dbias && p.has_bias) {
@@ -672,10 +689,10 @@ void rnn_backward(const RnnParams& p, const float* x, const float* h0, const flo
   }
   if (dx) {
     if (l.reset_after) {
-      mm(false, true, BT, IN, 2 * U, dg, GU, kernel, GU, dx, IN);
-      mm(false, true, BT, IN, U, dXH, U, kernel + 2 * U, GU, dx, IN, true);
+      mm(gs, false, true, BT, IN, 2 * U, dg, GU, kernel, GU, dx, IN);
+      mm(gs, false, true, BT, IN, U, dXH, U, kernel + 2 * U, GU, dx, IN, true);
     } else {
-      mm(false, true, BT, IN, GU, dg, GU, kernel, GU, dx, IN);
+      mm(gs, false, true, BT, IN, GU, dg, GU, kernel, GU, dx, IN);
     }
   }
 }

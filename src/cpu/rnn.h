@@ -56,6 +56,7 @@
 
 #include "core/activation.h"
 #include "core/status.h"
+#include "cpu/scratch.h"
 
 namespace kiln {
 
@@ -98,9 +99,12 @@ int64_t rnn_workspace_floats(const RnnParams& p);
 // Full-sequence forward. y_seq is always written; workspace may be null at
 // inference (then a temporary is allocated inside the call). No output may
 // overlap an input or another output.
+// gemm_scratch: rnn_gemm_scratch_floats(p, threads) floats for the products
+// (cpu/scratch.h: lent by the caller; less or none and they allocate).
 void rnn_forward(const RnnParams& p, const float* x, const float* h0, const float* c0, const float* kernel,
                  const float* recurrent, const float* bias, float* y_seq, float* h_last, float* c_last,
-                 float* workspace);
+                 float* workspace, const Scratch& gemm_scratch = {});
+int64_t rnn_gemm_scratch_floats(const RnnParams& p, int threads);
 
 // Floats of the scratch rnn_backward works in (batch * steps * G * units for
 // the gate gradients, plus a transposed recurrent kernel and a few states).
@@ -121,7 +125,7 @@ int64_t rnn_backward_scratch_floats(const RnnParams& p);
 void rnn_backward(const RnnParams& p, const float* x, const float* h0, const float* c0, const float* kernel,
                   const float* recurrent, const float* bias, const float* workspace, const float* dy_seq,
                   const float* dh_last, const float* dc_last, float* dx, float* dh0, float* dc0, float* dkernel,
-                  float* drecurrent, float* dbias, float* scratch = nullptr);
+                  float* drecurrent, float* dbias, float* scratch = nullptr, const Scratch& gemm_scratch = {});
 
 // Reference versions: straightforward per-element loops, no gemm(), no
 // threads, double accumulators. Same contracts, except that they neither

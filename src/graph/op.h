@@ -25,6 +25,7 @@ struct OpForwardArgs {
   std::vector<Shape> out_shapes;
   Rng* rng = nullptr;  // the model's generator (dropout, noise)
   float* workspace = nullptr;  // forward_workspace_floats() floats in the plan's arena
+  int64_t workspace_floats = 0;  // what the plan allocated (sized when it was compiled)
 };
 
 struct OpBackwardArgs {
@@ -35,6 +36,7 @@ struct OpBackwardArgs {
   std::vector<const float*> dout;  // d loss / d result, one per result (never null)
   std::vector<float*> din;         // d loss / d input, null where not wanted; overwritten
   float* workspace = nullptr;      // backward_workspace_floats() floats in the plan's arena
+  int64_t workspace_floats = 0;    // what the plan allocated (sized when it was compiled)
 };
 
 class Op {

@@ -5,6 +5,7 @@
 // Kernels are grouped by family in src/onnx/ops_<family>.cc, each exporting a
 // table that src/onnx/op_registry.cc collects.
 #pragma once
+#include "cpu/scratch.h"
 #include <string>
 #include <vector>
 
@@ -16,7 +17,10 @@ namespace kiln {
 
 class OnnxOpContext {
  public:
-  OnnxOpContext(const OnnxNode& node, int64_t opset) : node_(node), opset_(opset) {}
+  // `scratch`: memory the session lends kernels (kept between runs, grown to
+  // the most one kernel asked for); null: kernels allocate their own.
+  OnnxOpContext(const OnnxNode& node, int64_t opset, std::vector<float>* scratch = nullptr)
+      : node_(node), opset_(opset), scratch_(scratch) {}
   const OnnxNode& node() const { return node_; }
   int64_t opset() const { return opset_; }  // the default domain's version
 
@@ -30,10 +34,13 @@ class OnnxOpContext {
 
   // "<OpType> node '<name>': <message>": errors that say where in the model.
   Status error(const std::string& message) const;
+  // `floats` of scratch for a src/cpu kernel (cpu/scratch.h), valid until the kernel returns.
+  Scratch scratch(int64_t floats) const;
 
  private:
   const OnnxNode& node_;
   int64_t opset_;
+  std::vector<float>* scratch_;
 };
 
 using OnnxInputs = std::vector<const OnnxValue*>;

@@ -34,6 +34,12 @@ std::vector<std::string> onnx_op_types() {
   return out;
 }
 
+Scratch OnnxOpContext::scratch(int64_t floats) const {
+  if (!scratch_ || floats <= 0) return {};
+  if (int64_t(scratch_->size()) < floats) scratch_->resize(size_t(floats));
+  return {scratch_->data(), floats};
+}
+
 const OnnxAttribute* OnnxOpContext::attr(const char* name) const {
   for (const OnnxAttribute& a : node_.attributes)
     if (a.name == name) return &a;

@@ -11,6 +11,7 @@
 
 #include "core/broadcast.h"
 #include "cpu/activation.h"
+#include "core/thread_pool.h"
 #include "cpu/gemm.h"
 #include "onnx/dispatch.h"
 #include "onnx/op.h"
@@ -58,8 +59,12 @@ Status op_matmul(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
     g.b = b.data<float>() + ob[i] * k * n, g.ldb = n;
     g.c = y + int64_t(i) * m * n, g.ldc = n;
     if (m * n > 0) {
-      if (k == 0) std::fill(g.c, g.c + m * n, 0.0f);
-      else gemm(g);
+      if (k == 0) {
+        std::fill(g.c, g.c + m * n, 0.0f);
+      } else {
+        g.scratch = ctx.scratch(gemm_scratch_floats(g, ThreadPool::global().num_threads()));
+        gemm(g);
+      }
     }
   }
   return Status();
@@ -120,6 +125,7 @@ Status op_gemm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   g.accumulate = has_c && !bias_row;
   g.bias = bias_row ? in[2]->data<float>() : nullptr;
   g.act = act;
+  g.scratch = ctx.scratch(gemm_scratch_floats(g, ThreadPool::global().num_threads()));
   gemm(g);
   return Status();
 }

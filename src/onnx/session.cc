@@ -222,7 +222,7 @@ Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxVal
     // it is big enough and nobody still holds it.
     for (size_t k = 0; k < st.buffers.size(); ++k)
       if (st.buffers[k] >= 0) outs[k] = OnnxValue::planned_buffer(std::move(buffers_[size_t(st.buffers[k])]));
-    const Status status = st.op->kernel(OnnxOpContext(*st.node, opset_), ins, &outs);
+    const Status status = st.op->kernel(OnnxOpContext(*st.node, opset_, &scratch_), ins, &outs);
     for (size_t k = 0; k < st.buffers.size(); ++k)
       if (st.buffers[k] >= 0) buffers_[size_t(st.buffers[k])] = outs[k].storage();
     KILN_RETURN_IF_ERROR(status);

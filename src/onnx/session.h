@@ -79,6 +79,7 @@ class OnnxSession {
   // The planned buffers, kept between runs; the mutex makes runs take turns.
   mutable std::mutex run_mutex_;
   mutable std::vector<std::shared_ptr<std::vector<uint8_t>>> buffers_;
+  mutable std::vector<float> scratch_;  // kernels' scratch (OnnxOpContext::scratch)
 };
 
 }  // namespace kiln

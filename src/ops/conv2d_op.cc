@@ -69,8 +69,19 @@ struct Conv2DOp::Kernels {
 
 namespace {
 const Conv2DOp::Kernels kFast{conv2d_forward, conv2d_backward_data, conv2d_backward_filter};
-const Conv2DOp::Kernels kReference{conv2d_forward_reference, conv2d_backward_data_reference,
-                                   conv2d_backward_filter_reference};
+// The references need no scratch.
+const Conv2DOp::Kernels kReference{
+    [](const Conv2DParams& p, const float* x, const float* w, const float* b, Activation act, float* y, const Scratch&) {
+      conv2d_forward_reference(p, x, w, b, act, y);
+    },
+    [](const Conv2DParams& p, const float* dy, const float* w, float* dx, const Scratch&) {
+      conv2d_backward_data_reference(p, dy, w, dx);
+    },
+    [](const Conv2DParams& p, const float* x, const float* dy, float* dw, const Scratch&) {
+      conv2d_backward_filter_reference(p, x, dy, dw);
+    }};
+
+int threads() { return ThreadPool::global().num_threads(); }
 }  // namespace
 
 void Conv2DOp::forward(const OpForwardArgs& a) const { run_forward(a, kFast); }
@@ -82,11 +93,12 @@ void Conv2DOp::run_forward(const OpForwardArgs& a, const Kernels& k) const {
   Conv2DParams p;
   params_of(a_, a.in_shapes[0], &p);
   const float* bias = a.in.size() > 2 ? a.in[2] : nullptr;
+  const Scratch scratch{a.workspace, a.workspace_floats};
   if (!a_.transpose) {
-    k.forward(p, a.in[0], a.in[1], bias, a_.act, a.out[0]);
+    k.forward(p, a.in[0], a.in[1], bias, a_.act, a.out[0], scratch);
     return;
   }
-  k.backward_data(p, a.in[0], a.in[1], a.out[0]);
+  k.backward_data(p, a.in[0], a.in[1], a.out[0], scratch);
   add_bias_act(a.out[0], bias, p.batch * p.in_h * p.in_w, p.in_c, a_.act);
 }
 
@@ -95,17 +107,20 @@ void Conv2DOp::run_backward(const OpBackwardArgs& a, const Kernels& k) const {
   params_of(a_, a.in_shapes[0], &p);
   const int64_t n = shape_numel(a.out_shapes[0]), cols = a.out_shapes[0][3];
   const float* dz = a.dout[0];
-  if (a_.act != Activation::kLinear) {  // through the fused activation first, into the workspace
+  // Workspace: the gradient through the fused activation, then the kernels' scratch.
+  const int64_t act_floats = a_.act != Activation::kLinear ? n : 0;
+  const Scratch scratch = Scratch{a.workspace, a.workspace_floats}.after(act_floats);
+  if (act_floats) {
     activation_backward(a_.act, a.out[0], a.dout[0], a.workspace, n);
     dz = a.workspace;
   }
   if (a_.transpose) {
     // y = conv^T(x): dx = conv(dz), dw from (x as the conv's dy, dz as its x).
-    if (a.din[0]) k.forward(p, dz, a.in[1], nullptr, Activation::kLinear, a.din[0]);
-    if (a.din[1]) k.backward_filter(p, dz, a.in[0], a.din[1]);
+    if (a.din[0]) k.forward(p, dz, a.in[1], nullptr, Activation::kLinear, a.din[0], scratch);
+    if (a.din[1]) k.backward_filter(p, dz, a.in[0], a.din[1], scratch);
   } else {
-    if (a.din[0]) k.backward_data(p, dz, a.in[1], a.din[0]);
-    if (a.din[1]) k.backward_filter(p, a.in[0], dz, a.din[1]);
+    if (a.din[0]) k.backward_data(p, dz, a.in[1], a.din[0], scratch);
+    if (a.din[1]) k.backward_filter(p, a.in[0], dz, a.din[1], scratch);
   }
   if (a.din.size() > 2 && a.din[2]) {
     float* db = a.din[2];
@@ -118,8 +133,22 @@ void Conv2DOp::run_backward(const OpBackwardArgs& a, const Kernels& k) const {
   }
 }
 
-int64_t Conv2DOp::backward_workspace_floats(const std::vector<Shape>&, const std::vector<Shape>& out) const {
-  return a_.act != Activation::kLinear ? shape_numel(out[0]) : 0;
+int64_t Conv2DOp::kernel_scratch_floats(const Conv2DParams& p, bool backward) const {
+  const int t = threads();
+  if (!backward) return a_.transpose ? conv2d_backward_data_scratch_floats(p, t) : conv2d_forward_scratch_floats(p, t);
+  const int64_t data = a_.transpose ? conv2d_forward_scratch_floats(p, t) : conv2d_backward_data_scratch_floats(p, t);
+  return std::max(data, conv2d_backward_filter_scratch_floats(p, t));
+}
+
+int64_t Conv2DOp::forward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>&) const {
+  Conv2DParams p;
+  return params_of(a_, in[0], &p).ok() ? kernel_scratch_floats(p, false) : 0;
+}
+
+int64_t Conv2DOp::backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>& out) const {
+  Conv2DParams p;
+  const int64_t scratch = params_of(a_, in[0], &p).ok() ? kernel_scratch_floats(p, true) : 0;
+  return (a_.act != Activation::kLinear ? shape_numel(out[0]) : 0) + scratch;
 }
 
 }  // namespace kiln

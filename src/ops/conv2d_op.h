@@ -24,6 +24,8 @@ class Conv2DOp : public Op {
   Status infer(const std::vector<Shape>& in, std::vector<Shape>* out) const override;
   void forward(const OpForwardArgs& a) const override;
   void backward(const OpBackwardArgs& a) const override;
+  // The fast kernels' scratch (src/cpu/scratch.h), and the fused activation's gradient.
+  int64_t forward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>& out) const override;
   int64_t backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>& out) const override;
   bool has_reference() const override { return true; }
   void forward_reference(const OpForwardArgs& a) const override;
@@ -37,6 +39,7 @@ class Conv2DOp : public Op {
  private:
   void run_forward(const OpForwardArgs& a, const Kernels& k) const;
   void run_backward(const OpBackwardArgs& a, const Kernels& k) const;
+  int64_t kernel_scratch_floats(const Conv2DParams& p, bool backward) const;
   Conv2DAttrs a_;
 };
 

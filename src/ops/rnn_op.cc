@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "core/thread_pool.h"
+
 namespace kiln {
 
 namespace {
@@ -73,7 +75,8 @@ void RnnOp::run_forward(const OpForwardArgs& a, bool reference) const {
     }
   }
   float* c_last = a_.cell == RnnCell::kLstm ? a.out[2] : nullptr;
-  (reference ? rnn_forward_reference : rnn_forward)(p, a.in[0], h0, c0, a.in[1], a.in[2], bias, seq, a.out[1], c_last, a.out[size_t(r)]);
+  if (reference) rnn_forward_reference(p, a.in[0], h0, c0, a.in[1], a.in[2], bias, seq, a.out[1], c_last, a.out[size_t(r)]);
+  else rnn_forward(p, a.in[0], h0, c0, a.in[1], a.in[2], bias, seq, a.out[1], c_last, a.out[size_t(r)], {a.workspace, a.workspace_floats});
   if (!a_.return_sequences) copy_floats(a.out[0], a.out[1], state_n);
   if (a_.stateful) {
     copy_floats(const_cast<float*>(a.in[size_t(first)]), a.out[1], state_n);
@@ -110,13 +113,25 @@ void RnnOp::run_backward(const OpBackwardArgs& a, bool reference) const {
   const bool state_grads = a_.has_initial_state && !a_.stateful;
   float* dh0 = state_grads ? din(first) : nullptr;
   float* dc0 = state_grads && lstm ? din(first + 1) : nullptr;
-  (reference ? rnn_backward_reference : rnn_backward)(p, a.in[0], h0, c0, a.in[1], a.in[2], bias, a.out[size_t(r)], dy_seq, dh_last, lstm ? a.dout[2] : nullptr,
-               din(0), dh0, dc0, din(1), din(2), a_.has_bias ? din(3) : nullptr, scratch);
+  if (reference) {
+    rnn_backward_reference(p, a.in[0], h0, c0, a.in[1], a.in[2], bias, a.out[size_t(r)], dy_seq, dh_last,
+                           lstm ? a.dout[2] : nullptr, din(0), dh0, dc0, din(1), din(2), a_.has_bias ? din(3) : nullptr, scratch);
+    return;
+  }
+  const Scratch products = Scratch{a.workspace, a.workspace_floats}.after(rnn_backward_scratch_floats(p) + state_n);
+  rnn_backward(p, a.in[0], h0, c0, a.in[1], a.in[2], bias, a.out[size_t(r)], dy_seq, dh_last, lstm ? a.dout[2] : nullptr,
+               din(0), dh0, dc0, din(1), din(2), a_.has_bias ? din(3) : nullptr, scratch, products);
 }
 
+// The products' scratch (src/cpu/scratch.h).
+int64_t RnnOp::forward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>&) const {
+  return rnn_gemm_scratch_floats(params(in[0]), ThreadPool::global().num_threads());
+}
+
+// The kernel's scratch, the summed last-state gradient, then the products' scratch.
 int64_t RnnOp::backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>&) const {
   const RnnParams p = params(in[0]);
-  return rnn_backward_scratch_floats(p) + p.batch * p.units;
+  return rnn_backward_scratch_floats(p) + p.batch * p.units + rnn_gemm_scratch_floats(p, ThreadPool::global().num_threads());
 }
 
 }  // namespace kiln

@@ -38,6 +38,7 @@ class RnnOp : public Op {
   void forward(const OpForwardArgs& a) const override;
   bool differentiable(int input) const override { return !(a_.stateful && input >= first_state_input()); }
   void backward(const OpBackwardArgs& a) const override;
+  int64_t forward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>& out) const override;
   int64_t backward_workspace_floats(const std::vector<Shape>& in, const std::vector<Shape>& out) const override;
   bool has_side_effects() const override { return a_.stateful; }
   // The reference forward leaves the saved workspace unwritten and the

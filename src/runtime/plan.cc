@@ -42,6 +42,7 @@ struct FlatStep {
   bool constant = false;  // reads only constants
   Backend* backend = nullptr;
   std::vector<int> inputs, outputs;  // value ids (mirrors included); outputs in node_outputs() order, -1 allowed
+  int64_t workspace_bytes = 0;       // what its kernel asked for
 };
 
 struct FlatValue {
@@ -192,9 +193,11 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
     for (size_t v = 0; v < values.size(); ++v)
       if (values[v].home == b && values[v].kind != ValueKind::kExternal) own[v] = life[v];
     int64_t workspace_bytes = 0;
-    for (const FlatStep& s : flat)
-      if (s.backend == b && s.node >= 0)
-        workspace_bytes = std::max(workspace_bytes, b->workspace_bytes(nodes[size_t(s.node)], shapes_of(s.inputs), shapes_of(s.outputs)));
+    for (FlatStep& s : flat)
+      if (s.backend == b && s.node >= 0) {
+        s.workspace_bytes = b->workspace_bytes(nodes[size_t(s.node)], shapes_of(s.inputs), shapes_of(s.outputs));
+        workspace_bytes = std::max(workspace_bytes, s.workspace_bytes);
+      }
     if (workspace_bytes < 0) return Status::error("plan: a workspace size overflowed");
     std::vector<int64_t> offsets;
     const int64_t values_bytes = (plan_memory(bytes, own, &offsets) + 63) / 64 * 64;
@@ -254,6 +257,7 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
       for (int o : s.outputs) binding.outputs.push_back(o >= 0 ? address[size_t(o)] : TensorAddress{});
       binding.output_shapes = shapes_of(s.outputs);
       binding.workspace = workspace.count(s.backend) ? workspace[s.backend] : TensorAddress{};
+      binding.workspace_bytes = binding.workspace.buffer ? s.workspace_bytes : 0;
       binding.context = plan->context_.get();
       KILN_RETURN_IF_ERROR(s.backend->prepare(binding, &exec.kernel));
       if (n.op == OpKind::kUpdate) {

@@ -48,15 +48,17 @@ class PackedConv2D : public Kernel {
         for (int64_t xi = 0; xi < 16; ++xi)
           nr_ = gemm_pack_b(u + xi * p_.in_c * p_.out_c, p_.out_c, p_.in_c, p_.out_c, packed_.data() + xi * plane);
       }
-      conv2d_forward_winograd_transformed(p_, a_.in[0], nullptr, bias, act_, a_.out[0], {packed_.data(), nr_});
+      conv2d_forward_winograd_transformed(p_, a_.in[0], nullptr, bias, act_, a_.out[0], {packed_.data(), nr_}, scratch());
       return;
     }
     const int64_t k = p_.kernel_h * p_.kernel_w * p_.in_c;
     if (packed_.stale(gemm_packed_b_floats(k, p_.out_c))) nr_ = gemm_pack_b(w, p_.out_c, k, p_.out_c, packed_.data());
-    conv2d_forward_im2col(p_, a_.in[0], nullptr, bias, act_, a_.out[0], {packed_.data(), nr_});
+    conv2d_forward_im2col(p_, a_.in[0], nullptr, bias, act_, a_.out[0], {packed_.data(), nr_}, scratch());
   }
 
  private:
+  // The op's workspace: sized for the unpacked kernels, which need at least as much.
+  Scratch scratch() const { return {a_.workspace, a_.workspace_floats}; }
   Conv2DParams p_;
   bool winograd_;
   OpForwardArgs a_;

@@ -1,0 +1,37 @@
+// Scratch memory a caller lends a kernel (a plan's arena), so that no kernel
+// keeps buffers of its own. Each kernel says what it needs with a
+// *_scratch_floats() function; a kernel lent less than it needs (or nothing)
+// allocates for the call instead: slower, never out of bounds, even when
+// the thread count changed since the size was computed.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+namespace kiln {
+
+struct Scratch {
+  float* data = nullptr;
+  int64_t floats = 0;
+  // The part after the first n floats.
+  Scratch after(int64_t n) const { return n <= floats ? Scratch{data + n, floats - n} : Scratch{}; }
+};
+
+// `need` floats: the lent ones when there are enough, else this call's own.
+class ScratchBuffer {
+ public:
+  ScratchBuffer(const Scratch& lent, int64_t need) {
+    if (lent.data && lent.floats >= need) {
+      data_ = lent.data;
+    } else if (need > 0) {
+      own_.reset(new float[size_t(need)]);
+      data_ = own_.get();
+    }
+  }
+  float* data() const { return data_; }
+
+ private:
+  std::unique_ptr<float[]> own_;
+  float* data_ = nullptr;
+};
+
+}  // namespace kiln
