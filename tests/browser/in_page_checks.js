@@ -24,6 +24,17 @@ export async function inPageChecks(kiln) {
   // Still working after the rejected files.
   const again = model.predict(x).dataSync();
   for (let i = 0; i < a.length; i++) if (again[i] !== a[i]) fail('module state changed after bad files');
+  // The reference backend (plain kernels, memory of its own) predicts the same in the page.
+  await kiln.setBackend('reference');
+  let onReference, placed;
+  try {
+    onReference = model.predict(x).dataSync();
+    placed = model.placement().find((p) => p.plan === 'predict').steps;
+  } finally {
+    await kiln.setBackend('cpu');
+  }
+  for (let i = 0; i < a.length; i++) if (!(Math.abs(onReference[i] - a[i]) <= 1e-5)) fail(`reference backend differs at ${i}`);
+  if (!placed.some((s) => s.backend === 'reference') || !placed.some((s) => s.op === 'Copy')) fail('placement: no reference steps or copies');
   return { info, firstLoss: h.history.loss[0], lastLoss: h.history.loss[49], fileBytes: bytes.length, errors,
            isolated: self.crossOriginIsolated };
 }
