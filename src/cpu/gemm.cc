@@ -273,9 +273,15 @@ void gemm(const GemmArgs& g) {
   const int64_t kKc = k_block(nr);
   const GemmSplit split = gemm_split(g.m, g.n, mr, nr, threads);
   const int64_t n_panels = split.n_panels, m_panels = split.m_panels, m_blocks = split.m_blocks, n_chunks = split.n_chunks;
+  // Thread t's slice starts at t * stride. With lent scratch the stride is
+  // the lent size over the threads, not this product's need: nested products
+  // of different shapes on different threads (recurrent steps, Winograd
+  // chunks) share one lent region and must not overlap.
   const int64_t slice = slice_floats(g, kern, threads);
+  const bool lent = g.scratch.data && g.scratch.floats >= slice * threads;
   const ScratchBuffer buffer(g.scratch, slice * threads);
   float* const scratch = buffer.data();
+  const int64_t stride = lent ? g.scratch.floats / threads : slice;
 
   // One parallel region per product: each task owns a (row block, column
   // chunk) tile and walks K itself, packing its own B panels (A is read in
@@ -288,7 +294,7 @@ void gemm(const GemmArgs& g) {
     const int64_t chunk = task % n_chunks;
     const int64_t p0 = n_panels * chunk / n_chunks, p1 = n_panels * (chunk + 1) / n_chunks;
     // This thread's slice: B panels, then the edge panel.
-    float* const b_pack = scratch + ThreadPool::worker_index() * slice;
+    float* const b_pack = scratch + ThreadPool::worker_index() * stride;
     float* const edge = b_pack + slice - std::min(kKc, g.k) * mr;
     for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
       const int64_t kc = std::min(kKc, g.k - k0);
