@@ -26,7 +26,8 @@ export function cellsOf(grid) {
 }
 
 /** mulberry32 (web/random.js): a small deterministic PRNG, so every engine sees the same data. */
-export { mulberry32 as rng } from '../../web/random.js';
+import { mulberry32 as rng } from '../../web/random.js';
+export { rng };
 
 /** Distinct inputs that predict() cycles through, so no engine can reuse a previous answer. */
 export const DISTINCT_BATCHES = 2;

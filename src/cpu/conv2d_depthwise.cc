@@ -282,12 +282,14 @@ int64_t filter_parts(const Conv2DParams& p, int threads) {
   return std::max<int64_t>(1, std::min<int64_t>(threads, p.batch * p.out_h / min_rows(per_row)));
 }
 // A multiplier above 1 expands one input row per thread.
-int64_t expanded_floats(const Conv2DParams& p) { return p.out_c > p.in_c ? p.in_w * p.out_c : 0; }
+int64_t expanded_floats(const Conv2DParams& p) { return p.out_c > p.in_c ? scratch_align(p.in_w * p.out_c) : 0; }
+// One part's partial dw, on cache lines of its own.
+int64_t part_floats(const Conv2DParams& p) { return scratch_align(p.kernel_h * p.kernel_w * p.out_c); }
 }  // namespace
 
 // The partial sums, then one expanded row per thread.
 int64_t depthwise_backward_filter_scratch_floats(const Conv2DParams& p, int threads) {
-  return filter_parts(p, threads) * p.kernel_h * p.kernel_w * p.out_c + threads * expanded_floats(p);
+  return filter_parts(p, threads) * part_floats(p) + threads * expanded_floats(p);
 }
 
 void depthwise_backward_filter(const Conv2DParams& p, const float* x, const float* dy, float* dw, const Scratch& scratch) {
@@ -302,10 +304,11 @@ void depthwise_backward_filter(const Conv2DParams& p, const float* x, const floa
   const int64_t parts = filter_parts(p, threads);
   const ScratchBuffer buffer(scratch, depthwise_backward_filter_scratch_floats(p, threads));
   float* const partial = buffer.data();
-  std::memset(partial, 0, size_t(parts * wsize) * sizeof(float));
+  const int64_t stride = part_floats(p);
+  std::memset(partial, 0, size_t(parts * stride) * sizeof(float));
   ThreadPool::global().parallel_for(int(parts), [&](int part) {
-    float* acc_w = partial + part * wsize;
-    float* const expanded = partial + parts * wsize + ThreadPool::worker_index() * expanded_floats(p);
+    float* acc_w = partial + part * stride;
+    float* const expanded = partial + parts * stride + ThreadPool::worker_index() * expanded_floats(p);
     for (int64_t r = rows * part / parts; r < rows * (part + 1) / parts; ++r) {
       const int64_t n = r / p.out_h, oh = r % p.out_h;
       const int64_t ih0 = oh * p.stride_h - p.pad_top;
@@ -345,7 +348,7 @@ void depthwise_backward_filter(const Conv2DParams& p, const float* x, const floa
   parallel_range(wsize, 4096, [&](int64_t a, int64_t b) {
     for (int64_t i = a; i < b; ++i) {
       float s = 0.0f;
-      for (int64_t t = 0; t < parts; ++t) s += partial[t * wsize + i];
+      for (int64_t t = 0; t < parts; ++t) s += partial[t * stride + i];
       dw[i] = s;
     }
   });

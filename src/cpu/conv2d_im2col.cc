@@ -44,7 +44,7 @@ bool is_pointwise(const Conv2DParams& p) {
          p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
 }
 
-int64_t col_floats(const Conv2DParams& p, const Geo& geo) { return geo.chunk_rows * p.out_w * geo.k; }
+int64_t col_floats(const Conv2DParams& p, const Geo& geo) { return scratch_align(geo.chunk_rows * p.out_w * geo.k); }
 
 // The shape of a product for sizing its scratch; `packed`: B comes packed
 // by the running micro-kernel.
@@ -148,14 +148,14 @@ int64_t split_parts(const GemmArgs& g, int threads) {
 // Scratch: the partial sums, then the products' own (the nested ones run one
 // per thread, each in its thread's slice). Grows with k, like gemm()'s.
 int64_t split_reduction_scratch_floats(const GemmArgs& g, int threads) {
-  return split_parts(g, threads) * g.m * g.n + gemm_scratch_floats(g, threads);
+  return split_parts(g, threads) * scratch_align(g.m * g.n) + gemm_scratch_floats(g, threads);
 }
 
 void gemm_split_reduction(const GemmArgs& g, const Scratch& scratch) {
   ThreadPool& pool = ThreadPool::global();
   const int threads = pool.num_threads();
   const int64_t parts = split_parts(g, threads);
-  const int64_t partial_floats = parts * g.m * g.n;
+  const int64_t part_floats = scratch_align(g.m * g.n), partial_floats = parts * part_floats;
   const int64_t gemm_floats = gemm_scratch_floats(g, threads);
   const ScratchBuffer buffer(scratch, partial_floats + gemm_floats);
   float* const partial = buffer.data();
@@ -168,7 +168,7 @@ void gemm_split_reduction(const GemmArgs& g, const Scratch& scratch) {
     s.k = k1 - k0;
     s.a = g.trans_a ? g.a + k0 * g.lda : g.a + k0;
     s.b = g.trans_b ? g.b + k0 : g.b + k0 * g.ldb;
-    s.c = partial + t * g.m * g.n;
+    s.c = partial + t * part_floats;
     s.ldc = g.n;
     s.accumulate = false;
     gemm(s);  // nested in a pool task: runs on this thread
@@ -178,7 +178,7 @@ void gemm_split_reduction(const GemmArgs& g, const Scratch& scratch) {
       float* c = g.c + i * g.ldc;
       if (!g.accumulate) std::memset(c, 0, size_t(g.n) * sizeof(float));
       for (int64_t t = 0; t < parts; ++t) {
-        const float* src = partial + (t * g.m + i) * g.n;
+        const float* src = partial + t * part_floats + i * g.n;
         for (int64_t j = 0; j < g.n; ++j) c[j] += src[j];
       }
     }
@@ -213,13 +213,14 @@ Conv2DParams as_forward(const Conv2DParams& p) {
 
 // Scratch: the rotated filter, then the forward convolution's.
 int64_t as_forward_scratch_floats(const Conv2DParams& p, int threads) {
-  return p.kernel_h * p.kernel_w * (p.in_c / p.groups) * p.out_c + conv2d_forward_dense_scratch_floats(as_forward(p), threads);
+  return scratch_align(p.kernel_h * p.kernel_w * (p.in_c / p.groups) * p.out_c) +
+         conv2d_forward_dense_scratch_floats(as_forward(p), threads);
 }
 
 void backward_data_as_forward(const Conv2DParams& p, const float* dy, const float* w, float* dx, const Scratch& scratch) {
   const int64_t cpg = p.in_c / p.groups, opg = p.out_c / p.groups;
   const Conv2DParams t = as_forward(p);
-  const int64_t wt_floats = p.kernel_h * p.kernel_w * cpg * p.out_c;
+  const int64_t wt_floats = scratch_align(p.kernel_h * p.kernel_w * cpg * p.out_c);
   const int64_t forward_floats = conv2d_forward_dense_scratch_floats(t, ThreadPool::global().num_threads());
   const ScratchBuffer buffer(scratch, wt_floats + forward_floats);
   float* const wt = buffer.data();

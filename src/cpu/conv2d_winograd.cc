@@ -228,7 +228,9 @@ Chunks chunks_of(const Conv2DParams& p, const TileGrid& grid, int64_t threads) {
 }
 
 // A thread's V and M planes and a row of zeros (padding taps).
-int64_t slice_floats(const Conv2DParams& p, const Chunks& c) { return kPlanes * c.max_tiles * (p.in_c + p.out_c) + p.in_c; }
+int64_t slice_floats(const Conv2DParams& p, const Chunks& c) {
+  return scratch_align(kPlanes * c.max_tiles * (p.in_c + p.out_c) + p.in_c);
+}
 
 // The 16 products of one chunk, nested in its task: one gemm() scratch
 // shared by all tasks (each uses its thread's slice of it).
@@ -251,13 +253,13 @@ int64_t transformed_scratch_floats(const Conv2DParams& p, int threads, bool pack
 }  // namespace
 
 int64_t conv2d_winograd_scratch_floats(const Conv2DParams& p, int threads, bool filter_transformed, bool packed) {
-  return (filter_transformed ? 0 : conv2d_winograd_filter_floats(p)) + transformed_scratch_floats(p, threads, packed);
+  return (filter_transformed ? 0 : scratch_align(conv2d_winograd_filter_floats(p))) + transformed_scratch_floats(p, threads, packed);
 }
 
 void conv2d_forward_winograd(const Conv2DParams& p, const float* x, const float* w, const float* bias, Activation act,
                              float* y, const Scratch& scratch) {
   if (tile_grid(p).total == 0) return;
-  const int64_t u_floats = conv2d_winograd_filter_floats(p);
+  const int64_t u_floats = scratch_align(conv2d_winograd_filter_floats(p));
   const int64_t rest = transformed_scratch_floats(p, ThreadPool::global().num_threads(), false);
   const ScratchBuffer buffer(scratch, u_floats + rest);
   transform_filter(p, w, buffer.data());

@@ -205,7 +205,7 @@ int64_t slice_floats(const GemmArgs& g, const GemmMicroKernel& kern, int threads
   const GemmSplit s = gemm_split(g.m, g.n, kern.mr, kern.nr, threads);
   const int64_t kc = std::min(k_block(kern.nr), g.k), chunk_panels = (s.n_panels + s.n_chunks - 1) / s.n_chunks;
   const bool packed = g.b_packed && g.b_packed_nr == kern.nr;
-  return (packed ? 0 : kc * chunk_panels * kern.nr) + kc * kern.mr;
+  return scratch_align(packed ? 0 : kc * chunk_panels * kern.nr) + scratch_align(kc * kern.mr);
 }
 
 // B [k, n] row-major from a whole packing made for width nr.
@@ -281,7 +281,7 @@ void gemm(const GemmArgs& g) {
   const bool lent = g.scratch.data && g.scratch.floats >= slice * threads;
   const ScratchBuffer buffer(g.scratch, slice * threads);
   float* const scratch = buffer.data();
-  const int64_t stride = lent ? g.scratch.floats / threads : slice;
+  const int64_t stride = lent ? g.scratch.floats / threads / 32 * 32 : slice;
 
   // One parallel region per product: each task owns a (row block, column
   // chunk) tile and walks K itself, packing its own B panels (A is read in
@@ -295,7 +295,7 @@ void gemm(const GemmArgs& g) {
     const int64_t p0 = n_panels * chunk / n_chunks, p1 = n_panels * (chunk + 1) / n_chunks;
     // This thread's slice: B panels, then the edge panel.
     float* const b_pack = scratch + ThreadPool::worker_index() * stride;
-    float* const edge = b_pack + slice - std::min(kKc, g.k) * mr;
+    float* const edge = b_pack + slice - scratch_align(std::min(kKc, g.k) * mr);
     for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
       const int64_t kc = std::min(kKc, g.k - k0);
       const bool acc = g.accumulate || k0 > 0, last = k0 + kc >= g.k;

@@ -9,6 +9,11 @@
 
 namespace kiln {
 
+// Floats rounded up to whole 128-byte blocks: every part of a scratch region
+// (and every thread's slice) starts on its own cache lines, so threads never
+// share one (false sharing cost the CNN's depthwise filter gradient 18%).
+inline int64_t scratch_align(int64_t floats) { return (floats + 31) / 32 * 32; }
+
 struct Scratch {
   float* data = nullptr;
   int64_t floats = 0;
