@@ -495,9 +495,15 @@ export class LayersModel {
     return mod()._kiln_model_count_params(this.handle);
   }
 
+  /**
+   * Prints the layers, output shapes and parameter counts through printFn.
+   * Kiln's table has fixed columns: lineLength and positions (TF.js's column
+   * layout) are refused rather than ignored.
+   */
   summary(lineLength?: number, positions?: number[], printFn: (s: string) => void = console.log): void {
+    if (lineLength !== undefined || positions !== undefined)
+      throw new Error('summary: lineLength and positions are not supported (Kiln prints fixed columns); pass undefined for both');
     this.ensureBuilt();
-    void lineLength; void positions;
     printFn(mod().UTF8ToString(mod()._kiln_model_summary(this.handle)));
   }
 

@@ -59,6 +59,9 @@ test('countParams and summary', () => {
   let text = '';
   m.summary(undefined, undefined, (s) => { text += s; });
   assert.match(text, /Total params: 75/);
+  // TF.js's column layout arguments are refused, not ignored.
+  assert.throws(() => m.summary(100), /lineLength and positions are not supported/);
+  assert.throws(() => m.summary(undefined, [0.5, 0.8, 1]), /lineLength and positions are not supported/);
 });
 
 test('fit trains: loss falls, callbacks fire, history has TF.js keys', async () => {
