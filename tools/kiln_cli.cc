@@ -1,5 +1,6 @@
 // kiln: command-line tool for model files.
-//   kiln inspect FILE                    layers, shapes, parameters, training state; for ONNX
+//   kiln inspect FILE                    layers, shapes, parameters, the predict plan's steps
+//                                        (op, backend, once per weight change); for ONNX
 //                                        models and Kiln graph files: opset, inputs, outputs,
 //                                        operators, parameters by type, the session's plan
 //                                        (kernel calls and their planned buffers)
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "io/kiln_graph_format.h"
 #include "kiln/kiln.h"
 #include "onnx/model_summary.h"
@@ -163,6 +165,27 @@ int init_model(int argc, char** argv) {
 }
 }  // namespace
 
+// The predict plan at batch 1 (one run on zeros compiles it): every kernel
+// call with its backend, and the steps that run once per weight change.
+void print_plan(kiln::Sequential* model) {
+  const std::vector<float> zeros(size_t(model->input_dim()), 0.0f);
+  model->predict(zeros.data(), 1);
+  kiln::Json plans;
+  check(kiln::parse_json(model->placement(), &plans));
+  for (const kiln::Json& plan : plans.items()) {
+    const kiln::Json* steps = plan.find("steps");
+    if (!steps || plan.find("plan")->as_string() != "predict") continue;
+    std::cout << "plan (predict, batch 1): " << steps->items().size() << " kernel calls, backend "
+              << kiln::backend() << "\n";
+    for (const kiln::Json& step : steps->items()) {
+      std::cout << "  " << step.find("op")->as_string() << " [" << step.find("backend")->as_string() << "]";
+      if (step.find("constant")) std::cout << " once per weight change";
+      if (const kiln::Json* why = step.find("fallback")) std::cout << " (fallback: " << why->as_string() << ")";
+      std::cout << "\n";
+    }
+  }
+}
+
 int main(int argc, char** argv) {
   if (argc < 3) return usage();
   const std::string cmd = argv[1];
@@ -184,6 +207,7 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < s.size(); ++i) std::cout << (i ? ", " : "") << s[i];
         std::cout << "]\n";
       }
+      print_plan(&model);
       return 0;
     }
     if (cmd == "predict" && argc == 6) {

@@ -44,6 +44,20 @@ void expect_contains(const std::string& text, const std::string& part) {
   EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in:\n" << text;
 }
 
+// A Kiln layers model: its layers, weights and the predict plan's kernel calls.
+TEST(KilnCli, InspectsAKilnModelAndItsPlan) {
+  REQUIRE_CLI();
+  const std::string out = ::testing::TempDir() + "kiln_cli_mlp.kiln";
+  const Result init = kiln_cli("init " + out + " 6 8:relu 3:softmax --seed 2");
+  ASSERT_EQ(init.status, 0) << init.output;
+  const Result r = kiln_cli("inspect " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  expect_contains(r.output, "Total params: 83");
+  expect_contains(r.output, "plan (predict, batch 1): ");
+  expect_contains(r.output, "  Gemm [cpu]\n");
+  std::remove(out.c_str());
+}
+
 TEST(KilnCli, InspectsAnOnnxModel) {
   REQUIRE_CLI();
   const Result r = kiln_cli("inspect " + kCnn);
