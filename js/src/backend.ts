@@ -222,6 +222,19 @@ export function free(ptr: number): void {
   if (ptr) mod()._free(ptr);
 }
 
+/** Runs fn with `s` as a NUL-terminated UTF-8 string in the wasm heap, freed after. */
+export function withCString<T>(s: string, what: string, fn: (ptr: number) => T): T {
+  const m = mod();
+  const bytes = m.lengthBytesUTF8(s) + 1;
+  const ptr = alloc(bytes, what);
+  try {
+    m.stringToUTF8(s, ptr, bytes);
+    return fn(ptr);
+  } finally {
+    free(ptr);
+  }
+}
+
 /** Copies a Float32Array into a fresh heap block. */
 export function copyIn(values: Float32Array, what: string): number {
   const ptr = alloc(values.length * 4, what);

@@ -5,7 +5,7 @@
 // backend seam the WebGPU backend will use). A step the chosen backend lacks
 // falls back to 'cpu', and model.placement() reports it; `strict` makes that
 // an error instead.
-import { coreError, mod } from './backend.js';
+import { coreError, mod, withCString } from './backend.js';
 
 export interface SetBackendOptions {
   /** Refuse to fall back: a model with an op the backend lacks fails to run, naming it. */
@@ -16,8 +16,11 @@ export interface SetBackendOptions {
 export interface PlanPlacement {
   plan: 'predict' | 'evaluate' | 'train' | 'gradients';
   batchSize: number;
-  /** Every step in run order: a graph node, or a 'Copy' between backends (backend: its destination). */
-  steps: { op: string; backend: string; node?: number; fallback?: string }[];
+  /**
+   * Every step in run order: a graph node, or a 'Copy' between backends (backend: its
+   * destination). `constant`: it reads only weights, and runs once per weight change.
+   */
+  steps: { op: string; backend: string; node?: number; fallback?: string; constant?: boolean }[];
   copies: number;
   /** Steps the preferred backend did not take; each step says why in `fallback`. */
   fallbacks: number;
@@ -36,16 +39,9 @@ export function backends(): string[] {
 export async function setBackend(name: string, options: SetBackendOptions = {}): Promise<boolean> {
   for (const key of Object.keys(options))
     if (key !== 'strict') throw new Error(`kiln.setBackend: unknown option '${key}' (known: strict)`);
-  const m = mod();
-  const core = name === 'wasm' ? 'cpu' : name;
-  const bytes = m.lengthBytesUTF8(core) + 1;
-  const ptr = m._malloc(bytes);
-  try {
-    m.stringToUTF8(core, ptr, bytes);
-    if (!m._kiln_set_backend(ptr, options.strict ? 1 : 0)) throw coreError('kiln.setBackend');
-  } finally {
-    m._free(ptr);
-  }
+  withCString(name === 'wasm' ? 'cpu' : name, 'a backend name', (ptr) => {
+    if (!mod()._kiln_set_backend(ptr, options.strict ? 1 : 0)) throw coreError('kiln.setBackend');
+  });
   return true;
 }
 

@@ -3,7 +3,7 @@
 // a C++ model handle in the wasm heap. The model's topology travels as JSON.
 
 import type { PlanPlacement } from './compute_backends.js';
-import { mod, coreError, heapF32, heapU8, heapU32, heapI32, alloc, free, copyIn } from './backend.js';
+import { mod, coreError, heapF32, heapU8, heapU32, heapI32, alloc, free, copyIn, withCString } from './backend.js';
 import { LOSSES, LossName, METRICS, codeOf } from './codes.js';
 import { Layer, LayerNode, SymbolicTensor, input } from './layers.js';
 import { OptimizerKind, OptimizerSpec, optimizerFields, optimizerFromFields, resolveOptimizer } from './optimizers.js';
@@ -153,26 +153,17 @@ export class LayersModel {
 
   protected ensureBuilt(): true {
     if (this.handle) return true;
-    const json = this.topology();
-    const m = mod();
-    const bytes = m.lengthBytesUTF8(json) + 1;
-    const ptr = alloc(bytes, 'the model topology');
-    try {
-      m.stringToUTF8(json, ptr, bytes);
-      const seed = this.seed ?? (Math.random() * 2 ** 32) >>> 0;
-      const handle = m._kiln_model_create(ptr, seed >>> 0);
-      if (!handle) throw coreError('model');
-      // Layers already built in another model (an imported base under a new
-      // head) bring their weights: this model starts from them, not afresh.
-      const previous = this.layers.map((l) => l.owner);
-      this.adopt(handle);
-      this.layers.forEach((l, i) => {
-        const from = previous[i];
-        if (from && from !== this) this.setLayerWeights(l, from.layerWeights(l));
-      });
-    } finally {
-      free(ptr);
-    }
+    const seed = this.seed ?? (Math.random() * 2 ** 32) >>> 0;
+    const handle = withCString(this.topology(), 'the model topology', (ptr) => mod()._kiln_model_create(ptr, seed >>> 0));
+    if (!handle) throw coreError('model');
+    // Layers already built in another model (an imported base under a new
+    // head) bring their weights: this model starts from them, not afresh.
+    const previous = this.layers.map((l) => l.owner);
+    this.adopt(handle);
+    this.layers.forEach((l, i) => {
+      const from = previous[i];
+      if (from && from !== this) this.setLayerWeights(l, from.layerWeights(l));
+    });
     return true;
   }
 
@@ -203,15 +194,9 @@ export class LayersModel {
 
   /** @internal */ setLayerTrainable(layer: Layer, trainable: boolean): void {
     if (!this.handle) return;  // kept in the layer's config until the model is built
-    const m = mod();
-    const bytes = m.lengthBytesUTF8(layer.name) + 1;
-    const ptr = alloc(bytes, 'a layer name');
-    try {
-      m.stringToUTF8(layer.name, ptr, bytes);
-      if (!m._kiln_model_set_layer_trainable(this.handle, ptr, trainable ? 1 : 0)) throw coreError(`${layer.name}.trainable`);
-    } finally {
-      free(ptr);
-    }
+    withCString(layer.name, 'a layer name', (ptr) => {
+      if (!mod()._kiln_model_set_layer_trainable(this.handle, ptr, trainable ? 1 : 0)) throw coreError(`${layer.name}.trainable`);
+    });
   }
 
   getLayer(name: string): Layer {
@@ -526,7 +511,7 @@ export class LayersModel {
     const shape: number[] = [];
     for (let d = 0; d < m._kiln_model_weight_rank(this.handle, i); d++) shape.push(m._kiln_model_weight_dim(this.handle, i, d));
     const size = shape.reduce((a, b) => a * b, 1);
-    const ptr = m._kiln_model_weight_data(this.handle, i);
+    const ptr = m._kiln_model_weight_view(this.handle, i);  // a read: the plans keep what they packed
     return new Tensor(heapF32().slice(ptr >> 2, (ptr >> 2) + size), shape);
   }
 

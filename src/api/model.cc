@@ -200,7 +200,7 @@ Status Model::parse_topology(const std::string& text, int64_t max_params) {
   for (size_t l = 0; l < layers_.size(); ++l)  // layer by layer, in declaration order: seeds stay stable
     for (size_t k = 0; k < specs[l].size(); ++k) {
       const WeightSpec& s = specs[l][k];
-      float* data = weight_data(size_t(layer_weights_[l][k]));
+      float* data = mutable_weight_data(size_t(layer_weights_[l][k]));
       if (s.custom_init)
         s.custom_init(data, shape_numel(s.shape), rng_);
       else
@@ -283,7 +283,7 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
   };
   std::vector<int> weight_values(weights_.size(), -1);
   for (size_t w = 0; w < weights_.size(); ++w)
-    weight_values[w] = external(weights_[w].shape, weights_[w].name, weight_data(w), train && weight_trainable(w));
+    weight_values[w] = external(weights_[w].shape, weights_[w].name, mutable_weight_data(w), train && weight_trainable(w));
 
   std::map<int, std::pair<int, Activation>> logits;
   std::vector<std::vector<int>> node_values(nodes_.size());
@@ -602,7 +602,7 @@ Status Model::set_weight(size_t i, const float* data, int64_t n) {
     return Status::error("setWeights: weight " + std::to_string(i) + " (" + weights_[i].name + ") expects shape " +
                          shape_to_string(weights_[i].shape) + " (" + std::to_string(shape_numel(weights_[i].shape)) +
                          " values), got " + std::to_string(n) + " values");
-  std::memcpy(weight_data(i), data, size_t(n) * sizeof(float));
+  std::memcpy(mutable_weight_data(i), data, size_t(n) * sizeof(float));
   return Status();
 }
 

@@ -135,11 +135,12 @@ class Model {
   // keep it; takes effect at the next call (plans are rebuilt).
   Status set_layer_trainable(const std::string& layer, bool trainable);
   bool layer_trainable(size_t l) const { return layer_trainable_[l]; }
+  const float* weight_data(size_t i) const { return params_.get() + weights_[i].offset; }
   // A writable view: the weights may change through it, so plans recompute
   // what they derived from them (folded batch norms, packed filters). Write
   // before the next call on the model, or ask again: a view kept across runs
   // and written later goes unseen by plans that already ran.
-  float* weight_data(size_t i) {
+  float* mutable_weight_data(size_t i) {
     ++weights_version_;
     return params_.get() + weights_[i].offset;
   }

@@ -34,22 +34,26 @@ std::function<void()> scalar_step(const StepBinding& s) {
   }
 }
 
-GemmArgs gemm_step_args(const StepBinding& s) {
+GemmArgs gemm_node_shape(const Node& node, const Shape& a, const Shape& b, const Shape& out) {
   GemmArgs g;
-  const Shape &sa = s.input_shapes[0], &sb = s.input_shapes[1];
-  g.trans_a = s.node->trans_a;
-  g.trans_b = s.node->trans_b;
-  g.m = s.output_shapes[0][0];
-  g.n = s.output_shapes[0][1];
-  g.k = g.trans_a ? sa[0] : sa[1];
-  g.a = s.inputs[0].host();
-  g.lda = sa[1];
-  g.b = s.inputs[1].host();
-  g.ldb = sb[1];
-  g.c = s.outputs[0].host();
+  g.trans_a = node.trans_a;
+  g.trans_b = node.trans_b;
+  g.m = out[0];
+  g.n = out[1];
+  g.k = g.trans_a ? a[0] : a[1];
+  g.lda = a[1];
+  g.ldb = b[1];
   g.ldc = g.n;
+  g.act = node.act;
+  return g;
+}
+
+GemmArgs gemm_step_args(const StepBinding& s) {
+  GemmArgs g = gemm_node_shape(*s.node, s.input_shapes[0], s.input_shapes[1], s.output_shapes[0]);
+  g.a = s.inputs[0].host();
+  g.b = s.inputs[1].host();
+  g.c = s.outputs[0].host();
   g.bias = s.inputs.size() > 2 ? s.inputs[2].host() : nullptr;
-  g.act = s.node->act;
   g.scratch = {s.workspace.host(), s.workspace_bytes / int64_t(sizeof(float))};
   return g;
 }

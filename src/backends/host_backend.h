@@ -32,7 +32,9 @@ class FunctionKernel : public Kernel {
 // kAdd, kLoss, kLossGrad and kMetric: one scalar implementation (src/train)
 // every host-memory backend runs; null for other nodes.
 std::function<void()> scalar_step(const StepBinding& step);
-// A kGemm node: out = act(op(A) op(B) + bias).
+// A kGemm node's product from its value shapes (A, B, out): sizes, transposes, activation.
+GemmArgs gemm_node_shape(const Node& node, const Shape& a, const Shape& b, const Shape& out);
+// A kGemm node with its buffers: out = act(op(A) op(B) + bias).
 GemmArgs gemm_step_args(const StepBinding& step);
 OpForwardArgs op_forward_args(const StepBinding& step);
 // The binding's inputs are the forward's inputs, then its outputs (saved

@@ -309,7 +309,7 @@ static Status read_tensors(const uint8_t* p, size_t size, uint32_t arch, bool tr
     if (off % kAlign != 0 || off < previous_end || off > size || bytes > size - off)
       return bad(name + " data out of bounds, misaligned or overlapping the previous tensor");
     previous_end = off + bytes;
-    float* dst = role == 0 ? m->weight_data(index) : m->slot_data(role - 1, index);
+    float* dst = role == 0 ? m->mutable_weight_data(index) : m->slot_data(role - 1, index);
     std::memcpy(dst, p + off, size_t(bytes));
   }
   *out = std::move(m);

@@ -212,7 +212,10 @@ int kiln_model_training_info(Model* m, double* out) {
 int kiln_model_num_weights(Model* m) { return int(m->num_weights()); }
 int kiln_model_weight_rank(Model* m, int i) { return int(m->weight_shape(size_t(i)).size()); }
 int kiln_model_weight_dim(Model* m, int i, int d) { return int(m->weight_shape(size_t(i))[size_t(d)]); }
-float* kiln_model_weight_data(Model* m, int i) { return m->weight_data(size_t(i)); }
+// For writing weights in place (the model's plans then refresh what they derived from them).
+float* kiln_model_weight_data(Model* m, int i) { return m->mutable_weight_data(size_t(i)); }
+// For reading them (no refresh).
+const float* kiln_model_weight_view(Model* m, int i) { return static_cast<const Model*>(m)->weight_data(size_t(i)); }
 const char* kiln_model_weight_name(Model* m, int i) { return m->weight_name(size_t(i)).c_str(); }
 int kiln_model_weight_trainable(Model* m, int i) { return m->weight_trainable(size_t(i)); }
 int kiln_model_set_weight(Model* m, int i, const float* data, int n) {

@@ -212,7 +212,7 @@ void check_model(const std::string& label, int64_t input_dim, const std::vector<
   for (size_t i = 0; i < w.size(); ++i) {
     const float* wd = m->weight_data(i);
     // Writes go through a fresh writable view: it tells the model its weights changed.
-    auto set = [&](size_t j, float v) { m->weight_data(i)[j] = v; };
+    auto set = [&](size_t j, float v) { m->mutable_weight_data(i)[j] = v; };
     for (size_t j = 0; j < w[i].size(); ++j) {
       const float orig = wd[j];
       const double g = grads[i][j];

@@ -18,6 +18,7 @@
 #include "cpu/conv2d.h"
 #include "cpu/gemm.h"
 #include "cpu/rnn.h"
+#include "model_test_utils.h"
 
 namespace kiln {
 namespace {
@@ -150,6 +151,29 @@ TEST(KernelScratch, ScratchSizedForFewerThreadsIsNeverOverrun) {
   gemm(g);
   for (int64_t i = one_thread; i < one_thread + kCanaries; ++i) ASSERT_EQ(lent[size_t(i)], kCanary);
   EXPECT_EQ(c1, c3);
+}
+
+// A model's plans hold its kernels' scratch for the thread count they were
+// compiled under; another count re-plans them (the arena changes with the
+// per-thread slices and how products split) and the predictions stay the same.
+TEST(KernelScratch, ModelsReplanWhenTheThreadCountChanges) {
+  ThreadsGuard guard;
+  std::unique_ptr<Model> m = testing::make_model(
+      testing::sequential_topology("[12,12,16]", {R"({"className":"Conv2D","config":{"name":"a","filters":16,"kernelSize":3,"padding":"same"}})",
+                                         R"({"className":"Conv2D","config":{"name":"b","filters":8,"kernelSize":3,"strides":2}})",
+                                         R"({"className":"Flatten","config":{"name":"f"}})",
+                                         R"({"className":"Dense","config":{"name":"d","units":5}})"}),
+      LossKind::kMeanSquaredError);
+  const int64_t n = 16;
+  const std::vector<float> x = random_floats(n * 12 * 12 * 16, 13);
+  std::vector<float> y1(size_t(n * 5)), y3(y1.size());
+  ThreadPool::global().resize(1);
+  ASSERT_TRUE(m->predict(x.data(), n, y1.data()).ok());
+  const int64_t one_thread = m->plan_arena_bytes();
+  ThreadPool::global().resize(3);
+  ASSERT_TRUE(m->predict(x.data(), n, y3.data()).ok());
+  EXPECT_NE(m->plan_arena_bytes(), one_thread);
+  for (size_t i = 0; i < y1.size(); ++i) EXPECT_NEAR(y1[i], y3[i], 1e-5f * std::max(1.0f, std::fabs(y1[i])));
 }
 
 }  // namespace

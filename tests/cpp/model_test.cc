@@ -365,12 +365,12 @@ void build_training_graph(Model& m, int64_t batch, TrainingGraph* t) {
   std::vector<int> params;
   size_t w = 0;
   for (const DenseLayerSpec& l : m.dense_layers()) {
-    const int kernel = external(m.weight_shape(w), m.weight_data(w), true);
+    const int kernel = external(m.weight_shape(w), m.mutable_weight_data(w), true);
     params.push_back(kernel);
     ++w;
     int bias = -1;
     if (l.use_bias) {
-      bias = external(m.weight_shape(w), m.weight_data(w), true);
+      bias = external(m.weight_shape(w), m.mutable_weight_data(w), true);
       params.push_back(bias);
       ++w;
     }

@@ -91,11 +91,11 @@ inline void check_gradients(Model& m, const std::vector<const float*>& xs, const
       const float h = step * std::max(1.0f, std::fabs(orig));
       float lp, lm;
       // A fresh writable view per write: it tells the model its weights changed.
-      m.weight_data(w)[i] = orig + h;
+      m.mutable_weight_data(w)[i] = orig + h;
       ASSERT_TRUE(m.evaluate(xs, ys, n, &lp, metric.data()).ok());
-      m.weight_data(w)[i] = orig - h;
+      m.mutable_weight_data(w)[i] = orig - h;
       ASSERT_TRUE(m.evaluate(xs, ys, n, &lm, metric.data()).ok());
-      m.weight_data(w)[i] = orig;
+      m.mutable_weight_data(w)[i] = orig;
       const double fd = (double(lp) - double(lm)) / (2.0 * double(h));
       worst = std::max(worst, std::fabs(fd - double(grads[gi][size_t(i)])) / scale);
     }

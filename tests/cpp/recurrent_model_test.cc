@@ -92,8 +92,8 @@ TEST(RecurrentModel, BidirectionalConcatIsBothDirectionsSideBySide) {
                        LossKind::kMeanSquaredError);
   ASSERT_TRUE(bi && fw && bw);
   for (size_t w = 0; w < 3; ++w) {
-    std::copy(bi->weight_data(w), bi->weight_data(w) + shape_numel(bi->weight_shape(w)), fw->weight_data(w));
-    std::copy(bi->weight_data(w + 3), bi->weight_data(w + 3) + shape_numel(bi->weight_shape(w + 3)), bw->weight_data(w));
+    std::copy(bi->weight_data(w), bi->weight_data(w) + shape_numel(bi->weight_shape(w)), fw->mutable_weight_data(w));
+    std::copy(bi->weight_data(w + 3), bi->weight_data(w + 3) + shape_numel(bi->weight_shape(w + 3)), bw->mutable_weight_data(w));
   }
   const std::vector<float> x = random_vec(2 * 5 * 2, 9);
   const std::vector<float> y = predict(*bi, x, 2), f = predict(*fw, x, 2), b = predict(*bw, x, 2);
@@ -136,7 +136,7 @@ TEST(RecurrentModel, StatefulLayerCarriesStateBetweenCalls) {
   ASSERT_TRUE(st && whole);
   for (size_t w = 0; w < st->num_weights(); ++w) ASSERT_EQ(st->weight_shape(w), whole->weight_shape(w));
   for (size_t w = 0; w < st->num_weights(); ++w)
-    std::copy(st->weight_data(w), st->weight_data(w) + shape_numel(st->weight_shape(w)), whole->weight_data(w));
+    std::copy(st->weight_data(w), st->weight_data(w) + shape_numel(st->weight_shape(w)), whole->mutable_weight_data(w));
   const std::vector<float> x = random_vec(2 * 6 * 2, 13);
   std::vector<float> first(2 * 3 * 2), second(2 * 3 * 2);
   for (int s = 0; s < 2; ++s)

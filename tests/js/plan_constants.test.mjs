@@ -63,3 +63,21 @@ test('every way of changing weights reaches the next predict', async () => {
   const loaded = await kiln.loadModel(await model.save());
   assert.ok(relError(loaded.predict(x).dataSync(), y4) < 1e-6);
 });
+
+test('changing the thread count between calls re-plans and predicts the same', async (t) => {
+  const { variant, threads } = kiln.backendInfo();
+  if (variant !== 'wasm-simd128-threads') return t.skip('the single-threaded build has one thread');
+  const model = kiln.sequential({ seed: 6, layers: spec(kiln.layers) });
+  randomize(model, 30);
+  const x = kiln.tensor(randomFloats(8 * 8 * 8 * 16, 2), [8, 8, 8, 16]);
+  const many = model.predict(x).dataSync();
+  let one;
+  try {
+    await kiln.ready({ threads: 1, quiet: true });
+    one = model.predict(x).dataSync();
+  } finally {
+    await kiln.ready({ threads, quiet: true });
+  }
+  assert.ok(relError(one, many) < 1e-5);
+  assert.ok(relError(model.predict(x).dataSync(), many) < 1e-5);
+});

@@ -49,9 +49,7 @@ class CpuBackend : public HostBackend {
   // A product's own scratch, and the ops' (src/cpu/scratch.h).
   int64_t workspace_bytes(const Node& node, const std::vector<Shape>& in, const std::vector<Shape>& out) const override {
     if (node.op != OpKind::kGemm) return HostBackend::workspace_bytes(node, in, out);
-    GemmArgs g;
-    g.m = out[0][0], g.n = out[0][1], g.k = node.trans_a ? in[0][0] : in[0][1];
-    g.trans_a = node.trans_a, g.trans_b = node.trans_b;
+    const GemmArgs g = gemm_node_shape(node, in[0], in[1], out[0]);
     return gemm_scratch_floats(g, ThreadPool::global().num_threads()) * int64_t(sizeof(float));
   }
   Status prepare(const StepBinding& s, std::unique_ptr<Kernel>* kernel) override;

@@ -42,11 +42,13 @@ class PackedConv2D : public Kernel {
     const float* bias = a_.in.size() > 2 ? a_.in[2] : nullptr;
     if (winograd_) {
       const int64_t plane = gemm_packed_b_floats(p_.in_c, p_.out_c);
-      if (packed_.stale(16 * plane + conv2d_winograd_filter_floats(p_))) {
-        float* u = packed_.data() + 16 * plane;  // the transformed planes, then packed in front
-        conv2d_winograd_filter(p_, w, u);
+      if (packed_.stale(16 * plane)) {
+        // The transformed planes only live while they are packed: in the
+        // workspace (the unpacked kernel's, which holds them), not kept.
+        const ScratchBuffer u(scratch(), conv2d_winograd_filter_floats(p_));
+        conv2d_winograd_filter(p_, w, u.data());
         for (int64_t xi = 0; xi < 16; ++xi)
-          nr_ = gemm_pack_b(u + xi * p_.in_c * p_.out_c, p_.out_c, p_.in_c, p_.out_c, packed_.data() + xi * plane);
+          nr_ = gemm_pack_b(u.data() + xi * p_.in_c * p_.out_c, p_.out_c, p_.in_c, p_.out_c, packed_.data() + xi * plane);
       }
       conv2d_forward_winograd_transformed(p_, a_.in[0], nullptr, bias, act_, a_.out[0], {packed_.data(), nr_}, scratch());
       return;

@@ -1,5 +1,6 @@
 #include "backends/reference/reference_backend.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "backends/host_backend.h"
@@ -42,7 +43,7 @@ Status ReferenceBackend::prepare(const StepBinding& s, std::unique_ptr<Kernel>* 
     case OpKind::kActivationGrad: {
       const int64_t count = shape_numel(s.output_shapes[0]), rows = s.output_shapes[0][0];
       run = [act = n.act, from = in(0), dy = in(1), out, count, rows] {
-        if (activation_is_rowwise(act)) rowwise_backward(act, from, dy, out, rows, count / rows);
+        if (activation_is_rowwise(act)) rowwise_backward(act, from, dy, out, rows, count / std::max<int64_t>(1, rows));
         else activation_backward(act, from, dy, out, count);
       };
       break;
