@@ -35,9 +35,9 @@ let modulePromise: Promise<WasmModule> | null = null;
 let wasm: WasmModule | null = null;
 let info: BackendInfo | null = null;
 
-const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
+export const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
 // A variable specifier keeps bundlers and tsc from resolving Node built-ins in browser builds.
-const nodeImport = (name: string): Promise<any> => import(name);
+export const nodeImport = (name: string): Promise<any> => import(name);
 
 function environment(): BackendInfo['environment'] {
   if (isNode) return 'node';

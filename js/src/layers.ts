@@ -52,6 +52,8 @@ export class Layer {
   /** The input shape (without batch) given by inputShape / batchInputShape / inputDim, if any. */
   readonly inputShape: number[] | undefined;
   /** @internal */ owner: LayerOwner | null = null;
+  /** @internal The model the layer was first put in, built on demand by getWeights/setWeights (TF.js builds at once). */
+  container: { build(): void } | null = null;
   /** @internal */ readonly nodes: LayerNode[] = [];
 
   constructor(className: string, args: LayerArgs = {}) {
@@ -136,10 +138,12 @@ export class Layer {
 
   /** The layer's weights in TF.js order (e.g. [kernel, bias]). */
   getWeights(): Tensor[] {
+    if (!this.owner) this.container?.build();
     if (!this.owner) throw new Error(`${this.name}: the layer has no weights until its model is built`);
     return this.owner.layerWeights(this);
   }
   setWeights(weights: Tensor[]): void {
+    if (!this.owner) this.container?.build();
     if (!this.owner) throw new Error(`${this.name}: the layer has no weights until its model is built`);
     this.owner.setLayerWeights(this, weights);
   }
@@ -175,6 +179,11 @@ const CLASSES: Record<string, string> = {
   thresholdedReLU: 'ThresholdedReLU', softmax: 'Softmax', inputLayer: 'InputLayer',
   simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU', bidirectional: 'Bidirectional', timeDistributed: 'TimeDistributed',
 };
+
+/** Every layer class name (TF.js's className) the core builds. */
+export function layerClassNames(): string[] {
+  return Object.values(CLASSES);
+}
 
 export const layers: Record<string, (args?: LayerArgs) => Layer> = Object.fromEntries(
   Object.entries(CLASSES).map(([factory, className]) => [factory, (args: LayerArgs = {}) => new Layer(className, args)]),

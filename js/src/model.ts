@@ -8,6 +8,8 @@ import { LOSSES, LossName, METRICS, codeOf } from './codes.js';
 import { Layer, LayerNode, SymbolicTensor, input } from './layers.js';
 import { OptimizerKind, OptimizerSpec, optimizerFields, optimizerFromFields, resolveOptimizer } from './optimizers.js';
 import { Tensor, float32Data, scalar } from './tensor.js';
+import type { IOHandler, SaveResult } from './io.js';
+import { saveLayersModel } from './layers_format.js';
 
 export interface CompileArgs {
   optimizer: OptimizerKind | OptimizerSpec;
@@ -115,6 +117,7 @@ export class LayersModel {
       this.symbolicInputs = Array.isArray(args.inputs) ? args.inputs : [args.inputs];
       this.symbolicOutputs = Array.isArray(args.outputs) ? args.outputs : [args.outputs];
       this.layers = topologyOf(this.symbolicInputs, this.symbolicOutputs, false).layers;
+      for (const l of this.layers) l.container ??= this;
     }
   }
 
@@ -557,8 +560,49 @@ export class LayersModel {
     this.writeWeights(this.weightsOf(layer), weights, `${layer.name}.setWeights`);
   }
 
-  /** The model as one Kiln file (docs/FORMAT.md). */
-  async save(options: { includeOptimizer?: boolean } = {}): Promise<Uint8Array> {
+  /** @internal The full names of a layer's weights ("<layer>/kernel"), in getWeights order. */
+  layerWeightNames(layer: Layer): string[] {
+    this.ensureBuilt();
+    return this.weightsOf(layer).map((i) => this.weightName(i));
+  }
+
+  /** @internal Throws what setWeights would, without writing. */
+  checkLayerWeights(layer: Layer, weights: Tensor[]): void {
+    const indices = this.weightsOf(layer);
+    if (weights.length !== indices.length) throw new Error(`${layer.name}.setWeights: expected ${indices.length} weight tensors, got ${weights.length}`);
+    weights.forEach((w, k) => {
+      const want = this.readWeight(indices[k]).shape;
+      if (w.shape.join(',') !== want.join(','))
+        throw new Error(`${layer.name}.setWeights: weight ${k} (${this.weightName(indices[k])}) must have shape [${want}], got [${w.shape}]`);
+    });
+  }
+
+  /** @internal Every weight with its full name, in getWeights order. */
+  namedWeights(): { name: string; tensor: Tensor }[] {
+    this.ensureBuilt();
+    return Array.from({ length: this.weightCount() }, (_, i) => ({ name: this.weightName(i), tensor: this.readWeight(i) }));
+  }
+
+  /**
+   * With a URL or an IO handler (TF.js's signature: 'file://dir' in Node,
+   * 'downloads://name', 'localstorage://name', 'indexeddb://name', an
+   * http(s) URL to POST to, kiln.io.withSaveHandler(...)), saves in TF.js's
+   * layers format (model.json + weights) and resolves to TF.js's SaveResult.
+   * Without one, resolves to the model as one Kiln file (docs/FORMAT.md);
+   * `{includeOptimizer: true}` keeps the optimizer's state in it.
+   */
+  save(handlerOrURL: string | IOHandler, config?: { includeOptimizer?: boolean }): Promise<SaveResult>;
+  save(options?: { includeOptimizer?: boolean }): Promise<Uint8Array>;
+  async save(target: any = {}, config?: { includeOptimizer?: boolean }): Promise<Uint8Array | SaveResult> {
+    if (typeof target === 'string' || typeof target?.save === 'function') return saveLayersModel(this, target, config);
+    if (config !== undefined) throw new Error('model.save: a second argument goes with a URL or an IO handler');
+    return this.saveKilnFile(target);
+  }
+
+  private async saveKilnFile(options: { includeOptimizer?: boolean }): Promise<Uint8Array> {
+    if (options === null || typeof options !== 'object') throw new Error('model.save: expected a URL, an IO handler or {includeOptimizer}');
+    for (const key of Object.keys(options))
+      if (key !== 'includeOptimizer') throw new Error(`model.save: unknown option '${key}' (the option is includeOptimizer)`);
     this.ensureBuilt();
     const ptr = mod()._kiln_model_save(this.handle, options.includeOptimizer ? 1 : 0);
     if (!ptr) throw coreError('save');
@@ -600,6 +644,7 @@ export class Sequential extends LayersModel {
     if (this.layers.length === 0 && layer.inputShape === undefined)
       throw new Error(`sequential: the first layer needs an inputShape (e.g. inputShape: [784])`);
     this.layers.push(layer);
+    layer.container ??= this;
   }
 
   protected topology(): string {

@@ -246,6 +246,8 @@ bool Model::dense_specs(std::vector<DenseLayerSpec>* out) const {
 
 Status Model::compile(const TrainingConfig& config) {
   if (int(config.loss) >= kNumLossKinds) return Status::error("compile: unknown loss");
+  for (const auto& layer : layers_)
+    if (!layer->training_refusal().empty()) return Status::error("compile: " + layer->training_refusal());
   const OptimizerConfig& o = config.optimizer;
   KILN_RETURN_IF_ERROR(optimizer_validate(o));
   for (Metric m : metrics_)

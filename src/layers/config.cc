@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "layers/initializer_config.h"
+
 namespace kiln {
 
 Status ConfigReader::error(const char* key, const std::string& what) const {
@@ -108,17 +110,8 @@ Status ConfigReader::get_initializer(const char* key, Initializer dflt, Initiali
     *out = dflt;
     return Status();
   }
-  std::string s;
-  if (v->is_string()) {
-    s = v->as_string();
-  } else if (v->is_object() && v->find("className") && v->find("className")->is_string()) {
-    s = v->find("className")->as_string();  // {className: 'GlorotUniform'} as TF.js serializes it
-    if (!s.empty()) s[0] = char(std::tolower(static_cast<unsigned char>(s[0])));
-  } else {
-    return error(key, "must be an initializer name");
-  }
-  if (!initializer_from_name(s, out)) return error(key, "names an unknown initializer '" + s + "'");
-  return Status();
+  Status s = initializer_from_json(*v, out);
+  return s.ok() ? s : error(key, "is not usable: " + s.message());
 }
 
 Status ConfigReader::get_shape(const char* key, Shape* out) const {

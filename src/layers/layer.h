@@ -64,11 +64,17 @@ class Layer {
   virtual Status call(LayerContext& ctx, const std::vector<int>& inputs, std::vector<int>* outputs) const = 0;
   // Stateful layers (stateful RNNs) forget their state.
   virtual void reset_states() {}
+  // A config option that changes training but not inference which Kiln does
+  // not implement (a kernel regularizer or constraint): the layer predicts as
+  // the file says, and compile() refuses with this text. Empty when none.
+  const std::string& training_refusal() const { return training_refusal_; }
+  void set_training_refusal(std::string why) { training_refusal_ = std::move(why); }
 
  protected:
   // "<name>: <message>" errors.
   Status error(const std::string& message) const { return Status::error(name_ + " (" + class_name() + "): " + message); }
   std::string name_;
+  std::string training_refusal_;
 };
 
 using LayerFactory = Status (*)(const Json& config, std::unique_ptr<Layer>* out);

@@ -13,11 +13,15 @@ class NormLayer : public Layer {
   bool batch = true;  // BatchNormalization, else LayerNormalization
   bool center = true, scale = true;
   double eps = 1e-3, momentum = 0.99;
+  int64_t axis = -1;  // -1, or the last axis counted from the batch (Keras's BatchNormalization(axis=3))
   Initializer gamma_init = Initializer::kOnes, beta_init = Initializer::kZeros;
 
   const char* class_name() const override { return batch ? "BatchNormalization" : "LayerNormalization"; }
   Status build(const std::vector<Shape>& in, std::vector<WeightSpec>* weights, std::vector<Shape>* outputs) override {
     if (in.size() != 1 || in[0].empty()) return error("expects one input");
+    const int64_t last = int64_t(in[0].size());  // the input's rank with the batch, minus one
+    if (axis != -1 && axis != last)
+      return error("only the last axis (-1 or " + std::to_string(last) + " here) is supported, got axis " + std::to_string(axis));
     const int64_t c = in[0].back();
     if (scale) weights->push_back({"gamma", {c}, gamma_init, 1, c, true});
     if (center) weights->push_back({"beta", {c}, beta_init, 1, c, true});
@@ -44,9 +48,15 @@ Status make_norm(const Json& config, bool batch, std::unique_ptr<Layer>* out) {
   auto l = std::make_unique<NormLayer>();
   l->batch = batch;
   ConfigReader r(config, batch ? "BatchNormalization" : "LayerNormalization");
-  int64_t axis;
-  KILN_RETURN_IF_ERROR(r.get_int("axis", -1, &axis, -1, 64));
-  if (axis != -1) return Status::error(std::string(l->class_name()) + ": only axis -1 (channels last) is supported");
+  const Json* axis = config.find("axis");
+  if (axis && axis->is_array() && axis->items().size() == 1) {
+    // Keras's LayerNormalization writes its axis as a list.
+    Json one = config;
+    one.set("axis", axis->items()[0]);
+    return make_norm(one, batch, out);
+  }
+  KILN_RETURN_IF_ERROR(r.get_int("axis", -1, &l->axis, -1, 64));
+  if (l->axis == 0) return Status::error(std::string(l->class_name()) + ": axis 0 is the batch axis; only the last axis is supported");
   KILN_RETURN_IF_ERROR(r.get_bool("center", true, &l->center));
   KILN_RETURN_IF_ERROR(r.get_bool("scale", true, &l->scale));
   KILN_RETURN_IF_ERROR(r.get_float("epsilon", 1e-3, &l->eps));

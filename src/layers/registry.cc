@@ -75,6 +75,21 @@ const Entry kLayers[] = {
     {"Bidirectional", make_bidirectional},
     {"TimeDistributed", make_time_distributed},
 };
+// The first regularizer or constraint the config (or a wrapped layer's) sets.
+std::string training_only_option(const Json& config) {
+  auto ends_with = [](const std::string& s, const char* tail) {
+    const std::string t(tail);
+    return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
+  };
+  for (const auto& [key, v] : config.members()) {
+    if (!v.is_null() && (ends_with(key, "Regularizer") || ends_with(key, "Constraint"))) return key;
+    if (key == "layer" && v.is_object())
+      if (const Json* inner = v.find("config"); inner && inner->is_object())
+        if (std::string k = training_only_option(*inner); !k.empty()) return k;
+  }
+  return {};
+}
+
 }  // namespace
 
 Status make_layer(const std::string& class_name, const Json& config, std::unique_ptr<Layer>* out) {
@@ -84,6 +99,10 @@ Status make_layer(const std::string& class_name, const Json& config, std::unique
     KILN_RETURN_IF_ERROR(e.make(config, out));
     const Json* name = config.find("name");
     (*out)->set_name(name && name->is_string() ? name->as_string() : class_name);
+    if (std::string key = training_only_option(config); !key.empty())
+      (*out)->set_training_refusal((*out)->name() + ": argument '" + key +
+                                   "' is not supported in training (Kiln adds no regularization losses or constraints); "
+                                   "the model predicts, but cannot be trained until the layer is rebuilt without it");
     return Status();
   }
   return Status::error("unknown layer class '" + class_name + "'");
