@@ -170,7 +170,8 @@ function functionalFrom(config: Json, seed?: number): LayersModel {
     });
   };
   const inputs = pick(config.input_layers, 'input_layers'), outputs = pick(config.output_layers, 'output_layers');
-  return new LayersModel({ inputs, outputs, seed });
+  const order = [...created.values()].map((e) => e.layer ?? e.outputs[0][0].node.layer);
+  return new LayersModel({ inputs, outputs, seed, layerOrder: order });
 }
 
 /** A Kiln model (not yet built) from a Keras / TF.js topology. */

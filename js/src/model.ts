@@ -55,7 +55,7 @@ type Data = Tensor | Tensor[];
 const asList = (d: Data): Tensor[] => (Array.isArray(d) ? d : [d]);
 
 /** Topology JSON (src/api/model.h) of the graph from `inputs` to `outputs`. */
-function topologyOf(inputs: SymbolicTensor[], outputs: SymbolicTensor[], sequential: boolean): { json: string; layers: Layer[] } {
+function topologyOf(inputs: SymbolicTensor[], outputs: SymbolicTensor[], sequential: boolean, order?: Layer[]): { json: string; layers: Layer[] } {
   const nodes: LayerNode[] = [];
   const visit = (n: LayerNode, path: Set<LayerNode>) => {
     if (nodes.includes(n)) return;
@@ -68,6 +68,11 @@ function topologyOf(inputs: SymbolicTensor[], outputs: SymbolicTensor[], sequent
   for (const t of outputs) visit(t.node, new Set());
   const layerList: Layer[] = [];
   for (const n of nodes) if (!layerList.includes(n.layer)) layerList.push(n.layer);
+  // A loaded file's layer order, so getWeights() lists weights as the file (and TF.js) does.
+  if (order) {
+    const rank = (l: Layer) => { const i = order.indexOf(l); return i < 0 ? order.length : i; };
+    layerList.sort((a, b) => rank(a) - rank(b));
+  }
   for (const t of inputs)
     if (t.node.layer.className !== 'InputLayer') throw new Error('model: inputs must come from kiln.input()');
   for (const n of nodes)
@@ -106,9 +111,12 @@ export class LayersModel {
   protected readonly seed: number | undefined;
   protected symbolicInputs: SymbolicTensor[] = [];
   protected symbolicOutputs: SymbolicTensor[] = [];
+  private layerOrder: Layer[] | undefined;
 
   /** `seed` (a Kiln extension) fixes the initializers and the shuffling order. */
-  constructor(args: { inputs?: SymbolicTensor | SymbolicTensor[]; outputs?: SymbolicTensor | SymbolicTensor[]; seed?: number; name?: string } = {}) {
+  /** `layerOrder` (internal: loaders) lists the layers in the order the model keeps them. */
+  constructor(args: { inputs?: SymbolicTensor | SymbolicTensor[]; outputs?: SymbolicTensor | SymbolicTensor[]; seed?: number; name?: string;
+                      layerOrder?: Layer[] } = {}) {
     if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0))
       throw new Error(`model: seed must be a non-negative integer, got ${args.seed}`);
     this.seed = args.seed;
@@ -116,7 +124,8 @@ export class LayersModel {
       if (!args.inputs || !args.outputs) throw new Error('model: needs both inputs and outputs');
       this.symbolicInputs = Array.isArray(args.inputs) ? args.inputs : [args.inputs];
       this.symbolicOutputs = Array.isArray(args.outputs) ? args.outputs : [args.outputs];
-      this.layers = topologyOf(this.symbolicInputs, this.symbolicOutputs, false).layers;
+      this.layerOrder = args.layerOrder;
+      this.layers = topologyOf(this.symbolicInputs, this.symbolicOutputs, false, this.layerOrder).layers;
       for (const l of this.layers) l.container ??= this;
     }
   }
@@ -151,7 +160,7 @@ export class LayersModel {
 
   /** @internal The topology JSON this model builds from. */
   protected topology(): string {
-    return topologyOf(this.symbolicInputs, this.symbolicOutputs, false).json;
+    return topologyOf(this.symbolicInputs, this.symbolicOutputs, false, this.layerOrder).json;
   }
 
   protected ensureBuilt(): true {

@@ -5,48 +5,17 @@
 // writes files TF.js loads back; loaded models fine-tune like TF.js.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as kiln from 'kiln';
 import { ready, randomFloats, relError } from './helpers.mjs';
+import { TFJS_MODELS, perturb, saveTfjs, sample } from './tfjs_layers_models.mjs';
 
 await ready();
 await tf.setBackend('cpu');
 const dir = mkdtempSync(join(tmpdir(), 'kiln-layers-'));
-
-/** Saves a TF.js model as tfjs-node's file:// handler does: model.json + weights.bin. */
-async function saveTfjs(model, name, transform = (a) => a) {
-  const path = join(dir, name);
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    const a = transform(artifacts);
-    require_dir(path);
-    writeFileSync(join(path, 'weights.bin'), Buffer.from(a.weightData));
-    writeFileSync(join(path, 'model.json'), JSON.stringify({
-      modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy,
-      weightsManifest: [{ paths: ['./weights.bin'], weights: a.weightSpecs }],
-    }));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
-  return `file://${join(path, 'model.json')}`;
-}
-function require_dir(p) { mkdirSync(p, { recursive: true }); }
-import { mkdirSync } from 'node:fs';
-
-/** Random weights (TF.js's own initial ones, plus moving statistics that are not 0 and 1). */
-function perturb(model, seed = 9) {
-  model.layers.forEach((layer, li) => {
-    const ws = layer.getWeights();
-    if (!ws.length) return;
-    layer.setWeights(ws.map((w, k) => {
-      const r = randomFloats(w.size, seed + 31 * li + k);
-      const name = layer.weights[k].name;
-      const values = /moving_variance|gamma/.test(name) ? r.map((v) => 0.5 + Math.abs(v)) : r.map((v) => 0.5 * v);
-      return tf.tensor(values, w.shape);
-    }));
-  });
-}
 
 function comparePredictions(tfModel, kilnModel, inputs, tol = 1e-4) {
   const tfOut = tfModel.predict(inputs.map((x) => tf.tensor(x.values, x.shape)));
@@ -60,69 +29,29 @@ function comparePredictions(tfModel, kilnModel, inputs, tol = 1e-4) {
     assert.ok(err < tol, `output ${i}: relative error ${err}`);
   });
 }
-const sample = (shape, seed) => ({ values: randomFloats(shape.reduce((a, b) => a * b, 1), seed), shape });
 
-test('MLP (Sequential: dense, dropout, activations) matches TF.js', async () => {
-  const m = tf.sequential({ layers: [
-    tf.layers.dense({ units: 16, activation: 'relu', inputShape: [20] }),
-    tf.layers.dropout({ rate: 0.3 }),
-    tf.layers.dense({ units: 8, activation: 'elu', kernelInitializer: 'heNormal' }),
-    tf.layers.dense({ units: 4, activation: 'softmax' }),
-  ] });
-  perturb(m);
-  const km = await kiln.loadLayersModel(await saveTfjs(m, 'mlp'));
-  assert.deepEqual(km.layers.map((l) => l.name), m.layers.map((l) => l.name));
-  comparePredictions(m, km, [sample([5, 20], 1)]);
-});
+const save = async (model, name, transform) => `file://${await saveTfjs(model, dir, name, transform)}`;
 
-test('CNN (conv, batch norm with axis 3, pooling, depthwise and separable conv, transpose conv) matches TF.js', async () => {
-  const m = tf.sequential({ layers: [
-    tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [12, 12, 3] }),
-    tf.layers.batchNormalization({ axis: 3 }),
-    tf.layers.maxPooling2d({ poolSize: 2 }),
-    tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same' }),
-    tf.layers.separableConv2d({ filters: 5, kernelSize: 3, activation: 'relu6' }),
-    tf.layers.conv2dTranspose({ filters: 4, kernelSize: 2, strides: 2 }),
-    tf.layers.zeroPadding2d({ padding: 1 }),
-    tf.layers.averagePooling2d({ poolSize: 2 }),
-    tf.layers.flatten(),
-    tf.layers.dense({ units: 3 }),
-  ] });
-  perturb(m);
-  const km = await kiln.loadLayersModel(await saveTfjs(m, 'cnn'));
-  comparePredictions(m, km, [sample([2, 12, 12, 3], 2)]);
-});
-
-test('recurrent models (LSTM with TF.js\'s hard sigmoid, GRU, bidirectional, conv1d) match TF.js', async () => {
-  const m = tf.sequential({ layers: [
-    tf.layers.conv1d({ filters: 4, kernelSize: 2, inputShape: [9, 3] }),
-    tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 5, returnSequences: true }) }),
-    tf.layers.gru({ units: 6, returnSequences: true }),
-    tf.layers.simpleRNN({ units: 3 }),
-    tf.layers.dense({ units: 2, activation: 'sigmoid' }),
-  ] });
-  perturb(m);
-  const km = await kiln.loadLayersModel(await saveTfjs(m, 'rnn'));
-  comparePredictions(m, km, [sample([3, 9, 3], 3)]);
-});
-
-function sharedFunctional() {
-  const a = tf.input({ shape: [6], name: 'left' }), b = tf.input({ shape: [6], name: 'right' });
-  const shared = tf.layers.dense({ units: 5, activation: 'tanh', name: 'shared' });
-  const sa = shared.apply(a), sb = shared.apply(b);
-  const merged = tf.layers.concatenate().apply([sa, sb, tf.layers.add().apply([sa, sb])]);
-  const out1 = tf.layers.dense({ units: 3, activation: 'softmax', name: 'probs' }).apply(merged);
-  const out2 = tf.layers.dense({ units: 1, name: 'score' }).apply(tf.layers.multiply().apply([sa, sb]));
-  return tf.model({ inputs: [a, b], outputs: [out1, out2] });
+for (const [name, what] of Object.entries({
+  mlp: 'MLP (Sequential: dense, dropout, activations)',
+  cnn: 'CNN (conv, batch norm with axis 3, pooling, depthwise, separable and transposed conv)',
+  rnn: 'recurrent model (conv1d, bidirectional LSTM with TF.js\'s hard sigmoid, GRU, SimpleRNN)',
+  functional: 'functional model with a shared layer, two inputs and two outputs',
+})) {
+  test(`${what} matches TF.js`, async () => {
+    const { model, inputs } = TFJS_MODELS[name]();
+    perturb(model);
+    const km = await kiln.loadLayersModel(await save(model, name));
+    assert.deepEqual(km.layers.map((l) => l.name), model.layers.filter((l) => name !== 'functional' ? l.getClassName() !== 'InputLayer' : true).map((l) => l.name));
+    // Layers in the file's (TF.js's) order, each with TF.js's weights in its order.
+    for (const layer of model.layers) {
+      const want = layer.getWeights(), got = km.getLayer(layer.name).getWeights !== undefined && want.length ? km.getLayer(layer.name).getWeights() : [];
+      assert.equal(got.length, want.length, layer.name);
+      want.forEach((w, i) => assert.deepEqual(Array.from(got[i].dataSync()), Array.from(w.dataSync()), `${layer.name} weight ${i}`));
+    }
+    comparePredictions(model, km, inputs);
+  });
 }
-
-test('functional model with a shared layer, two inputs and two outputs matches TF.js', async () => {
-  const m = sharedFunctional();
-  perturb(m);
-  const km = await kiln.loadLayersModel(await saveTfjs(m, 'functional'));
-  assert.equal(km.layers.filter((l) => l.name === 'shared').length, 1);
-  comparePredictions(m, km, [sample([4, 6], 4), sample([4, 6], 5)]);
-});
 
 // Quantizes every float32 weight as TF.js's converter does (affine uint8/uint16, or float16).
 function quantize(artifacts, dtype) {
@@ -134,7 +63,7 @@ function quantize(artifacts, dtype) {
     const v = all.subarray(offset, offset + n);
     offset += n;
     if (dtype === 'float16') {
-      parts.push(new Uint8Array(tf.tensor(v).toFloat().dataSync().buffer.slice(0)).length ? halfBits(v) : null);
+      parts.push(halfBits(v));
       specs.push({ ...s, quantization: { dtype } });
     } else {
       const levels = dtype === 'uint8' ? 255 : 65535;
@@ -176,7 +105,7 @@ for (const dtype of ['uint8', 'uint16', 'float16']) {
     ] });
     perturb(m, 40);
     let quantized;
-    const url = await saveTfjs(m, `q_${dtype}`, (a) => (quantized = quantize(a, dtype)));
+    const url = await save(m, `q_${dtype}`, (a) => (quantized = quantize(a, dtype)));
     const km = await kiln.loadLayersModel(url);
     const reference = tf.io.decodeWeights(quantized.weightData, quantized.weightSpecs);
     const got = km.getWeights();
@@ -234,7 +163,7 @@ test('a loaded model fine-tunes as TF.js does (SGD, 5 full-batch steps)', async 
   ] });
   const m = make();
   perturb(m, 60);
-  const km = await kiln.loadLayersModel(await saveTfjs(m, 'finetune'));
+  const km = await kiln.loadLayersModel(await save(m, 'finetune'));
   const x = sample([16, 6], 61);
   const labels = Float32Array.from({ length: 16 * 3 }, (_, i) => (i % 3 === Math.floor(i / 3) % 3 ? 1 : 0));
   m.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
@@ -250,7 +179,7 @@ test('a loaded model fine-tunes as TF.js does (SGD, 5 full-batch steps)', async 
 
 test('bad files give clear errors', async () => {
   const m = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
-  const url = await saveTfjs(m, 'bad');
+  const url = await save(m, 'bad');
   const path = url.slice('file://'.length);
   const json = JSON.parse(readFileSync(path, 'utf8'));
   const write = (name, content) => { const p = join(dir, name); writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content)); return `file://${p}`; };
@@ -285,7 +214,7 @@ test('bad files give clear errors', async () => {
 
 test('options a model needs but Kiln lacks are refused, not ignored', async () => {
   const m = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3], kernelRegularizer: tf.regularizers.l2({ l2: 0.01 }) })] });
-  const km = await kiln.loadLayersModel(await saveTfjs(m, 'regularized'));
+  const km = await kiln.loadLayersModel(await save(m, 'regularized'));
   comparePredictions(m, km, [sample([2, 3], 70)]);  // predicts as the file says
   assert.throws(() => km.compile({ optimizer: 'sgd', loss: 'meanSquaredError' }), /kernelRegularizer' is not supported in training/);
   // Initializer parameters are honoured or refused.
@@ -302,4 +231,70 @@ test('layer.setWeights and getWeights work before the model is used (TF.js build
   const w = kiln.tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [3, 2]);
   dense.setWeights([w]);
   assert.deepEqual(Array.from(dense.getWeights()[0].dataSync()), [1, 2, 3, 4, 5, 6]);
+});
+
+test('http(s): loads over fetch with onProgress and weightPathPrefix; save POSTs model.json and weights as TF.js does', async () => {
+  const { serve } = await import('../../scripts/serve.mjs');
+  const { model, inputs } = TFJS_MODELS.mlp();
+  perturb(model, 80);
+  await save(model, 'served');
+  const server = await serve({ isolated: false, root: dir });
+  try {
+    const fractions = [];
+    const km = await kiln.loadLayersModel(`${server.url}served/model.json`, { onProgress: (f) => fractions.push(f) });
+    comparePredictions(model, km, inputs);
+    assert.deepEqual(fractions, [0, 1]);
+    // Weights somewhere else than beside model.json.
+    const moved = JSON.parse(readFileSync(join(dir, 'served', 'model.json'), 'utf8'));
+    mkdirSync(join(dir, 'elsewhere'), { recursive: true });
+    writeFileSync(join(dir, 'elsewhere', 'model.json'), JSON.stringify(moved));
+    const km2 = await kiln.loadLayersModel(`${server.url}elsewhere/model.json`, { weightPathPrefix: `${server.url}served/` });
+    comparePredictions(model, km2, inputs);
+    await assert.rejects(kiln.loadLayersModel(`${server.url}elsewhere/model.json`), /HTTP 404/);
+  } finally {
+    await server.close();
+  }
+  // A POST target that reads the form back.
+  const { createServer } = await import('node:http');
+  let form;
+  const post = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      form = await new Response(Buffer.concat(chunks), { headers: { 'content-type': req.headers['content-type'] } }).formData();
+      res.writeHead(200).end('{}');
+    });
+  });
+  await new Promise((r) => post.listen(0, '127.0.0.1', r));
+  try {
+    const result = await km_for_post().save(`http://127.0.0.1:${post.address().port}/upload`);
+    assert.equal(result.responses[0].status, 200);
+    const json = JSON.parse(await form.get('model.json').text());
+    assert.deepEqual(json.weightsManifest[0].paths, ['./model.weights.bin']);
+    const weights = await form.get('model.weights.bin').arrayBuffer();
+    const tm = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: weights }));
+    comparePredictions(tm, km_for_post(), [sample([2, 4], 81)]);
+  } finally {
+    post.close();
+  }
+});
+let postModel;
+function km_for_post() {
+  postModel ??= kiln.sequential({ seed: 8, layers: [kiln.layers.dense({ units: 3, activation: 'relu', inputShape: [4] }), kiln.layers.dense({ units: 2 })] });
+  return postModel;
+}
+
+test('Keras 3 positional weight names ("dense/0") load by position', async () => {
+  const { model, inputs } = TFJS_MODELS.mlp();
+  perturb(model, 90);
+  const url = await save(model, 'positional', (a) => {
+    const count = new Map();
+    return { ...a, weightSpecs: a.weightSpecs.map((s) => {
+      const layer = s.name.slice(0, s.name.lastIndexOf('/'));
+      const k = count.get(layer) ?? 0;
+      count.set(layer, k + 1);
+      return { ...s, name: `${layer}/${k}` };
+    }) };
+  });
+  comparePredictions(model, await kiln.loadLayersModel(url), inputs);
 });
