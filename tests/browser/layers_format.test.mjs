@@ -8,8 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { serve } from '../../scripts/serve.mjs';
-import { launchBrowser } from '../../scripts/browser.mjs';
+import { demoPage } from '../../scripts/browser.mjs';
 import { TFJS_MODELS, perturb, saveTfjs } from '../js/tfjs_layers_models.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -28,12 +27,7 @@ test('TF.js layers models load and predict as TF.js does in Chromium; storage ro
       want: (Array.isArray(out) ? out : [out]).map((o) => Array.from(o.dataSync())),
     };
   }
-  const server = await serve({ isolated: true });
-  const browser = await launchBrowser();
-  t.after(async () => { await browser.close(); await server.close(); });
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  const { server, page, errors } = await demoPage(t);
   await page.goto(`${server.url}web/index.html`);  // any page of the site: the test imports the library itself
 
   const results = await page.evaluate(async (cases) => {
