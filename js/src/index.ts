@@ -15,6 +15,8 @@ export type { ClipOptions, LearningRate, LearningRateSchedule, OptimizerKind, Op
 export { LayersModel, Sequential, sequential, model, loadModel } from './model.js';
 export type { CompileArgs, FitArgs, History, Callbacks, Logs, SequentialArgs } from './model.js';
 export { loadLayersModel } from './layers_format.js';
+export { GraphModel, loadGraphModel } from './graph_model.js';
+export type { GraphModelLoadOptions, ModelTensorInfo, NamedTensorMap } from './graph_model.js';
 export * as io from './io_exports.js';
 export type { IOHandler, ModelArtifacts, SaveResult, LoadOptions } from './io.js';
 export * as internals from './internals.js';

@@ -54,11 +54,11 @@ export interface LoadOptions {
 
 const LOAD_OPTIONS = ['strict', 'weightPathPrefix', 'fetchFunc', 'requestInit', 'onProgress', 'weightUrlConverter'];
 
-export function checkLoadOptions(what: string, options: LoadOptions): void {
+export function checkLoadOptions(what: string, options: object, allowed: string[] = LOAD_OPTIONS): void {
   if (options === null || typeof options !== 'object') throw new Error(`${what}: options must be an object`);
   for (const key of Object.keys(options))
-    if (!LOAD_OPTIONS.includes(key))
-      throw new Error(`${what}: option '${key}' is not supported (options: ${LOAD_OPTIONS.join(', ')})`);
+    if (!allowed.includes(key))
+      throw new Error(`${what}: option '${key}' is not supported (options: ${allowed.join(', ')})`);
 }
 
 export function artifactsInfo(a: ModelArtifacts): ModelArtifactsInfo {

@@ -277,7 +277,7 @@ export async function loadLayersModel(pathOrIOHandler: string | IOHandler, optio
   const handler = resolveHandler('loadLayersModel', pathOrIOHandler, 'load', options);
   const artifacts: ModelArtifacts = await handler.load!();
   if (artifacts.format === 'graph-model')
-    throw new Error('loadLayersModel: this file is a TF.js graph model (format "graph-model"); Kiln loads layers models only for now');
+    throw new Error('loadLayersModel: this file is a TF.js graph model (format "graph-model"); load it with kiln.loadGraphModel');
   const model = modelFromTopology(artifacts.modelTopology);
   const weights = decodeWeights(weightBuffer(artifacts), artifacts.weightSpecs ?? []);
   model.build();

@@ -66,16 +66,30 @@ export class OnnxSession {
 
   /** Runs the model on one tensor per input name, each of the dtype the model declares; resolves to the outputs by name. */
   async run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-    if (!this.handle) throw new Error('onnx session: already disposed');
-    if (feeds === null || typeof feeds !== 'object') throw new Error('onnx session.run: expected an object of input tensors by name');
+    const tensors = this.feedList(feeds, 'onnx session.run');
+    return this.runOn(tensors, await Promise.all(tensors.map((t) => t.data())), 'onnx session.run');
+  }
+
+  /** run() without awaiting: the inputs' values must be readable synchronously (CPU tensors). @internal */
+  runSync(feeds: Record<string, Tensor>, what: string): Record<string, Tensor> {
+    const tensors = this.feedList(feeds, what);
+    return this.runOn(tensors, tensors.map((t) => t.dataSync()), what);
+  }
+
+  private feedList(feeds: Record<string, Tensor>, what: string): Tensor[] {
+    if (!this.handle) throw new Error(`${what}: the model is disposed`);
+    if (feeds === null || typeof feeds !== 'object') throw new Error(`${what}: expected an object of input tensors by name`);
     for (const name of Object.keys(feeds))
-      if (!this.inputNames.includes(name)) throw new Error(`onnx session.run: the model has no input '${name}' (inputs: ${this.inputNames.join(', ')})`);
-    const tensors = this.inputNames.map((name) => {
+      if (!this.inputNames.includes(name)) throw new Error(`${what}: the model has no input '${name}' (inputs: ${this.inputNames.join(', ')})`);
+    return this.inputNames.map((name) => {
       const t = feeds[name];
-      if (!(t instanceof Tensor)) throw new Error(`onnx session.run: input '${name}' is missing or not a kiln.Tensor`);
+      if (!(t instanceof Tensor)) throw new Error(`${what}: input '${name}' is missing or not a kiln.Tensor`);
+      if (t.isDisposed) throw new Error(`${what}: input '${name}' is disposed`);
       return t;
     });
-    const values = await Promise.all(tensors.map((t) => t.data()));
+  }
+
+  private runOn(tensors: Tensor[], values: ArrayBufferView[], what: string): Record<string, Tensor> {
     const m = mod();
     const n = Math.max(tensors.length, 1);
     const totalDims = tensors.reduce((s, t) => s + t.shape.length, 0);
@@ -98,12 +112,12 @@ export class OnnxSession {
         i32[ranks + i] = t.shape.length;
         for (const dim of t.shape) i32[d++] = dim;
       });
-      if (!m._kiln_onnx_run(this.handle, 4 * types, 4 * data, 4 * sizes, 4 * ranks, 4 * (ranks + n))) throw coreError('onnx session.run');
+      if (!m._kiln_onnx_run(this.handle, 4 * types, 4 * data, 4 * sizes, 4 * ranks, 4 * (ranks + n))) throw coreError(what);
       const out: Record<string, Tensor> = {};
       this.outputNames.forEach((name, i) => {
         const code = m._kiln_onnx_result_type(this.handle, i);
         const dtype = dataTypeOfOnnx(code);
-        if (!dtype) throw new Error(`onnx session.run: output '${name}' is ${typeName(code)}, which kiln.Tensor cannot hold`);
+        if (!dtype) throw new Error(`${what}: output '${name}' is ${typeName(code)}, which kiln.Tensor cannot hold`);
         const rank = m._kiln_onnx_result_rank(this.handle, i);
         const shape = Array.from({ length: rank }, (_, k) => m._kiln_onnx_result_dim(this.handle, i, k));
         const array = DTYPES[dtype].array;

@@ -41,33 +41,42 @@ function size(entry: WeightsManifestEntry): number {
 /** Bytes the entry takes in the buffer. */
 export function storedBytes(entry: WeightsManifestEntry): number {
   const stored = entry.quantization?.dtype ?? entry.dtype;
-  const per = STORED_BYTES[stored];
+  const plain = entry.quantization !== undefined || ['float32', 'int32', 'bool'].includes(entry.dtype);
+  const per = plain ? STORED_BYTES[stored] : undefined;
   if (per === undefined)
     throw new Error(`weight '${entry.name}': ${entry.quantization ? 'quantization' : 'dtype'} '${stored}' is not supported (float32, int32, bool; quantized uint8, uint16, float16)`);
   return size(entry) * per;
 }
 
+/** A weight in its own dtype: float32 (dequantized), int32 or bool (0/1 bytes). */
+export interface TypedWeight {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32' | 'bool';
+  values: Float32Array | Int32Array | Uint8Array;
+}
+
 /**
- * Every weight of the manifest as float32 (Kiln's weights are float32; int32
- * and bool weights are converted as TF.js's cast would). Checks the buffer
- * holds what the manifest says before reading anything.
+ * Every weight of the manifest in its own dtype. Checks the buffer holds
+ * what the manifest says before reading anything.
  */
-export function decodeWeights(data: ArrayBuffer, specs: WeightsManifestEntry[]): DecodedWeight[] {
+export function decodeTypedWeights(data: ArrayBuffer, specs: WeightsManifestEntry[]): TypedWeight[] {
   let need = 0;
   for (const s of specs) need += storedBytes(s);
   if (need !== data.byteLength)
     throw new Error(`the weight data holds ${data.byteLength} bytes but the manifest describes ${need}`);
-  const out: DecodedWeight[] = [];
+  const out: TypedWeight[] = [];
   let offset = 0;
   for (const spec of specs) {
     const n = size(spec), bytes = storedBytes(spec);
     const view = data.slice(offset, offset + bytes);
     offset += bytes;
-    const values = new Float32Array(n);
     const q = spec.quantization;
+    let values: Float32Array | Int32Array | Uint8Array;
     if (q) {
       if (spec.dtype !== 'float32' && !(spec.dtype === 'int32' && q.dtype !== 'float16'))
         throw new Error(`weight '${spec.name}': ${q.dtype} quantization of ${spec.dtype} weights is not supported`);
+      values = spec.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
       if (q.dtype === 'float16') {
         const h = new Uint16Array(view);
         for (let i = 0; i < n; i++) values[i] = halfToFloat(h[i]);
@@ -81,16 +90,25 @@ export function decodeWeights(data: ArrayBuffer, specs: WeightsManifestEntry[]):
         }
       }
     } else if (spec.dtype === 'float32') {
-      values.set(new Float32Array(view));
+      values = new Float32Array(view);
     } else if (spec.dtype === 'int32') {
-      values.set(new Int32Array(view));
+      values = new Int32Array(view);
     } else {
-      const b = new Uint8Array(view);
-      for (let i = 0; i < n; i++) values[i] = b[i] ? 1 : 0;
+      values = new Uint8Array(view).map((b) => (b ? 1 : 0));
     }
-    out.push({ name: spec.name, shape: spec.shape.slice(), values });
+    out.push({ name: spec.name, shape: spec.shape.slice(), dtype: spec.dtype as TypedWeight['dtype'], values });
   }
   return out;
+}
+
+/**
+ * Every weight of the manifest as float32 (Kiln's layer weights are float32;
+ * int32 and bool weights are converted as TF.js's cast would).
+ */
+export function decodeWeights(data: ArrayBuffer, specs: WeightsManifestEntry[]): DecodedWeight[] {
+  return decodeTypedWeights(data, specs).map((w) => ({
+    name: w.name, shape: w.shape, values: w.values instanceof Float32Array ? w.values : Float32Array.from(w.values),
+  }));
 }
 
 /** float32 weights as one buffer and their manifest entries (TF.js's tf.io.encodeWeights for float32). */

@@ -286,8 +286,10 @@ class NhwcRewriter {
   void finish_with_activation(OnnxNode c, const OnnxNode& n, const OnnxNode* next, bool* fused_next) {
     const std::string& y = n.outputs[0];
     Activation act = Activation::kLinear;
-    *fused_next = next && !g_->outputs.count(y) && readers_[y] == 1 && fusable_activation(*g_, *next, &act) &&
-                  next->inputs[0] == y;
+    // fusable_activation sets `act` for any activation node: ask only about one that reads y.
+    *fused_next = next && !g_->outputs.count(y) && readers_[y] == 1 && !next->inputs.empty() && next->inputs[0] == y &&
+                  fusable_activation(*g_, *next, &act);
+    if (!*fused_next) act = Activation::kLinear;
     if (*fused_next) ++stats_->activations_fused;
     c.attributes.push_back(onnx_int_attr("activation", int64_t(act)));
     c.outputs = {produce_nhwc(*fused_next ? next->outputs[0] : y)};

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "frontends/tf_graph/tf_graph_model.h"
 #include "io/model_format.h"
 #include "io/onnx_export.h"
 #include "onnx/session.h"
@@ -56,6 +57,20 @@ extern "C" {
 OnnxHandle* kiln_onnx_load(const uint8_t* data, int size) {
   auto h = std::make_unique<OnnxHandle>();
   Status s = size < 0 ? Status::error("negative size") : OnnxSession::load(data, size_t(size), &h->session);
+  if (!s.ok()) {
+    c_api_fail(s);
+    return nullptr;
+  }
+  return h.release();
+}
+
+// A TF.js graph model (see frontends/tf_graph/tf_graph_model.h for `manifest`),
+// translated to ONNX and then loaded as kiln_onnx_load does.
+OnnxHandle* kiln_tfjs_graph_load(const char* manifest, const uint8_t* data, int size) {
+  auto h = std::make_unique<OnnxHandle>();
+  OnnxModel model;
+  Status s = size < 0 ? Status::error("negative size") : tf_graph_model_to_onnx(manifest, data, size_t(size), &model);
+  if (s.ok()) s = OnnxSession::load_model(std::move(model), &h->session);
   if (!s.ok()) {
     c_api_fail(s);
     return nullptr;

@@ -190,6 +190,34 @@ TEST(OnnxOptimizer, RestoresChannelsFirstForOtherReadersAndOutputs) {
   expect_same_outputs(*plain, *optimized, random_input({2, 2, 6, 5}, 1));
 }
 
+// Parallel heads (a TF detector's heatmap and offset convs): the activation
+// that follows a conv in run order but reads another head's output is not
+// fused into it. A regression: the channels-last pass gave the second conv
+// the Sigmoid of the first.
+TEST(OnnxOptimizer, FusesOnlyAnActivationThatReadsTheConv) {
+  auto make = [] {
+    GraphBuilder b;
+    b.input("x");
+    b.weight("w0", {8, 3, 3, 3}), b.weight("w1", {4, 8, 1, 1}), b.weight("w2", {5, 8, 1, 1}), b.weight("w3", {6, 8, 3, 3});
+    b.node("Conv", {"x", "w0"}, {"c0"});
+    b.node("Relu", {"c0"}, {"trunk"});  // fused: it reads the conv before it
+    b.weight("b1", {4}), b.weight("b2", {5});
+    b.node("Conv", {"trunk", "w1", "b1"}, {"heat"});
+    b.node("Conv", {"trunk", "w2", "b2"}, {"offset"});
+    b.node("Sigmoid", {"heat"}, {"heat_s"});
+    b.node("Add", {"trunk", "trunk"}, {"sum"});
+    b.node("Conv", {"trunk", "w3"}, {"c3"}, onnx_attrs(onnx_ints_attr("pads", {1, 1, 1, 1})));
+    b.node("Relu", {"sum"}, {"sum_r"});
+    b.scalar("two", 2.f);
+    b.node("Mul", {"offset", "two"}, {"offset2"});
+    b.output("offset2"), b.output("heat_s"), b.output("c3"), b.output("sum_r");
+    return b.take();
+  };
+  auto plain = load(make(), false), optimized = load(make(), true);
+  EXPECT_EQ(optimized->optimize_stats().activations_fused, 1);
+  expect_same_outputs(*plain, *optimized, random_input({1, 3, 7, 6}, 4));
+}
+
 // Transposes that cancel or permute nothing, and a Flatten feeding a Reshape
 // to a fixed shape, are removed; a Reshape copying dims (0) keeps its input.
 TEST(OnnxOptimizer, RemovesLayoutNoOps) {
