@@ -7,7 +7,7 @@ EMSDK_ENV := NODE_PATH=/usr/share/nodejs
 EMCMAKE_VARIANTS := st mt
 
 .PHONY: all setup native wasm js package demo test test-cpp test-js test-browser \
-        fixtures torchvision-models bench-mlp bench-cnn-rnn bench-onnx clean serve
+        fixtures torchvision-models bench-mlp bench-cnn-rnn bench-onnx bench-graph-models clean serve
 
 all: native wasm js
 
@@ -76,6 +76,11 @@ bench-cnn-rnn: setup js
 # PyTorch; writes bench/results/onnx.json and docs/BENCH_ONNX.md.
 bench-onnx: setup all torchvision-models
 	node bench/run_onnx.mjs
+
+# TF.js graph models (@vladmandic/human's detectors) in Node: Kiln vs TF.js's wasm backend;
+# writes bench/results/graph_models.json and docs/BENCH_GRAPH_MODELS.md.
+bench-graph-models: setup js
+	node bench/run_graph_models.mjs
 
 serve: js torchvision-models
 	node scripts/serve.mjs --port 8080

@@ -176,9 +176,10 @@ void remove_layout_noops(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
            std::find(shape.begin(), shape.end(), 0) == shape.end();
   };
   for (const OnnxNode* n : g->nodes) {
-    if (!n->inputs.empty() && renamed.count(n->inputs[0])) {
+    if (std::any_of(n->inputs.begin(), n->inputs.end(), [&](const std::string& in) { return renamed.count(in) > 0; })) {
       OnnxNode c = clone_onnx_node(*n);
-      c.inputs[0] = renamed[n->inputs[0]];
+      for (std::string& in : c.inputs)
+        if (renamed.count(in)) in = renamed[in];
       g->owned->push_back(std::move(c));
       n = &g->owned->back();
     }
@@ -324,7 +325,11 @@ Status optimize_onnx_graph(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
   fold_conv_batch_norm(g, stats);
   pretranspose_gemm_weights(g);
   fuse_gemm_activation(g, stats);
-  return convert_to_nhwc(g, stats);
+  KILN_RETURN_IF_ERROR(convert_to_nhwc(g, stats));
+  // The layout pass restores NCHW where a reader needs it; where that reader
+  // was itself a Transpose back to NHWC (imported TF graphs), the pair cancels.
+  remove_layout_noops(g, stats);
+  return Status();
 }
 
 }  // namespace kiln

@@ -1,0 +1,53 @@
+// One engine on one TF.js graph model, in its own process (a fresh heap and
+// thread pool per measurement): prints one JSON line with the time from
+// starting the load to the first output, and every timed run's latency.
+//   node bench/graph_models/worker.mjs ENGINE MODEL ITERS WARMUP THREADS
+// ENGINE: kiln (Kiln wasm, Node) | tfjs-wasm (@tensorflow/tfjs-backend-wasm) | tfjs-cpu
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initTfjsBackend } from '../common/tfjs_backend.mjs';
+import { imageInput, modelPath, tfjsFileHandler } from '../../tests/js/tfjs_graph_models.mjs';
+
+const [engine, name, iters, warmup, threads] = process.argv.slice(2);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const info = JSON.parse(readFileSync(modelPath(name), 'utf8')).modelTopology.node.find((n) => n.op === 'Placeholder');
+const placeholder = {
+  shape: info.attr.shape.shape.dim.map((d) => Number(d.size)),
+  dtype: info.attr.dtype.type === 'DT_INT32' ? 'int32' : 'float32',
+};
+const x = imageInput(placeholder, 7, 1);
+
+let run, setup;
+const t0 = performance.now();
+if (engine === 'kiln') {
+  const kiln = await import('kiln');
+  await kiln.ready({ quiet: true, threads: Number(threads) });
+  const model = await kiln.loadGraphModel(`file://${modelPath(name)}`);
+  run = () => {
+    const out = model.predict(kiln.tensor(x.values, x.shape, x.dtype));
+    for (const t of out instanceof kiln.Tensor ? [out] : out) t.dataSync();
+  };
+  setup = { backend: kiln.backendInfo() };
+} else {
+  const tf = await import('@tensorflow/tfjs');
+  const backend = engine.replace('tfjs-', '');
+  const wasm = backend === 'wasm' ? await import('@tensorflow/tfjs-backend-wasm') : null;
+  setup = await initTfjsBackend(tf, { backend, wasm, wasmPaths: join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist/'), threads: Number(threads) });
+  const model = await tf.loadGraphModel(tfjsFileHandler(modelPath(name)));
+  run = () => tf.tidy(() => {
+    const out = model.predict(tf.tensor(x.values, x.shape, x.dtype));
+    for (const t of out instanceof tf.Tensor ? [out] : out) t.dataSync();
+  });
+}
+run();
+const firstMs = performance.now() - t0;
+for (let i = 0; i < Number(warmup); i++) run();
+const times = [];
+for (let i = 0; i < Number(iters); i++) {
+  const s = performance.now();
+  run();
+  times.push(performance.now() - s);
+}
+console.log(JSON.stringify({ engine, model: name, firstMs, times, setup }));
+process.exit(0);
