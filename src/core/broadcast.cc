@@ -56,4 +56,27 @@ void BroadcastIndex::offsets(std::vector<int64_t>* offsets) const {
   }
 }
 
+BroadcastLoop::BroadcastLoop(const Shape& a, const Shape& b, const Shape& out) {
+  const std::vector<int64_t> sa = broadcast_strides(a, out), sb = broadcast_strides(b, out);
+  // Axes of size 1 walk nowhere; the rest merge (innermost first) while both
+  // inputs' strides continue the inner axis's.
+  std::vector<int64_t> dims, as, bs;  // innermost first
+  for (size_t d = out.size(); d-- > 0;) {
+    if (out[d] == 1) continue;
+    if (!dims.empty() && sa[d] == as.back() * dims.back() && sb[d] == bs.back() * dims.back()) {
+      dims.back() *= out[d];
+      continue;
+    }
+    dims.push_back(out[d]), as.push_back(sa[d]), bs.push_back(sb[d]);
+  }
+  runs_ = shape_numel(out);
+  if (dims.empty()) {  // one element
+    len_ = runs_ > 0 ? 1 : 0, runs_ = runs_ > 0 ? 1 : 0;
+    return;
+  }
+  len_ = dims[0], a_step_ = as[0], b_step_ = bs[0];
+  runs_ = len_ > 0 ? runs_ / len_ : 0;
+  for (size_t i = dims.size(); i-- > 1;) outer_.push_back(dims[i]), a_strides_.push_back(as[i]), b_strides_.push_back(bs[i]);
+}
+
 }  // namespace kiln

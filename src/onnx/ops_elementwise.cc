@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "core/broadcast.h"
+#include "core/thread_pool.h"
 #include "onnx/dispatch.h"
 #include "onnx/op.h"
 
@@ -176,6 +177,9 @@ void narrow_from_int64(const OnnxValue& v, OnnxDataType type, OnnxValue* out) {
   });
 }
 
+// Elementwise outputs smaller than this run on the calling thread.
+constexpr int64_t kMinParallelElements = 64 * 1024;
+
 // out = f(a, b) elementwise with broadcasting; `out_type` is a's type, or bool for comparisons.
 template <typename Dispatch, typename F>
 Status binary(const OnnxOpContext& ctx, const OnnxValue& a, const OnnxValue& b, OnnxDataType out_type, OnnxValue* out,
@@ -195,18 +199,37 @@ Status binary(const OnnxOpContext& ctx, const OnnxValue& a, const OnnxValue& b, 
   OnnxShape shape;
   const Status bs = broadcast_shape(a.shape(), b.shape(), &shape);
   if (!bs.ok()) return ctx.error(bs.message());
-  KILN_RETURN_IF_ERROR(OnnxValue::make(out_type, shape, out));
-  const BroadcastIndex ia(a.shape(), shape), ib(b.shape(), shape);
-  std::vector<int64_t> oa, ob;
-  if (!ia.identity()) ia.offsets(&oa);
-  if (!ib.identity()) ib.offsets(&ob);
-  const int64_t n = out->numel();
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(out_type, shape, out));
+  const BroadcastLoop loop(a.shape(), b.shape(), shape);
+  const int64_t len = loop.run_length();
   const bool ok = dispatch(a.type(), [&](auto zero) {
     using T = decltype(zero);
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
-    auto store = [&](auto* y) {
-      for (int64_t i = 0; i < n; ++i) y[i] = f(pa[oa.empty() ? i : oa[size_t(i)]], pb[ob.empty() ? i : ob[size_t(i)]]);
+    auto store = [&](auto* out_data) {
+      // One inner loop per kind of run, each simple enough to vectorize.
+      auto runs = [&](int64_t begin, int64_t end) {
+        loop.for_runs(begin, end, [&](int64_t o, int64_t ia, int64_t ib) {
+          auto* y = out_data + o;
+          const T *x = pa + ia, *z = pb + ib;
+          if (loop.a_step() && loop.b_step()) {
+            for (int64_t i = 0; i < len; ++i) y[i] = f(x[i], z[i]);
+          } else if (loop.a_step()) {
+            const T v = z[0];
+            for (int64_t i = 0; i < len; ++i) y[i] = f(x[i], v);
+          } else if (loop.b_step()) {
+            const T v = x[0];
+            for (int64_t i = 0; i < len; ++i) y[i] = f(v, z[i]);
+          } else {
+            const auto v = f(x[0], z[0]);
+            for (int64_t i = 0; i < len; ++i) y[i] = v;
+          }
+        });
+      };
+      // Big tensors are shared among the threads, whole runs each.
+      const int64_t min_runs = std::max<int64_t>(1, kMinParallelElements / std::max<int64_t>(len, 1));
+      if (out->numel() >= kMinParallelElements) parallel_range(loop.runs(), min_runs, runs);
+      else runs(0, loop.runs());
     };
     if (out_type == OnnxDataType::kBool) store(out->data<uint8_t>());
     else store(out->data<T>());

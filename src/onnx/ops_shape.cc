@@ -447,6 +447,32 @@ Status op_expand(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
 }
 
 // Pad: pads/value/mode attributes before opset 11, then pads, constant_value and axes inputs.
+// Constant padding that only grows the tensor (the common case: spatial
+// padding, TF's channel padding): the fill value everywhere, then each input
+// row of the last axis copied whole to its place.
+void pad_constant_rows(const OnnxValue& x, const OnnxShape& shape, const std::vector<int64_t>& before, const OnnxValue& fill,
+                       uint8_t* dst) {
+  const size_t es = x.element_size(), r = shape.size();
+  const int64_t n = onnx_checked_numel(shape);
+  const uint8_t* f = static_cast<const uint8_t*>(fill.raw());
+  if (std::all_of(f, f + es, [](uint8_t b) { return b == 0; })) std::memset(dst, 0, size_t(n) * es);
+  else
+    for (int64_t i = 0; i < n; ++i) std::memcpy(dst + size_t(i) * es, f, es);
+  const std::vector<int64_t> out_strides = shape_strides(shape);
+  const int64_t cols = x.shape()[r - 1], rows = cols > 0 ? x.numel() / cols : 0;
+  const uint8_t* src = static_cast<const uint8_t*>(x.raw());
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t row = 0; row < rows; ++row) {
+    int64_t off = before[r - 1];
+    for (size_t d = 0; d + 1 < r; ++d) off += (idx[d] + before[d]) * out_strides[d];
+    std::memcpy(dst + size_t(off) * es, src + size_t(row * cols) * es, size_t(cols) * es);
+    for (size_t d = r - 1; d-- > 0;) {  // odometer over the leading axes
+      if (++idx[d] < x.shape()[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
 Status op_pad(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   const OnnxValue& x = *in[0];
@@ -493,6 +519,12 @@ Status op_pad(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
   const std::vector<int64_t> strides = shape_strides(x.shape());
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
   uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
+  const bool grows = std::all_of(before.begin(), before.end(), [](int64_t p) { return p >= 0; }) &&
+                     std::all_of(after.begin(), after.end(), [](int64_t p) { return p >= 0; });
+  if (mode == "constant" && grows && r > 0 && x.type() != OnnxDataType::kString) {
+    pad_constant_rows(x, shape, before, fill, dst);
+    return Status();
+  }
   onnx_for_each_index(shape, [&](int64_t i, const std::vector<int64_t>& idx) {
     int64_t off = 0;
     bool inside = true;

@@ -1,3 +1,7 @@
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
 #include "onnx/session.h"
 
 #include <algorithm>
@@ -222,7 +226,10 @@ Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxVal
     // it is big enough and nobody still holds it.
     for (size_t k = 0; k < st.buffers.size(); ++k)
       if (st.buffers[k] >= 0) outs[k] = OnnxValue::planned_buffer(std::move(buffers_[size_t(st.buffers[k])]));
+    auto t0 = std::chrono::steady_clock::now();
     const Status status = st.op->kernel(OnnxOpContext(*st.node, opset_, &scratch_), ins, &outs);
+    if (getenv("KILN_PROF")) { static std::map<std::string, double> acc; acc[st.node->op_type] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (&st == &steps_.back()) { for (auto& [k, v] : acc) fprintf(stderr, "%s %.2f\n", k.c_str(), v); acc.clear(); } }
     for (size_t k = 0; k < st.buffers.size(); ++k)
       if (st.buffers[k] >= 0) buffers_[size_t(st.buffers[k])] = outs[k].storage();
     KILN_RETURN_IF_ERROR(status);

@@ -155,16 +155,11 @@ Status TfNode::get_shape(const char* key, std::vector<int64_t>* dims, bool* know
 }
 
 OnnxDataType tf_data_type(const std::string& n) {
-  if (n == "DT_FLOAT") return OnnxDataType::kFloat;
-  if (n == "DT_INT32") return OnnxDataType::kInt32;
-  if (n == "DT_INT64") return OnnxDataType::kInt64;
+  // TF.js's own mapping (its converter's parseDtypeParam): it has float32,
+  // int32 and bool only, so a model's tensors have the types TF.js gives them.
+  if (n == "DT_FLOAT" || n == "DT_HALF" || n == "DT_DOUBLE") return OnnxDataType::kFloat;
+  if (n == "DT_INT32" || n == "DT_INT64" || n == "DT_INT8" || n == "DT_UINT8") return OnnxDataType::kInt32;
   if (n == "DT_BOOL") return OnnxDataType::kBool;
-  if (n == "DT_UINT8") return OnnxDataType::kUint8;
-  if (n == "DT_INT8") return OnnxDataType::kInt8;
-  if (n == "DT_INT16") return OnnxDataType::kInt16;
-  if (n == "DT_UINT16") return OnnxDataType::kUint16;
-  if (n == "DT_HALF") return OnnxDataType::kFloat16;
-  if (n == "DT_DOUBLE") return OnnxDataType::kDouble;
   return OnnxDataType::kUndefined;
 }
 

@@ -33,7 +33,8 @@ struct TfNode {
   Status error(const std::string& what) const;
 };
 
-// "DT_FLOAT" -> kFloat; kUndefined for types Kiln has no element type for.
+// A TF type as TF.js reads it: float32 (DT_FLOAT, DT_HALF, DT_DOUBLE), int32
+// (DT_INT32, DT_INT64, DT_INT8, DT_UINT8) or bool; kUndefined otherwise.
 OnnxDataType tf_data_type(const std::string& name);
 // Standard base64 (protobuf's JSON bytes).
 bool tf_base64_decode(const std::string& in, std::string* out);

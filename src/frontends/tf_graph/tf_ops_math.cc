@@ -272,14 +272,14 @@ Status softmax(TfGraphTranslator& t, const TfNode& n, const char* op) {
 Status op_softmax(TfGraphTranslator& t, const TfNode& n) { return softmax(t, n, "Softmax"); }
 Status op_log_softmax(TfGraphTranslator& t, const TfNode& n) { return softmax(t, n, "LogSoftmax"); }
 
-// ArgMax/ArgMin: ONNX gives int64; TF's output_type (int64 by default) may ask for int32.
+// ArgMax/ArgMin: ONNX gives int64; TF.js's result is int32 whatever output_type says.
 Status arg(TfGraphTranslator& t, const TfNode& n, const char* op) {
   std::string x;
   KILN_RETURN_IF_ERROR(t.input(n, 0, &x));
   std::vector<int64_t> axis;
   KILN_RETURN_IF_ERROR(t.const_ints(n, 1, &axis));
   if (axis.size() != 1) return n.error("the axis must be one integer");
-  OnnxDataType type = OnnxDataType::kInt64;
+  OnnxDataType type = OnnxDataType::kInt32;
   if (n.has("output_type")) KILN_RETURN_IF_ERROR(n.get_type("output_type", &type));
   const std::string idx = type == OnnxDataType::kInt64 ? t.fresh(n.name) : t.fresh(n.name + "#i64");
   t.emit(op, {t.nhwc(x)}, {idx}, onnx_attrs(onnx_int_attr("axis", axis[0]), onnx_int_attr("keepdims", 0)));

@@ -2,8 +2,10 @@
 // slices, gathers, splits, shape/fill/tile/range, and the identities. They
 // work in TF's layout, except Concat and Pad, which stay NCHW between
 // convolutions.
+#include <algorithm>
 #include <climits>
 #include <cstring>
+#include <limits>
 
 #include "frontends/tf_graph/tf_graph_translator.h"
 
@@ -157,6 +159,35 @@ Status op_transpose(TfGraphTranslator& t, const TfNode& n) {
   return Status();
 }
 
+// MirrorPad SYMMETRIC (the edge repeated; ONNX's reflect leaves it out):
+// per padded axis, the first and last rows reversed by a step -1 Slice and
+// concatenated around the value.
+Status symmetric_pad(TfGraphTranslator& t, const TfNode& n, std::string cur, const std::vector<int64_t>& pads, bool nchw) {
+  const size_t r = pads.size() / 2;
+  for (size_t d = 0; d < r; ++d) {
+    const int64_t before = pads[d], after = pads[r + d];
+    if (before < 0 || after < 0) return n.error("paddings must not be negative");
+    if (!before && !after) continue;
+    const std::string tag = n.name + "#sym" + std::to_string(d);
+    std::vector<std::string> parts;
+    auto reversed = [&](const char* side, int64_t start, int64_t end) {
+      const std::string part = t.fresh(tag + side);
+      t.emit("Slice", {cur, t.const_i64(part + "#s", {start}), t.const_i64(part + "#e", {end}), t.const_i64(part + "#a", {int64_t(d)}),
+                       t.const_i64(part + "#st", {-1})}, {part});
+      return part;
+    };
+    if (before) parts.push_back(reversed("#before", before - 1, std::numeric_limits<int64_t>::min()));
+    parts.push_back(cur);
+    if (after) parts.push_back(reversed("#after", -1, -after - 1));
+    cur = t.fresh(tag);
+    t.emit("Concat", std::move(parts), {cur}, onnx_attrs(onnx_int_attr("axis", int64_t(d))));
+  }
+  const std::string out = t.fresh(nchw ? n.name + "#nchw" : n.name);
+  t.emit("Identity", {cur}, {out});
+  t.define(n, 0, out, nchw, int(r));
+  return Status();
+}
+
 // Pad / PadV2 / MirrorPad with constant paddings [rank, 2].
 Status op_pad(TfGraphTranslator& t, const TfNode& n) {
   std::string x;
@@ -165,11 +196,10 @@ Status op_pad(TfGraphTranslator& t, const TfNode& n) {
   KILN_RETURN_IF_ERROR(t.const_ints(n, 1, &p));
   if (p.size() % 2) return n.error("paddings must be [rank, 2]");
   const size_t r = p.size() / 2;
-  std::string mode = "constant";
+  std::string mode = "constant", mirror;
   if (n.op == "MirrorPad") {
-    std::string m;
-    KILN_RETURN_IF_ERROR(n.get_string("mode", "REFLECT", &m));
-    if (m != "REFLECT") return n.error("MirrorPad mode " + m + " is not supported (REFLECT only)");
+    KILN_RETURN_IF_ERROR(n.get_string("mode", "REFLECT", &mirror));
+    if (mirror != "REFLECT" && mirror != "SYMMETRIC") return n.error("MirrorPad mode " + mirror + " is not supported (REFLECT, SYMMETRIC)");
     mode = "reflect";
   }
   const bool nchw = t.held_nchw(x) && r == 4;
@@ -179,6 +209,7 @@ Status op_pad(TfGraphTranslator& t, const TfNode& n) {
     pads[d] = p[2 * i];
     pads[r + d] = p[2 * i + 1];
   }
+  if (mirror == "SYMMETRIC") return symmetric_pad(t, n, nchw ? t.nchw(x) : t.nhwc(x), pads, nchw);
   std::vector<std::string> in = {nchw ? t.nchw(x) : t.nhwc(x), t.const_i64(n.name + "#pads", pads)};
   if (n.op == "PadV2") {
     std::string c;
@@ -346,6 +377,28 @@ Status op_gather_nd(TfGraphTranslator& t, const TfNode& n) {
 }
 
 // Split(axis, value) into num_split equal parts; SplitV(value, sizes, axis).
+// SplitV with one size -1 (the rest of the axis, unknown at import): one
+// Slice per piece, the pieces before the -1 counted from the start and the
+// ones after it from the end.
+Status split_with_inferred_size(TfGraphTranslator& t, const TfNode& n, const std::string& x, int64_t axis,
+                                const std::vector<int64_t>& sizes) {
+  const size_t rest = size_t(std::find(sizes.begin(), sizes.end(), -1) - sizes.begin());
+  int64_t head = 0, tail = 0;
+  for (size_t k = 0; k < rest; ++k) head += sizes[k];
+  for (size_t k = rest + 1; k < sizes.size(); ++k) tail += sizes[k];
+  int64_t from_start = 0, from_end = -tail;
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    int64_t start, end;
+    if (k < rest) start = from_start, end = from_start += sizes[k];
+    else if (k == rest) start = head, end = tail ? -tail : std::numeric_limits<int64_t>::max();
+    else start = from_end, end = (from_end += sizes[k]) == 0 ? std::numeric_limits<int64_t>::max() : from_end;
+    const std::string out = t.fresh(TfGraphTranslator::output_name(n, int(k)));
+    t.emit("Slice", {t.nhwc(x), t.const_i64(out + "#s", {start}), t.const_i64(out + "#e", {end}), t.const_i64(out + "#a", {axis})}, {out});
+    t.define(n, int(k), out, false, t.rank(x));
+  }
+  return Status();
+}
+
 Status op_split(TfGraphTranslator& t, const TfNode& n) {
   const bool v = n.op == "SplitV";
   std::string x;
@@ -356,13 +409,17 @@ Status op_split(TfGraphTranslator& t, const TfNode& n) {
   int64_t num;
   KILN_RETURN_IF_ERROR(n.get_int("num_split", 0, &num));
   std::vector<std::string> in = {t.nhwc(x)};
+  if (num < 1 || num > 4096) return n.error("num_split must be between 1 and 4096");
   if (v) {
     KILN_RETURN_IF_ERROR(t.const_ints(n, 1, &sizes));
+    if (int64_t(sizes.size()) != num) return n.error("size_splits must have num_split entries");
+    const int64_t inferred = int64_t(std::count(sizes.begin(), sizes.end(), -1));
     for (int64_t s : sizes)
-      if (s < 0) return n.error("a split size of -1 is not supported");
+      if (s < -1) return n.error("split sizes must be -1 or non-negative");
+    if (inferred > 1) return n.error("at most one split size may be -1");
+    if (inferred) return split_with_inferred_size(t, n, x, axis[0], sizes);
     in.push_back(t.const_i64(n.name + "#sizes", sizes));
   }
-  if (num < 1 || num > 4096) return n.error("num_split must be between 1 and 4096");
   std::vector<std::string> outs;
   for (int64_t k = 0; k < num; ++k) outs.push_back(t.fresh(TfGraphTranslator::output_name(n, int(k))));
   t.emit("Split", std::move(in), outs, onnx_attrs(onnx_int_attr("axis", axis[0])));
@@ -383,13 +440,14 @@ Status op_range(TfGraphTranslator& t, const TfNode& n) {
   return Status();
 }
 
-// Where(condition): the coordinates of the true elements, [count, rank] int64.
+// Where(condition): the coordinates of the true elements, [count, rank] int32 (as TF.js).
 Status op_where(TfGraphTranslator& t, const TfNode& n) {
   std::string x;
   KILN_RETURN_IF_ERROR(t.input(n, 0, &x));
-  const std::string nz = t.fresh(n.name + "#nonzero"), out = t.fresh(n.name);
+  const std::string nz = t.fresh(n.name + "#nonzero"), coords = t.fresh(n.name + "#i64"), out = t.fresh(n.name);
   t.emit("NonZero", {t.nhwc(x)}, {nz});
-  t.emit("Transpose", {nz}, {out}, onnx_attrs(onnx_ints_attr("perm", {1, 0})));
+  t.emit("Transpose", {nz}, {coords}, onnx_attrs(onnx_ints_attr("perm", {1, 0})));
+  t.emit("Cast", {coords}, {out}, onnx_attrs(onnx_int_attr("to", int64_t(OnnxDataType::kInt32))));  // TF.js's int32
   t.define(n, 0, out, false, 2);
   return Status();
 }
