@@ -2,7 +2,8 @@
 // thread pool per measurement): prints one JSON line with the time from
 // starting the load to the first output, and every timed run's latency.
 //   node bench/graph_models/worker.mjs ENGINE MODEL ITERS WARMUP THREADS
-// ENGINE: kiln (Kiln wasm, Node) | tfjs-wasm (@tensorflow/tfjs-backend-wasm) | tfjs-cpu
+// ENGINE: kiln (Kiln wasm, Node, THREADS threads) | kiln-1t (one thread) | tfjs-wasm
+// (@tensorflow/tfjs-backend-wasm, which runs one thread in Node) | tfjs-cpu
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,9 +21,9 @@ const x = imageInput(placeholder, 7, 1);
 
 let run, setup;
 const t0 = performance.now();
-if (engine === 'kiln') {
+if (engine === 'kiln' || engine === 'kiln-1t') {
   const kiln = await import('kiln');
-  await kiln.ready({ quiet: true, threads: Number(threads) });
+  await kiln.ready({ quiet: true, threads: engine === 'kiln' ? Number(threads) : 1 });
   const model = await kiln.loadGraphModel(`file://${modelPath(name)}`);
   run = () => {
     const out = model.predict(kiln.tensor(x.values, x.shape, x.dtype));

@@ -27,6 +27,11 @@ std::map<std::string, int> count_onnx_readers(const std::vector<const OnnxNode*>
   return readers;
 }
 
+int reader_count(const std::map<std::string, int>& readers, const std::string& name) {
+  auto it = readers.find(name);
+  return it == readers.end() ? 0 : it->second;
+}
+
 const OnnxValue* float_constant(const OnnxGraphToOptimize& g, const std::string& name) {
   auto it = g.constants->find(name);
   if (it == g.constants->end() || it->second.type() != OnnxDataType::kFloat) return nullptr;
@@ -185,7 +190,7 @@ void remove_layout_noops(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
     }
     auto pit = n->inputs.empty() ? producer.end() : producer.find(n->inputs[0]);
     const OnnxNode* p = pit == producer.end() ? nullptr : pit->second;
-    const bool sole_reader = p && p->domain.empty() && n->domain.empty() && readers.at(n->inputs[0]) == 1 &&
+    const bool sole_reader = p && p->domain.empty() && n->domain.empty() && reader_count(readers, n->inputs[0]) == 1 &&
                              !g->outputs.count(n->inputs[0]);
     if (sole_reader && n->op_type == "Transpose" && p->op_type == "Transpose" && cancels(*p, *n) &&
         !g->outputs.count(n->outputs[0])) {
@@ -225,7 +230,7 @@ void fold_conv_batch_norm(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
     if (pit == producer.end()) continue;
     const OnnxNode* conv = pit->second;
     if (!conv->domain.empty() || conv->op_type != "Conv" || conv->outputs.size() != 1 || conv->inputs.size() < 2) continue;
-    if (readers.at(conv->outputs[0]) != 1 || g->outputs.count(conv->outputs[0])) continue;
+    if (reader_count(readers, conv->outputs[0]) != 1 || g->outputs.count(conv->outputs[0])) continue;
     const OnnxValue* w = float_constant(*g, conv->inputs[1]);
     const bool has_bias = conv->inputs.size() > 2 && !conv->inputs[2].empty();
     const OnnxValue* b = has_bias ? float_constant(*g, conv->inputs[2]) : nullptr;
@@ -243,7 +248,7 @@ void fold_conv_batch_norm(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
     }
     OnnxNode c = clone_onnx_node(*conv);
     c.inputs.resize(3);
-    if (readers.at(conv->inputs[1]) == 1 && !g->outputs.count(conv->inputs[1])) g->constants->erase(conv->inputs[1]);
+    if (reader_count(readers, conv->inputs[1]) == 1 && !g->outputs.count(conv->inputs[1])) g->constants->erase(conv->inputs[1]);
     c.inputs[1] = add_onnx_constant(g, conv->inputs[1] + "#bn", std::move(nw));
     c.inputs[2] = add_onnx_constant(g, conv->outputs[0] + "#bias", std::move(nb));
     c.outputs[0] = bn->outputs[0];
@@ -279,7 +284,7 @@ void pretranspose_gemm_weights(OnnxGraphToOptimize* g) {
     OnnxNode c = clone_onnx_node(*n);
     for (OnnxAttribute& a : c.attributes)
       if (a.name == "transB") a.i = 0;
-    if (readers.at(n->inputs[1]) == 1 && !g->outputs.count(n->inputs[1])) g->constants->erase(n->inputs[1]);
+    if (reader_count(readers, n->inputs[1]) == 1 && !g->outputs.count(n->inputs[1])) g->constants->erase(n->inputs[1]);
     c.inputs[1] = add_onnx_constant(g, n->inputs[1] + "#t", std::move(t));
     g->owned->push_back(std::move(c));
     n = &g->owned->back();
@@ -295,7 +300,7 @@ void fuse_gemm_activation(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
     const OnnxNode* n = g->nodes[i];
     Activation act;
     if (n->domain.empty() && n->op_type == "Gemm" && n->outputs.size() == 1 && i + 1 < g->nodes.size() &&
-        !g->outputs.count(n->outputs[0]) && readers.at(n->outputs[0]) == 1 &&
+        !g->outputs.count(n->outputs[0]) && reader_count(readers, n->outputs[0]) == 1 &&
         fusable_activation(*g, *g->nodes[i + 1], &act) && g->nodes[i + 1]->inputs[0] == n->outputs[0]) {
       OnnxNode c = clone_onnx_node(*n);
       c.domain = kKilnInternalDomain;

@@ -45,6 +45,8 @@ Status optimize_onnx_graph(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats);
 OnnxNode clone_onnx_node(const OnnxNode& n);
 // How many nodes read each value.
 std::map<std::string, int> count_onnx_readers(const std::vector<const OnnxNode*>& nodes);
+// A value's entry in count_onnx_readers' map: 0 for a value nothing reads.
+int reader_count(const std::map<std::string, int>& readers, const std::string& name);
 // The constant named `name` when it is a float32 constant, else null.
 const OnnxValue* float_constant(const OnnxGraphToOptimize& g, const std::string& name);
 // The elementwise activation a node computes that Kiln can fuse (Relu,

@@ -1,14 +1,12 @@
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <map>
 #include "onnx/session.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "io/kiln_graph_format.h"
 #include "onnx/memory_plan.h"
+#include "onnx/op_arity.h"
 
 namespace kiln {
 
@@ -60,6 +58,24 @@ Status OnnxSession::prepare() {
     for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
     return Status::error("ONNX model uses operators Kiln does not support: " + list);
   }
+  // Input and output counts against ONNX's schemas: a malformed node is named here, not when it runs.
+  for (const OnnxNode& n : g.nodes) {
+    const OnnxOpArity* a = onnx_op_arity(n.op_type);
+    if (!a) continue;
+    const std::string where = "invalid ONNX model: node '" + n.name + "' (" + n.op_type + ")";
+    auto range = [](int lo, int hi) {
+      return lo == hi ? std::to_string(lo) : hi == std::numeric_limits<int>::max() ? std::to_string(lo) + " or more"
+                                                                                : std::to_string(lo) + " to " + std::to_string(hi);
+    };
+    if (n.inputs.size() < size_t(a->min_inputs) || n.inputs.size() > size_t(a->max_inputs))
+      return Status::error(where + " has " + std::to_string(n.inputs.size()) + " inputs; " + n.op_type + " takes " +
+                           range(a->min_inputs, a->max_inputs));
+    if (n.outputs.size() < size_t(a->min_outputs) || n.outputs.size() > size_t(a->max_outputs))
+      return Status::error(where + " has " + std::to_string(n.outputs.size()) + " outputs; " + n.op_type + " gives " +
+                           range(a->min_outputs, a->max_outputs));
+    for (int i = 0; i < a->min_inputs && a->max_inputs != std::numeric_limits<int>::max(); ++i)
+      if (n.inputs[size_t(i)].empty()) return Status::error(where + ": input " + std::to_string(i) + " is required");
+  }
   for (OnnxTensor& t : model_.graph.initializers) {
     OnnxValue v;
     const Status st = OnnxValue::from_tensor(t, &v);
@@ -101,7 +117,9 @@ Status OnnxSession::fold_constants(std::vector<const OnnxNode*>* remaining_out) 
       remaining.push_back(&n);
     }
     for (const std::string& o : n.outputs)
-      if (!o.empty()) known.insert(o);
+      if (!o.empty() && !known.insert(o).second)
+        return Status::error("invalid ONNX model: node '" + n.name + "' (" + n.op_type + ") writes '" + o +
+                             "', which an input, an initializer or an earlier node already provides");
   }
   for (const OnnxValueInfo& o : g.outputs)
     if (!known.count(o.name)) return Status::error("invalid ONNX model: no node produces the output '" + o.name + "'");
@@ -226,10 +244,7 @@ Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxVal
     // it is big enough and nobody still holds it.
     for (size_t k = 0; k < st.buffers.size(); ++k)
       if (st.buffers[k] >= 0) outs[k] = OnnxValue::planned_buffer(std::move(buffers_[size_t(st.buffers[k])]));
-    auto t0 = std::chrono::steady_clock::now();
     const Status status = st.op->kernel(OnnxOpContext(*st.node, opset_, &scratch_), ins, &outs);
-    if (getenv("KILN_PROF")) { static std::map<std::string, double> acc; acc[st.node->op_type] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      if (&st == &steps_.back()) { for (auto& [k, v] : acc) fprintf(stderr, "%s %.2f\n", k.c_str(), v); acc.clear(); } }
     for (size_t k = 0; k < st.buffers.size(); ++k)
       if (st.buffers[k] >= 0) buffers_[size_t(st.buffers[k])] = outs[k].storage();
     KILN_RETURN_IF_ERROR(status);

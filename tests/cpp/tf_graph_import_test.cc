@@ -161,5 +161,84 @@ TEST(TfGraphImport, HostileManifestsAreNamedErrors) {
   EXPECT_NE(s.message().find("conv"), std::string::npos) << s.message();
 }
 
+// Seeded random mutations of the conv graph (ops swapped for other
+// translated ops, inputs dropped, added or redirected, attributes replaced
+// by ones of the wrong kind): each import fails with a message, or loads and
+// then runs to outputs or an error; none crashes.
+TEST(TfGraphImport, RandomMutationsFailCleanlyOrRun) {
+  struct Node {
+    std::string name, op;
+    std::vector<std::string> inputs;
+    std::string attr;
+  };
+  const std::vector<Node> base = {
+      {"x", "Placeholder", {}, R"({"dtype": {"type": "DT_FLOAT"}, "shape": {"shape": {"dim": [{"size": "-1"}, {"size": "5"}, {"size": "6"}, {"size": "3"}]}}})"},
+      {"filter", "Const", {}, R"({"dtype": {"type": "DT_FLOAT"}})"},
+      {"bias", "Const", {}, R"({"dtype": {"type": "DT_FLOAT"}})"},
+      {"shape", "Const", {}, R"({"dtype": {"type": "DT_INT32"}})"},
+      {"conv", "_FusedConv2D", {"x", "filter", "bias"}, R"({"strides": {"list": {"i": ["1", "2", "1", "1"]}}, "padding": {"s": "U0FNRQ=="}, "num_args": {"i": "1"}, "fused_ops": {"list": {"s": ["Qmlhc0FkZA==", "UmVsdQ=="]}}, "data_format": {"s": "TkhXQw=="}})"},
+      {"pool", "MaxPool", {"conv"}, R"({"ksize": {"list": {"i": ["1", "2", "2", "1"]}}, "strides": {"list": {"i": ["1", "2", "2", "1"]}}, "padding": {"s": "VkFMSUQ="}})"},
+      {"flat", "Reshape", {"pool", "shape"}, "{}"},
+  };
+  const std::vector<std::string> ops = {"Relu", "AddV2", "Mul", "MatMul", "Conv2D", "DepthwiseConv2dNative", "MaxPool", "AvgPool",
+                                        "ConcatV2", "Reshape", "Transpose", "Squeeze", "ExpandDims", "StridedSlice", "Pad",
+                                        "Mean", "Softmax", "GatherV2", "Split", "Pack", "Unpack", "Tile", "ResizeBilinear",
+                                        "FusedBatchNormV3", "TopKV2", "Cast", "ArgMax", "Fill", "Range", "Where", "Select"};
+  const std::vector<std::string> attrs = {"{}", R"({"axis": {"i": "7"}})", R"({"strides": {"s": "x"}})",
+                                          R"({"ksize": {"list": {"i": ["0", "0"]}}})", R"({"num_split": {"i": "-3"}})",
+                                          R"({"T": {"type": "DT_STRING"}})", R"({"padding": {"s": "!!"}})", R"({"fused_ops": {"list": {"s": [1]}}})"};
+  const std::vector<std::string> names = {"x", "filter", "bias", "shape", "conv", "pool", "flat", "conv:1", "nowhere", ""};
+  const std::vector<uint8_t> data = conv_graph_weights(std::vector<float>(K * K * C * F, 0.25f), std::vector<float>(F, 0.f));
+  std::mt19937 rng(99);
+  int refused = 0, failed_run = 0, ran = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::vector<Node> nodes = base;
+    for (int k = 0, count = 1 + int(rng() % 3); k < count; ++k) {
+      Node& n = nodes[4 + rng() % 3];
+      switch (rng() % 6) {
+        case 0: n.op = ops[rng() % ops.size()]; break;
+        case 1: if (!n.inputs.empty()) n.inputs.pop_back(); break;
+        case 2: n.inputs.push_back(names[rng() % names.size()]); break;
+        case 3: if (!n.inputs.empty()) n.inputs[rng() % n.inputs.size()] = names[rng() % names.size()]; break;
+        case 4: n.attr = attrs[rng() % attrs.size()]; break;
+        default: n.name = names[rng() % names.size()]; break;
+      }
+    }
+    std::string text = R"({"modelTopology": {"node": [)";
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      text += std::string(i ? ", " : "") + R"({"name": ")" + nodes[i].name + R"(", "op": ")" + nodes[i].op + R"(", "input": [)";
+      for (size_t j = 0; j < nodes[i].inputs.size(); ++j) text += std::string(j ? ", " : "") + "\"" + nodes[i].inputs[j] + "\"";
+      text += R"(], "attr": )" + nodes[i].attr + "}";
+    }
+    text += R"(]}, "signature": null, "weights": [{"name": "filter", "dtype": "float32", "shape": [3, 3, 3, 4], "offset": 0},
+      {"name": "bias", "dtype": "float32", "shape": [4], "offset": 432}, {"name": "shape", "dtype": "int32", "shape": [2], "offset": 448}]})";
+    OnnxModel model;
+    Status st = tf_graph_model_to_onnx(text, data.data(), data.size(), &model);
+    std::unique_ptr<OnnxSession> session;
+    if (st.ok()) st = OnnxSession::load_model(std::move(model), &session);
+    if (!st.ok()) {
+      EXPECT_FALSE(st.message().empty());
+      ++refused;
+      continue;
+    }
+    std::vector<OnnxValue> feeds;
+    for (const OnnxValueInfo& in : session->inputs()) {
+      OnnxValue v;
+      ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {1, H, W, C}, &v).ok()) << in.name;
+      feeds.push_back(v);
+    }
+    std::vector<OnnxValue> out;
+    st = session->run(feeds, &out);
+    if (st.ok()) {
+      ++ran;
+    } else {
+      EXPECT_FALSE(st.message().empty());
+      ++failed_run;
+    }
+  }
+  EXPECT_GT(refused, 500);
+  std::printf("[tf graph mutations] 2000: %d refused at import, %d failed cleanly when run, %d ran\n", refused, failed_run, ran);
+}
+
 }  // namespace
 }  // namespace kiln

@@ -44,6 +44,47 @@ test('bad inputs and hostile files give clear errors, and the module stays usabl
   assert.ok(relError(out.output.dataSync(), ref.output) < 1e-4);
 });
 
+test('seeded mutations of a model file (bytes and names) never abort the wasm instance', async () => {
+  const { bytes, ref } = await fixture('cnn');
+  let seed = 12345;
+  const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+  const x = kiln.tensor(Float32Array.from(ref.input), ref.input_shape);
+  // The op and value names in the file, each a run of ASCII: mutations that rename them make
+  // graphs with dangling inputs, ops of the wrong kind or arity, values written twice.
+  const words = [];
+  for (let i = 0, start = -1; i <= bytes.length; i++) {
+    const printable = i < bytes.length && bytes[i] >= 0x30 && bytes[i] < 0x7b;
+    if (printable && start < 0) start = i;
+    if (!printable && start >= 0) { if (i - start >= 3) words.push([start, i]); start = -1; }
+  }
+  let refused = 0, ran = 0;
+  for (let trial = 0; trial < 300; trial++) {
+    const m = bytes.slice();
+    for (let k = 0, n = 1 + (next() % 3); k < n; k++) {
+      if (next() % 2) {
+        m[next() % m.length] = next() & 255;  // any byte
+      } else {  // one name copied over another of the same length
+        const [a0, a1] = words[next() % words.length], same = words.filter(([b0, b1]) => b1 - b0 === a1 - a0);
+        const [b0] = same[next() % same.length];
+        m.copyWithin(a0, b0, b0 + (a1 - a0));
+      }
+    }
+    try {
+      const s = await kiln.onnx.load(m);
+      try { await s.run({ [s.inputNames[0]]: x }); ran++; } catch (e) { assert.match(e.message, /onnx session.run: ./); }
+      s.dispose();
+    } catch (e) {
+      assert.match(e.message, /onnx\.load: ./);
+      refused++;
+    }
+  }
+  assert.ok(refused > 50, `${refused} of 300 refused`);
+  // The instance still runs the intact model.
+  const session = await kiln.onnx.load(bytes);
+  const out = await session.run({ input: x });
+  assert.ok(relError(out.output.dataSync(), ref.output) < 1e-4);
+});
+
 test('inputs and outputs declare their dtypes; an input of another dtype is refused, naming both', async () => {
   const { bytes, ref } = await fixture('mlp');
   const session = await kiln.onnx.load(bytes);
