@@ -4,11 +4,18 @@
 //                                        models and Kiln graph files: opset, inputs, outputs,
 //                                        operators, parameters by type, the session's plan
 //                                        (kernel calls and their planned buffers)
+//   kiln profile FILE [--runs N] [--threads N] [--dim NAME=SIZE ...]
+//                                        an ONNX model's kernel calls timed on zero inputs
+//                                        (symbolic dims 1 unless --dim sets them): time per op
+//                                        type, then the slowest calls with their shapes
 //   kiln predict FILE IN.f32 N OUT.f32   runs N samples (raw float32) through the model
 //   kiln init OUT INPUTS UNITS:ACT... [--seed S]   writes a freshly initialized MLP
 //   kiln convert IN.onnx OUT.kiln [--fp16|--int8]  an ONNX model as a Kiln graph file,
 //                                        large float32 weights optionally stored narrow
+#include <algorithm>
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -41,7 +48,8 @@ void check(const kiln::Status& s) {
 }
 
 int usage() {
-  std::cerr << "usage: kiln inspect FILE\n       kiln predict FILE IN.f32 N OUT.f32\n"
+  std::cerr << "usage: kiln inspect FILE\n       kiln profile FILE [--runs N] [--threads N] [--dim NAME=SIZE ...]\n"
+               "       kiln predict FILE IN.f32 N OUT.f32\n"
                "       kiln init OUT INPUTS UNITS:ACTIVATION... [--seed S]\n"
                "       kiln convert IN.onnx OUT.kiln [--fp16|--int8]\n";
   return 2;
@@ -57,17 +65,24 @@ kiln::OnnxFileReader folder_reader(const std::string& model_path) {
   };
 }
 
-// Zero-filled inputs at batch 1 (every symbolic or unknown dimension 1): a
-// run sizes the session's planned buffers.
-kiln::Status run_once(const kiln::OnnxSession& s) {
-  std::vector<kiln::OnnxValue> feeds(s.inputs().size()), outs;
-  for (size_t i = 0; i < feeds.size(); ++i) {
+// Zero-filled inputs; a symbolic dimension takes its size from `dims` (by
+// name), else 1, as does an unknown one.
+kiln::Status zero_feeds(const kiln::OnnxSession& s, const std::map<std::string, int64_t>& dims, std::vector<kiln::OnnxValue>* feeds) {
+  feeds->assign(s.inputs().size(), kiln::OnnxValue());
+  for (size_t i = 0; i < feeds->size(); ++i) {
     const kiln::OnnxValueInfo& in = s.inputs()[i];
     if (in.kind != kiln::OnnxValueKind::kTensor || !in.has_shape) return kiln::Status::error("input '" + in.name + "' has no shape");
     kiln::OnnxShape shape;
-    for (const kiln::OnnxDim& d : in.shape) shape.push_back(d.value >= 0 ? d.value : 1);
-    KILN_RETURN_IF_ERROR(kiln::OnnxValue::make(in.elem_type, shape, &feeds[i]));
+    for (const kiln::OnnxDim& d : in.shape) shape.push_back(d.value >= 0 ? d.value : dims.count(d.param) ? dims.at(d.param) : 1);
+    KILN_RETURN_IF_ERROR(kiln::OnnxValue::make(in.elem_type, shape, &(*feeds)[i]));
   }
+  return kiln::Status();
+}
+
+// One run at batch 1 on zero inputs: sizes the session's planned buffers.
+kiln::Status run_once(const kiln::OnnxSession& s) {
+  std::vector<kiln::OnnxValue> feeds, outs;
+  KILN_RETURN_IF_ERROR(zero_feeds(s, {}, &feeds));
   return s.run(feeds, &outs);
 }
 
@@ -102,6 +117,67 @@ int inspect_onnx(const char* path, const std::vector<uint8_t>& bytes) {
     return 0;
   }
   print_plan(std::move(model));
+  return 0;
+}
+
+// kiln profile: median kernel-call times over --runs runs (after one warm-up).
+int profile_onnx(int argc, char** argv) {
+  int runs = 20;
+  std::map<std::string, int64_t> dims;
+  for (int i = 3; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) throw kiln::Error("profile: " + a + " needs a value");
+    const std::string v = argv[++i];
+    if (a == "--runs") runs = std::max(1, std::stoi(v));
+    else if (a == "--threads") kiln::set_num_threads(std::stoi(v));
+    else if (a == "--dim" && v.find('=') != std::string::npos) dims[v.substr(0, v.find('='))] = std::stoll(v.substr(v.find('=') + 1));
+    else throw kiln::Error("profile: unknown option " + a + " " + v);
+  }
+  std::vector<uint8_t> bytes = read_file(argv[2]);
+  kiln::OnnxModel model;
+  check(kiln::parse_onnx_model(bytes.data(), bytes.size(), &model));
+  check(kiln::resolve_external_data(&model, folder_reader(argv[2])));
+  std::unique_ptr<kiln::OnnxSession> s;
+  check(kiln::OnnxSession::load_model(std::move(model), &s));
+  std::vector<kiln::OnnxValue> feeds, outs;
+  check(zero_feeds(*s, dims, &feeds));
+  check(s->run(feeds, &outs));
+  const std::vector<std::string> lines = s->plan_lines();
+  std::vector<std::vector<double>> samples(lines.size());
+  std::vector<double> totals;
+  std::vector<kiln::OnnxSession::StepTiming> times;
+  for (int r = 0; r < runs; ++r) {
+    check(s->run(feeds, &outs, &times));
+    double total = 0;
+    for (size_t k = 0; k < times.size() && k < samples.size(); ++k) samples[k].push_back(times[k].ms), total += times[k].ms;
+    totals.push_back(total);
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  std::vector<double> step(lines.size());
+  std::map<std::string, std::pair<double, int>> by_op;
+  for (size_t k = 0; k < lines.size(); ++k) {
+    step[k] = median(samples[k]);
+    auto& [ms, calls] = by_op[lines[k].substr(0, lines[k].find(' '))];
+    ms += step[k], ++calls;
+  }
+  const double total = median(totals);
+  std::printf("%s: %zu kernel calls, %.3f ms per run (median of %d, %d threads)\n", argv[2], lines.size(), total, runs,
+              kiln::num_threads());
+  std::vector<std::pair<double, std::string>> ops;
+  for (const auto& [op, v] : by_op) ops.push_back({v.first, op + " (" + std::to_string(v.second) + " calls)"});
+  std::sort(ops.rbegin(), ops.rend());
+  std::printf("time per op type:\n");
+  for (const auto& [ms, what] : ops) std::printf("  %8.3f ms %5.1f%%  %s\n", ms, 100 * ms / std::max(total, 1e-9), what.c_str());
+  std::vector<size_t> order(lines.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return step[a] > step[b]; });
+  std::printf("slowest kernel calls:\n");
+  for (size_t k = 0; k < std::min<size_t>(15, order.size()); ++k)
+    std::printf("  %8.3f ms  %s  {%s}\n", step[order[k]], lines[order[k]].c_str(),
+                order[k] < times.size() ? times[order[k]].input_shapes.c_str() : "");
   return 0;
 }
 
@@ -197,6 +273,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "init") return init_model(argc, argv);
     if (cmd == "convert") return convert(argc, argv);
+    if (cmd == "profile") return profile_onnx(argc, argv);
     std::vector<uint8_t> bytes = read_file(argv[2]);
     const bool layer_model = bytes.size() >= 8 && std::memcmp(bytes.data(), "KILNMODL", 8) == 0 &&
                              !kiln::is_kiln_graph(bytes.data(), bytes.size());

@@ -6,6 +6,8 @@
 #include <wasm_simd128.h>
 #endif
 
+#include "cpu/vector_math.h"
+
 namespace kiln {
 
 namespace {
@@ -15,12 +17,8 @@ constexpr float kSeluScale = 1.0507009873554804934193349852946f;
 // tf.leakyRelu's default slope (the leakyReLU layer's default is 0.3).
 constexpr float kLeakyAlpha = 0.2f;
 
-inline float sigmoid(float x) {
-  // Branches keep exp() from overflowing for large |x|.
-  if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
-  float e = std::exp(x);
-  return e / (1.0f + e);
-}
+// vexp1 saturates instead of overflowing, so no branch is needed (and the loop vectorizes).
+inline float sigmoid(float x) { return 1.0f / (1.0f + vexp1(-x)); }
 
 // log(1 + exp(x)) without overflow.
 inline float softplus(float x) { return std::max(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
@@ -70,7 +68,7 @@ void activation_forward(Activation act, float* x, int64_t n) {
       return;
     case Activation::kGelu:
       // TF.js 'gelu' is the exact erf form (its tanh approximation is 'gelu_new').
-      for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * float(M_SQRT1_2)));
+      for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + verf1(x[i] * float(M_SQRT1_2)));
       return;
     case Activation::kSwish:
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] * sigmoid(x[i]);
@@ -89,8 +87,7 @@ void activation_forward(Activation act, float* x, int64_t n) {
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::fabs(x[i]));
       return;
     case Activation::kExponential:
-      for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
-      return;
+      return vexp(x, x, n);
     case Activation::kLeakyRelu:
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : kLeakyAlpha * x[i];
       return;
@@ -162,21 +159,7 @@ void activation_backward(Activation act, const float* from, const float* dy, flo
 }
 
 void rowwise_forward(Activation act, float* x, int64_t rows, int64_t cols) {
-  const bool log = act == Activation::kLogSoftmax;
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = x + r * cols;
-    float mx = row[0];
-    for (int64_t c = 1; c < cols; ++c) mx = std::max(mx, row[c]);
-    float sum = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) sum += std::exp(row[c] - mx);
-    if (log) {
-      const float shift = mx + std::log(sum);
-      for (int64_t c = 0; c < cols; ++c) row[c] -= shift;
-    } else {
-      const float inv = 1.0f / sum;
-      for (int64_t c = 0; c < cols; ++c) row[c] = std::exp(row[c] - mx) * inv;
-    }
-  }
+  softmax_rows(x, x, rows, cols, act == Activation::kLogSoftmax);
 }
 
 void rowwise_backward(Activation act, const float* y, const float* dy, float* dz, int64_t rows, int64_t cols) {

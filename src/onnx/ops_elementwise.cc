@@ -7,12 +7,16 @@
 
 #include "core/broadcast.h"
 #include "core/thread_pool.h"
+#include "cpu/vector_math.h"
 #include "onnx/dispatch.h"
 #include "onnx/op.h"
 
 namespace kiln {
 
 namespace {
+
+// Elementwise outputs smaller than this run on the calling thread.
+constexpr int64_t kMinParallelElements = 64 * 1024;
 
 // ---- unary -------------------------------------------------------------------------
 
@@ -56,10 +60,36 @@ Status unary_numeric(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
     return unary_float(ctx, in, out, [&](double x) { return EXPR; });                       \
   }
 
+// float32 through a vectorized kernel (cpu/vector_math.h); float64 through `f` in double.
+template <typename F>
+Status unary_fast_float32(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out,
+                          void (*kernel)(const float*, float*, int64_t), F f) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  if (x.type() != OnnxDataType::kFloat) return unary_float(ctx, in, out, f);
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(x.type(), x.shape(), &(*out)[0]));
+  kernel(x.data<float>(), (*out)[0].data<float>(), x.numel());
+  return Status();
+}
+
+void sigmoid_floats(const float* x, float* y, int64_t n) {
+  parallel_range(n, kMinParallelElements, [&](int64_t a, int64_t b) {
+    for (int64_t i = a; i < b; ++i) y[i] = 1.0f / (1.0f + vexp1(-x[i]));
+  });
+}
+
+Status op_sigmoid(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  return unary_fast_float32(ctx, in, out, sigmoid_floats, [](double x) { return 1.0 / (1.0 + std::exp(-x)); });
+}
+Status op_exp(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  return unary_fast_float32(ctx, in, out, vexp, [](double x) { return std::exp(x); });
+}
+Status op_erf(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  return unary_fast_float32(ctx, in, out, verf, [](double x) { return std::erf(x); });
+}
+
 KILN_UNARY_FLOAT(op_relu, x > 0 ? x : 0.0)
-KILN_UNARY_FLOAT(op_sigmoid, 1.0 / (1.0 + std::exp(-x)))
 KILN_UNARY_FLOAT(op_tanh, std::tanh(x))
-KILN_UNARY_FLOAT(op_exp, std::exp(x))
 KILN_UNARY_FLOAT(op_log, std::log(x))
 KILN_UNARY_FLOAT(op_sqrt, std::sqrt(x))
 KILN_UNARY_FLOAT(op_reciprocal, 1.0 / x)
@@ -77,7 +107,6 @@ KILN_UNARY_FLOAT(op_cosh, std::cosh(x))
 KILN_UNARY_FLOAT(op_asinh, std::asinh(x))
 KILN_UNARY_FLOAT(op_acosh, std::acosh(x))
 KILN_UNARY_FLOAT(op_atanh, std::atanh(x))
-KILN_UNARY_FLOAT(op_erf, std::erf(x))
 KILN_UNARY_FLOAT(op_softplus, x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)))
 KILN_UNARY_FLOAT(op_softsign, x / (1.0 + std::fabs(x)))
 KILN_UNARY_FLOAT(op_hard_swish, x * std::max(0.0, std::min(1.0, x / 6.0 + 0.5)))
@@ -176,9 +205,6 @@ void narrow_from_int64(const OnnxValue& v, OnnxDataType type, OnnxValue* out) {
     for (int64_t i = 0; i < v.numel(); ++i) out->data<T>()[i] = T(v.data<int64_t>()[i]);
   });
 }
-
-// Elementwise outputs smaller than this run on the calling thread.
-constexpr int64_t kMinParallelElements = 64 * 1024;
 
 // out = f(a, b) elementwise with broadcasting; `out_type` is a's type, or bool for comparisons.
 template <typename Dispatch, typename F>
@@ -313,6 +339,26 @@ Status op_pow(const OnnxOpContext& c, const OnnxInputs& in, std::vector<OnnxValu
     });
   }
   const OnnxValue& b = e.defined() ? e : *in[1];
+  // A float32 tensor to a constant small power (LayerNorm's variance squares): products, not pow().
+  if (in[0]->type() == OnnxDataType::kFloat && b.numel() == 1) {
+    const float p = b.data<float>()[0];
+    if (p == 2.0f || p == 3.0f || p == 1.0f || p == 0.5f) {
+      const OnnxValue& x = *in[0];
+      OnnxShape shape;
+      const Status bs = broadcast_shape(x.shape(), b.shape(), &shape);
+      if (!bs.ok()) return c.error(bs.message());
+      KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, shape, &(*o)[0]));
+      const float* px = x.data<float>();
+      float* py = (*o)[0].data<float>();
+      parallel_range(x.numel(), kMinParallelElements, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          const float v = px[i];
+          py[i] = p == 2.0f ? v * v : p == 3.0f ? v * v * v : p == 1.0f ? v : std::sqrt(v);
+        }
+      });
+      return Status();
+    }
+  }
   return binary(c, *in[0], b, in[0]->type(), &(*o)[0], numeric,
                 [](auto a, auto b) { return decltype(a)(std::pow(double(a), double(b))); });
 }

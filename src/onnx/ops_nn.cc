@@ -13,6 +13,7 @@
 #include "cpu/activation.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
+#include "cpu/vector_math.h"
 #include "onnx/dispatch.h"
 #include "onnx/op.h"
 
@@ -177,6 +178,10 @@ Status softmax_family(const OnnxOpContext& ctx, const OnnxInputs& in, std::vecto
   KILN_RETURN_IF_ERROR(soft_view(ctx, x, &outer, &n, &inner));
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), x.shape(), &(*out)[0]));
   OnnxValue& y = (*out)[0];
+  if (x.type() == OnnxDataType::kFloat && inner == 1 && kind != SoftKind::kHardmax) {  // rows: the common case
+    softmax_rows(x.data<float>(), y.data<float>(), outer, n, kind == SoftKind::kLogSoftmax);
+    return Status();
+  }
   return with_float(ctx, x, [&](auto zero) {
     using T = decltype(zero);
     const T* px = x.data<T>();

@@ -1,8 +1,10 @@
 // Reductions over axes (ReduceSum, ReduceMean, ...). Axes are an attribute,
 // or an input from opset 13 (ReduceSum) / 18 (the others).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "core/thread_pool.h"
 #include "onnx/dispatch.h"
 #include "onnx/op.h"
 
@@ -11,6 +13,57 @@ namespace kiln {
 namespace {
 
 enum class Reduce { kSum, kMean, kMax, kMin, kProd, kL1, kL2, kLogSum, kLogSumExp, kSumSquare };
+
+// The common case, float32 reduced over its trailing axes (a LayerNorm's
+// mean and variance, a softmax's sum, global pooling of NCHW): each output
+// is one contiguous row, summed by vectorizable float lanes over threads.
+bool reduce_trailing_float(const OnnxValue& x, const std::vector<bool>& reduced, Reduce kind, OnnxValue* y) {
+  if (x.type() != OnnxDataType::kFloat || x.numel() == 0) return false;
+  if (kind != Reduce::kSum && kind != Reduce::kMean && kind != Reduce::kMax && kind != Reduce::kMin &&
+      kind != Reduce::kSumSquare && kind != Reduce::kL2)
+    return false;
+  int64_t len = 1;
+  bool inside = true;  // walking back from the last axis, still in the reduced block
+  for (size_t d = reduced.size(); d-- > 0;) {
+    const int64_t n = x.shape()[d];
+    if (n == 1) continue;
+    if (reduced[d] && !inside) return false;
+    if (reduced[d]) len *= n;
+    else inside = false;
+  }
+  const int64_t rows = x.numel() / len;
+  const float* px = x.data<float>();
+  float* py = y->data<float>();
+  parallel_range(rows, std::max<int64_t>(1, 32 * 1024 / len), [&](int64_t r0, int64_t r1) {
+    constexpr int kLanes = 8;
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row = px + r * len;
+      float lane[kLanes];
+      const bool extreme = kind == Reduce::kMax || kind == Reduce::kMin;
+      for (float& l : lane) l = extreme ? row[0] : 0.0f;
+      int64_t i = 0;
+      for (; i + kLanes <= len; i += kLanes)
+        for (int k = 0; k < kLanes; ++k) {
+          const float v = row[i + k];
+          if (kind == Reduce::kMax) lane[k] = std::max(lane[k], v);
+          else if (kind == Reduce::kMin) lane[k] = std::min(lane[k], v);
+          else if (kind == Reduce::kSumSquare || kind == Reduce::kL2) lane[k] += v * v;
+          else lane[k] += v;
+        }
+      float a = lane[0];
+      for (int k = 1; k < kLanes; ++k) a = kind == Reduce::kMax ? std::max(a, lane[k]) : kind == Reduce::kMin ? std::min(a, lane[k]) : a + lane[k];
+      for (; i < len; ++i) {
+        const float v = row[i];
+        a = kind == Reduce::kMax ? std::max(a, v) : kind == Reduce::kMin ? std::min(a, v)
+            : kind == Reduce::kSumSquare || kind == Reduce::kL2 ? a + v * v : a + v;
+      }
+      if (kind == Reduce::kMean) a /= float(len);
+      if (kind == Reduce::kL2) a = std::sqrt(a);
+      py[r] = a;
+    }
+  });
+  return true;
+}
 
 Status reduce(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out, Reduce kind, int64_t input_opset) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
@@ -38,6 +91,10 @@ Status reduce(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
   }
   OnnxValue y;
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, &y));
+  if (reduce_trailing_float(x, reduced, kind, &y)) {
+    (*out)[0] = std::move(y);
+    return Status();
+  }
   const int64_t n_out = y.numel();
   // Accumulate in double, per output element, walking the input once.
   std::vector<double> acc(size_t(n_out), kind == Reduce::kProd ? 1.0 : kind == Reduce::kMax ? -INFINITY : kind == Reduce::kMin ? INFINITY : 0.0);

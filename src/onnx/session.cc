@@ -1,6 +1,7 @@
 #include "onnx/session.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <set>
 
@@ -227,11 +228,13 @@ Status OnnxSession::check_feed(size_t i, const OnnxValue& v) const {
   return Status();
 }
 
-Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxValue>* outputs) const {
+Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxValue>* outputs,
+                        std::vector<StepTiming>* profile) const {
   if (feeds.size() != inputs_.size())
     return Status::error("the model has " + std::to_string(inputs_.size()) + " input(s), got " + std::to_string(feeds.size()));
   for (size_t i = 0; i < feeds.size(); ++i) KILN_RETURN_IF_ERROR(check_feed(i, feeds[i]));
   std::lock_guard<std::mutex> lock(run_mutex_);
+  if (profile) profile->clear();
   std::vector<OnnxValue> slots = constant_slots_;
   for (size_t i = 0; i < feeds.size(); ++i) slots[size_t(input_slots_[i])] = feeds[i];
   OnnxInputs ins;
@@ -244,7 +247,14 @@ Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxVal
     // it is big enough and nobody still holds it.
     for (size_t k = 0; k < st.buffers.size(); ++k)
       if (st.buffers[k] >= 0) outs[k] = OnnxValue::planned_buffer(std::move(buffers_[size_t(st.buffers[k])]));
+    const auto start = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     const Status status = st.op->kernel(OnnxOpContext(*st.node, opset_, &scratch_), ins, &outs);
+    if (profile) {
+      StepTiming& t = profile->emplace_back();
+      t.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      for (const OnnxValue* v : ins)
+        t.input_shapes += (t.input_shapes.empty() ? "" : ", ") + (v && v->defined() ? onnx_shape_string(v->shape()) : "-");
+    }
     for (size_t k = 0; k < st.buffers.size(); ++k)
       if (st.buffers[k] >= 0) buffers_[size_t(st.buffers[k])] = outs[k].storage();
     KILN_RETURN_IF_ERROR(status);

@@ -46,8 +46,15 @@ class OnnxSession {
   // Counts: kernel calls, rewrites, planned buffers and their bytes after the last run.
   std::string plan_summary() const;
 
+  // One kernel call of a profiled run: its wall time and its inputs' shapes.
+  struct StepTiming {
+    double ms = 0;
+    std::string input_shapes;  // "[1, 64, 128], [128, 512]"
+  };
   // feeds: one value per input, in inputs() order. outputs: one per output.
-  Status run(const std::vector<OnnxValue>& feeds, std::vector<OnnxValue>* outputs) const;
+  // profile (optional): every kernel call, in plan_lines() order (kiln profile).
+  Status run(const std::vector<OnnxValue>& feeds, std::vector<OnnxValue>* outputs,
+             std::vector<StepTiming>* profile = nullptr) const;
 
  private:
   struct Step {
