@@ -7,7 +7,7 @@ EMSDK_ENV := NODE_PATH=/usr/share/nodejs
 EMCMAKE_VARIANTS := st mt
 
 .PHONY: all setup native wasm js package demo test test-cpp test-js test-browser \
-        fixtures torchvision-models bench-mlp bench-cnn-rnn bench-onnx bench-graph-models clean serve
+        fixtures torchvision-models zoo-models bench-mlp bench-cnn-rnn bench-onnx bench-graph-models bench-zoo clean serve
 
 all: native wasm js
 
@@ -58,7 +58,11 @@ torchvision-models:
 test-cpp: native fixtures torchvision-models
 	cd build && ctest --output-on-failure -j$(JOBS)
 
-test-js: js native fixtures torchvision-models
+# Transformer, detector and speech models exported by PyTorch (small, generated in seconds).
+zoo-models:
+	/usr/bin/python3 scripts/make_zoo_models.py build/zoo
+
+test-js: js native fixtures torchvision-models zoo-models
 	node --test tests/js/
 
 test-browser: js torchvision-models
@@ -81,6 +85,11 @@ bench-onnx: setup all torchvision-models
 # writes bench/results/graph_models.json and docs/BENCH_GRAPH_MODELS.md.
 bench-graph-models: setup js
 	node bench/run_graph_models.mjs
+
+# The zoo (BERT-like, GPT-2-like with a KV cache, detector, speech) in Node: Kiln wasm vs
+# onnxruntime-node; writes bench/results/zoo.json and docs/BENCH_ZOO.md.
+bench-zoo: setup js zoo-models
+	node bench/run_zoo.mjs
 
 serve: js torchvision-models
 	node scripts/serve.mjs --port 8080

@@ -114,8 +114,17 @@ KILN_UNARY_FLOAT(op_mish, x * std::tanh(x > 0 ? x + std::log1p(std::exp(-x)) : s
 #undef KILN_UNARY_FLOAT
 
 Status op_leaky_relu(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
-  const double a = ctx.get_float("alpha", 0.01f);
-  return unary_float(ctx, in, out, [&](double x) { return x >= 0 ? x : a * x; });
+  const float a = ctx.get_float("alpha", 0.01f);
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  if (x.type() != OnnxDataType::kFloat) return unary_float(ctx, in, out, [&](double v) { return v >= 0 ? v : a * v; });
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(x.type(), x.shape(), &(*out)[0]));
+  const float* px = x.data<float>();
+  float* py = (*out)[0].data<float>();
+  parallel_range(x.numel(), kMinParallelElements, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) py[i] = px[i] >= 0.0f ? px[i] : a * px[i];
+  });
+  return Status();
 }
 Status op_elu(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   const double a = ctx.get_float("alpha", 1.0f);

@@ -7,6 +7,7 @@
 // for the float ops), accumulating in double.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "core/broadcast.h"
@@ -620,6 +621,65 @@ Status op_upsample(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
   return resize_with(ctx, rp, *in[0], nullptr, in[1], nullptr, &(*out)[0]);
 }
 
+// resize_with for float32 (every mode but tf_crop_and_resize): the same
+// separable passes in float, each output row a weighted sum of whole input
+// rows (vectorized over the inner axes), rows shared among the threads.
+Status resize_float(const OnnxOpContext& ctx, const ResizeParams& rp, const OnnxValue& x, const OnnxShape& os,
+                    const std::vector<double>& sc, const std::vector<double>& roiv, OnnxValue* y) {
+  const int64_t rank = x.rank();
+  std::vector<float> cur(x.data<float>(), x.data<float>() + x.numel()), nxt;
+  OnnxShape cs = x.shape();
+  for (int64_t a = 0; a < rank; ++a) {
+    const int64_t il = cs[size_t(a)], ol = os[size_t(a)];
+    if (il == ol && sc[size_t(a)] == 1.0) continue;
+    Taps t;
+    KILN_RETURN_IF_ERROR(resize_axis_taps(ctx, rp, il, ol, sc[size_t(a)], roiv.empty() ? 0.0 : roiv[size_t(a)],
+                                          roiv.empty() ? 1.0 : roiv[size_t(rank + a)], &t));
+    OnnxShape next_shape = cs;
+    next_shape[size_t(a)] = ol;
+    if (onnx_checked_numel(next_shape) < 0) return ctx.error("intermediate shape " + onnx_shape_string(next_shape) + " is too large");
+    const int64_t outer = product(cs, 0, size_t(a)), inner = product(cs, size_t(a) + 1, cs.size());
+    nxt.assign(size_t(outer * ol * inner), 0.0f);
+    const std::vector<float> w(t.w.begin(), t.w.end());
+    if (inner == 1) {  // the last axis: a gather per output element
+      parallel_range(outer, std::max<int64_t>(1, 16 * 1024 / ol), [&](int64_t o0, int64_t o1) {
+        for (int64_t o = o0; o < o1; ++o) {
+          const float* src = cur.data() + o * il;
+          float* dst = nxt.data() + o * ol;
+          if (t.taps == 1) {
+            for (int64_t j = 0; j < ol; ++j) dst[j] = src[t.idx[size_t(j)]];
+            continue;
+          }
+          for (int64_t j = 0; j < ol; ++j) {
+            float v = 0;
+            for (int64_t q = 0; q < t.taps; ++q) v += w[size_t(j * t.taps + q)] * src[t.idx[size_t(j * t.taps + q)]];
+            dst[j] = v;
+          }
+        }
+      });
+    } else {  // an outer axis: each output row a weighted sum of whole input rows
+      parallel_range(outer * ol, std::max<int64_t>(1, 16 * 1024 / inner), [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t o = r / ol, j = r % ol;
+          float* dst = nxt.data() + r * inner;
+          for (int64_t q = 0; q < t.taps; ++q) {
+            const float wq = w[size_t(j * t.taps + q)];
+            const float* src = cur.data() + (o * il + t.idx[size_t(j * t.taps + q)]) * inner;
+            if (t.taps == 1) std::memcpy(dst, src, size_t(inner) * sizeof(float));
+            else
+              for (int64_t k = 0; k < inner; ++k) dst[k] += wq * src[k];
+          }
+        }
+      });
+    }
+    cur.swap(nxt);
+    cs[size_t(a)] = ol;
+  }
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(x.type(), os, y));
+  std::memcpy(y->data<float>(), cur.data(), cur.size() * sizeof(float));
+  return Status();
+}
+
 Status resize_with(const OnnxOpContext& ctx, const ResizeParams& rp, const OnnxValue& x, const OnnxValue* roi, const OnnxValue* scales,
                    const OnnxValue* sizes, OnnxValue* y) {
   const int64_t rank = x.rank();
@@ -643,6 +703,8 @@ Status resize_with(const OnnxOpContext& ctx, const ResizeParams& rp, const OnnxV
   if (roi && roi->numel() == 2 * rank) roiv = roi->to_doubles();
   const double extrapolation = rp.extrapolation;
   if (onnx_checked_numel(os) < 0) return ctx.error("output shape " + onnx_shape_string(os) + " is invalid or too large");
+  if (x.type() == OnnxDataType::kFloat && rp.ctm != "tf_crop_and_resize")
+    return resize_float(ctx, rp, x, os, sc, roiv, y);
   // Separable: resize one axis at a time (axes whose size and scale are unchanged are skipped).
   std::vector<double> cur = x.to_doubles();
   OnnxShape cs = x.shape();

@@ -2,12 +2,16 @@
 // gates*hidden, input], R [dirs, gates*hidden, hidden], B [dirs, 2*gates*hidden];
 // gate orders iofc for LSTM and zrh for GRU), forward / reverse / bidirectional,
 // initial states, sequence_lens, layout 0/1, activations with alpha/beta, clip,
-// LSTM peepholes and input_forget, GRU linear_before_reset. A plain reference
-// loop computed in double precision, written in the tensor's float type.
+// LSTM peepholes and input_forget, GRU linear_before_reset. float32 with the
+// default activations runs on the fast sequence kernels of cpu/rnn.h; the
+// rest on a plain reference loop computed in double precision.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
+#include <vector>
 
+#include "cpu/rnn.h"
 #include "onnx/dispatch.h"
 #include "onnx/op.h"
 
@@ -46,6 +50,88 @@ bool known_activation(const std::string& n, double* alpha, double* beta, int* np
 }
 
 enum class Cell { kRnn, kGru, kLstm };
+
+// RNN, GRU and LSTM on cpu/rnn.h's sequence kernels (one GEMM for every
+// step's input projection, one or two per step for the recurrence, fused
+// vectorized gates): ONNX's weights are re-laid out per call into Keras's
+// [input, gates * hidden] with its gate order, each direction runs as its own
+// sequence (reverse as go_backwards), and the outputs go back into ONNX's layouts.
+struct FastRecurrent {
+  Cell cell;
+  int64_t seq, batch, isz, hidden, dirs, layout;
+  bool lbr, reverse_only;
+
+  // ONNX gate block k of a direction -> Keras block position.
+  int64_t keras_block(int64_t k) const {
+    if (cell != Cell::kLstm) return k;  // GRU z, r, h and RNN's one block are in Keras's order
+    static const int64_t kIofcToIfco[4] = {0, 3, 1, 2};
+    return kIofcToIfco[k];
+  }
+
+  void run(const OnnxValue& x, const OnnxValue& w, const OnnxValue& r, const OnnxValue* b, const OnnxValue* h0,
+           const OnnxValue* c0, std::vector<OnnxValue>* out) const {
+    const int64_t G = cell == Cell::kRnn ? 1 : cell == Cell::kGru ? 3 : 4, GH = G * hidden;
+    RnnParams p;
+    p.cell = cell == Cell::kRnn ? RnnCell::kSimple : cell == Cell::kGru ? RnnCell::kGru : RnnCell::kLstm;
+    p.batch = batch, p.steps = seq, p.input = isz, p.units = hidden;
+    p.activation = ::kiln::Activation::kTanh, p.recurrent_activation = ::kiln::Activation::kSigmoid;
+    p.reset_after = cell == Cell::kGru && lbr;
+    p.has_bias = true;
+    // x as [batch, steps, input].
+    std::vector<float> xs(size_t(batch * seq * isz));
+    for (int64_t t = 0; t < seq; ++t)
+      for (int64_t n = 0; n < batch; ++n)
+        std::memcpy(&xs[size_t((n * seq + t) * isz)], x.data<float>() + (layout ? n * seq + t : t * batch + n) * isz,
+                    size_t(isz) * sizeof(float));
+    std::vector<float> kernel(size_t(isz * GH)), recurrent(size_t(hidden * GH)), bias(size_t(rnn_bias_size(p)), 0.0f);
+    std::vector<float> hs(size_t(batch * hidden)), cs(size_t(batch * hidden)), y(size_t(batch * seq * hidden));
+    std::vector<float> h_last(size_t(batch * hidden)), c_last(size_t(batch * hidden)), start_h, start_c;
+    auto state = [&](const OnnxValue* v, int64_t d, std::vector<float>* dst) {
+      if (!v) return dst->clear();
+      dst->resize(size_t(batch * hidden));
+      for (int64_t n = 0; n < batch; ++n)
+        std::memcpy(&(*dst)[size_t(n * hidden)], v->data<float>() + (layout ? (n * dirs + d) : (d * batch + n)) * hidden,
+                    size_t(hidden) * sizeof(float));
+    };
+    for (int64_t d = 0; d < dirs; ++d) {
+      const float* W = w.data<float>() + d * GH * isz;
+      const float* R = r.data<float>() + d * GH * hidden;
+      const float* B = b ? b->data<float>() + d * 2 * GH : nullptr;
+      for (int64_t k = 0; k < G; ++k) {
+        const int64_t kb = keras_block(k);
+        for (int64_t j = 0; j < hidden; ++j) {
+          const int64_t row = k * hidden + j, col = kb * hidden + j;
+          for (int64_t i = 0; i < isz; ++i) kernel[size_t(i * GH + col)] = W[row * isz + i];
+          for (int64_t i = 0; i < hidden; ++i) recurrent[size_t(i * GH + col)] = R[row * hidden + i];
+          if (!B) continue;
+          if (p.reset_after) bias[size_t(col)] = B[row], bias[size_t(GH + col)] = B[GH + row];  // input row, recurrent row
+          else bias[size_t(col)] = B[row] + B[GH + row];
+        }
+      }
+      state(h0, d, &start_h);
+      state(c0, d, &start_c);
+      p.go_backwards = reverse_only || d == 1;
+      rnn_forward(p, xs.data(), start_h.empty() ? nullptr : start_h.data(), start_c.empty() ? nullptr : start_c.data(),
+                  kernel.data(), recurrent.data(), bias.data(), y.data(), h_last.data(), cell == Cell::kLstm ? c_last.data() : nullptr,
+                  nullptr);
+      // y_seq is in processing order: backwards, step k consumed x[seq - 1 - k].
+      if (out->size() > 0 && (*out)[0].defined())
+        for (int64_t k = 0; k < seq; ++k) {
+          const int64_t t = p.go_backwards ? seq - 1 - k : k;
+          for (int64_t n = 0; n < batch; ++n)
+            std::memcpy((*out)[0].data<float>() + (layout ? ((n * seq + t) * dirs + d) : ((t * dirs + d) * batch + n)) * hidden,
+                        &y[size_t((n * seq + k) * hidden)], size_t(hidden) * sizeof(float));
+        }
+      for (size_t o = 1; o < out->size() && o < 3; ++o) {
+        if (!(*out)[o].defined() || (o == 2 && cell != Cell::kLstm)) continue;
+        const std::vector<float>& src = o == 1 ? h_last : c_last;
+        for (int64_t n = 0; n < batch; ++n)
+          std::memcpy((*out)[o].data<float>() + (layout ? (n * dirs + d) : (d * batch + n)) * hidden, &src[size_t(n * hidden)],
+                      size_t(hidden) * sizeof(float));
+      }
+    }
+  }
+};
 
 Status recurrent(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out, Cell cell) {
   for (size_t i = 0; i < 3; ++i) KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, i));
@@ -104,6 +190,20 @@ Status recurrent(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   if (out->size() > 0) KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), yshape, &(*out)[0]));
   if (out->size() > 1) KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), state_shape, &(*out)[1]));
   if (cell == Cell::kLstm && out->size() > 2) KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), state_shape, &(*out)[2]));
+
+  // The usual case (float32, default activations, no clip, peepholes,
+  // input_forget or ragged lengths) runs on the fast sequence kernels.
+  bool full_lengths = true;
+  for (int64_t l : lens) full_lengths = full_lengths && l == seq;
+  bool default_acts = true;
+  for (int64_t d = 0; d < dirs; ++d)
+    for (int64_t i = 0; i < nact; ++i)
+      default_acts = default_acts && names[size_t(d * nact + i)] == (cell == Cell::kRnn || i > 0 ? "Tanh" : "Sigmoid");
+  if (x.type() == OnnxDataType::kFloat && full_lengths && default_acts && !has_clip && !input_forget && !peep && seq > 0) {
+    FastRecurrent f{cell, seq, batch, isz, hidden, dirs, layout, lbr, direction == "reverse"};
+    f.run(x, w, r, b, h0, c0, out);
+    return Status();
+  }
 
   const bool ok = onnx_dispatch_float(x.type(), [&](auto zero) {
     using T = decltype(zero);

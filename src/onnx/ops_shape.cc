@@ -232,6 +232,57 @@ Status strided_copy(const OnnxValue& x, const OnnxShape& shape, const std::vecto
   return Status();
 }
 
+// A permutation that, once axes of size 1 are dropped and axes that stay
+// neighbours are merged, swaps two blocks after an untouched leading one:
+// `batch` transposes of [rows, cols] matrices (NCHW <-> NHWC is [C, H*W] per
+// image). False for any other permutation.
+bool as_batched_transpose(const OnnxShape& view, const std::vector<int64_t>& perm, int64_t* batch, int64_t* rows, int64_t* cols) {
+  struct Group {
+    int64_t first, last, size;  // input axes [first, last], their element count
+  };
+  std::vector<Group> groups;  // in output order
+  for (int64_t a : perm) {
+    if (view[size_t(a)] == 1) continue;
+    if (!groups.empty() && groups.back().last + 1 <= a) {
+      bool adjacent = true;  // every axis between is of size 1
+      for (int64_t k = groups.back().last + 1; k < a; ++k) adjacent = adjacent && view[size_t(k)] == 1;
+      if (adjacent) {
+        groups.back().last = a, groups.back().size *= view[size_t(a)];
+        continue;
+      }
+    }
+    groups.push_back({a, a, view[size_t(a)]});
+  }
+  if (groups.size() == 2 && groups[0].first > groups[1].first) {
+    *batch = 1, *rows = groups[1].size, *cols = groups[0].size;
+    return true;
+  }
+  if (groups.size() == 3 && groups[0].first < groups[2].first && groups[2].first < groups[1].first) {
+    *batch = groups[0].size, *rows = groups[2].size, *cols = groups[1].size;
+    return true;
+  }
+  return false;
+}
+
+// out[b][c][r] = in[b][r][c] in square tiles, so both sides are read and written in cache lines.
+template <typename T>
+void batched_transpose(const T* in, T* out, int64_t batch, int64_t rows, int64_t cols) {
+  constexpr int64_t kTile = 16;
+  const int64_t row_tiles = (rows + kTile - 1) / kTile;
+  parallel_range(batch * row_tiles, std::max<int64_t>(1, 16 * 1024 / (kTile * std::max<int64_t>(cols, 1))), [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t / row_tiles, r0 = t % row_tiles * kTile, r1 = std::min(rows, r0 + kTile);
+      const T* src = in + b * rows * cols;
+      T* dst = out + b * rows * cols;
+      for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+        const int64_t c1 = std::min(cols, c0 + kTile);
+        for (int64_t r = r0; r < r1; ++r)
+          for (int64_t c = c0; c < c1; ++c) dst[c * rows + r] = src[r * cols + c];
+      }
+    }
+  });
+}
+
 // Copies x (viewed as `shape`, same element count) permuted by `perm` into a fresh value.
 Status permute(const OnnxValue& x, const OnnxShape& view, const std::vector<int64_t>& perm, OnnxValue* out) {
   const size_t r = view.size();
@@ -241,6 +292,20 @@ Status permute(const OnnxValue& x, const OnnxShape& view, const std::vector<int6
   for (size_t d = 0; d < r; ++d) {
     shape[d] = view[size_t(perm[d])];
     strides[d] = in_strides[size_t(perm[d])];
+  }
+  int64_t batch, rows, cols;
+  const size_t es = x.element_size();
+  if ((es == 4 || es == 8 || es == 2 || es == 1) && as_batched_transpose(view, perm, &batch, &rows, &cols)) {
+    KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(x.type(), shape, out));
+    auto run = [&](auto element) {
+      using T = decltype(element);
+      batched_transpose(static_cast<const T*>(x.raw()), static_cast<T*>(out->raw()), batch, rows, cols);
+    };
+    if (es == 4) run(uint32_t());
+    else if (es == 8) run(uint64_t());
+    else if (es == 2) run(uint16_t());
+    else run(uint8_t());
+    return Status();
   }
   return strided_copy(x, shape, strides, 0, out);
 }
