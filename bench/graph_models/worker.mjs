@@ -43,7 +43,9 @@ if (engine === 'kiln' || engine === 'kiln-1t') {
 }
 run();
 const firstMs = performance.now() - t0;
-for (let i = 0; i < Number(warmup); i++) run();
+// Warm-up: at least WARMUP runs and one second, so V8 has tiered the wasm up
+// from its baseline compiler (Liftoff) to optimized code before timing.
+for (let i = 0, start = performance.now(); i < Number(warmup) || performance.now() - start < 1000; i++) run();
 const times = [];
 for (let i = 0; i < Number(iters); i++) {
   const s = performance.now();

@@ -133,6 +133,25 @@ export class OnnxSession {
     }
   }
 
+  /**
+   * Times every kernel call of the runs that follow (ONNX Runtime Web's name);
+   * endProfiling() returns them.
+   */
+  startProfiling(): void {
+    if (!this.handle) throw new Error('onnx session: the model is disposed');
+    mod()._kiln_onnx_profiling(this.handle, 1);
+  }
+
+  /**
+   * Stops profiling and returns one entry per run since startProfiling(): each
+   * kernel call of the session's plan (as `kiln inspect` lists them), the
+   * shapes of its inputs and its wall time in ms.
+   */
+  endProfiling(): { call: string; inputShapes: string; ms: number }[][] {
+    if (!this.handle) throw new Error('onnx session: the model is disposed');
+    return JSON.parse(mod().UTF8ToString(mod()._kiln_onnx_profiling(this.handle, 0)));
+  }
+
   /** Frees the model in the wasm heap. */
   dispose(): void {
     if (!this.handle) return;

@@ -56,8 +56,7 @@ void activation_forward(Activation act, float* x, int64_t n) {
       for (int64_t i = 0; i < n; ++i) x[i] = sigmoid(x[i]);
       return;
     case Activation::kTanh:
-      for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
-      return;
+      return vtanh(x, x, n);
     case Activation::kRelu6:
       return clamp_below_above(x, n, true);
     case Activation::kElu:

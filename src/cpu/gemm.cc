@@ -201,8 +201,14 @@ GemmSplit gemm_split(int64_t m, int64_t n, int mr, int nr, int threads) {
 
 // One thread's scratch: B panels of its widest column chunk for one K block
 // (unless B comes packed), then an mr-tall edge panel of A.
+// Products this small run on one thread: waking the pool costs more than
+// they take (a transformer's per-head attention products; in wasm a wake-up
+// is tens of microseconds).
+constexpr int64_t kMinParallelMacs = int64_t(1) << 18;
+int split_threads(const GemmArgs& g, int threads) { return g.m * g.n * g.k < kMinParallelMacs ? 1 : threads; }
+
 int64_t slice_floats(const GemmArgs& g, const GemmMicroKernel& kern, int threads) {
-  const GemmSplit s = gemm_split(g.m, g.n, kern.mr, kern.nr, threads);
+  const GemmSplit s = gemm_split(g.m, g.n, kern.mr, kern.nr, split_threads(g, threads));
   const int64_t kc = std::min(k_block(kern.nr), g.k), chunk_panels = (s.n_panels + s.n_chunks - 1) / s.n_chunks;
   const bool packed = g.b_packed && g.b_packed_nr == kern.nr;
   return scratch_align(packed ? 0 : kc * chunk_panels * kern.nr) + scratch_align(kc * kern.mr);
@@ -271,7 +277,7 @@ void gemm(const GemmArgs& g) {
   ThreadPool& pool = ThreadPool::global();
   const int threads = pool.num_threads();
   const int64_t kKc = k_block(nr);
-  const GemmSplit split = gemm_split(g.m, g.n, mr, nr, threads);
+  const GemmSplit split = gemm_split(g.m, g.n, mr, nr, split_threads(g, threads));
   const int64_t n_panels = split.n_panels, m_panels = split.m_panels, m_blocks = split.m_blocks, n_chunks = split.n_chunks;
   // Thread t's slice starts at t * stride. With lent scratch the stride is
   // the lent size over the threads, not this product's need: nested products

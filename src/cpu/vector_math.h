@@ -3,9 +3,11 @@
 // per element, and the row-wise softmax built on them. libm's expf/erff are
 // scalar calls (in wasm, software); transformer exports spend their time in
 // Softmax, GELU's Erf and the like, so these run at memory speed instead.
-// Accuracy: exp within 2 ulp on its range; erf within 1e-6 absolute.
+// Accuracy: exp within 2 ulp on its range; erf within 1e-6 absolute; tanh
+// within 2e-7 absolute and 1e-6 relative.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -57,9 +59,28 @@ inline float verf1(float x) {
   return x * p / q;
 }
 
-// y[i] = e^x[i] and erf(x[i]) over n floats (in place allowed).
+// tanh(x), vectorizable: Lambert's continued fraction x / (1 + x^2 / (3 +
+// x^2 / (5 + ...))) up to 13 below |x| = 1 (no cancellation near 0), and
+// 1 - 2 / (e^(2|x|) + 1) with its sign above; both computed, one selected.
+inline float vtanh1(float x) {
+  const float ax = std::fabs(x);
+  const float x2 = x * x;
+  float f = 13.0f;
+  f = 11.0f + x2 / f;
+  f = 9.0f + x2 / f;
+  f = 7.0f + x2 / f;
+  f = 5.0f + x2 / f;
+  f = 3.0f + x2 / f;
+  f = 1.0f + x2 / f;
+  const float near = x / f;
+  const float far = 1.0f - 2.0f / (vexp1(2.0f * std::min(ax, 9.0f)) + 1.0f);
+  return ax < 1.0f ? near : (x < 0.0f ? -far : far);
+}
+
+// y[i] = e^x[i], erf(x[i]) and tanh(x[i]) over n floats (in place allowed).
 void vexp(const float* x, float* y, int64_t n);
 void verf(const float* x, float* y, int64_t n);
+void vtanh(const float* x, float* y, int64_t n);
 // Softmax (log: logSoftmax) of each row of a [rows, cols] matrix, max-subtracted; threaded over rows.
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, bool log);
 

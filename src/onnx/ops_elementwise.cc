@@ -84,12 +84,14 @@ Status op_sigmoid(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<On
 Status op_exp(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   return unary_fast_float32(ctx, in, out, vexp, [](double x) { return std::exp(x); });
 }
+Status op_tanh(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  return unary_fast_float32(ctx, in, out, vtanh, [](double x) { return std::tanh(x); });
+}
 Status op_erf(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   return unary_fast_float32(ctx, in, out, verf, [](double x) { return std::erf(x); });
 }
 
 KILN_UNARY_FLOAT(op_relu, x > 0 ? x : 0.0)
-KILN_UNARY_FLOAT(op_tanh, std::tanh(x))
 KILN_UNARY_FLOAT(op_log, std::log(x))
 KILN_UNARY_FLOAT(op_sqrt, std::sqrt(x))
 KILN_UNARY_FLOAT(op_reciprocal, 1.0 / x)

@@ -49,26 +49,38 @@ Status op_matmul(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   OnnxShape shape = batch;
   if (a.rank() > 1) shape.push_back(m);
   if (b.rank() > 1) shape.push_back(n);
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kFloat, shape, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, shape, &(*out)[0]));
   std::vector<int64_t> oa, ob;
   BroadcastIndex(ba, batch).offsets(&oa);
   BroadcastIndex(bb, batch).offsets(&ob);
   float* y = (*out)[0].data<float>();
-  for (size_t i = 0; i < oa.size(); ++i) {
+  if (m * n == 0) return Status();
+  if (k == 0) {
+    std::fill(y, y + (*out)[0].numel(), 0.0f);
+    return Status();
+  }
+  auto product = [&](size_t i) {
     GemmArgs g;
     g.m = m, g.n = n, g.k = k;
     g.a = a.data<float>() + oa[i] * m * k, g.lda = k;
     g.b = b.data<float>() + ob[i] * k * n, g.ldb = n;
     g.c = y + int64_t(i) * m * n, g.ldc = n;
-    if (m * n > 0) {
-      if (k == 0) {
-        std::fill(g.c, g.c + m * n, 0.0f);
-      } else {
-        g.scratch = ctx.scratch(gemm_scratch_floats(g, ThreadPool::global().num_threads()));
-        gemm(g);
-      }
+    return g;
+  };
+  // Scratch for every thread's slice (gemm() indexes it by worker).
+  const Scratch scratch = ctx.scratch(gemm_scratch_floats(product(0), ThreadPool::global().num_threads()));
+  // Many small products (attention heads): the threads share the batch, each
+  // product on one thread (gemm() nested in a pool task runs serially).
+  const bool by_batch = oa.size() > 1 && m * n * k < (int64_t(1) << 18);
+  auto run = [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      GemmArgs g = product(size_t(i));
+      g.scratch = scratch;
+      gemm(g);
     }
-  }
+  };
+  if (by_batch) parallel_range(int64_t(oa.size()), 1, run);
+  else run(0, int64_t(oa.size()));
   return Status();
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "frontends/tf_graph/tf_graph_model.h"
+#include "core/json.h"
 #include "io/model_format.h"
 #include "io/onnx_export.h"
 #include "onnx/session.h"
@@ -20,6 +21,8 @@ namespace {
 struct OnnxHandle {
   std::unique_ptr<OnnxSession> session;
   std::vector<OnnxValue> results;  // from the last run, in their own types
+  bool profiling = false;          // kiln_onnx_profiling: time every kernel call of each run
+  Json profile = Json::array();    // one entry per profiled run
 };
 
 std::vector<uint8_t> g_exported;
@@ -123,10 +126,33 @@ int kiln_onnx_run(OnnxHandle* h, const int* types, const void* const* data, cons
     d += ranks[i];
   }
   std::vector<OnnxValue> outs;
-  Status s = h->session->run(feeds, &outs);
+  std::vector<OnnxSession::StepTiming> steps;
+  Status s = h->session->run(feeds, &outs, h->profiling ? &steps : nullptr);
   if (!s.ok()) return c_api_fail(s);
   h->results = std::move(outs);
+  if (h->profiling) {
+    const std::vector<std::string> lines = h->session->plan_lines();
+    Json run = Json::array();
+    for (size_t k = 0; k < steps.size() && k < lines.size(); ++k)
+      run.push(Json::object().set("call", Json::string(lines[k])).set("inputShapes", Json::string(steps[k].input_shapes))
+                                 .set("ms", Json::number(steps[k].ms)));
+    h->profile.push(std::move(run));
+  }
   return 1;
+}
+
+// Profiling (session.startProfiling / endProfiling in JS): on, each run's
+// kernel calls are timed; off, the collected runs are returned as JSON (valid
+// until the next call) and cleared.
+const char* kiln_onnx_profiling(OnnxHandle* h, int on) {
+  h->profiling = on != 0;
+  if (on) {
+    h->profile = Json::array();
+    return "";
+  }
+  g_type_name = h->profile.dump();
+  h->profile = Json::array();
+  return g_type_name.c_str();
 }
 
 int kiln_onnx_result_type(OnnxHandle* h, int i) { return in_range(i, h->results.size()) ? int(h->results[size_t(i)].type()) : 0; }
