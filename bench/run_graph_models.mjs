@@ -16,7 +16,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runChild } from './common/child.mjs';
+import { runJsonWorker } from './common/child.mjs';
+import { median } from './common/stats.mjs';
 import { machineInfo, packageVersion } from './common/machine.mjs';
 import { fmt, fmtRatio, table } from './common/markdown.mjs';
 import { handleUsage } from './common/usage.mjs';
@@ -36,20 +37,12 @@ const [iters, warmup] = quick ? [10, 3] : [30, 5];
 const jsonPath = resolve(ROOT, opt('--json', quick ? 'bench/results/graph_models-quick.json' : 'bench/results/graph_models.json'));
 const mdPath = resolve(ROOT, opt('--md', quick ? 'bench/results/graph_models-quick.md' : 'docs/BENCH_GRAPH_MODELS.md'));
 
-const median = (v) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null;
-};
 
 const runs = [];
 for (let r = 0; r < repeats; r++)
   for (const model of models)
     for (const engine of engines) {
-      const res = await runChild(process.execPath, ['bench/graph_models/worker.mjs', engine, model, String(iters), String(warmup), String(threads)],
-        { cwd: ROOT, timeoutMs: 600_000 });
-      let parsed = null;
-      try { parsed = JSON.parse(res.stdout.trim().split('\n').pop()); } catch { /* reported below */ }
-      const error = parsed ? null : (res.timedOut ? 'timed out' : res.stderr.trim().split('\n').slice(-3).join(' ') || `exit ${res.code}`);
+      const { parsed, error } = await runJsonWorker(['bench/graph_models/worker.mjs', engine, model, String(iters), String(warmup), String(threads)], { cwd: ROOT, timeoutMs: 600_000 });
       runs.push({ repeat: r, model, engine, ...(parsed ?? {}), error });
       console.error(`[${r + 1}/${repeats}] ${model} ${engine}: ${parsed ? `${fmt(median(parsed.times))} ms, first output ${fmt(parsed.firstMs)} ms` : error}`);
     }

@@ -15,7 +15,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runChild } from './common/child.mjs';
+import { runJsonWorker } from './common/child.mjs';
+import { median } from './common/stats.mjs';
 import { machineInfo, packageVersion } from './common/machine.mjs';
 import { fmt, fmtRatio, table } from './common/markdown.mjs';
 import { handleUsage } from './common/usage.mjs';
@@ -34,21 +35,13 @@ const [iters, warmup] = quick ? [10, 3] : [30, 5];
 const jsonPath = resolve(ROOT, opt('--json', quick ? 'bench/results/zoo-quick.json' : 'bench/results/zoo.json'));
 const mdPath = resolve(ROOT, opt('--md', quick ? 'bench/results/zoo-quick.md' : 'docs/BENCH_ZOO.md'));
 const engines = ['kiln', 'ort'];
-const median = (v) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null;
-};
 
 const runs = [];
 for (let r = 0; r < repeats; r++)
   for (const model of models)
     for (const threads of threadList)
       for (const engine of engines) {
-        const res = await runChild(process.execPath, ['bench/zoo/worker.mjs', engine, model, String(threads), String(iters), String(warmup)],
-          { cwd: ROOT, timeoutMs: 300_000 });
-        let parsed = null;
-        try { parsed = JSON.parse(res.stdout.trim().split('\n').pop()); } catch { /* reported below */ }
-        const error = parsed ? null : (res.timedOut ? 'timed out' : res.stderr.trim().split('\n').slice(-2).join(' ') || `exit ${res.code}`);
+        const { parsed, error } = await runJsonWorker(['bench/zoo/worker.mjs', engine, model, String(threads), String(iters), String(warmup)], { cwd: ROOT, timeoutMs: 300_000 });
         runs.push({ repeat: r, model, threads, engine, ...(parsed ?? {}), error });
         console.error(`[${r + 1}/${repeats}] ${model} ${engine} ${threads}t: ${parsed ? `${fmt(median(parsed.times))} ms` : error}`);
       }

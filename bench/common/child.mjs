@@ -23,3 +23,16 @@ export function runChild(cmd, argv, { cwd, timeoutMs, onStderrLine = () => {} })
     child.on('error', (e) => { clearTimeout(timer); resolvePromise({ code: -1, stdout, stderr: stderr + String(e), timedOut }); });
   });
 }
+
+/**
+ * Runs a benchmark worker (node ARGV...) that prints one JSON line last:
+ * resolves to { parsed } or { error } (a timeout, or the end of its stderr).
+ */
+export async function runJsonWorker(argv, { cwd, timeoutMs }) {
+  const res = await runChild(process.execPath, argv, { cwd, timeoutMs });
+  try {
+    return { parsed: JSON.parse(res.stdout.trim().split('\n').pop()), error: null };
+  } catch {
+    return { parsed: null, error: res.timedOut ? 'timed out' : res.stderr.trim().split('\n').slice(-3).join(' ') || `exit ${res.code}` };
+  }
+}

@@ -53,11 +53,7 @@ export function makeData(seed = SEED) {
   return { x: batches[0], y, batches, samples };
 }
 
-export function median(values) {
-  const v = [...values].sort((a, b) => a - b);
-  const n = v.length;
-  return n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+export { median } from '../common/stats.mjs';
 
 const now = () => performance.now();
 

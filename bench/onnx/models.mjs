@@ -36,13 +36,7 @@ export const THREADS = [1, 2];
 export const FULL_PROTOCOL = { warmup: 10, iters: 20, repeats: 3 };
 export const QUICK_PROTOCOL = { warmup: 1, iters: 5, repeats: 1 };
 
-/** Median of numbers (mean of the middle two for an even count); null when empty. */
-export function median(values) {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (!v.length) return null;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
+export { median } from '../common/stats.mjs';
 
 /** Largest |got - want| over the largest |want|: the check that every engine ran the same model. */
 export function maxRelErr(got, want) {

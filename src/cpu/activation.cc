@@ -53,8 +53,7 @@ void activation_forward(Activation act, float* x, int64_t n) {
     case Activation::kRelu:
       return clamp_below_above(x, n, false);
     case Activation::kSigmoid:
-      for (int64_t i = 0; i < n; ++i) x[i] = sigmoid(x[i]);
-      return;
+      return vsigmoid(x, x, n);
     case Activation::kTanh:
       return vtanh(x, x, n);
     case Activation::kRelu6:

@@ -30,6 +30,12 @@ void vtanh(const float* x, float* y, int64_t n) {
   });
 }
 
+void vsigmoid(const float* x, float* y, int64_t n) {
+  parallel_range(n, kMinTaskFloats, [&](int64_t a, int64_t b) {
+    for (int64_t i = a; i < b; ++i) y[i] = 1.0f / (1.0f + vexp1(-x[i]));
+  });
+}
+
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, bool log) {
   if (cols <= 0) return;
   parallel_range(rows, std::max<int64_t>(1, kMinTaskFloats / cols), [&](int64_t r0, int64_t r1) {

@@ -81,6 +81,8 @@ inline float vtanh1(float x) {
 void vexp(const float* x, float* y, int64_t n);
 void verf(const float* x, float* y, int64_t n);
 void vtanh(const float* x, float* y, int64_t n);
+// y[i] = 1 / (1 + e^-x[i]): vexp1 saturates, so no branch for large |x|.
+void vsigmoid(const float* x, float* y, int64_t n);
 // Softmax (log: logSoftmax) of each row of a [rows, cols] matrix, max-subtracted; threaded over rows.
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, bool log);
 

@@ -20,7 +20,23 @@ Status cast_value(const OnnxOpContext& ctx, const OnnxValue& x, OnnxDataType to,
     if (x.bytes()) std::memcpy(out->raw(), x.raw(), x.bytes());
     return Status();
   }
-  for (int64_t i = 0; i < x.numel(); ++i) onnx_store_double(out, i, onnx_element_as_double(x, i));
+  // The casts models run on big tensors (masks and indices to and from float32) as direct loops.
+  const int64_t n = x.numel();
+  auto direct = [&](auto from, auto to_zero) {
+    using F = decltype(from);
+    using T = decltype(to_zero);
+    const F* src = x.data<F>();
+    T* dst = out->data<T>();
+    for (int64_t i = 0; i < n; ++i) dst[i] = T(src[i]);
+  };
+  const OnnxDataType from = x.type();
+  if (from == OnnxDataType::kBool && to == OnnxDataType::kFloat) direct(uint8_t(), float());
+  else if (from == OnnxDataType::kInt32 && to == OnnxDataType::kFloat) direct(int32_t(), float());
+  else if (from == OnnxDataType::kInt64 && to == OnnxDataType::kFloat) direct(int64_t(), float());
+  else if (from == OnnxDataType::kInt64 && to == OnnxDataType::kInt32) direct(int64_t(), int32_t());
+  else if (from == OnnxDataType::kInt32 && to == OnnxDataType::kInt64) direct(int32_t(), int64_t());
+  else
+    for (int64_t i = 0; i < n; ++i) onnx_store_double(out, i, onnx_element_as_double(x, i));
   return Status();
 }
 

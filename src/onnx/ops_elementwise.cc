@@ -72,14 +72,8 @@ Status unary_fast_float32(const OnnxOpContext& ctx, const OnnxInputs& in, std::v
   return Status();
 }
 
-void sigmoid_floats(const float* x, float* y, int64_t n) {
-  parallel_range(n, kMinParallelElements, [&](int64_t a, int64_t b) {
-    for (int64_t i = a; i < b; ++i) y[i] = 1.0f / (1.0f + vexp1(-x[i]));
-  });
-}
-
 Status op_sigmoid(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
-  return unary_fast_float32(ctx, in, out, sigmoid_floats, [](double x) { return 1.0 / (1.0 + std::exp(-x)); });
+  return unary_fast_float32(ctx, in, out, vsigmoid, [](double x) { return 1.0 / (1.0 + std::exp(-x)); });
 }
 Status op_exp(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   return unary_fast_float32(ctx, in, out, vexp, [](double x) { return std::exp(x); });

@@ -358,9 +358,11 @@ Status op_top_k(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onnx
     for (int64_t j = 0; j < inner; ++j) {
       const auto at = [&](int64_t a) { return (o * dim + a) * inner + j; };
       std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      // Only the first k in order (a stable sort's order: ties by index), in O(dim log k).
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
         const double va = v[size_t(at(a))], vb = v[size_t(at(b))];
-        return largest ? va > vb : va < vb;
+        if (va != vb) return largest ? va > vb : va < vb;
+        return a < b;
       });
       for (int64_t t = 0; t < k; ++t) {
         const int64_t dst_at = (o * k + t) * inner + j;

@@ -85,6 +85,27 @@ test('seeded mutations of a model file (bytes and names) never abort the wasm in
   assert.ok(relError(out.output.dataSync(), ref.output) < 1e-4);
 });
 
+test('startProfiling/endProfiling time every kernel call of the runs between them', async () => {
+  const { bytes, ref } = await fixture('cnn');
+  const session = await kiln.onnx.load(bytes);
+  const x = kiln.tensor(Float32Array.from(ref.input), ref.input_shape);
+  await session.run({ input: x });
+  session.startProfiling();
+  await session.run({ input: x });
+  await session.run({ input: x });
+  const runs = session.endProfiling();
+  assert.equal(runs.length, 2);
+  assert.ok(runs[0].length >= 5, `${runs[0].length} kernel calls`);
+  assert.deepEqual(runs[0].map((c) => c.call), runs[1].map((c) => c.call));
+  assert.ok(runs[0].some((c) => /^NhwcConv /.test(c.call)) && runs[0].some((c) => /^Gemm /.test(c.call)));
+  for (const c of runs[0]) assert.ok(c.ms >= 0 && c.ms < 1000 && /^\[/.test(c.inputShapes), JSON.stringify(c));
+  assert.match(runs[0][0].inputShapes, new RegExp(`^\\[${ref.input_shape.join(', ')}\\]`));
+  // Off again: nothing is collected until the next startProfiling.
+  await session.run({ input: x });
+  session.startProfiling();
+  assert.deepEqual(session.endProfiling(), []);
+});
+
 test('inputs and outputs declare their dtypes; an input of another dtype is refused, naming both', async () => {
   const { bytes, ref } = await fixture('mlp');
   const session = await kiln.onnx.load(bytes);
