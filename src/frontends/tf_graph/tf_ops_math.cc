@@ -245,6 +245,24 @@ Status reduce(TfGraphTranslator& t, const TfNode& n, const char* onnx_op) {
     nchw = keep || has[3] || (has[1] && has[2]);
   }
   if (!nchw) onnx_axes = axes;
+  // Mean or Max over exactly H and W of an image (squeeze-excite blocks, global
+  // pooling heads): the global pool, which the runtime's channels-last pass
+  // runs on the NHWC value as it is (a ReduceMean would need it back in NCHW).
+  const bool spatial = nchw && onnx_axes.size() == 2 &&
+                       ((onnx_axes[0] == 2 && onnx_axes[1] == 3) || (onnx_axes[0] == 3 && onnx_axes[1] == 2));
+  const std::string kind = onnx_op;
+  if (spatial && (kind == "ReduceMean" || kind == "ReduceMax")) {
+    const std::string pooled = keep ? out_for(t, n, true) : t.fresh(n.name + "#pooled");
+    t.emit(kind == "ReduceMean" ? "GlobalAveragePool" : "GlobalMaxPool", {t.nchw(x)}, {pooled});
+    if (keep) {
+      t.define(n, 0, pooled, true, 4);
+      return Status();
+    }
+    const std::string out = out_for(t, n, false);  // [N, C]: the same in either layout
+    t.emit("Squeeze", {pooled, t.const_i64(n.name + "#axes", {2, 3})}, {out});
+    t.define(n, 0, out, false, 2);
+    return Status();
+  }
   const std::string in = nchw ? t.nchw(x) : t.nhwc(x);
   const bool out_nchw = nchw && keep;
   const std::string out = out_for(t, n, out_nchw);
