@@ -10,6 +10,8 @@
 //    elementwise ops and Concat on channels keep NHWC when their input has it;
 //  - a zero Pad of H and W before an AveragePool becomes the pool's own
 //    padding (counted in the average);
+//  - Resize (upsampling between conv blocks) runs on the NHWC value with its
+//    scales or sizes permuted;
 //  - Add (residual connections) becomes AddActivation, absorbing a following
 //    activation as Conv does;
 //  - every other reader, and the graph outputs, get the NCHW value back
@@ -62,6 +64,8 @@ class NhwcRewriter {
     if (n.op_type == "BatchNormalization") return batch_norm(n, next, fused_next);
     if (n.op_type == "Concat") return concat(n);
     if (n.op_type == "Pad") return pad(n, next, fused_next);
+    if (n.op_type == "Resize") return resize(n);
+    if (n.op_type == "Shape") return shape(n);
     if (kUnaryOps.count(n.op_type)) return unary(n);
     if (kBinaryOps.count(n.op_type)) return binary(n, next, fused_next);
     return false;
@@ -277,6 +281,52 @@ class NhwcRewriter {
     }
     c.outputs = {produce_nhwc(n.outputs[0])};
     emit(std::move(c));
+    return true;
+  }
+
+  // Resize (opset 11+) works per axis, so it runs on the NHWC value as it is
+  // once its scales or sizes are permuted to [N, H, W, C] (the sizes with a
+  // Gather when they are computed, as TF's upsampling computes them). A
+  // region of interest (tf_crop_and_resize) keeps the NCHW path.
+  bool resize(const OnnxNode& n) {
+    if (g_->opset < 11 || !nhwc_.count(n.inputs[0]) || n.inputs.size() < 3) return false;
+    if (!n.inputs[1].empty()) {
+      const OnnxValue* roi = g_->constants->count(n.inputs[1]) ? &g_->constants->at(n.inputs[1]) : nullptr;
+      if (!roi || roi->numel() != 0) return false;
+    }
+    OnnxNode c = clone_onnx_node(n);
+    c.inputs[0] = nhwc_.at(n.inputs[0]);
+    for (size_t i = 2; i < c.inputs.size() && i < 4; ++i) {
+      if (c.inputs[i].empty()) continue;
+      auto k = g_->constants->find(c.inputs[i]);
+      if (k != g_->constants->end() && k->second.numel() == 0) continue;  // an empty scales input: unused
+      if (k != g_->constants->end() && k->second.numel() != 4) return false;
+      const std::string permuted = fresh_onnx_name(g_, c.inputs[i] + "#nhwc");
+      OnnxNode gather;
+      gather.name = permuted, gather.op_type = "Gather";
+      gather.inputs = {c.inputs[i], add_onnx_constant(g_, permuted + "#order", OnnxValue::vector_i64({0, 2, 3, 1}))};
+      gather.outputs = {permuted};
+      emit(std::move(gather));  // a constant's Gather is a few elements per run
+      c.inputs[i] = permuted;
+    }
+    c.outputs = {produce_nhwc(n.outputs[0])};
+    emit(std::move(c));
+    return true;
+  }
+
+  // Shape of a value held channels-last: the NHWC twin's shape reordered,
+  // instead of transposing the whole value back only to read its shape.
+  bool shape(const OnnxNode& n) {
+    if (!nhwc_.count(n.inputs[0]) || !nchw_missing_.count(n.inputs[0]) || !n.attributes.empty()) return false;
+    OnnxNode s = clone_onnx_node(n);
+    const std::string nhwc_shape = fresh_onnx_name(g_, n.outputs[0] + "#nhwc");
+    s.inputs = {nhwc_.at(n.inputs[0])}, s.outputs = {nhwc_shape};
+    emit(std::move(s));
+    OnnxNode gather;
+    gather.name = n.outputs[0], gather.op_type = "Gather";
+    gather.inputs = {nhwc_shape, add_onnx_constant(g_, n.outputs[0] + "#order", OnnxValue::vector_i64({0, 3, 1, 2}))};
+    gather.outputs = {n.outputs[0]};
+    emit(std::move(gather));
     return true;
   }
 

@@ -60,6 +60,7 @@ class GraphBuilder {
     weight(p + "_scale", {c}, 0.5f, 1.5f), weight(p + "_bias", {c}), weight(p + "_mean", {c}), weight(p + "_var", {c}, 0.2f, 2.0f);
     node("BatchNormalization", {x, p + "_scale", p + "_bias", p + "_mean", p + "_var"}, {y});
   }
+  void take_initializer(OnnxTensor t) { m_.graph.initializers.push_back(std::move(t)); }
   OnnxModel take() { return std::move(m_); }
 
  private:
@@ -216,6 +217,38 @@ TEST(OnnxOptimizer, FusesOnlyAnActivationThatReadsTheConv) {
   auto plain = load(make(), false), optimized = load(make(), true);
   EXPECT_EQ(optimized->optimize_stats().activations_fused, 1);
   expect_same_outputs(*plain, *optimized, random_input({1, 3, 7, 6}, 4));
+}
+
+// Upsampling between convolutions stays channels-last: Resize by constant
+// scales (nearest) and by sizes computed at run time (linear, from Shape and
+// Concat, as TF graphs compute them) runs on the NHWC value.
+TEST(OnnxOptimizer, ResizeBetweenConvsStaysChannelsLast) {
+  auto make = [] {
+    GraphBuilder b(13);
+    b.input("x");
+    b.weight("w1", {6, 3, 3, 3}), b.weight("w2", {4, 6, 3, 3}), b.weight("w3", {2, 4, 1, 1});
+    b.node("Conv", {"x", "w1"}, {"c1"}, onnx_attrs(onnx_ints_attr("pads", {1, 1, 1, 1})));
+    OnnxTensor scales;
+    scales.name = "scales", scales.data_type = OnnxDataType::kFloat, scales.dims = {4};
+    const float sv[4] = {1, 1, 2, 2};
+    scales.data.resize(16);
+    std::memcpy(scales.data.data(), sv, 16);
+    b.take_initializer(std::move(scales));
+    b.node("Resize", {"c1", "", "scales"}, {"up"}, onnx_attrs(onnx_string_attr("mode", "nearest")));
+    b.node("Conv", {"up", "w2"}, {"c2"});
+    b.node("Shape", {"c2"}, {"shape"});
+    b.ints("s0", {0}), b.ints("s2", {2}), b.ints("hw", {9, 11});
+    b.node("Slice", {"shape", "s0", "s2"}, {"nc"});
+    b.node("Concat", {"nc", "hw"}, {"sizes"}, onnx_attrs(onnx_int_attr("axis", 0)));
+    b.node("Resize", {"c2", "", "", "sizes"}, {"up2"},
+           onnx_attrs(onnx_string_attr("mode", "linear"), onnx_string_attr("coordinate_transformation_mode", "half_pixel")));
+    b.node("Conv", {"up2", "w3"}, {"y"});
+    b.output("y");
+    return b.take();
+  };
+  auto plain = load(make(), false), optimized = load(make(), true);
+  EXPECT_EQ(optimized->optimize_stats().layout_transposes, 2);  // x in, y out
+  for (int64_t n : {1, 2}) expect_same_outputs(*plain, *optimized, random_input({n, 3, 5, 6}, uint32_t(n)));
 }
 
 // Transposes that cancel or permute nothing, and a Flatten feeding a Reshape
