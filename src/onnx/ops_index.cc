@@ -325,6 +325,39 @@ std::vector<double> values_of(const OnnxValue& x) {
   return v;
 }
 
+// TopK of each float32 row (the common case: detection scores along the
+// last axis): a k-element heap scanned once, so most of a large row costs
+// one comparison per element, then the k kept sorted. Order as a stable
+// sort's: by value, ties by lower index.
+void top_k_rows(const float* x, int64_t rows, int64_t dim, int64_t k, bool largest, float* values, int64_t* indices) {
+  // `before(a, b)`: a comes first in the output.
+  // A strict total order even with NaN (placed after every number), as the heap and sort need.
+  auto before = [&](const std::pair<float, int64_t>& a, const std::pair<float, int64_t>& b) {
+    const bool na = std::isnan(a.first), nb = std::isnan(b.first);
+    if (na != nb) return nb;
+    if (!na && a.first != b.first) return largest ? a.first > b.first : a.first < b.first;
+    return a.second < b.second;
+  };
+  std::vector<std::pair<float, int64_t>> heap;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * dim;
+    heap.clear();
+    for (int64_t i = 0; i < dim; ++i) {
+      const std::pair<float, int64_t> e{row[i], i};
+      if (int64_t(heap.size()) < k) {
+        heap.push_back(e);
+        std::push_heap(heap.begin(), heap.end(), before);  // the heap's top is the last in output order
+      } else if (before(e, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), before);
+        heap.back() = e;
+        std::push_heap(heap.begin(), heap.end(), before);
+      }
+    }
+    std::sort(heap.begin(), heap.end(), before);
+    for (int64_t t = 0; t < k; ++t) values[r * k + t] = heap[size_t(t)].first, indices[r * k + t] = heap[size_t(t)].second;
+  }
+}
+
 Status op_top_k(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   const OnnxValue& x = *in[0];
@@ -349,6 +382,10 @@ Status op_top_k(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onnx
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape()[size_t(d)];
   for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape()[size_t(d)];
+  if (x.type() == OnnxDataType::kFloat && inner == 1 && k > 0) {
+    top_k_rows(x.data<float>(), outer, dim, k, largest, (*out)[0].data<float>(), (*out)[1].data<int64_t>());
+    return Status();
+  }
   const std::vector<double> v = values_of(x);
   const size_t es = x.element_size();
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
@@ -361,7 +398,9 @@ Status op_top_k(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onnx
       // Only the first k in order (a stable sort's order: ties by index), in O(dim log k).
       std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
         const double va = v[size_t(at(a))], vb = v[size_t(at(b))];
-        if (va != vb) return largest ? va > vb : va < vb;
+        const bool na = std::isnan(va), nb = std::isnan(vb);  // NaN after every number: a total order
+        if (na != nb) return nb;
+        if (!na && va != vb) return largest ? va > vb : va < vb;
         return a < b;
       });
       for (int64_t t = 0; t < k; ++t) {

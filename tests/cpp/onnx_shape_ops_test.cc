@@ -4,9 +4,12 @@
 // ScatterND reductions, empty tensors and error messages.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
+#include <random>
 
 #include "core/float16.h"
 #include "io/onnx_attributes.h"
@@ -151,6 +154,50 @@ TEST(OnnxShapeOps, TopKKeepsTiesInIndexOrder) {
   ASSERT_TRUE(run("TopK", 11, {}, {&x, &k}, 2, &out).ok());
   EXPECT_EQ(as_floats(out[0]), (std::vector<float>{3, 3, 2}));
   EXPECT_EQ(out[1].to_doubles(), (std::vector<double>{0, 2, 3}));
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// TopK's float fast path (rows along the last axis: a k-heap) against a
+// stable sort done here, with many ties and NaNs (placed after every number),
+// for the largest and the smallest.
+TEST(OnnxTopK, FloatRowsMatchAStableSortWithTiesAndNaN) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> pick(0, 19);
+  const int64_t rows = 3, dim = 257, k = 40;
+  OnnxValue x, kv;
+  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {rows, dim}, &x).ok());
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const int p = pick(rng);
+    x.data<float>()[i] = p == 0 ? NAN : float(p % 7) * 0.5f;  // 7 distinct values: ties everywhere
+  }
+  kv = OnnxValue::vector_i64({k});
+  for (int largest : {1, 0}) {
+    OnnxNode node;
+    node.op_type = "TopK", node.outputs = {"v", "i"};
+    node.attributes = onnx_attrs(onnx_int_attr("largest", largest));
+    std::vector<OnnxValue> out(2);
+    ASSERT_TRUE(find_onnx_op("TopK")->kernel(OnnxOpContext(node, 13), {&x, &kv}, &out).ok());
+    for (int64_t r = 0; r < rows; ++r) {
+      std::vector<int64_t> order(static_cast<size_t>(dim));
+      std::iota(order.begin(), order.end(), 0);
+      const float* row = x.data<float>() + r * dim;
+      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+        const bool na = std::isnan(row[a]), nb = std::isnan(row[b]);
+        if (na || nb) return !na && nb;
+        return largest ? row[a] > row[b] : row[a] < row[b];
+      });
+      for (int64_t t = 0; t < k; ++t) {
+        EXPECT_EQ(out[1].data<int64_t>()[r * k + t], order[size_t(t)]) << "row " << r << " rank " << t << " largest " << largest;
+        const float want = row[order[size_t(t)]], got = out[0].data<float>()[r * k + t];
+        EXPECT_TRUE(got == want || (std::isnan(got) && std::isnan(want)));
+      }
+    }
+  }
 }
 
 }  // namespace
