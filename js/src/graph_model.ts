@@ -119,11 +119,14 @@ export class GraphModel {
    * structured outputs (userDefinedMetadata.structuredOutputKeys).
    */
   predict(inputs: Tensor | Tensor[] | NamedTensorMap, config: Json = {}): Tensor | Tensor[] | NamedTensorMap {
-    if (config !== null && typeof config === 'object')
-      for (const key of Object.keys(config))
-        if (key !== 'batchSize' && key !== 'verbose')
-          throw new Error(`GraphModel.predict: option '${key}' is not supported (batchSize, verbose)`);
-    // batchSize and verbose: TF.js's graph models ignore both too (the whole input runs at once).
+    // The whole input runs at once and predict prints nothing, so only a
+    // falsy verbose is honoured; batchSize (which TF.js's graph models ignore)
+    // and anything else is refused rather than silently ignored.
+    const refused = config !== null && typeof config === 'object'
+      ? Object.keys(config).filter((key) => !(key === 'verbose' && !config[key])) : [];
+    if (refused.length)
+      throw new Error(refused.map((key) => `GraphModel.predict: option '${key}' is not supported`).join('; ') +
+        ' (graph models run the whole input at once; split it yourself to bound memory)');
     const out = this.execute(inputs, this.outputNodes);
     const keys = this.userDefinedMetadata?.structuredOutputKeys;
     if (!Array.isArray(keys)) return out;

@@ -68,6 +68,8 @@ test('graph model: execute picks outputs by name, as TF.js', async () => {
   assert.ok(one instanceof kiln.Tensor);
   assert.throws(() => model.execute(kiln.tensor(x.values, x.shape), 'conv2d_1/Conv2D'), /not an output of the model.*intermediate/);
   assert.throws(() => model.predict(kiln.tensor(x.values, x.shape), { batchSize: 1, foo: 1 }), /option 'foo'/);
+  assert.throws(() => model.predict(kiln.tensor(x.values, x.shape), { batchSize: 1 }), /option 'batchSize' is not supported/);
+  assert.ok(model.predict(kiln.tensor(x.values, x.shape), { verbose: 0 }).length === 3);
   assert.throws(() => model.predict({ nope: kiln.tensor(x.values, x.shape) }), /no input 'nope'/);
   assert.throws(() => model.predict([]), /0 tensors given for the model's 1 inputs/);
   // Wrong shape and dtype: named errors; the model keeps working.
