@@ -422,6 +422,42 @@ Status parse_model(ProtoReader r, OnnxModel* model) {
   return has_graph ? Status() : Status::error("the model has no graph");
 }
 
+// ---- SequenceProto, OptionalProto ------------------------------------------
+
+Status parse_sequence(ProtoReader r, int depth, OnnxDataValue* out);
+Status parse_optional(ProtoReader r, int depth, OnnxDataValue* out);
+
+// A contained value in field 3 (tensor), 5 (sequence) or 7 (optional) of
+// either message; maps (6) and sparse tensors (4) are refused.
+Status parse_contained(ProtoReader* r, const ProtoField& field, int depth, OnnxDataValue* out) {
+  if (depth > 8) return Status::error("sequences and optionals nest too deeply");
+  switch (field.number) {
+    case 3: out->kind = OnnxValueKind::kTensor; return parse_message(r, field, "tensor", parse_tensor, &out->tensor);
+    case 5: return parse_message(r, field, "sequence", parse_sequence, depth + 1, out);
+    case 7: return parse_message(r, field, "optional", parse_optional, depth + 1, out);
+    case 4: return Status::error("sparse tensors are not supported");
+    case 6: return Status::error("maps are not supported");
+    default: return r->skip(field);
+  }
+}
+
+Status parse_sequence(ProtoReader r, int depth, OnnxDataValue* out) {
+  out->kind = OnnxValueKind::kSequence;
+  return for_each_field(&r, [&](const ProtoField& field) -> Status {
+    if (field.number < 3 || field.number > 7) return r.skip(field);
+    return parse_contained(&r, field, depth, &out->items.emplace_back());
+  });
+}
+
+Status parse_optional(ProtoReader r, int depth, OnnxDataValue* out) {
+  out->kind = OnnxValueKind::kOptional;
+  return for_each_field(&r, [&](const ProtoField& field) -> Status {
+    if (field.number < 3 || field.number > 7) return r.skip(field);
+    out->items.resize(1);
+    return parse_contained(&r, field, depth, &out->items[0]);
+  });
+}
+
 // ---- external data ---------------------------------------------------------
 
 // Only paths inside the model's folder: not absolute, no drive, no "..".
@@ -486,6 +522,16 @@ Status parse_onnx_model(const uint8_t* data, size_t size, OnnxModel* out) {
 Status parse_onnx_tensor(const uint8_t* data, size_t size, OnnxTensor* out) {
   *out = OnnxTensor();
   return in("invalid ONNX tensor", parse_tensor(ProtoReader(data, size), out));
+}
+
+Status parse_onnx_sequence(const uint8_t* data, size_t size, OnnxDataValue* out) {
+  *out = OnnxDataValue();
+  return in("invalid ONNX sequence", parse_sequence(ProtoReader(data, size), 0, out));
+}
+
+Status parse_onnx_optional(const uint8_t* data, size_t size, OnnxDataValue* out) {
+  *out = OnnxDataValue();
+  return in("invalid ONNX optional", parse_optional(ProtoReader(data, size), 0, out));
 }
 
 Status resolve_external_data(OnnxModel* model, const OnnxFileReader& read_file) {

@@ -151,6 +151,16 @@ Status parse_onnx_model(const uint8_t* data, size_t size, OnnxModel* out);
 // Parses a serialized TensorProto (the conformance tests' input_N.pb files).
 Status parse_onnx_tensor(const uint8_t* data, size_t size, OnnxTensor* out);
 
+// A SequenceProto or OptionalProto (ONNX's test data for sequence and optional
+// values): a tensor, a sequence of values, or an optional holding none or one.
+struct OnnxDataValue {
+  OnnxValueKind kind = OnnxValueKind::kTensor;
+  OnnxTensor tensor;                 // kTensor
+  std::vector<OnnxDataValue> items;  // kSequence: its elements; kOptional: empty or one value
+};
+Status parse_onnx_sequence(const uint8_t* data, size_t size, OnnxDataValue* out);
+Status parse_onnx_optional(const uint8_t* data, size_t size, OnnxDataValue* out);
+
 // Reads the external data of every tensor in the model (subgraphs included).
 // `read_file` returns a whole file given its location; each location is read
 // once. Locations that are absolute or contain a ".." component are rejected,

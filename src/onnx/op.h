@@ -15,14 +15,39 @@
 
 namespace kiln {
 
+// A graph attribute of a control-flow node (If's branches, the body of Loop,
+// Scan and SequenceMap), loaded by the session as a session of its own. It
+// takes the graph's own inputs followed by the outer-scope values its nodes
+// read: the session appends those to the node's inputs, so a kernel's `in`
+// ends with them (OnnxOpContext::num_outer_inputs) and passes them on.
+class OnnxSubgraph {
+ public:
+  virtual ~OnnxSubgraph() = default;
+  virtual size_t num_graph_inputs() const = 0;  // the graph's own inputs
+  virtual size_t num_graph_outputs() const = 0;
+  // feeds: the graph's own inputs, then the outer-scope values.
+  virtual Status run_subgraph(const std::vector<OnnxValue>& feeds, std::vector<OnnxValue>* outputs) const = 0;
+};
+
+// The subgraphs of one node by attribute name, and how many outer-scope
+// values were appended to its inputs (shared by all its subgraphs).
+struct OnnxNodeSubgraphs {
+  std::vector<std::pair<std::string, const OnnxSubgraph*>> graphs;
+  size_t num_outer_inputs = 0;
+};
+
 class OnnxOpContext {
  public:
   // `scratch`: memory the session lends kernels (kept between runs, grown to
   // the most one kernel asked for); null: kernels allocate their own.
-  OnnxOpContext(const OnnxNode& node, int64_t opset, std::vector<float>* scratch = nullptr)
-      : node_(node), opset_(opset), scratch_(scratch) {}
+  OnnxOpContext(const OnnxNode& node, int64_t opset, std::vector<float>* scratch = nullptr,
+                const OnnxNodeSubgraphs* subgraphs = nullptr)
+      : node_(node), opset_(opset), scratch_(scratch), subgraphs_(subgraphs) {}
   const OnnxNode& node() const { return node_; }
   int64_t opset() const { return opset_; }  // the default domain's version
+  // The loaded graph attribute `name`, or null.
+  const OnnxSubgraph* subgraph(const char* name) const;
+  size_t num_outer_inputs() const { return subgraphs_ ? subgraphs_->num_outer_inputs : 0; }
 
   const OnnxAttribute* attr(const char* name) const;
   bool has(const char* name) const { return attr(name) != nullptr; }
@@ -41,6 +66,7 @@ class OnnxOpContext {
   const OnnxNode& node_;
   int64_t opset_;
   std::vector<float>* scratch_;
+  const OnnxNodeSubgraphs* subgraphs_;
 };
 
 using OnnxInputs = std::vector<const OnnxValue*>;
@@ -52,6 +78,10 @@ struct OnnxOpEntry {
   const char* op_type;
   OnnxKernel kernel;
   bool deterministic = true;  // false (random ops): never folded into a constant at load
+  // Takes and gives sequences and optionals too (Sequence*, Optional*,
+  // control flow, Identity); never folded at load. Every other kernel gets
+  // tensors only: the session refuses anything else before calling it.
+  bool any_value = false;
 };
 
 struct OnnxOpTable {
@@ -82,6 +112,9 @@ OnnxOpTable onnx_rnn_ops();
 OnnxOpTable onnx_vision_ops();
 OnnxOpTable onnx_index_ops();  // ops_index.cc
 OnnxOpTable onnx_cast_ops();   // ops_cast.cc (its Cast, with 16-bit floats, is found before elementwise's)
+OnnxOpTable onnx_quantize_ops();  // ops_quantize.cc
+OnnxOpTable onnx_sequence_ops();  // ops_sequence.cc: Sequence*, Optional*
+OnnxOpTable onnx_control_flow_ops();  // ops_control_flow.cc: If, Loop, Scan, SequenceMap
 
 // Argument checks shared by kernels: `in[i]` present; its rank in [lo, hi].
 Status onnx_require_input(const OnnxOpContext& ctx, const OnnxInputs& in, size_t i);

@@ -8,7 +8,7 @@ namespace {
 const OnnxOpTable* all_tables(size_t* count) {
   static const OnnxOpTable tables[] = {onnx_elementwise_ops(), onnx_cast_ops(), onnx_shape_ops(), onnx_index_ops(),
                                        onnx_nn_ops(),          onnx_conv_ops(), onnx_rnn_ops(),   onnx_vision_ops(),
-                                       onnx_reduce_ops()};
+                                       onnx_reduce_ops(), onnx_quantize_ops(), onnx_sequence_ops(), onnx_control_flow_ops()};
   *count = sizeof(tables) / sizeof(tables[0]);
   return tables;
 }
@@ -32,6 +32,13 @@ std::vector<std::string> onnx_op_types() {
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+const OnnxSubgraph* OnnxOpContext::subgraph(const char* name) const {
+  if (!subgraphs_) return nullptr;
+  for (const auto& [attr, g] : subgraphs_->graphs)
+    if (attr == name) return g;
+  return nullptr;
 }
 
 Scratch OnnxOpContext::scratch(int64_t floats) const {

@@ -699,7 +699,7 @@ Status op_range(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onnx
 }
 
 const OnnxOpEntry kOps[] = {
-    {"Identity", op_identity}, {"Constant", op_constant}, {"Shape", op_shape},   {"Reshape", op_reshape},
+    {"Identity", op_identity, true, true}, {"Constant", op_constant}, {"Shape", op_shape}, {"Reshape", op_reshape},
     {"Flatten", op_flatten},   {"Squeeze", op_squeeze},   {"Unsqueeze", op_unsqueeze}, {"Transpose", op_transpose},
     {"Concat", op_concat},     {"Slice", op_slice},       {"Split", op_split},     {"Tile", op_tile},
     {"Expand", op_expand},     {"Pad", op_pad},           {"DepthToSpace", op_depth_to_space},

@@ -26,34 +26,119 @@ Status OnnxSession::load(const uint8_t* data, size_t size, std::unique_ptr<OnnxS
 Status OnnxSession::load_model(OnnxModel model, std::unique_ptr<OnnxSession>* out, const OnnxSessionOptions& options) {
   std::unique_ptr<OnnxSession> s(new OnnxSession);
   s->model_ = std::move(model);
-  KILN_RETURN_IF_ERROR(s->prepare());
-  std::vector<const OnnxNode*> nodes;
-  KILN_RETURN_IF_ERROR(s->fold_constants(&nodes));
-  if (options.optimize) {
-    OnnxGraphToOptimize g{std::move(nodes), &s->constants_, {}, &s->optimized_nodes_, s->opset_, {}};
-    for (const OnnxValueInfo& o : s->model_.graph.outputs) g.outputs.insert(o.name);
-    KILN_RETURN_IF_ERROR(optimize_onnx_graph(&g, &s->stats_));
-    nodes = std::move(g.nodes);
-  }
-  KILN_RETURN_IF_ERROR(s->build_steps(nodes));
-  s->plan_memory();
-  // The slots hold what the steps read; the parsed weights and unused constants can go.
-  s->constants_.clear();
-  s->model_.graph.initializers.clear();
+  KILN_RETURN_IF_ERROR(s->prepare(options));
+  KILN_RETURN_IF_ERROR(s->finish_load(options));
   *out = std::move(s);
   return Status();
 }
 
-Status OnnxSession::prepare() {
+Status OnnxSession::finish_load(const OnnxSessionOptions& options) {
+  std::vector<const OnnxNode*> nodes;
+  KILN_RETURN_IF_ERROR(fold_constants(&nodes));
+  if (options.optimize) {
+    OnnxGraphToOptimize g{std::move(nodes), &constants_, {}, &optimized_nodes_, opset_, {}};
+    for (const OnnxValueInfo& o : model_.graph.outputs) g.outputs.insert(o.name);
+    KILN_RETURN_IF_ERROR(optimize_onnx_graph(&g, &stats_));
+    nodes = std::move(g.nodes);
+  }
+  KILN_RETURN_IF_ERROR(build_steps(nodes));
+  plan_memory();
+  // The slots hold what the steps read; the parsed weights and unused constants can go.
+  constants_.clear();
+  model_.graph.initializers.clear();
+  return Status();
+}
+
+namespace {
+
+// Op types without a kernel in `g` and its subgraphs, as "domain.Op".
+void collect_missing_ops(const OnnxGraph& g, std::set<std::string>* missing) {
+  for (const OnnxNode& n : g.nodes) {
+    if (!is_default_domain(n.domain) || !find_onnx_op(n.op_type)) missing->insert(n.domain.empty() ? n.op_type : n.domain + "." + n.op_type);
+    for (const OnnxAttribute& a : n.attributes) {
+      if (a.g) collect_missing_ops(*a.g, missing);
+      for (const OnnxGraph& sub : a.graphs) collect_missing_ops(sub, missing);
+    }
+  }
+}
+
+bool has_graph_attribute(const OnnxNode& n) {
+  for (const OnnxAttribute& a : n.attributes)
+    if (a.g || !a.graphs.empty()) return true;
+  return false;
+}
+
+// The key of a node's subgraphs: its first named output (outputs stay unique
+// and keep their names through every optimizer rewrite; inputs may be renamed).
+std::string subgraph_key(const OnnxNode& n) {
+  for (const std::string& o : n.outputs)
+    if (!o.empty()) return o;
+  return "";
+}
+
+}  // namespace
+
+std::vector<std::string> OnnxSession::outer_scope_names() const {
+  const OnnxGraph& g = model_.graph;
+  std::set<std::string> defined, seen;
+  for (const OnnxValueInfo& in : g.inputs) defined.insert(in.name);
+  for (const OnnxTensor& t : g.initializers) defined.insert(t.name);
+  for (const OnnxNode& n : g.nodes)
+    for (const std::string& o : n.outputs) defined.insert(o);
+  std::vector<std::string> names;
+  auto add = [&](const std::string& name) {
+    if (!name.empty() && !defined.count(name) && seen.insert(name).second) names.push_back(name);
+  };
+  for (const OnnxNode& n : g.nodes)
+    for (const std::string& in : n.inputs) add(in);
+  for (const OnnxValueInfo& o : g.outputs) add(o.name);
+  return names;
+}
+
+Status OnnxSession::load_subgraphs(OnnxNode* n, const OnnxSessionOptions& options) {
+  const std::string key = subgraph_key(*n);
+  const std::string where = "invalid ONNX model: node '" + n->name + "' (" + n->op_type + ")";
+  if (key.empty()) return Status::error(where + " names no output");
+  auto subs = std::make_unique<NodeSubgraphs>();
+  std::vector<std::string> outer;
+  std::set<std::string> outer_set;
+  for (OnnxAttribute& a : n->attributes) {
+    if (!a.graphs.empty()) return Status::error(where + ": attribute '" + a.name + "' holds a list of graphs, which no operator Kiln runs takes");
+    if (!a.g) continue;
+    std::unique_ptr<OnnxSession> sub(new OnnxSession);
+    sub->model_.graph = std::move(*a.g);  // the node keeps an empty graph; the session owns the body
+    sub->model_.opset_imports = model_.opset_imports;
+    sub->is_subgraph_ = true;
+    const Status st = sub->prepare(options);
+    if (!st.ok()) return Status::error("in the '" + a.name + "' graph of node '" + n->name + "' (" + n->op_type + "): " + st.message());
+    for (const std::string& name : sub->outer_scope_names())
+      if (outer_set.insert(name).second) outer.push_back(name);
+    subs->view.graphs.emplace_back(a.name, sub.get());
+    subs->sessions.push_back(std::move(sub));
+  }
+  // Every subgraph takes the union of outer-scope values, in one order, after its own inputs.
+  for (size_t i = 0; i < subs->sessions.size(); ++i) {
+    OnnxSession& sub = *subs->sessions[i];
+    for (const std::string& name : outer) sub.inputs_.push_back(OnnxValueInfo{name, OnnxValueKind::kUnknown, OnnxDataType::kUndefined, false, {}});
+    const Status st = sub.finish_load(options);
+    if (!st.ok())
+      return Status::error("in the '" + subs->view.graphs[i].first + "' graph of node '" + n->name + "' (" + n->op_type + "): " + st.message());
+  }
+  subs->view.num_outer_inputs = outer.size();
+  n->inputs.insert(n->inputs.end(), outer.begin(), outer.end());
+  if (!subgraphs_.emplace(key, std::move(subs)).second) return Status::error(where + " writes '" + key + "' a second time");
+  return Status();
+}
+
+Status OnnxSession::prepare(const OnnxSessionOptions& options) {
   for (const OnnxOpsetImport& o : model_.opset_imports)
     if (is_default_domain(o.domain)) opset_ = o.version;
   if (opset_ == 0) return Status::error("invalid ONNX model: it imports no version of the default operator set");
   if (opset_ > 18) return Status::error("ONNX opset " + std::to_string(opset_) + " is newer than Kiln supports (up to 18)");
-  const OnnxGraph& g = model_.graph;
-  // Unsupported ops are listed together, so one load names them all.
+  OnnxGraph& g = model_.graph;
+  // Unsupported ops (subgraphs included) are listed together, so one load names them all.
   std::set<std::string> missing;
-  for (const OnnxNode& n : g.nodes)
-    if (!is_default_domain(n.domain) || !find_onnx_op(n.op_type)) missing.insert(n.domain.empty() ? n.op_type : n.domain + "." + n.op_type);
+  collect_missing_ops(g, &missing);
   if (!missing.empty()) {
     std::string list;
     for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
@@ -77,6 +162,8 @@ Status OnnxSession::prepare() {
     for (int i = 0; i < a->min_inputs && a->max_inputs != std::numeric_limits<int>::max(); ++i)
       if (n.inputs[size_t(i)].empty()) return Status::error(where + ": input " + std::to_string(i) + " is required");
   }
+  for (OnnxNode& n : g.nodes)
+    if (has_graph_attribute(n)) KILN_RETURN_IF_ERROR(load_subgraphs(&n, options));
   for (OnnxTensor& t : model_.graph.initializers) {
     OnnxValue v;
     const Status st = OnnxValue::from_tensor(t, &v);
@@ -87,6 +174,7 @@ Status OnnxSession::prepare() {
   // Inputs that have initializers are constants with defaults (IR < 4 lists them all).
   for (const OnnxValueInfo& in : g.inputs)
     if (!constants_.count(in.name)) inputs_.push_back(in);
+  num_graph_inputs_ = inputs_.size();
   return Status();
 }
 
@@ -106,7 +194,7 @@ Status OnnxSession::fold_constants(std::vector<const OnnxNode*>* remaining_out) 
       if (!constants_.count(in)) all_constant = false;
     }
     const OnnxOpEntry* op = find_onnx_op(n.op_type);
-    if (all_constant && op->deterministic) {
+    if (all_constant && op->deterministic && !op->any_value) {
       OnnxInputs ins;
       for (const std::string& in : n.inputs) ins.push_back(in.empty() ? nullptr : &constants_.at(in));
       std::vector<OnnxValue> outs(n.outputs.size());
@@ -140,7 +228,9 @@ Status OnnxSession::build_steps(const std::vector<const OnnxNode*>& nodes) {
   for (const OnnxValueInfo& in : inputs_) input_slots_.push_back(slot(in.name));
   for (const OnnxNode* n : nodes) {
     const bool internal = n->domain == kKilnInternalDomain;
-    Step st{n, internal ? find_onnx_internal_op(n->op_type) : find_onnx_op(n->op_type), {}, {}, {}, {}};
+    auto sub = subgraphs_.find(subgraph_key(*n));
+    Step st{n, internal ? find_onnx_internal_op(n->op_type) : find_onnx_op(n->op_type),
+            sub == subgraphs_.end() ? nullptr : &sub->second->view, {}, {}, {}, {}};
     if (!st.op) return Status::error("internal error: no kernel for the optimized node " + n->op_type);
     for (const std::string& in : n->inputs) st.inputs.push_back(in.empty() ? -1 : slot(in));
     for (const std::string& o : n->outputs) st.outputs.push_back(o.empty() ? -1 : slot(o));
@@ -215,9 +305,15 @@ Status OnnxSession::check_feed(size_t i, const OnnxValue& v) const {
   const OnnxValueInfo& info = inputs_[i];
   const std::string where = "input '" + info.name + "'";
   if (!v.defined()) return Status::error(where + " is missing");
+  if (info.kind == OnnxValueKind::kUnknown || info.kind == OnnxValueKind::kOptional) return Status();
+  if (info.kind == OnnxValueKind::kSequence) {
+    if (v.kind() != OnnxValueKind::kSequence) return Status::error(where + " must be a sequence, got a " + onnx_value_description(v));
+    return Status();
+  }
+  if (!v.is_tensor()) return Status::error(where + " must be a tensor, got a " + onnx_value_description(v));
   if (info.elem_type != OnnxDataType::kUndefined && v.type() != info.elem_type)
     return Status::error(where + " must be " + onnx_type_name(info.elem_type) + ", got " + onnx_type_name(v.type()));
-  if (!info.has_shape) return Status();
+  if (!info.has_shape || is_subgraph_) return Status();
   if (v.rank() != int64_t(info.shape.size()))
     return Status::error(where + " must have rank " + std::to_string(info.shape.size()) + ", got shape " +
                          onnx_shape_string(v.shape()));
@@ -242,13 +338,18 @@ Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxVal
   for (const Step& st : steps_) {
     ins.clear();
     for (int s : st.inputs) ins.push_back(s < 0 ? nullptr : &slots[size_t(s)]);
+    if (!st.op->any_value)
+      for (size_t k = 0; k < ins.size(); ++k)
+        if (ins[k] && ins[k]->defined() && !ins[k]->is_tensor())
+          return Status::error(st.node->op_type + " node '" + st.node->name + "': input " + std::to_string(k) + " is a " +
+                               onnx_value_description(*ins[k]) + "; this operator takes tensors");
     outs.assign(st.outputs.size(), OnnxValue());
     // Hand each output its planned buffer; the kernel's make() reuses it when
     // it is big enough and nobody still holds it.
     for (size_t k = 0; k < st.buffers.size(); ++k)
       if (st.buffers[k] >= 0) outs[k] = OnnxValue::planned_buffer(std::move(buffers_[size_t(st.buffers[k])]));
     const auto start = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-    const Status status = st.op->kernel(OnnxOpContext(*st.node, opset_, &scratch_), ins, &outs);
+    const Status status = st.op->kernel(OnnxOpContext(*st.node, opset_, &scratch_, st.subgraphs), ins, &outs);
     if (profile) {
       StepTiming& t = profile->emplace_back();
       t.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -26,7 +26,7 @@ struct OnnxSessionOptions {
   bool optimize = true;  // false: run the graph as written (tests compare both)
 };
 
-class OnnxSession {
+class OnnxSession : public OnnxSubgraph {
  public:
   // `read_file` supplies external-data files (may be null when there are none).
   static Status load(const uint8_t* data, size_t size, std::unique_ptr<OnnxSession>* out,
@@ -56,16 +56,36 @@ class OnnxSession {
   Status run(const std::vector<OnnxValue>& feeds, std::vector<OnnxValue>* outputs,
              std::vector<StepTiming>* profile = nullptr) const;
 
+  // OnnxSubgraph: a graph attribute run by its node's kernel (If, Loop, ...).
+  size_t num_graph_inputs() const override { return num_graph_inputs_; }
+  size_t num_graph_outputs() const override { return model_.graph.outputs.size(); }
+  Status run_subgraph(const std::vector<OnnxValue>& feeds, std::vector<OnnxValue>* outputs) const override {
+    return run(feeds, outputs);
+  }
+
  private:
+  // The sessions of one node's graph attributes and the view its kernel gets.
+  struct NodeSubgraphs {
+    std::vector<std::unique_ptr<OnnxSession>> sessions;
+    OnnxNodeSubgraphs view;
+  };
   struct Step {
     const OnnxNode* node;
     const OnnxOpEntry* op;
+    const OnnxNodeSubgraphs* subgraphs;  // null for nodes without graph attributes
     std::vector<int> inputs;   // slot per node input, -1 when omitted
     std::vector<int> outputs;  // slot per node output, -1 when omitted
     std::vector<int> release;  // slots whose last use is this step
     std::vector<int> buffers;  // planned buffer per output, -1 for none
   };
-  Status prepare();
+  Status prepare(const OnnxSessionOptions& options);
+  // Constant folding, optimization, steps and memory plan (after prepare()).
+  Status finish_load(const OnnxSessionOptions& options);
+  // Loads the graph attributes of `n` as sessions and appends the outer-scope
+  // values they read to its inputs.
+  Status load_subgraphs(OnnxNode* n, const OnnxSessionOptions& options);
+  // Names the nodes read (graph outputs included) that this graph does not define.
+  std::vector<std::string> outer_scope_names() const;
   Status fold_constants(std::vector<const OnnxNode*>* remaining);
   Status build_steps(const std::vector<const OnnxNode*>& nodes);
   void plan_memory();
@@ -73,6 +93,9 @@ class OnnxSession {
 
   OnnxModel model_;
   int64_t opset_ = 0;
+  bool is_subgraph_ = false;      // feeds' shapes are not checked (bodies' declared shapes are often stale)
+  size_t num_graph_inputs_ = 0;   // inputs_ before the outer-scope values a subgraph appends
+  std::map<std::string, std::unique_ptr<NodeSubgraphs>> subgraphs_;  // by the node's first output
   std::vector<OnnxValueInfo> inputs_;
   std::map<std::string, OnnxValue> constants_;
   size_t folded_ = 0;

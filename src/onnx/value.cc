@@ -59,6 +59,34 @@ Status OnnxValue::make_uninitialized(OnnxDataType type, OnnxShape shape, OnnxVal
   return allocate(type, std::move(shape), false, out);
 }
 
+OnnxValue OnnxValue::sequence(OnnxDataType elem_type, std::vector<OnnxValue> items) {
+  OnnxValue v;
+  v.type_ = elem_type;
+  v.kind_ = OnnxValueKind::kSequence;
+  v.items_ = std::make_shared<const std::vector<OnnxValue>>(std::move(items));
+  return v;
+}
+
+OnnxValue OnnxValue::none(OnnxDataType elem_type, OnnxValueKind of) {
+  OnnxValue v;
+  v.type_ = elem_type;
+  v.kind_ = OnnxValueKind::kOptional;
+  v.none_of_ = of;
+  return v;
+}
+
+const std::vector<OnnxValue>& OnnxValue::items() const {
+  static const std::vector<OnnxValue> kEmpty;
+  return items_ ? *items_ : kEmpty;
+}
+
+std::string onnx_value_description(const OnnxValue& v) {
+  if (v.kind() == OnnxValueKind::kSequence) return "sequence of " + onnx_type_name(v.type());
+  if (v.kind() == OnnxValueKind::kOptional) return "empty optional";
+  if (!v.defined()) return "missing value";
+  return onnx_type_name(v.type()) + " tensor";
+}
+
 OnnxValue OnnxValue::planned_buffer(std::shared_ptr<std::vector<uint8_t>> buffer) {
   OnnxValue v;
   v.storage_ = std::move(buffer);
@@ -74,6 +102,32 @@ Status OnnxValue::from_tensor(const OnnxTensor& t, OnnxValue* out) {
                          std::to_string(out->bytes()));
   if (!t.data.empty()) std::memcpy(out->raw(), t.data.data(), t.data.size());
   return Status();
+}
+
+Status OnnxValue::from_data_value(const OnnxDataValue& d, OnnxValue* out) {
+  switch (d.kind) {
+    case OnnxValueKind::kTensor: return from_tensor(d.tensor, out);
+    case OnnxValueKind::kOptional:
+      if (d.items.empty()) {
+        *out = none(OnnxDataType::kUndefined, OnnxValueKind::kTensor);
+        return Status();
+      }
+      return from_data_value(d.items[0], out);
+    case OnnxValueKind::kSequence: {
+      std::vector<OnnxValue> items(d.items.size());
+      OnnxDataType elem = OnnxDataType::kUndefined;
+      for (size_t i = 0; i < d.items.size(); ++i) {
+        if (d.items[i].kind != OnnxValueKind::kTensor) return Status::error("sequences of non-tensors are not supported");
+        KILN_RETURN_IF_ERROR(from_tensor(d.items[i].tensor, &items[i]));
+        if (i > 0 && items[i].type() != elem)
+          return Status::error("sequence elements mix " + onnx_type_name(elem) + " and " + onnx_type_name(items[i].type()));
+        elem = items[i].type();
+      }
+      *out = sequence(elem, std::move(items));
+      return Status();
+    }
+    default: return Status::error("maps and sparse tensors are not supported");
+  }
 }
 
 OnnxValue OnnxValue::scalar_f32(float v) {

@@ -1,8 +1,12 @@
-// A runtime tensor of the ONNX importer: element type, shape and bytes. ONNX
-// graphs mix float32 data with int64 shape arithmetic, bool masks and other
-// integer types, so values are typed at run time (the layer-level core only
-// knows float32). Storage is shared: Identity, Reshape and constants hand out
-// the same bytes without copying; kernels that write allocate a fresh value.
+// A runtime value of the ONNX importer: usually a tensor (element type, shape
+// and bytes). ONNX graphs mix float32 data with int64 shape arithmetic, bool
+// masks and other integer types, so values are typed at run time (the
+// layer-level core only knows float32). Storage is shared: Identity, Reshape
+// and constants hand out the same bytes without copying; kernels that write
+// allocate a fresh value. A value may also be a sequence of tensors or an
+// empty optional (ONNX's Sequence* and Optional* ops, Loop's carried state);
+// an optional that holds something is simply that value. Only the ops flagged
+// in their OnnxOpEntry take them; the session refuses them anywhere else.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -38,17 +42,31 @@ class OnnxValue {
   const std::shared_ptr<std::vector<uint8_t>>& storage() const { return storage_; }
   // Takes a parsed tensor's bytes (strings are not supported as values).
   static Status from_tensor(const OnnxTensor& t, OnnxValue* out);
+  // A parsed sequence or optional (tensors inside; sequences of sequences are refused).
+  static Status from_data_value(const OnnxDataValue& d, OnnxValue* out);
   // Scalars and 1-D int64 / float values (shape arithmetic, tests).
   static OnnxValue scalar_f32(float v);
   static OnnxValue vector_i64(const std::vector<int64_t>& v);
+  // A sequence of tensors of one element type (kUndefined while empty and untyped).
+  static OnnxValue sequence(OnnxDataType elem_type, std::vector<OnnxValue> items);
+  // An optional without a value; `of` says whether it would hold a tensor or a sequence.
+  static OnnxValue none(OnnxDataType elem_type, OnnxValueKind of);
 
-  OnnxDataType type() const { return type_; }
+  // kTensor, kSequence, or kOptional (only for an empty optional).
+  OnnxValueKind kind() const { return kind_; }
+  bool is_tensor() const { return kind_ == OnnxValueKind::kTensor && type_ != OnnxDataType::kUndefined; }
+  // A sequence's elements (empty for anything else).
+  const std::vector<OnnxValue>& items() const;
+  // What an empty optional would hold (kTensor or kSequence).
+  OnnxValueKind none_of() const { return none_of_; }
+
+  OnnxDataType type() const { return type_; }  // a sequence's or optional's element type
   const OnnxShape& shape() const { return shape_; }
   int64_t rank() const { return int64_t(shape_.size()); }
   int64_t numel() const { return numel_; }
   size_t element_size() const { return onnx_element_size(type_); }
   size_t bytes() const { return size_t(numel_) * element_size(); }
-  bool defined() const { return type_ != OnnxDataType::kUndefined; }
+  bool defined() const { return type_ != OnnxDataType::kUndefined || kind_ != OnnxValueKind::kTensor; }
 
   template <typename T> T* data() { return reinterpret_cast<T*>(storage_->data()); }
   template <typename T> const T* data() const { return reinterpret_cast<const T*>(storage_->data()); }
@@ -66,12 +84,17 @@ class OnnxValue {
   static Status allocate(OnnxDataType type, OnnxShape shape, bool zero, OnnxValue* out);
 
   OnnxDataType type_ = OnnxDataType::kUndefined;
+  OnnxValueKind kind_ = OnnxValueKind::kTensor;
+  OnnxValueKind none_of_ = OnnxValueKind::kTensor;
+  std::shared_ptr<const std::vector<OnnxValue>> items_;  // a sequence's elements
   OnnxShape shape_;
   int64_t numel_ = 0;
   std::shared_ptr<std::vector<uint8_t>> storage_;
 };
 
 std::string onnx_type_name(OnnxDataType type);
+// "float32 tensor", "sequence of int64", "empty optional": for errors.
+std::string onnx_value_description(const OnnxValue& v);
 std::string onnx_shape_string(const OnnxShape& shape);
 // The product of dims, or -1 when a dim is negative or the product passes kOnnxMaxElements.
 int64_t onnx_checked_numel(const OnnxShape& shape);

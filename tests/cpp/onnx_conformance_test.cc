@@ -32,8 +32,16 @@ std::vector<uint8_t> read_bytes(const fs::path& p) {
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
-Status read_value(const fs::path& p, OnnxValue* v, std::string* name) {
+// A TensorProto, or a SequenceProto / OptionalProto when the model declares that kind.
+Status read_value(const fs::path& p, OnnxValueKind kind, OnnxValue* v, std::string* name) {
   const std::vector<uint8_t> bytes = read_bytes(p);
+  if (kind == OnnxValueKind::kSequence || kind == OnnxValueKind::kOptional) {
+    OnnxDataValue d;
+    KILN_RETURN_IF_ERROR(kind == OnnxValueKind::kSequence ? parse_onnx_sequence(bytes.data(), bytes.size(), &d)
+                                                          : parse_onnx_optional(bytes.data(), bytes.size(), &d));
+    name->clear();
+    return OnnxValue::from_data_value(d, v);
+  }
   OnnxTensor t;
   KILN_RETURN_IF_ERROR(parse_onnx_tensor(bytes.data(), bytes.size(), &t));
   *name = t.name;
@@ -41,6 +49,17 @@ Status read_value(const fs::path& p, OnnxValue* v, std::string* name) {
 }
 
 std::string compare(const OnnxValue& got, const OnnxValue& want) {
+  if (got.kind() != want.kind()) return onnx_value_description(got) + ", expected " + onnx_value_description(want);
+  if (got.kind() == OnnxValueKind::kOptional) return "";
+  if (got.kind() == OnnxValueKind::kSequence) {
+    if (got.items().size() != want.items().size())
+      return "sequence of " + std::to_string(got.items().size()) + ", expected " + std::to_string(want.items().size());
+    for (size_t i = 0; i < got.items().size(); ++i) {
+      const std::string d = compare(got.items()[i], want.items()[i]);
+      if (!d.empty()) return "element " + std::to_string(i) + ": " + d;
+    }
+    return "";
+  }
   if (got.type() != want.type()) return "type " + onnx_type_name(got.type()) + ", expected " + onnx_type_name(want.type());
   if (got.shape() != want.shape()) return "shape " + onnx_shape_string(got.shape()) + ", expected " + onnx_shape_string(want.shape());
   const std::vector<double> g = got.to_doubles(), w = want.to_doubles();
@@ -77,7 +96,7 @@ std::string run_case(const fs::path& dir, bool* unsupported) {
       if (!fs::exists(p)) break;
       OnnxValue v;
       std::string name;
-      st = read_value(p, &v, &name);
+      st = read_value(p, i < s->inputs().size() ? s->inputs()[i].kind : OnnxValueKind::kTensor, &v, &name);
       if (!st.ok()) return "input " + std::to_string(i) + ": " + st.message();
       size_t at = i;  // by name when the file names its input, else by position
       for (size_t k = 0; k < s->inputs().size(); ++k)
@@ -93,7 +112,7 @@ std::string run_case(const fs::path& dir, bool* unsupported) {
       if (!fs::exists(p)) continue;
       OnnxValue want;
       std::string name;
-      st = read_value(p, &want, &name);
+      st = read_value(p, s->outputs()[i].kind, &want, &name);
       if (!st.ok()) return "expected output " + std::to_string(i) + ": " + st.message();
       const std::string diff = compare(outs[i], want);
       if (!diff.empty()) return "output " + std::to_string(i) + ": " + diff;
