@@ -58,9 +58,10 @@ torchvision-models:
 test-cpp: native fixtures torchvision-models
 	cd build && ctest --output-on-failure -j$(JOBS)
 
-# Transformer, detector and speech models exported by PyTorch (small, generated in seconds).
+# Transformer, detector, speech, control-flow and quantized models exported by PyTorch (small, generated in seconds).
 zoo-models:
 	/usr/bin/python3 scripts/make_zoo_models.py build/zoo
+	/usr/bin/python3 scripts/make_control_flow_models.py build/zoo
 
 test-js: js native fixtures torchvision-models zoo-models
 	node --test tests/js/

@@ -7,7 +7,7 @@
 // inputs/outputs, inputNodes/outputNodes named as TF.js names them.
 import { alloc, coreError, free, heapU8, mod, withCString } from './backend.js';
 import { checkLoadOptions, IOHandler, LoadOptions, ModelArtifacts, resolveHandler, weightBuffer } from './io.js';
-import { OnnxSession } from './onnx.js';
+import { OnnxOutput, OnnxSession } from './onnx.js';
 import { Tensor } from './tensor.js';
 import { decodeTypedWeights } from './weights_codec.js';
 
@@ -188,7 +188,12 @@ export class GraphModel {
     });
   }
 
-  private pick(result: NamedTensorMap, names: string[]): Tensor | Tensor[] {
+  private pick(outputs: Record<string, OnnxOutput>, names: string[]): Tensor | Tensor[] {
+    const result: NamedTensorMap = {};  // translated TF graphs only give tensors
+    for (const [name, t] of Object.entries(outputs)) {
+      if (!(t instanceof Tensor)) throw new Error(`GraphModel: output '${name}' is not a tensor`);
+      result[name] = t;
+    }
     const wanted = new Set(names);
     for (const [name, t] of Object.entries(result)) if (!wanted.has(name)) t.dispose();
     const list = names.map((n) => result[n]);

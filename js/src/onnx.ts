@@ -5,6 +5,8 @@
 // batch size runs. Inputs go in with their dtype and bytes (the core checks
 // each against the type the model declares); outputs come back in their own
 // dtype (int64 indices as BigInt64Array, bool masks as 0/1 Uint8Array, ...).
+// An output that is an ONNX sequence comes back as an array of tensors, an
+// empty optional as null.
 //
 // The other way: `const bytes = await kiln.onnx.export(model)` writes a Kiln
 // model as an ONNX file (src/io/onnx_export.h) that ONNX runtimes run with
@@ -31,6 +33,8 @@ export interface OnnxValueInfo {
   shape: (number | null)[] | null;
 }
 export type OnnxInputInfo = OnnxValueInfo;
+/** What run() gives per output: a tensor, a sequence's tensors, or null for an empty optional. */
+export type OnnxOutput = Tensor | Tensor[] | null;
 
 const typeName = (code: number): string => mod().UTF8ToString(mod()._kiln_onnx_type_name(code));
 
@@ -65,13 +69,13 @@ export class OnnxSession {
   }
 
   /** Runs the model on one tensor per input name, each of the dtype the model declares; resolves to the outputs by name. */
-  async run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  async run(feeds: Record<string, Tensor>): Promise<Record<string, OnnxOutput>> {
     const tensors = this.feedList(feeds, 'onnx session.run');
     return this.runOn(tensors, await Promise.all(tensors.map((t) => t.data())), 'onnx session.run');
   }
 
   /** run() without awaiting: the inputs' values must be readable synchronously (CPU tensors). @internal */
-  runSync(feeds: Record<string, Tensor>, what: string): Record<string, Tensor> {
+  runSync(feeds: Record<string, Tensor>, what: string): Record<string, OnnxOutput> {
     const tensors = this.feedList(feeds, what);
     return this.runOn(tensors, tensors.map((t) => t.dataSync()), what);
   }
@@ -89,7 +93,7 @@ export class OnnxSession {
     });
   }
 
-  private runOn(tensors: Tensor[], values: ArrayBufferView[], what: string): Record<string, Tensor> {
+  private runOn(tensors: Tensor[], values: ArrayBufferView[], what: string): Record<string, OnnxOutput> {
     const m = mod();
     const n = Math.max(tensors.length, 1);
     const totalDims = tensors.reduce((s, t) => s + t.shape.length, 0);
@@ -113,18 +117,25 @@ export class OnnxSession {
         for (const dim of t.shape) i32[d++] = dim;
       });
       if (!m._kiln_onnx_run(this.handle, 4 * types, 4 * data, 4 * sizes, 4 * ranks, 4 * (ranks + n))) throw coreError(what);
-      const out: Record<string, Tensor> = {};
-      this.outputNames.forEach((name, i) => {
-        const code = m._kiln_onnx_result_type(this.handle, i);
+      const result = (name: string, r: number): Tensor => {
+        const code = m._kiln_onnx_result_type(this.handle, r);
         const dtype = dataTypeOfOnnx(code);
         if (!dtype) throw new Error(`${what}: output '${name}' is ${typeName(code)}, which kiln.Tensor cannot hold`);
-        const rank = m._kiln_onnx_result_rank(this.handle, i);
-        const shape = Array.from({ length: rank }, (_, k) => m._kiln_onnx_result_dim(this.handle, i, k));
+        const rank = m._kiln_onnx_result_rank(this.handle, r);
+        const shape = Array.from({ length: rank }, (_, k) => m._kiln_onnx_result_dim(this.handle, r, k));
         const array = DTYPES[dtype].array;
         const bytes = shape.reduce((a, b) => a * b, 1) * array.BYTES_PER_ELEMENT;
-        const ptr = m._kiln_onnx_result_data(this.handle, i);
+        const ptr = m._kiln_onnx_result_data(this.handle, r);
         // A copy of the bytes starts its own buffer, so 8-byte types are aligned.
-        out[name] = new Tensor(new array(heapU8().slice(ptr, ptr + bytes).buffer), shape, dtype);
+        return new Tensor(new array(heapU8().slice(ptr, ptr + bytes).buffer), shape, dtype);
+      };
+      const out: Record<string, OnnxOutput> = {};
+      this.outputNames.forEach((name, i) => {
+        const kind = m._kiln_onnx_output_kind(this.handle, i);
+        const first = m._kiln_onnx_output_first(this.handle, i);
+        if (kind === 2) out[name] = null;
+        else if (kind === 1) out[name] = Array.from({ length: m._kiln_onnx_output_count(this.handle, i) }, (_, k) => result(name, first + k));
+        else out[name] = result(name, first);
       });
       return out;
     } finally {

@@ -68,4 +68,40 @@ int64_t onnx_product(const std::vector<int64_t>& v) {
   return p;
 }
 
+// Geometry of an NCHW (N, C, spatial...) input.
+Status init_nchw_geometry(const OnnxOpContext& ctx, const OnnxShape& x, const std::vector<int64_t>& kernel, ConvGeometry* g) {
+  if (x.size() < 3) return ctx.error("input must have rank >= 3");
+  return init_conv_geometry(ctx, OnnxShape(x.begin() + 2, x.end()), kernel, g);
+}
+
+// Per (output position, kernel position) the flat input offset or -1 (padding).
+// Table of size out_count * k_count.
+std::vector<int64_t> window_table(const ConvGeometry& g) {
+  const int64_t oc = onnx_product(g.out), kc = onnx_product(g.k);
+  std::vector<int64_t> t(size_t(oc * kc));
+  std::vector<int64_t> oi(g.nd, 0);
+  for (int64_t o = 0; o < oc; ++o) {
+    std::vector<int64_t> ki(g.nd, 0);
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      int64_t off = 0;
+      bool inside = true;
+      for (int64_t a = 0; a < g.nd; ++a) {
+        const int64_t p = oi[a] * g.s[a] - g.pb[a] + ki[a] * g.d[a];
+        if (p < 0 || p >= g.in[a]) inside = false;
+        off = off * g.in[a] + p;
+      }
+      t[size_t(o * kc + kk)] = inside ? off : -1;
+      for (int64_t a = g.nd - 1; a >= 0; --a) {
+        if (++ki[a] < g.k[a]) break;
+        ki[a] = 0;
+      }
+    }
+    for (int64_t a = g.nd - 1; a >= 0; --a) {
+      if (++oi[a] < g.out[a]) break;
+      oi[a] = 0;
+    }
+  }
+  return t;
+}
+
 }  // namespace kiln

@@ -325,6 +325,7 @@ Status optimize_onnx_graph(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
     g->names.insert(n->outputs.begin(), n->outputs.end());
   }
   g->names.insert(g->outputs.begin(), g->outputs.end());
+  KILN_RETURN_IF_ERROR(fuse_qdq(g, stats));
   remove_identities(g, stats);
   remove_layout_noops(g, stats);
   fold_conv_batch_norm(g, stats);

@@ -1,4 +1,6 @@
 // Load-time graph optimization of an ONNX model, after constant folding:
+//  - QDQ patterns (DequantizeLinear -> Conv / MatMul / Gemm [-> Relu] ->
+//    QuantizeLinear) become integer QLinearConv / QLinearMatMul (qdq_fusion.cc);
 //  - no-ops are removed: Identity, inference Dropout, zero Pads, identity
 //    Transposes, Transpose pairs that cancel, and a Reshape/Flatten/Squeeze/
 //    Unsqueeze whose only reader is a Reshape to a fixed shape;
@@ -26,6 +28,7 @@ namespace kiln {
 struct OnnxOptimizeStats {
   int noops_removed = 0, batch_norms_folded = 0, activations_fused = 0;
   int nhwc_nodes = 0, layout_transposes = 0;
+  int qdq_fused = 0;  // quantized patterns run as integer ops
 };
 
 struct OnnxGraphToOptimize {
@@ -63,5 +66,11 @@ std::string fresh_onnx_name(OnnxGraphToOptimize* g, const std::string& base);
 std::string add_onnx_constant(OnnxGraphToOptimize* g, const std::string& base, OnnxValue v);
 
 Status convert_to_nhwc(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats);  // layout_nhwc.cc
+// QDQ fusion, then the folding of the constant DequantizeLinears the session left for it (qdq_fusion.cc).
+Status fuse_qdq(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats);
+// Whether the session should leave this constant DequantizeLinear unfolded for
+// fuse_qdq: it dequantizes an 8-bit weight read by a Conv, MatMul or Gemm.
+bool keep_weight_dequantize(const OnnxNode& n, const std::map<std::string, OnnxValue>& constants,
+                            const std::map<std::string, std::vector<const OnnxNode*>>& readers);
 
 }  // namespace kiln

@@ -113,6 +113,7 @@ OnnxOpTable onnx_vision_ops();
 OnnxOpTable onnx_index_ops();  // ops_index.cc
 OnnxOpTable onnx_cast_ops();   // ops_cast.cc (its Cast, with 16-bit floats, is found before elementwise's)
 OnnxOpTable onnx_quantize_ops();  // ops_quantize.cc
+OnnxOpTable onnx_integer_ops();   // ops_integer.cc: MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv
 OnnxOpTable onnx_sequence_ops();  // ops_sequence.cc: Sequence*, Optional*
 OnnxOpTable onnx_control_flow_ops();  // ops_control_flow.cc: If, Loop, Scan, SequenceMap
 

@@ -1,5 +1,5 @@
 // Convolution and pooling ONNX operators (NCHW, any number of spatial axes):
-// Conv, ConvTranspose, ConvInteger, QLinearConv, MaxPool (with Indices),
+// Conv, ConvTranspose, MaxPool (with Indices),
 // MaxUnpool, AveragePool, LpPool and the global pools. 1-D / 2-D float32 Conv
 // and ConvTranspose run on src/cpu/conv2d.h (conv2d_forward /
 // conv2d_backward_data); the rest are reference loops in the tensor's type,
@@ -22,41 +22,6 @@ double scalar_of(const OnnxValue& v) { return v.numel() > 0 ? v.to_doubles()[0] 
 
 int64_t floordiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-// Geometry of an NCHW (N, C, spatial...) input.
-Status init_nchw_geometry(const OnnxOpContext& ctx, const OnnxShape& x, const std::vector<int64_t>& kernel, ConvGeometry* g) {
-  if (x.size() < 3) return ctx.error("input must have rank >= 3");
-  return init_conv_geometry(ctx, OnnxShape(x.begin() + 2, x.end()), kernel, g);
-}
-
-// Per (output position, kernel position) the flat input offset or -1 (padding).
-// Table of size out_count * k_count.
-std::vector<int64_t> window_table(const ConvGeometry& g) {
-  const int64_t oc = onnx_product(g.out), kc = onnx_product(g.k);
-  std::vector<int64_t> t(size_t(oc * kc));
-  std::vector<int64_t> oi(g.nd, 0);
-  for (int64_t o = 0; o < oc; ++o) {
-    std::vector<int64_t> ki(g.nd, 0);
-    for (int64_t kk = 0; kk < kc; ++kk) {
-      int64_t off = 0;
-      bool inside = true;
-      for (int64_t a = 0; a < g.nd; ++a) {
-        const int64_t p = oi[a] * g.s[a] - g.pb[a] + ki[a] * g.d[a];
-        if (p < 0 || p >= g.in[a]) inside = false;
-        off = off * g.in[a] + p;
-      }
-      t[size_t(o * kc + kk)] = inside ? off : -1;
-      for (int64_t a = g.nd - 1; a >= 0; --a) {
-        if (++ki[a] < g.k[a]) break;
-        ki[a] = 0;
-      }
-    }
-    for (int64_t a = g.nd - 1; a >= 0; --a) {
-      if (++oi[a] < g.out[a]) break;
-      oi[a] = 0;
-    }
-  }
-  return t;
-}
 
 // ---- Conv ----------------------------------------------------------------------------
 
@@ -386,94 +351,6 @@ Status global_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
 Status op_global_average_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) { return global_pool(ctx, in, out, false); }
 Status op_global_max_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) { return global_pool(ctx, in, out, true); }
 
-// ---- ConvInteger ----------------------------------------------------------------------
-
-// Integer convolution in doubles: conv(x - x_zp, w - w_zp) (+ bias), NCHW,
-// x / w int8 or uint8, x_zp scalar, w_zp scalar or per output channel.
-Status conv_int_core(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue* xzp, const OnnxValue& w, const OnnxValue* wzp,
-                     OnnxShape* os, std::vector<double>* y) {
-  auto is8 = [](const OnnxValue& v) { return v.type() == OnnxDataType::kUint8 || v.type() == OnnxDataType::kInt8; };
-  if (!is8(x) || !is8(w)) return ctx.error("x and w must be int8 or uint8");
-  if (w.rank() != x.rank() || x.rank() < 3) return ctx.error("x and w must have the same rank (>= 3)");
-  if (ctx.get_ints("kernel_shape", OnnxShape(w.shape().begin() + 2, w.shape().end())) != OnnxShape(w.shape().begin() + 2, w.shape().end()))
-    return ctx.error("kernel_shape does not match w");
-  const int64_t group = ctx.get_int("group", 1);
-  const int64_t n = x.shape()[0], c = x.shape()[1], m = w.shape()[0], cg = w.shape()[1];
-  if (group < 1 || c % group || m % group || cg * group != c) return ctx.error("channels do not match group");
-  std::vector<double> xz(1, 0.0), wz(1, 0.0);
-  if (xzp) xz = xzp->to_doubles();
-  if (wzp) wz = wzp->to_doubles();
-  if (xz.size() != 1 || (wz.size() != 1 && int64_t(wz.size()) != m)) return ctx.error("bad zero point shape");
-  ConvGeometry g;
-  KILN_RETURN_IF_ERROR(init_nchw_geometry(ctx, x.shape(), ctx.get_ints("kernel_shape", OnnxShape(w.shape().begin() + 2, w.shape().end())), &g));
-  KILN_RETURN_IF_ERROR(resolve_conv_pads(ctx, &g, false));
-  *os = {n, m};
-  os->insert(os->end(), g.out.begin(), g.out.end());
-  std::vector<double> xv = x.to_doubles(), wv = w.to_doubles();
-  for (double& v : xv) v -= xz[0];
-  const int64_t kc = onnx_product(g.k), oc = onnx_product(g.out), ic = onnx_product(g.in), mg = m / group;
-  for (int64_t mi = 0; mi < m; ++mi)
-    for (int64_t i = 0; i < cg * kc; ++i) wv[size_t(mi * cg * kc + i)] -= wz.size() == 1 ? wz[0] : wz[size_t(mi)];
-  const std::vector<int64_t> tab = window_table(g);
-  y->assign(size_t(n * m * oc), 0.0);
-  for (int64_t ni = 0; ni < n; ++ni)
-    for (int64_t mi = 0; mi < m; ++mi)
-      for (int64_t o = 0; o < oc; ++o) {
-        double acc = 0;
-        const int64_t* t = &tab[size_t(o * kc)];
-        for (int64_t ci = 0; ci < cg; ++ci) {
-          const double* xc = &xv[size_t((ni * c + (mi / mg) * cg + ci) * ic)];
-          const double* wk = &wv[size_t((mi * cg + ci) * kc)];
-          for (int64_t kk = 0; kk < kc; ++kk)
-            if (t[kk] >= 0) acc += xc[t[kk]] * wk[kk];
-        }
-        (*y)[size_t((ni * m + mi) * oc + o)] = acc;
-      }
-  return Status();
-}
-
-const OnnxValue* opt_in(const OnnxInputs& in, size_t i) { return i < in.size() && in[i] && in[i]->defined() ? in[i] : nullptr; }
-
-Status op_conv_integer(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
-  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
-  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
-  OnnxShape os;
-  std::vector<double> y;
-  KILN_RETURN_IF_ERROR(conv_int_core(ctx, *in[0], opt_in(in, 2), *in[1], opt_in(in, 3), &os, &y));
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt32, os, &(*out)[0]));
-  for (size_t i = 0; i < y.size(); ++i) (*out)[0].data<int32_t>()[i] = int32_t(y[i]);
-  return Status();
-}
-
-// QLinearConv: y = quantize((conv_int + bias) * x_scale * w_scale[m], y_scale, y_zero_point).
-Status op_qlinear_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
-  for (size_t i : {0, 1, 3, 4, 6}) KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, i));
-  OnnxShape os;
-  std::vector<double> y;
-  KILN_RETURN_IF_ERROR(conv_int_core(ctx, *in[0], opt_in(in, 2), *in[3], opt_in(in, 5), &os, &y));
-  const int64_t m = os[1], oc = onnx_product(OnnxShape(os.begin() + 2, os.end()));
-  const double xs = scalar_of(*in[1]);
-  const std::vector<double> ws = in[4]->to_doubles();
-  std::vector<double> bias;
-  if (const OnnxValue* b = opt_in(in, 8)) bias = b->to_doubles();
-  if ((ws.size() != 1 && int64_t(ws.size()) != m) || (!bias.empty() && int64_t(bias.size()) != m)) return ctx.error("w_scale / B have the wrong size");
-  const double ys = scalar_of(*in[6]);
-  const OnnxValue* yzp = opt_in(in, 7);
-  const OnnxDataType t = yzp ? yzp->type() : OnnxDataType::kUint8;
-  if (t != OnnxDataType::kUint8 && t != OnnxDataType::kInt8) return ctx.error("y_zero_point must be uint8 or int8");
-  const double z = yzp ? scalar_of(*yzp) : 0.0;
-  const double lo = t == OnnxDataType::kUint8 ? 0 : -128, hi = t == OnnxDataType::kUint8 ? 255 : 127;
-  KILN_RETURN_IF_ERROR(OnnxValue::make(t, os, &(*out)[0]));
-  for (size_t i = 0; i < y.size(); ++i) {
-    const int64_t mi = (int64_t(i) / oc) % m;
-    const double real = (y[i] + (bias.empty() ? 0.0 : bias[size_t(mi)])) * xs * (ws.size() == 1 ? ws[0] : ws[size_t(mi)]);
-    const double q = std::max(lo, std::min(hi, std::nearbyint(real / ys) + z));
-    if (t == OnnxDataType::kUint8) (*out)[0].data<uint8_t>()[i] = uint8_t(q);
-    else (*out)[0].data<int8_t>()[i] = int8_t(q);
-  }
-  return Status();
-}
-
 // ---- MaxUnpool ------------------------------------------------------------------------
 
 Status op_max_unpool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
@@ -535,8 +412,6 @@ Status op_max_unpool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
 
 const OnnxOpEntry kOps[] = {
     {"Conv", op_conv},
-    {"ConvInteger", op_conv_integer},
-    {"QLinearConv", op_qlinear_conv},
     {"MaxUnpool", op_max_unpool},
     {"ConvTranspose", op_conv_transpose},
     {"MaxPool", op_max_pool},

@@ -2,9 +2,8 @@
 // Softmax / LogSoftmax / Hardmax, the normalizations (BatchNormalization,
 // InstanceNormalization, LayerNormalization, MeanVarianceNormalization, LRN),
 // the losses (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss), Resize /
-// Upsample, Einsum, Dropout (numpy-compatible training masks), MatMulInteger
-// and QLinearMatMul as reference loops in the tensor's type (float32 / float64
-// for the float ops), accumulating in double.
+// Upsample, Einsum, Dropout (numpy-compatible training masks) as reference
+// loops in the tensor's type (float32 / float64), accumulating in double.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -808,96 +807,6 @@ Status op_dropout(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<On
   });
 }
 
-// ---- integer and quantized matmul ---------------------------------------------------
-
-// Batched (broadcast) matmul on doubles: a [..., m, k] b [..., k, n] -> y [..., m, n].
-Status matmul_doubles(const OnnxOpContext& ctx, const OnnxShape& a_shape, const std::vector<double>& a, const OnnxShape& b_shape,
-                      const std::vector<double>& b, OnnxShape* y_shape, std::vector<double>* y) {
-  if (a_shape.empty() || b_shape.empty()) return ctx.error("operands must have rank >= 1");
-  OnnxShape sa = a_shape, sb = b_shape;
-  if (sa.size() == 1) sa.insert(sa.begin(), 1);
-  if (sb.size() == 1) sb.push_back(1);
-  const int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
-  if (sb[sb.size() - 2] != k) return ctx.error("shapes do not multiply");
-  OnnxShape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2), batch;
-  const Status bs = broadcast_shape(ba, bb, &batch);
-  if (!bs.ok()) return ctx.error(bs.message());
-  *y_shape = batch;
-  if (a_shape.size() > 1) y_shape->push_back(m);
-  if (b_shape.size() > 1) y_shape->push_back(n);
-  std::vector<int64_t> oa, ob;
-  BroadcastIndex(ba, batch).offsets(&oa);
-  BroadcastIndex(bb, batch).offsets(&ob);
-  y->assign(oa.size() * size_t(m * n), 0.0);
-  for (size_t bi = 0; bi < oa.size(); ++bi)
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        double acc = 0;
-        for (int64_t q = 0; q < k; ++q) acc += a[size_t(oa[bi] * m * k + i * k + q)] * b[size_t(ob[bi] * k * n + q * n + j)];
-        (*y)[bi * size_t(m * n) + size_t(i * n + j)] = acc;
-      }
-  return Status();
-}
-
-// Subtracts a zero point: scalar, or per row of a (per_row) / per column of b.
-Status subtract_zero_point(const OnnxOpContext& ctx, const OnnxValue* zp, const OnnxShape& shape, bool per_row, std::vector<double>* v) {
-  if (!zp) return Status();
-  const std::vector<double> z = zp->to_doubles();
-  if (z.size() == 1) {
-    for (double& e : *v) e -= z[0];
-    return Status();
-  }
-  if (shape.size() < 2) return ctx.error("zero point must be a scalar");
-  const int64_t rows = shape[shape.size() - 2], cols = shape.back();
-  if (int64_t(z.size()) != (per_row ? rows : cols)) return ctx.error("zero point has the wrong size");
-  for (size_t i = 0; i < v->size(); ++i) (*v)[i] -= per_row ? z[size_t((int64_t(i) / cols) % rows)] : z[size_t(int64_t(i) % cols)];
-  return Status();
-}
-
-Status op_matmul_integer(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
-  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
-  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
-  std::vector<double> a = in[0]->to_doubles(), b = in[1]->to_doubles(), y;
-  KILN_RETURN_IF_ERROR(subtract_zero_point(ctx, optional_input(in, 2), in[0]->shape(), true, &a));
-  KILN_RETURN_IF_ERROR(subtract_zero_point(ctx, optional_input(in, 3), in[1]->shape(), false, &b));
-  OnnxShape ys;
-  KILN_RETURN_IF_ERROR(matmul_doubles(ctx, in[0]->shape(), a, in[1]->shape(), b, &ys, &y));
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt32, ys, &(*out)[0]));
-  for (size_t i = 0; i < y.size(); ++i) (*out)[0].data<int32_t>()[i] = int32_t(y[i]);
-  return Status();
-}
-
-// Writes round-half-even(v / y_scale) + y_zero_point saturated to the zero point's type (uint8 / int8).
-Status quantize_out(const OnnxOpContext& ctx, const std::vector<double>& v, const OnnxShape& shape, const OnnxValue& y_scale,
-                    const OnnxValue* y_zp, OnnxValue* y) {
-  const OnnxDataType t = y_zp ? y_zp->type() : OnnxDataType::kUint8;
-  if (t != OnnxDataType::kUint8 && t != OnnxDataType::kInt8) return ctx.error("y_zero_point must be uint8 or int8");
-  const double s = scalar_of(y_scale), z = y_zp ? scalar_of(*y_zp) : 0.0;
-  const double lo = t == OnnxDataType::kUint8 ? 0 : -128, hi = t == OnnxDataType::kUint8 ? 255 : 127;
-  KILN_RETURN_IF_ERROR(OnnxValue::make(t, shape, y));
-  for (size_t i = 0; i < v.size(); ++i) {
-    const double q = std::max(lo, std::min(hi, std::nearbyint(v[i] / s) + z));
-    if (t == OnnxDataType::kUint8) y->data<uint8_t>()[i] = uint8_t(q);
-    else y->data<int8_t>()[i] = int8_t(q);
-  }
-  return Status();
-}
-
-Status op_qlinear_matmul(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
-  for (size_t i : {0, 1, 3, 4, 6}) KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, i));
-  std::vector<double> a = in[0]->to_doubles(), b = in[3]->to_doubles(), y;
-  KILN_RETURN_IF_ERROR(subtract_zero_point(ctx, optional_input(in, 2), in[0]->shape(), true, &a));
-  KILN_RETURN_IF_ERROR(subtract_zero_point(ctx, optional_input(in, 5), in[3]->shape(), false, &b));
-  const std::vector<double> as = in[1]->to_doubles(), bs = in[4]->to_doubles();
-  const OnnxShape& ash = in[0]->shape();
-  const OnnxShape& bsh = in[3]->shape();
-  // Scales: scalar or per row of a / per column of b.
-  for (size_t i = 0; i < a.size(); ++i) a[i] *= as.size() == 1 ? as[0] : as[size_t((int64_t(i) / ash.back()) % int64_t(as.size()))];
-  for (size_t i = 0; i < b.size(); ++i) b[i] *= bs.size() == 1 ? bs[0] : bs[size_t(int64_t(i) % bsh.back())];
-  OnnxShape ys;
-  KILN_RETURN_IF_ERROR(matmul_doubles(ctx, ash, a, bsh, b, &ys, &y));
-  return quantize_out(ctx, y, ys, *in[6], optional_input(in, 7), &(*out)[0]);
-}
 
 // ---- Einsum ---------------------------------------------------------------------------
 
@@ -1031,8 +940,6 @@ const OnnxOpEntry kOps[] = {
     {"Upsample", op_upsample},
     {"Einsum", op_einsum},
     {"Dropout", op_dropout, false},
-    {"MatMulInteger", op_matmul_integer},
-    {"QLinearMatMul", op_qlinear_matmul},
 };
 
 }  // namespace

@@ -33,6 +33,7 @@ Status OnnxSession::load_model(OnnxModel model, std::unique_ptr<OnnxSession>* ou
 }
 
 Status OnnxSession::finish_load(const OnnxSessionOptions& options) {
+  optimize_ = options.optimize;
   std::vector<const OnnxNode*> nodes;
   KILN_RETURN_IF_ERROR(fold_constants(&nodes));
   if (options.optimize) {
@@ -184,6 +185,9 @@ Status OnnxSession::fold_constants(std::vector<const OnnxNode*>* remaining_out) 
   for (const OnnxValueInfo& in : inputs_) known.insert(in.name);
   for (const auto& [name, v] : constants_) known.insert(name);
   std::vector<const OnnxNode*> remaining;
+  std::map<std::string, std::vector<const OnnxNode*>> readers;  // for keep_weight_dequantize
+  for (const OnnxNode& n : g.nodes)
+    for (const std::string& in : n.inputs) readers[in].push_back(&n);
   for (const OnnxNode& n : g.nodes) {
     bool all_constant = true;
     for (const std::string& in : n.inputs) {
@@ -194,7 +198,9 @@ Status OnnxSession::fold_constants(std::vector<const OnnxNode*>* remaining_out) 
       if (!constants_.count(in)) all_constant = false;
     }
     const OnnxOpEntry* op = find_onnx_op(n.op_type);
-    if (all_constant && op->deterministic && !op->any_value) {
+    // Weight DequantizeLinears stay for the optimizer's QDQ fusion (which folds those it does not fuse).
+    const bool keep = optimize_ && keep_weight_dequantize(n, constants_, readers);
+    if (all_constant && op->deterministic && !op->any_value && !keep) {
       OnnxInputs ins;
       for (const std::string& in : n.inputs) ins.push_back(in.empty() ? nullptr : &constants_.at(in));
       std::vector<OnnxValue> outs(n.outputs.size());
@@ -297,7 +303,8 @@ std::string OnnxSession::plan_summary() const {
          std::to_string(stats_.batch_norms_folded) + " batch norms folded into convs, " +
          std::to_string(stats_.activations_fused) + " activations fused, " + std::to_string(stats_.noops_removed) +
          " no-ops removed, " + std::to_string(stats_.nhwc_nodes) + " nodes channels-last, " +
-         std::to_string(stats_.layout_transposes) + " layout transposes); " + std::to_string(buffers_.size()) +
+         std::to_string(stats_.layout_transposes) + " layout transposes, " + std::to_string(stats_.qdq_fused) +
+         " quantized patterns as integer ops); " + std::to_string(buffers_.size()) +
          " planned buffers, " + std::to_string(bytes) + " bytes after the last run";
 }
 

@@ -93,6 +93,7 @@ class OnnxSession : public OnnxSubgraph {
 
   OnnxModel model_;
   int64_t opset_ = 0;
+  bool optimize_ = true;          // OnnxSessionOptions::optimize
   bool is_subgraph_ = false;      // feeds' shapes are not checked (bodies' declared shapes are often stale)
   size_t num_graph_inputs_ = 0;   // inputs_ before the outer-scope values a subgraph appends
   std::map<std::string, std::unique_ptr<NodeSubgraphs>> subgraphs_;  // by the node's first output

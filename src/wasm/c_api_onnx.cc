@@ -20,7 +20,14 @@ using namespace kiln;
 namespace {
 struct OnnxHandle {
   std::unique_ptr<OnnxSession> session;
-  std::vector<OnnxValue> results;  // from the last run, in their own types
+  // From the last run, in their own types: every output tensor, a sequence's
+  // elements one after another; per output its kind and which results are its.
+  std::vector<OnnxValue> results;
+  struct Output {
+    int kind = 0;  // 0 a tensor, 1 a sequence, 2 an empty optional
+    int first = 0, count = 0;
+  };
+  std::vector<Output> outputs;
   bool profiling = false;          // kiln_onnx_profiling: time every kernel call of each run
   Json profile = Json::array();    // one entry per profiled run
 };
@@ -129,7 +136,21 @@ int kiln_onnx_run(OnnxHandle* h, const int* types, const void* const* data, cons
   std::vector<OnnxSession::StepTiming> steps;
   Status s = h->session->run(feeds, &outs, h->profiling ? &steps : nullptr);
   if (!s.ok()) return c_api_fail(s);
-  h->results = std::move(outs);
+  h->results.clear();
+  h->outputs.clear();
+  for (OnnxValue& v : outs) {
+    OnnxHandle::Output& o = h->outputs.emplace_back();
+    o.first = int(h->results.size());
+    if (v.kind() == OnnxValueKind::kSequence) {
+      o.kind = 1;
+      for (const OnnxValue& item : v.items()) h->results.push_back(item);
+    } else if (v.kind() == OnnxValueKind::kOptional) {
+      o.kind = 2;
+    } else {
+      h->results.push_back(std::move(v));
+    }
+    o.count = int(h->results.size()) - o.first;
+  }
   if (h->profiling) {
     const std::vector<std::string> lines = h->session->plan_lines();
     Json run = Json::array();
@@ -154,6 +175,13 @@ const char* kiln_onnx_profiling(OnnxHandle* h, int on) {
   h->profile = Json::array();
   return g_type_name.c_str();
 }
+
+// Output i of the last run: its kind (0 a tensor, 1 a sequence, 2 an empty
+// optional) and the results (kiln_onnx_result_*) that hold it: from
+// kiln_onnx_output_first, kiln_onnx_output_count of them.
+int kiln_onnx_output_kind(OnnxHandle* h, int i) { return in_range(i, h->outputs.size()) ? h->outputs[size_t(i)].kind : -1; }
+int kiln_onnx_output_first(OnnxHandle* h, int i) { return in_range(i, h->outputs.size()) ? h->outputs[size_t(i)].first : 0; }
+int kiln_onnx_output_count(OnnxHandle* h, int i) { return in_range(i, h->outputs.size()) ? h->outputs[size_t(i)].count : 0; }
 
 int kiln_onnx_result_type(OnnxHandle* h, int i) { return in_range(i, h->results.size()) ? int(h->results[size_t(i)].type()) : 0; }
 int kiln_onnx_result_rank(OnnxHandle* h, int i) { return in_range(i, h->results.size()) ? int(h->results[size_t(i)].rank()) : -1; }
