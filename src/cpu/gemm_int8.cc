@@ -81,13 +81,19 @@ const Kernel g_kernel = choose_kernel();
 
 const char* gemm_int8_kernel_name() { return g_kernel.name; }
 
+int64_t int8_packed_size(int64_t k, int64_t n) {
+  return (n + kInt8PanelCols - 1) / kInt8PanelCols * ((k + 1) / 2) * 2 * kInt8PanelCols;
+}
+
+Int8PackedB int8_packed_view(const int16_t* panels, int64_t k, int64_t n) { return {k, n, (k + 1) / 2, panels}; }
+
 void pack_int8_b(const Int8Matrix& b, bool transposed, int64_t k, int64_t n, const int32_t* b_zero, bool zero_per_column,
-                 Int8PackedB* out) {
-  out->k = k, out->n = n, out->k_pairs = (k + 1) / 2;
+                 std::vector<int16_t>* storage, Int8PackedB* out) {
+  storage->assign(size_t(int8_packed_size(k, n)), 0);
+  *out = int8_packed_view(storage->data(), k, n);
   const int64_t panels = (n + kInt8PanelCols - 1) / kInt8PanelCols;
-  out->panels.assign(size_t(panels * out->k_pairs * 2 * kInt8PanelCols), 0);
   for (int64_t p = 0; p < panels; ++p) {
-    int16_t* dst = out->panels.data() + p * out->k_pairs * 2 * kInt8PanelCols;
+    int16_t* dst = storage->data() + p * out->k_pairs * 2 * kInt8PanelCols;
     for (int j = 0; j < kInt8PanelCols && p * kInt8PanelCols + j < n; ++j) {
       const int64_t col = p * kInt8PanelCols + j;
       const int32_t zero = b_zero ? b_zero[zero_per_column ? col : 0] : 0;
@@ -124,7 +130,7 @@ void gemm_int8(const int16_t* a16, int64_t m, const Int8PackedB& b, int32_t* c, 
       const int cols = int(std::min<int64_t>(kInt8PanelCols, b.n - p * kInt8PanelCols));
       for (int64_t rb = rb0; rb < rb1; ++rb) {
         const int rows = int(std::min<int64_t>(kRows, m - rb * kRows));
-        g_kernel.fn(b.k_pairs, a16 + rb * kRows * lda, lda, rows, b.panels.data() + p * panel_size,
+        g_kernel.fn(b.k_pairs, a16 + rb * kRows * lda, lda, rows, b.panels + p * panel_size,
                     c + rb * kRows * ldc + p * kInt8PanelCols, ldc, cols);
       }
     }

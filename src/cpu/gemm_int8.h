@@ -15,10 +15,17 @@ namespace kiln {
 
 constexpr int kInt8PanelCols = 8;
 
+// A packed B: [ceil(n / 8)][k_pairs][8 columns][2] int16, zero-padded. The
+// panels live elsewhere (a vector pack_int8_b fills, or a constant packed at
+// load by the graph optimizer).
 struct Int8PackedB {
   int64_t k = 0, n = 0, k_pairs = 0;
-  std::vector<int16_t> panels;  // [ceil(n / 8)][k_pairs][8 columns][2], zero-padded
+  const int16_t* panels = nullptr;
 };
+// Elements of a packed [k, n] B.
+int64_t int8_packed_size(int64_t k, int64_t n);
+// A view of panels packed earlier for [k, n].
+Int8PackedB int8_packed_view(const int16_t* panels, int64_t k, int64_t n);
 
 // 8-bit operand description: uint8 (is_signed false) or int8 elements.
 struct Int8Matrix {
@@ -33,8 +40,9 @@ struct Int8Matrix {
 // Packs B [k, n] (or, when `transposed`, B given as its transpose [n, k])
 // minus its zero point: b_zero[j] per column when `zero_per_column`, else
 // b_zero[0] for all.
+// `storage` receives the panels (int8_packed_size(k, n) elements); `out` views them.
 void pack_int8_b(const Int8Matrix& b, bool transposed, int64_t k, int64_t n, const int32_t* b_zero, bool zero_per_column,
-                 Int8PackedB* out);
+                 std::vector<int16_t>* storage, Int8PackedB* out);
 
 // Rows of A [m, k] minus their zero point (a_zero[i] per row when
 // `zero_per_row`, else a_zero[0]) as int16 rows of 2 * k_pairs (zero-padded).

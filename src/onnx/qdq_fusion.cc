@@ -8,10 +8,13 @@
 // 8-bit between them and the weights are never dequantized. Patterns that do
 // not match run as written; their constant weight DequantizeLinears are
 // folded here (the session keeps them unfolded for this pass to see).
+// Every integer op with a constant B (fused or written so, like onnxruntime's
+// dynamic quantization: MatMulInteger) then gets that B packed once, here.
 #include <map>
 #include <set>
 
 #include "onnx/graph_optimizer.h"
+#include "onnx/int8_weights.h"
 
 namespace kiln {
 
@@ -41,6 +44,42 @@ bool constant_quant_params(const OnnxGraphToOptimize& g, const OnnxNode& n, bool
 }
 
 std::string input_or_empty(const OnnxNode& n, size_t i) { return i < n.inputs.size() ? n.inputs[i] : ""; }
+
+// The node reading its constant 8-bit B packed for cpu/gemm_int8.h (an
+// internal node with "packed" = 1), or null when B is not constant or does not pack.
+const OnnxNode* with_packed_weight(OnnxGraphToOptimize* g, const OnnxNode& n) {
+  const bool conv = n.op_type == "ConvInteger" || n.op_type == "QLinearConv";
+  const bool matmul = n.op_type == "MatMulInteger" || n.op_type == "QLinearMatMul";
+  if ((!conv && !matmul) || (!n.domain.empty() && n.domain != kKilnInternalDomain)) return nullptr;
+  const OnnxOpContext ctx(n, g->opset);
+  if (ctx.get_int("packed", 0) != 0) return nullptr;
+  const size_t wi = n.op_type == "MatMulInteger" || n.op_type == "ConvInteger" ? 1 : 3, zi = wi + 2;
+  const OnnxValue* w = constant(*g, input_or_empty(n, wi));
+  const std::string zero_name = input_or_empty(n, zi);
+  const OnnxValue* zero = zero_name.empty() ? nullptr : constant(*g, zero_name);
+  if (!is_8bit(w) || (!zero_name.empty() && !zero)) return nullptr;
+  std::vector<int16_t> storage;
+  OnnxNode c = clone_onnx_node(n);
+  c.domain = kKilnInternalDomain;
+  if (matmul) {
+    Int8PackedB view;
+    const bool trans_b = n.domain == kKilnInternalDomain && ctx.get_int("trans_b", 0) != 0;
+    if (w->rank() != 2 || !pack_onnx_int8_matmul_b(ctx, *w, zero, trans_b, &storage, &view).ok()) return nullptr;
+    c.attributes.push_back(onnx_int_attr("k", view.k));
+    c.attributes.push_back(onnx_int_attr("n", view.n));
+  } else {
+    if (!widen_onnx_int8_conv_w(ctx, *w, zero, &storage).ok()) return nullptr;
+    c.attributes.push_back(onnx_ints_attr("w_shape", w->shape()));
+  }
+  c.attributes.push_back(onnx_int_attr("packed", 1));
+  OnnxValue packed;
+  if (!OnnxValue::make_uninitialized(OnnxDataType::kInt16, {int64_t(storage.size())}, &packed).ok()) return nullptr;
+  std::copy(storage.begin(), storage.end(), packed.data<int16_t>());
+  c.inputs[wi] = add_onnx_constant(g, c.inputs[wi] + "#int8_packed", std::move(packed));
+  if (zi < c.inputs.size()) c.inputs[zi] = "";
+  g->owned->push_back(std::move(c));
+  return &g->owned->back();
+}
 
 }  // namespace
 
@@ -133,8 +172,10 @@ Status fuse_qdq(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
   for (const OnnxNode* n : g->nodes) {
     if (dropped.count(n)) continue;
     auto r = replaced.find(n);
-    if (r != replaced.end()) {
-      kept.push_back(r->second);
+    if (r != replaced.end()) n = r->second;
+    if (const OnnxNode* packed = with_packed_weight(g, *n)) n = packed;
+    if (n->domain == kKilnInternalDomain) {
+      kept.push_back(n);
       continue;
     }
     bool all_constant = is_op(n, "DequantizeLinear");

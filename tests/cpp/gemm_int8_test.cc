@@ -41,7 +41,9 @@ TEST(GemmInt8, MatchesAPlainLoopForEverySignZeroPointAndShape) {
           for (int32_t& z : bz) z = b_signed ? int32_t(rng() % 256) - 128 : int32_t(rng() % 256);
           const bool per_row = (s.m + signs) % 2 == 0, per_col = transposed;
           Int8PackedB packed;
-          pack_int8_b({b.data(), b_signed, transposed ? s.k : s.n}, transposed, s.k, s.n, bz.data(), per_col, &packed);
+          std::vector<int16_t> storage;
+          pack_int8_b({b.data(), b_signed, transposed ? s.k : s.n}, transposed, s.k, s.n, bz.data(), per_col, &storage,
+                      &packed);
           std::vector<int16_t> a16(size_t(s.m * 2 * packed.k_pairs));
           widen_int8_rows({a.data(), a_signed, s.k}, s.m, s.k, az.data(), per_row, packed.k_pairs, a16.data());
           std::vector<int32_t> c(size_t(s.m * (s.n + 3)), -7);  // ldc > n: the gap must stay untouched
