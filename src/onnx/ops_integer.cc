@@ -214,67 +214,48 @@ Status op_qlinear_matmul(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
 
 // ---- convolution -------------------------------------------------------------------------
 
-// The windows of image `xc` (c / group channels of `ic` elements, zero point
-// already subtracted) as a packed B [c / group * kernel size, output
-// positions] (cpu/gemm_int8.h's panels of 8 positions by pairs of K).
-// Panels [p0, p1) only: threads each gather and multiply their own.
-void im2col_panels(const int16_t* xc, int64_t channels, const ConvGeometry& g, const std::vector<int64_t>& table, int64_t p0,
+// The windows of one image as a packed B [c / group * kernel size, output
+// positions] (cpu/gemm_int8.h's panels of 8 positions by pairs of K), panels
+// [p0, p1) only: threads each gather and multiply their own. `offsets[k]` is
+// where window element k lies relative to an output position's `base`:
+// 2-D images are zero-padded beforehand, so no read needs a bounds check.
+void gather_panels(const int16_t* image, const std::vector<int64_t>& offsets, const std::vector<int64_t>& base, int64_t p0,
                    int64_t p1, int16_t* out) {
-  const int64_t kc = onnx_product(g.k), oc = onnx_product(g.out), ic = onnx_product(g.in), kdim = channels * kc;
-  const int64_t k_pairs = (kdim + 1) / 2, panel_size = k_pairs * 2 * kInt8PanelCols;
-  std::fill(out + p0 * panel_size, out + p1 * panel_size, int16_t(0));
+  const int64_t kdim = int64_t(offsets.size()), k_pairs = (kdim + 1) / 2, positions = int64_t(base.size());
+  const int64_t panel_size = k_pairs * 2 * kInt8PanelCols;
   for (int64_t p = p0; p < p1; ++p) {
     int16_t* panel = out + p * panel_size;
-    const int cols = int(std::min<int64_t>(kInt8PanelCols, oc - p * kInt8PanelCols));
-    if (g.nd == 2) {  // direct 2-D walk: no table lookups
-      int64_t y0[kInt8PanelCols], x0[kInt8PanelCols];
-      for (int j = 0; j < cols; ++j) {
-        const int64_t o = p * kInt8PanelCols + j;
-        y0[j] = (o / g.out[1]) * g.s[0] - g.pb[0];
-        x0[j] = (o % g.out[1]) * g.s[1] - g.pb[1];
-      }
-      // A full panel inside one output row whose windows never leave the row's
-      // columns: no column checks (most panels of a convolution).
-      const bool inner = cols == kInt8PanelCols && y0[0] == y0[cols - 1] && x0[0] >= 0 &&
-                         x0[cols - 1] + (g.k[1] - 1) * g.d[1] < g.in[1];
-      int64_t k = 0;
-      if (inner) {
-        for (int64_t ci = 0; ci < channels; ++ci)
-          for (int64_t i = 0; i < g.k[0]; ++i) {
-            const int64_t sy = y0[0] + i * g.d[0];
-            const bool row_inside = sy >= 0 && sy < g.in[0];
-            const int16_t* srow = xc + ci * ic + sy * g.in[1];
-            for (int64_t jj = 0; jj < g.k[1]; ++jj, ++k) {
-              if (!row_inside) continue;  // padding rows stay 0
-              int16_t* dst = panel + (k / 2) * 2 * kInt8PanelCols + (k & 1);
-              const int16_t* src = srow + x0[0] + jj * g.d[1];
-              for (int j = 0; j < kInt8PanelCols; ++j) dst[2 * j] = src[j * g.s[1]];
-            }
-          }
-        continue;
-      }
-      for (int64_t ci = 0; ci < channels; ++ci) {
-        const int16_t* src = xc + ci * ic;
-        for (int64_t i = 0; i < g.k[0]; ++i)
-          for (int64_t jj = 0; jj < g.k[1]; ++jj, ++k) {
-            int16_t* dst = panel + (k / 2) * 2 * kInt8PanelCols + (k & 1);
-            for (int j = 0; j < cols; ++j) {
-              const int64_t sy = y0[j] + i * g.d[0], sx = x0[j] + jj * g.d[1];
-              if (sy >= 0 && sy < g.in[0] && sx >= 0 && sx < g.in[1]) dst[2 * j] = src[sy * g.in[1] + sx];
-            }
-          }
-      }
-      continue;
+    const int cols = int(std::min<int64_t>(kInt8PanelCols, positions - p * kInt8PanelCols));
+    const int16_t* src[kInt8PanelCols];
+    for (int j = 0; j < kInt8PanelCols; ++j) src[j] = image + base[size_t(p * kInt8PanelCols + std::min(j, cols - 1))];
+    for (int64_t q = 0; q < kdim / 2; ++q) {
+      const int64_t o0 = offsets[size_t(2 * q)], o1 = offsets[size_t(2 * q + 1)];
+      int16_t* dst = panel + q * 2 * kInt8PanelCols;
+      for (int j = 0; j < kInt8PanelCols; ++j) dst[2 * j] = src[j][o0], dst[2 * j + 1] = src[j][o1];
     }
-    for (int j = 0; j < cols; ++j) {
+    if (kdim % 2) {  // the last K step pairs with a zero
+      const int64_t o0 = offsets[size_t(kdim - 1)];
+      int16_t* dst = panel + (kdim / 2) * 2 * kInt8PanelCols;
+      for (int j = 0; j < kInt8PanelCols; ++j) dst[2 * j] = src[j][o0], dst[2 * j + 1] = 0;
+    }
+  }
+}
+
+// Other ranks: windows by the geometry's table (-1: padding).
+void gather_panels_table(const int16_t* image, int64_t channels, const ConvGeometry& g, const std::vector<int64_t>& table,
+                         int64_t p0, int64_t p1, int16_t* out) {
+  const int64_t kc = onnx_product(g.k), oc = onnx_product(g.out), ic = onnx_product(g.in), kdim = channels * kc;
+  const int64_t panel_size = (kdim + 1) / 2 * 2 * kInt8PanelCols;
+  std::fill(out + p0 * panel_size, out + p1 * panel_size, int16_t(0));
+  for (int64_t p = p0; p < p1; ++p)
+    for (int j = 0; j < kInt8PanelCols && p * kInt8PanelCols + j < oc; ++j) {
       const int64_t* t = table.data() + (p * kInt8PanelCols + j) * kc;
       for (int64_t ci = 0; ci < channels; ++ci)
         for (int64_t kk = 0; kk < kc; ++kk) {
           const int64_t k = ci * kc + kk;
-          if (t[kk] >= 0) panel[(k / 2) * 2 * kInt8PanelCols + 2 * j + (k & 1)] = xc[ci * ic + t[kk]];
+          if (t[kk] >= 0) out[p * panel_size + (k / 2) * 2 * kInt8PanelCols + 2 * j + (k & 1)] = image[ci * ic + t[kk]];
         }
     }
-  }
 }
 
 // y (int32, NCHW) = conv(x - x_zero, w - w_zero): x / w uint8 or int8, x's
@@ -314,11 +295,33 @@ Status int8_conv(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue* 
     w_rows = widened.data();
   }
   if (y->numel() == 0) return Status();
-  // x minus its zero point once, so padding (outside every window) is a plain 0.
-  std::vector<int16_t> x16(size_t(x.numel()));
+  // x minus its zero point, once: padding (outside every window) is then a
+  // plain 0. 2-D images are stored padded, so the gather needs no checks.
+  const bool two_d = g.nd == 2;
+  const int64_t ph = two_d ? g.in[0] + g.pb[0] + g.pe[0] : 1, pw = two_d ? g.in[1] + g.pb[1] + g.pe[1] : ic;
+  const int64_t plane = two_d ? ph * pw : ic;
+  std::vector<int16_t> x16(size_t(n * c * plane), 0);
   const Int8Matrix xm = int8_matrix_of(x, 0, 0);
-  for (int64_t i = 0; i < x.numel(); ++i) x16[size_t(i)] = int16_t(xm.at(i) - xz[0]);
-  const std::vector<int64_t> table = g.nd == 2 ? std::vector<int64_t>() : window_table(g);
+  for (int64_t nc = 0; nc < n * c; ++nc) {
+    int16_t* dst = x16.data() + nc * plane;
+    if (!two_d) {
+      for (int64_t i = 0; i < ic; ++i) dst[i] = int16_t(xm.at(nc * ic + i) - xz[0]);
+      continue;
+    }
+    for (int64_t r = 0; r < g.in[0]; ++r)
+      for (int64_t col = 0; col < g.in[1]; ++col)
+        dst[(r + g.pb[0]) * pw + col + g.pb[1]] = int16_t(xm.at(nc * ic + r * g.in[1] + col) - xz[0]);
+  }
+  std::vector<int64_t> offsets, base, table;
+  if (two_d) {
+    for (int64_t ci = 0; ci < cg; ++ci)
+      for (int64_t i = 0; i < g.k[0]; ++i)
+        for (int64_t j = 0; j < g.k[1]; ++j) offsets.push_back(ci * plane + i * g.d[0] * pw + j * g.d[1]);
+    for (int64_t yo = 0; yo < g.out[0]; ++yo)
+      for (int64_t xo = 0; xo < g.out[1]; ++xo) base.push_back(yo * g.s[0] * pw + xo * g.s[1]);
+  } else {
+    table = window_table(g);
+  }
   std::vector<int16_t> windows(size_t(int8_packed_size(kdim, oc)));
   int32_t* py = y->data<int32_t>();
   // Tasks own ranges of output positions: each gathers those windows and
@@ -328,12 +331,13 @@ Status int8_conv(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue* 
   const int tasks = mg * kdim * oc < (int64_t(1) << 18) ? 1 : int(std::min<int64_t>(panels, 2 * pool.num_threads()));
   for (int64_t ni = 0; ni < n; ++ni)
     for (int64_t gi = 0; gi < group; ++gi) {
-      const int16_t* image = x16.data() + (ni * c + gi * cg) * ic;
+      const int16_t* image = x16.data() + (ni * c + gi * cg) * plane;
       int32_t* out = py + (ni * m + gi * mg) * oc;
       auto run = [&](int t) {
         const int64_t p0 = panels * t / tasks, p1 = panels * (t + 1) / tasks;
         if (p0 == p1) return;
-        im2col_panels(image, cg, g, table, p0, p1, windows.data());
+        if (two_d) gather_panels(image, offsets, base, p0, p1, windows.data());
+        else gather_panels_table(image, cg, g, table, p0, p1, windows.data());
         const int64_t cols = std::min(oc, p1 * kInt8PanelCols) - p0 * kInt8PanelCols;
         gemm_int8(w_rows + gi * mg * row, mg, int8_packed_view(windows.data() + p0 * panel_size, kdim, cols),
                   out + p0 * kInt8PanelCols, oc);

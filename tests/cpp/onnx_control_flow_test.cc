@@ -12,6 +12,7 @@
 
 #include "io/onnx_attributes.h"
 #include "onnx/session.h"
+#include "onnx_mutants.h"
 
 namespace kiln {
 namespace {
@@ -197,7 +198,7 @@ TEST(OnnxControlFlow, RandomMutationsOfABodyLoadWithAnErrorOrRun) {
                                         "Mod", "Relu", "ConcatFromSequence", "SequenceEmpty", "Optional", "OptionalGetElement"};
   const std::vector<std::string> names = {"i", "cond_in", "acc_in", "seq_in", "r", "is_even", "acc_out", "x", "n", "", "two", "zero", "nowhere"};
   std::mt19937 rng(7);
-  int load_errors = 0, run_errors = 0, ran = 0;
+  MutantCounts counts;
   for (int trial = 0; trial < 1500; ++trial) {
     OnnxModel m = nested_model();
     OnnxGraph& body = loop_body(&m);
@@ -213,25 +214,11 @@ TEST(OnnxControlFlow, RandomMutationsOfABodyLoadWithAnErrorOrRun) {
         default: body.inputs.pop_back(); break;
       }
     }
-    std::unique_ptr<OnnxSession> s;
-    const Status st = OnnxSession::load_model(std::move(m), &s);
-    if (!st.ok()) {
-      EXPECT_FALSE(st.message().empty());
-      ++load_errors;
-      continue;
-    }
-    std::vector<OnnxValue> out;
-    const Status r = s->run({floats({1, 2, 3}), int64_scalar(3)}, &out);
-    if (r.ok()) {
-      ++ran;
-    } else {
-      EXPECT_FALSE(r.message().empty());
-      ++run_errors;
-    }
+    load_and_run_mutant(std::move(m), {floats({1, 2, 3}), int64_scalar(3)}, &counts);
   }
-  EXPECT_GT(load_errors + run_errors, 1000);
+  EXPECT_GT(counts.load_errors + counts.run_errors, 1000);
   std::printf("[malformed control flow] 1500 mutations: %d refused at load, %d failed cleanly when run, %d ran\n",
-              load_errors, run_errors, ran);
+              counts.load_errors, counts.run_errors, counts.ran);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "io/onnx_attributes.h"
 #include "onnx/session.h"
+#include "onnx_mutants.h"
 
 namespace kiln {
 namespace {
@@ -131,7 +132,9 @@ TEST(OnnxMalformedGraph, RandomMutationsLoadWithAnErrorOrRun) {
                                         "Reshape", "Transpose", "MatMul", "BatchNormalization", "Sigmoid", "GlobalAveragePool",
                                         "Squeeze", "Unsqueeze", "Slice", "Gather", "Split", "Pad", "ReduceMean", "Clip"};
   std::mt19937 rng(2024);
-  int load_errors = 0, run_errors = 0, ran = 0;
+  MutantCounts counts;
+  OnnxValue x;
+  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {1, 3, 8, 8}, &x).ok());
   for (int trial = 0; trial < 3000; ++trial) {
     OnnxModel m = small_cnn();
     std::vector<OnnxNode>& nodes = m.graph.nodes;
@@ -151,28 +154,12 @@ TEST(OnnxMalformedGraph, RandomMutationsLoadWithAnErrorOrRun) {
         default: n.inputs.clear(); break;
       }
     }
-    std::unique_ptr<OnnxSession> s;
-    const Status st = OnnxSession::load_model(std::move(m), &s);
-    if (!st.ok()) {
-      EXPECT_FALSE(st.message().empty());
-      ++load_errors;
-      continue;
-    }
-    OnnxValue x;
-    ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {1, 3, 8, 8}, &x).ok());
-    std::vector<OnnxValue> out;
-    const Status r = s->run({x}, &out);
-    if (r.ok()) {
-      ++ran;
-    } else {
-      EXPECT_FALSE(r.message().empty());
-      ++run_errors;
-    }
+    load_and_run_mutant(std::move(m), {x}, &counts);
   }
   // Most mutations break the graph; the check is that none crashed on the way.
-  EXPECT_GT(load_errors, 1000);
-  std::printf("[malformed graphs] 3000 mutations: %d refused at load, %d failed cleanly when run, %d ran\n", load_errors,
-              run_errors, ran);
+  EXPECT_GT(counts.load_errors, 1000);
+  std::printf("[malformed graphs] 3000 mutations: %d refused at load, %d failed cleanly when run, %d ran\n",
+              counts.load_errors, counts.run_errors, counts.ran);
 }
 
 }  // namespace
