@@ -328,6 +328,7 @@ Status optimize_onnx_graph(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
   KILN_RETURN_IF_ERROR(fuse_qdq(g, stats));
   remove_identities(g, stats);
   remove_layout_noops(g, stats);
+  fuse_transformer_patterns(g, stats);
   fold_conv_batch_norm(g, stats);
   pretranspose_gemm_weights(g);
   fuse_gemm_activation(g, stats);

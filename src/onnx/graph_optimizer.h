@@ -1,4 +1,6 @@
 // Load-time graph optimization of an ONNX model, after constant folding:
+//  - LayerNorm and GELU written op by op become one op each; MatMul by a
+//    constant weight + bias (+ activation) one GEMM (transformer_fusion.cc);
 //  - QDQ patterns (DequantizeLinear -> Conv / MatMul / Gemm [-> Relu] ->
 //    QuantizeLinear) become integer QLinearConv / QLinearMatMul (qdq_fusion.cc);
 //  - no-ops are removed: Identity, inference Dropout, zero Pads, identity
@@ -29,6 +31,7 @@ struct OnnxOptimizeStats {
   int noops_removed = 0, batch_norms_folded = 0, activations_fused = 0;
   int nhwc_nodes = 0, layout_transposes = 0;
   int qdq_fused = 0;  // quantized patterns run as integer ops
+  int transformer_fused = 0;  // LayerNorm / GELU chains and MatMul + bias (+ activation)
 };
 
 struct OnnxGraphToOptimize {
@@ -66,6 +69,8 @@ std::string fresh_onnx_name(OnnxGraphToOptimize* g, const std::string& base);
 std::string add_onnx_constant(OnnxGraphToOptimize* g, const std::string& base, OnnxValue v);
 
 Status convert_to_nhwc(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats);  // layout_nhwc.cc
+// LayerNorm and GELU chains, MatMul + bias (+ activation) (transformer_fusion.cc).
+void fuse_transformer_patterns(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats);
 // QDQ fusion, then the folding of the constant DequantizeLinears the session left for it (qdq_fusion.cc).
 Status fuse_qdq(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats);
 // Whether the session should leave this constant DequantizeLinear unfolded for

@@ -15,6 +15,7 @@
 // with "k" and "n", or "w_shape" for filters; the B zero point input empty).
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 
@@ -219,7 +220,7 @@ Status op_qlinear_matmul(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
 // [p0, p1) only: threads each gather and multiply their own. `offsets[k]` is
 // where window element k lies relative to an output position's `base`:
 // 2-D images are zero-padded beforehand, so no read needs a bounds check.
-void gather_panels(const int16_t* image, const std::vector<int64_t>& offsets, const std::vector<int64_t>& base, int64_t p0,
+void gather_panels(const int16_t* image, const std::vector<std::ptrdiff_t>& offsets, const std::vector<std::ptrdiff_t>& base, int64_t p0,
                    int64_t p1, int16_t* out) {
   const int64_t kdim = int64_t(offsets.size()), k_pairs = (kdim + 1) / 2, positions = int64_t(base.size());
   const int64_t panel_size = k_pairs * 2 * kInt8PanelCols;
@@ -229,12 +230,12 @@ void gather_panels(const int16_t* image, const std::vector<int64_t>& offsets, co
     const int16_t* src[kInt8PanelCols];
     for (int j = 0; j < kInt8PanelCols; ++j) src[j] = image + base[size_t(p * kInt8PanelCols + std::min(j, cols - 1))];
     for (int64_t q = 0; q < kdim / 2; ++q) {
-      const int64_t o0 = offsets[size_t(2 * q)], o1 = offsets[size_t(2 * q + 1)];
+      const std::ptrdiff_t o0 = offsets[size_t(2 * q)], o1 = offsets[size_t(2 * q + 1)];
       int16_t* dst = panel + q * 2 * kInt8PanelCols;
       for (int j = 0; j < kInt8PanelCols; ++j) dst[2 * j] = src[j][o0], dst[2 * j + 1] = src[j][o1];
     }
     if (kdim % 2) {  // the last K step pairs with a zero
-      const int64_t o0 = offsets[size_t(kdim - 1)];
+      const std::ptrdiff_t o0 = offsets[size_t(kdim - 1)];
       int16_t* dst = panel + (kdim / 2) * 2 * kInt8PanelCols;
       for (int j = 0; j < kInt8PanelCols; ++j) dst[2 * j] = src[j][o0], dst[2 * j + 1] = 0;
     }
@@ -301,18 +302,24 @@ Status int8_conv(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue* 
   const int64_t ph = two_d ? g.in[0] + g.pb[0] + g.pe[0] : 1, pw = two_d ? g.in[1] + g.pb[1] + g.pe[1] : ic;
   const int64_t plane = two_d ? ph * pw : ic;
   std::vector<int16_t> x16(size_t(n * c * plane), 0);
-  const Int8Matrix xm = int8_matrix_of(x, 0, 0);
-  for (int64_t nc = 0; nc < n * c; ++nc) {
-    int16_t* dst = x16.data() + nc * plane;
-    if (!two_d) {
-      for (int64_t i = 0; i < ic; ++i) dst[i] = int16_t(xm.at(nc * ic + i) - xz[0]);
-      continue;
+  auto widen = [&](auto zero_value) {
+    using T = decltype(zero_value);
+    const T* src = x.data<T>();
+    const int16_t z = int16_t(xz[0]);
+    for (int64_t nc = 0; nc < n * c; ++nc) {
+      int16_t* dst = x16.data() + nc * plane;
+      const T* row = src + nc * ic;
+      const int64_t rows = two_d ? g.in[0] : 1, cols = two_d ? g.in[1] : ic;
+      for (int64_t r = 0; r < rows; ++r) {
+        int16_t* d = two_d ? dst + (r + g.pb[0]) * pw + g.pb[1] : dst;
+        for (int64_t col = 0; col < cols; ++col) d[col] = int16_t(row[r * cols + col] - z);
+      }
     }
-    for (int64_t r = 0; r < g.in[0]; ++r)
-      for (int64_t col = 0; col < g.in[1]; ++col)
-        dst[(r + g.pb[0]) * pw + col + g.pb[1]] = int16_t(xm.at(nc * ic + r * g.in[1] + col) - xz[0]);
-  }
-  std::vector<int64_t> offsets, base, table;
+  };
+  if (x.type() == OnnxDataType::kInt8) widen(int8_t(0));
+  else widen(uint8_t(0));
+  std::vector<std::ptrdiff_t> offsets, base;  // pointer-sized: 32-bit index math in wasm
+  std::vector<int64_t> table;
   if (two_d) {
     for (int64_t ci = 0; ci < cg; ++ci)
       for (int64_t i = 0; i < g.k[0]; ++i)

@@ -13,6 +13,7 @@
 #include "cpu/activation.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
+#include "cpu/normalization.h"
 #include "cpu/vector_math.h"
 #include "onnx/dispatch.h"
 #include "onnx/op.h"
@@ -54,6 +55,27 @@ Status op_matmul(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   BroadcastIndex(bb, batch).offsets(&ob);
   float* y = (*out)[0].data<float>();
   if (m * n == 0) return Status();
+  // Internal nodes (transformer_fusion.cc): a bias row [n] and an activation
+  // in the GEMM's epilogue; B is a 2-D weight, so all of A's rows are one product.
+  const bool fused = ctx.node().domain == kKilnInternalDomain;
+  if (fused) {
+    Activation act;
+    KILN_RETURN_IF_ERROR(onnx_internal_activation(ctx, &act));
+    if (in.size() < 3 || !in[2] || in[2]->type() != OnnxDataType::kFloat || in[2]->numel() != n || b.rank() != 2)
+      return ctx.error("a fused MatMul takes a 2-D B and a float32 bias of " + std::to_string(n));
+    GemmArgs g;
+    g.m = (*out)[0].numel() / n, g.n = n, g.k = k;
+    g.a = a.data<float>(), g.lda = k, g.b = b.data<float>(), g.ldb = n, g.c = y, g.ldc = n;
+    g.bias = in[2]->data<float>(), g.act = act;
+    if (k == 0) {
+      for (int64_t r = 0; r < g.m; ++r) std::copy(g.bias, g.bias + n, y + r * n);
+      activation_forward(act, y, g.m * n);
+      return Status();
+    }
+    g.scratch = ctx.scratch(gemm_scratch_floats(g, ThreadPool::global().num_threads()));
+    gemm(g);
+    return Status();
+  }
   if (k == 0) {
     std::fill(y, y + (*out)[0].numel(), 0.0f);
     return Status();
@@ -311,6 +333,31 @@ Status op_instance_norm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vec
   });
 }
 
+// Gelu (ONNX opset 20; the GELU chains transformer_fusion.cc fuses):
+// exact, 0.5 x (1 + erf(x / sqrt 2)), or approximate = "tanh".
+Status op_gelu(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  KILN_RETURN_IF_ERROR(require_float(ctx, x, "X"));
+  const std::string approximate = ctx.get_string("approximate", "none");
+  if (approximate != "none" && approximate != "tanh") return ctx.error("approximate must be 'none' or 'tanh', got '" + approximate + "'");
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, x.shape(), &(*out)[0]));
+  const float* px = x.data<float>();
+  float* py = (*out)[0].data<float>();
+  parallel_range(x.numel(), 16 * 1024, [&](int64_t i0, int64_t i1) {
+    if (approximate == "none") {
+      std::copy(px + i0, px + i1, py + i0);
+      activation_forward(Activation::kGelu, py + i0, i1 - i0);
+      return;
+    }
+    for (int64_t i = i0; i < i1; ++i) {
+      const float v = px[i];
+      py[i] = 0.5f * v * (1.0f + vtanh1(0.7978845608f * (v + 0.044715f * v * v * v)));
+    }
+  });
+  return Status();
+}
+
 Status op_layer_norm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
@@ -335,6 +382,16 @@ Status op_layer_norm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
   const int64_t stash = ctx.get_int("stash_type", 1);
   const OnnxDataType stat_type = stash == 1 ? OnnxDataType::kFloat : x.type();
   for (size_t k = 1; k < 3 && k < out->size(); ++k) KILN_RETURN_IF_ERROR(OnnxValue::make(stat_type, stat_shape, &(*out)[k]));
+  // float32 over the last axis with per-feature scale and bias: the Layers
+  // engine's row kernel (vectorized, threaded; statistics in double).
+  const bool features_only = scale->numel() == inner && (!bias || bias->numel() == inner);
+  if (x.type() == OnnxDataType::kFloat && axis == x.rank() - 1 && features_only && stash == 1) {
+    float* mean = out->size() > 1 && (*out)[1].defined() ? (*out)[1].data<float>() : nullptr;
+    float* inv_std = out->size() > 2 && (*out)[2].defined() ? (*out)[2].data<float>() : nullptr;
+    layer_norm_forward(outer, inner, x.data<float>(), scale->data<float>(), bias ? bias->data<float>() : nullptr, float(eps),
+                       (*out)[0].data<float>(), mean, inv_std);
+    return Status();
+  }
   return with_float(ctx, x, [&](auto zero) {
     using T = decltype(zero);
     for (int64_t o = 0; o < outer; ++o) {
@@ -932,6 +989,7 @@ const OnnxOpEntry kOps[] = {
     {"BatchNormalization", op_batch_norm},
     {"InstanceNormalization", op_instance_norm},
     {"LayerNormalization", op_layer_norm},
+    {"Gelu", op_gelu},
     {"MeanVarianceNormalization", op_mvn},
     {"LRN", op_lrn},
     {"NegativeLogLikelihoodLoss", op_nll_loss},

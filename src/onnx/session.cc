@@ -304,7 +304,7 @@ std::string OnnxSession::plan_summary() const {
          std::to_string(stats_.activations_fused) + " activations fused, " + std::to_string(stats_.noops_removed) +
          " no-ops removed, " + std::to_string(stats_.nhwc_nodes) + " nodes channels-last, " +
          std::to_string(stats_.layout_transposes) + " layout transposes, " + std::to_string(stats_.qdq_fused) +
-         " quantized patterns as integer ops); " + std::to_string(buffers_.size()) +
+         " quantized patterns as integer ops, " + std::to_string(stats_.transformer_fused) + " transformer patterns fused); " + std::to_string(buffers_.size()) +
          " planned buffers, " + std::to_string(bytes) + " bytes after the last run";
 }
 
