@@ -3,7 +3,8 @@
 //    -> Div -> Mul(gamma) -> Add(beta) over the last axis becomes one
 //    LayerNormalization (cpu/normalization.h's row kernel);
 //  - GELU: Div(x, sqrt 2) -> Erf -> Add(1) -> Mul(x) -> Mul(0.5) becomes one
-//    Gelu (the vectorized erf);
+//    Gelu (the vectorized erf), and GPT-2's tanh form
+//    0.5 x (1 + tanh(0.79788 (x + 0.044715 x^3))) one Gelu(approximate = tanh);
 //  - MatMul by a constant 2-D B followed by Add of a constant bias row (and a
 //    Relu / Relu6 / Sigmoid / Tanh / Gelu) becomes one internal MatMul whose
 //    GEMM epilogue adds the bias and applies the activation.
@@ -135,6 +136,45 @@ bool fuse_gelu(OnnxGraphToOptimize*, const Graph& G, const OnnxNode* erf, Fusion
   return true;
 }
 
+// GPT-2's tanh GELU from its Tanh; false when it does not match.
+bool fuse_gelu_tanh(OnnxGraphToOptimize*, const Graph& G, const OnnxNode* tanh, Fusion* f) {
+  const OnnxNode* scale = tanh->inputs.empty() ? nullptr : G.made_by(tanh->inputs[0], "Mul");
+  if (!scale || !G.private_value(scale->outputs[0], 1)) return false;
+  const OnnxNode* sum = nullptr;
+  for (const std::string& in : scale->inputs)
+    if (G.scalar(Graph::other(*scale, in), 0.7978845608, 1e-5)) sum = G.made_by(in, "Add");
+  if (!sum || !G.private_value(sum->outputs[0], 1)) return false;
+  const OnnxNode *cube_scale = nullptr, *cube = nullptr;
+  std::string x;
+  for (const std::string& in : sum->inputs) {
+    const OnnxNode* m = G.made_by(in, "Mul");
+    if (!m || !G.private_value(in, 1)) continue;
+    for (const std::string& min : m->inputs) {
+      const OnnxNode* p = G.made_by(min, "Pow");
+      if (p && G.private_value(min, 1) && G.scalar(Graph::other(*m, min), 0.044715, 1e-6) && G.scalar(p->inputs[1], 3.0, 0.0) &&
+          p->inputs[0] == Graph::other(*sum, in))
+        cube_scale = m, cube = p, x = p->inputs[0];
+    }
+  }
+  if (!cube) return false;
+  const OnnxNode* add1 = G.only_reader(tanh->outputs[0], "Add");
+  if (!add1 || !G.scalar(Graph::other(*add1, tanh->outputs[0]), 1.0, 0.0)) return false;
+  const OnnxNode* product = G.only_reader(add1->outputs[0], "Mul");
+  if (!product) return false;
+  const OnnxNode* half = G.made_by(Graph::other(*product, add1->outputs[0]), "Mul");
+  if (!half || !G.private_value(half->outputs[0], 1) || Graph::other(*half, x).empty() || !G.scalar(Graph::other(*half, x), 0.5, 0.0))
+    return false;
+  OnnxNode gelu;
+  gelu.name = tanh->name;
+  gelu.op_type = "Gelu";
+  gelu.domain = kKilnInternalDomain;
+  gelu.inputs = {x};
+  gelu.outputs = {product->outputs[0]};
+  gelu.attributes = onnx_attrs(onnx_string_attr("approximate", "tanh"));
+  *f = {{half, cube, cube_scale, sum, scale, tanh, add1, product}, product, std::move(gelu)};
+  return true;
+}
+
 // MatMul(a, constant B [k, n]) + bias [n] (+ activation); false when it does not match.
 bool fuse_matmul_bias(OnnxGraphToOptimize* g, const Graph& G, const OnnxNode* mm, Fusion* f) {
   if (mm->inputs.size() != 2) return false;
@@ -155,7 +195,8 @@ bool fuse_matmul_bias(OnnxGraphToOptimize* g, const Graph& G, const OnnxNode* mm
     const OnnxNode* next = it->second[0];
     if (fusable_activation(*g, *next, &act)) {
       gone.insert(next), out = next->outputs[0];
-    } else if (next->domain == kKilnInternalDomain && next->op_type == "Gelu") {
+    } else if (next->domain == kKilnInternalDomain && next->op_type == "Gelu" &&
+               OnnxOpContext(*next, g->opset).get_string("approximate", "none") == "none") {
       act = Activation::kGelu;
       gone.insert(next), out = next->outputs[0];
     } else {
@@ -210,6 +251,7 @@ int fuse_all(OnnxGraphToOptimize* g, const char* op, Fuse fuse) {
 void fuse_transformer_patterns(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
   stats->transformer_fused += fuse_all(g, "ReduceMean", fuse_layer_norm);
   stats->transformer_fused += fuse_all(g, "Erf", fuse_gelu);
+  stats->transformer_fused += fuse_all(g, "Tanh", fuse_gelu_tanh);
   stats->transformer_fused += fuse_all(g, "MatMul", fuse_matmul_bias);
 }
 

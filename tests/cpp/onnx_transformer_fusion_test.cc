@@ -78,6 +78,20 @@ struct Builder {
     node("Mul", {p + "_xe", p + "_half"}, p + "_gelu");
     return p + "_gelu";
   }
+  // GPT-2's tanh form, as its export writes it.
+  std::string gelu_tanh(const std::string& x, const std::string& p) {
+    scalar(p + "_half", 0.5f), scalar(p + "_three", 3.0f), scalar(p + "_c", 0.044715f), scalar(p + "_k", 0.7978845834732056f),
+        scalar(p + "_one", 1.0f);
+    node("Mul", {x, p + "_half"}, p + "_h");
+    node("Pow", {x, p + "_three"}, p + "_cube");
+    node("Mul", {p + "_cube", p + "_c"}, p + "_cs");
+    node("Add", {x, p + "_cs"}, p + "_sum");
+    node("Mul", {p + "_sum", p + "_k"}, p + "_scaled");
+    node("Tanh", {p + "_scaled"}, p + "_tanh");
+    node("Add", {p + "_tanh", p + "_one"}, p + "_t1");
+    node("Mul", {p + "_h", p + "_t1"}, p + "_gelu");
+    return p + "_gelu";
+  }
   void io(const std::string& in, std::vector<std::string> outs) {
     OnnxValueInfo i;
     i.name = in, i.kind = OnnxValueKind::kTensor, i.elem_type = OnnxDataType::kFloat;
@@ -90,11 +104,13 @@ struct Builder {
   }
 };
 
-// A transformer block's feed-forward half: LayerNorm -> Linear -> GELU -> Linear (+ residual).
-OnnxModel feed_forward(bool expose_inner) {
+// A transformer block's feed-forward half: LayerNorm -> Linear -> GELU (erf, or
+// GPT-2's tanh form) -> Linear (+ residual).
+OnnxModel feed_forward(bool expose_inner, bool tanh_gelu = false) {
   Builder b;
   const std::string ln = b.layer_norm("x", "ln");
-  const std::string h = b.gelu(b.linear(ln, kHidden, kFf, "up"), "act");
+  const std::string up = b.linear(ln, kHidden, kFf, "up");
+  const std::string h = tanh_gelu ? b.gelu_tanh(up, "act") : b.gelu(up, "act");
   const std::string y = b.linear(h, kFf, kHidden, "down");
   b.node("Add", {"x", y}, "out");
   // expose_inner: the LayerNorm's normalized value and the GELU's Erf are also outputs, so neither may fuse.
@@ -102,10 +118,10 @@ OnnxModel feed_forward(bool expose_inner) {
   return std::move(b.m);
 }
 
-void expect_agree(bool expose_inner, const std::string& plan_has) {
+void expect_agree(bool expose_inner, const std::string& plan_has, bool tanh_gelu = false) {
   std::unique_ptr<OnnxSession> fused, plain;
-  ASSERT_TRUE(OnnxSession::load_model(feed_forward(expose_inner), &fused).ok());
-  ASSERT_TRUE(OnnxSession::load_model(feed_forward(expose_inner), &plain, {false}).ok());
+  ASSERT_TRUE(OnnxSession::load_model(feed_forward(expose_inner, tanh_gelu), &fused).ok());
+  ASSERT_TRUE(OnnxSession::load_model(feed_forward(expose_inner, tanh_gelu), &plain, {false}).ok());
   EXPECT_NE(fused->plan_summary().find(plan_has), std::string::npos) << fused->plan_summary();
   std::mt19937 rng(4);
   std::normal_distribution<float> u(0.0f, 2.0f);
@@ -132,6 +148,11 @@ void expect_agree(bool expose_inner, const std::string& plan_has) {
 TEST(OnnxTransformerFusion, LayerNormGeluAndLinearFuseAndAgree) {
   // 1 LayerNorm + 1 GELU + 2 Linear (the first with the GELU in its epilogue).
   expect_agree(false, "4 transformer patterns fused");
+}
+
+TEST(OnnxTransformerFusion, Gpt2TanhGeluFuses) {
+  // 1 LayerNorm + 1 tanh GELU (its own op: the GEMM epilogue has the erf form only) + 2 Linear.
+  expect_agree(false, "4 transformer patterns fused", true);
 }
 
 TEST(OnnxTransformerFusion, ChainsWithOtherReadersAreLeftAlone) {
