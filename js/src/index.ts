@@ -21,5 +21,5 @@ export * as io from './io_exports.js';
 export type { IOHandler, ModelArtifacts, SaveResult, LoadOptions } from './io.js';
 export * as internals from './internals.js';
 export * as onnx from './onnx.js';
-export type { OnnxSession, OnnxInputInfo, OnnxOutput, OnnxValueInfo } from './onnx.js';
+export type { OnnxSession, OnnxFeed, OnnxInputInfo, OnnxOutput, OnnxValueInfo } from './onnx.js';
 export type { OnnxLoadModelOptions } from './onnx_import.js';

@@ -5,8 +5,8 @@
 // batch size runs. Inputs go in with their dtype and bytes (the core checks
 // each against the type the model declares); outputs come back in their own
 // dtype (int64 indices as BigInt64Array, bool masks as 0/1 Uint8Array, ...).
-// An output that is an ONNX sequence comes back as an array of tensors, an
-// empty optional as null.
+// An ONNX sequence goes in and comes out as an array of tensors, an empty
+// optional as null (an optional holding a value is that value).
 //
 // The other way: `const bytes = await kiln.onnx.export(model)` writes a Kiln
 // model as an ONNX file (src/io/onnx_export.h) that ONNX runtimes run with
@@ -29,12 +29,17 @@ const registry = typeof FinalizationRegistry !== 'undefined'
  */
 export interface OnnxValueInfo {
   name: string;
+  /** 'tensor', 'sequence', 'optional' (or 'map', 'sparse_tensor', which Kiln does not run); null when undeclared. */
+  kind: string | null;
   dtype: string | null;
   shape: (number | null)[] | null;
 }
 export type OnnxInputInfo = OnnxValueInfo;
-/** What run() gives per output: a tensor, a sequence's tensors, or null for an empty optional. */
+/** What run() takes and gives per input / output: a tensor, a sequence's tensors, or null for an empty optional. */
 export type OnnxOutput = Tensor | Tensor[] | null;
+export type OnnxFeed = OnnxOutput;
+
+const KINDS = [null, 'tensor', 'sequence', 'map', 'optional', 'sparse_tensor'];
 
 const typeName = (code: number): string => mod().UTF8ToString(mod()._kiln_onnx_type_name(code));
 
@@ -47,7 +52,10 @@ function describe(handle: number, io: 0 | 1): OnnxValueInfo[] {
       return v < 0 ? null : v;
     });
     const code = m._kiln_onnx_info_type(handle, io, i);
-    return { name: m.UTF8ToString(m._kiln_onnx_info_name(handle, io, i)), dtype: code ? typeName(code) : null, shape };
+    return {
+      name: m.UTF8ToString(m._kiln_onnx_info_name(handle, io, i)), kind: KINDS[m._kiln_onnx_info_kind(handle, io, i)] ?? null,
+      dtype: code ? typeName(code) : null, shape,
+    };
   });
 }
 
@@ -68,46 +76,63 @@ export class OnnxSession {
     registry?.register(this, handle, this);
   }
 
-  /** Runs the model on one tensor per input name, each of the dtype the model declares; resolves to the outputs by name. */
-  async run(feeds: Record<string, Tensor>): Promise<Record<string, OnnxOutput>> {
-    const tensors = this.feedList(feeds, 'onnx session.run');
-    return this.runOn(tensors, await Promise.all(tensors.map((t) => t.data())), 'onnx session.run');
+  /**
+   * Runs the model on one value per input name: a tensor of the dtype the
+   * model declares, an array of tensors for a sequence input, null for an
+   * empty optional. Resolves to the outputs by name.
+   */
+  async run(feeds: Record<string, OnnxFeed>): Promise<Record<string, OnnxOutput>> {
+    const list = this.feedList(feeds, 'onnx session.run');
+    const tensors = list.flatMap((f) => f.tensors);
+    return this.runOn(list, tensors, await Promise.all(tensors.map((t) => t.data())), 'onnx session.run');
   }
 
   /** run() without awaiting: the inputs' values must be readable synchronously (CPU tensors). @internal */
-  runSync(feeds: Record<string, Tensor>, what: string): Record<string, OnnxOutput> {
-    const tensors = this.feedList(feeds, what);
-    return this.runOn(tensors, tensors.map((t) => t.dataSync()), what);
+  runSync(feeds: Record<string, OnnxFeed>, what: string): Record<string, OnnxOutput> {
+    const list = this.feedList(feeds, what);
+    const tensors = list.flatMap((f) => f.tensors);
+    return this.runOn(list, tensors, tensors.map((t) => t.dataSync()), what);
   }
 
-  private feedList(feeds: Record<string, Tensor>, what: string): Tensor[] {
+  // Per input: its kind for the core (0 a tensor, 1 a sequence, 2 an empty optional) and its tensors.
+  private feedList(feeds: Record<string, OnnxFeed>, what: string): { kind: number; tensors: Tensor[] }[] {
     if (!this.handle) throw new Error(`${what}: the model is disposed`);
     if (feeds === null || typeof feeds !== 'object') throw new Error(`${what}: expected an object of input tensors by name`);
     for (const name of Object.keys(feeds))
       if (!this.inputNames.includes(name)) throw new Error(`${what}: the model has no input '${name}' (inputs: ${this.inputNames.join(', ')})`);
-    return this.inputNames.map((name) => {
-      const t = feeds[name];
+    const check = (name: string, t: unknown): Tensor => {
       if (!(t instanceof Tensor)) throw new Error(`${what}: input '${name}' is missing or not a kiln.Tensor`);
       if (t.isDisposed) throw new Error(`${what}: input '${name}' is disposed`);
       return t;
+    };
+    return this.inputs.map(({ name, kind }) => {
+      const f = feeds[name];
+      if (f === null && kind === 'optional') return { kind: 2, tensors: [] };
+      if (Array.isArray(f)) return { kind: 1, tensors: f.map((t) => check(name, t)) };
+      return { kind: 0, tensors: [check(name, f)] };
     });
   }
 
-  private runOn(tensors: Tensor[], values: ArrayBufferView[], what: string): Record<string, OnnxOutput> {
+  private runOn(feeds: { kind: number; tensors: Tensor[] }[], tensors: Tensor[], values: ArrayBufferView[], what: string): Record<string, OnnxOutput> {
     const m = mod();
-    const n = Math.max(tensors.length, 1);
+    const inputs = Math.max(feeds.length, 1), n = Math.max(tensors.length, 1);
     const totalDims = tensors.reduce((s, t) => s + t.shape.length, 0);
     const ptrs: number[] = [];
-    // Five int32 tables: types, data pointers, byte sizes, ranks, then all dims.
-    const table = alloc(4 * (5 * n + totalDims), 'ONNX input descriptors');
+    // int32 tables: per input its kind and tensor count; per tensor its type,
+    // data pointer, byte size and rank; then all dims.
+    const table = alloc(4 * (2 * inputs + 4 * n + totalDims), 'ONNX input descriptors');
     try {
       for (const v of values) {
         const p = alloc(v.byteLength, 'an ONNX input');
         ptrs.push(p);
         heapU8().set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), p);
       }
-      const types = table >> 2, data = types + n, sizes = data + n, ranks = sizes + n;
+      const kinds = table >> 2, counts = kinds + inputs, types = counts + inputs, data = types + n, sizes = data + n, ranks = sizes + n;
       const i32 = heapI32(), u32 = heapU32();
+      feeds.forEach((f, i) => {
+        i32[kinds + i] = f.kind;
+        i32[counts + i] = f.tensors.length;
+      });
       let d = ranks + n;
       tensors.forEach((t, i) => {
         i32[types + i] = DTYPES[t.dtype].onnx;
@@ -116,7 +141,7 @@ export class OnnxSession {
         i32[ranks + i] = t.shape.length;
         for (const dim of t.shape) i32[d++] = dim;
       });
-      if (!m._kiln_onnx_run(this.handle, 4 * types, 4 * data, 4 * sizes, 4 * ranks, 4 * (ranks + n))) throw coreError(what);
+      if (!m._kiln_onnx_run(this.handle, 4 * kinds, 4 * counts, 4 * types, 4 * data, 4 * sizes, 4 * ranks, 4 * (ranks + n))) throw coreError(what);
       const result = (name: string, r: number): Tensor => {
         const code = m._kiln_onnx_result_type(this.handle, r);
         const dtype = dataTypeOfOnnx(code);

@@ -100,6 +100,11 @@ const char* kiln_onnx_info_name(OnnxHandle* h, int io, int i) {
   const OnnxValueInfo* v = info(h, io, i);
   return v ? v->name.c_str() : "";
 }
+// What the input or output is: OnnxValueKind (0 undeclared, 1 tensor, 2 sequence, 3 map, 4 optional, 5 sparse tensor).
+int kiln_onnx_info_kind(OnnxHandle* h, int io, int i) {
+  const OnnxValueInfo* v = info(h, io, i);
+  return v ? int(v->kind) : 0;
+}
 int kiln_onnx_info_type(OnnxHandle* h, int io, int i) {
   const OnnxValueInfo* v = info(h, io, i);
   return v ? int(v->elem_type) : 0;
@@ -119,18 +124,39 @@ const char* kiln_onnx_type_name(int type) {
   return g_type_name.c_str();
 }
 
-// Input i: types[i] its element type (TensorProto code), data[i] its bytes,
-// sizes[i] bytes long, ranks[i] its rank; dims: all inputs' dims, concatenated.
+// Input i is kinds[i] (0 a tensor, 1 a sequence, 2 an empty optional) made
+// of counts[i] tensors (1, any, 0), listed one after another: for tensor t,
+// types[t] its element type (TensorProto code), data[t] its bytes, sizes[t]
+// bytes long, ranks[t] its rank; dims: every tensor's dims, concatenated.
 // The session checks each type and shape against the model's declaration.
-int kiln_onnx_run(OnnxHandle* h, const int* types, const void* const* data, const size_t* sizes, const int* ranks,
-                  const int* dims) {
+int kiln_onnx_run(OnnxHandle* h, const int* kinds, const int* counts, const int* types, const void* const* data,
+                  const size_t* sizes, const int* ranks, const int* dims) {
   const size_t n = h->session->inputs().size();
   std::vector<OnnxValue> feeds(n);
   const int* d = dims;
+  size_t t = 0;
   for (size_t i = 0; i < n; ++i) {
-    Status s = make_feed(h->session->inputs()[i].name, types[i], d, ranks[i], data[i], sizes[i], &feeds[i]);
-    if (!s.ok()) return c_api_fail(s);
-    d += ranks[i];
+    const std::string& name = h->session->inputs()[i].name;
+    if (kinds[i] < 0 || kinds[i] > 2 || counts[i] < 0 || (kinds[i] == 0 && counts[i] != 1) || (kinds[i] == 2 && counts[i] != 0))
+      return c_api_fail(Status::error("input '" + name + "': bad value description"));
+    std::vector<OnnxValue> items(static_cast<size_t>(counts[i]));
+    for (OnnxValue& item : items) {
+      Status s = make_feed(name, types[t], d, ranks[t], data[t], sizes[t], &item);
+      if (!s.ok()) return c_api_fail(s);
+      d += ranks[t++];
+    }
+    if (kinds[i] == 0) {
+      feeds[i] = std::move(items[0]);
+    } else if (kinds[i] == 2) {
+      feeds[i] = OnnxValue::none(OnnxDataType::kUndefined, OnnxValueKind::kTensor);
+    } else {
+      const OnnxDataType elem = items.empty() ? OnnxDataType::kUndefined : items[0].type();
+      for (const OnnxValue& item : items)
+        if (item.type() != elem)
+          return c_api_fail(Status::error("input '" + name + "': a sequence's tensors must share one dtype, got " +
+                                          onnx_type_name(elem) + " and " + onnx_type_name(item.type())));
+      feeds[i] = OnnxValue::sequence(elem, std::move(items));
+    }
   }
   std::vector<OnnxValue> outs;
   std::vector<OnnxSession::StepTiming> steps;

@@ -109,8 +109,8 @@ test('startProfiling/endProfiling time every kernel call of the runs between the
 test('inputs and outputs declare their dtypes; an input of another dtype is refused, naming both', async () => {
   const { bytes, ref } = await fixture('mlp');
   const session = await kiln.onnx.load(bytes);
-  assert.deepEqual(session.inputs, [{ name: 'input', dtype: 'float32', shape: [null, 8] }]);
-  assert.deepEqual(session.outputs, [{ name: 'output', dtype: 'float32', shape: [null, 4] }]);
+  assert.deepEqual(session.inputs, [{ name: 'input', kind: 'tensor', dtype: 'float32', shape: [null, 8] }]);
+  assert.deepEqual(session.outputs, [{ name: 'output', kind: 'tensor', dtype: 'float32', shape: [null, 4] }]);
   const x = Float32Array.from(ref.input);
   for (const dtype of ['int32', 'float64', 'float16', 'int64'])
     await assert.rejects(session.run({ input: kiln.tensor(x, ref.input_shape, dtype) }), new RegExp(`input 'input' must be float32, got ${dtype}`));

@@ -3,7 +3,8 @@
 // tests/cpp/onnx_conformance_test.cc) runs through kiln.onnx.load and
 // session.run with its real input and output dtypes, and must pass here too.
 // Inputs and expected outputs are read by an independent TensorProto reader
-// (onnx_tensor_proto.mjs). Comparison as the native test (and ONNX's backend
+// (onnx_tensor_proto.mjs); sequences go in and come out as arrays of tensors,
+// empty optionals as null. Comparison as the native test (and ONNX's backend
 // tests): floats within rtol 1e-3, atol 1e-7 (NaN equals NaN), every other
 // type exactly; dtypes and shapes exactly.
 import { test } from 'node:test';
@@ -11,7 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as kiln from 'kiln';
 import { ready } from './helpers.mjs';
-import { decodeTensorProto } from './onnx_tensor_proto.mjs';
+import { decodeContainerProto, decodeTensorProto } from './onnx_tensor_proto.mjs';
 
 await ready();
 const nodeDir = '/usr/share/libonnx-testdata/data/node';
@@ -26,13 +27,40 @@ const DTYPES = {
   10: ['float16', Uint16Array], 11: ['float64', Float64Array], 12: ['uint32', Uint32Array], 13: ['uint64', BigUint64Array],
 };
 
-function readTensor(path) {
-  const p = decodeTensorProto(readFileSync(path));
+function asTensor(p, path) {
   const entry = DTYPES[p.dataType];
   if (!entry) throw new Error(`${path}: data type ${p.dataType} has no kiln dtype`);
   const [dtype, ArrayType] = entry;
   const values = new ArrayType(p.bytes.buffer, p.bytes.byteOffset, p.bytes.length / ArrayType.BYTES_PER_ELEMENT);
   return { name: p.name, dtype, shape: p.dims, values };
+}
+
+function readTensor(path) { return asTensor(decodeTensorProto(readFileSync(path)), path); }
+
+// A value file by the model's declared kind: a tensor, an array of tensors (a sequence) or null (an empty optional).
+function readValue(path, kind) {
+  if (kind !== 'sequence' && kind !== 'optional') return readTensor(path);
+  const unwrap = (v) => v === null ? null : v.kind === 'sequence' ? v.items.map(unwrap) : v.kind === 'optional' ? unwrap(v.value) : asTensor(v, path);
+  return unwrap(decodeContainerProto(readFileSync(path), kind === 'optional'));
+}
+
+const toKiln = (v) => v === null ? null : Array.isArray(v) ? v.map(toKiln) : kiln.tensor(v.values, v.shape, v.dtype);
+const dtypesOf = (v) => v === null ? [] : Array.isArray(v) ? v.flatMap(dtypesOf) : [v.dtype];
+
+// compare() for whole values: arrays element by element, null only against null.
+function compareValue(got, want) {
+  if (want === null || got === null) return got === want ? '' : `${got === null ? 'null' : 'a value'}, expected ${want === null ? 'null' : 'a value'}`;
+  if (Array.isArray(want)) {
+    if (!Array.isArray(got)) return 'a tensor, expected a sequence';
+    if (got.length !== want.length) return `a sequence of ${got.length}, expected ${want.length}`;
+    for (let i = 0; i < want.length; i++) {
+      const d = compareValue(got[i], want[i]);
+      if (d) return `element ${i}: ${d}`;
+    }
+    return '';
+  }
+  if (Array.isArray(got)) return 'a sequence, expected a tensor';
+  return compare(got, want);
 }
 
 function halfToFloat(h) {
@@ -67,19 +95,21 @@ async function runCase(name) {
     for (const set of sets) {
       const feeds = {};
       for (let i = 0; existsSync(`${dir}/${set}/input_${i}.pb`); i++) {
-        const t = readTensor(`${dir}/${set}/input_${i}.pb`);
+        const v = readValue(`${dir}/${set}/input_${i}.pb`, session.inputs[i]?.kind);
         // By name when the file names a model input, else by position (as the native test).
-        const input = session.inputNames.includes(t.name) ? t.name : session.inputNames[i];
+        const input = v !== null && !Array.isArray(v) && session.inputNames.includes(v.name) ? v.name : session.inputNames[i];
         const declared = session.inputs.find((x) => x.name === input).dtype;
-        if (declared !== null && declared !== t.dtype) return `input ${input} is declared ${declared}, the data is ${t.dtype}`;
-        feeds[input] = kiln.tensor(t.values, t.shape, t.dtype);
-        inputDtypes.add(t.dtype);
+        for (const dtype of dtypesOf(v)) {
+          if (declared !== null && session.inputs[i].kind === 'tensor' && declared !== dtype) return `input ${input} is declared ${declared}, the data is ${dtype}`;
+          inputDtypes.add(dtype);
+        }
+        feeds[input] = toKiln(v);
       }
       const outs = await session.run(feeds);
       for (const [i, output] of session.outputNames.entries()) {
         const path = `${dir}/${set}/output_${i}.pb`;
         if (!existsSync(path)) continue;
-        const diff = compare(outs[output], readTensor(path));
+        const diff = compareValue(outs[output], readValue(path, session.outputs[i].kind));
         if (diff) return `${set} output ${output}: ${diff}`;
       }
     }
@@ -109,7 +139,7 @@ test('every ONNX node conformance case that passes natively passes through kiln.
 
 test('an output kiln.Tensor cannot hold (bfloat16) is an error naming it', async () => {
   const session = await kiln.onnx.load(new Uint8Array(readFileSync(`${nodeDir}/test_cast_FLOAT_to_BFLOAT16/model.onnx`)));
-  assert.deepEqual(session.outputs, [{ name: 'output', dtype: 'bfloat16', shape: [3, 4] }]);
+  assert.deepEqual(session.outputs, [{ name: 'output', kind: 'tensor', dtype: 'bfloat16', shape: [3, 4] }]);
   await assert.rejects(session.run({ input: kiln.tensor(new Float32Array(12), [3, 4]) }), /output 'output' is bfloat16, which kiln.Tensor cannot hold/);
   session.dispose();
 });

@@ -77,3 +77,26 @@ export function decodeTensorProto(bytes) {
     throw new Error(`TensorProto '${t.name}': ${t.raw.length} bytes for shape [${t.dims}] of ${size}-byte elements`);
   return { name: t.name, dataType: t.dataType, dims: t.dims, bytes: t.raw };
 }
+
+/**
+ * Decodes a SequenceProto (`optional` false) or an OptionalProto (true): the
+ * tensors it holds (field 3), nested sequences (5) and optionals (7) decoded
+ * the same way. A sequence gives {kind: 'sequence', items}, an optional
+ * {kind: 'optional', value} (value null when empty), a tensor what
+ * decodeTensorProto gives.
+ */
+export function decodeContainerProto(bytes, optional) {
+  const r = new Reader(bytes);
+  const items = [];
+  while (!r.done) {
+    const key = Number(r.varint()), field = key >> 3, wire = key & 7;
+    if (field === 3) items.push(decodeTensorProto(r.block()));
+    else if (field === 5) items.push(decodeContainerProto(r.block(), false));
+    else if (field === 7) items.push(decodeContainerProto(r.block(), true));
+    else if (field === 4 || field === 6) throw new Error('sparse tensors and maps are not read here');
+    else if (wire === 0) r.varint();
+    else if (wire === 2) r.block();
+    else throw new Error(`SequenceProto: unexpected wire type ${wire}`);
+  }
+  return optional ? { kind: 'optional', value: items[0] ?? null } : { kind: 'sequence', items };
+}
