@@ -66,7 +66,7 @@ zoo-models:
 test-js: js native fixtures torchvision-models zoo-models
 	node --test tests/js/
 
-test-browser: js torchvision-models
+test-browser: js torchvision-models zoo-models
 	node --test tests/browser/
 
 bench-mlp: setup all

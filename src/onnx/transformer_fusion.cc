@@ -115,6 +115,14 @@ bool fuse_layer_norm(OnnxGraphToOptimize* g, const Graph& G, const OnnxNode* mea
   return true;
 }
 
+OnnxNode gelu_node(const std::string& name, const std::string& x, const std::string& y, const char* approximate) {
+  OnnxNode gelu;
+  gelu.name = name, gelu.op_type = "Gelu", gelu.domain = kKilnInternalDomain;
+  gelu.inputs = {x}, gelu.outputs = {y};
+  gelu.attributes = onnx_attrs(onnx_string_attr("approximate", approximate));
+  return gelu;
+}
+
 // One GELU from its Erf; false when it does not match.
 bool fuse_gelu(OnnxGraphToOptimize*, const Graph& G, const OnnxNode* erf, Fusion* f) {
   const OnnxNode* div = erf->inputs.empty() ? nullptr : G.made_by(erf->inputs[0], "Div");
@@ -126,13 +134,7 @@ bool fuse_gelu(OnnxGraphToOptimize*, const Graph& G, const OnnxNode* erf, Fusion
   if (!mul_x || Graph::other(*mul_x, add->outputs[0]) != x) return false;
   const OnnxNode* half = G.only_reader(mul_x->outputs[0], "Mul");
   if (!half || !G.scalar(Graph::other(*half, mul_x->outputs[0]), 0.5, 0.0)) return false;
-  OnnxNode gelu;
-  gelu.name = erf->name;
-  gelu.op_type = "Gelu";
-  gelu.domain = kKilnInternalDomain;
-  gelu.inputs = {x};
-  gelu.outputs = {half->outputs[0]};
-  *f = {{div, erf, add, mul_x, half}, div, std::move(gelu)};
+  *f = {{div, erf, add, mul_x, half}, div, gelu_node(erf->name, x, half->outputs[0], "none")};
   return true;
 }
 
@@ -164,14 +166,7 @@ bool fuse_gelu_tanh(OnnxGraphToOptimize*, const Graph& G, const OnnxNode* tanh, 
   const OnnxNode* half = G.made_by(Graph::other(*product, add1->outputs[0]), "Mul");
   if (!half || !G.private_value(half->outputs[0], 1) || Graph::other(*half, x).empty() || !G.scalar(Graph::other(*half, x), 0.5, 0.0))
     return false;
-  OnnxNode gelu;
-  gelu.name = tanh->name;
-  gelu.op_type = "Gelu";
-  gelu.domain = kKilnInternalDomain;
-  gelu.inputs = {x};
-  gelu.outputs = {product->outputs[0]};
-  gelu.attributes = onnx_attrs(onnx_string_attr("approximate", "tanh"));
-  *f = {{half, cube, cube_scale, sum, scale, tanh, add1, product}, product, std::move(gelu)};
+  *f = {{half, cube, cube_scale, sum, scale, tanh, add1, product}, product, gelu_node(tanh->name, x, product->outputs[0], "tanh")};
   return true;
 }
 

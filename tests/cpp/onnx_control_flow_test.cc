@@ -12,7 +12,7 @@
 
 #include "io/onnx_attributes.h"
 #include "onnx/session.h"
-#include "onnx_mutants.h"
+#include "onnx_test_graphs.h"
 
 namespace kiln {
 namespace {
@@ -22,13 +22,6 @@ OnnxValueInfo info(const std::string& name, OnnxDataType t = OnnxDataType::kUnde
   OnnxValueInfo v;
   v.name = name, v.kind = kind, v.elem_type = t;
   return v;
-}
-
-void add_node(OnnxGraph* g, const std::string& name, const std::string& op, std::vector<std::string> in,
-              std::vector<std::string> out, std::vector<OnnxAttribute> attrs = {}) {
-  OnnxNode n;
-  n.name = name, n.op_type = op, n.inputs = std::move(in), n.outputs = std::move(out), n.attributes = std::move(attrs);
-  g->nodes.push_back(std::move(n));
 }
 
 OnnxAttribute graph_attr(const std::string& name, OnnxGraph g) {

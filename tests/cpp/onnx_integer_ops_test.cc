@@ -12,6 +12,7 @@
 #include "core/thread_pool.h"
 #include "io/onnx_attributes.h"
 #include "onnx/session.h"
+#include "onnx_test_graphs.h"
 
 namespace kiln {
 namespace {
@@ -58,20 +59,24 @@ struct ConvCase {
   std::vector<int64_t> w, xz, wz;
 };
 
-OnnxModel conv_model(void* arg) {
-  ConvCase& c = *static_cast<ConvCase*>(arg);
+// One node reading `x` and the initializers, writing `y`.
+OnnxModel one_node(const std::string& op, std::vector<std::string> inputs, std::vector<OnnxTensor> initializers,
+                   std::vector<OnnxAttribute> attrs) {
   OnnxModel m;
   m.ir_version = 8;
   m.opset_imports.push_back({"", 13});
   m.graph.inputs = {info("x")};
   m.graph.outputs = {info("y")};
-  m.graph.initializers = c.tensors;
-  OnnxNode n;
-  n.name = "conv", n.op_type = "ConvInteger", n.inputs = {"x", "w", "xz", "wz"}, n.outputs = {"y"};
-  n.attributes = onnx_attrs(onnx_ints_attr("strides", c.strides), onnx_ints_attr("dilations", c.dilations),
-                            onnx_ints_attr("pads", c.pads), onnx_int_attr("group", c.group));
-  m.graph.nodes.push_back(std::move(n));
+  m.graph.initializers = std::move(initializers);
+  add_node(&m.graph, op, op, std::move(inputs), {"y"}, std::move(attrs));
   return m;
+}
+
+OnnxModel conv_model(void* arg) {
+  ConvCase& c = *static_cast<ConvCase*>(arg);
+  return one_node("ConvInteger", {"x", "w", "xz", "wz"}, c.tensors,
+                  onnx_attrs(onnx_ints_attr("strides", c.strides), onnx_ints_attr("dilations", c.dilations),
+                             onnx_ints_attr("pads", c.pads), onnx_int_attr("group", c.group)));
 }
 
 TEST(OnnxIntegerOps, ConvIntegerMatchesItsDefinition) {
@@ -149,16 +154,7 @@ struct MatmulCase {
 
 OnnxModel matmul_model(void* arg) {
   MatmulCase& c = *static_cast<MatmulCase*>(arg);
-  OnnxModel m;
-  m.ir_version = 8;
-  m.opset_imports.push_back({"", 13});
-  m.graph.inputs = {info("a")};
-  m.graph.outputs = {info("y")};
-  m.graph.initializers = c.tensors;
-  OnnxNode n;
-  n.name = "mm", n.op_type = "MatMulInteger", n.inputs = {"a", "b", "az", "bz"}, n.outputs = {"y"};
-  m.graph.nodes.push_back(std::move(n));
-  return m;
+  return one_node("MatMulInteger", {"x", "b", "az", "bz"}, c.tensors, {});
 }
 
 TEST(OnnxIntegerOps, MatMulIntegerMatchesItsDefinition) {

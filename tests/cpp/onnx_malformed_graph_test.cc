@@ -13,7 +13,7 @@
 
 #include "io/onnx_attributes.h"
 #include "onnx/session.h"
-#include "onnx_mutants.h"
+#include "onnx_test_graphs.h"
 
 namespace kiln {
 namespace {
@@ -39,13 +39,6 @@ OnnxValueInfo float_info(const std::string& name, std::vector<int64_t> dims = {}
     v.shape.push_back(od);
   }
   return v;
-}
-
-void add_node(OnnxGraph* g, const std::string& name, const std::string& op, std::vector<std::string> in,
-              std::vector<std::string> out, std::vector<OnnxAttribute> attrs = {}) {
-  OnnxNode n;
-  n.name = name, n.op_type = op, n.inputs = std::move(in), n.outputs = std::move(out), n.attributes = std::move(attrs);
-  g->nodes.push_back(std::move(n));
 }
 
 // x [1, 3, 8, 8] -> Conv -> Relu -> MaxPool -> (+ a residual Conv) -> Flatten -> Gemm -> Softmax -> y.
