@@ -7,7 +7,7 @@ EMSDK_ENV := NODE_PATH=/usr/share/nodejs
 EMCMAKE_VARIANTS := st mt
 
 .PHONY: all setup native wasm js package demo test test-cpp test-js test-browser \
-        fixtures torchvision-models zoo-models bench-mlp bench-cnn-rnn bench-onnx bench-graph-models bench-zoo clean serve
+        fixtures torchvision-models zoo-models bench-mlp bench-cnn-rnn bench-onnx bench-graph-models bench-zoo bench-zoo-browser clean serve
 
 all: native wasm js
 
@@ -91,6 +91,9 @@ bench-graph-models: setup js
 # onnxruntime-node; writes bench/results/zoo.json and docs/BENCH_ZOO.md.
 bench-zoo: setup js zoo-models
 	node bench/run_zoo.mjs
+
+bench-zoo-browser: setup js zoo-models
+	node bench/run_zoo.mjs --browser
 
 serve: js torchvision-models
 	node scripts/serve.mjs --port 8080

@@ -310,6 +310,7 @@ std::string OnnxSession::plan_summary() const {
 
 Status OnnxSession::check_feed(size_t i, const OnnxValue& v) const {
   const OnnxValueInfo& info = inputs_[i];
+  if (info.kind == OnnxValueKind::kUnknown && v.defined()) return Status();  // subgraphs' outer values: every call of a Loop body
   const std::string where = "input '" + info.name + "'";
   if (!v.defined()) return Status::error(where + " is missing");
   if (info.kind == OnnxValueKind::kUnknown || info.kind == OnnxValueKind::kOptional) return Status();
@@ -338,13 +339,23 @@ Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxVal
   for (size_t i = 0; i < feeds.size(); ++i) KILN_RETURN_IF_ERROR(check_feed(i, feeds[i]));
   std::lock_guard<std::mutex> lock(run_mutex_);
   if (profile) profile->clear();
-  std::vector<OnnxValue> slots = constant_slots_;
+  // Run-time values by slot; constants are read from constant_slots_ in
+  // place (no per-run copies: a Loop body runs once per iteration).
+  std::vector<OnnxValue>& slots = run_slots_;
+  slots.assign(constant_slots_.size(), OnnxValue());
+  struct ClearOnExit {  // nothing of a run (finished or failed) stays referenced
+    std::vector<OnnxValue>& values;
+    ~ClearOnExit() { values.clear(); }
+  } clear_on_exit{slots};
+  auto value = [&](int s) -> const OnnxValue* {
+    return constant_slots_[size_t(s)].defined() ? &constant_slots_[size_t(s)] : &slots[size_t(s)];
+  };
   for (size_t i = 0; i < feeds.size(); ++i) slots[size_t(input_slots_[i])] = feeds[i];
   OnnxInputs ins;
   std::vector<OnnxValue> outs;
   for (const Step& st : steps_) {
     ins.clear();
-    for (int s : st.inputs) ins.push_back(s < 0 ? nullptr : &slots[size_t(s)]);
+    for (int s : st.inputs) ins.push_back(s < 0 ? nullptr : value(s));
     if (!st.op->any_value)
       for (size_t k = 0; k < ins.size(); ++k)
         if (ins[k] && ins[k]->defined() && !ins[k]->is_tensor())
@@ -372,7 +383,7 @@ Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxVal
   }
   outputs->clear();
   for (size_t k = 0; k < output_slots_.size(); ++k) {
-    const OnnxValue& v = slots[size_t(output_slots_[k])];
+    const OnnxValue& v = *value(output_slots_[k]);
     if (!v.defined()) return Status::error("output '" + model_.graph.outputs[k].name + "' was not computed");
     outputs->push_back(v);
   }

@@ -111,6 +111,7 @@ class OnnxSession : public OnnxSubgraph {
   mutable std::mutex run_mutex_;
   mutable std::vector<std::shared_ptr<std::vector<uint8_t>>> buffers_;
   mutable std::vector<float> scratch_;  // kernels' scratch (OnnxOpContext::scratch)
+  mutable std::vector<OnnxValue> run_slots_;  // run()'s values by slot, kept for its capacity
 };
 
 }  // namespace kiln
