@@ -32,9 +32,9 @@ struct Int8Matrix {
   const void* data = nullptr;
   bool is_signed = false;
   int64_t ld = 0;  // elements between rows
-  int8_t at_signed(int64_t i) const { return static_cast<const int8_t*>(data)[i]; }
-  uint8_t at_unsigned(int64_t i) const { return static_cast<const uint8_t*>(data)[i]; }
-  int32_t at(int64_t i) const { return is_signed ? at_signed(i) : at_unsigned(i); }
+  int32_t at(int64_t i) const {
+    return is_signed ? static_cast<const int8_t*>(data)[i] : static_cast<const uint8_t*>(data)[i];
+  }
 };
 
 // Packs B [k, n] (or, when `transposed`, B given as its transpose [n, k])

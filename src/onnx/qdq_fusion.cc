@@ -27,9 +27,7 @@ const OnnxValue* constant(const OnnxGraphToOptimize& g, const std::string& name)
   return it == g.constants->end() ? nullptr : &it->second;
 }
 
-bool is_8bit(const OnnxValue* v) {
-  return v && (v->type() == OnnxDataType::kUint8 || v->type() == OnnxDataType::kInt8);
-}
+bool is_8bit(const OnnxValue* v) { return v && is_8bit_tensor(*v); }
 
 // A DequantizeLinear / QuantizeLinear's scale and zero point are constants
 // with one element each (per-tensor), or, when `per_axis_ok`, 1-D along `axis` 0.

@@ -18,17 +18,6 @@
 namespace kiln {
 namespace {
 
-OnnxTensor float_tensor(const std::string& name, std::vector<int64_t> dims, std::mt19937* rng) {
-  OnnxTensor t;
-  t.name = name, t.data_type = OnnxDataType::kFloat, t.dims = dims;
-  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
-  std::vector<float> v(size_t(onnx_checked_numel(dims)));
-  for (float& x : v) x = u(*rng);
-  t.data.resize(v.size() * 4);
-  std::memcpy(t.data.data(), v.data(), t.data.size());
-  return t;
-}
-
 OnnxValueInfo float_info(const std::string& name, std::vector<int64_t> dims = {}) {
   OnnxValueInfo v;
   v.name = name, v.kind = OnnxValueKind::kTensor, v.elem_type = OnnxDataType::kFloat;
@@ -49,11 +38,11 @@ OnnxModel small_cnn() {
   m.opset_imports.push_back({"", 13});
   OnnxGraph& g = m.graph;
   g.inputs.push_back(float_info("x", {1, 3, 8, 8}));
-  g.initializers.push_back(float_tensor("w1", {4, 3, 3, 3}, &rng));
-  g.initializers.push_back(float_tensor("b1", {4}, &rng));
-  g.initializers.push_back(float_tensor("w2", {4, 4, 1, 1}, &rng));
-  g.initializers.push_back(float_tensor("fc", {5, 64}, &rng));
-  g.initializers.push_back(float_tensor("fcb", {5}, &rng));
+  g.initializers.push_back(random_float_tensor("w1", {4, 3, 3, 3}, &rng));
+  g.initializers.push_back(random_float_tensor("b1", {4}, &rng));
+  g.initializers.push_back(random_float_tensor("w2", {4, 4, 1, 1}, &rng));
+  g.initializers.push_back(random_float_tensor("fc", {5, 64}, &rng));
+  g.initializers.push_back(random_float_tensor("fcb", {5}, &rng));
   add_node(&g, "conv", "Conv", {"x", "w1", "b1"}, {"c"}, onnx_attrs(onnx_ints_attr("pads", {1, 1, 1, 1})));
   add_node(&g, "relu", "Relu", {"c"}, {"r"});
   add_node(&g, "pool", "MaxPool", {"r"}, {"p"}, onnx_attrs(onnx_ints_attr("kernel_shape", {2, 2}), onnx_ints_attr("strides", {2, 2})));

@@ -9,6 +9,7 @@
 
 #include "io/onnx_attributes.h"
 #include "onnx/session.h"
+#include "onnx_test_graphs.h"
 
 namespace kiln {
 namespace {
@@ -23,14 +24,7 @@ class GraphBuilder {
   void output(const std::string& name) { m_.graph.outputs.push_back(info(name)); }
   // A float initializer of random values in [lo, hi).
   void weight(const std::string& name, std::vector<int64_t> dims, float lo = -0.5f, float hi = 0.5f) {
-    OnnxTensor t;
-    t.name = name, t.data_type = OnnxDataType::kFloat, t.dims = dims;
-    std::uniform_real_distribution<float> u(lo, hi);
-    std::vector<float> v(size_t(onnx_checked_numel(dims)));
-    for (float& x : v) x = u(rng_);
-    t.data.resize(v.size() * 4);
-    std::memcpy(t.data.data(), v.data(), t.data.size());
-    m_.graph.initializers.push_back(std::move(t));
+    m_.graph.initializers.push_back(random_float_tensor(name, std::move(dims), &rng_, lo, hi));
   }
   void ints(const std::string& name, std::vector<int64_t> v) {
     OnnxTensor t;

@@ -1,17 +1,33 @@
-// Shared by the tests that build ONNX graphs by hand: adding a node, and, for
+// Shared by the tests that build ONNX graphs by hand: random float
+// initializers, adding a node, and, for
 // the tests that mutate graphs at random, loading a mutant, running it and
 // counting where it stopped (any outcome is fine but a crash; every error
 // must say something).
 #pragma once
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "onnx/session.h"
 
 namespace kiln {
+
+// A float32 initializer of random values in [lo, hi).
+inline OnnxTensor random_float_tensor(const std::string& name, std::vector<int64_t> dims, std::mt19937* rng,
+                                      float lo = -0.5f, float hi = 0.5f) {
+  OnnxTensor t;
+  t.name = name, t.data_type = OnnxDataType::kFloat, t.dims = dims;
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<float> v(static_cast<size_t>(onnx_checked_numel(dims)));
+  for (float& x : v) x = u(*rng);
+  t.data.resize(v.size() * 4);
+  std::memcpy(t.data.data(), v.data(), t.data.size());
+  return t;
+}
 
 inline void add_node(OnnxGraph* g, const std::string& name, const std::string& op, std::vector<std::string> in,
                      std::vector<std::string> out, std::vector<OnnxAttribute> attrs = {}) {

@@ -11,6 +11,7 @@
 
 #include "io/onnx_attributes.h"
 #include "onnx/session.h"
+#include "onnx_test_graphs.h"
 
 namespace kiln {
 namespace {
@@ -25,14 +26,7 @@ struct Builder {
     m.opset_imports.push_back({"", 14});
   }
   void floats(const std::string& name, std::vector<int64_t> dims, float lo = -0.5f, float hi = 0.5f) {
-    OnnxTensor t;
-    t.name = name, t.data_type = OnnxDataType::kFloat, t.dims = dims;
-    std::uniform_real_distribution<float> u(lo, hi);
-    std::vector<float> v(static_cast<size_t>(onnx_checked_numel(dims)));
-    for (float& x : v) x = u(rng);
-    t.data.resize(4 * v.size());
-    std::memcpy(t.data.data(), v.data(), t.data.size());
-    m.graph.initializers.push_back(std::move(t));
+    m.graph.initializers.push_back(random_float_tensor(name, std::move(dims), &rng, lo, hi));
   }
   void scalar(const std::string& name, float v) {
     OnnxTensor t;
