@@ -18,7 +18,9 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Threads used by every kernel (the caller included). Default: 1.
+// Threads used by every kernel (the caller included). Default: 1. Waits for
+// runs on other threads to end; throws kiln::Error when called from inside a
+// run (a fit callback).
 void set_num_threads(int threads);
 int num_threads();
 // The GEMM micro-kernel in use, e.g. "avx512_8x32".

@@ -164,7 +164,7 @@ export async function ready(options: ReadyOptions = {}): Promise<BackendInfo> {
     throw new Error(`kiln.ready: the ${info.relaxedSimd ? 'relaxed-SIMD' : 'SIMD128'} build is already loaded in this context; one build per page or process`);
   if (options.threads !== undefined && info && info.variant === 'wasm-simd128-threads') {
     // Within the pre-started pool, the thread count can change at any time.
-    wasm._kiln_set_threads(Math.max(1, Math.floor(options.threads)));
+    if (!wasm._kiln_set_threads(Math.max(1, Math.floor(options.threads)))) throw coreError('kiln.ready');
     info.threads = wasm._kiln_num_threads();
   }
   return backendInfo();

@@ -225,7 +225,7 @@ function assignWeights(model: LayersModel, weights: DecodedWeight[], strict: boo
     if (strict && pool.length) throw new Error(`loadLayersModel: layer '${layer.name}' has no place for the file's ${pool.map((w) => w.name).join(', ')}`);
     plan.push([layer, found]);
   }
-  // Shapes are checked for every layer before the first write.
+  // Every layer's weights are checked (shapes, finite values) before the first write.
   for (const [layer, ws] of plan) model.checkLayerWeights(layer, ws);
   for (const [layer, ws] of plan) layer.setWeights(ws);
 }

@@ -108,6 +108,7 @@ export class LayersModel {
   private compileArgs: CompileArgs | null = null;
   private metricNames: string[] = [];
   private busy = false;
+  private disposed = false;
   protected readonly seed: number | undefined;
   protected symbolicInputs: SymbolicTensor[] = [];
   protected symbolicOutputs: SymbolicTensor[] = [];
@@ -165,6 +166,8 @@ export class LayersModel {
 
   protected ensureBuilt(): true {
     if (this.handle) return true;
+    // TF.js throws here too; rebuilding would hand back fresh random weights.
+    if (this.disposed) throw new Error('the model was disposed; build or load a new one');
     const seed = this.seed ?? (Math.random() * 2 ** 32) >>> 0;
     const handle = withCString(this.topology(), 'the model topology', (ptr) => mod()._kiln_model_create(ptr, seed >>> 0));
     if (!handle) throw coreError('model');
@@ -344,6 +347,12 @@ export class LayersModel {
     if (args.validationData) this.checkData('fit (validationData)', args.validationData[0], args.validationData[1]);
     this.enter('fit');
     const m = mod();
+    // A fit that fails anywhere (a NaN in epoch 2, a callback that throws) leaves the model as it found it.
+    if (!m._kiln_model_begin(this.handle)) {
+      this.busy = false;
+      throw coreError('fit');
+    }
+    let completed = false;
     const owned: number[] = [];
     const history: History = { epoch: [], history: {} };
     const record = (logs: Logs) => {
@@ -396,8 +405,11 @@ export class LayersModel {
         await call('onEpochEnd', epoch, logs);
       }
       await call('onTrainEnd', {});
+      completed = true;
     } finally {
       for (const p of owned) free(p);
+      if (completed) m._kiln_model_commit(this.handle);
+      else m._kiln_model_rollback(this.handle);
       this.busy = false;
     }
     return history;
@@ -418,7 +430,13 @@ export class LayersModel {
       const k = this.metricNames.length;
       const outp = alloc(4 * (1 + k), 'results');
       owned.push(outp);
-      if (!mod()._kiln_model_train_batch(this.handle, xs.array, ys.array, 0, n, outp)) throw coreError('trainOnBatch');
+      if (!mod()._kiln_model_begin(this.handle)) throw coreError('trainOnBatch');
+      if (!mod()._kiln_model_train_batch(this.handle, xs.array, ys.array, 0, n, outp)) {
+        const error = coreError('trainOnBatch');
+        mod()._kiln_model_rollback(this.handle);
+        throw error;
+      }
+      mod()._kiln_model_commit(this.handle);
       const f = heapF32();
       return k ? Array.from(f.slice(outp >> 2, (outp >> 2) + 1 + k)) : f[outp >> 2];
     } finally {
@@ -527,18 +545,28 @@ export class LayersModel {
     return new Tensor(heapF32().slice(ptr >> 2, (ptr >> 2) + size), shape);
   }
 
+  /** Checks every tensor (count, shapes, finite values) and returns their float32 values; writes nothing. */
+  private checkedWeightValues(indices: number[], weights: Tensor[], what: string): Float32Array[] {
+    if (weights.length !== indices.length) throw new Error(`${what}: expected ${indices.length} weight tensors, got ${weights.length}`);
+    return weights.map((w, k) => {
+      if (!(w instanceof Tensor)) throw new Error(`${what}: weight ${k} is not a kiln.Tensor`);
+      const want = this.readWeight(indices[k]).shape;
+      if (w.shape.join(',') !== want.join(','))
+        throw new Error(`${what}: weight ${k} (${this.weightName(indices[k])}) must have shape [${want}], got [${w.shape}]`);
+      // NaN or Infinity would only surface later, as a diverged fit or NaN predictions.
+      const v = float32Data(w);
+      const bad = v.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) throw new Error(`${what}: weight ${k} (${this.weightName(indices[k])}) holds ${v[bad]} at index ${bad}`);
+      return v;
+    });
+  }
+
   /** Checks every tensor first, then writes: a bad call changes nothing. */
   private writeWeights(indices: number[], weights: Tensor[], what: string): void {
-    if (weights.length !== indices.length) throw new Error(`${what}: expected ${indices.length} weight tensors, got ${weights.length}`);
-    const expected = indices.map((i) => this.readWeight(i).shape);
-    weights.forEach((w, k) => {
-      if (!(w instanceof Tensor)) throw new Error(`${what}: weight ${k} is not a kiln.Tensor`);
-      if (w.shape.join(',') !== expected[k].join(','))
-        throw new Error(`${what}: weight ${k} (${this.weightName(indices[k])}) must have shape [${expected[k]}], got [${w.shape}]`);
-    });
-    weights.forEach((w, k) => {
+    const values = this.checkedWeightValues(indices, weights, what);
+    values.forEach((v, k) => {
       const ptr = mod()._kiln_model_weight_data(this.handle, indices[k]);
-      heapF32().set(float32Data(w), ptr >> 2);
+      heapF32().set(v, ptr >> 2);
     });
   }
 
@@ -577,13 +605,7 @@ export class LayersModel {
 
   /** @internal Throws what setWeights would, without writing. */
   checkLayerWeights(layer: Layer, weights: Tensor[]): void {
-    const indices = this.weightsOf(layer);
-    if (weights.length !== indices.length) throw new Error(`${layer.name}.setWeights: expected ${indices.length} weight tensors, got ${weights.length}`);
-    weights.forEach((w, k) => {
-      const want = this.readWeight(indices[k]).shape;
-      if (w.shape.join(',') !== want.join(','))
-        throw new Error(`${layer.name}.setWeights: weight ${k} (${this.weightName(indices[k])}) must have shape [${want}], got [${w.shape}]`);
-    });
+    this.checkedWeightValues(this.weightsOf(layer), weights, `${layer.name}.setWeights`);
   }
 
   /** @internal Every weight with its full name, in getWeights order. */
@@ -626,10 +648,12 @@ export class LayersModel {
 
   /** Frees the C++ model; the object is unusable afterwards. */
   dispose(): void {
+    if (this.busy) throw new Error('dispose: the model is training (fit() is running); set model.stopTraining = true and await fit() first');
     if (!this.handle) return;
     registry?.unregister(this);
     mod()._kiln_model_free(this.handle);
     this.handle = 0;
+    this.disposed = true;
     // Layers a newer model took over (a base under a new head) stay with it.
     for (const l of this.layers) if (l.owner === this) l.owner = null;
   }

@@ -21,18 +21,31 @@ export class Tensor {
     const size = shapeSize(shape);
     if (size !== values.length)
       throw new Error(`tensor: shape [${shape}] needs ${size} values but ${values.length} were given`);
-    this.shape = shape.slice();
+    this.shape = Object.freeze(shape.slice()) as Shape;
     this.dtype = dtype;
     this.size = size;
     this.storage = new CpuStorage(values);
+    // Shape and dtype are fixed once made, as in TF.js: the core trusts them
+    // to size its reads, so a caller must not be able to change them after
+    // the data was checked (assignments throw in strict mode, do nothing otherwise).
+    Object.freeze(this);
   }
 
   get rank(): number { return this.shape.length; }
   get isDisposed(): boolean { return this.storage.disposed; }
 
   /** The values in the dtype's typed array; `D` only narrows the static type, as in TF.js. */
-  dataSync<D extends DataType = DataType>(): DataTypeMap[D] { return this.storage.readSync() as DataTypeMap[D]; }
-  async data<D extends DataType = DataType>(): Promise<DataTypeMap[D]> { return (await this.storage.read()) as DataTypeMap[D]; }
+  dataSync<D extends DataType = DataType>(): DataTypeMap[D] { return this.checked(this.storage.readSync()) as DataTypeMap[D]; }
+  async data<D extends DataType = DataType>(): Promise<DataTypeMap[D]> { return this.checked(await this.storage.read()) as DataTypeMap[D]; }
+
+  // The values a caller handed over are kept, and a typed array on a
+  // resizable ArrayBuffer can shrink later: checked at every read, so the
+  // core never reads past them.
+  private checked(values: TypedArray): TypedArray {
+    if (values.length !== this.size)
+      throw new Error(`tensor: its data now holds ${values.length} values but its shape [${this.shape}] needs ${this.size} (was its buffer resized?)`);
+    return values;
+  }
 
   /** Nested arrays of the elements (bigints for int64/uint64, 0/1 for bool, half bits for float16). */
   arraySync(): any { return nest(this.dataSync(), this.shape); }

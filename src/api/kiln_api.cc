@@ -1,6 +1,7 @@
 // The native C++ API: a thin layer that turns Status errors into exceptions.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <iterator>
 #include <map>
 #include <numeric>
@@ -21,7 +22,7 @@ void check(const Status& s) {
 }
 }  // namespace
 
-void set_num_threads(int threads) { ThreadPool::global().resize(threads); }
+void set_num_threads(int threads) { check(ThreadPool::global().resize(threads)); }
 int num_threads() { return ThreadPool::global().num_threads(); }
 std::string gemm_kernel_name() { return gemm_active_kernel().name; }
 
@@ -174,34 +175,59 @@ std::vector<EpochLogs> Sequential::fit(const float* x, const float* y, int64_t n
   if (n <= 0) throw Error("fit: no samples");
   if (o.batch_size <= 0) throw Error("fit: batchSize must be positive");
   Model& m = *impl_->model;
+  // One fit at a time, whole: another thread's call is refused until it ends.
+  const ExclusiveUse::Guard guard(m.in_use());
+  if (!guard.ok()) throw Error(guard.busy("the model", "fit").message());
+  // Every sample is checked before the first step, and a failure in any
+  // epoch puts back the state fit started from.
+  const std::vector<const float*> ys{y};
+  check(m.check_inputs({x}, &ys, n));
+  const bool validate = o.validation_x && o.validation_y && o.validation_n > 0;
+  if (validate) {
+    const std::vector<const float*> vy{o.validation_y};
+    check(m.check_inputs({o.validation_x}, &vy, o.validation_n));
+  }
+  check(m.begin_transaction());
   std::vector<uint32_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0u);
   std::vector<EpochLogs> history;
-  for (int epoch = 0; epoch < o.epochs; ++epoch) {
-    if (o.shuffle) m.shuffle(order.data(), n);
-    double loss_sum = 0, acc_sum = 0;
-    int64_t batch = 0;
-    for (int64_t start = 0; start < n; start += o.batch_size, ++batch) {
-      const int64_t count = std::min(o.batch_size, n - start);
-      float loss, acc;
-      check(m.train_batch(x, y, order.data() + start, count, &loss, &acc));
-      loss_sum += double(loss) * double(count);
-      acc_sum += double(acc) * double(count);
-      if (o.on_batch_end) o.on_batch_end(batch, loss, acc);
+  try {
+    for (int epoch = 0; epoch < o.epochs; ++epoch) {
+      if (o.shuffle) m.shuffle(order.data(), n);
+      double loss_sum = 0, acc_sum = 0;
+      int64_t batch = 0;
+      for (int64_t start = 0; start < n; start += o.batch_size, ++batch) {
+        const int64_t count = std::min(o.batch_size, n - start);
+        float loss, acc;
+        check(m.train_batch(x, y, order.data() + start, count, &loss, &acc));
+        loss_sum += double(loss) * double(count);
+        acc_sum += double(acc) * double(count);
+        if (o.on_batch_end) o.on_batch_end(batch, loss, acc);
+      }
+      EpochLogs logs{epoch, float(loss_sum / double(n)), float(acc_sum / double(n))};
+      if (validate) check(m.evaluate(o.validation_x, o.validation_y, o.validation_n, &logs.val_loss, &logs.val_acc));
+      if (o.on_epoch_end) o.on_epoch_end(logs);
+      history.push_back(logs);
     }
-    EpochLogs logs{epoch, float(loss_sum / double(n)), float(acc_sum / double(n))};
-    if (o.validation_x && o.validation_y && o.validation_n > 0)
-      check(m.evaluate(o.validation_x, o.validation_y, o.validation_n, &logs.val_loss, &logs.val_acc));
-    if (o.on_epoch_end) o.on_epoch_end(logs);
-    history.push_back(logs);
+  } catch (...) {
+    m.rollback();
+    throw;
   }
+  m.commit();
   return history;
 }
 
 std::pair<float, float> Sequential::train_on_batch(const float* x, const float* y, int64_t n) {
   build_if_needed();
+  Model& m = *impl_->model;
+  const ExclusiveUse::Guard guard(m.in_use());
+  if (!guard.ok()) throw Error(guard.busy("the model", "train_on_batch").message());
   float loss, acc;
-  check(impl_->model->train_batch(x, y, nullptr, n, &loss, &acc));
+  check(m.begin_transaction());
+  const Status st = m.train_batch(x, y, nullptr, n, &loss, &acc);
+  if (!st.ok()) m.rollback();
+  m.commit();
+  check(st);
   return {loss, acc};
 }
 
@@ -258,6 +284,10 @@ void Sequential::set_weights(const std::vector<std::vector<float>>& weights) {
     if (int64_t(weights[i].size()) != shape_numel(m.weight_shape(i)))
       throw Error("setWeights: tensor " + std::to_string(i) + " expects shape " + shape_to_string(m.weight_shape(i)) +
                   ", got " + std::to_string(weights[i].size()) + " values");
+  for (size_t i = 0; i < weights.size(); ++i)
+    for (size_t k = 0; k < weights[i].size(); ++k)
+      if (!std::isfinite(weights[i][k]))
+        throw Error("setWeights: tensor " + std::to_string(i) + " holds " + std::to_string(weights[i][k]) + " at index " + std::to_string(k));
   for (size_t i = 0; i < weights.size(); ++i) check(m.set_weight(i, weights[i].data(), int64_t(weights[i].size())));
 }
 

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/exclusive_use.h"
+#include "core/memory.h"
 #include "core/thread_pool.h"
 #include "layers/core_layers.h"
 #include "passes/fold_batch_norm.h"
@@ -14,13 +16,9 @@
 namespace kiln {
 
 float* aligned_floats(int64_t n) {
-  // In wasm32 size_t is 32 bits: a large n would wrap to a small allocation.
-  if (n < 0 || uint64_t(n) > uint64_t(SIZE_MAX) / sizeof(float)) return nullptr;
-  void* p = nullptr;
-  size_t bytes = size_t(std::max<int64_t>(n, 1)) * sizeof(float);
-  if (posix_memalign(&p, 64, bytes) != 0) return nullptr;
-  std::memset(p, 0, bytes);
-  return static_cast<float*>(p);
+  size_t bytes = 0;
+  if (!checked_bytes(n, sizeof(float), 0, &bytes)) return nullptr;
+  return static_cast<float*>(try_aligned_alloc(bytes, true));
 }
 
 namespace {
@@ -245,6 +243,8 @@ bool Model::dense_specs(std::vector<DenseLayerSpec>* out) const {
 }
 
 Status Model::compile(const TrainingConfig& config) {
+  const ExclusiveUse::Guard guard(in_use_);
+  if (!guard.ok()) return guard.busy("the model", "compile");
   if (int(config.loss) >= kNumLossKinds) return Status::error("compile: unknown loss");
   for (const auto& layer : layers_)
     if (!layer->training_refusal().empty()) return Status::error("compile: " + layer->training_refusal());
@@ -461,8 +461,59 @@ void Model::feed(CompiledPlan* cp, const std::vector<const float*>& xs, const st
   for (size_t i = 0; i < ys.size() && i < cp->targets.size(); ++i) gather(cp->plan->buffer(cp->targets[i]), ys[i], target_numel(i));
 }
 
+template <class Visit>
+void Model::for_each_training_range(Visit visit) {
+  for (const WeightRef& w : weights_)
+    if (layer_trainable_[size_t(w.layer)]) visit(params_.get() + w.offset, shape_numel(w.shape));
+  for (int s = 0; s < num_slots(); ++s)
+    for (size_t w = 0; w < weights_.size(); ++w)
+      if (weight_trainable(w)) visit(slots_[s].get() + weights_[w].offset, shape_numel(weights_[w].shape));
+}
+
+Status Model::begin_transaction() {
+  saved_.reset();
+  int64_t total = 0;
+  for_each_training_range([&](float*, int64_t n) { total += n; });
+  // The copy must fail with an error, not abort: probe the heap first.
+  float* probe = aligned_floats(total);
+  if (!probe) return Status::error("out of memory saving the model's state before training (" + std::to_string(total) + " floats)");
+  std::free(probe);
+  auto state = std::make_unique<TrainingState>();
+  state->values.resize(size_t(total));
+  size_t at = 0;
+  for_each_training_range([&](float* p, int64_t n) {
+    std::memcpy(state->values.data() + at, p, size_t(n) * sizeof(float));
+    at += size_t(n);
+  });
+  state->step = step_;
+  state->rng = rng_;
+  saved_ = std::move(state);
+  return Status();
+}
+
+void Model::rollback() {
+  if (!saved_) return;
+  int64_t total = 0;
+  for_each_training_range([&](float*, int64_t n) { total += n; });
+  if (size_t(total) != saved_->values.size()) {  // frozen or recompiled since begin: the ranges moved
+    saved_.reset();
+    return;
+  }
+  size_t at = 0;
+  for_each_training_range([&](float* p, int64_t n) {
+    std::memcpy(p, saved_->values.data() + at, size_t(n) * sizeof(float));
+    at += size_t(n);
+  });
+  step_ = saved_->step;
+  rng_ = saved_->rng;
+  ++weights_version_;
+  saved_.reset();
+}
+
 Status Model::train_batch(const std::vector<const float*>& xs, const std::vector<const float*>& ys, const uint32_t* rows,
                           int64_t count, float* loss, float* metrics) {
+  const ExclusiveUse::Guard guard(in_use_);
+  if (!guard.ok()) return guard.busy("the model", "trainOnBatch");
   if (count <= 0) return Status::error("trainOnBatch: the batch is empty");
   KILN_RETURN_IF_ERROR(check_arity(xs, &ys));
   CompiledPlan* cp;
@@ -486,6 +537,8 @@ Status Model::train_batch(const std::vector<const float*>& xs, const std::vector
 
 Status Model::gradients(const std::vector<const float*>& xs, const std::vector<const float*>& ys, int64_t n, float* loss,
                         std::vector<std::vector<float>>* grads) {
+  const ExclusiveUse::Guard guard(in_use_);
+  if (!guard.ok()) return guard.busy("the model", "gradients");
   if (n <= 0) return Status::error("gradients: no samples");
   KILN_RETURN_IF_ERROR(check_inputs(xs, &ys, n));
   CompiledPlan* cp;
@@ -506,6 +559,8 @@ Status Model::gradients(const std::vector<const float*>& xs, const std::vector<c
 
 Status Model::evaluate(const std::vector<const float*>& xs, const std::vector<const float*>& ys, int64_t n, float* loss,
                        float* metrics, int64_t batch_size) {
+  const ExclusiveUse::Guard guard(in_use_);
+  if (!guard.ok()) return guard.busy("the model", "evaluate");
   if (n <= 0) return Status::error("evaluate: no samples");
   if (batch_size < 0) return Status::error("evaluate: batchSize must be positive");
   const int64_t chunk = batch_size > 0 ? std::min(batch_size, kMaxPlanBatch) : kMaxPlanBatch;
@@ -531,6 +586,8 @@ Status Model::evaluate(const std::vector<const float*>& xs, const std::vector<co
 }
 
 Status Model::set_metrics(const std::vector<Metric>& metrics) {
+  const ExclusiveUse::Guard guard(in_use_);
+  if (!guard.ok()) return guard.busy("the model", "compile");
   for (Metric m : metrics) {
     if (int(m) >= kNumMetrics) return Status::error("unknown metric");
     if (compiled_ && !metric_fits_loss(m, config_.loss))
@@ -542,6 +599,8 @@ Status Model::set_metrics(const std::vector<Metric>& metrics) {
 }
 
 Status Model::predict(const std::vector<const float*>& xs, int64_t n, const std::vector<float*>& outs, int64_t batch_size) {
+  const ExclusiveUse::Guard guard(in_use_);
+  if (!guard.ok()) return guard.busy("the model", "predict");
   if (n <= 0) return Status::error("predict: no samples");
   if (batch_size < 0) return Status::error("predict: batchSize must be positive");
   const int64_t chunk = batch_size > 0 ? std::min(batch_size, kMaxPlanBatch) : kMaxPlanBatch;
@@ -562,6 +621,8 @@ Status Model::predict(const std::vector<const float*>& xs, int64_t n, const std:
 }
 
 Status Model::warmup(int64_t batch_size) {
+  const ExclusiveUse::Guard guard(in_use_);
+  if (!guard.ok()) return guard.busy("the model", "warmup");
   if (batch_size <= 0) return Status::error("warmup: batch size must be positive");
   // Runs the predict plans on zeros: compiles them and grows the kernels'
   // scratch buffers, so the first real call pays neither. Training plans are
@@ -599,11 +660,14 @@ void Model::shuffle(uint32_t* idx, int64_t n) {
 }
 
 Status Model::set_weight(size_t i, const float* data, int64_t n) {
+  const ExclusiveUse::Guard guard(in_use_);
+  if (!guard.ok()) return guard.busy("the model", "setWeights");
   if (i >= weights_.size()) return Status::error("setWeights: weight index " + std::to_string(i) + " out of range (model has " + std::to_string(weights_.size()) + ")");
   if (n != shape_numel(weights_[i].shape))
     return Status::error("setWeights: weight " + std::to_string(i) + " (" + weights_[i].name + ") expects shape " +
                          shape_to_string(weights_[i].shape) + " (" + std::to_string(shape_numel(weights_[i].shape)) +
                          " values), got " + std::to_string(n) + " values");
+  KILN_RETURN_IF_ERROR(check_finite("setWeights: weight " + std::to_string(i) + " (" + weights_[i].name + ")", data, 1, n));
   std::memcpy(mutable_weight_data(i), data, size_t(n) * sizeof(float));
   return Status();
 }
@@ -628,6 +692,8 @@ int64_t Model::plan_arena_bytes() const {
 }
 
 Status Model::set_layer_trainable(const std::string& layer, bool trainable) {
+  const ExclusiveUse::Guard guard(in_use_);
+  if (!guard.ok()) return guard.busy("the model", "trainable");
   size_t l = 0;
   while (l < layers_.size() && layers_[l]->name() != layer) ++l;
   if (l == layers_.size()) return Status::error("the model has no layer named '" + layer + "'");

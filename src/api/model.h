@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/exclusive_use.h"
 #include "core/rng.h"
 #include "runtime/plan.h"
 #include "layers/layer.h"
@@ -145,12 +146,27 @@ class Model {
     return params_.get() + weights_[i].offset;
   }
   Status set_weight(size_t i, const float* data, int64_t n);
+  // check_arity, then no NaN or Infinity in the first n samples: what fit
+  // checks of all its data before the first step.
+  Status check_inputs(const std::vector<const float*>& xs, const std::vector<const float*>* ys, int64_t n) const;
 
   // Optimizer state: slot s of every weight, laid out like the parameters.
   int num_slots() const { return compiled_ ? optimizer_num_slots(config_.optimizer) : 0; }
   float* slot_data(int s, size_t i) { return slots_[size_t(s)].get() + weights_[i].offset; }
   int64_t optimizer_step() const { return step_; }
   void set_optimizer_step(int64_t step) { step_ = step; }
+
+  // Transactions for calls that train (fit, trainOnBatch): begin saves what
+  // training can change (the weights of unfrozen layers, moving statistics
+  // included, their optimizer slots, the step count, the shuffling and dropout
+  // state), rollback puts it back, commit drops the copy. A frozen base is not
+  // copied, so fine-tuning a head saves little.
+  Status begin_transaction();
+  void rollback();
+  void commit() { saved_.reset(); }
+
+  // Held by each call above; callers running several in a row (fit) hold it too.
+  const ExclusiveUse& in_use() const { return in_use_; }
 
   int64_t plan_arena_bytes() const;
   // Where each compiled plan's steps run: [{plan, batchSize, steps, copies,
@@ -191,8 +207,6 @@ class Model {
             const uint32_t* rows, int64_t start, int64_t count);
   // One array per input (and per output when ys is given), none null.
   Status check_arity(const std::vector<const float*>& xs, const std::vector<const float*>* ys) const;
-  // check_arity, then no NaN or Infinity in the first n samples.
-  Status check_inputs(const std::vector<const float*>& xs, const std::vector<const float*>* ys, int64_t n) const;
 
   std::string topology_;
   std::vector<std::unique_ptr<Layer>> layers_;
@@ -216,6 +230,15 @@ class Model {
   // Bumped whenever the weights may have changed (a writable view handed out,
   // a training step run): the plans' constants version.
   uint64_t weights_version_ = 1;
+  ExclusiveUse in_use_;  // one call at a time: a second thread gets an error, not a race
+  struct TrainingState {
+    std::vector<float> values;
+    int64_t step = 0;
+    Rng rng;
+  };
+  std::unique_ptr<TrainingState> saved_;  // begin_transaction's copy
+  // Calls visit(pointer, count) for each range training may change.
+  template <class Visit> void for_each_training_range(Visit visit);
 };
 
 // A float buffer of n elements, 64-byte aligned and zeroed; null when out of memory.

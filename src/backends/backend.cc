@@ -1,16 +1,16 @@
 #include "backends/backend.h"
 
 #include <cstdlib>
-#include <cstring>
+
+#include "core/memory.h"
 
 namespace kiln {
 
 Status HostBuffer::allocate(int64_t bytes, std::unique_ptr<BackendBuffer>* out) {
   void* p = nullptr;
-  if (bytes > 0 && (uint64_t(bytes) > uint64_t(SIZE_MAX) ||  // wasm32: no wrap-around
-                    posix_memalign(&p, 64, size_t(bytes)) != 0))
+  size_t size = 0;
+  if (bytes > 0 && (!checked_bytes(bytes, 1, 0, &size) || !(p = try_aligned_alloc(size, true))))
     return Status::error("out of memory: a buffer of " + std::to_string(bytes) + " bytes");
-  if (p) std::memset(p, 0, size_t(bytes));
   out->reset(new HostBuffer(static_cast<char*>(p), bytes, true));
   return Status();
 }

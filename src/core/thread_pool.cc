@@ -8,6 +8,7 @@ namespace kiln {
 namespace {
 thread_local bool t_inside_task = false;
 thread_local int t_worker_index = 0;
+thread_local int t_run_depth = 0;  // RunScopes this thread holds
 
 // Spinning this long before sleeping lets back-to-back kernels hand work over
 // without a futex round trip (tens of microseconds natively, far more with
@@ -64,9 +65,13 @@ void ThreadPool::stop_workers() {
   stopping_ = false;
 }
 
-void ThreadPool::resize(int threads) {
+Status ThreadPool::resize(int threads) {
   threads = std::max(1, std::min(threads, 64));
-  if (threads == num_threads()) return;
+  if (t_run_depth > 0 || t_inside_task)
+    return Status::error("the thread count cannot change during a run (set it before fit, predict or run, not from a callback)");
+  std::unique_lock<std::shared_mutex> no_runs(runs_);
+  std::lock_guard<std::mutex> no_job(submit_);
+  if (threads == num_threads()) return Status();
   stop_workers();
   // New workers start at the current generation, so they wait for the next
   // job (the current one's claims would fail anyway: its tasks are done).
@@ -76,6 +81,17 @@ void ThreadPool::resize(int threads) {
       t_worker_index = i + 1;
       worker_loop(current);
     });
+  threads_.store(threads, std::memory_order_release);
+  return Status();
+}
+
+ThreadPool::RunScope::RunScope() : locked_(t_run_depth++ == 0 && !t_inside_task) {
+  if (locked_) ThreadPool::global().runs_.lock_shared();
+}
+
+ThreadPool::RunScope::~RunScope() {
+  --t_run_depth;
+  if (locked_) ThreadPool::global().runs_.unlock_shared();
 }
 
 uint64_t ThreadPool::run_tasks() {
@@ -110,11 +126,14 @@ void ThreadPool::worker_loop(uint64_t seen) {
 
 void ThreadPool::parallel_for(int num_tasks, const std::function<void(int)>& fn) {
   if (num_tasks <= 0) return;
-  if (num_tasks == 1 || workers_.empty() || t_inside_task) {
+  // Serial: one task, no workers, a nested call, or another caller's job has the workers.
+  std::unique_lock<std::mutex> own_workers(submit_, std::defer_lock);
+  if (num_tasks == 1 || threads_.load(std::memory_order_relaxed) == 1 || t_inside_task || !own_workers.try_lock()) {
     for (int i = 0; i < num_tasks; ++i) fn(i);
     return;
   }
   if (num_tasks > kMaxTasks) {  // more than the task field holds: in batches
+    own_workers.unlock();
     for (int base = 0; base < num_tasks; base += kMaxTasks)
       parallel_for(std::min(kMaxTasks, num_tasks - base), [&](int i) { fn(base + i); });
     return;

@@ -1,6 +1,7 @@
 #include "layers/config.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "layers/initializer_config.h"
 
@@ -17,6 +18,15 @@ bool ConfigReader::has(const char* key) const {
 
 static bool is_integer(const Json& v) { return v.is_number() && std::floor(v.as_number()) == v.as_number(); }
 
+// A number as the user wrote it, for errors: integers in int64's range
+// exactly, others in %g (casting 1e21 to int64 is undefined).
+static std::string number_string(double d) {
+  if (std::fabs(d) < 9.0e15 && std::floor(d) == d) return std::to_string(int64_t(d));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", d);
+  return buf;
+}
+
 Status ConfigReader::get_int(const char* key, int64_t dflt, int64_t* out, int64_t min, int64_t max) const {
   const Json* v = config_.find(key);
   if (!v || v->is_null()) {
@@ -26,7 +36,7 @@ Status ConfigReader::get_int(const char* key, int64_t dflt, int64_t* out, int64_
   if (!is_integer(*v)) return error(key, "must be an integer");
   double d = v->as_number();
   if (d < double(min) || d > double(max))
-    return error(key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " + std::to_string(int64_t(d)));
+    return error(key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " + number_string(d));
   *out = int64_t(d);
   return Status();
 }
@@ -40,7 +50,8 @@ Status ConfigReader::get_ints(const char* key, size_t n, const std::vector<int64
   }
   out->clear();
   if (v->is_number()) {
-    if (!is_integer(*v) || v->as_number() < double(min)) return error(key, "must be an integer >= " + std::to_string(min));
+    if (!is_integer(*v) || v->as_number() < double(min) || v->as_number() > double(int64_t(1) << 30))
+      return error(key, "must be an integer >= " + std::to_string(min) + ", got " + number_string(v->as_number()));
     out->assign(n, int64_t(v->as_number()));
     return Status();
   }

@@ -88,7 +88,7 @@ Status onnx_require_input(const OnnxOpContext& ctx, const OnnxInputs& in, size_t
 }
 
 Status onnx_normalize_axis(const OnnxOpContext& ctx, int64_t axis, int64_t rank, int64_t* out) {
-  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+  if (axis < -rank || axis >= rank)
     return ctx.error("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
   *out = axis < 0 ? axis + rank : axis;
   return Status();

@@ -17,9 +17,6 @@ namespace kiln {
 
 namespace {
 
-// The first element of a (scalar) value as a double, 0 when it is empty.
-double scalar_of(const OnnxValue& v) { return v.numel() > 0 ? v.to_doubles()[0] : 0.0; }
-
 int64_t floordiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 

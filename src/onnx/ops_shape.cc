@@ -82,8 +82,8 @@ Status op_reshape(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<On
       infer = int64_t(i);
     } else if (shape[i] < 0) {
       return ctx.error("shape has a negative dimension " + std::to_string(shape[i]));
-    } else {
-      known *= shape[i];
+    } else if (__builtin_mul_overflow(known, shape[i], &known) || known > kOnnxMaxElements) {
+      return ctx.error("shape " + onnx_shape_string(shape) + " has too many elements");
     }
   }
   if (infer >= 0) {

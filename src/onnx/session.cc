@@ -5,6 +5,7 @@
 #include <limits>
 #include <set>
 
+#include "core/thread_pool.h"
 #include "io/kiln_graph_format.h"
 #include "onnx/memory_plan.h"
 #include "onnx/op_arity.h"
@@ -338,6 +339,7 @@ Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxVal
     return Status::error("the model has " + std::to_string(inputs_.size()) + " input(s), got " + std::to_string(feeds.size()));
   for (size_t i = 0; i < feeds.size(); ++i) KILN_RETURN_IF_ERROR(check_feed(i, feeds[i]));
   std::lock_guard<std::mutex> lock(run_mutex_);
+  ThreadPool::RunScope fixed_thread_count;
   if (profile) profile->clear();
   // Run-time values by slot; constants are read from constant_slots_ in
   // place (no per-run copies: a Loop body runs once per iteration).

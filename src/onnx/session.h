@@ -109,7 +109,7 @@ class OnnxSession : public OnnxSubgraph {
   std::vector<Step> steps_;
   // The planned buffers, kept between runs; the mutex makes runs take turns.
   mutable std::mutex run_mutex_;
-  mutable std::vector<std::shared_ptr<std::vector<uint8_t>>> buffers_;
+  mutable std::vector<std::shared_ptr<ByteBuffer>> buffers_;
   mutable std::vector<float> scratch_;  // kernels' scratch (OnnxOpContext::scratch)
   mutable std::vector<OnnxValue> run_slots_;  // run()'s values by slot, kept for its capacity
 };

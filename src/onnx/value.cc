@@ -32,15 +32,21 @@ Status OnnxValue::allocate(OnnxDataType type, OnnxShape shape, bool zero, OnnxVa
   const size_t es = onnx_element_size(type);
   if (es == 0) return Status::error("tensors of type " + onnx_type_name(type) + " are not supported");
   const int64_t n = onnx_checked_numel(shape);
-  if (n < 0) return Status::error("shape " + onnx_shape_string(shape) + " is negative or too large");
-  const size_t need = size_t(n) * es + 16;  // +16: SIMD tails may read past the end
-  std::shared_ptr<std::vector<uint8_t>> storage;
+  size_t need = 0;
+  // +16: SIMD tails may read past the end.
+  if (n < 0 || !checked_bytes(n, es, 16, &need))
+    return Status::error("shape " + onnx_shape_string(shape) + " is negative or too large for " + onnx_type_name(type) + " values");
+  std::shared_ptr<ByteBuffer> storage;
   // A planned buffer nobody else holds may be reused (it only ever grows).
   if (out->storage_ && out->storage_.use_count() == 1 && out->storage_->size() >= need) {
     storage = std::move(out->storage_);
     if (zero) std::memset(storage->data(), 0, need);
   } else {
-    storage = std::make_shared<std::vector<uint8_t>>(need);
+    out->storage_.reset();  // a planned buffer too small is freed before the new one is taken
+    storage = ByteBuffer::allocate(need, zero);
+    if (!storage)
+      return Status::error("out of memory: a " + onnx_type_name(type) + " tensor of shape " + onnx_shape_string(shape) + " needs " +
+                           std::to_string(need) + " bytes");
   }
   OnnxValue v;
   v.type_ = type;
@@ -87,7 +93,7 @@ std::string onnx_value_description(const OnnxValue& v) {
   return onnx_type_name(v.type()) + " tensor";
 }
 
-OnnxValue OnnxValue::planned_buffer(std::shared_ptr<std::vector<uint8_t>> buffer) {
+OnnxValue OnnxValue::planned_buffer(std::shared_ptr<ByteBuffer> buffer) {
   OnnxValue v;
   v.storage_ = std::move(buffer);
   return v;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/memory.h"
 #include "core/shape.h"
 #include "core/status.h"
 #include "io/onnx_model.h"
@@ -29,7 +30,8 @@ constexpr int64_t kOnnxMaxElements = int64_t(1) << 31;
 class OnnxValue {
  public:
   OnnxValue() = default;
-  // Zero-filled storage for `shape`; an error for absurd sizes or unsupported types.
+  // Zero-filled storage for `shape`; an error for absurd sizes, unsupported
+  // types, or when the heap is exhausted (never an abort).
   // When *out arrives carrying a planned buffer (see planned_buffer) that is
   // large enough and held by nobody else, that buffer is reused.
   static Status make(OnnxDataType type, OnnxShape shape, OnnxValue* out);
@@ -37,9 +39,9 @@ class OnnxValue {
   static Status make_uninitialized(OnnxDataType type, OnnxShape shape, OnnxValue* out);
   // An undefined value that only carries `buffer` for the kernel's make() to
   // reuse: how the session's static memory plan hands buffers to kernels.
-  static OnnxValue planned_buffer(std::shared_ptr<std::vector<uint8_t>> buffer);
+  static OnnxValue planned_buffer(std::shared_ptr<ByteBuffer> buffer);
   // The storage, for the memory plan to check who else holds it.
-  const std::shared_ptr<std::vector<uint8_t>>& storage() const { return storage_; }
+  const std::shared_ptr<ByteBuffer>& storage() const { return storage_; }
   // Takes a parsed tensor's bytes (strings are not supported as values).
   static Status from_tensor(const OnnxTensor& t, OnnxValue* out);
   // A parsed sequence or optional (tensors inside; sequences of sequences are refused).
@@ -89,7 +91,7 @@ class OnnxValue {
   std::shared_ptr<const std::vector<OnnxValue>> items_;  // a sequence's elements
   OnnxShape shape_;
   int64_t numel_ = 0;
-  std::shared_ptr<std::vector<uint8_t>> storage_;
+  std::shared_ptr<ByteBuffer> storage_;
 };
 
 std::string onnx_type_name(OnnxDataType type);

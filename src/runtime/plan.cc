@@ -6,6 +6,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "core/json.h"
+#include "core/thread_pool.h"
 
 namespace kiln {
 
@@ -277,6 +278,7 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
 }
 
 void Plan::run() {
+  ThreadPool::RunScope fixed_thread_count;
   if (!constant_steps_.empty() && (!constants_ready_ || *constants_version_ != constants_seen_)) {
     for (Step& s : constant_steps_) s.kernel->run();
     constants_seen_ = *constants_version_;

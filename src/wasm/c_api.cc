@@ -35,7 +35,10 @@ int fail(const Status& s) { return c_api_fail(s); }
 extern "C" {
 
 const char* kiln_last_error() { return g_error.c_str(); }
-void kiln_set_threads(int n) { ThreadPool::global().resize(n); }
+int kiln_set_threads(int n) {
+  const Status s = ThreadPool::global().resize(n);
+  return s.ok() ? 1 : fail(s);
+}
 int kiln_num_threads() { return ThreadPool::global().num_threads(); }
 const char* kiln_gemm_kernel() { return gemm_active_kernel().name; }
 
@@ -163,6 +166,15 @@ int kiln_model_train_batch(Model* m, const float* const* xs, const float* const*
   Status s = m->train_batch(pointers(xs, m->num_inputs()), pointers(ys, m->num_outputs()), rows, count, &out[0], out + 1);
   return s.ok() ? 1 : fail(s);
 }
+
+// Transactions around calls that train (Model::begin_transaction): JS's fit
+// and trainOnBatch begin before their first step and roll back on any error.
+int kiln_model_begin(Model* m) {
+  Status s = m->begin_transaction();
+  return s.ok() ? 1 : fail(s);
+}
+void kiln_model_rollback(Model* m) { m->rollback(); }
+void kiln_model_commit(Model* m) { m->commit(); }
 
 // batch: rows run at once (0: the default).
 int kiln_model_evaluate(Model* m, const float* const* xs, const float* const* ys, int n, float* out, int batch) {
