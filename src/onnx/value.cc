@@ -1,10 +1,18 @@
 #include "onnx/value.h"
 
+#include <atomic>
+
 #include "core/float16.h"
 
 namespace kiln {
 
 int64_t onnx_checked_numel(const OnnxShape& shape) { return shape_numel(shape, kOnnxMaxElements); }
+
+namespace {
+std::atomic<uint64_t> g_value_byte_limit{UINT64_MAX};
+}
+
+void set_onnx_value_byte_limit(uint64_t bytes) { g_value_byte_limit.store(bytes); }
 
 std::string onnx_type_name(OnnxDataType type) {
   switch (type) {
@@ -36,6 +44,9 @@ Status OnnxValue::allocate(OnnxDataType type, OnnxShape shape, bool zero, OnnxVa
   // +16: SIMD tails may read past the end.
   if (n < 0 || !checked_bytes(n, es, 16, &need))
     return Status::error("shape " + onnx_shape_string(shape) + " is negative or too large for " + onnx_type_name(type) + " values");
+  if (uint64_t(need) > g_value_byte_limit.load(std::memory_order_relaxed))
+    return Status::error("a " + onnx_type_name(type) + " tensor of shape " + onnx_shape_string(shape) + " needs " + std::to_string(need) +
+                         " bytes, over the limit of " + std::to_string(g_value_byte_limit.load()) + " set by set_onnx_value_byte_limit");
   std::shared_ptr<ByteBuffer> storage;
   // A planned buffer nobody else holds may be reused (it only ever grows).
   if (out->storage_ && out->storage_.use_count() == 1 && out->storage_->size() >= need) {

@@ -94,6 +94,11 @@ class OnnxValue {
   std::shared_ptr<ByteBuffer> storage_;
 };
 
+// The most bytes one value may take (default: no limit beyond
+// kOnnxMaxElements and the heap). Embedders with a memory budget, and the
+// fuzzers, lower it; a value over it is an error naming its shape.
+void set_onnx_value_byte_limit(uint64_t bytes);
+
 std::string onnx_type_name(OnnxDataType type);
 // "float32 tensor", "sequence of int64", "empty optional": for errors.
 std::string onnx_value_description(const OnnxValue& v);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs each libFuzzer harness for SECONDS over its seed corpus (make fuzz):
+#   scripts/run_fuzzers.sh BUILD_DIR SECONDS HARNESS...
+# The corpus grows in BUILD_DIR/corpus/<name>; a finding is saved as
+# BUILD_DIR/crash-* (or leak-*, timeout-*, oom-*) and fails the run. Prints,
+# and appends to BUILD_DIR/report.txt, each harness's executions and coverage.
+set -uo pipefail
+build=$1 seconds=$2
+shift 2
+status=0
+report=$build/report.txt
+echo "# $(date -u +%FT%TZ), ${seconds}s per harness" >>"$report"
+for h in "$@"; do
+  name=${h#fuzz_}
+  mkdir -p "$build/corpus/$name"
+  log=$build/$h.log
+  # allocator_may_return_null: a huge allocation the code checks for is not a finding.
+  ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
+    "$build/$h" "$build/corpus/$name" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 \
+    -artifact_prefix="$build/" -print_final_stats=1 >"$log" 2>&1
+  rc=$?
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*')
+  line="$h: ${execs:-0} executions, coverage ${cov:-0} edges, exit $rc"
+  echo "$line" | tee -a "$report"
+  if [ $rc -ne 0 ]; then
+    status=1
+    grep -m5 -E 'ERROR|SUMMARY|runtime error' "$log"
+  fi
+done
+exit $status

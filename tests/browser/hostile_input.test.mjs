@@ -1,0 +1,28 @@
+// Hostile and broken input in headless Chromium (threaded wasm, issue #15):
+// the checks of tests/js/hostile_checks.mjs run inside the page, where a
+// trap or an abort would kill the page's module for good.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve } from '../../scripts/serve.mjs';
+import { launchBrowser } from '../../scripts/browser.mjs';
+import { hostileFixtures } from '../js/hostile_fixtures.mjs';
+
+test('hostile input ends in clear errors and leaves the page module working', { timeout: 120_000 }, async (t) => {
+  const server = await serve({ isolated: true });
+  const browser = await launchBrowser();
+  t.after(async () => { await browser.close(); await server.close(); });
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  await page.goto(`${server.url}web/index.html`);
+  const files = Object.fromEntries(Object.entries(hostileFixtures()).map(([k, v]) => [k, Array.from(v)]));
+  const done = await page.evaluate(async (files) => {
+    const kiln = await import('/lib/index.js');
+    await kiln.ready({ quiet: true });
+    const { hostileChecks } = await import('/tests/js/hostile_checks.mjs');
+    return hostileChecks(kiln, Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Uint8Array.from(v)])));
+  }, files);
+  t.diagnostic(done.join('; '));
+  assert.ok(done.length >= 18);
+  assert.deepEqual(errors, []);
+});
