@@ -14,6 +14,15 @@ namespace kiln {
 
 namespace {
 bool is_default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
+
+// A kernel's error names its node: kernels say it themselves through
+// OnnxOpContext::error, but shared helpers (allocation) cannot.
+Status name_node(const OnnxNode& n, Status s) {
+  if (s.ok()) return s;
+  const std::string prefix = n.op_type + " node '" + n.name + "'";
+  if (s.message().compare(0, prefix.size(), prefix) == 0) return s;
+  return Status::error(prefix + ": " + s.message());
+}
 }  // namespace
 
 Status OnnxSession::load(const uint8_t* data, size_t size, std::unique_ptr<OnnxSession>* out,
@@ -205,7 +214,7 @@ Status OnnxSession::fold_constants(std::vector<const OnnxNode*>* remaining_out) 
       OnnxInputs ins;
       for (const std::string& in : n.inputs) ins.push_back(in.empty() ? nullptr : &constants_.at(in));
       std::vector<OnnxValue> outs(n.outputs.size());
-      KILN_RETURN_IF_ERROR(op->kernel(OnnxOpContext(n, opset_), ins, &outs));
+      KILN_RETURN_IF_ERROR(name_node(n, op->kernel(OnnxOpContext(n, opset_), ins, &outs)));
       for (size_t k = 0; k < n.outputs.size(); ++k)
         if (!n.outputs[k].empty()) constants_[n.outputs[k]] = std::move(outs[k]);
       ++folded_;
@@ -378,7 +387,7 @@ Status OnnxSession::run(const std::vector<OnnxValue>& feeds, std::vector<OnnxVal
     }
     for (size_t k = 0; k < st.buffers.size(); ++k)
       if (st.buffers[k] >= 0) buffers_[size_t(st.buffers[k])] = outs[k].storage();
-    KILN_RETURN_IF_ERROR(status);
+    KILN_RETURN_IF_ERROR(name_node(*st.node, status));
     for (size_t k = 0; k < st.outputs.size(); ++k)
       if (st.outputs[k] >= 0) slots[size_t(st.outputs[k])] = std::move(outs[k]);
     for (int s : st.release) slots[size_t(s)] = OnnxValue();
