@@ -73,7 +73,7 @@ test-browser: js torchvision-models zoo-models
 # The C++ suite under sanitizers, built with clang and with g++ (issue #15):
 # ASan+UBSan runs every test, TSan the threading tests. Each build has its own
 # folder; the generated models are read from build/.
-SANITIZE_CMAKE = cmake -S . -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_DATA_DIR=$(CURDIR)/build
+SANITIZE_CMAKE = cmake -S . -DCMAKE_BUILD_TYPE=Release -DKILN_DATA_DIR=$(CURDIR)/build
 TSAN_TESTS = Concurrency.*:ThreadPool*:KernelScratch*
 test-sanitize: setup native fixtures torchvision-models
 	CXX=clang++ $(SANITIZE_CMAKE) -B build-asan-clang -DKILN_SANITIZE=address,undefined >/dev/null
@@ -99,7 +99,7 @@ test-sanitize-ci: setup native fixtures
 # build-fuzz/report.txt. Findings are saved as build-fuzz/crash-*.
 FUZZ_SECONDS ?= 60
 FUZZ_HARNESSES = fuzz_onnx fuzz_kiln_model fuzz_topology fuzz_tf_graph
-FUZZ_CMAKE = CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_BUILD_TESTS=OFF -DKILN_FUZZ=ON -DKILN_SANITIZE=address,undefined
+FUZZ_CMAKE = CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Release -DKILN_BUILD_TESTS=OFF -DKILN_FUZZ=ON -DKILN_SANITIZE=address,undefined
 fuzz: setup js native zoo-models
 	$(FUZZ_CMAKE) >/dev/null
 	cmake --build build-fuzz -j$(JOBS) --target $(FUZZ_HARNESSES)

@@ -175,6 +175,19 @@ export function backendInfo(): BackendInfo {
   return { ...info };
 }
 
+export interface MemoryInfo {
+  /** Bytes the core holds on the wasm heap now (models, sessions, plans, tensors during calls). */
+  heapBytes: number;
+  /** The wasm memory's size: it only grows (WebAssembly memory cannot shrink). */
+  memoryBytes: number;
+}
+
+/** Memory in use (TF.js's tf.memory() role): what the heap holds returns to its level once models are disposed. */
+export function memory(): MemoryInfo {
+  const m = mod();
+  return { heapBytes: m._kiln_heap_bytes(), memoryBytes: heapU8().buffer.byteLength };
+}
+
 /** The loaded module (throws a clear error before ready()). */
 export function mod(): WasmModule {
   if (!wasm) throw new Error('kiln: the backend is not loaded; call `await kiln.ready()` first');

@@ -1,7 +1,7 @@
 // Kiln's JavaScript API: the same in Node.js and in browsers. Mirrors
 // TensorFlow.js's Layers API, so code moves over by changing the import.
-export { ready, backendInfo, relaxedSimdSupported } from './backend.js';
-export type { ReadyOptions, BackendInfo } from './backend.js';
+export { ready, backendInfo, relaxedSimdSupported, memory } from './backend.js';
+export type { ReadyOptions, BackendInfo, MemoryInfo } from './backend.js';
 export { setBackend, getBackend, backends } from './compute_backends.js';
 export type { SetBackendOptions, PlanPlacement } from './compute_backends.js';
 export { Tensor, tensor, tensor2d, scalar } from './tensor.js';

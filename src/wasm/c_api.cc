@@ -1,6 +1,8 @@
 // The C ABI the JavaScript layer calls (exported from the wasm module). Each
 // fallible function returns 0 / null on failure and leaves the reason in
 // kiln_last_error(); nothing here aborts, so the instance stays usable.
+#include <malloc.h>
+
 #include <cstring>
 #include <memory>
 #include <string>
@@ -40,6 +42,8 @@ int kiln_set_threads(int n) {
   return s.ok() ? 1 : fail(s);
 }
 int kiln_num_threads() { return ThreadPool::global().num_threads(); }
+// Bytes malloc has handed out and not taken back (kiln.memory()).
+double kiln_heap_bytes() { return double(mallinfo().uordblks); }
 const char* kiln_gemm_kernel() { return gemm_active_kernel().name; }
 
 // Kernel-level access for tests and benchmarks: the GEMM micro-kernels this
