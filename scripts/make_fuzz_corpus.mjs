@@ -11,13 +11,13 @@ import * as kiln from '../lib/index.js';
 import { heapU8, mod } from '../lib/backend.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = process.argv[2] ?? join(ROOT, 'build-fuzz/corpus');
+const out = process.argv[2] ?? join(ROOT, 'build-asan-clang/corpus');
 const dirs = Object.fromEntries(['onnx', 'kiln_model', 'topology', 'tf_graph'].map((d) => [d, join(out, d)]));
 for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
 const MAX_SEED = 256 * 1024;  // larger seeds only slow every execution down
 let count = 0;
-const put = (dir, name, bytes) => {
-  if (bytes.length > MAX_SEED) return;
+const put = (dir, name, bytes, max = MAX_SEED) => {
+  if (bytes.length > max) return;
   writeFileSync(join(dir, name.replace(/[^A-Za-z0-9_.-]/g, '_')), bytes);
   count++;
 };
@@ -61,7 +61,53 @@ for (const [name, layers] of Object.entries(models)) {
   m.dispose();
 }
 
-// TF.js graph models: what loadGraphModel hands the core, captured on its way in.
+// TF.js graph models: small hand-made graphs (NHWC convolutions, pooling,
+// matmul, softmax, concat), and two real detectors, as loadGraphModel hands
+// them to the core (captured on their way in).
+const b64 = (text) => Buffer.from(text).toString('base64');
+const node = (name, op, input, attr = {}) => ({ name, op, input, attr });
+const floatT = { T: { type: 'DT_FLOAT' } };
+const placeholder = (shape) => node('x', 'Placeholder', [], { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: shape.map((d) => ({ size: String(d) })) } } });
+const constant = (name, dtype = 'DT_FLOAT') => node(name, 'Const', [], { dtype: { type: dtype } });
+const ints = (v) => ({ list: { i: v.map(String) } });
+const handMade = {
+  conv_pool: {
+    nodes: [placeholder([-1, 6, 6, 3]), constant('filter'), constant('bias'), constant('shape', 'DT_INT32'),
+      node('conv', '_FusedConv2D', ['x', 'filter', 'bias'], { ...floatT, strides: ints([1, 1, 1, 1]), padding: { s: b64('SAME') }, num_args: { i: '1' },
+        fused_ops: { list: { s: [b64('BiasAdd'), b64('Relu')] } }, data_format: { s: b64('NHWC') }, dilations: ints([1, 1, 1, 1]) }),
+      node('pool', 'MaxPool', ['conv'], { ksize: ints([1, 2, 2, 1]), strides: ints([1, 2, 2, 1]), padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') } }),
+      node('flat', 'Reshape', ['pool', 'shape'], floatT)],
+    weights: [['filter', 'float32', [3, 3, 3, 4]], ['bias', 'float32', [4]], ['shape', 'int32', [2], [-1, 36]]],
+  },
+  matmul_softmax: {
+    nodes: [placeholder([-1, 5]), constant('w'), constant('b'),
+      node('mm', 'MatMul', ['x', 'w'], { ...floatT, transpose_a: { b: false }, transpose_b: { b: false } }),
+      node('add', 'AddV2', ['mm', 'b'], floatT), node('sm', 'Softmax', ['add'], floatT)],
+    weights: [['w', 'float32', [5, 3]], ['b', 'float32', [3]]],
+  },
+  depthwise_concat: {
+    nodes: [placeholder([1, 5, 5, 2]), constant('dw'), constant('axis', 'DT_INT32'),
+      node('d', 'DepthwiseConv2dNative', ['x', 'dw'], { ...floatT, strides: ints([1, 1, 1, 1]), padding: { s: b64('SAME') }, data_format: { s: b64('NHWC') }, dilations: ints([1, 1, 1, 1]) }),
+      node('r6', 'Relu6', ['d'], floatT), node('cat', 'ConcatV2', ['x', 'r6', 'axis'], { ...floatT, N: { i: '2' } }),
+      node('mean', 'Mean', ['cat', 'axis'], { ...floatT, keep_dims: { b: true } })],
+    weights: [['dw', 'float32', [3, 3, 2, 1]], ['axis', 'int32', [], [3]]],
+  },
+};
+for (const [name, g] of Object.entries(handMade)) {
+  const chunks = [];
+  let offset = 0;
+  const entries = g.weights.map(([wname, dtype, shape, values]) => {
+    const count = shape.reduce((a, b) => a * b, 1);
+    const data = dtype === 'int32' ? Int32Array.from(values) : Float32Array.from({ length: count }, (_, i) => Math.sin(i + 1) * 0.5);
+    chunks.push(Buffer.from(data.buffer));
+    const entry = { name: wname, dtype, shape, offset };
+    offset += data.byteLength;
+    return entry;
+  });
+  const manifest = JSON.stringify({ modelTopology: { node: g.nodes }, signature: null, weights: entries });
+  put(dirs.tf_graph, `${name}.bin`, Buffer.concat([Buffer.from(manifest), Buffer.from([0]), ...chunks]));
+}
+
 const m = mod();
 const load = m._kiln_tfjs_graph_load;
 let captured = null;
@@ -70,12 +116,12 @@ m._kiln_tfjs_graph_load = (manifest, data, size) => {
   return load(manifest, data, size);
 };
 const human = join(ROOT, 'node_modules/@vladmandic/human/models');
-for (const name of ['antispoof', 'liveness', 'emotion', 'iris', 'blazeface']) {
+for (const name of ['antispoof', 'blazeface']) {
   const path = join(human, `${name}.json`);
   if (!existsSync(path)) continue;
   const gm = await kiln.loadGraphModel(`file://${path}`);
   gm.dispose();
-  if (captured) put(dirs.tf_graph, `${name}.bin`, captured);
+  if (captured) put(dirs.tf_graph, `${name}.bin`, captured, 4 << 20);
   captured = null;
 }
 m._kiln_tfjs_graph_load = load;

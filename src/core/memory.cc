@@ -22,6 +22,14 @@ void* try_aligned_alloc(size_t bytes, bool zero) {
   return p;
 }
 
+void FreeDeleter::operator()(void* p) const { std::free(p); }
+
+FloatArray try_float_array(int64_t n) {
+  size_t bytes = 0;
+  if (!checked_bytes(n, sizeof(float), 0, &bytes)) return nullptr;
+  return FloatArray(static_cast<float*>(try_aligned_alloc(bytes, false)));
+}
+
 std::shared_ptr<ByteBuffer> ByteBuffer::allocate(size_t bytes, bool zero) {
   void* p = try_aligned_alloc(bytes, zero);
   if (!p) return nullptr;

@@ -18,6 +18,14 @@ bool checked_bytes(int64_t count, size_t element_size, size_t extra, size_t* byt
 // of memory. Freed with std::free.
 void* try_aligned_alloc(size_t bytes, bool zero);
 
+// A float array from try_aligned_alloc (uninitialized); null when n is
+// negative, its byte count overflows, or the heap is exhausted.
+struct FreeDeleter {
+  void operator()(void* p) const;
+};
+using FloatArray = std::unique_ptr<float[], FreeDeleter>;
+FloatArray try_float_array(int64_t n);
+
 // A heap block of fixed size, shared by the values that view it (the ONNX
 // runtime's tensors). Made only through allocate(), which returns null when
 // out of memory.

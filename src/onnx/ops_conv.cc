@@ -25,21 +25,31 @@ int64_t floordiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) 
 // 1-D / 2-D float32 Conv on src/cpu/conv2d.h: NCHW -> NHWC, W [M, C/g, kh, kw]
 // -> [kh, kw, C/g, M], and back. The kernel takes pad_top / pad_left and the
 // output size; the end padding is implied (positions past the input read 0).
-void conv2d_fast(const ConvGeometry& g, int64_t n, int64_t c, int64_t m, int64_t cg, int64_t group, const float* x,
-                 const float* w, const float* b, float* y) {
+// The three channels-last copies, allocated so that no heap to hold them is an error.
+Status conv_copies(const OnnxOpContext& ctx, int64_t xn, int64_t wn, int64_t yn, FloatArray* xt, FloatArray* wt, FloatArray* yt) {
+  *xt = try_float_array(xn), *wt = try_float_array(wn), *yt = try_float_array(yn);
+  if (!*xt || !*wt || !*yt)
+    return ctx.error("out of memory for the channels-last copies (" + std::to_string(xn + wn + yn) + " floats)");
+  return Status();
+}
+
+Status conv2d_fast(const OnnxOpContext& ctx, const ConvGeometry& g, int64_t n, int64_t c, int64_t m, int64_t cg, int64_t group,
+                   const float* x, const float* w, const float* b, float* y) {
   const Conv2DParams p = conv2d_params_of(g, n, c, m, group);
   const int64_t hw = p.in_h * p.in_w, ohw = p.out_h * p.out_w, khw = p.kernel_h * p.kernel_w;
-  std::vector<float> xt(size_t(n * hw * c)), wt(size_t(khw * cg * m)), yt(size_t(n * ohw * m));
+  FloatArray xt, wt, yt;
+  KILN_RETURN_IF_ERROR(conv_copies(ctx, n * hw * c, khw * cg * m, n * ohw * m, &xt, &wt, &yt));
   for (int64_t ni = 0; ni < n; ++ni)
     for (int64_t ci = 0; ci < c; ++ci)
       for (int64_t i = 0; i < hw; ++i) xt[size_t((ni * hw + i) * c + ci)] = x[(ni * c + ci) * hw + i];
   for (int64_t mi = 0; mi < m; ++mi)
     for (int64_t ci = 0; ci < cg; ++ci)
       for (int64_t k = 0; k < khw; ++k) wt[size_t((k * cg + ci) * m + mi)] = w[(mi * cg + ci) * khw + k];
-  conv2d_forward(p, xt.data(), wt.data(), b, Activation::kLinear, yt.data());
+  conv2d_forward(p, xt.get(), wt.get(), b, Activation::kLinear, yt.get());
   for (int64_t ni = 0; ni < n; ++ni)
     for (int64_t mi = 0; mi < m; ++mi)
       for (int64_t i = 0; i < ohw; ++i) y[(ni * m + mi) * ohw + i] = yt[size_t((ni * ohw + i) * m + mi)];
+  return Status();
 }
 
 Status op_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
@@ -64,7 +74,7 @@ Status op_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   OnnxValue& y = (*out)[0];
   if (y.numel() == 0) return Status();
   if (x.type() == OnnxDataType::kFloat && g.nd <= 2) {
-    conv2d_fast(g, n, c, m, cg, group, x.data<float>(), w.data<float>(), b ? b->data<float>() : nullptr, y.data<float>());
+    KILN_RETURN_IF_ERROR(conv2d_fast(ctx, g, n, c, m, cg, group, x.data<float>(), w.data<float>(), b ? b->data<float>() : nullptr, y.data<float>()));
     return Status();
   }
   const std::vector<int64_t> tab = window_table(g);
@@ -157,7 +167,8 @@ Status op_conv_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
     p.dilation_h = one_d ? 1 : d[0], p.dilation_w = one_d ? d[0] : d[1];
     p.pad_top = one_d ? 0 : pb[0], p.pad_left = one_d ? pb[0] : pb[1];
     const int64_t hw = p.out_h * p.out_w, yhw = p.in_h * p.in_w, khw = p.kernel_h * p.kernel_w;
-    std::vector<float> xt(size_t(n * hw * c)), wt(size_t(khw * mg * c)), yt(size_t(n * yhw * m));
+    FloatArray xt, wt, yt;
+    KILN_RETURN_IF_ERROR(conv_copies(ctx, n * hw * c, khw * mg * c, n * yhw * m, &xt, &wt, &yt));
     const float* px = x.data<float>();
     const float* pw = w.data<float>();
     for (int64_t ni = 0; ni < n; ++ni)
@@ -166,7 +177,7 @@ Status op_conv_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
     for (int64_t ci = 0; ci < c; ++ci)
       for (int64_t mo = 0; mo < mg; ++mo)
         for (int64_t kk = 0; kk < khw; ++kk) wt[size_t((kk * mg + mo) * c + ci)] = pw[(ci * mg + mo) * khw + kk];
-    conv2d_backward_data(p, xt.data(), wt.data(), yt.data());
+    conv2d_backward_data(p, xt.get(), wt.get(), yt.get());
     float* py = y.data<float>();
     for (int64_t ni = 0; ni < n; ++ni)
       for (int64_t mi = 0; mi < m; ++mi) {

@@ -3,17 +3,11 @@
 // trap or an abort would kill the page's module for good.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve } from '../../scripts/serve.mjs';
-import { launchBrowser } from '../../scripts/browser.mjs';
+import { demoPage } from '../../scripts/browser.mjs';
 import { hostileFixtures } from '../js/hostile_fixtures.mjs';
 
 test('hostile input ends in clear errors and leaves the page module working', { timeout: 120_000 }, async (t) => {
-  const server = await serve({ isolated: true });
-  const browser = await launchBrowser();
-  t.after(async () => { await browser.close(); await server.close(); });
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  const { server, page, errors } = await demoPage(t);
   await page.goto(`${server.url}web/index.html`);
   const files = Object.fromEntries(Object.entries(hostileFixtures()).map(([k, v]) => [k, Array.from(v)]));
   const done = await page.evaluate(async (files) => {

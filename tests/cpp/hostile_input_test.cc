@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/memory.h"
+#include "expect_error.h"
 #include "kiln/kiln.h"
 #include "model_test_utils.h"
 #include "onnx/session.h"
@@ -127,16 +128,6 @@ TEST(HostileInput, OnnxRunOnAZeroSizeBatch) {
   ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(out[0].shape()[0], 0);
   EXPECT_EQ(out[0].numel(), 0);
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no kiln::Error was thrown";
-  return "";
 }
 
 TEST(HostileInput, ConfigErrorsPrintHugeNumbersAsWritten) {

@@ -15,9 +15,10 @@
 
 #include "api/model.h"
 #include "core/rng.h"
+#include "expect_error.h"
 #include "graph/graph.h"
-#include "runtime/plan.h"
 #include "kiln/kiln.h"
+#include "runtime/plan.h"
 
 namespace kiln {
 namespace {
@@ -26,18 +27,6 @@ const float kXorX[] = {0, 0, 0, 1, 1, 0, 1, 1};
 const float kXorLabel[] = {0, 1, 1, 0};
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-// Runs `fn`, which must throw kiln::Error; returns its message.
-template <typename Fn>
-std::string error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no kiln::Error was thrown";
-  return "";
-}
 
 TEST(ModelTraining, LearnsXorWithAdamSparseSoftmax) {
   Sequential m(2, 7);

@@ -9,20 +9,11 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "expect_error.h"
 #include "kiln/kiln.h"
 
 namespace kiln {
 namespace {
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no kiln::Error was thrown";
-  return "";
-}
 
 CompileOptions adam(float lr, const char* loss) {
   CompileOptions co;

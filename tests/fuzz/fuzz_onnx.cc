@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "fuzz_run_once.h"
+#include "io/kiln_graph_format.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   kiln::OnnxModel model;
