@@ -32,6 +32,8 @@ const walk = (dir, fn) => {
   }
 };
 walk(join(ROOT, 'tests/fixtures'), (p) => p.endsWith('.onnx') && put(dirs.onnx, `fixture_${basename(p)}`, readFileSync(p)));
+// Earlier findings (tests/fixtures/fuzz/<harness>/): each stays in its harness's seeds.
+for (const d of Object.keys(dirs)) walk(join(ROOT, 'tests/fixtures/fuzz', d), (p) => put(dirs[d], `finding_${basename(p)}`, readFileSync(p), 4 << 20));
 walk('/usr/share/libonnx-testdata/data/node', (p) => p.endsWith('model.onnx') && put(dirs.onnx, `node_${basename(dirname(p))}.onnx`, readFileSync(p)));
 walk(join(ROOT, 'build/zoo'), (p) => p.endsWith('.onnx') && put(dirs.onnx, `zoo_${basename(p)}`, readFileSync(p)));
 const cli = join(ROOT, 'build/kiln');

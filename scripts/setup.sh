@@ -10,6 +10,8 @@ need_apt=()
 command -v cmake >/dev/null || need_apt+=(cmake)
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v emcc >/dev/null || need_apt+=(emscripten)
+# clang's sanitizer and libFuzzer runtimes (make test-sanitize, make fuzz; CI's test-sanitize-ci).
+compgen -G '/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null || need_apt+=(clang libclang-rt-14-dev)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -f /usr/include/gtest/gtest.h ] || need_apt+=(libgtest-dev)
 /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null || need_apt+=(python3-torch python3-numpy)

@@ -17,7 +17,9 @@ namespace kiln {
 // degree-6 polynomial, 2^n put straight into the exponent bits. Inputs are
 // clamped to the finite range: below -87.3 the result is 0, above 88.7 about FLT_MAX.
 inline float vexp1(float in) {
-  const float x = std::min(std::max(in, -87.33654f), 88.72283f);
+  // The bound first: std::max(bound, NaN) is the bound, so x is always a
+  // number and the int conversions below stay defined (NaN is put back at the end).
+  const float x = std::min(88.72283f, std::max(-87.33654f, in));
   // Round to nearest with the 1.5 * 2^23 trick: adds only, so it vectorizes on any SIMD.
   const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   // ln2 split in two so r keeps its low bits (Cody and Waite).
@@ -36,7 +38,8 @@ inline float vexp1(float in) {
   float s1, s2;
   std::memcpy(&s1, &bits1, 4);
   std::memcpy(&s2, &bits2, 4);
-  return in < -87.33654f ? 0.0f : p * s1 * s2;  // below: e^x underflows (NaN stays NaN: the compare is false)
+  const float e = in < -87.33654f ? 0.0f : p * s1 * s2;  // below: e^x underflows
+  return in == in ? e : in;                               // NaN in, NaN out
 }
 
 // erf(x), vectorizable: x P(x^2) / Q(x^2) on x clamped to [-4, 4] (erf is

@@ -3,6 +3,8 @@
 // strides: shape_strides in core/shape.h).
 #pragma once
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/float16.h"
@@ -46,6 +48,21 @@ inline double onnx_element_as_double(const OnnxValue& v, int64_t i) {
   return d;
 }
 
+// d as T, for integer T the way wasm's saturating truncation gives it (the
+// build uses -mnontrapping-fptoint): NaN is 0 and values past T's range
+// clamp, natively too (a plain cast is undefined behaviour there).
+template <typename T>
+T onnx_saturating_cast(double d) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return T(d);
+  } else {
+    if (d != d) return T(0);
+    if (d <= double(std::numeric_limits<T>::min())) return std::numeric_limits<T>::min();
+    if (d >= double(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+    return T(d);
+  }
+}
+
 // Stores d as element i of v (any numeric / bool / 16-bit float type).
 inline void onnx_store_double(OnnxValue* v, int64_t i, double d) {
   if (v->type() == OnnxDataType::kFloat16) {
@@ -55,7 +72,7 @@ inline void onnx_store_double(OnnxValue* v, int64_t i, double d) {
   } else if (v->type() == OnnxDataType::kBool) {
     v->data<uint8_t>()[i] = d != 0;
   } else {
-    onnx_dispatch_numeric(v->type(), [&](auto zero) { v->data<decltype(zero)>()[i] = decltype(zero)(d); });
+    onnx_dispatch_numeric(v->type(), [&](auto zero) { v->data<decltype(zero)>()[i] = onnx_saturating_cast<decltype(zero)>(d); });
   }
 }
 

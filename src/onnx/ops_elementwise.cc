@@ -9,6 +9,7 @@
 #include "core/thread_pool.h"
 #include "cpu/vector_math.h"
 #include "onnx/dispatch.h"
+#include "onnx/kernel_util.h"
 #include "onnx/op.h"
 
 namespace kiln {
@@ -340,7 +341,7 @@ Status op_pow(const OnnxOpContext& c, const OnnxInputs& in, std::vector<OnnxValu
     const std::vector<double> d = in[1]->to_doubles();
     onnx_dispatch_numeric(e.type(), [&](auto zero) {
       using T = decltype(zero);
-      for (size_t i = 0; i < d.size(); ++i) e.data<T>()[i] = T(d[i]);
+      for (size_t i = 0; i < d.size(); ++i) e.data<T>()[i] = onnx_saturating_cast<T>(d[i]);
     });
   }
   const OnnxValue& b = e.defined() ? e : *in[1];
@@ -428,7 +429,7 @@ Status variadic(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onnx
     const double n = double(in.size());
     onnx_dispatch_numeric(acc.type(), [&](auto zero) {
       using T = decltype(zero);
-      for (int64_t i = 0; i < acc.numel(); ++i) acc.data<T>()[i] = T(double(acc.data<T>()[i]) / n);
+      for (int64_t i = 0; i < acc.numel(); ++i) acc.data<T>()[i] = onnx_saturating_cast<T>(double(acc.data<T>()[i]) / n);
     });
   }
   (*out)[0] = std::move(acc);
@@ -489,7 +490,7 @@ Status op_clip(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
     if (!st.ok()) return;
     for (int64_t i = 0; i < x.numel(); ++i) {
       const double v = double(x.data<T>()[i]);
-      (*out)[0].data<T>()[i] = T(v < lo ? lo : v > hi ? hi : v);
+      (*out)[0].data<T>()[i] = onnx_saturating_cast<T>(v < lo ? lo : v > hi ? hi : v);
     }
   });
   return ok ? st : ctx.error("does not take " + onnx_type_name(x.type()));

@@ -620,6 +620,10 @@ Status resize_axis_taps(const OnnxOpContext& ctx, const ResizeParams& rp, int64_
     } else {
       return ctx.error("unknown coordinate_transformation_mode '" + ctm + "'");
     }
+    // Past 4 pixels beyond either edge every tap clamps to the edge: bounding
+    // xo changes no result and keeps the conversions below defined (NaN, a
+    // scale near 0).
+    xo = xo == xo ? std::min(std::max(xo, -4.0), double(in_len) + 4.0) : -4.0;
     int64_t* ix = &t->idx[size_t(o * t->taps)];
     double* w = &t->w[size_t(o * t->taps)];
     auto clampi = [&](int64_t i) { return std::max<int64_t>(0, std::min(in_len - 1, i)); };
@@ -695,6 +699,7 @@ Status op_upsample(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
 Status resize_float(const OnnxOpContext& ctx, const ResizeParams& rp, const OnnxValue& x, const OnnxShape& os,
                     const std::vector<double>& sc, const std::vector<double>& roiv, OnnxValue* y) {
   const int64_t rank = x.rank();
+  if (onnx_checked_numel(os) == 0) return OnnxValue::make(x.type(), os, y);  // nothing to interpolate
   std::vector<float> cur(x.data<float>(), x.data<float>() + x.numel()), nxt;
   OnnxShape cs = x.shape();
   for (int64_t a = 0; a < rank; ++a) {
@@ -756,7 +761,12 @@ Status resize_with(const OnnxOpContext& ctx, const ResizeParams& rp, const OnnxV
   if (scales && scales->numel() > 0) {
     sc = scales->to_doubles();
     if (int64_t(sc.size()) != rank) return ctx.error("scales must have one entry per axis");
-    for (int64_t a = 0; a < rank; ++a) os[size_t(a)] = int64_t(std::floor(double(x.shape()[size_t(a)]) * sc[size_t(a)]));
+    for (int64_t a = 0; a < rank; ++a) {
+      const double length = std::floor(double(x.shape()[size_t(a)]) * sc[size_t(a)]);
+      if (!(length >= 0 && length <= double(kOnnxMaxElements)))  // NaN fails too
+        return ctx.error("scale " + std::to_string(sc[size_t(a)]) + " on axis " + std::to_string(a) + " gives no valid length");
+      os[size_t(a)] = int64_t(length);
+    }
   } else if (sizes) {
     std::vector<int64_t> sz;
     KILN_RETURN_IF_ERROR(sizes->to_int64s(&sz));

@@ -6,6 +6,7 @@
 
 #include "core/thread_pool.h"
 #include "onnx/dispatch.h"
+#include "onnx/kernel_util.h"
 #include "onnx/op.h"
 
 namespace kiln {
@@ -137,7 +138,7 @@ Status reduce(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
   }
   const bool ok = onnx_dispatch_numeric(y.type(), [&](auto zero) {
     using T = decltype(zero);
-    for (int64_t i = 0; i < n_out; ++i) y.data<T>()[i] = T(acc[size_t(i)]);
+    for (int64_t i = 0; i < n_out; ++i) y.data<T>()[i] = onnx_saturating_cast<T>(acc[size_t(i)]);  // integer log/sqrt/mean: NaN, inf
   });
   if (!ok) return ctx.error("does not take " + onnx_type_name(x.type()));
   (*out)[0] = std::move(y);

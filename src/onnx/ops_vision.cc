@@ -67,7 +67,9 @@ Status op_grid_sample(const OnnxOpContext& ctx, const OnnxInputs& in, std::vecto
       for (int64_t i = 0; i < ho; ++i)
         for (int64_t j = 0; j < wo; ++j) {
           const size_t gi = size_t(((ni * ho + i) * wo + j) * 2);
-          double gx = unnorm(gv[gi], w), gy = unnorm(gv[gi + 1], h);
+          // Kept where the integer conversions below are defined: NaN reads as far outside.
+          auto bounded = [](double g) { return g == g ? std::min(std::max(g, -1e12), 1e12) : -1e12; };
+          double gx = bounded(unnorm(gv[gi], w)), gy = bounded(unnorm(gv[gi + 1], h));
           double v;
           if (mode == "bicubic") {
             const double x0 = std::floor(gx), y0 = std::floor(gy), tx = gx - x0, ty = gy - y0, a = -0.75;
@@ -130,7 +132,10 @@ Status op_roi_align(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
     double rw = ew - sw, rh = eh - sh;
     if (!half_pixel) rw = std::max(rw, 1.0), rh = std::max(rh, 1.0);
     const double bh = rh / double(oh), bw = rw / double(ow);
-    const int64_t gh = sr > 0 ? sr : int64_t(std::ceil(rh / double(oh))), gw = sr > 0 ? sr : int64_t(std::ceil(rw / double(ow)));
+    const double grid_h = sr > 0 ? double(sr) : std::ceil(rh / double(oh)), grid_w = sr > 0 ? double(sr) : std::ceil(rw / double(ow));
+    if (!(grid_h <= 4096 && grid_w <= 4096))  // NaN or huge ROI coordinates
+      return ctx.error("ROI " + std::to_string(r) + " needs a sampling grid of " + std::to_string(grid_h) + " x " + std::to_string(grid_w));
+    const int64_t gh = int64_t(grid_h), gw = int64_t(grid_w);
     const double count = double(std::max<int64_t>(gh * gw, 1));
     for (int64_t ci = 0; ci < c; ++ci) {
       const double* plane = &xv[size_t((bidx[size_t(r)] * c + ci) * h * w)];
@@ -143,7 +148,7 @@ Status op_roi_align(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
               double yy = sh + double(ph) * bh + (double(iy) + 0.5) * bh / double(gh);
               double xx = sw + double(pw) * bw + (double(ix) + 0.5) * bw / double(gw);
               double val = 0;
-              if (!(yy < -1.0 || yy > double(h) || xx < -1.0 || xx > double(w))) {
+              if (yy >= -1.0 && yy <= double(h) && xx >= -1.0 && xx <= double(w)) {  // NaN: outside
                 yy = std::max(yy, 0.0), xx = std::max(xx, 0.0);
                 int64_t yl = int64_t(yy), xl = int64_t(xx), yh, xh;
                 if (yl >= h - 1) yh = yl = h - 1, yy = double(yl);

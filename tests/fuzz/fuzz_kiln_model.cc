@@ -2,6 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "fuzz_init.h"
 #include "fuzz_run_once.h"
 #include "io/model_format.h"
 

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "fuzz_init.h"
 #include "fuzz_run_once.h"
 #include "io/kiln_graph_format.h"
 

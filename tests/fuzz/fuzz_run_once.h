@@ -52,10 +52,3 @@ inline void fuzz_run_model(Model& m) {
 
 }  // namespace kiln
 
-// Each harness binary includes this once. Values over 64 MiB are refused, so
-// a file asking for gigabytes is an error at once rather than a slow unit
-// that libFuzzer's memory limit would report as a finding.
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  kiln::set_onnx_value_byte_limit(uint64_t(64) << 20);
-  return 0;
-}

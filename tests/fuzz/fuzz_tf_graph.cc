@@ -8,6 +8,7 @@
 #include <string>
 
 #include "frontends/tf_graph/tf_graph_model.h"
+#include "fuzz_init.h"
 #include "fuzz_run_once.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,5 +1,6 @@
 #include "frontends/tf_graph/tf_graph_model.h"
 
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -27,15 +28,17 @@ Status read_weight(const Json& spec, const uint8_t* data, size_t size, OnnxTenso
   if (!shape || !shape->is_array()) return Status::error(where + ": no shape");
   uint64_t count = 1;
   for (const Json& dim : shape->items()) {
-    if (!dim.is_number() || dim.as_number() < 0 || dim.as_number() != double(int64_t(dim.as_number())) ||
-        dim.as_number() > double(size))
+    // The range first: converting 3e87 to an integer is undefined.
+    if (!dim.is_number() || !(dim.as_number() >= 0 && dim.as_number() <= double(size)) ||
+        dim.as_number() != std::floor(dim.as_number()))
       return Status::error(where + ": the shape must hold non-negative integers no larger than the data");
     out->dims.push_back(int64_t(dim.as_number()));
     count *= uint64_t(out->dims.back());
     if (count > size) return Status::error(where + ": its shape needs more bytes than the weight data holds");
   }
   const uint64_t bytes = count * element;
-  if (!offset || !offset->is_number() || offset->as_number() < 0 || offset->as_number() != double(uint64_t(offset->as_number())))
+  if (!offset || !offset->is_number() || !(offset->as_number() >= 0 && offset->as_number() <= double(size)) ||
+      offset->as_number() != std::floor(offset->as_number()))
     return Status::error(where + ": no byte offset");
   const uint64_t at = uint64_t(offset->as_number());
   if (at > size || bytes > size - at)
