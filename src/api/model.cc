@@ -471,34 +471,35 @@ void Model::for_each_training_range(Visit visit) {
 }
 
 Status Model::begin_transaction() {
-  saved_.reset();
   int64_t total = 0;
   for_each_training_range([&](float*, int64_t n) { total += n; });
-  // The copy must fail with an error, not abort: probe the heap first.
-  float* probe = aligned_floats(total);
-  if (!probe) return Status::error("out of memory saving the model's state before training (" + std::to_string(total) + " floats)");
-  std::free(probe);
-  auto state = std::make_unique<TrainingState>();
-  state->values.resize(size_t(total));
+  if (!saved_ || int64_t(saved_->values.capacity()) < total) {
+    // The copy must fail with an error, not abort: probe the heap first.
+    saved_.reset();
+    float* probe = aligned_floats(total);
+    if (!probe) return Status::error("out of memory saving the model's state before training (" + std::to_string(total) + " floats)");
+    std::free(probe);
+    saved_ = std::make_unique<TrainingState>();
+  }
+  TrainingState& state = *saved_;
+  state.values.resize(size_t(total));
   size_t at = 0;
   for_each_training_range([&](float* p, int64_t n) {
-    std::memcpy(state->values.data() + at, p, size_t(n) * sizeof(float));
+    std::memcpy(state.values.data() + at, p, size_t(n) * sizeof(float));
     at += size_t(n);
   });
-  state->step = step_;
-  state->rng = rng_;
-  saved_ = std::move(state);
+  state.step = step_;
+  state.rng = rng_;
+  state.active = true;
   return Status();
 }
 
 void Model::rollback() {
-  if (!saved_) return;
+  if (!saved_ || !saved_->active) return;
+  saved_->active = false;
   int64_t total = 0;
   for_each_training_range([&](float*, int64_t n) { total += n; });
-  if (size_t(total) != saved_->values.size()) {  // frozen or recompiled since begin: the ranges moved
-    saved_.reset();
-    return;
-  }
+  if (size_t(total) != saved_->values.size()) return;  // frozen or recompiled since begin: the ranges moved
   size_t at = 0;
   for_each_training_range([&](float* p, int64_t n) {
     std::memcpy(p, saved_->values.data() + at, size_t(n) * sizeof(float));
@@ -507,7 +508,6 @@ void Model::rollback() {
   step_ = saved_->step;
   rng_ = saved_->rng;
   ++weights_version_;
-  saved_.reset();
 }
 
 Status Model::train_batch(const std::vector<const float*>& xs, const std::vector<const float*>& ys, const uint32_t* rows,

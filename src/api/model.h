@@ -159,11 +159,14 @@ class Model {
   // Transactions for calls that train (fit, trainOnBatch): begin saves what
   // training can change (the weights of unfrozen layers, moving statistics
   // included, their optimizer slots, the step count, the shuffling and dropout
-  // state), rollback puts it back, commit drops the copy. A frozen base is not
-  // copied, so fine-tuning a head saves little.
+  // state), rollback puts it back, commit ends the transaction. A frozen base
+  // is not copied, so fine-tuning a head saves little. The copy's memory is
+  // kept for the next call (trainOnBatch loops allocate nothing per step).
   Status begin_transaction();
   void rollback();
-  void commit() { saved_.reset(); }
+  void commit() {
+    if (saved_) saved_->active = false;
+  }
 
   // Held by each call above; callers running several in a row (fit) hold it too.
   const ExclusiveUse& in_use() const { return in_use_; }
@@ -235,6 +238,7 @@ class Model {
     std::vector<float> values;
     int64_t step = 0;
     Rng rng;
+    bool active = false;  // between begin_transaction and commit / rollback
   };
   std::unique_ptr<TrainingState> saved_;  // begin_transaction's copy
   // Calls visit(pointer, count) for each range training may change.

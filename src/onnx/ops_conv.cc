@@ -131,9 +131,19 @@ Status op_conv_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
   const std::string auto_pad = ctx.get_string("auto_pad", "NOTSET");
   if (int64_t(k.size()) != nd || int64_t(s.size()) != nd || int64_t(d.size()) != nd || int64_t(op.size()) != nd || int64_t(pads.size()) != 2 * nd)
     return ctx.error("attribute lengths do not match the spatial rank");
+  // Bounded so the output-size arithmetic below cannot overflow.
+  constexpr int64_t kMaxAttr = int64_t(1) << 20, kMaxPad = int64_t(1) << 31;
   for (int64_t i = 0; i < nd; ++i)
-    if (s[size_t(i)] < 1 || d[size_t(i)] < 1 || op[size_t(i)] < 0) return ctx.error("strides and dilations must be positive");
+    if (s[size_t(i)] < 1 || d[size_t(i)] < 1 || op[size_t(i)] < 0 || s[size_t(i)] > kMaxAttr || d[size_t(i)] > kMaxAttr ||
+        op[size_t(i)] > kMaxAttr)
+      return ctx.error("strides and dilations must be in [1, 2^20] and output_padding in [0, 2^20]");
+  for (int64_t p : pads)
+    if (p < 0 || p > kMaxPad) return ctx.error("pads must be in [0, 2^31], got " + std::to_string(p));
   if (!oshape.empty() && int64_t(oshape.size()) > nd) oshape.erase(oshape.begin(), oshape.end() - nd);
+  if (!oshape.empty() && int64_t(oshape.size()) != nd)
+    return ctx.error("output_shape has " + std::to_string(oshape.size()) + " entries for " + std::to_string(nd) + " spatial axes");
+  for (int64_t o : oshape)
+    if (o < 0 || o > kMaxPad) return ctx.error("output_shape entries must be in [0, 2^31], got " + std::to_string(o));
   std::vector<int64_t> xin(x.shape().begin() + 2, x.shape().end()), pb(nd), yout(nd);
   for (int64_t i = 0; i < nd; ++i) {
     const int64_t full = s[i] * (xin[i] - 1) + op[i] + (k[i] - 1) * d[i] + 1;
