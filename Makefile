@@ -103,13 +103,14 @@ fuzz: setup js native zoo-models
 # What CI runs after `make test` (the whole of test-sanitize does not fit its
 # 30 minutes): the clang ASan+UBSan build of the fuzz harnesses, replaying
 # every seed (the hostile fixtures, ONNX's node models, the zoo, Layers and
-# TF.js graph models) and fuzzing each for 15 s. The hostile-input and
-# threading tests run in `make test` (Release); under ASan and TSan in test-sanitize.
+# TF.js graph models, earlier findings) and then 20,000 inputs each from a
+# fixed seed, so a run is reproducible. The hostile-input and threading tests
+# run in `make test` (Release); under ASan and TSan in test-sanitize.
 test-sanitize-ci: setup js native zoo-models
 	$(ASAN_CLANG_CMAKE) >/dev/null
 	cmake --build build-asan-clang -j$(JOBS) --target $(FUZZ_HARNESSES)
 	node scripts/make_fuzz_corpus.mjs build-asan-clang/corpus
-	bash scripts/run_fuzzers.sh build-asan-clang 15 $(FUZZ_HARNESSES)
+	bash scripts/run_fuzzers.sh build-asan-clang runs=20000 $(FUZZ_HARNESSES)
 
 bench-mlp: setup all
 	node bench/run_mlp.mjs

@@ -10,7 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string json(reinterpret_cast<const char*>(data), size);
   std::unique_ptr<kiln::Model> model;
-  if (!kiln::Model::create(json, 7, &model, int64_t(1) << 22).ok()) return 0;
+  if (!kiln::Model::create(json, 7, &model, int64_t(1) << 18).ok()) return 0;
   kiln::fuzz_run_model(*model);
   return 0;
 }
