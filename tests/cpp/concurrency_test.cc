@@ -29,6 +29,14 @@ struct ThreadsGuard {
   ~ThreadsGuard() { (void)ThreadPool::global().resize(saved); }
 };
 
+// Runs fn(t) on `count` threads at once and waits for them all.
+template <typename Fn>
+void on_threads(int count, Fn fn) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < count; ++t) threads.emplace_back([&fn, t] { fn(t); });
+  for (auto& th : threads) th.join();
+}
+
 std::unique_ptr<OnnxSession> load_cnn() {
   std::ifstream f(std::string(KILN_FIXTURE_DIR) + "/onnx_models/cnn.onnx", std::ios::binary);
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -61,13 +69,10 @@ TEST(Concurrency, ThreadsEachRunningTheirOwnSessionGetTheirOwnAnswers) {
     alone.push_back(run_cnn(*sessions.back(), 8, float(t)));
   }
   std::atomic<int> mismatches{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t)
-    threads.emplace_back([&, t] {
-      for (int r = 0; r < kRuns; ++r)
-        if (run_cnn(*sessions[size_t(t)], 8, float(t)) != alone[size_t(t)]) ++mismatches;
-    });
-  for (auto& th : threads) th.join();
+  on_threads(kThreads, [&](int t) {
+    for (int r = 0; r < kRuns; ++r)
+      if (run_cnn(*sessions[size_t(t)], 8, float(t)) != alone[size_t(t)]) ++mismatches;
+  });
   EXPECT_EQ(mismatches.load(), 0);
 }
 
@@ -77,13 +82,10 @@ TEST(Concurrency, ThreadsSharingOneSessionTakeTurns) {
   std::unique_ptr<OnnxSession> s = load_cnn();
   const std::vector<float> want = run_cnn(*s, 4, 0.5f);
   std::atomic<int> mismatches{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 3; ++t)
-    threads.emplace_back([&] {
-      for (int r = 0; r < 20; ++r)
-        if (run_cnn(*s, 4, 0.5f) != want) ++mismatches;
-    });
-  for (auto& th : threads) th.join();
+  on_threads(3, [&](int) {
+    for (int r = 0; r < 20; ++r)
+      if (run_cnn(*s, 4, 0.5f) != want) ++mismatches;
+  });
   EXPECT_EQ(mismatches.load(), 0);
 }
 
@@ -91,17 +93,14 @@ TEST(Concurrency, PoolServesSeveralCallersAtOnce) {
   ThreadsGuard guard;
   ASSERT_TRUE(ThreadPool::global().resize(3).ok());
   std::atomic<int> wrong{0};
-  std::vector<std::thread> callers;
-  for (int c = 0; c < 4; ++c)
-    callers.emplace_back([&, c] {
-      for (int call = 0; call < 2000; ++call) {
-        const int tasks = 1 + (call + c) % 9;
-        std::vector<int> hits(size_t(tasks), 0);  // each task writes only its own slot
-        ThreadPool::global().parallel_for(tasks, [&](int i) { ++hits[size_t(i)]; });
-        for (int h : hits) wrong += h != 1;
-      }
-    });
-  for (auto& th : callers) th.join();
+  on_threads(4, [&](int c) {
+    for (int call = 0; call < 2000; ++call) {
+      const int tasks = 1 + (call + c) % 9;
+      std::vector<int> hits(size_t(tasks), 0);  // each task writes only its own slot
+      ThreadPool::global().parallel_for(tasks, [&](int i) { ++hits[size_t(i)]; });
+      for (int h : hits) wrong += h != 1;
+    }
+  });
   EXPECT_EQ(wrong.load(), 0);
 }
 
