@@ -49,3 +49,9 @@ save("topk_one_output", [h.make_node("TopK", ["x", "k"], ["y"], name="topk")],
 # Gemm with one input.
 save("gemm_one_input", [h.make_node("Gemm", ["x"], ["y"], name="gemm")],
      [h.make_tensor_value_info("x", T.FLOAT, [2, 2])], any_y)
+# A value the heap holds (480 MB of uint8) whose reduction's float64 working
+# copy (3.84 GB) it cannot: an aborted wasm instance before, as std::vector
+# cannot fail without exceptions. The length comes from the input, so it runs.
+save("reduce_copy_too_big", [h.make_node("ConstantOfShape", ["n"], ["v"], name="fill", value=h.make_tensor("v", T.UINT8, [1], [1])),
+                             h.make_node("ReduceMax", ["v"], ["y"], name="reduce", axes=[0], keepdims=0)],
+     [h.make_tensor_value_info("n", T.INT64, [1])], [h.make_tensor_value_info("y", T.UINT8, None)])

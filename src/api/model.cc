@@ -245,6 +245,7 @@ bool Model::dense_specs(std::vector<DenseLayerSpec>* out) const {
 Status Model::compile(const TrainingConfig& config) {
   const ExclusiveUse::Guard guard(in_use_);
   if (!guard.ok()) return guard.busy("the model", "compile");
+  if (in_transaction()) return Status::error("compile: the model cannot be recompiled while fit or trainOnBatch runs (a failure could not be undone)");
   if (int(config.loss) >= kNumLossKinds) return Status::error("compile: unknown loss");
   for (const auto& layer : layers_)
     if (!layer->training_refusal().empty()) return Status::error("compile: " + layer->training_refusal());
@@ -476,9 +477,8 @@ Status Model::begin_transaction() {
   if (!saved_ || int64_t(saved_->values.capacity()) < total) {
     // The copy must fail with an error, not abort: probe the heap first.
     saved_.reset();
-    float* probe = aligned_floats(total);
-    if (!probe) return Status::error("out of memory saving the model's state before training (" + std::to_string(total) + " floats)");
-    std::free(probe);
+    if (!heap_can_hold(size_t(total) * sizeof(float)))
+      return Status::error("out of memory saving the model's state before training (" + std::to_string(total) + " floats)");
     saved_ = std::make_unique<TrainingState>();
   }
   TrainingState& state = *saved_;
@@ -499,7 +499,7 @@ void Model::rollback() {
   saved_->active = false;
   int64_t total = 0;
   for_each_training_range([&](float*, int64_t n) { total += n; });
-  if (size_t(total) != saved_->values.size()) return;  // frozen or recompiled since begin: the ranges moved
+  if (size_t(total) != saved_->values.size()) return;  // unreachable: freezing and compiling are refused during one
   size_t at = 0;
   for_each_training_range([&](float* p, int64_t n) {
     std::memcpy(p, saved_->values.data() + at, size_t(n) * sizeof(float));
@@ -698,6 +698,9 @@ Status Model::set_layer_trainable(const std::string& layer, bool trainable) {
   while (l < layers_.size() && layers_[l]->name() != layer) ++l;
   if (l == layers_.size()) return Status::error("the model has no layer named '" + layer + "'");
   if (layer_trainable_[l] == trainable) return Status();
+  // What a transaction saved is the trainable state at its start.
+  if (in_transaction())
+    return Status::error("layer '" + layer + "': trainable cannot change while fit or trainOnBatch runs (a failure could not be undone); set it before fit");
   // The topology is the model's record (saved files, toJSON): the flag lives there.
   Json topo;
   KILN_RETURN_IF_ERROR(parse_json(topology_, &topo));

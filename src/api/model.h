@@ -163,6 +163,7 @@ class Model {
   // is not copied, so fine-tuning a head saves little. The copy's memory is
   // kept for the next call (trainOnBatch loops allocate nothing per step).
   Status begin_transaction();
+  bool in_transaction() const { return saved_ && saved_->active; }
   void rollback();
   void commit() {
     if (saved_) saved_->active = false;

@@ -57,7 +57,8 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) const {
   for (const OnnxValue& v : outs) {
     Tensor t;
     t.shape = v.shape();
-    const std::vector<double> d = v.to_doubles();
+    std::vector<double> d;
+    check(v.to_doubles(&d));
     t.data.assign(d.begin(), d.end());
     result.push_back(std::move(t));
   }

@@ -22,6 +22,12 @@ void* try_aligned_alloc(size_t bytes, bool zero) {
   return p;
 }
 
+bool heap_can_hold(size_t bytes) {
+  void* p = try_aligned_alloc(bytes, false);
+  std::free(p);
+  return p != nullptr;
+}
+
 void FreeDeleter::operator()(void* p) const { std::free(p); }
 
 FloatArray try_float_array(int64_t n) {

@@ -7,6 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
 
 namespace kiln {
 
@@ -25,6 +29,27 @@ struct FreeDeleter {
 };
 using FloatArray = std::unique_ptr<float[], FreeDeleter>;
 FloatArray try_float_array(int64_t n);
+
+// Whether the heap can give `bytes` now: they are allocated through
+// try_aligned_alloc and freed again, so the allocation that follows at once
+// (a std::vector's, which would abort the wasm instance) finds them.
+bool heap_can_hold(size_t bytes);
+
+// Resizes `v` to n elements (new ones set to `fill`) for a kernel's working
+// memory sized by its values (index tables, double accumulators); an error
+// naming `what` and the bytes when n is negative, too large or more than the
+// heap can give.
+template <typename T>
+Status resize_or_error(std::vector<T>* v, int64_t n, const char* what, const T& fill = T()) {
+  size_t bytes = 0;
+  if (!checked_bytes(n, sizeof(T), 0, &bytes))
+    return Status::error(std::string("out of memory: ") + what + " of " + std::to_string(n) + " elements is too large");
+  if (size_t(n) > v->capacity() && !heap_can_hold(bytes))
+    return Status::error(std::string("out of memory: ") + what + " of " + std::to_string(n) + " elements needs " +
+                         std::to_string(bytes) + " bytes");
+  v->resize(size_t(n), fill);
+  return Status();
+}
 
 // A heap block of fixed size, shared by the values that view it (the ONNX
 // runtime's tensors). Made only through allocate(), which returns null when

@@ -76,9 +76,10 @@ Status init_nchw_geometry(const OnnxOpContext& ctx, const OnnxShape& x, const st
 
 // Per (output position, kernel position) the flat input offset or -1 (padding).
 // Table of size out_count * k_count.
-std::vector<int64_t> window_table(const ConvGeometry& g) {
+Status window_table(const ConvGeometry& g, std::vector<int64_t>* table) {
   const int64_t oc = onnx_product(g.out), kc = onnx_product(g.k);
-  std::vector<int64_t> t(size_t(oc * kc));
+  KILN_RETURN_IF_ERROR(resize_or_error(table, oc * kc, "a table of window offsets"));
+  std::vector<int64_t>& t = *table;
   std::vector<int64_t> oi(g.nd, 0);
   for (int64_t o = 0; o < oc; ++o) {
     std::vector<int64_t> ki(g.nd, 0);
@@ -101,7 +102,7 @@ std::vector<int64_t> window_table(const ConvGeometry& g) {
       oi[a] = 0;
     }
   }
-  return t;
+  return Status();
 }
 
 }  // namespace kiln

@@ -28,6 +28,6 @@ int64_t onnx_product(const std::vector<int64_t>& v);
 // Geometry of an NCHW (N, C, spatial...) input.
 Status init_nchw_geometry(const OnnxOpContext& ctx, const OnnxShape& x, const std::vector<int64_t>& kernel, ConvGeometry* g);
 // Per (output position, kernel position) the flat input offset or -1 (padding): out_count x k_count entries.
-std::vector<int64_t> window_table(const ConvGeometry& g);
+Status window_table(const ConvGeometry& g, std::vector<int64_t>* table);
 
 }  // namespace kiln

@@ -1,4 +1,5 @@
 #include "onnx/graph_optimizer.h"
+#include "onnx/kernel_util.h"
 
 #include <algorithm>
 #include <cmath>
@@ -128,7 +129,7 @@ bool is_removable_identity(const OnnxGraphToOptimize& g, const OnnxNode& n) {
   if (n.op_type != "Dropout") return false;
   if (g.opset < 12 || n.inputs.size() < 3 || n.inputs[2].empty()) return true;  // inference: a copy
   auto it = g.constants->find(n.inputs[2]);
-  return it != g.constants->end() && it->second.numel() == 1 && it->second.to_doubles()[0] == 0;
+  return it != g.constants->end() && it->second.numel() == 1 && onnx_element_as_double(it->second, 0) == 0;
 }
 
 // Drops Identity / inference Dropout nodes; readers of their outputs read the input.

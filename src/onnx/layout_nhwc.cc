@@ -22,6 +22,7 @@
 #include "cpu/conv2d.h"
 #include "cpu/gemm.h"
 #include "onnx/graph_optimizer.h"
+#include "onnx/kernel_util.h"
 
 namespace kiln {
 
@@ -223,7 +224,7 @@ class NhwcRewriter {
     if (pad_ctx.get_string("mode", "constant") != "constant" || pad_ctx.get_float("value", 0) != 0) return false;
     if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
       auto it = g_->constants->find(n.inputs[2]);
-      if (it == g_->constants->end() || it->second.numel() != 1 || it->second.to_doubles()[0] != 0) return false;
+      if (it == g_->constants->end() || it->second.numel() != 1 || onnx_element_as_double(it->second, 0) != 0) return false;
     }
     if (pads[0] || pads[1] || pads[4] || pads[5]) return false;  // batch and channels unpadded
     for (int64_t p : pads)

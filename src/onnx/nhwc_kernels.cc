@@ -81,16 +81,18 @@ Status op_nhwc_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   float* y = (*out)[0].data<float>();
   const Conv2DPackedFilter packed{w.data<float>(), int(nr)};
   const int threads = ThreadPool::global().num_threads();
+  Scratch scratch;
   if (winograd) {
     if (!conv2d_winograd_applies(p)) return ctx.error("Winograd filter for a conv it does not apply to");
-    conv2d_forward_winograd_transformed(p, x.data<float>(), nullptr, bias, act, y, packed,
-                                        ctx.scratch(conv2d_winograd_scratch_floats(p, threads, true, true)));
+    KILN_RETURN_IF_ERROR(ctx.scratch(conv2d_winograd_scratch_floats(p, threads, true, true), &scratch));
+    conv2d_forward_winograd_transformed(p, x.data<float>(), nullptr, bias, act, y, packed, scratch);
   } else if (nr) {
     if (group != 1) return ctx.error("a packed filter needs group 1");
-    conv2d_forward_im2col(p, x.data<float>(), nullptr, bias, act, y, packed,
-                          ctx.scratch(conv2d_forward_im2col_scratch_floats(p, threads, true)));
+    KILN_RETURN_IF_ERROR(ctx.scratch(conv2d_forward_im2col_scratch_floats(p, threads, true), &scratch));
+    conv2d_forward_im2col(p, x.data<float>(), nullptr, bias, act, y, packed, scratch);
   } else {
-    conv2d_forward(p, x.data<float>(), w.data<float>(), bias, act, y, ctx.scratch(conv2d_forward_scratch_floats(p, threads)));
+    KILN_RETURN_IF_ERROR(ctx.scratch(conv2d_forward_scratch_floats(p, threads), &scratch));
+    conv2d_forward(p, x.data<float>(), w.data<float>(), bias, act, y, scratch);
   }
   return Status();
 }

@@ -39,7 +39,7 @@ struct OnnxNodeSubgraphs {
 class OnnxOpContext {
  public:
   // `scratch`: memory the session lends kernels (kept between runs, grown to
-  // the most one kernel asked for); null: kernels allocate their own.
+  // the most one kernel asked for); null (constant folding): the context's own.
   OnnxOpContext(const OnnxNode& node, int64_t opset, std::vector<float>* scratch = nullptr,
                 const OnnxNodeSubgraphs* subgraphs = nullptr)
       : node_(node), opset_(opset), scratch_(scratch), subgraphs_(subgraphs) {}
@@ -59,13 +59,16 @@ class OnnxOpContext {
 
   // "<OpType> node '<name>': <message>": errors that say where in the model.
   Status error(const std::string& message) const;
-  // `floats` of scratch for a src/cpu kernel (cpu/scratch.h), valid until the kernel returns.
-  Scratch scratch(int64_t floats) const;
+  // `floats` of scratch for a src/cpu kernel (cpu/scratch.h), valid until the
+  // kernel returns. Out of memory is an error (a kernel lent nothing would
+  // allocate with `new`, which aborts the wasm instance).
+  Status scratch(int64_t floats, Scratch* out) const;
 
  private:
   const OnnxNode& node_;
   int64_t opset_;
   std::vector<float>* scratch_;
+  mutable std::vector<float> own_scratch_;
   const OnnxNodeSubgraphs* subgraphs_;
 };
 

@@ -41,10 +41,16 @@ const OnnxSubgraph* OnnxOpContext::subgraph(const char* name) const {
   return nullptr;
 }
 
-Scratch OnnxOpContext::scratch(int64_t floats) const {
-  if (!scratch_ || floats <= 0) return {};
-  if (int64_t(scratch_->size()) < floats) scratch_->resize(size_t(floats));
-  return {scratch_->data(), floats};
+Status OnnxOpContext::scratch(int64_t floats, Scratch* out) const {
+  *out = Scratch{};
+  if (floats <= 0) return Status();
+  std::vector<float>* buffer = scratch_ ? scratch_ : &own_scratch_;
+  if (int64_t(buffer->size()) < floats) {
+    const Status st = resize_or_error(buffer, floats, "kernel scratch");
+    if (!st.ok()) return error(st.message());
+  }
+  *out = Scratch{buffer->data(), floats};
+  return Status();
 }
 
 const OnnxAttribute* OnnxOpContext::attr(const char* name) const {

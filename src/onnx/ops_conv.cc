@@ -77,7 +77,8 @@ Status op_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
     KILN_RETURN_IF_ERROR(conv2d_fast(ctx, g, n, c, m, cg, group, x.data<float>(), w.data<float>(), b ? b->data<float>() : nullptr, y.data<float>()));
     return Status();
   }
-  const std::vector<int64_t> tab = window_table(g);
+  std::vector<int64_t> tab;
+  KILN_RETURN_IF_ERROR(window_table(g, &tab));
   const int64_t oc = onnx_product(g.out), kc = onnx_product(g.k), ic = onnx_product(g.in), mg = m / group;
   const bool ok = onnx_dispatch_float(x.type(), [&](auto zero) {
     using T = decltype(zero);
@@ -197,12 +198,13 @@ Status op_conv_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
     return Status();
   }
   const int64_t ic = onnx_product(xin), kc = onnx_product(k), oc = onnx_product(yout);
+  std::vector<double> acc;
+  KILN_RETURN_IF_ERROR(resize_or_error(&acc, oc, "working memory"));
   const bool ok = onnx_dispatch_float(x.type(), [&](auto zero) {
     using T = decltype(zero);
     const T* px = x.data<T>();
     const T* pw = w.data<T>();
     T* py = y.data<T>();
-    std::vector<double> acc(static_cast<size_t>(oc));
     std::vector<int64_t> ii(nd), ki(nd);
     for (int64_t ni = 0; ni < n; ++ni)
       for (int64_t mi = 0; mi < m; ++mi) {
@@ -265,13 +267,14 @@ Status pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValu
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), os, &(*out)[0]));
   const bool want_idx = kind == PoolKind::kMax && out->size() > 1;
   if (want_idx) KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt64, os, &(*out)[1]));
-  const std::vector<int64_t> tab = window_table(g);
+  std::vector<int64_t> tab;
+  KILN_RETURN_IF_ERROR(window_table(g, &tab));
   const int64_t oc = onnx_product(g.out), kc = onnx_product(g.k), ic = onnx_product(g.in);
   // Padded-window size per output (count_include_pad counts pads but not
   // positions beyond the padded extent that ceil_mode adds).
   std::vector<int64_t> padded_count;
   if (kind == PoolKind::kAvg && include_pad) {
-    padded_count.assign(size_t(oc), 1);
+    KILN_RETURN_IF_ERROR(resize_or_error(&padded_count, oc, "working memory", int64_t(1)));
     std::vector<int64_t> oi(g.nd, 0);
     for (int64_t o = 0; o < oc; ++o) {
       int64_t cnt = 1;

@@ -338,10 +338,9 @@ Status op_pow(const OnnxOpContext& c, const OnnxInputs& in, std::vector<OnnxValu
   OnnxValue e;
   if (in[1]->type() != in[0]->type()) {
     KILN_RETURN_IF_ERROR(OnnxValue::make(in[0]->type(), in[1]->shape(), &e));
-    const std::vector<double> d = in[1]->to_doubles();
     onnx_dispatch_numeric(e.type(), [&](auto zero) {
       using T = decltype(zero);
-      for (size_t i = 0; i < d.size(); ++i) e.data<T>()[i] = onnx_saturating_cast<T>(d[i]);
+      for (int64_t i = 0; i < e.numel(); ++i) e.data<T>()[i] = onnx_saturating_cast<T>(onnx_element_as_double(*in[1], i));
     });
   }
   const OnnxValue& b = e.defined() ? e : *in[1];
@@ -480,8 +479,12 @@ Status op_clip(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
     lo = ctx.get_float("min", -INFINITY);
     hi = ctx.get_float("max", INFINITY);
   } else {
-    if (in.size() > 1 && in[1] && in[1]->defined()) lo = in[1]->to_doubles().at(0);
-    if (in.size() > 2 && in[2] && in[2]->defined()) hi = in[2]->to_doubles().at(0);
+    for (size_t i = 1; i <= 2; ++i)
+      if (onnx_has_input(in, i) && in[i]->numel() != 1)
+        return ctx.error(std::string(i == 1 ? "min" : "max") + " must hold one value, got shape " +
+                         onnx_shape_string(in[i]->shape()));
+    if (onnx_has_input(in, 1)) lo = onnx_element_as_double(*in[1], 0);
+    if (onnx_has_input(in, 2)) hi = onnx_element_as_double(*in[2], 0);
   }
   Status st;
   const bool ok = onnx_dispatch_numeric(x.type(), [&](auto zero) {

@@ -223,7 +223,8 @@ Status op_scatter_nd(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
   for (int64_t d = k; d < x.rank(); ++d) inner *= x.shape()[size_t(d)];
   const std::vector<int64_t> strides = shape_strides(x.shape());
   const int64_t tuples = k == 0 ? upd.numel() / std::max<int64_t>(inner, 1) : int64_t(idx.size()) / k;
-  std::vector<int64_t> offs(static_cast<size_t>(tuples));
+  std::vector<int64_t> offs;
+  KILN_RETURN_IF_ERROR(resize_or_error(&offs, tuples, "working memory"));
   for (int64_t t = 0; t < tuples; ++t) {
     int64_t off = 0;
     for (int64_t j = 0; j < k; ++j) {
@@ -246,7 +247,8 @@ Status op_one_hot(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<On
   const double depth_d = onnx_element_as_double(*in[1], 0);
   if (!(depth_d >= 1 && depth_d <= double(kOnnxMaxElements))) return ctx.error("depth must be in [1, 2^31]");
   const int64_t depth = int64_t(depth_d);
-  std::vector<double> idx(size_t(in[0]->numel()));
+  std::vector<double> idx;
+  KILN_RETURN_IF_ERROR(resize_or_error(&idx, in[0]->numel(), "working memory"));
   for (int64_t i = 0; i < in[0]->numel(); ++i) idx[size_t(i)] = onnx_element_as_double(*in[0], i);
   int64_t axis;
   const int64_t r = in[0]->rank() + 1;
@@ -316,13 +318,13 @@ Status op_cum_sum(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<On
 
 // Element values as doubles for ordering (any numeric or 16-bit float type).
 // NaN orders as +infinity, so sorts and maps see a strict weak order.
-std::vector<double> values_of(const OnnxValue& x) {
-  std::vector<double> v(static_cast<size_t>(x.numel()));
+Status values_of(const OnnxValue& x, std::vector<double>* v) {
+  KILN_RETURN_IF_ERROR(resize_or_error(v, x.numel(), "a float64 copy of the values"));
   for (int64_t i = 0; i < x.numel(); ++i) {
     const double d = onnx_element_as_double(x, i);
-    v[size_t(i)] = std::isnan(d) ? std::numeric_limits<double>::infinity() : d;
+    (*v)[size_t(i)] = std::isnan(d) ? std::numeric_limits<double>::infinity() : d;
   }
-  return v;
+  return Status();
 }
 
 // TopK of each float32 row (the common case: detection scores along the
@@ -386,11 +388,13 @@ Status op_top_k(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onnx
     top_k_rows(x.data<float>(), outer, dim, k, largest, (*out)[0].data<float>(), (*out)[1].data<int64_t>());
     return Status();
   }
-  const std::vector<double> v = values_of(x);
+  std::vector<double> v;
+  KILN_RETURN_IF_ERROR(values_of(x, &v));
   const size_t es = x.element_size();
   const uint8_t* src = static_cast<const uint8_t*>(x.raw());
   uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
-  std::vector<int64_t> order(static_cast<size_t>(dim));
+  std::vector<int64_t> order;
+  KILN_RETURN_IF_ERROR(resize_or_error(&order, dim, "an index table"));
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < inner; ++j) {
       const auto at = [&](int64_t a) { return (o * dim + a) * inner + j; };
@@ -427,7 +431,8 @@ Status arg_extreme(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape()[size_t(d)];
   for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape()[size_t(d)];
-  const std::vector<double> v = values_of(x);
+  std::vector<double> v;
+  KILN_RETURN_IF_ERROR(values_of(x, &v));
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < inner; ++j) {
       int64_t best = 0;
@@ -507,14 +512,22 @@ Status op_unique(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape()[size_t(d)];
   for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape()[size_t(d)];
-  const std::vector<double> v = values_of(x);
+  // The values are copied twice as doubles (the slices and the map's keys),
+  // with a node per slice: make sure the heap has room before copying.
+  const uint64_t need = uint64_t(x.numel()) * 24 + uint64_t(dim) * 160;
+  if (need > SIZE_MAX || !heap_can_hold(size_t(need)))
+    return ctx.error("out of memory: finding the unique slices of " + std::to_string(x.numel()) + " values needs about " +
+                     std::to_string(need) + " bytes");
+  std::vector<double> v;
+  KILN_RETURN_IF_ERROR(values_of(x, &v));
   // Slice s as a vector of values (outer-major, inner-minor).
   std::vector<std::vector<double>> slices(static_cast<size_t>(dim));
   for (int64_t s = 0; s < dim; ++s)
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t j = 0; j < inner; ++j) slices[size_t(s)].push_back(v[size_t((o * dim + s) * inner + j)]);
   std::vector<int64_t> first;           // first occurrence of each unique slice, in order of appearance
-  std::vector<int64_t> inverse(static_cast<size_t>(dim)), counts;
+  std::vector<int64_t> inverse, counts;
+  KILN_RETURN_IF_ERROR(resize_or_error(&inverse, dim, "working memory"));
   std::map<std::vector<double>, int64_t> seen;
   for (int64_t s = 0; s < dim; ++s) {
     auto it = seen.find(slices[size_t(s)]);
@@ -527,11 +540,13 @@ Status op_unique(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
     ++counts[size_t(it->second)];
   }
   const int64_t u = int64_t(first.size());
-  std::vector<int64_t> order(static_cast<size_t>(u));  // output position -> unique id
+  std::vector<int64_t> order;  // output position -> unique id
+  KILN_RETURN_IF_ERROR(resize_or_error(&order, u, "working memory"));
   std::iota(order.begin(), order.end(), 0);
   if (ctx.get_int("sorted", 1) != 0)
     std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return slices[size_t(first[size_t(a)])] < slices[size_t(first[size_t(b)])]; });
-  std::vector<int64_t> pos(static_cast<size_t>(u));
+  std::vector<int64_t> pos;
+  KILN_RETURN_IF_ERROR(resize_or_error(&pos, u, "working memory"));
   for (int64_t p = 0; p < u; ++p) pos[size_t(order[size_t(p)])] = p;
   OnnxShape shape = x.shape();
   shape[size_t(axis)] = u;
@@ -542,7 +557,10 @@ Status op_unique(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t p = 0; p < u; ++p)
       std::memcpy(dst + size_t(o * u + p) * row, src + size_t(o * dim + first[size_t(order[size_t(p)])]) * row, row);
-  std::vector<int64_t> idx_out(static_cast<size_t>(u)), cnt_out(static_cast<size_t>(u)), inv_out(static_cast<size_t>(dim));
+  std::vector<int64_t> idx_out, cnt_out, inv_out;
+  KILN_RETURN_IF_ERROR(resize_or_error(&idx_out, u, "working memory"));
+  KILN_RETURN_IF_ERROR(resize_or_error(&cnt_out, u, "working memory"));
+  KILN_RETURN_IF_ERROR(resize_or_error(&inv_out, dim, "working memory"));
   for (int64_t p = 0; p < u; ++p) {
     idx_out[size_t(p)] = first[size_t(order[size_t(p)])];
     cnt_out[size_t(p)] = counts[size_t(order[size_t(p)])];

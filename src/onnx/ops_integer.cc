@@ -66,7 +66,7 @@ Status read_output_quant(const OnnxOpContext& ctx, const OnnxValue& y_scale, con
   const float ys = y_scale.data<float>()[0];
   if (!(ys > 0) && !(ys < 0)) return ctx.error("y_scale must be non-zero");
   q->inv_scale = 1.0f / ys;
-  q->zero = y_zero ? float(y_zero->to_doubles()[0]) : 0.0f;
+  q->zero = y_zero ? float(onnx_element_as_double(*y_zero, 0)) : 0.0f;
   q->lo = q->type == OnnxDataType::kUint8 ? 0.0f : -128.0f;
   q->hi = q->type == OnnxDataType::kUint8 ? 255.0f : 127.0f;
   if (!internal(ctx)) return Status();
@@ -178,7 +178,7 @@ Status int8_matmul(const OnnxOpContext& ctx, const OnnxValue& a, const OnnxValue
       }
       packed_batch = ob[bi];
     }
-    a16.resize(size_t(m * 2 * pb.k_pairs));
+    KILN_RETURN_IF_ERROR(resize_or_error(&a16, m * 2 * pb.k_pairs, "a widened copy of A"));
     widen_int8_rows(int8_matrix_of(a, oa[bi] * m * k, k), m, k, az.data(), a_per_row, pb.k_pairs, a16.data());
     gemm_int8(a16.data(), m, pb, y->data<int32_t>() + int64_t(bi) * m * n, n);
   }
@@ -205,7 +205,9 @@ Status op_qlinear_matmul(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
   OutputQuant q;
   KILN_RETURN_IF_ERROR(read_output_quant(ctx, *in[6], optional_input(in, 7), &q));
   // Per row: A's scale over y_scale; per column: B's scale, and the bias over y_scale.
-  std::vector<float> row_mul(size_t(d.batches * d.m)), col_mul(size_t(d.n)), col_add;
+  std::vector<float> row_mul, col_mul, col_add;
+  KILN_RETURN_IF_ERROR(resize_or_error(&row_mul, d.batches * d.m, "working memory"));
+  KILN_RETURN_IF_ERROR(resize_or_error(&col_mul, d.n, "working memory"));
   for (int64_t r = 0; r < d.batches * d.m; ++r) row_mul[size_t(r)] = as[as.size() == 1 ? 0 : size_t(r % d.m)] * q.inv_scale;
   for (int64_t c = 0; c < d.n; ++c) col_mul[size_t(c)] = bs[bs.size() == 1 ? 0 : size_t(c)];
   for (float b : bias) col_add.push_back(b * q.inv_scale);
@@ -301,7 +303,8 @@ Status int8_conv(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue* 
   const bool two_d = g.nd == 2;
   const int64_t ph = two_d ? g.in[0] + g.pb[0] + g.pe[0] : 1, pw = two_d ? g.in[1] + g.pb[1] + g.pe[1] : ic;
   const int64_t plane = two_d ? ph * pw : ic;
-  std::vector<int16_t> x16(size_t(n * c * plane), 0);
+  std::vector<int16_t> x16;
+  KILN_RETURN_IF_ERROR(resize_or_error(&x16, n * c * plane, "a widened copy of the input"));
   auto widen = [&](auto zero_value) {
     using T = decltype(zero_value);
     const T* src = x.data<T>();
@@ -327,9 +330,10 @@ Status int8_conv(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue* 
     for (int64_t yo = 0; yo < g.out[0]; ++yo)
       for (int64_t xo = 0; xo < g.out[1]; ++xo) base.push_back(yo * g.s[0] * pw + xo * g.s[1]);
   } else {
-    table = window_table(g);
+    KILN_RETURN_IF_ERROR(window_table(g, &table));
   }
-  std::vector<int16_t> windows(size_t(int8_packed_size(kdim, oc)));
+  std::vector<int16_t> windows;
+  KILN_RETURN_IF_ERROR(resize_or_error(&windows, int8_packed_size(kdim, oc), "the packed windows"));
   int32_t* py = y->data<int32_t>();
   // Tasks own ranges of output positions: each gathers those windows and
   // multiplies them by every filter of the group (nested GEMMs run serially).
@@ -376,12 +380,14 @@ Status op_qlinear_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vect
     KILN_RETURN_IF_ERROR(float_bias(ctx, in, 8, m, &float_b));
   } else if (b) {
     if (b->type() != OnnxDataType::kInt32 || b->numel() != m) return ctx.error("B must be int32 with one value per output channel");
-    int_b = b->to_doubles();
+    KILN_RETURN_IF_ERROR(b->to_doubles(&int_b));
   }
   OutputQuant q;
   KILN_RETURN_IF_ERROR(read_output_quant(ctx, *in[6], optional_input(in, 7), &q));
   // One multiplier and offset per (image, channel) row of per_channel sums.
-  std::vector<float> row_mul(size_t(n * m)), row_add(size_t(n * m));
+  std::vector<float> row_mul, row_add;
+  KILN_RETURN_IF_ERROR(resize_or_error(&row_mul, n * m, "working memory"));
+  KILN_RETURN_IF_ERROR(resize_or_error(&row_add, n * m, "working memory"));
   for (int64_t r = 0; r < n * m; ++r) {
     const size_t ch = size_t(r % m);
     const double scale = double(xs[0]) * ws[ws.size() == 1 ? 0 : ch];

@@ -16,6 +16,7 @@
 #include "cpu/normalization.h"
 #include "cpu/vector_math.h"
 #include "onnx/dispatch.h"
+#include "onnx/kernel_util.h"
 #include "onnx/op.h"
 
 namespace kiln {
@@ -23,7 +24,7 @@ namespace kiln {
 namespace {
 
 // The first element of a (scalar) value as a double, 0 when it is empty.
-double scalar_of(const OnnxValue& v) { return v.numel() > 0 ? v.to_doubles()[0] : 0.0; }
+double scalar_of(const OnnxValue& v) { return v.numel() > 0 ? onnx_element_as_double(v, 0) : 0.0; }
 
 Status require_float(const OnnxOpContext& ctx, const OnnxValue& v, const char* what) {
   if (v.type() != OnnxDataType::kFloat) return ctx.error(std::string(what) + " must be float32, got " + onnx_type_name(v.type()));
@@ -72,7 +73,7 @@ Status op_matmul(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
       activation_forward(act, y, g.m * n);
       return Status();
     }
-    g.scratch = ctx.scratch(gemm_scratch_floats(g, ThreadPool::global().num_threads()));
+    KILN_RETURN_IF_ERROR(ctx.scratch(gemm_scratch_floats(g, ThreadPool::global().num_threads()), &g.scratch));
     gemm(g);
     return Status();
   }
@@ -89,7 +90,8 @@ Status op_matmul(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
     return g;
   };
   // Scratch for every thread's slice (gemm() indexes it by worker).
-  const Scratch scratch = ctx.scratch(gemm_scratch_floats(product(0), ThreadPool::global().num_threads()));
+  Scratch scratch;
+  KILN_RETURN_IF_ERROR(ctx.scratch(gemm_scratch_floats(product(0), ThreadPool::global().num_threads()), &scratch));
   // Many small products (attention heads): the threads share the batch, each
   // product on one thread (gemm() nested in a pool task runs serially).
   const bool by_batch = oa.size() > 1 && m * n * k < (int64_t(1) << 18);
@@ -147,8 +149,8 @@ Status op_gemm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   std::vector<float> scaled;
   const float* pa = a.data<float>();
   if (alpha != 1.0f) {
-    scaled.assign(pa, pa + a.numel());
-    for (float& v : scaled) v *= alpha;
+    KILN_RETURN_IF_ERROR(resize_or_error(&scaled, a.numel(), "a scaled copy of A"));
+    for (int64_t i = 0; i < a.numel(); ++i) scaled[size_t(i)] = pa[i] * alpha;
     pa = scaled.data();
   }
   GemmArgs g;
@@ -160,7 +162,7 @@ Status op_gemm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   g.accumulate = has_c && !bias_row;
   g.bias = bias_row ? in[2]->data<float>() : nullptr;
   g.act = act;
-  g.scratch = ctx.scratch(gemm_scratch_floats(g, ThreadPool::global().num_threads()));
+  KILN_RETURN_IF_ERROR(ctx.scratch(gemm_scratch_floats(g, ThreadPool::global().num_threads()), &g.scratch));
   gemm(g);
   return Status();
 }
@@ -417,10 +419,10 @@ Status op_layer_norm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
 }
 
 // Groups the elements of a tensor by their index over the axes NOT in `axes`:
-// group[i] for each flat element i; returns the group count.
-int64_t group_by_kept_axes(const OnnxShape& s, const std::vector<bool>& reduced, std::vector<int64_t>* group) {
+// group[i] for each flat element i; `groups` gets the group count.
+Status group_by_kept_axes(const OnnxShape& s, const std::vector<bool>& reduced, std::vector<int64_t>* group, int64_t* groups_out) {
   const int64_t n = product(s, 0, s.size());
-  group->assign(size_t(n), 0);
+  KILN_RETURN_IF_ERROR(resize_or_error(group, n, "a group index per element"));
   std::vector<int64_t> idx(s.size(), 0);
   int64_t groups = 1;
   for (size_t a = 0; a < s.size(); ++a)
@@ -435,7 +437,8 @@ int64_t group_by_kept_axes(const OnnxShape& s, const std::vector<bool>& reduced,
       idx[size_t(a)] = 0;
     }
   }
-  return groups;
+  *groups_out = groups;
+  return Status();
 }
 
 Status op_mvn(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
@@ -448,13 +451,17 @@ Status op_mvn(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
     reduced[size_t(na)] = true;
   }
   std::vector<int64_t> group;
-  const int64_t groups = group_by_kept_axes(x.shape(), reduced, &group);
+  int64_t groups = 0;
+  KILN_RETURN_IF_ERROR(group_by_kept_axes(x.shape(), reduced, &group, &groups));
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), x.shape(), &(*out)[0]));
+  std::vector<double> s1, s2, cnt;  // per group: sum, sum of squares, count
+  KILN_RETURN_IF_ERROR(resize_or_error(&s1, groups, "working memory"));
+  KILN_RETURN_IF_ERROR(resize_or_error(&s2, groups, "working memory"));
+  KILN_RETURN_IF_ERROR(resize_or_error(&cnt, groups, "working memory"));
   return with_float(ctx, x, [&](auto zero) {
     using T = decltype(zero);
     const T* px = x.data<T>();
     T* py = (*out)[0].data<T>();
-    std::vector<double> s1(size_t(groups), 0.0), s2(size_t(groups), 0.0), cnt(size_t(groups), 0.0);
     for (int64_t i = 0; i < x.numel(); ++i) {
       const size_t g = size_t(group[size_t(i)]);
       s1[g] += double(px[i]), s2[g] += double(px[i]) * double(px[i]), cnt[g] += 1;
@@ -510,12 +517,13 @@ Status nll_loss(const OnnxOpContext& ctx, const std::vector<double>& lp, const O
   std::vector<double> w;
   if (weight) {
     if (weight->numel() != c) return ctx.error("weight must have C elements");
-    w = weight->to_doubles();
+    KILN_RETURN_IF_ERROR(weight->to_doubles(&w));
   }
   const std::string reduction = ctx.get_string("reduction", "mean");
   const bool has_ii = ctx.has("ignore_index");
   const int64_t ii = ctx.get_int("ignore_index", 0);
-  std::vector<double> loss(size_t(n * sp), 0.0);
+  std::vector<double> loss;
+  KILN_RETURN_IF_ERROR(resize_or_error(&loss, n * sp, "working memory"));
   double wsum = 0, lsum = 0;
   for (int64_t ni = 0; ni < n; ++ni)
     for (int64_t k = 0; k < sp; ++k) {
@@ -546,7 +554,9 @@ Status op_nll_loss(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
   const OnnxValue& x = *in[0];
   if (x.type() != OnnxDataType::kFloat && x.type() != OnnxDataType::kDouble) return ctx.error("input must be float");
-  return nll_loss(ctx, x.to_doubles(), x.shape(), *in[1], optional_input(in, 2), x.type(), &(*out)[0]);
+  std::vector<double> v;
+  KILN_RETURN_IF_ERROR(x.to_doubles(&v));
+  return nll_loss(ctx, v, x.shape(), *in[1], optional_input(in, 2), x.type(), &(*out)[0]);
 }
 
 Status op_sce_loss(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
@@ -556,7 +566,9 @@ Status op_sce_loss(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
   if (x.type() != OnnxDataType::kFloat && x.type() != OnnxDataType::kDouble) return ctx.error("scores must be float");
   if (x.rank() < 2) return ctx.error("scores must have rank >= 2");
   const int64_t n = x.shape()[0], c = x.shape()[1], sp = product(x.shape(), 2, x.shape().size());
-  std::vector<double> v = x.to_doubles(), lp(v.size());
+  std::vector<double> v, lp;
+  KILN_RETURN_IF_ERROR(x.to_doubles(&v));
+  KILN_RETURN_IF_ERROR(resize_or_error(&lp, x.numel(), "working memory"));
   for (int64_t ni = 0; ni < n; ++ni)
     for (int64_t k = 0; k < sp; ++k) {
       double mx = -std::numeric_limits<double>::infinity(), sum = 0;
@@ -599,9 +611,10 @@ Status resize_axis_taps(const OnnxOpContext& ctx, const ResizeParams& rp, int64_
   const bool exclude_outside = rp.exclude_outside;
   t->taps = mode == "nearest" ? 1 : mode == "linear" ? 2 : mode == "cubic" ? 4 : 0;
   if (!t->taps) return ctx.error("unknown mode '" + mode + "'");
-  t->idx.assign(size_t(out_len * t->taps), 0);
-  t->w.assign(size_t(out_len * t->taps), 0.0);
-  t->outside.assign(size_t(out_len), false);
+  t->idx.clear(), t->w.clear(), t->outside.clear();
+  KILN_RETURN_IF_ERROR(resize_or_error(&t->idx, out_len * t->taps, "resize taps"));
+  KILN_RETURN_IF_ERROR(resize_or_error(&t->w, out_len * t->taps, "resize taps"));
+  KILN_RETURN_IF_ERROR(resize_or_error(&t->outside, out_len, "resize taps"));
   for (int64_t o = 0; o < out_len; ++o) {
     double xo;
     if (ctm == "half_pixel") xo = (o + 0.5) / scale - 0.5;
@@ -700,7 +713,9 @@ Status resize_float(const OnnxOpContext& ctx, const ResizeParams& rp, const Onnx
                     const std::vector<double>& sc, const std::vector<double>& roiv, OnnxValue* y) {
   const int64_t rank = x.rank();
   if (onnx_checked_numel(os) == 0) return OnnxValue::make(x.type(), os, y);  // nothing to interpolate
-  std::vector<float> cur(x.data<float>(), x.data<float>() + x.numel()), nxt;
+  std::vector<float> cur, nxt;
+  KILN_RETURN_IF_ERROR(resize_or_error(&cur, x.numel(), "a copy of the input"));
+  std::copy(x.data<float>(), x.data<float>() + x.numel(), cur.begin());
   OnnxShape cs = x.shape();
   for (int64_t a = 0; a < rank; ++a) {
     const int64_t il = cs[size_t(a)], ol = os[size_t(a)];
@@ -712,7 +727,8 @@ Status resize_float(const OnnxOpContext& ctx, const ResizeParams& rp, const Onnx
     next_shape[size_t(a)] = ol;
     if (onnx_checked_numel(next_shape) < 0) return ctx.error("intermediate shape " + onnx_shape_string(next_shape) + " is too large");
     const int64_t outer = product(cs, 0, size_t(a)), inner = product(cs, size_t(a) + 1, cs.size());
-    nxt.assign(size_t(outer * ol * inner), 0.0f);
+    nxt.clear();
+    KILN_RETURN_IF_ERROR(resize_or_error(&nxt, outer * ol * inner, "working memory"));
     const std::vector<float> w(t.w.begin(), t.w.end());
     if (inner == 1) {  // the last axis: a gather per output element
       parallel_range(outer, std::max<int64_t>(1, 16 * 1024 / ol), [&](int64_t o0, int64_t o1) {
@@ -759,7 +775,7 @@ Status resize_with(const OnnxOpContext& ctx, const ResizeParams& rp, const OnnxV
   std::vector<double> sc(size_t(rank), 1.0), roiv;
   OnnxShape os = x.shape();
   if (scales && scales->numel() > 0) {
-    sc = scales->to_doubles();
+    KILN_RETURN_IF_ERROR(scales->to_doubles(&sc));
     if (int64_t(sc.size()) != rank) return ctx.error("scales must have one entry per axis");
     for (int64_t a = 0; a < rank; ++a) {
       const double length = std::floor(double(x.shape()[size_t(a)]) * sc[size_t(a)]);
@@ -778,13 +794,14 @@ Status resize_with(const OnnxOpContext& ctx, const ResizeParams& rp, const OnnxV
   } else {
     return ctx.error("one of scales and sizes is required");
   }
-  if (roi && roi->numel() == 2 * rank) roiv = roi->to_doubles();
+  if (roi && roi->numel() == 2 * rank) KILN_RETURN_IF_ERROR(roi->to_doubles(&roiv));
   const double extrapolation = rp.extrapolation;
   if (onnx_checked_numel(os) < 0) return ctx.error("output shape " + onnx_shape_string(os) + " is invalid or too large");
   if (x.type() == OnnxDataType::kFloat && rp.ctm != "tf_crop_and_resize")
     return resize_float(ctx, rp, x, os, sc, roiv, y);
   // Separable: resize one axis at a time (axes whose size and scale are unchanged are skipped).
-  std::vector<double> cur = x.to_doubles();
+  std::vector<double> cur;
+  KILN_RETURN_IF_ERROR(x.to_doubles(&cur));
   OnnxShape cs = x.shape();
   for (int64_t a = 0; a < rank; ++a) {
     const int64_t il = cs[size_t(a)], ol = os[size_t(a)];
@@ -796,7 +813,8 @@ Status resize_with(const OnnxOpContext& ctx, const ResizeParams& rp, const OnnxV
     next_shape[size_t(a)] = ol;
     if (onnx_checked_numel(next_shape) < 0) return ctx.error("intermediate shape " + onnx_shape_string(next_shape) + " is too large");
     const int64_t outer = product(cs, 0, size_t(a)), inner = product(cs, size_t(a) + 1, cs.size());
-    std::vector<double> nxt(size_t(outer * ol * inner));
+    std::vector<double> nxt;
+    KILN_RETURN_IF_ERROR(resize_or_error(&nxt, outer * ol * inner, "working memory"));
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t j = 0; j < ol; ++j)
         for (int64_t k = 0; k < inner; ++k) {
@@ -964,9 +982,10 @@ Status op_einsum(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   int64_t total = 1;
   for (size_t l = 0; l < nl; ++l) sizes[l] = dim[int(labels[l])], total *= sizes[l];
   const int64_t out_n = (*out)[0].numel(), red = out_n ? total / std::max<int64_t>(out_n, 1) : 0;
-  std::vector<double> acc(size_t(out_n), 0.0);
-  std::vector<std::vector<double>> vals;
-  for (const OnnxValue* v : in) vals.push_back(v->to_doubles());
+  std::vector<double> acc;
+  KILN_RETURN_IF_ERROR(resize_or_error(&acc, out_n, "working memory"));
+  std::vector<std::vector<double>> vals(in.size());
+  for (size_t i = 0; i < in.size(); ++i) KILN_RETURN_IF_ERROR(in[i]->to_doubles(&vals[i]));
   std::vector<int64_t> idx(nl, 0);
   for (int64_t it = 0; it < total; ++it) {
     // Output labels come first in `labels`, so the output offset is it / red.

@@ -30,7 +30,8 @@ Status read_quant_params(const OnnxOpContext& ctx, const OnnxValue& x, const Onn
     return ctx.error("zero point shape " + onnx_shape_string(zero->shape()) + " differs from scale shape " +
                      onnx_shape_string(scale.shape()));
   p->scale.assign(scale.data<float>(), scale.data<float>() + scale.numel());
-  p->zero = zero ? zero->to_doubles() : std::vector<double>(p->scale.size(), 0.0);
+  if (zero) KILN_RETURN_IF_ERROR(zero->to_doubles(&p->zero));
+  else p->zero.assign(p->scale.size(), 0.0);
   if (scale.rank() == 1) {  // per axis (opset 13)
     if (ctx.opset() < 13) return ctx.error("per-axis scales need opset 13");
     int64_t axis = 0;
@@ -79,7 +80,8 @@ Status op_quantize_linear(const OnnxOpContext& ctx, const OnnxInputs& in, std::v
   if (x.type() == OnnxDataType::kFloat) {
     px = x.data<float>();
   } else if (x.type() == OnnxDataType::kInt32) {
-    converted.assign(x.data<int32_t>(), x.data<int32_t>() + x.numel());
+    KILN_RETURN_IF_ERROR(resize_or_error(&converted, x.numel(), "a float copy of x"));
+    std::copy(x.data<int32_t>(), x.data<int32_t>() + x.numel(), converted.begin());
     px = converted.data();
   } else {
     return ctx.error("x must be float32 or int32, got " + onnx_type_name(x.type()));

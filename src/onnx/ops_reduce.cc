@@ -98,9 +98,12 @@ Status reduce(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
   }
   const int64_t n_out = y.numel();
   // Accumulate in double, per output element, walking the input once.
-  std::vector<double> acc(size_t(n_out), kind == Reduce::kProd ? 1.0 : kind == Reduce::kMax ? -INFINITY : kind == Reduce::kMin ? INFINITY : 0.0);
-  std::vector<int64_t> count(size_t(n_out), 0);
-  const std::vector<double> v = x.to_doubles();
+  std::vector<double> acc, v;
+  std::vector<int64_t> count;
+  KILN_RETURN_IF_ERROR(resize_or_error(&acc, n_out, "working memory",
+                                       kind == Reduce::kProd ? 1.0 : kind == Reduce::kMax ? -INFINITY : kind == Reduce::kMin ? INFINITY : 0.0));
+  KILN_RETURN_IF_ERROR(resize_or_error(&count, n_out, "working memory"));
+  KILN_RETURN_IF_ERROR(x.to_doubles(&v));
   std::vector<int64_t> out_strides(size_t(x.rank()), 0);
   int64_t s = 1;
   for (int64_t d = x.rank(); d-- > 0;) {

@@ -68,8 +68,8 @@ struct FastRecurrent {
     return kIofcToIfco[k];
   }
 
-  void run(const OnnxValue& x, const OnnxValue& w, const OnnxValue& r, const OnnxValue* b, const OnnxValue* h0,
-           const OnnxValue* c0, std::vector<OnnxValue>* out) const {
+  Status run(const OnnxValue& x, const OnnxValue& w, const OnnxValue& r, const OnnxValue* b, const OnnxValue* h0,
+             const OnnxValue* c0, std::vector<OnnxValue>* out) const {
     const int64_t G = cell == Cell::kRnn ? 1 : cell == Cell::kGru ? 3 : 4, GH = G * hidden;
     RnnParams p;
     p.cell = cell == Cell::kRnn ? RnnCell::kSimple : cell == Cell::kGru ? RnnCell::kGru : RnnCell::kLstm;
@@ -78,14 +78,16 @@ struct FastRecurrent {
     p.reset_after = cell == Cell::kGru && lbr;
     p.has_bias = true;
     // x as [batch, steps, input].
-    std::vector<float> xs(size_t(batch * seq * isz));
+    // The input, weights and states in Keras's layout for the Layers kernel.
+    std::vector<float> xs, kernel, recurrent, bias, hs, cs, y, h_last, c_last, start_h, start_c;
+    for (auto [v, n] : {std::pair{&xs, batch * seq * isz}, {&kernel, isz * GH}, {&recurrent, hidden * GH}, {&bias, rnn_bias_size(p)},
+                        {&hs, batch * hidden}, {&cs, batch * hidden}, {&y, batch * seq * hidden}, {&h_last, batch * hidden},
+                        {&c_last, batch * hidden}})
+      KILN_RETURN_IF_ERROR(resize_or_error(v, n, "working memory"));
     for (int64_t t = 0; t < seq; ++t)
       for (int64_t n = 0; n < batch; ++n)
         std::memcpy(&xs[size_t((n * seq + t) * isz)], x.data<float>() + (layout ? n * seq + t : t * batch + n) * isz,
                     size_t(isz) * sizeof(float));
-    std::vector<float> kernel(size_t(isz * GH)), recurrent(size_t(hidden * GH)), bias(size_t(rnn_bias_size(p)), 0.0f);
-    std::vector<float> hs(size_t(batch * hidden)), cs(size_t(batch * hidden)), y(size_t(batch * seq * hidden));
-    std::vector<float> h_last(size_t(batch * hidden)), c_last(size_t(batch * hidden)), start_h, start_c;
     auto state = [&](const OnnxValue* v, int64_t d, std::vector<float>* dst) {
       if (!v) return dst->clear();
       dst->resize(size_t(batch * hidden));
@@ -130,6 +132,7 @@ struct FastRecurrent {
                       size_t(hidden) * sizeof(float));
       }
     }
+    return Status();
   }
 };
 
@@ -201,8 +204,7 @@ Status recurrent(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
       default_acts = default_acts && names[size_t(d * nact + i)] == (cell == Cell::kRnn || i > 0 ? "Tanh" : "Sigmoid");
   if (x.type() == OnnxDataType::kFloat && full_lengths && default_acts && !has_clip && !input_forget && !peep && seq > 0) {
     FastRecurrent f{cell, seq, batch, isz, hidden, dirs, layout, lbr, direction == "reverse"};
-    f.run(x, w, r, b, h0, c0, out);
-    return Status();
+    return f.run(x, w, r, b, h0, c0, out);
   }
 
   const bool ok = onnx_dispatch_float(x.type(), [&](auto zero) {

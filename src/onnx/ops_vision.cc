@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "onnx/dispatch.h"
+#include "onnx/kernel_util.h"
 #include "onnx/op.h"
 
 namespace kiln {
@@ -15,7 +16,7 @@ namespace kiln {
 namespace {
 
 // The first element of a (scalar) value as a double, 0 when it is empty.
-double scalar_of(const OnnxValue& v) { return v.numel() > 0 ? v.to_doubles()[0] : 0.0; }
+double scalar_of(const OnnxValue& v) { return v.numel() > 0 ? onnx_element_as_double(v, 0) : 0.0; }
 
 const OnnxValue* opt_in(const OnnxInputs& in, size_t i) { return i < in.size() && in[i] && in[i]->defined() ? in[i] : nullptr; }
 
@@ -42,7 +43,10 @@ Status op_grid_sample(const OnnxOpContext& ctx, const OnnxInputs& in, std::vecto
   if (pad != "zeros" && pad != "border" && pad != "reflection") return ctx.error("unknown padding_mode '" + pad + "'");
   const int64_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2], w = x.shape()[3], ho = grid.shape()[1], wo = grid.shape()[2];
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), {n, c, ho, wo}, &(*out)[0]));
-  const std::vector<double> xv = x.to_doubles(), gv = grid.to_doubles();
+  std::vector<double> xv, gv, y;
+  KILN_RETURN_IF_ERROR(x.to_doubles(&xv));
+  KILN_RETURN_IF_ERROR(grid.to_doubles(&gv));
+  KILN_RETURN_IF_ERROR(resize_or_error(&y, n * c * ho * wo, "working memory"));
   auto unnorm = [&](double v, int64_t size) { return align ? (v + 1) / 2 * double(size - 1) : ((v + 1) * double(size) - 1) / 2; };
   auto pad_coord = [&](double v, int64_t size) {
     if (pad == "border") return std::max(0.0, std::min(double(size - 1), v));
@@ -52,7 +56,6 @@ Status op_grid_sample(const OnnxOpContext& ctx, const OnnxInputs& in, std::vecto
     }
     return v;
   };
-  std::vector<double> y(size_t(n * c * ho * wo));
   for (int64_t ni = 0; ni < n; ++ni)
     for (int64_t ci = 0; ci < c; ++ci) {
       const double* plane = &xv[size_t((ni * c + ci) * h * w)];
@@ -122,8 +125,10 @@ Status op_roi_align(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   const double scale = ctx.get_float("spatial_scale", 1.0f);
   const int64_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), {nr, c, oh, ow}, &(*out)[0]));
-  const std::vector<double> xv = x.to_doubles(), rv = rois.to_doubles();
-  std::vector<double> y(size_t(nr * c * oh * ow));
+  std::vector<double> xv, rv, y;
+  KILN_RETURN_IF_ERROR(x.to_doubles(&xv));
+  KILN_RETURN_IF_ERROR(rois.to_doubles(&rv));
+  KILN_RETURN_IF_ERROR(resize_or_error(&y, nr * c * oh * ow, "working memory"));
   const double off = half_pixel ? 0.5 : 0.0;
   for (int64_t r = 0; r < nr; ++r) {
     if (bidx[size_t(r)] < 0 || bidx[size_t(r)] >= n) return ctx.error("batch index out of range");
@@ -197,7 +202,9 @@ Status op_nms(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
   if (const OnnxValue* v = opt_in(in, 4)) score_th = scalar_of(*v), has_score_th = true;
   const bool center = ctx.get_int("center_point_box", 0) != 0;
   const int64_t nb = boxes.shape()[0], nn = boxes.shape()[1], nc = scores.shape()[1];
-  const std::vector<double> bv = boxes.to_doubles(), sv = scores.to_doubles();
+  std::vector<double> bv, sv;
+  KILN_RETURN_IF_ERROR(boxes.to_doubles(&bv));
+  KILN_RETURN_IF_ERROR(scores.to_doubles(&sv));
   // Corners (y1, x1, y2, x2) with y1 <= y2, x1 <= x2.
   auto corners = [&](int64_t b, int64_t i, double* o) {
     const double* p = &bv[size_t((b * nn + i) * 4)];

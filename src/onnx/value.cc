@@ -168,28 +168,29 @@ OnnxValue OnnxValue::reshaped(OnnxShape shape) const {
 }
 
 template <typename T>
-static void widen(const OnnxValue& v, std::vector<int64_t>* out) {
+static Status widen(const OnnxValue& v, std::vector<int64_t>* out) {
   const T* p = v.data<T>();
-  out->resize(size_t(v.numel()));
+  KILN_RETURN_IF_ERROR(resize_or_error(out, v.numel(), "an int64 copy of the values"));
   for (int64_t i = 0; i < v.numel(); ++i) (*out)[size_t(i)] = int64_t(p[i]);
+  return Status();
 }
 
 Status OnnxValue::to_int64s(std::vector<int64_t>* out) const {
   switch (type_) {
-    case OnnxDataType::kInt64: widen<int64_t>(*this, out); return Status();
-    case OnnxDataType::kInt32: widen<int32_t>(*this, out); return Status();
-    case OnnxDataType::kInt16: widen<int16_t>(*this, out); return Status();
-    case OnnxDataType::kInt8: widen<int8_t>(*this, out); return Status();
-    case OnnxDataType::kUint8: case OnnxDataType::kBool: widen<uint8_t>(*this, out); return Status();
-    case OnnxDataType::kUint16: widen<uint16_t>(*this, out); return Status();
-    case OnnxDataType::kUint32: widen<uint32_t>(*this, out); return Status();
-    case OnnxDataType::kUint64: widen<uint64_t>(*this, out); return Status();
+    case OnnxDataType::kInt64: return widen<int64_t>(*this, out);
+    case OnnxDataType::kInt32: return widen<int32_t>(*this, out);
+    case OnnxDataType::kInt16: return widen<int16_t>(*this, out);
+    case OnnxDataType::kInt8: return widen<int8_t>(*this, out);
+    case OnnxDataType::kUint8: case OnnxDataType::kBool: return widen<uint8_t>(*this, out);
+    case OnnxDataType::kUint16: return widen<uint16_t>(*this, out);
+    case OnnxDataType::kUint32: return widen<uint32_t>(*this, out);
+    case OnnxDataType::kUint64: return widen<uint64_t>(*this, out);
     default: return Status::error("expected an integer tensor, got " + onnx_type_name(type_));
   }
 }
 
-std::vector<double> OnnxValue::to_doubles() const {
-  std::vector<double> out(static_cast<size_t>(numel_));
+Status OnnxValue::to_doubles(std::vector<double>* out) const {
+  KILN_RETURN_IF_ERROR(resize_or_error(out, numel_, "a float64 copy of the values"));
   for (int64_t i = 0; i < numel_; ++i) {
     double d = 0;
     switch (type_) {
@@ -207,9 +208,9 @@ std::vector<double> OnnxValue::to_doubles() const {
       case OnnxDataType::kBfloat16: d = onnx_bfloat16_to_float(data<uint16_t>()[i]); break;
       default: break;
     }
-    out[size_t(i)] = d;
+    (*out)[size_t(i)] = d;
   }
-  return out;
+  return Status();
 }
 
 }  // namespace kiln

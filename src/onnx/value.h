@@ -79,8 +79,9 @@ class OnnxValue {
   OnnxValue reshaped(OnnxShape shape) const;
   // Integer elements as int64 (int8..uint64, bool): shape tensors, indices, axes.
   Status to_int64s(std::vector<int64_t>* out) const;
-  // Numeric elements as doubles (any type but strings): attributes as tensors, tests.
-  std::vector<double> to_doubles() const;
+  // Numeric elements as doubles (any type but strings) for reference kernels;
+  // out of memory is an error. One element: onnx_element_as_double.
+  Status to_doubles(std::vector<double>* out) const;
 
  private:
   static Status allocate(OnnxDataType type, OnnxShape shape, bool zero, OnnxValue* out);

@@ -17,6 +17,6 @@ test('hostile input ends in clear errors and leaves the page module working', { 
     return hostileChecks(kiln, Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Uint8Array.from(v)])));
   }, files);
   t.diagnostic(done.join('; '));
-  assert.equal(done.length, 17, done.join("; "));
+  assert.equal(done.length, 19, done.join("; "));
   assert.deepEqual(errors, []);
 });

@@ -103,6 +103,22 @@ TEST(HostileInput, ByteCountsThatWrapAreRefused) {
   EXPECT_NE(st.message().find("shape [2147483648, 4] is negative or too large for int64 values"), std::string::npos) << st.message();
 }
 
+// Kernels' working memory (float64 copies, index tables) is sized by their
+// values and allocated through resize_or_error: an error, not an abort. The
+// wasm case (a heap that cannot grow) is tests/js/hostile_checks.mjs's
+// reduce_copy_too_big; natively no heap holds 2^63 bytes either.
+TEST(HostileInput, KernelWorkingMemoryPastTheHeapIsAnError) {
+  std::vector<double> v = {1, 2};
+  Status st = resize_or_error(&v, int64_t(1) << 60, "a float64 copy");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(), "out of memory: a float64 copy of 1152921504606846976 elements needs 9223372036854775808 bytes");
+  EXPECT_EQ(v, (std::vector<double>{1, 2}));  // unchanged
+  st = resize_or_error(&v, std::numeric_limits<int64_t>::max(), "a float64 copy");
+  EXPECT_EQ(st.message(), "out of memory: a float64 copy of 9223372036854775807 elements is too large");
+  ASSERT_TRUE(resize_or_error(&v, 3, "a float64 copy", 7.0).ok());
+  EXPECT_EQ(v, (std::vector<double>{1, 2, 7}));
+}
+
 TEST(HostileInput, ValueByteLimitIsAnErrorNamingTheShape) {
   set_onnx_value_byte_limit(1 << 20);
   OnnxValue v;
@@ -192,6 +208,14 @@ TEST(HostileInput, FailedFitLeavesTheModelAsItWas) {
   v.validation_x = vx.data(), v.validation_y = c.y.data(), v.validation_n = 64;
   const std::string err = error_of([&] { c.model.fit(c.x.data(), c.y.data(), 64, v); });
   EXPECT_NE(err.find("contains NaN at sample 1, element 3"), std::string::npos) << err;
+  EXPECT_EQ(c.model.get_weights(), before);
+  // Freezing a layer from a callback is refused: what fit saved to undo a
+  // failure is the trainable state at its start.
+  FitOptions f;
+  f.epochs = 2;
+  f.on_epoch_end = [&](const EpochLogs&) { c.model.set_trainable("dense_1", false); };
+  const std::string frozen = error_of([&] { c.model.fit(c.x.data(), c.y.data(), 64, f); });
+  EXPECT_NE(frozen.find("layer 'dense_1': trainable cannot change while fit or trainOnBatch runs"), std::string::npos) << frozen;
   EXPECT_EQ(c.model.get_weights(), before);
   // And the model still trains normally afterwards.
   c.model.fit(c.x.data(), c.y.data(), 64, FitOptions{});

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "onnx/session.h"
+#include "onnx_values.h"
 
 namespace kiln {
 namespace {
@@ -62,7 +63,7 @@ std::string compare(const OnnxValue& got, const OnnxValue& want) {
   }
   if (got.type() != want.type()) return "type " + onnx_type_name(got.type()) + ", expected " + onnx_type_name(want.type());
   if (got.shape() != want.shape()) return "shape " + onnx_shape_string(got.shape()) + ", expected " + onnx_shape_string(want.shape());
-  const std::vector<double> g = got.to_doubles(), w = want.to_doubles();
+  const std::vector<double> g = testing::doubles_of(got), w = testing::doubles_of(want);
   const bool fp = want.type() == OnnxDataType::kFloat || want.type() == OnnxDataType::kDouble;
   for (size_t i = 0; i < w.size(); ++i) {
     if (fp && std::isnan(w[i]) && std::isnan(g[i])) continue;

@@ -12,6 +12,7 @@
 
 #include "io/onnx_attributes.h"
 #include "onnx/op.h"
+#include "onnx_values.h"
 
 namespace kiln {
 namespace {
@@ -30,7 +31,7 @@ OnnxValue random_values(OnnxDataType type, OnnxShape shape, std::mt19937* rng) {
 OnnxValue to_double(const OnnxValue& v) {
   OnnxValue out;
   EXPECT_TRUE(OnnxValue::make(OnnxDataType::kDouble, v.shape(), &out).ok());
-  const std::vector<double> d = v.to_doubles();
+  const std::vector<double> d = testing::doubles_of(v);
   std::memcpy(out.raw(), d.data(), d.size() * sizeof(double));
   return out;
 }
@@ -81,7 +82,7 @@ TEST(OnnxNnOps, ConvFastPathMatchesReferenceLoop) {
     ASSERT_TRUE(run("Conv", 17, attrs(), {&x, &w, &b}, 1, &fast).ok());
     ASSERT_TRUE(run("Conv", 17, attrs(), {&xd, &wd, &bd}, 1, &ref).ok());
     ASSERT_EQ(fast[0].shape(), ref[0].shape());
-    const std::vector<double> f = fast[0].to_doubles(), r = ref[0].to_doubles();
+    const std::vector<double> f = testing::doubles_of(fast[0]), r = testing::doubles_of(ref[0]);
     for (size_t i = 0; i < f.size(); ++i) ASSERT_NEAR(f[i], r[i], 1e-4) << onnx_shape_string(c.x) << " element " << i;
   }
 }
@@ -121,7 +122,7 @@ TEST(OnnxNnOps, ConvTransposeFastPathMatchesReferenceLoop) {
     ASSERT_TRUE(run("ConvTranspose", 17, attrs(), {&x, &w, &b}, 1, &fast).ok());
     ASSERT_TRUE(run("ConvTranspose", 17, attrs(), {&xd, &wd, &bd}, 1, &ref).ok());
     ASSERT_EQ(fast[0].shape(), ref[0].shape());
-    const std::vector<double> f = fast[0].to_doubles(), r = ref[0].to_doubles();
+    const std::vector<double> f = testing::doubles_of(fast[0]), r = testing::doubles_of(ref[0]);
     for (size_t i = 0; i < f.size(); ++i) ASSERT_NEAR(f[i], r[i], 1e-4) << onnx_shape_string(c.x) << " element " << i;
   }
 }

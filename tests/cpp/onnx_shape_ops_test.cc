@@ -14,6 +14,7 @@
 #include "core/float16.h"
 #include "io/onnx_attributes.h"
 #include "onnx/op.h"
+#include "onnx_values.h"
 
 namespace kiln {
 namespace {
@@ -39,7 +40,7 @@ Status run(const char* op, int64_t opset, std::vector<OnnxAttribute> attrs, std:
 
 std::vector<float> as_floats(const OnnxValue& v) {
   std::vector<float> out;
-  for (double d : v.to_doubles()) out.push_back(float(d));
+  for (double d : testing::doubles_of(v)) out.push_back(float(d));
   return out;
 }
 
@@ -153,7 +154,7 @@ TEST(OnnxShapeOps, TopKKeepsTiesInIndexOrder) {
   std::vector<OnnxValue> out;
   ASSERT_TRUE(run("TopK", 11, {}, {&x, &k}, 2, &out).ok());
   EXPECT_EQ(as_floats(out[0]), (std::vector<float>{3, 3, 2}));
-  EXPECT_EQ(out[1].to_doubles(), (std::vector<double>{0, 2, 3}));
+  EXPECT_EQ(testing::doubles_of(out[1]), (std::vector<double>{0, 2, 3}));
 }
 
 }  // namespace
