@@ -1,5 +1,8 @@
 #include "runtime/placement.h"
 
+#include <atomic>
+#include <mutex>
+
 #include "backends/cpu/cpu_backend.h"
 #include "backends/reference/reference_backend.h"
 
@@ -36,11 +39,12 @@ Status place_nodes(const Graph& graph, const BackendChoice& choice, std::vector<
 }
 
 namespace {
+std::mutex choice_mutex;
 BackendChoice& current_choice() {
   static BackendChoice choice{{cpu_backend()}, false};
   return choice;
 }
-uint64_t generation = 0;
+std::atomic<uint64_t> generation{0};
 }  // namespace
 
 Status set_default_backend(const std::string& name, bool strict) {
@@ -50,12 +54,16 @@ Status set_default_backend(const std::string& name, bool strict) {
     for (const std::string& n : backend_names()) known += (known.empty() ? "'" : ", '") + n + "'";
     return Status::error("unknown backend '" + name + "' (known: " + known + ")");
   }
+  const std::lock_guard<std::mutex> lock(choice_mutex);
   current_choice() = BackendChoice{{b}, strict};
   ++generation;
   return Status();
 }
 
-const BackendChoice& default_backend_choice() { return current_choice(); }
+BackendChoice default_backend_choice() {
+  const std::lock_guard<std::mutex> lock(choice_mutex);
+  return current_choice();
+}
 uint64_t backend_choice_generation() { return generation; }
 
 Backend* find_backend(const std::string& name) {

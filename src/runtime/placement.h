@@ -27,8 +27,10 @@ Status place_nodes(const Graph& graph, const BackendChoice& choice, std::vector<
 
 // The process-wide choice plans are compiled with (kiln.setBackend in JS,
 // kiln::set_backend in C++): `name` first, then the CPU for what it lacks.
+// Any thread may change it; a plan compiled before keeps its placement, and
+// the model re-plans at its next call.
 Status set_default_backend(const std::string& name, bool strict);
-const BackendChoice& default_backend_choice();
+BackendChoice default_backend_choice();
 // Changes with every set_default_backend, so models know to recompile.
 uint64_t backend_choice_generation();
 

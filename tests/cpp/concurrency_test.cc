@@ -139,6 +139,30 @@ TEST(Concurrency, ResizeWaitsForRunsAndIsRefusedInsideOne) {
   EXPECT_EQ(m.fit(x.data(), y.data(), 8, o).size(), 1u);
 }
 
+// kiln::set_backend from one thread while others predict: each model
+// re-plans at its next call and answers the same on either backend.
+TEST(Concurrency, SetBackendWhileOtherThreadsPredict) {
+  std::atomic<bool> stop{false};
+  std::thread switcher([&] {
+    for (int i = 0; !stop; ++i) set_backend(i % 2 ? "reference" : "cpu");
+  });
+  on_threads(2, [&](int t) {
+    Sequential m(4, uint64_t(10 + t));
+    DenseOptions d;
+    d.units = 3;
+    m.add_dense(d);
+    const std::vector<float> x = testing::random_vec(8 * 4, 3);
+    const std::vector<float> first = m.predict(x.data(), 8);
+    for (int i = 0; i < 50; ++i) {
+      const std::vector<float> y = m.predict(x.data(), 8);
+      for (size_t k = 0; k < y.size(); ++k) ASSERT_NEAR(y[k], first[k], 1e-5f);
+    }
+  });
+  stop = true;
+  switcher.join();
+  set_backend("cpu");
+}
+
 TEST(Concurrency, ASecondThreadsCallOnABusyModelIsRefused) {
   Sequential m(4, 5);
   DenseOptions d;
