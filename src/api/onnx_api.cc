@@ -45,7 +45,7 @@ std::vector<std::string> Session::output_names() const {
 std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) const {
   std::vector<OnnxValue> feeds(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
-    check(OnnxValue::make(OnnxDataType::kFloat, inputs[i].shape, &feeds[i]));
+    check(OnnxValue::make(DataType::kFloat32, inputs[i].shape, &feeds[i]));
     if (size_t(feeds[i].numel()) != inputs[i].data.size())
       throw Error("onnx run: input " + std::to_string(i) + " has " + std::to_string(inputs[i].data.size()) +
                   " values, its shape " + onnx_shape_string(inputs[i].shape) + " needs " + std::to_string(feeds[i].numel()));

@@ -62,17 +62,17 @@ std::string attr_string(const OnnxNode& n, const char* name, const std::string& 
 Status tensor_values(const OnnxTensor& t, std::vector<double>* out) {
   const int64_t n = t.element_count();
   out->assign(size_t(n), 0.0);
-  const size_t es = onnx_element_size(t.data_type);
+  const size_t es = dtype_size(t.data_type);
   if (t.has_external_data) return Status::error("tensor '" + t.name + "' keeps its data in an external file, which this loader cannot read");
   if (es == 0 || t.data.size() != size_t(n) * es) return Status::error("tensor '" + t.name + "' has an unsupported element type or size");
   const uint8_t* p = t.data.data();
   for (int64_t i = 0; i < n; ++i, p += es) {
     double v;
     switch (t.data_type) {
-      case OnnxDataType::kFloat: { float f; std::memcpy(&f, p, 4); v = f; break; }
-      case OnnxDataType::kDouble: std::memcpy(&v, p, 8); break;
-      case OnnxDataType::kInt64: { int64_t x; std::memcpy(&x, p, 8); v = double(x); break; }
-      case OnnxDataType::kInt32: { int32_t x; std::memcpy(&x, p, 4); v = x; break; }
+      case DataType::kFloat32: { float f; std::memcpy(&f, p, 4); v = f; break; }
+      case DataType::kFloat64: std::memcpy(&v, p, 8); break;
+      case DataType::kInt64: { int64_t x; std::memcpy(&x, p, 8); v = double(x); break; }
+      case DataType::kInt32: { int32_t x; std::memcpy(&x, p, 4); v = x; break; }
       default: return Status::error("tensor '" + t.name + "': element type " + std::to_string(int(t.data_type)) + " is not supported here");
     }
     (*out)[size_t(i)] = v;
@@ -201,7 +201,7 @@ class Translator {
           shape.push_back(in.shape[d].value);
         }
       }
-      if (in.elem_type != OnnxDataType::kFloat) return Status::error("input '" + in.name + "' is not float32");
+      if (in.elem_type != DataType::kFloat32) return Status::error("input '" + in.name + "' is not float32");
       if (shape.size() != 1 && shape.size() != 3)
         return Status::error("input '" + in.name + "' has rank " + std::to_string(shape.size() + 1) +
                              "; trainable imports take [batch, features] or [batch, channels, height, width]");

@@ -1,11 +1,13 @@
 // The graph IR: typed values and op nodes, with static shape inference done as
 // each node is added, so a wrong shape is reported where it is made.
+// graph/verify.h checks a graph's invariants, graph/print.h prints it.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/activation.h"
+#include "core/dtype.h"
 #include "core/shape.h"
 #include "core/status.h"
 #include "graph/op.h"
@@ -25,6 +27,8 @@ struct Value {
   ValueKind kind = ValueKind::kTemp;
   std::string name;
   bool requires_grad = false;
+  // The element type; every op of today's set computes in float32 (verify_graph checks it).
+  DataType dtype = DataType::kFloat32;
 };
 
 enum class OpKind : uint8_t {

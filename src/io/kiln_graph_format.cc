@@ -105,7 +105,7 @@ std::vector<float> as_floats(const OnnxTensor& t) {
 Entry encode_tensor(const OnnxTensor& t, WeightEncoding wanted, int64_t min_elements) {
   Entry e{&t, WeightEncoding::kFloat32, {}, 0};
   const int64_t n = t.element_count();
-  if (wanted != WeightEncoding::kFloat32 && t.data_type == OnnxDataType::kFloat && n >= min_elements) {
+  if (wanted != WeightEncoding::kFloat32 && t.data_type == DataType::kFloat32 && n >= min_elements) {
     const std::vector<float> x = as_floats(t);
     if (wanted == WeightEncoding::kFloat16 && fits_float16(x.data(), x.size())) {
       e.encoding = wanted;
@@ -183,7 +183,7 @@ Status encode_kiln_graph(const uint8_t* onnx, size_t size, WeightEncoding encodi
   std::vector<Entry> entries;
   for (const OnnxTensor& t : model.graph.initializers) {
     if (t.has_external_data) return Status::error("convert: initializer '" + t.name + "' has external data and no file reader was given");
-    if (t.data_type == OnnxDataType::kString) return Status::error("convert: initializer '" + t.name + "' holds strings, which Kiln graph files do not store");
+    if (t.data_type == DataType::kString) return Status::error("convert: initializer '" + t.name + "' holds strings, which Kiln graph files do not store");
     if (t.dims.size() > kMaxRank) return Status::error("convert: initializer '" + t.name + "' has more than 64 dimensions");
     entries.push_back(encode_tensor(t, encoding, min_quantized_elements));
   }
@@ -244,13 +244,13 @@ Status read_entry(const uint8_t* p, size_t size, uint64_t* at, uint64_t table_en
   info->name = t->name;
   const std::string name = "tensor '" + t->name + "'";
   *at += entry_bytes(rank, name_length);
-  const size_t width = type <= uint32_t(std::numeric_limits<int32_t>::max()) ? onnx_element_size(OnnxDataType(int32_t(type))) : 0;
+  const size_t width = type <= uint32_t(std::numeric_limits<int32_t>::max()) ? dtype_size(DataType(int32_t(type))) : 0;
   if (width == 0)  // strings, complex and unknown types
     return bad(name + " has unsupported data type " + std::to_string(type));
-  t->data_type = info->data_type = OnnxDataType(int32_t(type));
+  t->data_type = info->data_type = DataType(int32_t(type));
   if (enc > uint8_t(WeightEncoding::kInt8)) return bad(name + " has unknown encoding " + std::to_string(enc));
   const WeightEncoding encoding = WeightEncoding(enc);
-  if (encoding != WeightEncoding::kFloat32 && t->data_type != OnnxDataType::kFloat)
+  if (encoding != WeightEncoding::kFloat32 && t->data_type != DataType::kFloat32)
     return bad(name + " is quantized but its data type is not float32");
   // Elements are bounded by the stored bytes checked below (>= 1 byte each).
   uint64_t elements = 1;

@@ -29,7 +29,7 @@ constexpr int64_t kMinQuantizedElements = 1024;
 // A tensor as the table stores it (for `kiln inspect`).
 struct KilnGraphTensorInfo {
   std::string name;
-  OnnxDataType data_type = OnnxDataType::kUndefined;
+  DataType data_type = DataType::kUndefined;
   WeightEncoding encoding = WeightEncoding::kFloat32;  // kFloat32 here: raw, as in ONNX
   int64_t elements = 0;
   uint64_t stored_bytes = 0;

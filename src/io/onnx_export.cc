@@ -14,7 +14,7 @@ OnnxValueInfo value_info(const std::string& name, const Shape& shape) {
   OnnxValueInfo v;
   v.name = name;
   v.kind = OnnxValueKind::kTensor;
-  v.elem_type = OnnxDataType::kFloat;
+  v.elem_type = DataType::kFloat32;
   v.has_shape = true;
   v.shape.push_back(OnnxDim{-1, "batch"});
   for (int64_t d : shape) v.shape.push_back(OnnxDim{d, ""});

@@ -154,7 +154,7 @@ Status embedding(LayerExport& l, std::vector<ExportValue>* out) {
   std::string table;
   KILN_RETURN_IF_ERROR(l.weight_input("embeddings", &table));
   ExportValue x = l.inputs[0];
-  const std::string idx = l.b.node("Cast", {l.b.kiln_layout(x)}, onnx_attrs(onnx_int_attr("to", int64_t(OnnxDataType::kInt64))));
+  const std::string idx = l.b.node("Cast", {l.b.kiln_layout(x)}, onnx_attrs(onnx_int_attr("to", int64_t(DataType::kInt64))));
   out->push_back({l.b.node("Gather", {table, idx}, onnx_attrs(onnx_int_attr("axis", 0))), {}, false});
   return Status();
 }

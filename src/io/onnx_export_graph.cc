@@ -51,7 +51,7 @@ std::string OnnxGraphBuilder::floats(const std::string& key, const Shape& dims, 
   if (it != keyed_.end()) return it->second;
   OnnxTensor t;
   t.name = fresh(key);
-  t.data_type = OnnxDataType::kFloat;
+  t.data_type = DataType::kFloat32;
   t.dims = dims;
   t.data = le_bytes(data);
   graph_.initializers.push_back(std::move(t));
@@ -65,7 +65,7 @@ std::string OnnxGraphBuilder::int64s(const std::string& hint, const std::vector<
   if (it != keyed_.end()) return it->second;
   OnnxTensor t;
   t.name = fresh(hint);
-  t.data_type = OnnxDataType::kInt64;
+  t.data_type = DataType::kInt64;
   t.dims = {int64_t(data.size())};
   t.data = le_bytes(data);
   graph_.initializers.push_back(std::move(t));

@@ -8,25 +8,6 @@
 
 namespace kiln {
 
-size_t onnx_element_size(OnnxDataType type) {
-  switch (type) {
-    case OnnxDataType::kUint8:
-    case OnnxDataType::kInt8:
-    case OnnxDataType::kBool: return 1;
-    case OnnxDataType::kUint16:
-    case OnnxDataType::kInt16:
-    case OnnxDataType::kFloat16:
-    case OnnxDataType::kBfloat16: return 2;
-    case OnnxDataType::kFloat:
-    case OnnxDataType::kInt32:
-    case OnnxDataType::kUint32: return 4;
-    case OnnxDataType::kInt64:
-    case OnnxDataType::kUint64:
-    case OnnxDataType::kDouble: return 8;
-    default: return 0;
-  }
-}
-
 int64_t OnnxTensor::element_count() const {
   int64_t count = 1;
   for (int64_t d : dims) count *= d;
@@ -84,14 +65,14 @@ const char* typed_field_name(uint32_t field) {
 
 // The typed field that holds a type's values when raw_data is not used: the
 // narrow integers, bool and the 16-bit floats all travel in int32_data.
-uint32_t typed_field_for(OnnxDataType type) {
+uint32_t typed_field_for(DataType type) {
   switch (type) {
-    case OnnxDataType::kFloat: return kFloatData;
-    case OnnxDataType::kInt64: return kInt64Data;
-    case OnnxDataType::kDouble: return kDoubleData;
-    case OnnxDataType::kUint32:
-    case OnnxDataType::kUint64: return kUint64Data;
-    case OnnxDataType::kString: return kStringData;
+    case DataType::kFloat32: return kFloatData;
+    case DataType::kInt64: return kInt64Data;
+    case DataType::kFloat64: return kDoubleData;
+    case DataType::kUint32:
+    case DataType::kUint64: return kUint64Data;
+    case DataType::kString: return kStringData;
     default: return kInt32Data;
   }
 }
@@ -169,10 +150,10 @@ Status decode_tensor(const TensorFields& t, OnnxTensor* out) {
     out->dims.push_back(int64_t(d));
   }
   const std::string type_name = "data type " + std::to_string(int(out->data_type));
-  size_t width = onnx_element_size(out->data_type);
-  if (out->data_type != OnnxDataType::kString && width == 0) return Status::error(type_name + " is not supported");
+  size_t width = dtype_size(out->data_type);
+  if (out->data_type != DataType::kString && width == 0) return Status::error(type_name + " is not supported");
   if (t.external) {
-    if (out->data_type == OnnxDataType::kString) return Status::error("string tensors cannot be external");
+    if (out->data_type == DataType::kString) return Status::error("string tensors cannot be external");
     if (t.has_raw || t.values_field) return Status::error("external tensor also has data in the file");
     if (out->external.location.empty()) return Status::error("external data without a location");
     if (count > kInt64Max / int64_t(width)) return Status::error("tensor size overflows");
@@ -187,7 +168,7 @@ Status decode_tensor(const TensorFields& t, OnnxTensor* out) {
   if (t.values_field && t.values_field != expected) {
     return Status::error(std::string(typed_field_name(t.values_field)) + " cannot hold " + type_name);
   }
-  if (t.has_raw && (t.values_field || out->data_type == OnnxDataType::kString)) {
+  if (t.has_raw && (t.values_field || out->data_type == DataType::kString)) {
     return Status::error(t.values_field ? "data in both raw_data and a typed field" : "raw_data cannot hold strings");
   }
   if (t.has_raw && t.raw_size % width) {
@@ -196,7 +177,7 @@ Status decode_tensor(const TensorFields& t, OnnxTensor* out) {
   }
   size_t present = t.values.size();
   if (t.has_raw) present = t.raw_size / width;
-  if (out->data_type == OnnxDataType::kString) present = out->strings.size();
+  if (out->data_type == DataType::kString) present = out->strings.size();
   if (uint64_t(present) != uint64_t(count)) {
     return Status::error("holds " + std::to_string(present) + " elements but its dims make " + std::to_string(count));
   }
@@ -224,7 +205,7 @@ Status parse_tensor(ProtoReader r, OnnxTensor* out) {
         KILN_RETURN_IF_ERROR(r.read_int64(field, &v));
         if (v < 0 || v > std::numeric_limits<int32_t>::max())
           return Status::error("invalid data type " + std::to_string(v));
-        out->data_type = OnnxDataType(int32_t(v));
+        out->data_type = DataType(int32_t(v));
         return Status();
       case kFloatData:
       case kInt32Data:
@@ -270,7 +251,7 @@ Status parse_tensor_type(ProtoReader r, OnnxValueInfo* info) {
     if (field.number == 1) {
       int64_t v = 0;
       KILN_RETURN_IF_ERROR(r.read_int64(field, &v));
-      info->elem_type = OnnxDataType(int32_t(v));
+      info->elem_type = DataType(int32_t(v));
       return Status();
     }
     if (field.number != 2) return r.skip(field);
@@ -500,7 +481,7 @@ Status load_external(OnnxTensor* t, std::map<std::string, std::vector<uint8_t>>*
     file = files->emplace(t->external.location, std::move(bytes)).first;
   }
   const std::vector<uint8_t>& bytes = file->second;
-  uint64_t size = uint64_t(t->element_count()) * onnx_element_size(t->data_type);
+  uint64_t size = uint64_t(t->element_count()) * dtype_size(t->data_type);
   uint64_t offset = t->external.offset;
   if (offset > bytes.size() || size > bytes.size() - offset) {
     return Status::error("bytes " + std::to_string(offset) + ".." + std::to_string(offset + size) +

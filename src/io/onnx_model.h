@@ -12,32 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/status.h"
 
 namespace kiln {
-
-// TensorProto.DataType.
-enum class OnnxDataType : int32_t {
-  kUndefined = 0,
-  kFloat = 1,
-  kUint8 = 2,
-  kInt8 = 3,
-  kUint16 = 4,
-  kInt16 = 5,
-  kInt32 = 6,
-  kInt64 = 7,
-  kString = 8,
-  kBool = 9,
-  kFloat16 = 10,
-  kDouble = 11,
-  kUint32 = 12,
-  kUint64 = 13,
-  kBfloat16 = 16,
-};
-
-// Bytes per element of a numeric type the parser decodes; 0 for strings and
-// types it does not (complex, undefined).
-size_t onnx_element_size(OnnxDataType type);
 
 // Caps against hostile files, counted over a model and all its subgraphs.
 constexpr size_t kOnnxMaxNodes = size_t(1) << 20;
@@ -52,7 +30,7 @@ struct OnnxExternalData {
 
 struct OnnxTensor {
   std::string name;
-  OnnxDataType data_type = OnnxDataType::kUndefined;
+  DataType data_type = DataType::kUndefined;
   std::vector<int64_t> dims;  // none: a scalar
   // Elements in little-endian order; float16 and bfloat16 as raw 16-bit words,
   // bool as one byte. Empty for strings and for unresolved external data.
@@ -76,7 +54,7 @@ enum class OnnxValueKind : uint8_t { kUnknown, kTensor, kSequence, kMap, kOption
 struct OnnxValueInfo {
   std::string name;
   OnnxValueKind kind = OnnxValueKind::kUnknown;
-  OnnxDataType elem_type = OnnxDataType::kUndefined;  // not validated: the importer decides
+  DataType elem_type = DataType::kUndefined;  // not validated: the importer decides
   bool has_shape = false;                             // false: rank unknown
   std::vector<OnnxDim> shape;
 };

@@ -11,7 +11,7 @@ ProtoWriter tensor_proto(const OnnxTensor& t) {
   w.write_packed_int64(1, t.dims);  // dims
   w.write_int64(2, int64_t(t.data_type));
   w.write_string(8, t.name);
-  if (t.data_type == OnnxDataType::kString) {
+  if (t.data_type == DataType::kString) {
     for (const std::string& s : t.strings) w.write_string(6, s);  // string_data
   } else {
     w.write_bytes(9, t.data.data(), t.data.size());  // raw_data, little-endian

@@ -35,7 +35,7 @@ int reader_count(const std::map<std::string, int>& readers, const std::string& n
 
 const OnnxValue* float_constant(const OnnxGraphToOptimize& g, const std::string& name) {
   auto it = g.constants->find(name);
-  if (it == g.constants->end() || it->second.type() != OnnxDataType::kFloat) return nullptr;
+  if (it == g.constants->end() || it->second.type() != DataType::kFloat32) return nullptr;
   return &it->second;
 }
 
@@ -240,8 +240,8 @@ void fold_conv_batch_norm(OnnxGraphToOptimize* g, OnnxOptimizeStats* stats) {
     std::vector<double> scale, shift;
     if ((b && b->numel() != m) || !batch_norm_as_affine(*g, *bn, m, &scale, &shift)) continue;
     OnnxValue nw, nb;
-    OnnxValue::make(OnnxDataType::kFloat, w->shape(), &nw);
-    OnnxValue::make(OnnxDataType::kFloat, {m}, &nb);
+    OnnxValue::make(DataType::kFloat32, w->shape(), &nw);
+    OnnxValue::make(DataType::kFloat32, {m}, &nb);
     const int64_t per = w->numel() / m;
     for (int64_t o = 0; o < m; ++o) {
       for (int64_t i = 0; i < per; ++i) nw.data<float>()[o * per + i] = float(double(w->data<float>()[o * per + i]) * scale[size_t(o)]);
@@ -279,7 +279,7 @@ void pretranspose_gemm_weights(OnnxGraphToOptimize* g) {
     if (ctx.get_int("transB", 0) == 0 || !b || b->rank() != 2) continue;
     const int64_t rows = b->shape()[0], cols = b->shape()[1];
     OnnxValue t;
-    if (!OnnxValue::make(OnnxDataType::kFloat, {cols, rows}, &t).ok()) continue;
+    if (!OnnxValue::make(DataType::kFloat32, {cols, rows}, &t).ok()) continue;
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < cols; ++j) t.data<float>()[j * rows + i] = b->data<float>()[i * cols + j];
     OnnxNode c = clone_onnx_node(*n);

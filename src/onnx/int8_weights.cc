@@ -8,7 +8,7 @@ Status read_int8_zero_points(const OnnxOpContext& ctx, const OnnxValue* zero, co
   out->assign(1, 0);
   if (!zero) return Status();
   if (zero->type() != of.type())
-    return ctx.error(std::string(what) + " zero point must be " + onnx_type_name(of.type()) + ", got " + onnx_type_name(zero->type()));
+    return ctx.error(std::string(what) + " zero point must be " + dtype_name(of.type()) + ", got " + dtype_name(zero->type()));
   std::vector<int64_t> v;
   KILN_RETURN_IF_ERROR(zero->to_int64s(&v));
   if (v.size() != 1 && int64_t(v.size()) != per)

@@ -26,11 +26,11 @@ inline int64_t int8_conv_row_size(int64_t k) { return 2 * ((k + 1) / 2); }
 Status read_int8_zero_points(const OnnxOpContext& ctx, const OnnxValue* zero, const OnnxValue& of, int64_t per,
                              const char* what, std::vector<int32_t>* out, bool* per_index);
 
-inline bool is_8bit_tensor(const OnnxValue& v) { return v.type() == OnnxDataType::kUint8 || v.type() == OnnxDataType::kInt8; }
+inline bool is_8bit_tensor(const OnnxValue& v) { return v.type() == DataType::kUint8 || v.type() == DataType::kInt8; }
 
 inline Int8Matrix int8_matrix_of(const OnnxValue& v, int64_t offset, int64_t ld) {
   Int8Matrix m;
-  m.is_signed = v.type() == OnnxDataType::kInt8;
+  m.is_signed = v.type() == DataType::kInt8;
   m.data = static_cast<const uint8_t*>(v.raw()) + offset;
   m.ld = ld;
   return m;

@@ -41,8 +41,8 @@ void onnx_for_each_index(const OnnxShape& shape, F fn) {
 
 // Element i of any numeric / bool / 16-bit float value as a double.
 inline double onnx_element_as_double(const OnnxValue& v, int64_t i) {
-  if (v.type() == OnnxDataType::kFloat16) return onnx_half_to_float(v.data<uint16_t>()[i]);
-  if (v.type() == OnnxDataType::kBfloat16) return onnx_bfloat16_to_float(v.data<uint16_t>()[i]);
+  if (v.type() == DataType::kFloat16) return onnx_half_to_float(v.data<uint16_t>()[i]);
+  if (v.type() == DataType::kBfloat16) return onnx_bfloat16_to_float(v.data<uint16_t>()[i]);
   double d = 0;
   onnx_dispatch_any(v.type(), [&](auto zero) { d = double(v.data<decltype(zero)>()[i]); });
   return d;
@@ -65,11 +65,11 @@ T onnx_saturating_cast(double d) {
 
 // Stores d as element i of v (any numeric / bool / 16-bit float type).
 inline void onnx_store_double(OnnxValue* v, int64_t i, double d) {
-  if (v->type() == OnnxDataType::kFloat16) {
+  if (v->type() == DataType::kFloat16) {
     v->data<uint16_t>()[i] = onnx_float_to_half(float(d));
-  } else if (v->type() == OnnxDataType::kBfloat16) {
+  } else if (v->type() == DataType::kBfloat16) {
     v->data<uint16_t>()[i] = onnx_float_to_bfloat16(float(d));
-  } else if (v->type() == OnnxDataType::kBool) {
+  } else if (v->type() == DataType::kBool) {
     v->data<uint8_t>()[i] = d != 0;
   } else {
     onnx_dispatch_numeric(v->type(), [&](auto zero) { v->data<decltype(zero)>()[i] = onnx_saturating_cast<decltype(zero)>(d); });

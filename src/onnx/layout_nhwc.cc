@@ -81,7 +81,7 @@ class NhwcRewriter {
     if (!w || w->rank() != 4 || (has_bias && (!b || b->numel() != w->shape()[0])) || !pads_non_negative(n)) return false;
     const OnnxShape& ws = w->shape();  // [M, C/group, kh, kw] -> [kh, kw, C/group, M]
     OnnxValue packed;
-    if (!OnnxValue::make(OnnxDataType::kFloat, {ws[2], ws[3], ws[1], ws[0]}, &packed).ok()) return false;
+    if (!OnnxValue::make(DataType::kFloat32, {ws[2], ws[3], ws[1], ws[0]}, &packed).ok()) return false;
     const int64_t khw = ws[2] * ws[3];
     for (int64_t m = 0; m < ws[0]; ++m)
       for (int64_t c = 0; c < ws[1]; ++c)
@@ -96,7 +96,7 @@ class NhwcRewriter {
     if (OnnxValue u; winograd_filter(n, packed, &u)) {
       c.attributes.push_back(onnx_int_attr("winograd", 1));
       const int64_t plane = gemm_packed_b_floats(ws[1], ws[0]);
-      if (!OnnxValue::make(OnnxDataType::kFloat, {16 * plane}, &packed).ok()) return false;  // too large: keep Conv
+      if (!OnnxValue::make(DataType::kFloat32, {16 * plane}, &packed).ok()) return false;  // too large: keep Conv
       int nr = 0;
       for (int64_t xi = 0; xi < 16; ++xi)
         nr = gemm_pack_b(u.data<float>() + xi * ws[1] * ws[0], ws[0], ws[1], ws[0], packed.data<float>() + xi * plane);
@@ -104,7 +104,7 @@ class NhwcRewriter {
     } else if (group == 1) {
       const int64_t k = ws[1] * khw;
       OnnxValue b;
-      if (!OnnxValue::make(OnnxDataType::kFloat, {gemm_packed_b_floats(k, ws[0])}, &b).ok()) return false;
+      if (!OnnxValue::make(DataType::kFloat32, {gemm_packed_b_floats(k, ws[0])}, &b).ok()) return false;
       c.attributes.push_back(onnx_int_attr("packed_nr", gemm_pack_b(packed.data<float>(), ws[0], k, ws[0], b.data<float>())));
       packed = std::move(b);
     }
@@ -126,7 +126,7 @@ class NhwcRewriter {
     p.kernel_h = ps[0], p.kernel_w = ps[1], p.in_c = ps[2], p.out_c = ps[3], p.groups = ctx.get_int("group", 1);
     p.stride_h = s[0], p.stride_w = s[1], p.dilation_h = d[0], p.dilation_w = d[1];
     if (!conv2d_winograd_applies(p)) return false;
-    if (!OnnxValue::make(OnnxDataType::kFloat, {conv2d_winograd_filter_floats(p)}, u).ok()) return false;
+    if (!OnnxValue::make(DataType::kFloat32, {conv2d_winograd_filter_floats(p)}, u).ok()) return false;
     conv2d_winograd_filter(p, packed.data<float>(), u->data<float>());
     return true;
   }
@@ -162,8 +162,8 @@ class NhwcRewriter {
     std::vector<double> s, t;
     if (!nhwc_.count(n.inputs[0]) || !gamma || !batch_norm_as_affine(*g_, n, gamma->numel(), &s, &t)) return false;
     OnnxValue scale, shift;
-    OnnxValue::make(OnnxDataType::kFloat, {int64_t(s.size())}, &scale);
-    OnnxValue::make(OnnxDataType::kFloat, {int64_t(t.size())}, &shift);
+    OnnxValue::make(DataType::kFloat32, {int64_t(s.size())}, &scale);
+    OnnxValue::make(DataType::kFloat32, {int64_t(t.size())}, &shift);
     std::copy(s.begin(), s.end(), scale.data<float>());
     std::copy(t.begin(), t.end(), shift.data<float>());
     OnnxNode c = internal_node(n, "NhwcChannelAffine");
@@ -410,7 +410,7 @@ class NhwcRewriter {
     OnnxShape s4(size_t(4 - k.rank()), 1);
     s4.insert(s4.end(), k.shape().begin(), k.shape().end());
     OnnxValue p;
-    OnnxValue::make(OnnxDataType::kFloat, {s4[0], s4[2], s4[3], s4[1]}, &p);
+    OnnxValue::make(DataType::kFloat32, {s4[0], s4[2], s4[3], s4[1]}, &p);
     for (int64_t a = 0; a < s4[0]; ++a)
       for (int64_t c = 0; c < s4[1]; ++c)
         for (int64_t h = 0; h < s4[2]; ++h)

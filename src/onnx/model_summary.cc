@@ -19,7 +19,7 @@ const char* encoding_name(WeightEncoding e) {
 std::string value_line(const OnnxValueInfo& v) {
   std::string s = "  " + v.name + ": ";
   if (v.kind != OnnxValueKind::kTensor) return s + "(not a tensor)\n";
-  s += onnx_type_name(v.elem_type);
+  s += dtype_name(v.elem_type);
   if (!v.has_shape) return s + " (rank unknown)\n";
   s += " [";
   for (size_t d = 0; d < v.shape.size(); ++d)
@@ -64,9 +64,9 @@ std::string onnx_model_summary(const OnnxModel& model, const std::vector<KilnGra
   Tally total;
   std::map<std::string, Tally> by_type;
   for (const OnnxTensor& t : g.initializers) {
-    Tally& k = by_type[onnx_type_name(t.data_type)];
+    Tally& k = by_type[dtype_name(t.data_type)];
     const int64_t n = t.element_count();
-    const uint64_t bytes = uint64_t(n) * onnx_element_size(t.data_type);
+    const uint64_t bytes = uint64_t(n) * dtype_size(t.data_type);
     for (Tally* x : {&k, &total}) x->tensors += 1, x->elements += n, x->bytes += bytes;
   }
   s += "parameters: " + std::to_string(total.elements) + " in " + std::to_string(total.tensors) + " initializers, " +

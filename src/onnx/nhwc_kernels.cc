@@ -38,8 +38,8 @@ namespace {
 constexpr int64_t kMinTaskFloats = 16 * 1024;
 
 Status require_nhwc_float(const OnnxOpContext& ctx, const OnnxValue& x) {
-  if (x.type() != OnnxDataType::kFloat || x.rank() != 4)
-    return ctx.error("expects a float32 [N, H, W, C] tensor, got " + onnx_type_name(x.type()) + " " +
+  if (x.type() != DataType::kFloat32 || x.rank() != 4)
+    return ctx.error("expects a float32 [N, H, W, C] tensor, got " + dtype_name(x.type()) + " " +
                      onnx_shape_string(x.shape()));
   return Status();
 }
@@ -67,14 +67,14 @@ Status op_nhwc_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   const int64_t want = winograd ? 16 * packed_floats(cg, m, nr)
                        : nr     ? packed_floats(kernel[0] * kernel[1] * cg, m, nr)
                                 : kernel[0] * kernel[1] * cg * m;
-  if (w.type() != OnnxDataType::kFloat || w.numel() != want) return ctx.error("packed filter has the wrong size");
+  if (w.type() != DataType::kFloat32 || w.numel() != want) return ctx.error("packed filter has the wrong size");
   ConvGeometry g;
   KILN_RETURN_IF_ERROR(init_conv_geometry(ctx, {xs[1], xs[2]}, kernel, &g));
   KILN_RETURN_IF_ERROR(resolve_conv_pads(ctx, &g, false));
   if (g.pb[0] < 0 || g.pb[1] < 0) return ctx.error("negative pads");
   Activation act;
   KILN_RETURN_IF_ERROR(onnx_internal_activation(ctx, &act));
-  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, {xs[0], g.out[0], g.out[1], m}, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kFloat32, {xs[0], g.out[0], g.out[1], m}, &(*out)[0]));
   if ((*out)[0].numel() == 0) return Status();
   const Conv2DParams p = conv2d_params_of(g, xs[0], xs[3], m, group);
   const float* bias = b ? b->data<float>() : nullptr;
@@ -129,7 +129,7 @@ Status op_nhwc_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   KILN_RETURN_IF_ERROR(init_conv_geometry(ctx, {xs[1], xs[2]}, ctx.get_ints("kernel_shape"), &g));
   KILN_RETURN_IF_ERROR(resolve_conv_pads(ctx, &g, ceil_mode));
   if (g.d[0] != 1 || g.d[1] != 1 || g.pb[0] < 0 || g.pb[1] < 0) return ctx.error("dilated or negatively padded pooling");
-  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, {xs[0], g.out[0], g.out[1], xs[3]}, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kFloat32, {xs[0], g.out[0], g.out[1], xs[3]}, &(*out)[0]));
   if ((*out)[0].numel() == 0) return Status();
   Pool2DParams p;
   p.batch = xs[0], p.in_h = xs[1], p.in_w = xs[2], p.channels = xs[3];
@@ -146,7 +146,7 @@ Status op_nhwc_global_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::
   const OnnxValue& x = *in[0];
   KILN_RETURN_IF_ERROR(require_nhwc_float(ctx, x));
   const OnnxShape& xs = x.shape();
-  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, {xs[0], xs[3], 1, 1}, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kFloat32, {xs[0], xs[3], 1, 1}, &(*out)[0]));
   if ((*out)[0].numel() == 0) return Status();
   if (xs[1] * xs[2] == 0) return ctx.error("cannot pool an empty image");
   const PoolKind kind = ctx.get_int("kind", 0) == 1 ? PoolKind::kAverage : PoolKind::kMax;
@@ -157,12 +157,12 @@ Status op_nhwc_global_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::
 Status op_nhwc_channel_affine(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   for (size_t i = 0; i < 3; ++i) KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, i));
   const OnnxValue &x = *in[0], &scale = *in[1], &shift = *in[2];
-  if (x.type() != OnnxDataType::kFloat || x.rank() < 1) return ctx.error("expects a float32 tensor");
+  if (x.type() != DataType::kFloat32 || x.rank() < 1) return ctx.error("expects a float32 tensor");
   const int64_t c = x.shape().back();
   if (scale.numel() != c || shift.numel() != c) return ctx.error("scale and shift must have one value per channel");
   Activation act;
   KILN_RETURN_IF_ERROR(onnx_internal_activation(ctx, &act));
-  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, x.shape(), &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kFloat32, x.shape(), &(*out)[0]));
   const float *px = x.data<float>(), *ps = scale.data<float>(), *pt = shift.data<float>();
   float* py = (*out)[0].data<float>();
   const int64_t rows = c ? x.numel() / c : 0;
@@ -188,8 +188,8 @@ Status op_add_activation(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
   Activation act;
   KILN_RETURN_IF_ERROR(onnx_internal_activation(ctx, &act));
   const OnnxValue &a = *in[0], &b = *in[1];
-  if (a.type() == OnnxDataType::kFloat && b.type() == OnnxDataType::kFloat && a.shape() == b.shape()) {
-    KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, a.shape(), &(*out)[0]));
+  if (a.type() == DataType::kFloat32 && b.type() == DataType::kFloat32 && a.shape() == b.shape()) {
+    KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kFloat32, a.shape(), &(*out)[0]));
     const float *pa = a.data<float>(), *pb = b.data<float>();
     float* y = (*out)[0].data<float>();
     parallel_range(a.numel(), kMinTaskFloats, [&](int64_t i0, int64_t i1) {
@@ -201,7 +201,7 @@ Status op_add_activation(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
   static const OnnxOpEntry* const add = find_onnx_op("Add");  // looked up once, not per run
   KILN_RETURN_IF_ERROR(add->kernel(ctx, in, out));
   if (act != Activation::kLinear) {
-    if ((*out)[0].type() != OnnxDataType::kFloat) return ctx.error("a fused activation needs float32");
+    if ((*out)[0].type() != DataType::kFloat32) return ctx.error("a fused activation needs float32");
     activation_forward(act, (*out)[0].data<float>(), (*out)[0].numel());
   }
   return Status();

@@ -37,7 +37,7 @@ Status run_body(const OnnxOpContext& ctx, const OnnxSubgraph& g, std::vector<Onn
 }
 
 Status read_bool_scalar(const OnnxOpContext& ctx, const OnnxValue& v, const char* what, bool* out) {
-  if (!v.is_tensor() || v.type() != OnnxDataType::kBool || v.numel() != 1)
+  if (!v.is_tensor() || v.type() != DataType::kBool || v.numel() != 1)
     return ctx.error(std::string(what) + " must be a bool tensor of one element, got a " + onnx_value_description(v) +
                      (v.is_tensor() ? " of shape " + onnx_shape_string(v.shape()) : ""));
   *out = v.data<uint8_t>()[0] != 0;
@@ -46,7 +46,7 @@ Status read_bool_scalar(const OnnxOpContext& ctx, const OnnxValue& v, const char
 
 OnnxValue int64_scalar(int64_t v) {
   OnnxValue out;
-  OnnxValue::make(OnnxDataType::kInt64, {}, &out);
+  OnnxValue::make(DataType::kInt64, {}, &out);
   out.data<int64_t>()[0] = v;
   return out;
 }
@@ -147,7 +147,7 @@ Status op_loop(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   std::vector<OnnxValue> feeds, outs;
   for (int64_t i = 0; (!has_trip_count || i < trip_count) && cond; ++i) {
     OnnxValue cond_value;
-    KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kBool, {}, &cond_value));
+    KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kBool, {}, &cond_value));
     cond_value.data<uint8_t>()[0] = 1;
     feeds = {int64_scalar(i), cond_value};
     feeds.insert(feeds.end(), state.begin(), state.end());
@@ -161,7 +161,7 @@ Status op_loop(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   for (size_t k = 0; k < scans; ++k) {
     OnnxValue& y = (*out)[carried + k];
     if (scan_items[k].empty()) {  // no iteration ran: an empty float tensor
-      KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kFloat, {0}, &y));
+      KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kFloat32, {0}, &y));
       continue;
     }
     KILN_RETURN_IF_ERROR(stack(ctx, scan_items[k], 0, false, "a scan output", &y));
@@ -300,7 +300,7 @@ Status op_sequence_map(const OnnxOpContext& ctx, const OnnxInputs& in, std::vect
     }
   }
   for (size_t k = 0; k < out->size(); ++k) {
-    const OnnxDataType t = results[k].empty() ? OnnxDataType::kUndefined : results[k][0].type();
+    const DataType t = results[k].empty() ? DataType::kUndefined : results[k][0].type();
     (*out)[k] = OnnxValue::sequence(t, std::move(results[k]));
   }
   return Status();

@@ -73,7 +73,7 @@ Status op_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), os, &(*out)[0]));
   OnnxValue& y = (*out)[0];
   if (y.numel() == 0) return Status();
-  if (x.type() == OnnxDataType::kFloat && g.nd <= 2) {
+  if (x.type() == DataType::kFloat32 && g.nd <= 2) {
     KILN_RETURN_IF_ERROR(conv2d_fast(ctx, g, n, c, m, cg, group, x.data<float>(), w.data<float>(), b ? b->data<float>() : nullptr, y.data<float>()));
     return Status();
   }
@@ -103,7 +103,7 @@ Status op_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
         }
       }
   });
-  if (!ok) return ctx.error("expects float tensors, got " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("expects float tensors, got " + dtype_name(x.type()));
   return Status();
 }
 
@@ -166,7 +166,7 @@ Status op_conv_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), os, &(*out)[0]));
   OnnxValue& y = (*out)[0];
   if (y.numel() == 0) return Status();
-  if (x.type() == OnnxDataType::kFloat && nd <= 2) {
+  if (x.type() == DataType::kFloat32 && nd <= 2) {
     // conv2d_backward_data of the forward conv mapping Y (in) to X (out).
     const bool one_d = nd == 1;
     Conv2DParams p;
@@ -243,7 +243,7 @@ Status op_conv_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
         for (int64_t o = 0; o < oc; ++o) yo[o] = T(acc[size_t(o)] + bias);
       }
   });
-  if (!ok) return ctx.error("expects float tensors, got " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("expects float tensors, got " + dtype_name(x.type()));
   return Status();
 }
 
@@ -266,7 +266,7 @@ Status pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValu
   os.insert(os.end(), g.out.begin(), g.out.end());
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), os, &(*out)[0]));
   const bool want_idx = kind == PoolKind::kMax && out->size() > 1;
-  if (want_idx) KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt64, os, &(*out)[1]));
+  if (want_idx) KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kInt64, os, &(*out)[1]));
   std::vector<int64_t> tab;
   KILN_RETURN_IF_ERROR(window_table(g, &tab));
   const int64_t oc = onnx_product(g.out), kc = onnx_product(g.k), ic = onnx_product(g.in);
@@ -333,7 +333,7 @@ Status pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValu
   };
   bool ok = onnx_dispatch_float(x.type(), body);
   if (!ok && kind == PoolKind::kMax) ok = onnx_dispatch_numeric(x.type(), body);
-  if (!ok) return ctx.error("unsupported type " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("unsupported type " + dtype_name(x.type()));
   return Status();
 }
 
@@ -365,7 +365,7 @@ Status global_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
       }
     }
   });
-  if (!ok) return ctx.error("expects a float tensor, got " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("expects a float tensor, got " + dtype_name(x.type()));
   return Status();
 }
 
@@ -427,7 +427,7 @@ Status op_max_unpool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
       y.data<T>()[idx[size_t(i)]] = x.data<T>()[i];
     }
   });
-  if (!ok) return ctx.error("unsupported type " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("unsupported type " + dtype_name(x.type()));
   return st;
 }
 

@@ -34,7 +34,7 @@ Status unary_float(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
     T* y = (*out)[0].data<T>();
     for (int64_t i = 0; i < x.numel(); ++i) y[i] = T(f(double(a[i])));
   });
-  if (!ok) return ctx.error("expects a float tensor, got " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("expects a float tensor, got " + dtype_name(x.type()));
   return st;
 }
 
@@ -52,7 +52,7 @@ Status unary_numeric(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
     T* y = (*out)[0].data<T>();
     for (int64_t i = 0; i < x.numel(); ++i) y[i] = f(a[i]);
   });
-  if (!ok) return ctx.error("expects a numeric tensor, got " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("expects a numeric tensor, got " + dtype_name(x.type()));
   return st;
 }
 
@@ -67,7 +67,7 @@ Status unary_fast_float32(const OnnxOpContext& ctx, const OnnxInputs& in, std::v
                           void (*kernel)(const float*, float*, int64_t), F f) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   const OnnxValue& x = *in[0];
-  if (x.type() != OnnxDataType::kFloat) return unary_float(ctx, in, out, f);
+  if (x.type() != DataType::kFloat32) return unary_float(ctx, in, out, f);
   KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(x.type(), x.shape(), &(*out)[0]));
   kernel(x.data<float>(), (*out)[0].data<float>(), x.numel());
   return Status();
@@ -114,7 +114,7 @@ Status op_leaky_relu(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
   const float a = ctx.get_float("alpha", 0.01f);
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   const OnnxValue& x = *in[0];
-  if (x.type() != OnnxDataType::kFloat) return unary_float(ctx, in, out, [&](double v) { return v >= 0 ? v : a * v; });
+  if (x.type() != DataType::kFloat32) return unary_float(ctx, in, out, [&](double v) { return v >= 0 ? v : a * v; });
   KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(x.type(), x.shape(), &(*out)[0]));
   const float* px = x.data<float>();
   float* py = (*out)[0].data<float>();
@@ -159,10 +159,10 @@ template <typename F>
 Status unary_to_bool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out, bool bool_input, F f) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   const OnnxValue& x = *in[0];
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kBool, x.shape(), &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kBool, x.shape(), &(*out)[0]));
   uint8_t* y = (*out)[0].data<uint8_t>();
   if (bool_input) {
-    if (x.type() != OnnxDataType::kBool) return ctx.error("expects a bool tensor");
+    if (x.type() != DataType::kBool) return ctx.error("expects a bool tensor");
     for (int64_t i = 0; i < x.numel(); ++i) y[i] = f(double(x.data<uint8_t>()[i]));
     return Status();
   }
@@ -170,7 +170,7 @@ Status unary_to_bool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
     using T = decltype(zero);
     for (int64_t i = 0; i < x.numel(); ++i) y[i] = f(double(x.data<T>()[i]));
   });
-  return ok ? Status() : ctx.error("expects a float tensor, got " + onnx_type_name(x.type()));
+  return ok ? Status() : ctx.error("expects a float tensor, got " + dtype_name(x.type()));
 }
 Status op_is_nan(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   return unary_to_bool(ctx, in, out, false, [](double x) { return std::isnan(x); });
@@ -189,10 +189,10 @@ Status op_not(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
 // Integer types narrower than 32 bits, and unsigned ones, are computed as
 // int64 and narrowed back (the same wrap-around C++ gives them): one
 // instantiation per op instead of six keeps the wasm download small.
-bool widened_type(OnnxDataType t) {
+bool widened_type(DataType t) {
   switch (t) {
-    case OnnxDataType::kInt8: case OnnxDataType::kInt16: case OnnxDataType::kUint8: case OnnxDataType::kUint16:
-    case OnnxDataType::kUint32: case OnnxDataType::kUint64: return true;
+    case DataType::kInt8: case DataType::kInt16: case DataType::kUint8: case DataType::kUint16:
+    case DataType::kUint32: case DataType::kUint64: return true;
     default: return false;
   }
 }
@@ -204,7 +204,7 @@ Status widen_to_int64(const OnnxValue& v, OnnxValue* out) {
   return Status();
 }
 
-void narrow_from_int64(const OnnxValue& v, OnnxDataType type, OnnxValue* out) {
+void narrow_from_int64(const OnnxValue& v, DataType type, OnnxValue* out) {
   OnnxValue::make(type, v.shape(), out);
   onnx_dispatch_numeric(type, [&](auto zero) {
     using T = decltype(zero);
@@ -214,16 +214,16 @@ void narrow_from_int64(const OnnxValue& v, OnnxDataType type, OnnxValue* out) {
 
 // out = f(a, b) elementwise with broadcasting; `out_type` is a's type, or bool for comparisons.
 template <typename Dispatch, typename F>
-Status binary(const OnnxOpContext& ctx, const OnnxValue& a, const OnnxValue& b, OnnxDataType out_type, OnnxValue* out,
+Status binary(const OnnxOpContext& ctx, const OnnxValue& a, const OnnxValue& b, DataType out_type, OnnxValue* out,
               Dispatch dispatch, F f) {
   if (a.type() != b.type())
-    return ctx.error("inputs must have one type, got " + onnx_type_name(a.type()) + " and " + onnx_type_name(b.type()));
+    return ctx.error("inputs must have one type, got " + dtype_name(a.type()) + " and " + dtype_name(b.type()));
   if (widened_type(a.type())) {
     OnnxValue wa, wb, wide;
     KILN_RETURN_IF_ERROR(widen_to_int64(a, &wa));
     KILN_RETURN_IF_ERROR(widen_to_int64(b, &wb));
-    const bool to_bool = out_type == OnnxDataType::kBool;
-    KILN_RETURN_IF_ERROR(binary(ctx, wa, wb, to_bool ? out_type : OnnxDataType::kInt64, &wide, dispatch, f));
+    const bool to_bool = out_type == DataType::kBool;
+    KILN_RETURN_IF_ERROR(binary(ctx, wa, wb, to_bool ? out_type : DataType::kInt64, &wide, dispatch, f));
     if (to_bool) *out = std::move(wide);
     else narrow_from_int64(wide, a.type(), out);
     return Status();
@@ -263,35 +263,35 @@ Status binary(const OnnxOpContext& ctx, const OnnxValue& a, const OnnxValue& b, 
       if (out->numel() >= kMinParallelElements) parallel_range(loop.runs(), min_runs, runs);
       else runs(0, loop.runs());
     };
-    if (out_type == OnnxDataType::kBool) store(out->data<uint8_t>());
+    if (out_type == DataType::kBool) store(out->data<uint8_t>());
     else store(out->data<T>());
   });
-  if (!ok) return ctx.error("does not take " + onnx_type_name(a.type()) + " tensors");
+  if (!ok) return ctx.error("does not take " + dtype_name(a.type()) + " tensors");
   return Status();
 }
 
 // The element types binary() instantiates directly (the others are widened).
 template <typename Fn>
-bool direct_numeric(OnnxDataType t, Fn&& fn) {
+bool direct_numeric(DataType t, Fn&& fn) {
   switch (t) {
-    case OnnxDataType::kFloat: fn(float{}); return true;
-    case OnnxDataType::kDouble: fn(double{}); return true;
-    case OnnxDataType::kInt32: fn(int32_t{}); return true;
-    case OnnxDataType::kInt64: fn(int64_t{}); return true;
+    case DataType::kFloat32: fn(float{}); return true;
+    case DataType::kFloat64: fn(double{}); return true;
+    case DataType::kInt32: fn(int32_t{}); return true;
+    case DataType::kInt64: fn(int64_t{}); return true;
     default: return false;
   }
 }
 
-auto numeric = [](OnnxDataType t, auto&& fn) { return direct_numeric(t, fn); };
-auto any_type = [](OnnxDataType t, auto&& fn) {
-  if (t == OnnxDataType::kBool) {
+auto numeric = [](DataType t, auto&& fn) { return direct_numeric(t, fn); };
+auto any_type = [](DataType t, auto&& fn) {
+  if (t == DataType::kBool) {
     fn(uint8_t{});
     return true;
   }
   return direct_numeric(t, fn);
 };
-auto bools = [](OnnxDataType t, auto&& fn) {
-  if (t != OnnxDataType::kBool) return false;
+auto bools = [](DataType t, auto&& fn) {
+  if (t != DataType::kBool) return false;
   fn(uint8_t{});
   return true;
 };
@@ -306,13 +306,13 @@ template <typename F>
 Status compare(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out, F f) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
-  return binary(ctx, *in[0], *in[1], OnnxDataType::kBool, &(*out)[0], any_type, f);
+  return binary(ctx, *in[0], *in[1], DataType::kBool, &(*out)[0], any_type, f);
 }
 template <typename F>
 Status logical(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out, F f) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
-  return binary(ctx, *in[0], *in[1], OnnxDataType::kBool, &(*out)[0], bools, f);
+  return binary(ctx, *in[0], *in[1], DataType::kBool, &(*out)[0], bools, f);
 }
 
 Status op_add(const OnnxOpContext& c, const OnnxInputs& in, std::vector<OnnxValue>* o) {
@@ -345,14 +345,14 @@ Status op_pow(const OnnxOpContext& c, const OnnxInputs& in, std::vector<OnnxValu
   }
   const OnnxValue& b = e.defined() ? e : *in[1];
   // A float32 tensor to a constant small power (LayerNorm's variance squares): products, not pow().
-  if (in[0]->type() == OnnxDataType::kFloat && b.numel() == 1) {
+  if (in[0]->type() == DataType::kFloat32 && b.numel() == 1) {
     const float p = b.data<float>()[0];
     if (p == 2.0f || p == 3.0f || p == 1.0f || p == 0.5f) {
       const OnnxValue& x = *in[0];
       OnnxShape shape;
       const Status bs = broadcast_shape(x.shape(), b.shape(), &shape);
       if (!bs.ok()) return c.error(bs.message());
-      KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, shape, &(*o)[0]));
+      KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kFloat32, shape, &(*o)[0]));
       const float* px = x.data<float>();
       float* py = (*o)[0].data<float>();
       parallel_range(x.numel(), kMinParallelElements, [&](int64_t lo, int64_t hi) {
@@ -451,7 +451,7 @@ Status op_min(const OnnxOpContext& c, const OnnxInputs& in, std::vector<OnnxValu
 Status op_where(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   for (size_t i = 0; i < 3; ++i) KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, i));
   const OnnxValue &c = *in[0], &x = *in[1], &y = *in[2];
-  if (c.type() != OnnxDataType::kBool) return ctx.error("the condition must be bool");
+  if (c.type() != DataType::kBool) return ctx.error("the condition must be bool");
   if (x.type() != y.type()) return ctx.error("x and y must have one type");
   OnnxShape s1, shape;
   Status st = broadcast_shape(c.shape(), x.shape(), &s1);
@@ -496,7 +496,7 @@ Status op_clip(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
       (*out)[0].data<T>()[i] = onnx_saturating_cast<T>(v < lo ? lo : v > hi ? hi : v);
     }
   });
-  return ok ? st : ctx.error("does not take " + onnx_type_name(x.type()));
+  return ok ? st : ctx.error("does not take " + dtype_name(x.type()));
 }
 
 const OnnxOpEntry kOps[] = {

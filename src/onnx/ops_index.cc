@@ -156,12 +156,12 @@ Status scatter_into(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValu
   const bool ok = onnx_dispatch_any(x.type(), [&](auto zero) {
     using T = decltype(zero);
     T* dst = out->data<T>();
-    const std::string r = x.type() == OnnxDataType::kFloat16 || x.type() == OnnxDataType::kBfloat16 ? "none" : reduction;
+    const std::string r = x.type() == DataType::kFloat16 || x.type() == DataType::kBfloat16 ? "none" : reduction;
     const T* src = upd.data<T>();
     for (size_t t = 0; t < offs.size(); ++t)
       for (int64_t e = 0; e < inner; ++e) reduce_into<T>(r, dst + offs[t] + e, src[int64_t(t) * inner + e]);
   });
-  if (!ok) return ctx.error("does not take " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("does not take " + dtype_name(x.type()));
   return Status();
 }
 
@@ -313,7 +313,7 @@ Status op_cum_sum(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<On
         }
       }
   });
-  return ok ? Status() : ctx.error("does not take " + onnx_type_name(x.type()));
+  return ok ? Status() : ctx.error("does not take " + dtype_name(x.type()));
 }
 
 // Element values as doubles for ordering (any numeric or 16-bit float type).
@@ -380,11 +380,11 @@ Status op_top_k(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onnx
   OnnxShape shape = x.shape();
   shape[size_t(axis)] = k;
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), shape, &(*out)[0]));
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt64, shape, &(*out)[1]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kInt64, shape, &(*out)[1]));
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape()[size_t(d)];
   for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape()[size_t(d)];
-  if (x.type() == OnnxDataType::kFloat && inner == 1 && k > 0) {
+  if (x.type() == DataType::kFloat32 && inner == 1 && k > 0) {
     top_k_rows(x.data<float>(), outer, dim, k, largest, (*out)[0].data<float>(), (*out)[1].data<int64_t>());
     return Status();
   }
@@ -427,7 +427,7 @@ Status arg_extreme(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
   OnnxShape shape = x.shape();
   if (keep) shape[size_t(axis)] = 1;
   else shape.erase(shape.begin() + axis);
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt64, shape, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kInt64, shape, &(*out)[0]));
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape()[size_t(d)];
   for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape()[size_t(d)];
@@ -460,7 +460,7 @@ Status op_non_zero(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
   for (int64_t i = 0; i < x.numel(); ++i)
     if (onnx_element_as_double(x, i) != 0) hits.push_back(i);
   const int64_t r = x.rank(), n = int64_t(hits.size());
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt64, {r, n}, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kInt64, {r, n}, &(*out)[0]));
   const std::vector<int64_t> strides = shape_strides(x.shape());
   for (int64_t h = 0; h < n; ++h) {
     int64_t rem = hits[size_t(h)];
@@ -576,7 +576,7 @@ Status op_eye_like(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   const OnnxValue& x = *in[0];
   if (x.rank() != 2) return ctx.error("input must be 2-D");
-  const OnnxDataType type = ctx.has("dtype") ? OnnxDataType(ctx.get_int("dtype", 1)) : x.type();
+  const DataType type = ctx.has("dtype") ? DataType(ctx.get_int("dtype", 1)) : x.type();
   KILN_RETURN_IF_ERROR(OnnxValue::make(type, x.shape(), &(*out)[0]));
   const int64_t k = ctx.get_int("k", 0), rows = x.shape()[0], cols = x.shape()[1];
   for (int64_t i = 0; i < rows; ++i)

@@ -35,7 +35,7 @@ bool internal(const OnnxOpContext& ctx) { return ctx.node().domain == kKilnInter
 bool packed_at_load(const OnnxOpContext& ctx) { return internal(ctx) && ctx.get_int("packed", 0) != 0; }
 
 Status read_scales(const OnnxOpContext& ctx, const OnnxValue& s, int64_t per, const char* what, std::vector<float>* out) {
-  if (s.type() != OnnxDataType::kFloat) return ctx.error(std::string(what) + " scale must be float32, got " + onnx_type_name(s.type()));
+  if (s.type() != DataType::kFloat32) return ctx.error(std::string(what) + " scale must be float32, got " + dtype_name(s.type()));
   out->assign(s.data<float>(), s.data<float>() + s.numel());
   if (out->size() != 1 && int64_t(out->size()) != per)
     return ctx.error(std::string(what) + " scale has " + std::to_string(out->size()) + " elements; expected 1 or " +
@@ -45,7 +45,7 @@ Status read_scales(const OnnxOpContext& ctx, const OnnxValue& s, int64_t per, co
 
 // A B packed at load: the int16 constant of an internal node.
 Status packed_constant(const OnnxOpContext& ctx, const OnnxValue& v, int64_t size) {
-  if (v.type() != OnnxDataType::kInt16 || v.numel() != size) return ctx.error("the packed weight does not match its shape");
+  if (v.type() != DataType::kInt16 || v.numel() != size) return ctx.error("the packed weight does not match its shape");
   return Status();
 }
 
@@ -53,22 +53,22 @@ Status packed_constant(const OnnxOpContext& ctx, const OnnxValue& v, int64_t siz
 
 // y_scale / y_zero_point and the fused activation's clamp, as a map from a real value to the output.
 struct OutputQuant {
-  OnnxDataType type = OnnxDataType::kUint8;
+  DataType type = DataType::kUint8;
   float inv_scale = 1, zero = 0, lo = 0, hi = 255;  // lo / hi: in quantized units, activation included
 };
 
 Status read_output_quant(const OnnxOpContext& ctx, const OnnxValue& y_scale, const OnnxValue* y_zero, OutputQuant* q) {
-  q->type = y_zero ? y_zero->type() : OnnxDataType::kUint8;
-  if (q->type != OnnxDataType::kUint8 && q->type != OnnxDataType::kInt8)
-    return ctx.error("y_zero_point must be uint8 or int8, got " + onnx_type_name(q->type));
-  if (y_scale.type() != OnnxDataType::kFloat || y_scale.numel() != 1) return ctx.error("y_scale must be one float32");
+  q->type = y_zero ? y_zero->type() : DataType::kUint8;
+  if (q->type != DataType::kUint8 && q->type != DataType::kInt8)
+    return ctx.error("y_zero_point must be uint8 or int8, got " + dtype_name(q->type));
+  if (y_scale.type() != DataType::kFloat32 || y_scale.numel() != 1) return ctx.error("y_scale must be one float32");
   if (y_zero && y_zero->numel() != 1) return ctx.error("y_zero_point must have one element");
   const float ys = y_scale.data<float>()[0];
   if (!(ys > 0) && !(ys < 0)) return ctx.error("y_scale must be non-zero");
   q->inv_scale = 1.0f / ys;
   q->zero = y_zero ? float(onnx_element_as_double(*y_zero, 0)) : 0.0f;
-  q->lo = q->type == OnnxDataType::kUint8 ? 0.0f : -128.0f;
-  q->hi = q->type == OnnxDataType::kUint8 ? 255.0f : 127.0f;
+  q->lo = q->type == DataType::kUint8 ? 0.0f : -128.0f;
+  q->hi = q->type == DataType::kUint8 ? 255.0f : 127.0f;
   if (!internal(ctx)) return Status();
   Activation act;
   KILN_RETURN_IF_ERROR(onnx_internal_activation(ctx, &act));
@@ -103,7 +103,7 @@ void requantize_rows(const int32_t* acc, int64_t rows, int64_t cols, const float
 Status write_quantized(const OnnxValue& acc, int64_t rows, int64_t cols, const float* row_mul, const float* col_mul,
                        const float* row_add, const float* col_add, const OutputQuant& q, OnnxValue* out) {
   KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(q.type, acc.shape(), out));
-  if (q.type == OnnxDataType::kUint8)
+  if (q.type == DataType::kUint8)
     requantize_rows(acc.data<int32_t>(), rows, cols, row_mul, col_mul, row_add, col_add, q, out->data<uint8_t>());
   else
     requantize_rows(acc.data<int32_t>(), rows, cols, row_mul, col_mul, row_add, col_add, q, out->data<int8_t>());
@@ -116,7 +116,7 @@ Status float_bias(const OnnxOpContext& ctx, const OnnxInputs& in, size_t i, int6
   const OnnxValue* b = optional_input(in, i);
   if (!b) return Status();
   if (!internal(ctx)) return ctx.error("takes " + std::to_string(i) + " inputs at most");
-  if (b->type() != OnnxDataType::kFloat || b->numel() != count)
+  if (b->type() != DataType::kFloat32 || b->numel() != count)
     return ctx.error("the fused bias must be float32 with " + std::to_string(count) + " elements");
   out->assign(b->data<float>(), b->data<float>() + count);
   return Status();
@@ -133,8 +133,8 @@ struct MatmulShape {
 Status int8_matmul(const OnnxOpContext& ctx, const OnnxValue& a, const OnnxValue* a_zero, const OnnxValue& b,
                    const OnnxValue* b_zero, OnnxValue* y, MatmulShape* dims) {
   const bool packed = packed_at_load(ctx), trans_b = internal(ctx) && ctx.get_int("trans_b", 0) != 0;
-  if (!is_8bit_tensor(a)) return ctx.error("A must be uint8 or int8, got " + onnx_type_name(a.type()));
-  if (!packed && !is_8bit_tensor(b)) return ctx.error("B must be uint8 or int8, got " + onnx_type_name(b.type()));
+  if (!is_8bit_tensor(a)) return ctx.error("A must be uint8 or int8, got " + dtype_name(a.type()));
+  if (!packed && !is_8bit_tensor(b)) return ctx.error("B must be uint8 or int8, got " + dtype_name(b.type()));
   if (a.rank() < 1 || (!packed && b.rank() < 1)) return ctx.error("operands must have rank >= 1");
   if (trans_b && !packed && b.rank() != 2) return ctx.error("a transposed B must be 2-D");
   OnnxShape sb = packed ? OnnxShape{ctx.get_int("k", 0), ctx.get_int("n", 0)}
@@ -155,7 +155,7 @@ Status int8_matmul(const OnnxOpContext& ctx, const OnnxValue& a, const OnnxValue
   OnnxShape ys = batch;
   if (a.rank() > 1) ys.push_back(m);
   if (!b_vector) ys.push_back(n);
-  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kInt32, ys, y));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kInt32, ys, y));
   std::vector<int64_t> oa, ob;
   BroadcastIndex(ba, batch).offsets(&oa);
   BroadcastIndex(bb, batch).offsets(&ob);
@@ -269,8 +269,8 @@ Status int8_conv(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue* 
                  const OnnxValue* w_zero, OnnxValue* y) {
   const bool packed = packed_at_load(ctx);
   const OnnxShape w_shape = packed ? ctx.get_ints("w_shape") : w.shape();
-  if (!is_8bit_tensor(x)) return ctx.error("x must be uint8 or int8, got " + onnx_type_name(x.type()));
-  if (!packed && !is_8bit_tensor(w)) return ctx.error("w must be uint8 or int8, got " + onnx_type_name(w.type()));
+  if (!is_8bit_tensor(x)) return ctx.error("x must be uint8 or int8, got " + dtype_name(x.type()));
+  if (!packed && !is_8bit_tensor(w)) return ctx.error("w must be uint8 or int8, got " + dtype_name(w.type()));
   if (int64_t(w_shape.size()) != x.rank() || x.rank() < 3) return ctx.error("x and w must have the same rank (>= 3)");
   const OnnxShape kernel(w_shape.begin() + 2, w_shape.end());
   if (ctx.get_ints("kernel_shape", kernel) != kernel) return ctx.error("kernel_shape does not match w");
@@ -285,7 +285,7 @@ Status int8_conv(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue* 
   KILN_RETURN_IF_ERROR(resolve_conv_pads(ctx, &g, false));
   OnnxShape ys = {n, m};
   ys.insert(ys.end(), g.out.begin(), g.out.end());
-  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kInt32, ys, y));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kInt32, ys, y));
   const int64_t oc = onnx_product(g.out), ic = onnx_product(g.in), mg = m / group, kdim = cg * onnx_product(g.k);
   const int64_t row = int8_conv_row_size(kdim);
   std::vector<int16_t> widened;
@@ -319,7 +319,7 @@ Status int8_conv(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue* 
       }
     }
   };
-  if (x.type() == OnnxDataType::kInt8) widen(int8_t(0));
+  if (x.type() == DataType::kInt8) widen(int8_t(0));
   else widen(uint8_t(0));
   std::vector<std::ptrdiff_t> offsets, base;  // pointer-sized: 32-bit index math in wasm
   std::vector<int64_t> table;
@@ -376,10 +376,10 @@ Status op_qlinear_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vect
   KILN_RETURN_IF_ERROR(read_scales(ctx, *in[4], m, "w's", &ws));
   std::vector<double> int_b;
   const OnnxValue* b = optional_input(in, 8);
-  if (b && b->type() == OnnxDataType::kFloat) {
+  if (b && b->type() == DataType::kFloat32) {
     KILN_RETURN_IF_ERROR(float_bias(ctx, in, 8, m, &float_b));
   } else if (b) {
-    if (b->type() != OnnxDataType::kInt32 || b->numel() != m) return ctx.error("B must be int32 with one value per output channel");
+    if (b->type() != DataType::kInt32 || b->numel() != m) return ctx.error("B must be int32 with one value per output channel");
     KILN_RETURN_IF_ERROR(b->to_doubles(&int_b));
   }
   OutputQuant q;

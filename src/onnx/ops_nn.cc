@@ -27,7 +27,7 @@ namespace {
 double scalar_of(const OnnxValue& v) { return v.numel() > 0 ? onnx_element_as_double(v, 0) : 0.0; }
 
 Status require_float(const OnnxOpContext& ctx, const OnnxValue& v, const char* what) {
-  if (v.type() != OnnxDataType::kFloat) return ctx.error(std::string(what) + " must be float32, got " + onnx_type_name(v.type()));
+  if (v.type() != DataType::kFloat32) return ctx.error(std::string(what) + " must be float32, got " + dtype_name(v.type()));
   return Status();
 }
 
@@ -50,7 +50,7 @@ Status op_matmul(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   OnnxShape shape = batch;
   if (a.rank() > 1) shape.push_back(m);
   if (b.rank() > 1) shape.push_back(n);
-  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, shape, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kFloat32, shape, &(*out)[0]));
   std::vector<int64_t> oa, ob;
   BroadcastIndex(ba, batch).offsets(&oa);
   BroadcastIndex(bb, batch).offsets(&ob);
@@ -62,7 +62,7 @@ Status op_matmul(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   if (fused) {
     Activation act;
     KILN_RETURN_IF_ERROR(onnx_internal_activation(ctx, &act));
-    if (in.size() < 3 || !in[2] || in[2]->type() != OnnxDataType::kFloat || in[2]->numel() != n || b.rank() != 2)
+    if (in.size() < 3 || !in[2] || in[2]->type() != DataType::kFloat32 || in[2]->numel() != n || b.rank() != 2)
       return ctx.error("a fused MatMul takes a 2-D B and a float32 bias of " + std::to_string(n));
     GemmArgs g;
     g.m = (*out)[0].numel() / n, g.n = n, g.k = k;
@@ -125,9 +125,9 @@ Status op_gemm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   if (ctx.node().domain == kKilnInternalDomain) KILN_RETURN_IF_ERROR(onnx_internal_activation(ctx, &act));
   const bool has_c = in.size() > 2 && in[2] && in[2]->defined() && beta != 0;
   // A bias row (C of n elements, beta 1) goes to gemm's epilogue instead of a broadcast copy.
-  const bool bias_row = has_c && beta == 1.0f && in[2]->type() == OnnxDataType::kFloat && in[2]->numel() == n &&
+  const bool bias_row = has_c && beta == 1.0f && in[2]->type() == DataType::kFloat32 && in[2]->numel() == n &&
                         (in[2]->rank() == 1 || (in[2]->rank() == 2 && in[2]->shape()[0] == 1));
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kFloat, {m, n}, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kFloat32, {m, n}, &(*out)[0]));
   float* y = (*out)[0].data<float>();
   if (has_c && !bias_row) {
     const OnnxValue& c = *in[2];
@@ -182,7 +182,7 @@ int64_t product(const OnnxShape& s, size_t from, size_t to) {
 // Runs body(T{}) for float32/float64, or fails naming the type.
 template <typename Fn>
 Status with_float(const OnnxOpContext& ctx, const OnnxValue& x, Fn&& body) {
-  if (!onnx_dispatch_float(x.type(), body)) return ctx.error("expects a float tensor, got " + onnx_type_name(x.type()));
+  if (!onnx_dispatch_float(x.type(), body)) return ctx.error("expects a float tensor, got " + dtype_name(x.type()));
   return Status();
 }
 
@@ -214,7 +214,7 @@ Status softmax_family(const OnnxOpContext& ctx, const OnnxInputs& in, std::vecto
   KILN_RETURN_IF_ERROR(soft_view(ctx, x, &outer, &n, &inner));
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), x.shape(), &(*out)[0]));
   OnnxValue& y = (*out)[0];
-  if (x.type() == OnnxDataType::kFloat && inner == 1 && kind != SoftKind::kHardmax) {  // rows: the common case
+  if (x.type() == DataType::kFloat32 && inner == 1 && kind != SoftKind::kHardmax) {  // rows: the common case
     softmax_rows(x.data<float>(), y.data<float>(), outer, n, kind == SoftKind::kLogSoftmax);
     return Status();
   }
@@ -343,7 +343,7 @@ Status op_gelu(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   KILN_RETURN_IF_ERROR(require_float(ctx, x, "X"));
   const std::string approximate = ctx.get_string("approximate", "none");
   if (approximate != "none" && approximate != "tanh") return ctx.error("approximate must be 'none' or 'tanh', got '" + approximate + "'");
-  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, x.shape(), &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kFloat32, x.shape(), &(*out)[0]));
   const float* px = x.data<float>();
   float* py = (*out)[0].data<float>();
   parallel_range(x.numel(), 16 * 1024, [&](int64_t i0, int64_t i1) {
@@ -382,12 +382,12 @@ Status op_layer_norm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
   OnnxShape stat_shape(s.begin(), s.begin() + axis);
   stat_shape.resize(s.size(), 1);
   const int64_t stash = ctx.get_int("stash_type", 1);
-  const OnnxDataType stat_type = stash == 1 ? OnnxDataType::kFloat : x.type();
+  const DataType stat_type = stash == 1 ? DataType::kFloat32 : x.type();
   for (size_t k = 1; k < 3 && k < out->size(); ++k) KILN_RETURN_IF_ERROR(OnnxValue::make(stat_type, stat_shape, &(*out)[k]));
   // float32 over the last axis with per-feature scale and bias: the Layers
   // engine's row kernel (vectorized, threaded; statistics in double).
   const bool features_only = scale->numel() == inner && (!bias || bias->numel() == inner);
-  if (x.type() == OnnxDataType::kFloat && axis == x.rank() - 1 && features_only && stash == 1) {
+  if (x.type() == DataType::kFloat32 && axis == x.rank() - 1 && features_only && stash == 1) {
     float* mean = out->size() > 1 && (*out)[1].defined() ? (*out)[1].data<float>() : nullptr;
     float* inv_std = out->size() > 2 && (*out)[2].defined() ? (*out)[2].data<float>() : nullptr;
     layer_norm_forward(outer, inner, x.data<float>(), scale->data<float>(), bias ? bias->data<float>() : nullptr, float(eps),
@@ -411,7 +411,7 @@ Status op_layer_norm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
       }
       for (size_t k = 1; k < 3 && k < out->size(); ++k) {
         const double v = k == 1 ? m : inv;
-        if (stat_type == OnnxDataType::kFloat) (*out)[k].data<float>()[o] = float(v);
+        if (stat_type == DataType::kFloat32) (*out)[k].data<float>()[o] = float(v);
         else (*out)[k].data<T>()[o] = T(v);
       }
     }
@@ -506,7 +506,7 @@ Status op_lrn(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
 
 // NLL over log-probabilities lp [N, C, d...] (as doubles) and targets [N, d...].
 Status nll_loss(const OnnxOpContext& ctx, const std::vector<double>& lp, const OnnxShape& ishape, const OnnxValue& target,
-                const OnnxValue* weight, OnnxDataType type, OnnxValue* out) {
+                const OnnxValue* weight, DataType type, OnnxValue* out) {
   if (ishape.size() < 2) return ctx.error("input must have rank >= 2");
   const int64_t n = ishape[0], c = ishape[1], sp = product(ishape, 2, ishape.size());
   OnnxShape tshape = {n};
@@ -553,7 +553,7 @@ Status op_nll_loss(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
   const OnnxValue& x = *in[0];
-  if (x.type() != OnnxDataType::kFloat && x.type() != OnnxDataType::kDouble) return ctx.error("input must be float");
+  if (x.type() != DataType::kFloat32 && x.type() != DataType::kFloat64) return ctx.error("input must be float");
   std::vector<double> v;
   KILN_RETURN_IF_ERROR(x.to_doubles(&v));
   return nll_loss(ctx, v, x.shape(), *in[1], optional_input(in, 2), x.type(), &(*out)[0]);
@@ -563,7 +563,7 @@ Status op_sce_loss(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
   const OnnxValue& x = *in[0];
-  if (x.type() != OnnxDataType::kFloat && x.type() != OnnxDataType::kDouble) return ctx.error("scores must be float");
+  if (x.type() != DataType::kFloat32 && x.type() != DataType::kFloat64) return ctx.error("scores must be float");
   if (x.rank() < 2) return ctx.error("scores must have rank >= 2");
   const int64_t n = x.shape()[0], c = x.shape()[1], sp = product(x.shape(), 2, x.shape().size());
   std::vector<double> v, lp;
@@ -698,7 +698,7 @@ Status op_upsample(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
   if (ctx.has("scales")) {
     std::vector<float> f = ctx.get_floats("scales");
     OnnxValue sv;
-    KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kFloat, {int64_t(f.size())}, &sv));
+    KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kFloat32, {int64_t(f.size())}, &sv));
     std::copy(f.begin(), f.end(), sv.data<float>());
     return resize_with(ctx, rp, *in[0], nullptr, &sv, nullptr, &(*out)[0]);
   }
@@ -797,7 +797,7 @@ Status resize_with(const OnnxOpContext& ctx, const ResizeParams& rp, const OnnxV
   if (roi && roi->numel() == 2 * rank) KILN_RETURN_IF_ERROR(roi->to_doubles(&roiv));
   const double extrapolation = rp.extrapolation;
   if (onnx_checked_numel(os) < 0) return ctx.error("output shape " + onnx_shape_string(os) + " is invalid or too large");
-  if (x.type() == OnnxDataType::kFloat && rp.ctm != "tf_crop_and_resize")
+  if (x.type() == DataType::kFloat32 && rp.ctm != "tf_crop_and_resize")
     return resize_float(ctx, rp, x, os, sc, roiv, y);
   // Separable: resize one axis at a time (axes whose size and scale are unchanged are skipped).
   std::vector<double> cur;
@@ -833,7 +833,7 @@ Status resize_with(const OnnxOpContext& ctx, const ResizeParams& rp, const OnnxV
     using T = decltype(zero);
     for (size_t i = 0; i < cur.size(); ++i) y->data<T>()[i] = T(cur[i]);
   });
-  if (!ok) return ctx.error("unsupported type " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("unsupported type " + dtype_name(x.type()));
   return st;
 }
 
@@ -855,7 +855,7 @@ Status op_dropout(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<On
   }
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), x.shape(), &(*out)[0]));
   const bool want_mask = out->size() > 1;
-  if (want_mask) KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kBool, x.shape(), &(*out)[1]));
+  if (want_mask) KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kBool, x.shape(), &(*out)[1]));
   uint8_t* mask = want_mask ? (*out)[1].data<uint8_t>() : nullptr;
   // numpy's legacy RandomState stream (MT19937 seeded with `seed`, 53-bit
   // doubles), so training-mode masks match ONNX's reference outputs.
@@ -914,7 +914,7 @@ Status op_einsum(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
     if (!((ch >= 'a' && ch <= 'z') || ch == ',' || ch == '.' || ch == '-' || ch == '>'))
       return ctx.error("equation may only use lower-case labels, ',', '...' and '->'");
   for (size_t i = 0; i < in.size(); ++i) KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, i));
-  const OnnxDataType type = in[0]->type();
+  const DataType type = in[0]->type();
   // Ellipsis: replaced by upper-case labels 'A'.. for its dims (right-aligned).
   int64_t ell_rank = 0;
   for (size_t i = 0; i < terms.size(); ++i)
@@ -1005,7 +1005,7 @@ Status op_einsum(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
     using T = decltype(zero);
     for (int64_t i = 0; i < out_n; ++i) (*out)[0].data<T>()[i] = T(acc[size_t(i)]);
   });
-  if (!ok) return ctx.error("unsupported type " + onnx_type_name(type));
+  if (!ok) return ctx.error("unsupported type " + dtype_name(type));
   return Status();
 }
 

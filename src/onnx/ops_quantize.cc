@@ -24,7 +24,7 @@ struct QuantParams {
 
 Status read_quant_params(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue& scale, const OnnxValue* zero,
                          QuantParams* p) {
-  if (scale.type() != OnnxDataType::kFloat) return ctx.error("scale must be float32, got " + onnx_type_name(scale.type()));
+  if (scale.type() != DataType::kFloat32) return ctx.error("scale must be float32, got " + dtype_name(scale.type()));
   if (scale.rank() > 1) return ctx.error("scale must be a scalar or 1-D, got shape " + onnx_shape_string(scale.shape()));
   if (zero && zero->shape() != scale.shape())
     return ctx.error("zero point shape " + onnx_shape_string(zero->shape()) + " differs from scale shape " +
@@ -70,25 +70,25 @@ Status op_quantize_linear(const OnnxOpContext& ctx, const OnnxInputs& in, std::v
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
   const OnnxValue& x = *in[0];
   const OnnxValue* zero = optional_input(in, 2);
-  const OnnxDataType t = zero ? zero->type() : OnnxDataType::kUint8;
-  if (t != OnnxDataType::kUint8 && t != OnnxDataType::kInt8)
-    return ctx.error("y_zero_point must be uint8 or int8, got " + onnx_type_name(t));
+  const DataType t = zero ? zero->type() : DataType::kUint8;
+  if (t != DataType::kUint8 && t != DataType::kInt8)
+    return ctx.error("y_zero_point must be uint8 or int8, got " + dtype_name(t));
   QuantParams p;
   KILN_RETURN_IF_ERROR(read_quant_params(ctx, x, *in[1], zero, &p));
   std::vector<float> converted;  // int32 inputs (allowed by the spec) as floats
   const float* px = nullptr;
-  if (x.type() == OnnxDataType::kFloat) {
+  if (x.type() == DataType::kFloat32) {
     px = x.data<float>();
-  } else if (x.type() == OnnxDataType::kInt32) {
+  } else if (x.type() == DataType::kInt32) {
     KILN_RETURN_IF_ERROR(resize_or_error(&converted, x.numel(), "a float copy of x"));
     std::copy(x.data<int32_t>(), x.data<int32_t>() + x.numel(), converted.begin());
     px = converted.data();
   } else {
-    return ctx.error("x must be float32 or int32, got " + onnx_type_name(x.type()));
+    return ctx.error("x must be float32 or int32, got " + dtype_name(x.type()));
   }
   OnnxValue& y = (*out)[0];
   KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(t, x.shape(), &y));
-  if (t == OnnxDataType::kUint8) quantize_to(px, x.numel(), p, y.data<uint8_t>());
+  if (t == DataType::kUint8) quantize_to(px, x.numel(), p, y.data<uint8_t>());
   else quantize_to(px, x.numel(), p, y.data<int8_t>());
   return Status();
 }
@@ -98,17 +98,17 @@ Status op_dequantize_linear(const OnnxOpContext& ctx, const OnnxInputs& in, std:
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
   const OnnxValue& x = *in[0];
   const OnnxValue* zero = optional_input(in, 2);
-  if (x.type() != OnnxDataType::kUint8 && x.type() != OnnxDataType::kInt8 && x.type() != OnnxDataType::kInt32)
-    return ctx.error("x must be uint8, int8 or int32, got " + onnx_type_name(x.type()));
+  if (x.type() != DataType::kUint8 && x.type() != DataType::kInt8 && x.type() != DataType::kInt32)
+    return ctx.error("x must be uint8, int8 or int32, got " + dtype_name(x.type()));
   if (zero && zero->type() != x.type())
-    return ctx.error("x_zero_point must have x's type " + onnx_type_name(x.type()) + ", got " + onnx_type_name(zero->type()));
+    return ctx.error("x_zero_point must have x's type " + dtype_name(x.type()) + ", got " + dtype_name(zero->type()));
   QuantParams p;
   KILN_RETURN_IF_ERROR(read_quant_params(ctx, x, *in[1], zero, &p));
-  if (x.type() == OnnxDataType::kInt32)
+  if (x.type() == DataType::kInt32)
     for (double z : p.zero)
       if (z != 0) return ctx.error("an int32 x needs a zero point of 0");
   OnnxValue& y = (*out)[0];
-  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kFloat, x.shape(), &y));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kFloat32, x.shape(), &y));
   float* py = y.data<float>();
   onnx_dispatch_numeric(x.type(), [&](auto zero_value) {
     using T = decltype(zero_value);
@@ -127,7 +127,7 @@ Status op_dequantize_linear(const OnnxOpContext& ctx, const OnnxInputs& in, std:
 Status op_dynamic_quantize_linear(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   const OnnxValue& x = *in[0];
-  if (x.type() != OnnxDataType::kFloat) return ctx.error("x must be float32, got " + onnx_type_name(x.type()));
+  if (x.type() != DataType::kFloat32) return ctx.error("x must be float32, got " + dtype_name(x.type()));
   const float* px = x.data<float>();
   float lo = 0, hi = 0;
   for (int64_t i = 0; i < x.numel(); ++i) {
@@ -142,11 +142,11 @@ Status op_dynamic_quantize_linear(const OnnxOpContext& ctx, const OnnxInputs& in
   QuantParams p;
   p.scale = {scale};
   p.zero = {zero};
-  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(OnnxDataType::kUint8, x.shape(), &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kUint8, x.shape(), &(*out)[0]));
   quantize_to(px, x.numel(), p, (*out)[0].data<uint8_t>());
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kFloat, {}, &(*out)[1]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kFloat32, {}, &(*out)[1]));
   (*out)[1].data<float>()[0] = scale;
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kUint8, {}, &(*out)[2]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kUint8, {}, &(*out)[2]));
   (*out)[2].data<uint8_t>()[0] = uint8_t(zero);
   return Status();
 }

@@ -19,7 +19,7 @@ enum class Reduce { kSum, kMean, kMax, kMin, kProd, kL1, kL2, kLogSum, kLogSumEx
 // mean and variance, a softmax's sum, global pooling of NCHW): each output
 // is one contiguous row, summed by vectorizable float lanes over threads.
 bool reduce_trailing_float(const OnnxValue& x, const std::vector<bool>& reduced, Reduce kind, OnnxValue* y) {
-  if (x.type() != OnnxDataType::kFloat || x.numel() == 0) return false;
+  if (x.type() != DataType::kFloat32 || x.numel() == 0) return false;
   if (kind != Reduce::kSum && kind != Reduce::kMean && kind != Reduce::kMax && kind != Reduce::kMin &&
       kind != Reduce::kSumSquare && kind != Reduce::kL2)
     return false;
@@ -143,7 +143,7 @@ Status reduce(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
     using T = decltype(zero);
     for (int64_t i = 0; i < n_out; ++i) y.data<T>()[i] = onnx_saturating_cast<T>(acc[size_t(i)]);  // integer log/sqrt/mean: NaN, inf
   });
-  if (!ok) return ctx.error("does not take " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("does not take " + dtype_name(x.type()));
   (*out)[0] = std::move(y);
   return Status();
 }

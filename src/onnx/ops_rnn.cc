@@ -202,7 +202,7 @@ Status recurrent(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
   for (int64_t d = 0; d < dirs; ++d)
     for (int64_t i = 0; i < nact; ++i)
       default_acts = default_acts && names[size_t(d * nact + i)] == (cell == Cell::kRnn || i > 0 ? "Tanh" : "Sigmoid");
-  if (x.type() == OnnxDataType::kFloat && full_lengths && default_acts && !has_clip && !input_forget && !peep && seq > 0) {
+  if (x.type() == DataType::kFloat32 && full_lengths && default_acts && !has_clip && !input_forget && !peep && seq > 0) {
     FastRecurrent f{cell, seq, batch, isz, hidden, dirs, layout, lbr, direction == "reverse"};
     return f.run(x, w, r, b, h0, c0, out);
   }
@@ -279,7 +279,7 @@ Status recurrent(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onn
       }
     }
   });
-  if (!ok) return ctx.error("expects float tensors, got " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("expects float tensors, got " + dtype_name(x.type()));
   return Status();
 }
 

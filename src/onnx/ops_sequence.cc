@@ -32,7 +32,7 @@ Status read_position(const OnnxOpContext& ctx, const OnnxInputs& in, size_t i, i
     *out = dflt;
     return Status();
   }
-  if (in[i]->numel() != 1 || (in[i]->type() != OnnxDataType::kInt32 && in[i]->type() != OnnxDataType::kInt64))
+  if (in[i]->numel() != 1 || (in[i]->type() != DataType::kInt32 && in[i]->type() != DataType::kInt64))
     return ctx.error("position must be an int32 or int64 scalar");
   std::vector<int64_t> p;
   KILN_RETURN_IF_ERROR(in[i]->to_int64s(&p));
@@ -45,12 +45,12 @@ Status read_position(const OnnxOpContext& ctx, const OnnxInputs& in, size_t i, i
 
 Status check_element_type(const OnnxOpContext& ctx, const OnnxValue& seq, const OnnxValue& t) {
   if (!seq.items().empty() && seq.type() != t.type())
-    return ctx.error("a sequence of " + onnx_type_name(seq.type()) + " cannot take a " + onnx_type_name(t.type()) + " tensor");
+    return ctx.error("a sequence of " + dtype_name(seq.type()) + " cannot take a " + dtype_name(t.type()) + " tensor");
   return Status();
 }
 
 Status op_sequence_empty(const OnnxOpContext& ctx, const OnnxInputs&, std::vector<OnnxValue>* out) {
-  (*out)[0] = OnnxValue::sequence(OnnxDataType(int32_t(ctx.get_int("dtype", int64_t(OnnxDataType::kFloat)))), {});
+  (*out)[0] = OnnxValue::sequence(DataType(int32_t(ctx.get_int("dtype", int64_t(DataType::kFloat32)))), {});
   return Status();
 }
 
@@ -59,10 +59,10 @@ Status op_sequence_construct(const OnnxOpContext& ctx, const OnnxInputs& in, std
   for (size_t i = 0; i < in.size(); ++i) {
     KILN_RETURN_IF_ERROR(require_tensor(ctx, in, i));
     if (in[i]->type() != in[0]->type())
-      return ctx.error("inputs mix " + onnx_type_name(in[0]->type()) + " and " + onnx_type_name(in[i]->type()));
+      return ctx.error("inputs mix " + dtype_name(in[0]->type()) + " and " + dtype_name(in[i]->type()));
     items.push_back(*in[i]);
   }
-  (*out)[0] = OnnxValue::sequence(in.empty() ? OnnxDataType::kUndefined : in[0]->type(), std::move(items));
+  (*out)[0] = OnnxValue::sequence(in.empty() ? DataType::kUndefined : in[0]->type(), std::move(items));
   return Status();
 }
 
@@ -104,7 +104,7 @@ Status op_sequence_erase(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
 
 Status op_sequence_length(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   KILN_RETURN_IF_ERROR(require_sequence(ctx, in, 0));
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt64, {}, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kInt64, {}, &(*out)[0]));
   (*out)[0].data<int64_t>()[0] = int64_t(in[0]->items().size());
   return Status();
 }
@@ -195,12 +195,12 @@ Status op_optional(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
     return Status();
   }
   if (!ctx.has("type")) return ctx.error("an Optional without an input needs its 'type' attribute");
-  (*out)[0] = OnnxValue::none(OnnxDataType::kUndefined, OnnxValueKind::kTensor);
+  (*out)[0] = OnnxValue::none(DataType::kUndefined, OnnxValueKind::kTensor);
   return Status();
 }
 
 Status op_optional_has_element(const OnnxOpContext&, const OnnxInputs& in, std::vector<OnnxValue>* out) {
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kBool, {}, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kBool, {}, &(*out)[0]));
   (*out)[0].data<uint8_t>()[0] = onnx_has_input(in, 0) && in[0]->kind() != OnnxValueKind::kOptional;
   return Status();
 }

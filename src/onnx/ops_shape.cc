@@ -31,7 +31,7 @@ Status op_constant(const OnnxOpContext& ctx, const OnnxInputs&, std::vector<Onnx
   }
   if (ctx.has("value_floats")) {
     const std::vector<float> f = ctx.get_floats("value_floats");
-    KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kFloat, {int64_t(f.size())}, &(*out)[0]));
+    KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kFloat32, {int64_t(f.size())}, &(*out)[0]));
     if (!f.empty()) std::memcpy((*out)[0].raw(), f.data(), f.size() * sizeof(float));
     return Status();
   }
@@ -586,7 +586,7 @@ Status op_pad(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
   uint8_t* dst = static_cast<uint8_t*>((*out)[0].raw());
   const bool grows = std::all_of(before.begin(), before.end(), [](int64_t p) { return p >= 0; }) &&
                      std::all_of(after.begin(), after.end(), [](int64_t p) { return p >= 0; });
-  if (mode == "constant" && grows && r > 0 && x.type() != OnnxDataType::kString) {
+  if (mode == "constant" && grows && r > 0 && x.type() != DataType::kString) {
     pad_constant_rows(x, shape, before, fill, dst);
     return Status();
   }
@@ -695,7 +695,7 @@ Status op_range(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<Onnx
     T v = start;
     for (int64_t i = 0; i < count; ++i, v = T(v + delta)) (*out)[0].data<T>()[i] = v;
   });
-  return ok ? st : ctx.error("does not take " + onnx_type_name(in[0]->type()));
+  return ok ? st : ctx.error("does not take " + dtype_name(in[0]->type()));
 }
 
 const OnnxOpEntry kOps[] = {

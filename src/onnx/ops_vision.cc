@@ -105,7 +105,7 @@ Status op_grid_sample(const OnnxOpContext& ctx, const OnnxInputs& in, std::vecto
     using T = decltype(zero);
     for (size_t i = 0; i < y.size(); ++i) (*out)[0].data<T>()[i] = T(y[i]);
   });
-  if (!ok) return ctx.error("expects a float tensor, got " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("expects a float tensor, got " + dtype_name(x.type()));
   return st;
 }
 
@@ -178,7 +178,7 @@ Status op_roi_align(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
     using T = decltype(zero);
     for (size_t i = 0; i < y.size(); ++i) (*out)[0].data<T>()[i] = T(y[i]);
   });
-  if (!ok) return ctx.error("expects a float tensor, got " + onnx_type_name(x.type()));
+  if (!ok) return ctx.error("expects a float tensor, got " + dtype_name(x.type()));
   return Status();
 }
 
@@ -242,7 +242,7 @@ Status op_nms(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
       }
       for (int64_t k : kept) sel.insert(sel.end(), {b, cl, k});
     }
-  KILN_RETURN_IF_ERROR(OnnxValue::make(OnnxDataType::kInt64, {int64_t(sel.size() / 3), 3}, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kInt64, {int64_t(sel.size() / 3), 3}, &(*out)[0]));
   std::copy(sel.begin(), sel.end(), (*out)[0].data<int64_t>());
   return Status();
 }

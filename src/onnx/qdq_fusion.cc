@@ -34,7 +34,7 @@ bool is_8bit(const OnnxValue* v) { return v && is_8bit_tensor(*v); }
 bool constant_quant_params(const OnnxGraphToOptimize& g, const OnnxNode& n, bool per_axis_ok, int64_t axis) {
   if (n.inputs.size() < 2) return false;
   const OnnxValue* scale = constant(g, n.inputs[1]);
-  if (!scale || scale->type() != OnnxDataType::kFloat) return false;
+  if (!scale || scale->type() != DataType::kFloat32) return false;
   const OnnxValue* zero = n.inputs.size() > 2 && !n.inputs[2].empty() ? constant(g, n.inputs[2]) : nullptr;
   if (n.inputs.size() > 2 && !n.inputs[2].empty() && !zero) return false;
   if (scale->numel() == 1) return true;
@@ -71,7 +71,7 @@ const OnnxNode* with_packed_weight(OnnxGraphToOptimize* g, const OnnxNode& n) {
   }
   c.attributes.push_back(onnx_int_attr("packed", 1));
   OnnxValue packed;
-  if (!OnnxValue::make_uninitialized(OnnxDataType::kInt16, {int64_t(storage.size())}, &packed).ok()) return nullptr;
+  if (!OnnxValue::make_uninitialized(DataType::kInt16, {int64_t(storage.size())}, &packed).ok()) return nullptr;
   std::copy(storage.begin(), storage.end(), packed.data<int16_t>());
   c.inputs[wi] = add_onnx_constant(g, c.inputs[wi] + "#int8_packed", std::move(packed));
   if (zi < c.inputs.size()) c.inputs[zi] = "";

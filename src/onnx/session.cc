@@ -130,7 +130,7 @@ Status OnnxSession::load_subgraphs(OnnxNode* n, const OnnxSessionOptions& option
   // Every subgraph takes the union of outer-scope values, in one order, after its own inputs.
   for (size_t i = 0; i < subs->sessions.size(); ++i) {
     OnnxSession& sub = *subs->sessions[i];
-    for (const std::string& name : outer) sub.inputs_.push_back(OnnxValueInfo{name, OnnxValueKind::kUnknown, OnnxDataType::kUndefined, false, {}});
+    for (const std::string& name : outer) sub.inputs_.push_back(OnnxValueInfo{name, OnnxValueKind::kUnknown, DataType::kUndefined, false, {}});
     const Status st = sub.finish_load(options);
     if (!st.ok())
       return Status::error("in the '" + subs->view.graphs[i].first + "' graph of node '" + n->name + "' (" + n->op_type + "): " + st.message());
@@ -329,8 +329,8 @@ Status OnnxSession::check_feed(size_t i, const OnnxValue& v) const {
     return Status();
   }
   if (!v.is_tensor()) return Status::error(where + " must be a tensor, got a " + onnx_value_description(v));
-  if (info.elem_type != OnnxDataType::kUndefined && v.type() != info.elem_type)
-    return Status::error(where + " must be " + onnx_type_name(info.elem_type) + ", got " + onnx_type_name(v.type()));
+  if (info.elem_type != DataType::kUndefined && v.type() != info.elem_type)
+    return Status::error(where + " must be " + dtype_name(info.elem_type) + ", got " + dtype_name(v.type()));
   if (!info.has_shape || is_subgraph_) return Status();
   if (v.rank() != int64_t(info.shape.size()))
     return Status::error(where + " must have rank " + std::to_string(info.shape.size()) + ", got shape " +

@@ -34,9 +34,9 @@ class OnnxValue {
   // types, or when the heap is exhausted (never an abort).
   // When *out arrives carrying a planned buffer (see planned_buffer) that is
   // large enough and held by nobody else, that buffer is reused.
-  static Status make(OnnxDataType type, OnnxShape shape, OnnxValue* out);
+  static Status make(DataType type, OnnxShape shape, OnnxValue* out);
   // make() without the zero fill, for kernels that write every element.
-  static Status make_uninitialized(OnnxDataType type, OnnxShape shape, OnnxValue* out);
+  static Status make_uninitialized(DataType type, OnnxShape shape, OnnxValue* out);
   // An undefined value that only carries `buffer` for the kernel's make() to
   // reuse: how the session's static memory plan hands buffers to kernels.
   static OnnxValue planned_buffer(std::shared_ptr<ByteBuffer> buffer);
@@ -50,25 +50,25 @@ class OnnxValue {
   static OnnxValue scalar_f32(float v);
   static OnnxValue vector_i64(const std::vector<int64_t>& v);
   // A sequence of tensors of one element type (kUndefined while empty and untyped).
-  static OnnxValue sequence(OnnxDataType elem_type, std::vector<OnnxValue> items);
+  static OnnxValue sequence(DataType elem_type, std::vector<OnnxValue> items);
   // An optional without a value; `of` says whether it would hold a tensor or a sequence.
-  static OnnxValue none(OnnxDataType elem_type, OnnxValueKind of);
+  static OnnxValue none(DataType elem_type, OnnxValueKind of);
 
   // kTensor, kSequence, or kOptional (only for an empty optional).
   OnnxValueKind kind() const { return kind_; }
-  bool is_tensor() const { return kind_ == OnnxValueKind::kTensor && type_ != OnnxDataType::kUndefined; }
+  bool is_tensor() const { return kind_ == OnnxValueKind::kTensor && type_ != DataType::kUndefined; }
   // A sequence's elements (empty for anything else).
   const std::vector<OnnxValue>& items() const;
   // What an empty optional would hold (kTensor or kSequence).
   OnnxValueKind none_of() const { return none_of_; }
 
-  OnnxDataType type() const { return type_; }  // a sequence's or optional's element type
+  DataType type() const { return type_; }  // a sequence's or optional's element type
   const OnnxShape& shape() const { return shape_; }
   int64_t rank() const { return int64_t(shape_.size()); }
   int64_t numel() const { return numel_; }
-  size_t element_size() const { return onnx_element_size(type_); }
+  size_t element_size() const { return dtype_size(type_); }
   size_t bytes() const { return size_t(numel_) * element_size(); }
-  bool defined() const { return type_ != OnnxDataType::kUndefined || kind_ != OnnxValueKind::kTensor; }
+  bool defined() const { return type_ != DataType::kUndefined || kind_ != OnnxValueKind::kTensor; }
 
   template <typename T> T* data() { return reinterpret_cast<T*>(storage_->data()); }
   template <typename T> const T* data() const { return reinterpret_cast<const T*>(storage_->data()); }
@@ -84,9 +84,9 @@ class OnnxValue {
   Status to_doubles(std::vector<double>* out) const;
 
  private:
-  static Status allocate(OnnxDataType type, OnnxShape shape, bool zero, OnnxValue* out);
+  static Status allocate(DataType type, OnnxShape shape, bool zero, OnnxValue* out);
 
-  OnnxDataType type_ = OnnxDataType::kUndefined;
+  DataType type_ = DataType::kUndefined;
   OnnxValueKind kind_ = OnnxValueKind::kTensor;
   OnnxValueKind none_of_ = OnnxValueKind::kTensor;
   std::shared_ptr<const std::vector<OnnxValue>> items_;  // a sequence's elements
@@ -100,7 +100,6 @@ class OnnxValue {
 // fuzzers, lower it; a value over it is an error naming its shape.
 void set_onnx_value_byte_limit(uint64_t bytes);
 
-std::string onnx_type_name(OnnxDataType type);
 // "float32 tensor", "sequence of int64", "empty optional": for errors.
 std::string onnx_value_description(const OnnxValue& v);
 std::string onnx_shape_string(const OnnxShape& shape);

@@ -7,6 +7,7 @@
 #include "backends/cpu/cpu_backend.h"
 #include "core/json.h"
 #include "core/thread_pool.h"
+#include "graph/verify.h"
 
 namespace kiln {
 
@@ -85,6 +86,7 @@ std::vector<bool> constant_values(const Graph& graph, std::vector<bool>* node_co
 
 Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, const OptimizerConfig* opt,
                      int64_t* step, std::unique_ptr<Plan>* out, Rng* rng, const PlanOptions* options) {
+  KILN_RETURN_IF_ERROR(verify_graph(graph));
   const auto& nodes = graph.nodes();
   auto plan = std::make_unique<Plan>();
   plan->nodes_ = nodes;

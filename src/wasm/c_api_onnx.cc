@@ -49,13 +49,13 @@ Status make_feed(const std::string& name, int type, const int* dims, int rank, c
                  OnnxValue* out) {
   const std::string where = "input '" + name + "'";
   if (rank < 0) return Status::error(where + ": negative rank " + std::to_string(rank));
-  Status s = OnnxValue::make(OnnxDataType(type), OnnxShape(dims, dims + rank), out);
+  Status s = OnnxValue::make(DataType(type), OnnxShape(dims, dims + rank), out);
   if (!s.ok()) return Status::error(where + ": " + s.message());
   if (size != out->bytes())
     return Status::error(where + ": " + std::to_string(size) + " bytes given, shape " + onnx_shape_string(out->shape()) +
-                         " of " + onnx_type_name(out->type()) + " needs " + std::to_string(out->bytes()));
+                         " of " + dtype_name(out->type()) + " needs " + std::to_string(out->bytes()));
   if (size > 0) std::memcpy(out->raw(), data, size);
-  if (out->type() == OnnxDataType::kBool)
+  if (out->type() == DataType::kBool)
     for (int64_t k = 0; k < out->numel(); ++k)
       if (out->data<uint8_t>()[k] > 1) return Status::error(where + ": bool elements must be 0 or 1");
   return Status();
@@ -120,7 +120,7 @@ int kiln_onnx_info_dim(OnnxHandle* h, int io, int i, int d) {
 
 // A TensorProto code's name ("float32", "int64", "string", "bfloat16"), valid until the next call.
 const char* kiln_onnx_type_name(int type) {
-  g_type_name = onnx_type_name(OnnxDataType(type));
+  g_type_name = dtype_name(DataType(type));
   return g_type_name.c_str();
 }
 
@@ -148,13 +148,13 @@ int kiln_onnx_run(OnnxHandle* h, const int* kinds, const int* counts, const int*
     if (kinds[i] == 0) {
       feeds[i] = std::move(items[0]);
     } else if (kinds[i] == 2) {
-      feeds[i] = OnnxValue::none(OnnxDataType::kUndefined, OnnxValueKind::kTensor);
+      feeds[i] = OnnxValue::none(DataType::kUndefined, OnnxValueKind::kTensor);
     } else {
-      const OnnxDataType elem = items.empty() ? OnnxDataType::kUndefined : items[0].type();
+      const DataType elem = items.empty() ? DataType::kUndefined : items[0].type();
       for (const OnnxValue& item : items)
         if (item.type() != elem)
           return c_api_fail(Status::error("input '" + name + "': a sequence's tensors must share one dtype, got " +
-                                          onnx_type_name(elem) + " and " + onnx_type_name(item.type())));
+                                          dtype_name(elem) + " and " + dtype_name(item.type())));
       feeds[i] = OnnxValue::sequence(elem, std::move(items));
     }
   }

@@ -49,7 +49,7 @@ std::vector<float> run_cnn(const OnnxSession& s, int batch, float phase) {
   OnnxShape shape;
   for (const OnnxDim& d : s.inputs()[0].shape) shape.push_back(d.value > 0 ? d.value : batch);
   OnnxValue x;
-  EXPECT_TRUE(OnnxValue::make(OnnxDataType::kFloat, shape, &x).ok());
+  EXPECT_TRUE(OnnxValue::make(DataType::kFloat32, shape, &x).ok());
   for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = float(std::sin(phase + 0.01 * double(i)));
   std::vector<OnnxValue> out;
   const Status st = s.run({x}, &out);

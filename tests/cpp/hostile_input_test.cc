@@ -54,7 +54,7 @@ std::vector<float> reference_cnn_output() {
   OnnxShape shape;
   for (const OnnxDim& d : s->inputs()[0].shape) shape.push_back(d.value > 0 ? d.value : 2);
   OnnxValue x;
-  EXPECT_TRUE(OnnxValue::make(OnnxDataType::kFloat, shape, &x).ok());
+  EXPECT_TRUE(OnnxValue::make(DataType::kFloat32, shape, &x).ok());
   for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = float(std::sin(0.1 * double(i)));
   std::vector<OnnxValue> out;
   EXPECT_TRUE(s->run({x}, &out).ok());
@@ -66,9 +66,9 @@ TEST(HostileInput, OnnxFilesEndInClearErrorsAndTheRuntimeStaysUsable) {
   ASSERT_FALSE(before.empty());
   OnnxValue scalar = OnnxValue::scalar_f32(2.0f);
   OnnxValue x4;
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {4}, &x4).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {4}, &x4).ok());
   OnnxValue x22;
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {2, 2}, &x22).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {2, 2}, &x22).ok());
   struct Case {
     const char* file;
     std::vector<OnnxValue> feeds;
@@ -98,7 +98,7 @@ TEST(HostileInput, ByteCountsThatWrapAreRefused) {
   EXPECT_FALSE(checked_bytes(int64_t(SIZE_MAX / 4), 4, 16, &bytes));  // the +16 tail alone overflows
   EXPECT_EQ(ByteBuffer::allocate(SIZE_MAX - 64, false), nullptr);     // no heap holds it: null, no abort
   OnnxValue v;
-  const Status st = OnnxValue::make(OnnxDataType::kInt64, {int64_t(1) << 31, 4}, &v);
+  const Status st = OnnxValue::make(DataType::kInt64, {int64_t(1) << 31, 4}, &v);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("shape [2147483648, 4] is negative or too large for int64 values"), std::string::npos) << st.message();
 }
@@ -122,12 +122,12 @@ TEST(HostileInput, KernelWorkingMemoryPastTheHeapIsAnError) {
 TEST(HostileInput, ValueByteLimitIsAnErrorNamingTheShape) {
   set_onnx_value_byte_limit(1 << 20);
   OnnxValue v;
-  const Status st = OnnxValue::make(OnnxDataType::kFloat, {1024, 1024}, &v);
+  const Status st = OnnxValue::make(DataType::kFloat32, {1024, 1024}, &v);
   set_onnx_value_byte_limit(UINT64_MAX);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("a float32 tensor of shape [1024, 1024] needs 4194320 bytes, over the limit"), std::string::npos)
       << st.message();
-  EXPECT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {1024, 1024}, &v).ok());
+  EXPECT_TRUE(OnnxValue::make(DataType::kFloat32, {1024, 1024}, &v).ok());
 }
 
 TEST(HostileInput, OnnxRunOnAZeroSizeBatch) {
@@ -138,7 +138,7 @@ TEST(HostileInput, OnnxRunOnAZeroSizeBatch) {
   for (const OnnxDim& d : s->inputs()[0].shape) shape.push_back(d.value > 0 ? d.value : 0);
   ASSERT_EQ(shape[0], 0) << "the fixture's batch dimension is symbolic";
   OnnxValue x;
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, shape, &x).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, shape, &x).ok());
   std::vector<OnnxValue> out;
   const Status st = s->run({x}, &out);
   ASSERT_TRUE(st.ok()) << st.message();

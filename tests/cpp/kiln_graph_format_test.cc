@@ -136,7 +136,7 @@ void for_each_quantized(WeightEncoding encoding, Check check) {
     ASSERT_TRUE(decode_exact(convert(onnx, encoding, 1), &decoded, &stored).ok());
     for (size_t i = 0; i < original.graph.initializers.size(); ++i) {
       const OnnxTensor& t = original.graph.initializers[i];
-      if (t.data_type != OnnxDataType::kFloat) continue;
+      if (t.data_type != DataType::kFloat32) continue;
       const std::vector<float> w = floats(t), got = floats(decoded.graph.initializers[i]);
       ASSERT_EQ(got.size(), w.size());
       EXPECT_EQ(stored[i].encoding, encoding);
@@ -193,7 +193,7 @@ TEST(KilnGraphFormat, UnrepresentableTensorsStayFloat32) {
   const std::vector<uint8_t> onnx = testing::fixture_reference("mlp").model;
   const OnnxModel original = parse(onnx);
   const OnnxTensor& first = original.graph.initializers[0];
-  ASSERT_EQ(first.data_type, OnnxDataType::kFloat);
+  ASSERT_EQ(first.data_type, DataType::kFloat32);
   const auto at = std::search(onnx.begin(), onnx.end(), first.data.begin(), first.data.end());
   ASSERT_NE(at, onnx.end());
   for (auto [encoding, value] : {std::pair{WeightEncoding::kFloat16, 70000.0f}, std::pair{WeightEncoding::kInt8, NAN}}) {

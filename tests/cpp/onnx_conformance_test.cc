@@ -61,10 +61,10 @@ std::string compare(const OnnxValue& got, const OnnxValue& want) {
     }
     return "";
   }
-  if (got.type() != want.type()) return "type " + onnx_type_name(got.type()) + ", expected " + onnx_type_name(want.type());
+  if (got.type() != want.type()) return "type " + dtype_name(got.type()) + ", expected " + dtype_name(want.type());
   if (got.shape() != want.shape()) return "shape " + onnx_shape_string(got.shape()) + ", expected " + onnx_shape_string(want.shape());
   const std::vector<double> g = testing::doubles_of(got), w = testing::doubles_of(want);
-  const bool fp = want.type() == OnnxDataType::kFloat || want.type() == OnnxDataType::kDouble;
+  const bool fp = want.type() == DataType::kFloat32 || want.type() == DataType::kFloat64;
   for (size_t i = 0; i < w.size(); ++i) {
     if (fp && std::isnan(w[i]) && std::isnan(g[i])) continue;
     const double tol = fp ? 1e-7 + 1e-3 * std::fabs(w[i]) : 0.0;

@@ -17,7 +17,7 @@
 namespace kiln {
 namespace {
 
-OnnxValueInfo info(const std::string& name, OnnxDataType t = OnnxDataType::kUndefined,
+OnnxValueInfo info(const std::string& name, DataType t = DataType::kUndefined,
                    OnnxValueKind kind = OnnxValueKind::kTensor) {
   OnnxValueInfo v;
   v.name = name, v.kind = kind, v.elem_type = t;
@@ -32,7 +32,7 @@ OnnxAttribute graph_attr(const std::string& name, OnnxGraph g) {
 
 OnnxTensor int64_tensor(const std::string& name, std::vector<int64_t> v) {
   OnnxTensor t;
-  t.name = name, t.data_type = OnnxDataType::kInt64, t.dims = {};
+  t.name = name, t.data_type = DataType::kInt64, t.dims = {};
   t.data.resize(8 * v.size());
   std::memcpy(t.data.data(), v.data(), t.data.size());
   if (v.size() != 1) t.dims = {int64_t(v.size())};
@@ -50,8 +50,8 @@ OnnxModel nested_model() {
   then_g.outputs.push_back(info("then_out"));
   add_node(&else_g, "mul", "Mul", {"acc_in", "x"}, {"else_out"});
   else_g.outputs.push_back(info("else_out"));
-  body.inputs = {info("i", OnnxDataType::kInt64), info("cond_in", OnnxDataType::kBool), info("acc_in"),
-                 info("seq_in", OnnxDataType::kFloat, OnnxValueKind::kSequence)};
+  body.inputs = {info("i", DataType::kInt64), info("cond_in", DataType::kBool), info("acc_in"),
+                 info("seq_in", DataType::kFloat32, OnnxValueKind::kSequence)};
   body.initializers.push_back(int64_tensor("two", {2}));
   body.initializers.push_back(int64_tensor("zero", {0}));
   add_node(&body, "mod", "Mod", {"i", "two"}, {"r"});
@@ -64,7 +64,7 @@ OnnxModel nested_model() {
   add_node(&body, "insert", "SequenceInsert", {"seq_in", "acc_out"}, {"seq_out"});
   body.outputs = {info("cond_out"), info("acc_out"), info("seq_out"), info("acc_out")};
   OnnxGraph& g = m.graph;
-  g.inputs = {info("x", OnnxDataType::kFloat), info("n", OnnxDataType::kInt64)};
+  g.inputs = {info("x", DataType::kFloat32), info("n", DataType::kInt64)};
   g.initializers.push_back(int64_tensor("unused", {1}));
   add_node(&g, "zeros", "Mul", {"x", "x"}, {"sq"});
   add_node(&g, "init", "Sub", {"sq", "sq"}, {"acc0"});
@@ -79,14 +79,14 @@ OnnxModel nested_model() {
 
 OnnxValue floats(std::vector<float> v) {
   OnnxValue out;
-  EXPECT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {int64_t(v.size())}, &out).ok());
+  EXPECT_TRUE(OnnxValue::make(DataType::kFloat32, {int64_t(v.size())}, &out).ok());
   std::memcpy(out.raw(), v.data(), 4 * v.size());
   return out;
 }
 
 OnnxValue int64_scalar(int64_t v) {
   OnnxValue out;
-  EXPECT_TRUE(OnnxValue::make(OnnxDataType::kInt64, {}, &out).ok());
+  EXPECT_TRUE(OnnxValue::make(DataType::kInt64, {}, &out).ok());
   out.data<int64_t>()[0] = v;
   return out;
 }

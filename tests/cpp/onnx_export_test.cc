@@ -192,7 +192,7 @@ TEST(OnnxExport, WriterRoundTrips) {
   m.graph.nodes.push_back(std::move(n));
   OnnxTensor t;
   t.name = "w";
-  t.data_type = OnnxDataType::kFloat;
+  t.data_type = DataType::kFloat32;
   t.dims = {2};
   t.data = {0, 0, 128, 63, 0, 0, 0, 192};  // 1.0f, -2.0f
   m.graph.initializers.push_back(t);

@@ -20,7 +20,7 @@ namespace {
 OnnxTensor int8_tensor(const std::string& name, bool is_signed, std::vector<int64_t> dims, std::mt19937* rng,
                        std::vector<int64_t>* values) {
   OnnxTensor t;
-  t.name = name, t.data_type = is_signed ? OnnxDataType::kInt8 : OnnxDataType::kUint8, t.dims = dims;
+  t.name = name, t.data_type = is_signed ? DataType::kInt8 : DataType::kUint8, t.dims = dims;
   const int64_t n = onnx_checked_numel(dims);
   values->resize(size_t(n));
   for (int64_t i = 0; i < n; ++i) {

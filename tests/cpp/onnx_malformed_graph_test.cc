@@ -20,7 +20,7 @@ namespace {
 
 OnnxValueInfo float_info(const std::string& name, std::vector<int64_t> dims = {}) {
   OnnxValueInfo v;
-  v.name = name, v.kind = OnnxValueKind::kTensor, v.elem_type = OnnxDataType::kFloat;
+  v.name = name, v.kind = OnnxValueKind::kTensor, v.elem_type = DataType::kFloat32;
   v.has_shape = !dims.empty();
   for (int64_t d : dims) {
     OnnxDim od;
@@ -72,7 +72,7 @@ TEST(OnnxMalformedGraph, TheBaseModelRuns) {
   std::unique_ptr<OnnxSession> s;
   ASSERT_TRUE(OnnxSession::load_model(small_cnn(), &s).ok());
   OnnxValue x;
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {1, 3, 8, 8}, &x).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {1, 3, 8, 8}, &x).ok());
   std::vector<OnnxValue> out;
   ASSERT_TRUE(s->run({x}, &out).ok());
   EXPECT_EQ(out[0].shape(), (OnnxShape{1, 5}));
@@ -116,7 +116,7 @@ TEST(OnnxMalformedGraph, RandomMutationsLoadWithAnErrorOrRun) {
   std::mt19937 rng(2024);
   MutantCounts counts;
   OnnxValue x;
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {1, 3, 8, 8}, &x).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {1, 3, 8, 8}, &x).ok());
   for (int trial = 0; trial < 3000; ++trial) {
     OnnxModel m = small_cnn();
     std::vector<OnnxNode>& nodes = m.graph.nodes;

@@ -102,7 +102,7 @@ std::string hex_bytes(const std::string& s) {
   return in_quotes(out);
 }
 
-std::string dtype_name(OnnxDataType type) {
+std::string reference_dtype_name(DataType type) {
   static const char* names[] = {"undefined", "float32", "uint8",     "int8",       "uint16",  "int16",
                                 "int32",     "int64",   "string",    "bool",       "float16", "float64",
                                 "uint32",    "uint64",  "complex64", "complex128", "bfloat16"};
@@ -111,7 +111,7 @@ std::string dtype_name(OnnxDataType type) {
 }
 
 uint64_t element_bits(const OnnxTensor& t, size_t i) {
-  size_t width = onnx_element_size(t.data_type);
+  size_t width = dtype_size(t.data_type);
   uint64_t bits = 0;
   for (size_t b = 0; b < width; ++b) bits |= uint64_t(t.data[i * width + b]) << (8 * b);
   return bits;
@@ -127,17 +127,17 @@ double half_to_double(uint64_t h) {
 }
 
 std::string element_text(const OnnxTensor& t, size_t i) {
-  if (t.data_type == OnnxDataType::kString) return hex_bytes(t.strings[i]);
+  if (t.data_type == DataType::kString) return hex_bytes(t.strings[i]);
   uint64_t bits = element_bits(t, i);
   switch (t.data_type) {
-    case OnnxDataType::kFloat: return hex(bits, 8);
-    case OnnxDataType::kFloat16:
-    case OnnxDataType::kBfloat16: return hex(bits, 4);
-    case OnnxDataType::kDouble: return hex(bits, 16);
-    case OnnxDataType::kInt8: return std::to_string(int8_t(bits));
-    case OnnxDataType::kInt16: return std::to_string(int16_t(bits));
-    case OnnxDataType::kInt32: return std::to_string(int32_t(bits));
-    case OnnxDataType::kInt64: return std::to_string(int64_t(bits));
+    case DataType::kFloat32: return hex(bits, 8);
+    case DataType::kFloat16:
+    case DataType::kBfloat16: return hex(bits, 4);
+    case DataType::kFloat64: return hex(bits, 16);
+    case DataType::kInt8: return std::to_string(int8_t(bits));
+    case DataType::kInt16: return std::to_string(int16_t(bits));
+    case DataType::kInt32: return std::to_string(int32_t(bits));
+    case DataType::kInt64: return std::to_string(int64_t(bits));
     default: return std::to_string(bits);
   }
 }
@@ -147,17 +147,17 @@ double element_value(const OnnxTensor& t, size_t i) {
   float f;
   double d;
   switch (t.data_type) {
-    case OnnxDataType::kFloat: {
+    case DataType::kFloat32: {
       uint32_t b32 = uint32_t(bits);
       std::memcpy(&f, &b32, 4);
       return f;
     }
-    case OnnxDataType::kFloat16: return half_to_double(bits);
-    case OnnxDataType::kDouble: std::memcpy(&d, &bits, 8); return d;
-    case OnnxDataType::kInt8: return int8_t(bits);
-    case OnnxDataType::kInt16: return int16_t(bits);
-    case OnnxDataType::kInt32: return int32_t(bits);
-    case OnnxDataType::kInt64: return double(int64_t(bits));
+    case DataType::kFloat16: return half_to_double(bits);
+    case DataType::kFloat64: std::memcpy(&d, &bits, 8); return d;
+    case DataType::kInt8: return int8_t(bits);
+    case DataType::kInt16: return int16_t(bits);
+    case DataType::kInt32: return int32_t(bits);
+    case DataType::kInt64: return double(int64_t(bits));
     default: return double(bits);
   }
 }
@@ -173,14 +173,14 @@ std::string values_line(const std::string& head, const OnnxTensor& t, size_t beg
 void render_tensor(const OnnxTensor& t, const std::string& indent, Lines* out) {
   std::string dims;
   for (size_t i = 0; i < t.dims.size(); ++i) dims += (i ? "," : "") + std::to_string(t.dims[i]);
-  out->push_back(indent + "tensor " + in_quotes(t.name) + " " + dtype_name(t.data_type) + " [" + dims + "]");
+  out->push_back(indent + "tensor " + in_quotes(t.name) + " " + reference_dtype_name(t.data_type) + " [" + dims + "]");
   size_t n = size_t(t.element_count());
   if (n <= 16) {
     out->push_back(values_line(indent + " values", t, 0, n));
     return;
   }
   out->push_back(indent + " count " + std::to_string(n));
-  if (t.data_type != OnnxDataType::kString) {
+  if (t.data_type != DataType::kString) {
     double sum = element_value(t, 0);  // sequential, as numpy's cumsum
     for (size_t i = 1; i < n; ++i) sum += element_value(t, i);
     uint64_t bits;
@@ -195,7 +195,7 @@ void render_value_info(const std::string& role, const OnnxValueInfo& v, const st
   static const char* kinds[] = {"unknown", "tensor", "sequence", "map", "optional", "sparse_tensor"};
   std::string line = indent + role + " " + in_quotes(v.name) + " " + kinds[int(v.kind)];
   if (v.kind == OnnxValueKind::kTensor) {
-    line += " " + dtype_name(v.elem_type) + " ";
+    line += " " + reference_dtype_name(v.elem_type) + " ";
     if (!v.has_shape) {
       line += "?";
     } else {
@@ -442,10 +442,10 @@ TEST(OnnxTestdata, EveryModelAndTensorParses) {
         s = parse_exact(tensor_file, parse_onnx_tensor, &tensor);
         // The suite stores bfloat16 values as uint16 tensors (numpy has no bfloat16).
         bool bfloat16_as_uint16 =
-            infos[index].elem_type == OnnxDataType::kBfloat16 && tensor.data_type == OnnxDataType::kUint16;
+            infos[index].elem_type == DataType::kBfloat16 && tensor.data_type == DataType::kUint16;
         if (s.ok() && tensor.data_type != infos[index].elem_type && !bfloat16_as_uint16) {
-          s = Status::error("element type " + dtype_name(tensor.data_type) + ", the model's is " +
-                            dtype_name(infos[index].elem_type));
+          s = Status::error("element type " + reference_dtype_name(tensor.data_type) + ", the model's is " +
+                            reference_dtype_name(infos[index].elem_type));
         }
         if (!s.ok()) failures.push_back(pb.path().string() + ": " + s.message());
         ++tensors;

@@ -17,12 +17,12 @@
 namespace kiln {
 namespace {
 
-OnnxValue random_values(OnnxDataType type, OnnxShape shape, std::mt19937* rng) {
+OnnxValue random_values(DataType type, OnnxShape shape, std::mt19937* rng) {
   OnnxValue out;
   EXPECT_TRUE(OnnxValue::make(type, shape, &out).ok());
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   for (int64_t i = 0; i < out.numel(); ++i) {
-    if (type == OnnxDataType::kFloat) out.data<float>()[i] = u(*rng);
+    if (type == DataType::kFloat32) out.data<float>()[i] = u(*rng);
     else out.data<double>()[i] = double(u(*rng));
   }
   return out;
@@ -30,7 +30,7 @@ OnnxValue random_values(OnnxDataType type, OnnxShape shape, std::mt19937* rng) {
 
 OnnxValue to_double(const OnnxValue& v) {
   OnnxValue out;
-  EXPECT_TRUE(OnnxValue::make(OnnxDataType::kDouble, v.shape(), &out).ok());
+  EXPECT_TRUE(OnnxValue::make(DataType::kFloat64, v.shape(), &out).ok());
   const std::vector<double> d = testing::doubles_of(v);
   std::memcpy(out.raw(), d.data(), d.size() * sizeof(double));
   return out;
@@ -66,8 +66,8 @@ TEST(OnnxNnOps, ConvFastPathMatchesReferenceLoop) {
   };
   std::mt19937 rng(7);
   for (const ConvCase& c : cases) {
-    const OnnxValue x = random_values(OnnxDataType::kFloat, c.x, &rng), w = random_values(OnnxDataType::kFloat, c.w, &rng);
-    const OnnxValue b = random_values(OnnxDataType::kFloat, {c.w[0]}, &rng);
+    const OnnxValue x = random_values(DataType::kFloat32, c.x, &rng), w = random_values(DataType::kFloat32, c.w, &rng);
+    const OnnxValue b = random_values(DataType::kFloat32, {c.w[0]}, &rng);
     const OnnxValue xd = to_double(x), wd = to_double(w), bd = to_double(b);
     auto attrs = [&]() {
       std::vector<OnnxAttribute> a;
@@ -104,8 +104,8 @@ TEST(OnnxNnOps, ConvTransposeFastPathMatchesReferenceLoop) {
   };
   std::mt19937 rng(11);
   for (const ConvTransposeCase& c : cases) {
-    const OnnxValue x = random_values(OnnxDataType::kFloat, c.x, &rng), w = random_values(OnnxDataType::kFloat, c.w, &rng);
-    const OnnxValue b = random_values(OnnxDataType::kFloat, {c.w[1] * c.group}, &rng);
+    const OnnxValue x = random_values(DataType::kFloat32, c.x, &rng), w = random_values(DataType::kFloat32, c.w, &rng);
+    const OnnxValue b = random_values(DataType::kFloat32, {c.w[1] * c.group}, &rng);
     const OnnxValue xd = to_double(x), wd = to_double(w), bd = to_double(b);
     auto attrs = [&]() {
       std::vector<OnnxAttribute> a;
@@ -129,7 +129,7 @@ TEST(OnnxNnOps, ConvTransposeFastPathMatchesReferenceLoop) {
 
 TEST(OnnxNnOps, LegacySoftmaxCoercesToTwoDimensions) {
   std::mt19937 rng(3);
-  const OnnxValue x = random_values(OnnxDataType::kFloat, {2, 3, 4}, &rng);
+  const OnnxValue x = random_values(DataType::kFloat32, {2, 3, 4}, &rng);
   std::vector<OnnxValue> y;
   std::vector<OnnxAttribute> a;
   a.push_back(onnx_int_attr("axis", 1));
@@ -151,10 +151,10 @@ TEST(OnnxNnOps, LegacySoftmaxCoercesToTwoDimensions) {
 TEST(OnnxNnOps, TrainingDropoutFollowsNumpyStream) {
   // np.random.seed(0); np.random.uniform(0, 1, 4) = [0.5488, 0.7152, 0.6028, 0.5449]
   OnnxValue x, ratio, training;
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {4}, &x).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {4}, &x).ok());
   for (int i = 0; i < 4; ++i) x.data<float>()[i] = 1.0f;
   ratio = OnnxValue::scalar_f32(0.6f);
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kBool, {}, &training).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kBool, {}, &training).ok());
   training.data<uint8_t>()[0] = 1;
   std::vector<OnnxValue> y;
   std::vector<OnnxAttribute> a;
@@ -173,13 +173,13 @@ TEST(OnnxNnOps, BidirectionalRnnHonoursSequenceLengths) {
   // Hidden 1, input 1, W = 1, R = 0, no bias, Relu: h_t = relu(x_t), so Y_h
   // holds the last valid x for forward and the first x for reverse.
   OnnxValue x, w, r, lens;
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {3, 2, 1}, &x).ok());  // [seq, batch, input]
+  ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {3, 2, 1}, &x).ok());  // [seq, batch, input]
   const float xv[6] = {1, 10, 2, 20, 3, 30};
   std::memcpy(x.raw(), xv, sizeof(xv));
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {2, 1, 1}, &w).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {2, 1, 1}, &w).ok());
   w.data<float>()[0] = w.data<float>()[1] = 1;
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {2, 1, 1}, &r).ok());
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kInt32, {2}, &lens).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {2, 1, 1}, &r).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kInt32, {2}, &lens).ok());
   lens.data<int32_t>()[0] = 3, lens.data<int32_t>()[1] = 2;
   std::vector<OnnxAttribute> a;
   a.push_back(onnx_int_attr("hidden_size", 1));
@@ -199,8 +199,8 @@ TEST(OnnxNnOps, BidirectionalRnnHonoursSequenceLengths) {
 
 TEST(OnnxNnOps, BadShapesAreErrors) {
   std::mt19937 rng(1);
-  const OnnxValue x = random_values(OnnxDataType::kFloat, {1, 3, 4, 4}, &rng);
-  const OnnxValue w = random_values(OnnxDataType::kFloat, {2, 2, 3, 3}, &rng);  // in_c 2 != 3
+  const OnnxValue x = random_values(DataType::kFloat32, {1, 3, 4, 4}, &rng);
+  const OnnxValue w = random_values(DataType::kFloat32, {2, 2, 3, 3}, &rng);  // in_c 2 != 3
   std::vector<OnnxValue> y;
   EXPECT_FALSE(run("Conv", 17, {}, {&x, &w}, 1, &y).ok());
   EXPECT_FALSE(run("MaxPool", 17, {}, {&x}, 1, &y).ok());  // no kernel_shape

@@ -28,14 +28,14 @@ class GraphBuilder {
   }
   void ints(const std::string& name, std::vector<int64_t> v) {
     OnnxTensor t;
-    t.name = name, t.data_type = OnnxDataType::kInt64, t.dims = {int64_t(v.size())};
+    t.name = name, t.data_type = DataType::kInt64, t.dims = {int64_t(v.size())};
     t.data.resize(v.size() * 8);
     std::memcpy(t.data.data(), v.data(), t.data.size());
     m_.graph.initializers.push_back(std::move(t));
   }
   void scalar(const std::string& name, float v) {
     OnnxTensor t;
-    t.name = name, t.data_type = OnnxDataType::kFloat;
+    t.name = name, t.data_type = DataType::kFloat32;
     t.data.resize(4);
     std::memcpy(t.data.data(), &v, 4);
     m_.graph.initializers.push_back(std::move(t));
@@ -60,7 +60,7 @@ class GraphBuilder {
  private:
   static OnnxValueInfo info(const std::string& name) {
     OnnxValueInfo v;
-    v.name = name, v.kind = OnnxValueKind::kTensor, v.elem_type = OnnxDataType::kFloat;
+    v.name = name, v.kind = OnnxValueKind::kTensor, v.elem_type = DataType::kFloat32;
     return v;
   }
   OnnxModel m_;
@@ -69,7 +69,7 @@ class GraphBuilder {
 
 OnnxValue random_input(OnnxShape shape, uint32_t seed) {
   OnnxValue v;
-  EXPECT_TRUE(OnnxValue::make(OnnxDataType::kFloat, shape, &v).ok());
+  EXPECT_TRUE(OnnxValue::make(DataType::kFloat32, shape, &v).ok());
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> u(-1, 1);
   for (int64_t i = 0; i < v.numel(); ++i) v.data<float>()[i] = u(rng);
@@ -223,7 +223,7 @@ TEST(OnnxOptimizer, ResizeBetweenConvsStaysChannelsLast) {
     b.weight("w1", {6, 3, 3, 3}), b.weight("w2", {4, 6, 3, 3}), b.weight("w3", {2, 4, 1, 1});
     b.node("Conv", {"x", "w1"}, {"c1"}, onnx_attrs(onnx_ints_attr("pads", {1, 1, 1, 1})));
     OnnxTensor scales;
-    scales.name = "scales", scales.data_type = OnnxDataType::kFloat, scales.dims = {4};
+    scales.name = "scales", scales.data_type = DataType::kFloat32, scales.dims = {4};
     const float sv[4] = {1, 1, 2, 2};
     scales.data.resize(16);
     std::memcpy(scales.data.data(), sv, 16);

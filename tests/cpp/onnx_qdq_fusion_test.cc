@@ -22,30 +22,30 @@ class QdqBuilder {
     m_.opset_imports.push_back({"", 13});
   }
   OnnxModel& model() { return m_; }
-  void tensor(const std::string& name, OnnxDataType t, std::vector<int64_t> dims, const void* data, size_t bytes) {
+  void tensor(const std::string& name, DataType t, std::vector<int64_t> dims, const void* data, size_t bytes) {
     OnnxTensor x;
     x.name = name, x.data_type = t, x.dims = std::move(dims);
     x.data.assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + bytes);
     m_.graph.initializers.push_back(std::move(x));
   }
   void scale(const std::string& name, std::vector<float> v, bool vector = false) {
-    tensor(name, OnnxDataType::kFloat, vector ? std::vector<int64_t>{int64_t(v.size())} : std::vector<int64_t>{}, v.data(), 4 * v.size());
+    tensor(name, DataType::kFloat32, vector ? std::vector<int64_t>{int64_t(v.size())} : std::vector<int64_t>{}, v.data(), 4 * v.size());
   }
-  void zero_u8(const std::string& name, uint8_t z) { tensor(name, OnnxDataType::kUint8, {}, &z, 1); }
+  void zero_u8(const std::string& name, uint8_t z) { tensor(name, DataType::kUint8, {}, &z, 1); }
   void zeros_i8(const std::string& name, size_t n) {
     std::vector<int8_t> z(n, 0);
-    tensor(name, OnnxDataType::kInt8, n == 1 ? std::vector<int64_t>{} : std::vector<int64_t>{int64_t(n)}, z.data(), n);
+    tensor(name, DataType::kInt8, n == 1 ? std::vector<int64_t>{} : std::vector<int64_t>{int64_t(n)}, z.data(), n);
   }
   void weights_i8(const std::string& name, std::vector<int64_t> dims) {
     std::vector<int8_t> w(size_t(onnx_checked_numel(dims)));
     for (int8_t& v : w) v = int8_t(int(rng_() % 255) - 127);
-    tensor(name, OnnxDataType::kInt8, std::move(dims), w.data(), w.size());
+    tensor(name, DataType::kInt8, std::move(dims), w.data(), w.size());
   }
   void floats(const std::string& name, int64_t n) {
     std::uniform_real_distribution<float> u(-1, 1);
     std::vector<float> v(static_cast<size_t>(n));
     for (float& x : v) x = u(rng_);
-    tensor(name, OnnxDataType::kFloat, {n}, v.data(), 4 * v.size());
+    tensor(name, DataType::kFloat32, {n}, v.data(), 4 * v.size());
   }
   void node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, std::vector<OnnxAttribute> attrs = {}) {
     OnnxNode n;
@@ -55,7 +55,7 @@ class QdqBuilder {
   }
   void io(const std::string& in, const std::string& out) {
     OnnxValueInfo i, o;
-    i.name = in, i.kind = OnnxValueKind::kTensor, i.elem_type = OnnxDataType::kFloat;
+    i.name = in, i.kind = OnnxValueKind::kTensor, i.elem_type = DataType::kFloat32;
     o.name = out, o.kind = OnnxValueKind::kTensor;
     m_.graph.inputs.push_back(i);
     m_.graph.outputs.push_back(o);
@@ -127,7 +127,7 @@ TEST(OnnxQdqFusion, FusedIntegerOpsMatchTheGraphAsWrittenWithinOneStep) {
   int differing = 0, total = 0;
   for (int64_t batch : {1, 3}) {
     OnnxValue x;
-    ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {batch, 3, 6, 6}, &x).ok());
+    ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {batch, 3, 6, 6}, &x).ok());
     for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = u(rng);
     std::vector<OnnxValue> got, want;
     const Status st = fused->run({x}, &got);

@@ -21,7 +21,7 @@ namespace {
 
 OnnxValue floats(std::vector<float> v, OnnxShape shape) {
   OnnxValue out;
-  EXPECT_TRUE(OnnxValue::make(OnnxDataType::kFloat, shape, &out).ok());
+  EXPECT_TRUE(OnnxValue::make(DataType::kFloat32, shape, &out).ok());
   if (!v.empty()) std::memcpy(out.raw(), v.data(), v.size() * sizeof(float));
   return out;
 }
@@ -67,7 +67,7 @@ TEST(OnnxShapeOps, CastThroughFloat16AndBfloat16) {
   const OnnxValue x = floats({1.f, -2.5f, 65504.f, 1e6f, 0.1f}, {5});
   std::vector<OnnxValue> h, back;
   ASSERT_TRUE(run("Cast", 13, onnx_attrs(onnx_int_attr("to", 10)), {&x}, 1, &h).ok());
-  ASSERT_EQ(h[0].type(), OnnxDataType::kFloat16);
+  ASSERT_EQ(h[0].type(), DataType::kFloat16);
   EXPECT_EQ(h[0].data<uint16_t>()[0], 0x3C00);
   EXPECT_EQ(h[0].data<uint16_t>()[3], 0x7C00);
   ASSERT_TRUE(run("Cast", 13, onnx_attrs(onnx_int_attr("to", 1)), {&h[0]}, 1, &back).ok());
@@ -171,7 +171,7 @@ TEST(OnnxTopK, FloatRowsMatchAStableSortWithTiesAndNaN) {
   std::uniform_int_distribution<int> pick(0, 19);
   const int64_t rows = 3, dim = 257, k = 40;
   OnnxValue x, kv;
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {rows, dim}, &x).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {rows, dim}, &x).ok());
   for (int64_t i = 0; i < x.numel(); ++i) {
     const int p = pick(rng);
     x.data<float>()[i] = p == 0 ? NAN : float(p % 7) * 0.5f;  // 7 distinct values: ties everywhere

@@ -20,7 +20,7 @@ namespace kiln {
 inline OnnxTensor random_float_tensor(const std::string& name, std::vector<int64_t> dims, std::mt19937* rng,
                                       float lo = -0.5f, float hi = 0.5f) {
   OnnxTensor t;
-  t.name = name, t.data_type = OnnxDataType::kFloat, t.dims = dims;
+  t.name = name, t.data_type = DataType::kFloat32, t.dims = dims;
   std::uniform_real_distribution<float> u(lo, hi);
   std::vector<float> v(static_cast<size_t>(onnx_checked_numel(dims)));
   for (float& x : v) x = u(*rng);

@@ -30,7 +30,7 @@ struct Builder {
   }
   void scalar(const std::string& name, float v) {
     OnnxTensor t;
-    t.name = name, t.data_type = OnnxDataType::kFloat;
+    t.name = name, t.data_type = DataType::kFloat32;
     t.data.resize(4);
     std::memcpy(t.data.data(), &v, 4);
     m.graph.initializers.push_back(std::move(t));
@@ -88,7 +88,7 @@ struct Builder {
   }
   void io(const std::string& in, std::vector<std::string> outs) {
     OnnxValueInfo i;
-    i.name = in, i.kind = OnnxValueKind::kTensor, i.elem_type = OnnxDataType::kFloat;
+    i.name = in, i.kind = OnnxValueKind::kTensor, i.elem_type = DataType::kFloat32;
     m.graph.inputs.push_back(i);
     for (const std::string& o : outs) {
       OnnxValueInfo v;
@@ -121,7 +121,7 @@ void expect_agree(bool expose_inner, const std::string& plan_has, bool tanh_gelu
   std::normal_distribution<float> u(0.0f, 2.0f);
   for (const OnnxShape& shape : {OnnxShape{3, kHidden}, OnnxShape{2, 5, kHidden}}) {
     OnnxValue x;
-    ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, shape, &x).ok());
+    ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, shape, &x).ok());
     for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = u(rng) + 3.0f;  // an offset mean, as residual streams have
     std::vector<OnnxValue> got, want;
     const Status st = fused->run({x}, &got);
@@ -163,7 +163,7 @@ TEST(OnnxTransformerFusion, GeluOpMatchesItsDefinition) {
     std::unique_ptr<OnnxSession> s;
     ASSERT_TRUE(OnnxSession::load_model(std::move(b.m), &s).ok());
     OnnxValue x;
-    ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {101}, &x).ok());
+    ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {101}, &x).ok());
     for (int i = 0; i < 101; ++i) x.data<float>()[i] = -5.0f + 0.1f * float(i);
     std::vector<OnnxValue> y;
     ASSERT_TRUE(s->run({x}, &y).ok());

@@ -64,7 +64,7 @@ TEST(TfGraphImport, FusedConvPoolReshapeMatchesNhwcLoops) {
   Status s = OnnxSession::load_model(std::move(model), &session);
   ASSERT_TRUE(s.ok()) << s.message();
   OnnxValue in;
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {2, H, W, C}, &in).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {2, H, W, C}, &in).ok());
   std::memcpy(in.raw(), x.data(), x.size() * 4);
   std::vector<OnnxValue> out;
   s = session->run({in}, &out);
@@ -154,7 +154,7 @@ TEST(TfGraphImport, HostileManifestsAreNamedErrors) {
   std::unique_ptr<OnnxSession> session;
   ASSERT_TRUE(OnnxSession::load_model(std::move(model), &session).ok());
   OnnxValue in;
-  ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {1, H, W, C}, &in).ok());
+  ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {1, H, W, C}, &in).ok());
   std::vector<OnnxValue> out;
   const Status s = session->run({in}, &out);
   ASSERT_FALSE(s.ok());
@@ -224,7 +224,7 @@ TEST(TfGraphImport, RandomMutationsFailCleanlyOrRun) {
     std::vector<OnnxValue> feeds;
     for (const OnnxValueInfo& in : session->inputs()) {
       OnnxValue v;
-      ASSERT_TRUE(OnnxValue::make(OnnxDataType::kFloat, {1, H, W, C}, &v).ok()) << in.name;
+      ASSERT_TRUE(OnnxValue::make(DataType::kFloat32, {1, H, W, C}, &v).ok()) << in.name;
       feeds.push_back(v);
     }
     std::vector<OnnxValue> out;

@@ -23,7 +23,7 @@ inline void fuzz_run_session(const OnnxSession& s) {
     const int64_t n = shape_numel(shape);
     if (n < 0 || n > kFuzzMaxInputElements) return;
     OnnxValue v;
-    if (!OnnxValue::make(in.elem_type == OnnxDataType::kUndefined ? OnnxDataType::kFloat : in.elem_type, shape, &v).ok()) return;
+    if (!OnnxValue::make(in.elem_type == DataType::kUndefined ? DataType::kFloat32 : in.elem_type, shape, &v).ok()) return;
     feeds.push_back(std::move(v));
   }
   std::vector<OnnxValue> outputs;

@@ -21,9 +21,9 @@ Status read_weight(const Json& spec, const uint8_t* data, size_t size, OnnxTenso
   if (!dtype || !dtype->is_string()) return Status::error(where + ": no dtype");
   const std::string& d = dtype->as_string();
   size_t element;
-  if (d == "float32") out->data_type = OnnxDataType::kFloat, element = 4;
-  else if (d == "int32") out->data_type = OnnxDataType::kInt32, element = 4;
-  else if (d == "bool") out->data_type = OnnxDataType::kBool, element = 1;
+  if (d == "float32") out->data_type = DataType::kFloat32, element = 4;
+  else if (d == "int32") out->data_type = DataType::kInt32, element = 4;
+  else if (d == "bool") out->data_type = DataType::kBool, element = 1;
   else return Status::error(where + ": dtype '" + d + "' is not supported (float32, int32, bool)");
   if (!shape || !shape->is_array()) return Status::error(where + ": no shape");
   uint64_t count = 1;
@@ -46,7 +46,7 @@ Status read_weight(const Json& spec, const uint8_t* data, size_t size, OnnxTenso
                          std::to_string(size) + " bytes of weight data");
   out->name = name->as_string();
   out->data.assign(data + at, data + at + bytes);
-  if (out->data_type == OnnxDataType::kBool)
+  if (out->data_type == DataType::kBool)
     for (uint8_t& b : out->data) b = b ? 1 : 0;
   return Status();
 }

@@ -73,11 +73,11 @@ Status TfGraphTranslator::const_ints(const TfNode& n, size_t i, std::vector<int6
   out->clear();
   const int64_t count = t->element_count();
   for (int64_t k = 0; k < count; ++k) {
-    if (t->data_type == OnnxDataType::kInt32) {
+    if (t->data_type == DataType::kInt32) {
       int32_t x;
       std::memcpy(&x, t->data.data() + 4 * k, 4);
       out->push_back(x);
-    } else if (t->data_type == OnnxDataType::kInt64) {
+    } else if (t->data_type == DataType::kInt64) {
       int64_t x;
       std::memcpy(&x, t->data.data() + 8 * k, 8);
       out->push_back(x);
@@ -121,7 +121,7 @@ std::string TfGraphTranslator::add_constant(const std::string& base, OnnxTensor 
 
 std::string TfGraphTranslator::const_i64(const std::string& base, const std::vector<int64_t>& v, bool scalar) {
   OnnxTensor t;
-  t.data_type = OnnxDataType::kInt64;
+  t.data_type = DataType::kInt64;
   if (!scalar) t.dims = {int64_t(v.size())};
   t.data.resize(8 * v.size());
   if (!v.empty()) std::memcpy(t.data.data(), v.data(), t.data.size());
@@ -130,7 +130,7 @@ std::string TfGraphTranslator::const_i64(const std::string& base, const std::vec
 
 std::string TfGraphTranslator::const_f32(const std::string& base, const std::vector<float>& v, const std::vector<int64_t>& dims) {
   OnnxTensor t;
-  t.data_type = OnnxDataType::kFloat;
+  t.data_type = DataType::kFloat32;
   t.dims = dims;
   t.data.resize(4 * v.size());
   if (!v.empty()) std::memcpy(t.data.data(), v.data(), t.data.size());
@@ -168,7 +168,7 @@ static Status const_value(const TfNode& n, std::map<std::string, OnnxTensor>* we
 }
 
 Status TfGraphTranslator::placeholder(const TfNode& n, std::vector<std::string>* inputs) {
-  OnnxDataType type;
+  DataType type;
   KILN_RETURN_IF_ERROR(n.get_type("dtype", &type));
   std::vector<int64_t> dims;
   bool known;

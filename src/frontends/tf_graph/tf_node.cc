@@ -125,12 +125,12 @@ Status TfNode::get_strings(const char* key, std::vector<std::string>* out) const
   return Status();
 }
 
-Status TfNode::get_type(const char* key, OnnxDataType* out) const {
+Status TfNode::get_type(const char* key, DataType* out) const {
   const Json* a = member(attr, key);
   const Json* v = a ? a->find("type") : nullptr;
   if (!v || !v->is_string()) return error(std::string("attribute '") + key + "' (a type) is missing");
   *out = tf_data_type(v->as_string());
-  if (*out == OnnxDataType::kUndefined) return error("type " + v->as_string() + " is not supported");
+  if (*out == DataType::kUndefined) return error("type " + v->as_string() + " is not supported");
   return Status();
 }
 
@@ -154,13 +154,13 @@ Status TfNode::get_shape(const char* key, std::vector<int64_t>* dims, bool* know
   return Status();
 }
 
-OnnxDataType tf_data_type(const std::string& n) {
+DataType tf_data_type(const std::string& n) {
   // TF.js's own mapping (its converter's parseDtypeParam): it has float32,
   // int32 and bool only, so a model's tensors have the types TF.js gives them.
-  if (n == "DT_FLOAT" || n == "DT_HALF" || n == "DT_DOUBLE") return OnnxDataType::kFloat;
-  if (n == "DT_INT32" || n == "DT_INT64" || n == "DT_INT8" || n == "DT_UINT8") return OnnxDataType::kInt32;
-  if (n == "DT_BOOL") return OnnxDataType::kBool;
-  return OnnxDataType::kUndefined;
+  if (n == "DT_FLOAT" || n == "DT_HALF" || n == "DT_DOUBLE") return DataType::kFloat32;
+  if (n == "DT_INT32" || n == "DT_INT64" || n == "DT_INT8" || n == "DT_UINT8") return DataType::kInt32;
+  if (n == "DT_BOOL") return DataType::kBool;
+  return DataType::kUndefined;
 }
 
 bool tf_base64_decode(const std::string& in, std::string* out) {

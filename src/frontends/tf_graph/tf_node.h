@@ -26,7 +26,7 @@ struct TfNode {
   Status get_bool(const char* key, bool dflt, bool* out) const;
   Status get_string(const char* key, const std::string& dflt, std::string* out) const;  // s (base64 decoded)
   Status get_strings(const char* key, std::vector<std::string>* out) const;             // list.s
-  Status get_type(const char* key, OnnxDataType* out) const;                            // type: DT_FLOAT, ...
+  Status get_type(const char* key, DataType* out) const;                            // type: DT_FLOAT, ...
   // shape: dims (-1 unknown); *known false for unknownRank.
   Status get_shape(const char* key, std::vector<int64_t>* dims, bool* known) const;
 
@@ -35,7 +35,7 @@ struct TfNode {
 
 // A TF type as TF.js reads it: float32 (DT_FLOAT, DT_HALF, DT_DOUBLE), int32
 // (DT_INT32, DT_INT64, DT_INT8, DT_UINT8) or bool; kUndefined otherwise.
-OnnxDataType tf_data_type(const std::string& name);
+DataType tf_data_type(const std::string& name);
 // Standard base64 (protobuf's JSON bytes).
 bool tf_base64_decode(const std::string& in, std::string* out);
 // Reads one node (checks name and op are strings, inputs a list of strings).

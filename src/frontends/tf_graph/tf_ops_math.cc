@@ -18,7 +18,7 @@ int64_t nchw_axis(int64_t a) { return a == 0 ? 0 : a == 3 ? 1 : a + 1; }
 std::string const_as_nchw(TfGraphTranslator& t, const OnnxTensor& c) {
   std::vector<int64_t> d = c.dims;
   while (d.size() < 4) d.insert(d.begin(), 1);
-  const size_t es = onnx_element_size(c.data_type);
+  const size_t es = dtype_size(c.data_type);
   OnnxTensor o;
   o.data_type = c.data_type;
   o.dims = {d[0], d[3], d[1], d[2]};
@@ -168,16 +168,16 @@ Status op_prelu(TfGraphTranslator& t, const TfNode& n) { return elementwise(t, n
 Status op_add_n(TfGraphTranslator& t, const TfNode& n) { return elementwise(t, n, n.inputs.size(), "Sum"); }
 
 Status op_cast(TfGraphTranslator& t, const TfNode& n) {
-  OnnxDataType to;
+  DataType to;
   KILN_RETURN_IF_ERROR(n.get_type("DstT", &to));
   return elementwise(t, n, 1, "Cast", onnx_attrs(onnx_int_attr("to", int64_t(to))));
 }
 
 // FloorDiv and FloorMod round toward negative infinity, for floats and integers alike.
 Status floor_div_mod(TfGraphTranslator& t, const TfNode& n, bool mod) {
-  OnnxDataType type;
+  DataType type;
   KILN_RETURN_IF_ERROR(n.get_type("T", &type));
-  const bool is_float = type == OnnxDataType::kFloat || type == OnnxDataType::kDouble || type == OnnxDataType::kFloat16;
+  const bool is_float = type == DataType::kFloat32 || type == DataType::kFloat64 || type == DataType::kFloat16;
   std::vector<std::string> in;
   bool nchw;
   int rank;
@@ -297,12 +297,12 @@ Status arg(TfGraphTranslator& t, const TfNode& n, const char* op) {
   std::vector<int64_t> axis;
   KILN_RETURN_IF_ERROR(t.const_ints(n, 1, &axis));
   if (axis.size() != 1) return n.error("the axis must be one integer");
-  OnnxDataType type = OnnxDataType::kInt32;
+  DataType type = DataType::kInt32;
   if (n.has("output_type")) KILN_RETURN_IF_ERROR(n.get_type("output_type", &type));
-  const std::string idx = type == OnnxDataType::kInt64 ? t.fresh(n.name) : t.fresh(n.name + "#i64");
+  const std::string idx = type == DataType::kInt64 ? t.fresh(n.name) : t.fresh(n.name + "#i64");
   t.emit(op, {t.nhwc(x)}, {idx}, onnx_attrs(onnx_int_attr("axis", axis[0]), onnx_int_attr("keepdims", 0)));
   std::string out = idx;
-  if (type != OnnxDataType::kInt64) {
+  if (type != DataType::kInt64) {
     out = t.fresh(n.name);
     t.emit("Cast", {idx}, {out}, onnx_attrs(onnx_int_attr("to", int64_t(type))));
   }
@@ -320,11 +320,11 @@ Status op_top_k(TfGraphTranslator& t, const TfNode& n) {
   bool sorted;
   KILN_RETURN_IF_ERROR(n.get_bool("sorted", true, &sorted));
   const std::string k64 = t.fresh(n.name + "#k"), kv = t.fresh(n.name + "#kv");
-  t.emit("Cast", {t.nhwc(k)}, {k64}, onnx_attrs(onnx_int_attr("to", int64_t(OnnxDataType::kInt64))));
+  t.emit("Cast", {t.nhwc(k)}, {k64}, onnx_attrs(onnx_int_attr("to", int64_t(DataType::kInt64))));
   t.emit("Reshape", {k64, t.const_i64(n.name + "#one", {1})}, {kv});
   const std::string values = t.fresh(n.name), idx = t.fresh(n.name + "#i64"), idx32 = t.fresh(n.name + ":1");
   t.emit("TopK", {t.nhwc(x), kv}, {values, idx}, onnx_attrs(onnx_int_attr("axis", -1), onnx_int_attr("largest", 1), onnx_int_attr("sorted", sorted)));
-  t.emit("Cast", {idx}, {idx32}, onnx_attrs(onnx_int_attr("to", int64_t(OnnxDataType::kInt32))));
+  t.emit("Cast", {idx}, {idx32}, onnx_attrs(onnx_int_attr("to", int64_t(DataType::kInt32))));
   t.define(n, 0, values, false, t.rank(x));
   t.define(n, 1, idx32, false, t.rank(x));
   return Status();

@@ -20,7 +20,7 @@ Status float_const(TfGraphTranslator& t, const TfNode& n, size_t i, const OnnxTe
   std::string v;
   KILN_RETURN_IF_ERROR(t.input(n, i, &v));
   *out = t.constant(v);
-  if (!*out || (*out)->data_type != OnnxDataType::kFloat) return n.error("input " + std::to_string(i) + " must be a float32 constant");
+  if (!*out || (*out)->data_type != DataType::kFloat32) return n.error("input " + std::to_string(i) + " must be a float32 constant");
   return Status();
 }
 

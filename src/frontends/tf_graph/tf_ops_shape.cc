@@ -19,7 +19,7 @@ int64_t nchw_axis(int64_t a) { return a == 0 ? 0 : a == 3 ? 1 : a + 1; }
 
 std::string as_i64(TfGraphTranslator& t, const std::string& onnx, const std::string& base) {
   const std::string out = t.fresh(base);
-  t.emit("Cast", {onnx}, {out}, onnx_attrs(onnx_int_attr("to", int64_t(OnnxDataType::kInt64))));
+  t.emit("Cast", {onnx}, {out}, onnx_attrs(onnx_int_attr("to", int64_t(DataType::kInt64))));
   return out;
 }
 
@@ -312,7 +312,7 @@ Status op_slice(TfGraphTranslator& t, const TfNode& n) {
 Status op_shape(TfGraphTranslator& t, const TfNode& n) {
   std::string x;
   KILN_RETURN_IF_ERROR(t.input(n, 0, &x));
-  OnnxDataType type = OnnxDataType::kInt32;
+  DataType type = DataType::kInt32;
   if (n.has("out_type")) KILN_RETURN_IF_ERROR(n.get_type("out_type", &type));
   const std::string s = t.fresh(n.name + "#i64");
   std::string shape = s;
@@ -447,7 +447,7 @@ Status op_where(TfGraphTranslator& t, const TfNode& n) {
   const std::string nz = t.fresh(n.name + "#nonzero"), coords = t.fresh(n.name + "#i64"), out = t.fresh(n.name);
   t.emit("NonZero", {t.nhwc(x)}, {nz});
   t.emit("Transpose", {nz}, {coords}, onnx_attrs(onnx_ints_attr("perm", {1, 0})));
-  t.emit("Cast", {coords}, {out}, onnx_attrs(onnx_int_attr("to", int64_t(OnnxDataType::kInt32))));  // TF.js's int32
+  t.emit("Cast", {coords}, {out}, onnx_attrs(onnx_int_attr("to", int64_t(DataType::kInt32))));  // TF.js's int32
   t.define(n, 0, out, false, 2);
   return Status();
 }
