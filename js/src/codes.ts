@@ -5,9 +5,11 @@ export const ACTIVATIONS = [
   'linear', 'relu', 'sigmoid', 'tanh', 'softmax', 'relu6', 'elu', 'selu', 'gelu', 'swish', 'mish', 'hardSigmoid',
   'softplus', 'softsign', 'logSoftmax', 'exponential', 'leakyRelu',
 ] as const;
+// Initializer names as TF.js writes them (Keras's snake case is read too; the
+// core parses names and {className, config}: src/layers/initializer_config.cc).
 export const INITIALIZERS = [
-  'zeros', 'ones', 'glorotUniform', 'glorotNormal', 'heNormal', 'heUniform', 'lecunNormal', 'lecunUniform',
-  'randomUniform', 'randomNormal', 'truncatedNormal', 'orthogonal',
+  'zeros', 'ones', 'glorotUniform', 'glorotNormal', 'heNormal', 'heUniform', 'leCunNormal', 'leCunUniform',
+  'lecunNormal', 'lecunUniform', 'randomUniform', 'randomNormal', 'truncatedNormal', 'orthogonal', 'identity', 'varianceScaling',
 ] as const;
 export const LOSSES = [
   'categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'meanSquaredError', 'binaryCrossentropy',

@@ -4,6 +4,7 @@
 // tensors (kiln.input) to make functional models, or stacked in a Sequential.
 
 import { Tensor } from './tensor.js';
+import { uniqueInputName, uniqueLayerName } from './names.js';
 
 export type LayerArgs = Record<string, unknown> & {
   name?: string;
@@ -33,14 +34,6 @@ export class SymbolicTensor {
   get name(): string { return `${this.node.layer.name}/${this.index}`; }
 }
 
-const nameCounts = new Map<string, number>();
-function uniqueName(className: string): string {
-  const base = className.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
-  const n = (nameCounts.get(base) ?? 0) + 1;
-  nameCounts.set(base, n);
-  return `${base}_${n}`;
-}
-
 // Arguments that describe the model's input rather than the layer.
 const INPUT_ARGS = ['inputShape', 'batchInputShape', 'inputDim', 'batchSize', 'dtype'];
 
@@ -59,7 +52,7 @@ export class Layer {
   constructor(className: string, args: LayerArgs = {}) {
     if (args === null || typeof args !== 'object') throw new Error(`${className}: arguments must be an object`);
     this.className = className;
-    this.name = typeof args.name === 'string' ? args.name : uniqueName(className);
+    this.name = typeof args.name === 'string' ? args.name : uniqueLayerName(className);
     const config: Record<string, unknown> = { name: this.name };
     // An embedding's inputDim is its vocabulary size, not the input's shape.
     const embedding = className === 'Embedding';
@@ -153,7 +146,7 @@ export class Layer {
 export function input(args: { shape?: number[]; batchShape?: (number | null)[]; name?: string }): SymbolicTensor {
   const shape = args.shape ?? (args.batchShape ? (args.batchShape.slice(1) as number[]) : undefined);
   if (!shape) throw new Error('input: needs a shape (without the batch dimension), e.g. kiln.input({shape: [28, 28, 1]})');
-  const layer = new Layer('InputLayer', { name: args.name ?? uniqueName('input'), inputShape: shape });
+  const layer = new Layer('InputLayer', { name: args.name ?? uniqueInputName(), inputShape: shape });
   layer.config.shape = shape;
   const node: LayerNode = { layer, inputs: [], outputs: [] };
   node.outputs.push(new SymbolicTensor(node, 0, [null, ...shape]));

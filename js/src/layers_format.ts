@@ -8,6 +8,7 @@ import { CompileArgs, LayersModel, Sequential } from './model.js';
 import { LOSSES, LossName, METRICS } from './codes.js';
 import { OptimizerSpec, train } from './optimizers.js';
 import { Tensor } from './tensor.js';
+import { toCamelCase, toSnakeCase } from './names.js';
 import {
   checkLoadOptions, IOHandler, LoadOptions, ModelArtifacts, resolveHandler, SaveResult, weightBuffer,
 } from './io.js';
@@ -15,14 +16,6 @@ import { decodeWeights, DecodedWeight, encodeWeights } from './weights_codec.js'
 
 type Json = any;
 
-// TF.js's generic_utils toCamelCase / toSnakeCase.
-function toCamelCase(s: string): string {
-  return s.length <= 1 || !s.includes('_') ? s : s.replace(/[_]+(\w|$)/g, (_m, c: string) => c.toUpperCase());
-}
-function toSnakeCase(s: string): string {
-  const snake = s.replace(/(.)([A-Z][a-z0-9]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
-  return snake[0] !== '_' ? snake : 'private' + snake;
-}
 const isNameItem = (key: string | undefined, i: number, v: unknown) =>
   (key === 'inboundNodes' || key === 'outputLayers' || key === 'inputLayers') && i === 0 && typeof v === 'string';
 

@@ -28,15 +28,60 @@ export interface Callbacks {
 }
 
 export interface FitArgs {
+  /** The epoch to stop before: with initialEpoch, trains epochs initialEpoch .. epochs - 1 (TF.js). */
   epochs?: number;
   batchSize?: number;
   shuffle?: boolean;
   validationData?: [Tensor | Tensor[], Tensor | Tensor[]];
+  /** A fraction in (0, 1): the last samples of x and y (before shuffling) are held out and evaluated after each epoch (TF.js). */
+  validationSplit?: number;
+  /** The epoch to start at (its index in the history and callbacks), to resume a training run. */
+  initialEpoch?: number;
   callbacks?: Callbacks | Callbacks[];
-  /** Milliseconds between yields to the event loop, so pages stay responsive (default 25). */
-  yieldEvery?: number;
+  /**
+   * When to yield to the event loop so pages stay responsive: milliseconds
+   * between yields (default 25), 'auto' (every 125 ms, as TF.js), 'batch',
+   * 'epoch' or 'never'.
+   */
+  yieldEvery?: number | 'auto' | 'batch' | 'epoch' | 'never';
   /** 0 (default): silent; 1: one line per epoch with the logs, on the console. */
   verbose?: 0 | 1;
+}
+
+const FIT_ARGS = ['epochs', 'batchSize', 'shuffle', 'validationData', 'validationSplit', 'initialEpoch', 'callbacks', 'yieldEvery', 'verbose'];
+// TF.js fit arguments Kiln does not implement: refused, never ignored.
+const FIT_ARGS_REFUSED: Record<string, string> = {
+  classWeight: 'class weights are not supported; weight the loss through the data (repeat or drop samples)',
+  sampleWeight: 'sample weights are not supported (TF.js refuses them too)',
+  stepsPerEpoch: 'applies to datasets; with tensors an epoch is one pass over x',
+  validationSteps: 'applies to datasets; with tensors validation is one pass over the validation data',
+};
+
+/** The fit arguments, checked: an unknown or unsupported one is an error, never ignored. */
+function checkFitArgs(args: FitArgs): void {
+  if (args === null || typeof args !== 'object') throw new Error('fit: options must be an object');
+  for (const [key, value] of Object.entries(args)) {
+    if (value === undefined || (value === null && key in FIT_ARGS_REFUSED)) continue;
+    if (key in FIT_ARGS_REFUSED) throw new Error(`fit: ${key}: ${FIT_ARGS_REFUSED[key]}`);
+    if (!FIT_ARGS.includes(key)) throw new Error(`fit: unknown argument '${key}' (supported: ${FIT_ARGS.join(', ')})`);
+  }
+  const split = args.validationSplit;
+  if (split !== undefined && !(typeof split === 'number' && split > 0 && split < 1))
+    throw new Error(`fit: validationSplit must be a number between 0 and 1 (exclusive), got ${split}`);
+  if (split !== undefined && args.validationData)
+    throw new Error('fit: give validationData or validationSplit, not both');
+  const y = args.yieldEvery;
+  if (y !== undefined && !(typeof y === 'number' && y >= 0) && !['auto', 'batch', 'epoch', 'never'].includes(y as string))
+    throw new Error(`fit: yieldEvery must be milliseconds (>= 0), 'auto', 'batch', 'epoch' or 'never', got ${String(y)}`);
+}
+
+/** The first `at` samples and the rest (views of the same data; the core copies what it reads). */
+function splitSamples(t: Tensor, at: number): [Tensor, Tensor] {
+  const values = t.dataSync();
+  const row = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  const rest = t.shape.slice(1);
+  return [new Tensor(values.subarray(0, at * row), [at, ...rest], t.dtype),
+    new Tensor(values.subarray(at * row), [t.shape[0] - at, ...rest], t.dtype)];
 }
 
 export interface History {
@@ -333,8 +378,23 @@ export class LayersModel {
   async fit(x: Data, y: Data, args: FitArgs = {}): Promise<History> {
     this.ensureBuilt();
     this.requireCompiled('fit');
-    const n = this.checkData('fit', x, y);
+    checkFitArgs(args);
+    let n = this.checkData('fit', x, y);
+    let validationData = args.validationData;
+    if (args.validationSplit !== undefined) {
+      // TF.js: the last samples, before shuffling.
+      const at = Math.floor(n * (1 - args.validationSplit));
+      if (at === 0 || at === n)
+        throw new Error(`fit: validationSplit ${args.validationSplit} of ${n} samples leaves ${at === 0 ? 'no training' : 'no validation'} samples`);
+      const xs = asList(x).map((t) => splitSamples(t, at)), ys = asList(y).map((t) => splitSamples(t, at));
+      x = xs.map((p) => p[0]);
+      y = ys.map((p) => p[0]);
+      validationData = [xs.map((p) => p[1]), ys.map((p) => p[1])];
+      n = at;
+    }
     const epochs = args.epochs ?? 1;
+    const initialEpoch = args.initialEpoch ?? 0;
+    if (!Number.isInteger(initialEpoch) || initialEpoch < 0) throw new Error(`fit: initialEpoch must be a non-negative integer, got ${initialEpoch}`);
     const verbose = args.verbose ?? 0;
     if (verbose !== 0 && verbose !== 1) throw new Error(`fit: verbose must be 0 or 1, got ${verbose} (TF.js has no level 2 either)`);
     const batchSize = args.batchSize ?? 32;
@@ -344,7 +404,7 @@ export class LayersModel {
     const call = async (name: keyof Callbacks, ...a: any[]) => {
       for (const c of callbacks) if (c[name]) await (c[name] as any)(...a);
     };
-    if (args.validationData) this.checkData('fit (validationData)', args.validationData[0], args.validationData[1]);
+    if (validationData) this.checkData('fit (validationData)', validationData[0], validationData[1]);
     this.enter('fit');
     const m = mod();
     // A fit that fails anywhere (a NaN in epoch 2, a callback that throws) leaves the model as it found it.
@@ -373,8 +433,9 @@ export class LayersModel {
       this.stopTraining = false;
       await call('onTrainBegin', {});
       const yieldEvery = args.yieldEvery ?? 25;
+      const yieldMs = typeof yieldEvery === 'number' ? yieldEvery : yieldEvery === 'auto' ? 125 : yieldEvery === 'batch' ? 0 : Infinity;
       let lastYield = performance.now();
-      for (let epoch = 0; epoch < epochs && !this.stopTraining; epoch++) {
+      for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
         await call('onEpochBegin', epoch, {});
         if (args.shuffle ?? true) m._kiln_model_shuffle(this.handle, ip, n);
         let lossSum = 0, seen = 0;
@@ -389,20 +450,24 @@ export class LayersModel {
           values.forEach((v, i) => (metricSums[i] += v * count));
           seen += count;
           await call('onBatchEnd', batch, { batch, size: count, ...this.logsFrom(loss, values) });
-          if (performance.now() - lastYield > yieldEvery) {
+          if (yieldEvery === 'batch' || performance.now() - lastYield > yieldMs) {
             await yieldToEventLoop();
             lastYield = performance.now();
           }
         }
         const logs = this.logsFrom(lossSum / seen, metricSums.map((s) => s / seen));
-        if (args.validationData) {
-          const [vl, ...vm] = this.evaluateRaw(args.validationData[0], args.validationData[1]);
+        if (validationData) {
+          const [vl, ...vm] = this.evaluateRaw(validationData[0], validationData[1]);
           Object.assign(logs, this.logsFrom(vl, vm, 'val_'));
         }
         history.epoch.push(epoch);
         record(logs);
         if (verbose) console.log(`Epoch ${epoch + 1} / ${epochs}: ${Object.entries(logs).map(([k, v]) => `${k} ${Number(v).toFixed(4)}`).join(', ')}`);
         await call('onEpochEnd', epoch, logs);
+        if (yieldEvery === 'epoch') {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
       }
       await call('onTrainEnd', {});
       completed = true;

@@ -11,6 +11,7 @@
 #include "core/memory.h"
 #include "core/thread_pool.h"
 #include "layers/core_layers.h"
+#include "layers/initializer_config.h"
 #include "passes/fold_batch_norm.h"
 
 namespace kiln {
@@ -57,15 +58,13 @@ Status Model::create_dense(int64_t input_dim, const std::vector<DenseLayerSpec>&
   for (size_t i = 0; i < layers.size(); ++i) {
     const DenseLayerSpec& l = layers[i];
     if (int(l.activation) >= kNumActivations) return Status::error("layer " + std::to_string(i) + ": unknown activation");
-    if (int(l.kernel_initializer) >= kNumInitializers || int(l.bias_initializer) >= kNumInitializers)
-      return Status::error("layer " + std::to_string(i) + ": unknown initializer");
     Json c = Json::object();
     c.set("name", Json::string("dense_" + std::to_string(i + 1)))
         .set("units", Json::number(double(l.units)))
         .set("activation", Json::string(activation_name(l.activation)))
         .set("useBias", Json::boolean(l.use_bias))
-        .set("kernelInitializer", Json::string(initializer_name(l.kernel_initializer)))
-        .set("biasInitializer", Json::string(initializer_name(l.bias_initializer)));
+        .set("kernelInitializer", initializer_to_json(l.kernel_initializer))
+        .set("biasInitializer", initializer_to_json(l.bias_initializer));
     layer_list.push(Json::object().set("className", Json::string("Dense")).set("config", c));
     Json ref = Json::array().push(Json::number(double(i))).push(Json::number(0));
     nodes.push(Json::object().set("layer", Json::number(double(i + 1))).set("inputs", Json::array().push(ref)));
@@ -199,10 +198,8 @@ Status Model::parse_topology(const std::string& text, int64_t max_params) {
     for (size_t k = 0; k < specs[l].size(); ++k) {
       const WeightSpec& s = specs[l][k];
       float* data = mutable_weight_data(size_t(layer_weights_[l][k]));
-      if (s.custom_init)
-        s.custom_init(data, shape_numel(s.shape), rng_);
-      else
-        initialize(s.init, data, shape_numel(s.shape), s.fan_in, s.fan_out, rng_);
+      const Status st = s.custom_init ? s.custom_init(data, rng_) : initialize(s.init, data, s.shape, s.fan_in, s.fan_out, rng_);
+      if (!st.ok()) return Status::error(layers_[l]->name() + " (" + s.name + "): " + st.message());
     }
   return Status();
 }

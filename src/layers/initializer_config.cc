@@ -1,52 +1,56 @@
 #include "layers/initializer_config.h"
 
-#include <cctype>
 #include <cmath>
+#include <vector>
+
+#include "core/enum_names.h"
 
 namespace kiln {
 
 namespace {
 
-// "fan_in" and "fanIn" both read as "fanin": Keras files write snake case, TF.js camel case.
-std::string folded(const std::string& s) {
-  std::string out;
-  for (char c : s)
-    if (c != '_') out += char(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-double number_or(const Json& config, const char* key, double dflt) {
+// A number parameter of the config (absent or null: `dflt`).
+Status number_param(const std::string& cls, const Json& config, const char* key, double dflt, double* out) {
   const Json* v = config.find(key);
-  return v && v->is_number() ? v->as_number() : dflt;
-}
-
-// The VarianceScaling parameters Kiln's named initializers stand for.
-Status variance_scaling(const Json& config, Initializer* out) {
-  const Json* mode = config.find("mode");
-  const Json* dist = config.find("distribution");
-  const double scale = number_or(config, "scale", 1.0);
-  const std::string m = mode && mode->is_string() ? folded(mode->as_string()) : "fanin";
-  const std::string d = dist && dist->is_string() ? folded(dist->as_string()) : "normal";
-  const bool uniform = d == "uniform";
-  if (!uniform && d != "normal" && d != "truncatednormal")
-    return Status::error("VarianceScaling: distribution '" + (dist && dist->is_string() ? dist->as_string() : std::string("?")) +
-                         "' is not supported (uniform, normal or truncatedNormal)");
-  if (scale == 1.0 && m == "fanavg") *out = uniform ? Initializer::kGlorotUniform : Initializer::kGlorotNormal;
-  else if (scale == 2.0 && m == "fanin") *out = uniform ? Initializer::kHeUniform : Initializer::kHeNormal;
-  else if (scale == 1.0 && m == "fanin") *out = uniform ? Initializer::kLecunUniform : Initializer::kLecunNormal;
-  else
-    return Status::error("VarianceScaling with scale " + std::to_string(scale) + " and mode '" +
-                         (mode && mode->is_string() ? mode->as_string() : std::string("fanIn")) +
-                         "' is not supported (Kiln has the Glorot, He and LeCun variants: scale 1 fanAvg, 2 fanIn, 1 fanIn)");
+  if (!v || v->is_null()) {
+    *out = dflt;
+    return Status();
+  }
+  if (!v->is_number() || !std::isfinite(v->as_number())) return Status::error(cls + ": " + key + " must be a finite number");
+  *out = v->as_number();
   return Status();
 }
 
-// Fixed parameters of Kiln's initializers; a config that asks for others is refused.
-Status check_fixed(const std::string& cls, const Json& config, const char* key, double want) {
+Status string_param(const std::string& cls, const Json& config, const char* key, std::string* out) {
   const Json* v = config.find(key);
   if (!v || v->is_null()) return Status();
-  if (!v->is_number() || std::fabs(v->as_number() - want) > 1e-9 * std::fabs(want) + 1e-12)
-    return Status::error(cls + ": " + key + " must be " + std::to_string(want) + " (the only value Kiln implements)");
+  if (!v->is_string()) return Status::error(cls + ": " + key + " must be a string");
+  *out = v->as_string();
+  return Status();
+}
+
+// VarianceScaling's scale, mode and distribution, over the preset's.
+Status variance_scaling(const std::string& cls, const Json& config, Initializer* out) {
+  KILN_RETURN_IF_ERROR(number_param(cls, config, "scale", out->a, &out->a));
+  if (!(out->a > 0)) return Status::error(cls + ": scale must be positive, got " + std::to_string(out->a));
+  std::string mode, dist;
+  KILN_RETURN_IF_ERROR(string_param(cls, config, "mode", &mode));
+  KILN_RETURN_IF_ERROR(string_param(cls, config, "distribution", &dist));
+  if (!mode.empty()) {
+    const std::string m = folded_name(mode);
+    if (m == "fanin") out->mode = FanMode::kFanIn;
+    else if (m == "fanout") out->mode = FanMode::kFanOut;
+    else if (m == "fanavg") out->mode = FanMode::kFanAvg;
+    else return Status::error(cls + ": mode '" + mode + "' is not one of fanIn, fanOut, fanAvg");
+  }
+  if (!dist.empty()) {
+    // TF.js's 'normal' is truncated; Keras writes 'truncated_normal' and 'untruncated_normal'.
+    const std::string d = folded_name(dist);
+    if (d == "normal" || d == "truncatednormal") out->distribution = ScalingDistribution::kTruncatedNormal;
+    else if (d == "uniform") out->distribution = ScalingDistribution::kUniform;
+    else if (d == "untruncatednormal") out->distribution = ScalingDistribution::kNormal;
+    else return Status::error(cls + ": distribution '" + dist + "' is not one of normal, uniform, truncatedNormal, untruncatedNormal");
+  }
   return Status();
 }
 
@@ -54,6 +58,8 @@ Status check_fixed(const std::string& cls, const Json& config, const char* key, 
 
 Status initializer_from_json(const Json& value, Initializer* out) {
   if (value.is_string()) {
+    if (folded_name(value.as_string()) == "constant")
+      return Status::error("'constant' needs its value: {className: 'Constant', config: {value: ...}}");
     if (!initializer_from_name(value.as_string(), out)) return Status::error("unknown initializer '" + value.as_string() + "'");
     return Status();
   }
@@ -67,24 +73,68 @@ Status initializer_from_json(const Json& value, Initializer* out) {
   const Json* seed = config.find("seed");
   if (seed && !seed->is_null())
     return Status::error(cls + ": a seed of its own is not supported (Kiln seeds a whole model: kiln.sequential({seed}))");
-  if (folded(cls) == "variancescaling") return variance_scaling(config, out);
-  std::string name = cls;
-  name[0] = char(std::tolower(static_cast<unsigned char>(name[0])));
-  if (!initializer_from_name(name, out)) return Status::error("unknown initializer '" + cls + "'");
-  switch (*out) {
-    case Initializer::kRandomUniform:
-      KILN_RETURN_IF_ERROR(check_fixed(cls, config, "minval", -0.05));
-      return check_fixed(cls, config, "maxval", 0.05);
-    case Initializer::kRandomNormal:
-    case Initializer::kTruncatedNormal:
-      KILN_RETURN_IF_ERROR(check_fixed(cls, config, "mean", 0.0));
-      return check_fixed(cls, config, "stddev", 0.05);
-    case Initializer::kOrthogonal: return check_fixed(cls, config, "gain", 1.0);
+  std::vector<const char*> params;  // the config keys this class reads
+  if (folded_name(cls) == "constant") {
+    const Json* v = config.find("value");
+    if (!v || !v->is_number() || !std::isfinite(v->as_number())) return Status::error("Constant: value must be a finite number");
+    *out = Initializer{InitializerKind::kConstant, v->as_number()};
+    params = {"value"};
+  } else {
+    if (!initializer_from_name(cls, out)) return Status::error("unknown initializer '" + cls + "'");
+    switch (out->kind) {
+      case InitializerKind::kRandomUniform:
+        KILN_RETURN_IF_ERROR(number_param(cls, config, "minval", out->a, &out->a));
+        KILN_RETURN_IF_ERROR(number_param(cls, config, "maxval", out->b, &out->b));
+        if (!(out->a < out->b)) return Status::error(cls + ": minval must be below maxval");
+        params = {"minval", "maxval"};
+        break;
+      case InitializerKind::kRandomNormal:
+      case InitializerKind::kTruncatedNormal:
+        KILN_RETURN_IF_ERROR(number_param(cls, config, "mean", out->a, &out->a));
+        KILN_RETURN_IF_ERROR(number_param(cls, config, "stddev", out->b, &out->b));
+        if (!(out->b >= 0)) return Status::error(cls + ": stddev must not be negative");
+        params = {"mean", "stddev"};
+        break;
+      case InitializerKind::kOrthogonal:
+      case InitializerKind::kIdentity:
+        KILN_RETURN_IF_ERROR(number_param(cls, config, "gain", out->a, &out->a));
+        params = {"gain"};
+        break;
+      case InitializerKind::kVarianceScaling:  // the Glorot, He and LeCun presets too (TF.js writes their parameters)
+        KILN_RETURN_IF_ERROR(variance_scaling(cls, config, out));
+        params = {"scale", "mode", "distribution"};
+        break;
+      default: break;
+    }
+  }
+  for (const auto& [key, v] : config.members()) {
+    bool known = key == "seed";
+    for (const char* p : params) known = known || key == p;
+    if (!known && !v.is_null()) return Status::error(cls + ": argument '" + key + "' is not supported");
+  }
+  return Status();
+}
+
+Json initializer_to_json(const Initializer& init) {
+  Json config = Json::object();
+  switch (init.kind) {
+    case InitializerKind::kConstant: config.set("value", Json::number(init.a)); break;
+    case InitializerKind::kRandomUniform: config.set("minval", Json::number(init.a)).set("maxval", Json::number(init.b)); break;
+    case InitializerKind::kRandomNormal:
+    case InitializerKind::kTruncatedNormal: config.set("mean", Json::number(init.a)).set("stddev", Json::number(init.b)); break;
+    case InitializerKind::kOrthogonal:
+    case InitializerKind::kIdentity: config.set("gain", Json::number(init.a)); break;
+    case InitializerKind::kVarianceScaling: {
+      static const char* kModes[] = {"fanIn", "fanOut", "fanAvg"};
+      static const char* kDists[] = {"normal", "uniform", "untruncatedNormal"};
+      config.set("scale", Json::number(init.a))
+          .set("mode", Json::string(kModes[int(init.mode)]))
+          .set("distribution", Json::string(kDists[int(init.distribution)]));
+      break;
+    }
     default: break;
   }
-  for (const auto& [key, v] : config.members())
-    if (key != "seed" && !v.is_null()) return Status::error(cls + ": argument '" + key + "' is not supported");
-  return Status();
+  return Json::object().set("className", Json::string(initializer_class_name(init))).set("config", config);
 }
 
 }  // namespace kiln

@@ -32,7 +32,7 @@ struct WeightSpec {
   bool trainable = true;
   // Replaces `init` when set: weights whose parts start differently (LSTM's
   // unitForgetBias puts ones in the forget gate's block).
-  std::function<void(float* data, int64_t n, Rng& rng)> custom_init;
+  std::function<Status(float* data, Rng& rng)> custom_init;
 };
 
 // What a layer's call() appends its nodes to.

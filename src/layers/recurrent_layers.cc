@@ -43,9 +43,12 @@ class RecurrentLayer : public Layer {
       WeightSpec bias{"bias", bias_shape, bias_init, features, g * u, true};
       if (unit_forget_bias) {
         const Initializer init = bias_init;
-        bias.custom_init = [init, u](float* data, int64_t n, Rng& rng) {
-          initialize(init, data, n, n, n, rng);
+        const Shape shape = bias_shape;
+        bias.custom_init = [init, shape, u](float* data, Rng& rng) {
+          const int64_t n = shape_numel(shape);
+          KILN_RETURN_IF_ERROR(initialize(init, data, shape, n, n, rng));
           std::fill(data + u, data + 2 * u, 1.0f);  // gate blocks i, f, c, o
+          return Status();
         };
       }
       weights->push_back(bias);

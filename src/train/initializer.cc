@@ -1,5 +1,6 @@
 #include "train/initializer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -7,38 +8,42 @@
 
 namespace kiln {
 
-const char* initializer_name(Initializer init) {
-  switch (init) {
-    case Initializer::kZeros: return "zeros";
-    case Initializer::kOnes: return "ones";
-    case Initializer::kGlorotUniform: return "glorotUniform";
-    case Initializer::kGlorotNormal: return "glorotNormal";
-    case Initializer::kHeNormal: return "heNormal";
-    case Initializer::kHeUniform: return "heUniform";
-    case Initializer::kLecunNormal: return "lecunNormal";
-    case Initializer::kLecunUniform: return "lecunUniform";
-    case Initializer::kRandomUniform: return "randomUniform";
-    case Initializer::kRandomNormal: return "randomNormal";
-    case Initializer::kTruncatedNormal: return "truncatedNormal";
-    case Initializer::kOrthogonal: return "orthogonal";
-  }
-  return "?";
-}
+namespace {
 
-bool initializer_from_name(const std::string& name, Initializer* out) {
-  return enum_from_name(name, kNumInitializers, initializer_name, out);
-}
+struct Named {
+  const char* folded_name;
+  const char* class_name;
+  const Initializer* init;
+};
+const Named kNamed[] = {
+    {"zeros", "Zeros", &Initializer::kZeros},
+    {"ones", "Ones", &Initializer::kOnes},
+    {"glorotuniform", "GlorotUniform", &Initializer::kGlorotUniform},
+    {"glorotnormal", "GlorotNormal", &Initializer::kGlorotNormal},
+    {"henormal", "HeNormal", &Initializer::kHeNormal},
+    {"heuniform", "HeUniform", &Initializer::kHeUniform},
+    {"lecunnormal", "LeCunNormal", &Initializer::kLecunNormal},
+    {"lecununiform", "LeCunUniform", &Initializer::kLecunUniform},
+    {"randomuniform", "RandomUniform", &Initializer::kRandomUniform},
+    {"randomnormal", "RandomNormal", &Initializer::kRandomNormal},
+    {"truncatednormal", "TruncatedNormal", &Initializer::kTruncatedNormal},
+    {"orthogonal", "Orthogonal", &Initializer::kOrthogonal},
+    {"identity", "Identity", &Initializer::kIdentity},
+    {"variancescaling", "VarianceScaling", &Initializer::kVarianceScaling},
+};
 
-static double truncated_normal(Rng& rng) {
+double truncated_normal(Rng& rng) {
   for (;;) {
     double x = rng.normal();
     if (std::fabs(x) <= 2.0) return x;
   }
 }
 
-// Rows (or columns, whichever are fewer) of a random normal matrix made
-// orthonormal by modified Gram-Schmidt in double precision.
-static void orthogonal(float* w, int64_t rows, int64_t cols, Rng& rng) {
+// A [rows, cols] matrix with orthonormal rows or columns (whichever are
+// fewer): a random normal matrix made orthonormal by modified Gram-Schmidt
+// in double precision (TF.js takes the Q of a QR decomposition: the same
+// distribution), times `gain`.
+void orthogonal(float* w, int64_t rows, int64_t cols, double gain, Rng& rng) {
   const bool by_rows = rows <= cols;
   const int64_t vecs = by_rows ? rows : cols, len = by_rows ? cols : rows;
   std::vector<double> m(size_t(vecs * len));
@@ -57,39 +62,88 @@ static void orthogonal(float* w, int64_t rows, int64_t cols, Rng& rng) {
     for (int64_t k = 0; k < len; ++k) vi[k] /= norm;
   }
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) w[r * cols + c] = float(by_rows ? m[size_t(r * len + c)] : m[size_t(c * len + r)]);
+    for (int64_t c = 0; c < cols; ++c) w[r * cols + c] = float(gain * (by_rows ? m[size_t(r * len + c)] : m[size_t(c * len + r)]));
 }
 
-void initialize(Initializer init, float* w, int64_t n, int64_t fan_in, int64_t fan_out, Rng& rng) {
-  const double fan_avg = double(fan_in + fan_out);
-  double uniform_limit = 0, normal_std = 0;
-  bool truncated = true;
-  switch (init) {
-    case Initializer::kZeros:
-    case Initializer::kOnes:
-      for (int64_t i = 0; i < n; ++i) w[i] = init == Initializer::kOnes ? 1.0f : 0.0f;
-      return;
-    case Initializer::kGlorotUniform: uniform_limit = std::sqrt(6.0 / fan_avg); break;
-    case Initializer::kHeUniform: uniform_limit = std::sqrt(6.0 / double(fan_in)); break;
-    case Initializer::kGlorotNormal: normal_std = std::sqrt(2.0 / fan_avg); break;
-    case Initializer::kHeNormal: normal_std = std::sqrt(2.0 / double(fan_in)); break;
-    case Initializer::kLecunNormal: normal_std = std::sqrt(1.0 / double(fan_in)); break;
-    case Initializer::kLecunUniform: uniform_limit = std::sqrt(3.0 / double(fan_in)); break;
-    case Initializer::kRandomUniform: uniform_limit = 0.05; break;
-    case Initializer::kRandomNormal: normal_std = 0.05; truncated = false; break;
-    case Initializer::kTruncatedNormal: normal_std = 0.05; break;
-    case Initializer::kOrthogonal:
-      if (fan_in * fan_out == n) {
-        orthogonal(w, fan_in, fan_out, rng);
-        return;
+void fill_uniform(float* w, int64_t n, double lo, double hi, Rng& rng) {
+  // The symmetric form keeps the values of seeded models from before parameters existed.
+  if (lo == -hi)
+    for (int64_t i = 0; i < n; ++i) w[i] = float((2.0 * rng.uniform() - 1.0) * hi);
+  else
+    for (int64_t i = 0; i < n; ++i) w[i] = float(lo + (hi - lo) * rng.uniform());
+}
+
+void fill_normal(float* w, int64_t n, double mean, double stddev, bool truncated, Rng& rng) {
+  for (int64_t i = 0; i < n; ++i) w[i] = float(mean + stddev * (truncated ? truncated_normal(rng) : rng.normal()));
+}
+
+}  // namespace
+
+bool initializer_from_name(const std::string& name, Initializer* out) {
+  const std::string f = folded_name(name);
+  for (const Named& n : kNamed)
+    if (f == n.folded_name) {
+      *out = *n.init;
+      return true;
+    }
+  return false;
+}
+
+std::string initializer_class_name(const Initializer& init) {
+  for (const Named& n : kNamed)
+    if (*n.init == init && n.init != &Initializer::kVarianceScaling) return n.class_name;
+  switch (init.kind) {
+    case InitializerKind::kConstant: return "Constant";
+    case InitializerKind::kRandomUniform: return "RandomUniform";
+    case InitializerKind::kRandomNormal: return "RandomNormal";
+    case InitializerKind::kTruncatedNormal: return "TruncatedNormal";
+    case InitializerKind::kOrthogonal: return "Orthogonal";
+    case InitializerKind::kIdentity: return "Identity";
+    default: return "VarianceScaling";
+  }
+}
+
+Status initialize(const Initializer& init, float* w, const Shape& shape, int64_t fan_in, int64_t fan_out, Rng& rng) {
+  const int64_t n = shape_numel(shape);
+  switch (init.kind) {
+    case InitializerKind::kZeros:
+    case InitializerKind::kOnes:
+    case InitializerKind::kConstant: {
+      const float v = init.kind == InitializerKind::kOnes ? 1.0f : init.kind == InitializerKind::kZeros ? 0.0f : float(init.a);
+      std::fill(w, w + n, v);
+      return Status();
+    }
+    case InitializerKind::kRandomUniform: fill_uniform(w, n, init.a, init.b, rng); return Status();
+    case InitializerKind::kRandomNormal: fill_normal(w, n, init.a, init.b, false, rng); return Status();
+    case InitializerKind::kTruncatedNormal: fill_normal(w, n, init.a, init.b, true, rng); return Status();
+    case InitializerKind::kVarianceScaling: {
+      const double fan = init.mode == FanMode::kFanIn    ? double(fan_in)
+                         : init.mode == FanMode::kFanOut ? double(fan_out)
+                                                         : (double(fan_in) + double(fan_out)) / 2;
+      const double scale = init.a / std::max(1.0, fan);
+      if (init.distribution == ScalingDistribution::kUniform) {
+        const double limit = std::sqrt(3.0 * scale);
+        fill_uniform(w, n, -limit, limit, rng);
+      } else {
+        fill_normal(w, n, 0.0, std::sqrt(scale), init.distribution == ScalingDistribution::kTruncatedNormal, rng);
       }
-      normal_std = std::sqrt(1.0 / double(fan_in));  // not a matrix: fall back to a scaled normal
-      break;
+      return Status();
+    }
+    case InitializerKind::kOrthogonal: {
+      if (shape.size() < 2) return Status::error("Orthogonal: the weight must have 2 or more dimensions, got " + shape_to_string(shape));
+      const int64_t cols = shape.back(), rows = cols > 0 ? n / cols : 0;
+      orthogonal(w, rows, cols, init.a, rng);
+      return Status();
+    }
+    case InitializerKind::kIdentity: {
+      if (shape.size() != 2 || shape[0] != shape[1])
+        return Status::error("Identity: the weight must be a square matrix, got " + shape_to_string(shape));
+      std::fill(w, w + n, 0.0f);
+      for (int64_t i = 0; i < shape[0]; ++i) w[i * shape[0] + i] = float(init.a);
+      return Status();
+    }
   }
-  for (int64_t i = 0; i < n; ++i) {
-    w[i] = normal_std > 0 ? float(normal_std * (truncated ? truncated_normal(rng) : rng.normal()))
-                          : float((2.0 * rng.uniform() - 1.0) * uniform_limit);
-  }
+  return Status::error("unknown initializer");
 }
 
 }  // namespace kiln
