@@ -178,6 +178,13 @@ export function layerClassNames(): string[] {
   return Object.values(CLASSES);
 }
 
+// TF.js's other names for the same factories.
+const ALIASES: Record<string, string> = {
+  maxPool1d: 'MaxPooling1D', maxPool2d: 'MaxPooling2D', avgPool1d: 'AveragePooling1D', avgPool2d: 'AveragePooling2D',
+  avgPooling1d: 'AveragePooling1D', avgPooling2d: 'AveragePooling2D', globalMaxPool1d: 'GlobalMaxPooling1D',
+  globalMaxPool2d: 'GlobalMaxPooling2D',
+};
+
 export const layers: Record<string, (args?: LayerArgs) => Layer> = Object.fromEntries(
-  Object.entries(CLASSES).map(([factory, className]) => [factory, (args: LayerArgs = {}) => new Layer(className, args)]),
+  [...Object.entries(CLASSES), ...Object.entries(ALIASES)].map(([factory, className]) => [factory, (args: LayerArgs = {}) => new Layer(className, args)]),
 );

@@ -308,7 +308,7 @@ export function kerasTopology(model: LayersModel): Json {
     const inputNode = nodes.find((n) => layers[n.layer].className === 'InputLayer');
     const body = layers.filter((l) => l.className !== 'InputLayer').map((l) => ({ class_name: l.className, config: pyConfig(l) }));
     if (inputNode && body.length) body[0].config = { batch_input_shape: inputConfig(layers[inputNode.layer]).batch_input_shape, dtype: 'float32', ...body[0].config };
-    return { class_name: 'Sequential', config: { name: 'sequential', layers: body }, ...meta };
+    return { class_name: 'Sequential', config: { name: model.name, layers: body }, ...meta };
   }
   // Each node's index among its layer's applications (Keras's node_index).
   const seen = new Map<number, number>();
@@ -327,7 +327,7 @@ export function kerasTopology(model: LayersModel): Json {
   return {
     class_name: 'Model',
     config: {
-      name: 'model', layers: out,
+      name: model.name, layers: out,
       input_layers: topo.inputs.map((i: number) => [nameOf(nodes[i].layer), nodeIndex[i], 0]),
       output_layers: topo.outputs.map((r: [number, number]) => ref(r)),
     },

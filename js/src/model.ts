@@ -9,7 +9,8 @@ import { Layer, LayerNode, SymbolicTensor, input } from './layers.js';
 import { OptimizerKind, OptimizerSpec, optimizerFields, optimizerFromFields, resolveOptimizer } from './optimizers.js';
 import { Tensor, float32Data, scalar } from './tensor.js';
 import type { IOHandler, SaveResult } from './io.js';
-import { saveLayersModel } from './layers_format.js';
+import { uniqueModelName } from './names.js';
+import { kerasTopology, pythonicToTs, saveLayersModel } from './layers_format.js';
 
 export interface CompileArgs {
   optimizer: OptimizerKind | OptimizerSpec;
@@ -145,8 +146,25 @@ function rowsAtOnce(what: string, args: { batchSize?: number } | undefined): num
   return b;
 }
 
+/**
+ * A model weight as TF.js's LayerVariable shows it (`model.weights`,
+ * `trainableWeights`, `layer.weights`): its name, shape and dtype, whether
+ * fitting moves it, `read()` for its values and `write(tensor)` to set them.
+ */
+export interface LayerVariable {
+  readonly name: string;
+  readonly originalName: string;
+  readonly shape: number[];
+  readonly dtype: 'float32';
+  readonly trainable: boolean;
+  read(): Tensor;
+  write(value: Tensor): void;
+}
+
 export class LayersModel {
   layers: Layer[] = [];
+  /** The model's name: given, or TF.js's automatic one ('sequential_1', 'model1'). */
+  readonly name: string;
   /** Set to true (e.g. from a callback) to stop fit() after the current batch. */
   stopTraining = false;
   protected handle = 0;
@@ -165,7 +183,10 @@ export class LayersModel {
                       layerOrder?: Layer[] } = {}) {
     if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0))
       throw new Error(`model: seed must be a non-negative integer, got ${args.seed}`);
+    if (args.name !== undefined && (typeof args.name !== 'string' || args.name === ''))
+      throw new Error(`model: name must be a non-empty string, got ${String(args.name)}`);
     this.seed = args.seed;
+    this.name = args.name ?? uniqueModelName(new.target === LayersModel ? 'functional' : 'sequential');
     if (args.inputs !== undefined || args.outputs !== undefined) {
       if (!args.inputs || !args.outputs) throw new Error('model: needs both inputs and outputs');
       this.symbolicInputs = Array.isArray(args.inputs) ? args.inputs : [args.inputs];
@@ -401,6 +422,8 @@ export class LayersModel {
     if (!Number.isInteger(epochs) || epochs < 0) throw new Error(`fit: epochs must be a non-negative integer, got ${epochs}`);
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`fit: batchSize must be a positive integer, got ${batchSize}`);
     const callbacks = Array.isArray(args.callbacks) ? args.callbacks : args.callbacks ? [args.callbacks] : [];
+    // TF.js hands each callback the model (EarlyStopping sets model.stopTraining).
+    for (const c of callbacks) if (typeof (c as { setModel?: unknown }).setModel === 'function') (c as { setModel(m: LayersModel): void }).setModel(this);
     const call = async (name: keyof Callbacks, ...a: any[]) => {
       for (const c of callbacks) if (c[name]) await (c[name] as any)(...a);
     };
@@ -564,6 +587,16 @@ export class LayersModel {
     }
   }
 
+  /** predict() on one batch (TF.js's predictOnBatch): every row at once. */
+  predictOnBatch(x: Data): Tensor | Tensor[] {
+    return this.predict(x);
+  }
+
+  /** TF.js's getConfig(): {name, layers: [{className, config}]} (and a functional model's inputLayers and outputLayers). */
+  getConfig(): Record<string, unknown> {
+    return pythonicToTs(kerasTopology(this).config);
+  }
+
   /** Compiles the execution plans and runs them once, so the first real call has no hidden cost. */
   warmup(batchSize = 32): void {
     this.ensureBuilt();
@@ -632,6 +665,26 @@ export class LayersModel {
     values.forEach((v, k) => {
       const ptr = mod()._kiln_model_weight_data(this.handle, indices[k]);
       heapF32().set(v, ptr >> 2);
+    });
+  }
+
+  /** Every weight, in getWeights order (TF.js's model.weights). */
+  get weights(): LayerVariable[] {
+    this.ensureBuilt();
+    return Array.from({ length: this.weightCount() }, (_, i) => this.variable(i));
+  }
+  /** The weights fitting moves (frozen layers' and moving statistics left out). */
+  get trainableWeights(): LayerVariable[] { return this.weights.filter((w) => w.trainable); }
+  get nonTrainableWeights(): LayerVariable[] { return this.weights.filter((w) => !w.trainable); }
+
+  private variable(i: number): LayerVariable {
+    const name = this.weightName(i);
+    const shape = this.readWeight(i).shape.slice();
+    const trainable = mod()._kiln_model_weight_trainable(this.handle, i) !== 0;
+    return Object.freeze({
+      name, originalName: name, shape, dtype: 'float32' as const, trainable,
+      read: () => { this.ensureBuilt(); return this.readWeight(i); },
+      write: (value: Tensor) => { this.ensureBuilt(); this.writeWeights([i], [value], `${name}.write`); },
     });
   }
 
@@ -732,7 +785,7 @@ export class LayersModel {
 
 export class Sequential extends LayersModel {
   constructor(args: SequentialArgs = {}) {
-    super({ seed: args.seed });
+    super({ seed: args.seed, name: args.name });
     for (const l of args.layers ?? []) this.add(l);
   }
 

@@ -30,3 +30,8 @@ export function uniqueLayerName(className: string): string {
 export function uniqueInputName(): string {
   return getUid('input');
 }
+
+/** A model's automatic name as TF.js gives it: sequential 'sequential_1', functional 'model1'. */
+export function uniqueModelName(kind: 'sequential' | 'functional'): string {
+  return kind === 'sequential' ? getUid('sequential_') : getUid('model');
+}

@@ -149,7 +149,9 @@ Status make_conv(const Json& config, ConvKind kind, int rank, const char* cls, s
   KILN_RETURN_IF_ERROR(r.get_activation("activation", Activation::kLinear, &l->activation));
   KILN_RETURN_IF_ERROR(r.get_bool("useBias", true, &l->use_bias));
   const bool depthwise = kind == ConvKind::kDepthwise || kind == ConvKind::kSeparable;
-  KILN_RETURN_IF_ERROR(r.get_initializer(depthwise ? "depthwiseInitializer" : "kernelInitializer", Initializer::kGlorotUniform, &l->kernel_init));
+  // TF.js's defaults: glorotNormal, except separableConv2d's two kernels (glorotUniform).
+  const Initializer kernel_default = kind == ConvKind::kSeparable ? Initializer::kGlorotUniform : Initializer::kGlorotNormal;
+  KILN_RETURN_IF_ERROR(r.get_initializer(depthwise ? "depthwiseInitializer" : "kernelInitializer", kernel_default, &l->kernel_init));
   KILN_RETURN_IF_ERROR(r.get_initializer("pointwiseInitializer", Initializer::kGlorotUniform, &l->pointwise_init));
   KILN_RETURN_IF_ERROR(r.get_initializer("biasInitializer", Initializer::kZeros, &l->bias_init));
   *out = std::move(l);

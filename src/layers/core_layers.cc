@@ -127,7 +127,7 @@ Status make_dense(const Json& config, std::unique_ptr<Layer>* out) {
   if (l->units == 0) return Status::error("Dense: argument 'units' is required");
   KILN_RETURN_IF_ERROR(r.get_activation("activation", Activation::kLinear, &l->activation));
   KILN_RETURN_IF_ERROR(r.get_bool("useBias", true, &l->use_bias));
-  KILN_RETURN_IF_ERROR(r.get_initializer("kernelInitializer", Initializer::kGlorotUniform, &l->kernel_init));
+  KILN_RETURN_IF_ERROR(r.get_initializer("kernelInitializer", Initializer::kGlorotNormal, &l->kernel_init));  // TF.js's default
   KILN_RETURN_IF_ERROR(r.get_initializer("biasInitializer", Initializer::kZeros, &l->bias_init));
   *out = std::move(l);
   return Status();

@@ -110,7 +110,7 @@ Status make_recurrent(RnnCell cell, const Json& config, std::unique_ptr<Layer>* 
   KILN_RETURN_IF_ERROR(r.get_bool("stateful", false, &a.stateful));
   if (cell == RnnCell::kGru) KILN_RETURN_IF_ERROR(r.get_bool("resetAfter", false, &a.reset_after));
   if (cell == RnnCell::kLstm) KILN_RETURN_IF_ERROR(r.get_bool("unitForgetBias", false, &l->unit_forget_bias));
-  KILN_RETURN_IF_ERROR(r.get_initializer("kernelInitializer", Initializer::kGlorotUniform, &l->kernel_init));
+  KILN_RETURN_IF_ERROR(r.get_initializer("kernelInitializer", Initializer::kGlorotNormal, &l->kernel_init));  // TF.js's default
   KILN_RETURN_IF_ERROR(r.get_initializer("recurrentInitializer", Initializer::kOrthogonal, &l->recurrent_init));
   KILN_RETURN_IF_ERROR(r.get_initializer("biasInitializer", Initializer::kZeros, &l->bias_init));
   KILN_RETURN_IF_ERROR(r.get_float("dropout", 0, &l->dropout));

@@ -144,6 +144,75 @@ test("initializers take TF.js's names and parameters, checked against TF.js's ow
     // Bounded draws (truncated at two standard deviations, or uniform) reach the same bound.
     if (name !== 'RandomNormal') assert.ok(kmax <= tmax * 1.02 + 1e-6 && kmax >= tmax * 0.95, `${name} largest ${kmax} vs TF.js ${tmax}`);
   }
+  // The layers' defaults are TF.js's: dense and conv kernels glorotNormal (truncated at two
+  // standard deviations, so reaching 2 * 0.1 here; glorotUniform would stop at 0.173).
+  for (const [name, make] of [['dense', (lib) => lib.layers.dense({ units: 100, inputShape: [100] })],
+    ['conv2d', (lib) => lib.layers.conv2d({ filters: 50, kernelSize: 1, inputShape: [2, 2, 150] })]]) {
+    const largest = (lib) => moments(Array.from(lib.sequential({ layers: [make(lib)] }).getWeights()[0].dataSync()))[2];
+    const k = largest(kiln), t = largest(tf);
+    assert.ok(Math.abs(k - t) < 0.03 * t && k > 0.18, `${name}: default kernel's largest value ${k} vs TF.js ${t}`);
+  }
   assert.throws(() => kernelOf(kiln, 'identity', 3, 4), /Identity: the weight must be a square matrix, got \[4, 3\]/);
   assert.throws(() => kernelOf(kiln, { className: 'RandomNormal', config: { stddev: -1 } }), /stddev must not be negative/);
+});
+
+test("model names, weights, trainableWeights, getConfig and predictOnBatch as TF.js's", async () => {
+  const build = (lib, name) => lib.sequential({ name, layers: [lib.layers.dense({ units: 2, inputShape: [3] }), lib.layers.batchNormalization()] });
+  const k = build(kiln), t = build(tf);
+  assert.match(k.name, /^sequential_\d+$/);
+  assert.equal(build(kiln, 'mine').name, 'mine');
+  const i = kiln.input({ shape: [2] });
+  assert.match(kiln.model({ inputs: i, outputs: kiln.layers.dense({ units: 1 }).apply(i) }).name, /^model\d+$/);
+  const strip = (name) => name.replace(/\d+/g, '');
+  const view = (ws) => ws.map((w) => [strip(w.name), w.shape.join('x'), w.trainable, w.dtype]);
+  assert.deepEqual(view(k.weights), view(t.weights));
+  assert.deepEqual(view(k.trainableWeights), view(t.trainableWeights));
+  assert.deepEqual(view(k.nonTrainableWeights), view(t.nonTrainableWeights));
+  k.layers[0].trainable = false;
+  t.layers[0].trainable = false;
+  assert.deepEqual(view(k.trainableWeights), view(t.trainableWeights));
+  // write() and read() on a variable.
+  k.weights[1].write(kiln.tensor([5, 6], [2]));
+  assert.deepEqual(Array.from(k.weights[1].read().dataSync()), [5, 6]);
+  assert.throws(() => k.weights[1].write(kiln.tensor([1, 2, 3], [3])), /must have shape \[2\], got \[3\]/);
+  const kc = k.getConfig(), tc = t.getConfig();
+  assert.equal(kc.name, k.name);
+  assert.deepEqual(kc.layers.map((l) => l.className), tc.layers.map((l) => l.className));
+  assert.deepEqual(kc.layers[0].config.batchInputShape, tc.layers[0].config.batchInputShape);
+  assert.equal(kc.layers[0].config.units, tc.layers[0].config.units);
+  const x = kiln.tensor(randomFloats(12, 3), [4, 3]);
+  assert.deepEqual(Array.from(k.predictOnBatch(x).dataSync()), Array.from(k.predict(x).dataSync()));
+  // TF.js's factory aliases.
+  for (const alias of ['maxPool2d', 'avgPool2d', 'avgPooling1d', 'globalMaxPool2d'])
+    assert.equal(kiln.layers[alias]({}).getClassName?.() ?? kiln.layers[alias]({}).className, tf.layers[alias]({}).getClassName(), alias);
+});
+
+test('callbacks.earlyStopping stops where TF.js\'s does', async () => {
+  const series = {
+    val_loss: [1.0, 0.8, 0.81, 0.79, 0.795, 0.80, 0.81, 0.7, 0.72, 0.73],
+    val_acc: [0.5, 0.6, 0.59, 0.61, 0.61, 0.605, 0.6, 0.7, 0.69, 0.69],
+  };
+  const stopsAt = async (lib, args) => {
+    const cb = lib.callbacks.earlyStopping(args);
+    const model = lib.sequential({ layers: [lib.layers.dense({ units: 1, inputShape: [1] })] });
+    model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    model.stopTraining = false;
+    cb.setModel(model);
+    await cb.onTrainBegin?.({});
+    for (let e = 0; e < 10; e++) {
+      await cb.onEpochEnd(e, { val_loss: series.val_loss[e], val_acc: series.val_acc[e] });
+      if (model.stopTraining) return e;
+    }
+    return -1;
+  };
+  for (const args of [{}, { patience: 2 }, { patience: 1, minDelta: 0.015 }, { monitor: 'val_acc', patience: 1 },
+    { monitor: 'val_acc', mode: 'min' }, { patience: 3, baseline: 0.75 }]) {
+    assert.equal(await stopsAt(kiln, args), await stopsAt(tf, args), JSON.stringify(args));
+  }
+  assert.throws(() => kiln.callbacks.earlyStopping({ restoreBestWeights: true }), /restoreBestWeights is not implemented/);
+  assert.throws(() => kiln.callbacks.earlyStopping({ patiense: 2 }), /unknown argument 'patiense'/);
+  // Through fit: training stops once the monitored value stops improving.
+  const m = model();
+  const history = await m.fit(xs, ys, { epochs: 50, validationData: [xs, ys], callbacks: [kiln.callbacks.earlyStopping({ monitor: 'loss', minDelta: 10 })] });
+  assert.equal(history.epoch.length, 2, 'the second epoch improves on the first by less than 10: training stops');
 });
