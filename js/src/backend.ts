@@ -4,6 +4,7 @@
 // build too (fused multiply-add GEMM), used where the engine validates relaxed
 // SIMD (Chromium; Node 20 only with --experimental-wasm-relaxed-simd). The
 // choice and its reason are printed once, so a page is never silently slower.
+import { tensorCounts, TensorCounts } from './engine.js';
 
 export interface ReadyOptions {
   /** Threads for the kernels, the calling thread included (default: all cores, at most 8). */
@@ -175,17 +176,21 @@ export function backendInfo(): BackendInfo {
   return { ...info };
 }
 
-export interface MemoryInfo {
+export interface MemoryInfo extends TensorCounts {
   /** Bytes the core holds on the wasm heap now (models, sessions, plans, tensors during calls). */
   heapBytes: number;
   /** The wasm memory's size: it only grows (WebAssembly memory cannot shrink). */
   memoryBytes: number;
 }
 
-/** Memory in use (TF.js's tf.memory() role): what the heap holds returns to its level once models are disposed. */
+/**
+ * Memory in use, as TF.js's tf.memory(): the tensors made and not disposed
+ * (numTensors, numDataBuffers, numBytes), and what the core's heap holds
+ * (returns to its level once models are disposed).
+ */
 export function memory(): MemoryInfo {
   const m = mod();
-  return { heapBytes: m._kiln_heap_bytes(), memoryBytes: heapU8().buffer.byteLength };
+  return { ...tensorCounts(), heapBytes: m._kiln_heap_bytes(), memoryBytes: heapU8().buffer.byteLength };
 }
 
 /** The loaded module (throws a clear error before ready()). */

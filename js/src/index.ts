@@ -5,6 +5,8 @@ export type { ReadyOptions, BackendInfo, MemoryInfo } from './backend.js';
 export { setBackend, getBackend, backends } from './compute_backends.js';
 export type { SetBackendOptions, PlanPlacement } from './compute_backends.js';
 export { Tensor, tensor, tensor2d, scalar } from './tensor.js';
+export { tidy, keep, dispose } from './engine.js';
+export type { TensorCounts } from './engine.js';
 export type { Shape, TensorLike } from './tensor.js';
 export type { DataType, DataTypeMap, TypedArray } from './dtypes.js';
 export type { TensorStorage, StorageLocation } from './storage.js';

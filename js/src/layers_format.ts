@@ -9,6 +9,7 @@ import { LOSSES, LossName, METRICS } from './codes.js';
 import { OptimizerSpec, train } from './optimizers.js';
 import { Tensor } from './tensor.js';
 import { toCamelCase, toSnakeCase } from './names.js';
+import { dispose, tidy } from './engine.js';
 import {
   checkLoadOptions, IOHandler, LoadOptions, ModelArtifacts, resolveHandler, SaveResult, weightBuffer,
 } from './io.js';
@@ -181,6 +182,10 @@ export function modelFromTopology(topology: Json, seed?: number): LayersModel {
 
 /** The file's weights written into the built model, matched to each layer's by name. */
 function assignWeights(model: LayersModel, weights: DecodedWeight[], strict: boolean): void {
+  tidy(() => assignWeightsInScope(model, weights, strict));  // the tensors made on the way are disposed
+}
+
+function assignWeightsInScope(model: LayersModel, weights: DecodedWeight[], strict: boolean): void {
   const layerOf = (weightName: string): Layer | undefined => {
     let best: Layer | undefined;
     for (const l of model.layers)
@@ -341,7 +346,9 @@ export async function saveLayersModel(model: LayersModel, target: string | IOHan
   for (const key of Object.keys(config))
     if (key !== 'includeOptimizer' || config[key]) throw new Error(`model.save: option '${key}' is not supported in TF.js's format (Kiln's own format keeps the optimizer: model.save({includeOptimizer: true}))`);
   const handler = resolveHandler('model.save', target, 'save');
-  const named: DecodedWeight[] = model.namedWeights().map(({ name, tensor }) => ({ name, shape: tensor.shape, values: tensor.dataSync() as Float32Array }));
+  const weights = model.namedWeights();
+  const named: DecodedWeight[] = weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, values: tensor.dataSync() as Float32Array }));
+  dispose(weights.map((w) => w.tensor));  // their values are in `named`
   const { data, specs } = encodeWeights(named);
   const artifacts: ModelArtifacts = {
     modelTopology: kerasTopology(model), format: 'layers-model', generatedBy: 'Kiln 0.1.0', convertedBy: null,

@@ -10,6 +10,7 @@ import { OptimizerKind, OptimizerSpec, optimizerFields, optimizerFromFields, res
 import { Tensor, float32Data, scalar } from './tensor.js';
 import type { IOHandler, SaveResult } from './io.js';
 import { uniqueModelName } from './names.js';
+import { dispose } from './engine.js';
 import { kerasTopology, pythonicToTs, saveLayersModel } from './layers_format.js';
 
 export interface CompileArgs {
@@ -243,7 +244,11 @@ export class LayersModel {
     this.adopt(handle);
     this.layers.forEach((l, i) => {
       const from = previous[i];
-      if (from && from !== this) this.setLayerWeights(l, from.layerWeights(l));
+      if (from && from !== this) {
+        const weights = from.layerWeights(l);
+        this.setLayerWeights(l, weights);
+        dispose(weights);
+      }
     });
     return true;
   }
@@ -402,6 +407,7 @@ export class LayersModel {
     checkFitArgs(args);
     let n = this.checkData('fit', x, y);
     let validationData = args.validationData;
+    const splits: Tensor[] = [];  // views made for validationSplit, disposed when fit ends
     if (args.validationSplit !== undefined) {
       // TF.js: the last samples, before shuffling.
       const at = Math.floor(n * (1 - args.validationSplit));
@@ -412,6 +418,7 @@ export class LayersModel {
       y = ys.map((p) => p[0]);
       validationData = [xs.map((p) => p[1]), ys.map((p) => p[1])];
       n = at;
+      for (const p of [...xs, ...ys]) splits.push(...p);
     }
     const epochs = args.epochs ?? 1;
     const initialEpoch = args.initialEpoch ?? 0;
@@ -499,6 +506,7 @@ export class LayersModel {
       if (completed) m._kiln_model_commit(this.handle);
       else m._kiln_model_rollback(this.handle);
       this.busy = false;
+      dispose(splits);
     }
     return history;
   }
@@ -634,11 +642,17 @@ export class LayersModel {
   private weightCount(): number { return mod()._kiln_model_num_weights(this.handle); }
   private weightName(i: number): string { return mod().UTF8ToString(mod()._kiln_model_weight_name(this.handle, i)); }
 
-  private readWeight(i: number): Tensor {
+  private weightShape(i: number): number[] {
     const m = mod();
     const shape: number[] = [];
     for (let d = 0; d < m._kiln_model_weight_rank(this.handle, i); d++) shape.push(m._kiln_model_weight_dim(this.handle, i, d));
+    return shape;
+  }
+
+  private readWeight(i: number): Tensor {
+    const shape = this.weightShape(i);
     const size = shape.reduce((a, b) => a * b, 1);
+    const m = mod();
     const ptr = m._kiln_model_weight_view(this.handle, i);  // a read: the plans keep what they packed
     return new Tensor(heapF32().slice(ptr >> 2, (ptr >> 2) + size), shape);
   }
@@ -648,7 +662,7 @@ export class LayersModel {
     if (weights.length !== indices.length) throw new Error(`${what}: expected ${indices.length} weight tensors, got ${weights.length}`);
     return weights.map((w, k) => {
       if (!(w instanceof Tensor)) throw new Error(`${what}: weight ${k} is not a kiln.Tensor`);
-      const want = this.readWeight(indices[k]).shape;
+      const want = this.weightShape(indices[k]);
       if (w.shape.join(',') !== want.join(','))
         throw new Error(`${what}: weight ${k} (${this.weightName(indices[k])}) must have shape [${want}], got [${w.shape}]`);
       // NaN or Infinity would only surface later, as a diverged fit or NaN predictions.
@@ -679,7 +693,7 @@ export class LayersModel {
 
   private variable(i: number): LayerVariable {
     const name = this.weightName(i);
-    const shape = this.readWeight(i).shape.slice();
+    const shape = this.weightShape(i);
     const trainable = mod()._kiln_model_weight_trainable(this.handle, i) !== 0;
     return Object.freeze({
       name, originalName: name, shape, dtype: 'float32' as const, trainable,

@@ -11,6 +11,8 @@ export type StorageLocation = 'cpu';
 export interface TensorStorage {
   readonly location: StorageLocation;
   readonly disposed: boolean;
+  /** The bytes the values take (0 once disposed). */
+  readonly byteLength: number;
   readSync(): TypedArray;
   read(): Promise<TypedArray>;
   dispose(): void;
@@ -23,6 +25,7 @@ export class CpuStorage implements TensorStorage {
   constructor(values: TypedArray) { this.values = values; }
 
   get disposed(): boolean { return this.values === null; }
+  get byteLength(): number { return this.values ? this.values.byteLength : 0; }
   readSync(): TypedArray {
     if (!this.values) throw new Error('tensor: this tensor was disposed');
     return this.values;

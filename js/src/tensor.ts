@@ -3,6 +3,7 @@
 // TF.js and ONNX Runtime Web (dtypes.ts).
 import { checkDataType, convert, DataType, DataTypeMap, DTYPES, inferDataType, isTypedArray, Scalar, TypedArray } from './dtypes.js';
 import { CpuStorage, TensorStorage } from './storage.js';
+import { trackTensor, untrackTensor } from './engine.js';
 
 export type Shape = number[];
 export type TensorLike = TypedArray | Uint8ClampedArray | Scalar | TensorLike[];
@@ -29,6 +30,7 @@ export class Tensor {
     // to size its reads, so a caller must not be able to change them after
     // the data was checked (assignments throw in strict mode, do nothing otherwise).
     Object.freeze(this);
+    trackTensor(this);
   }
 
   get rank(): number { return this.shape.length; }
@@ -51,7 +53,13 @@ export class Tensor {
   arraySync(): any { return nest(this.dataSync(), this.shape); }
   async array(): Promise<any> { return nest(await this.data(), this.shape); }
 
-  dispose(): void { this.storage.dispose(); }
+  /** Frees the values; later reads throw. Counted once (TF.js's memory().numTensors). */
+  dispose(): void {
+    if (this.storage.disposed) return;
+    const bytes = this.storage.byteLength;
+    this.storage.dispose();
+    untrackTensor(this, bytes);
+  }
   toString(): string { return `Tensor ${this.dtype} [${this.shape}]`; }
 }
 
