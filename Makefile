@@ -6,7 +6,7 @@ JOBS ?= 2
 EMSDK_ENV := NODE_PATH=/usr/share/nodejs
 EMCMAKE_VARIANTS := st mt
 
-.PHONY: all setup native wasm js package demo test test-cpp test-js test-browser \
+.PHONY: all setup native wasm js package demo test test-cpp test-package test-js test-browser \
         test-sanitize test-sanitize-ci fuzz \
         fixtures torchvision-models zoo-models bench-mlp bench-cnn-rnn bench-onnx bench-graph-models bench-zoo bench-zoo-browser clean serve
 
@@ -50,7 +50,12 @@ demo: setup all
 	node scripts/demo.mjs
 
 test: setup all
-	$(MAKE) test-cpp test-js test-browser
+	$(MAKE) test-cpp test-package test-js test-browser
+
+# The C++ package as an application uses it: installed, then examples/ built
+# with find_package(kiln) and pkg-config, and run.
+test-package: native
+	bash scripts/test_cpp_package.sh
 
 # torchvision models exported to ONNX for the import tests (generated, ~200 MB, kept in build/).
 torchvision-models:

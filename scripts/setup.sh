@@ -10,6 +10,7 @@ need_apt=()
 command -v cmake >/dev/null || need_apt+=(cmake)
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v emcc >/dev/null || need_apt+=(emscripten)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 # clang's sanitizer and libFuzzer runtimes (make test-sanitize, make fuzz; CI's test-sanitize-ci).
 compgen -G '/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null || need_apt+=(clang libclang-rt-14-dev)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
