@@ -12,7 +12,13 @@
 //   kiln init OUT INPUTS UNITS:ACT... [--seed S]   writes a freshly initialized MLP
 //   kiln convert IN.onnx OUT.kiln [--fp16|--int8]  an ONNX model as a Kiln graph file,
 //                                        large float32 weights optionally stored narrow
+//   kiln --help | --version
+// A bad argument or a file that cannot be read or written is a message and a
+// non-zero status (1; 2 for usage errors), never an abort.
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -26,6 +32,7 @@
 #include "core/json.h"
 #include "io/kiln_graph_format.h"
 #include "kiln/kiln.h"
+#include "kiln/version.h"
 #include "onnx/model_summary.h"
 #include "onnx/session.h"
 
@@ -47,12 +54,35 @@ void check(const kiln::Status& s) {
   if (!s.ok()) throw kiln::Error(s.message());
 }
 
+const char kUsage[] =
+    "usage: kiln inspect FILE\n"
+    "       kiln profile FILE [--runs N] [--threads N] [--dim NAME=SIZE ...]\n"
+    "       kiln predict FILE IN.f32 N OUT.f32\n"
+    "       kiln init OUT INPUTS UNITS:ACTIVATION... [--seed S]\n"
+    "       kiln convert IN.onnx OUT.kiln [--fp16|--int8]\n"
+    "       kiln --help | --version\n";
+
 int usage() {
-  std::cerr << "usage: kiln inspect FILE\n       kiln profile FILE [--runs N] [--threads N] [--dim NAME=SIZE ...]\n"
-               "       kiln predict FILE IN.f32 N OUT.f32\n"
-               "       kiln init OUT INPUTS UNITS:ACTIVATION... [--seed S]\n"
-               "       kiln convert IN.onnx OUT.kiln [--fp16|--int8]\n";
+  std::cerr << kUsage;
   return 2;
+}
+
+// A whole-string integer in [lo, hi], or an error naming the argument (std::stol
+// would throw std::invalid_argument, or accept "12abc").
+int64_t integer_arg(const std::string& what, const std::string& text, int64_t lo, int64_t hi) {
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE || v < lo || v > hi)
+    throw kiln::Error(what + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + text + "'");
+  return int64_t(v);
+}
+
+// Writes the bytes to `path`, or an error naming it (a full disk, a missing folder).
+void write_file(const std::string& path, const void* data, size_t bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(static_cast<const char*>(data), std::streamsize(bytes));
+  if (!f.flush()) throw kiln::Error("cannot write " + path);
 }
 
 // External-data files, relative to the model's folder (resolve_external_data
@@ -128,9 +158,10 @@ int profile_onnx(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) throw kiln::Error("profile: " + a + " needs a value");
     const std::string v = argv[++i];
-    if (a == "--runs") runs = std::max(1, std::stoi(v));
-    else if (a == "--threads") kiln::set_num_threads(std::stoi(v));
-    else if (a == "--dim" && v.find('=') != std::string::npos) dims[v.substr(0, v.find('='))] = std::stoll(v.substr(v.find('=') + 1));
+    if (a == "--runs") runs = int(integer_arg("--runs", v, 1, 1000000));
+    else if (a == "--threads") kiln::set_num_threads(int(integer_arg("--threads", v, 1, 1024)));
+    else if (a == "--dim" && v.find('=') != std::string::npos)
+      dims[v.substr(0, v.find('='))] = integer_arg("--dim " + v.substr(0, v.find('=')), v.substr(v.find('=') + 1), 0, int64_t(1) << 31);
     else throw kiln::Error("profile: unknown option " + a + " " + v);
   }
   std::vector<uint8_t> bytes = read_file(argv[2]);
@@ -201,9 +232,7 @@ int convert(int argc, char** argv) {
   kiln::OnnxModel model;
   std::vector<kiln::KilnGraphTensorInfo> stored;
   check(kiln::decode_kiln_graph(out.data(), out.size(), &model, &stored));
-  std::ofstream f(paths[1], std::ios::binary);
-  f.write(reinterpret_cast<const char*>(out.data()), std::streamsize(out.size()));
-  if (!f.flush()) throw kiln::Error("cannot write " + paths[1]);
+  write_file(paths[1], out.data(), out.size());
   size_t narrow = 0;
   for (const kiln::KilnGraphTensorInfo& t : stored) narrow += t.encoding != kiln::WeightEncoding::kFloat32;
   std::cout << "wrote " << paths[1] << " (" << out.size() << " bytes; the ONNX file has " << onnx.size() << "): "
@@ -223,19 +252,19 @@ int init_model(int argc, char** argv) {
   for (int i = 4; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--seed" && i + 1 < argc) {
-      seed = std::stoull(argv[++i]);
+      seed = uint64_t(integer_arg("--seed", argv[++i], 0, INT64_MAX));
       continue;
     }
     const size_t colon = arg.find(':');
     kiln::DenseOptions d;
-    d.units = std::stol(arg.substr(0, colon));
+    d.units = integer_arg("units", arg.substr(0, colon), 1, int64_t(1) << 24);
     if (colon != std::string::npos) d.activation = arg.substr(colon + 1);
     layers.push_back(d);
   }
-  kiln::Sequential model(std::stol(argv[3]), seed);
+  kiln::Sequential model(integer_arg("INPUTS", argv[3], 1, int64_t(1) << 24), seed);
   for (const auto& d : layers) model.add_dense(d);
   const std::vector<uint8_t> bytes = model.save();
-  std::ofstream(argv[2], std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  write_file(argv[2], bytes.data(), bytes.size());
   std::cout << "wrote " << argv[2] << " (" << bytes.size() << " bytes, " << model.count_params() << " parameters)\n";
   return 0;
 }
@@ -268,6 +297,14 @@ void print_plan(kiln::Sequential* model) {
 }
 
 int main(int argc, char** argv) {
+  if (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (argc == 2 && std::string(argv[1]) == "--version") {
+    std::cout << "kiln " << KILN_VERSION_STRING << "\n";
+    return 0;
+  }
   if (argc < 3) return usage();
   const std::string cmd = argv[1];
   try {
@@ -293,7 +330,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd == "predict" && argc == 6) {
-      const long n = std::stol(argv[4]);
+      const int64_t n = integer_arg("N", argv[4], 1, int64_t(1) << 31);
       std::vector<uint8_t> in = read_file(argv[3]);
       if (in.size() != size_t(n) * size_t(model.input_dim()) * 4)
         throw kiln::Error("predict: " + std::string(argv[3]) + " holds " + std::to_string(in.size()) + " bytes, expected " +
@@ -301,11 +338,14 @@ int main(int argc, char** argv) {
       std::vector<float> x(in.size() / 4);
       std::copy(in.begin(), in.end(), reinterpret_cast<uint8_t*>(x.data()));
       std::vector<float> y = model.predict(x.data(), n);
-      std::ofstream(argv[5], std::ios::binary).write(reinterpret_cast<const char*>(y.data()), std::streamsize(y.size() * 4));
+      write_file(argv[5], y.data(), y.size() * 4);
       return 0;
     }
     return usage();
   } catch (const kiln::Error& e) {
+    std::cerr << "kiln: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {  // out of memory and the like: a message, never an abort
     std::cerr << "kiln: " << e.what() << "\n";
     return 1;
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/kiln_graph_format.h"
+#include "kiln/version.h"
 #include "onnx_reference.h"
 
 namespace kiln {
@@ -121,6 +122,42 @@ TEST(KilnCli, BadInputFailsWithAMessage) {
   const Result missing = kiln_cli("inspect /nonexistent.onnx");
   EXPECT_EQ(missing.status, 1);
   expect_contains(missing.output, "cannot open /nonexistent.onnx");
+}
+
+// Numbers that are not numbers, files that cannot be written: a message and
+// a non-zero status, never an abort (std::stol threw std::invalid_argument).
+TEST(KilnCli, BadArgumentsAndUnwritableFilesAreMessages) {
+  REQUIRE_CLI();
+  const std::string out = ::testing::TempDir() + "kiln_cli_args.kiln";
+  Result r = kiln_cli("init " + out + " 12abc 4:relu");
+  EXPECT_EQ(r.status, 1);
+  expect_contains(r.output, "kiln: INPUTS must be an integer in [1, 16777216], got '12abc'");
+  r = kiln_cli("init " + out + " 4 many:relu");
+  EXPECT_EQ(r.status, 1);
+  expect_contains(r.output, "kiln: units must be an integer");
+  r = kiln_cli("init " + out + " 4 3:relu --seed -1");
+  EXPECT_EQ(r.status, 1);
+  expect_contains(r.output, "kiln: --seed must be an integer");
+  r = kiln_cli("init /nonexistent-folder/model.kiln 4 3:relu");
+  EXPECT_EQ(r.status, 1);
+  expect_contains(r.output, "kiln: cannot write /nonexistent-folder/model.kiln");
+  r = kiln_cli("profile " + kCnn + " --runs often");
+  EXPECT_EQ(r.status, 1);
+  expect_contains(r.output, "kiln: --runs must be an integer");
+  ASSERT_EQ(kiln_cli("init " + out + " 4 3:relu").status, 0);
+  r = kiln_cli("predict " + out + " " + out + " x /tmp/y.f32");
+  EXPECT_EQ(r.status, 1);
+  expect_contains(r.output, "kiln: N must be an integer");
+}
+
+TEST(KilnCli, HelpAndVersion) {
+  REQUIRE_CLI();
+  Result r = kiln_cli("--help");
+  EXPECT_EQ(r.status, 0);
+  expect_contains(r.output, "usage: kiln inspect FILE");
+  r = kiln_cli("--version");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.output, std::string("kiln ") + KILN_VERSION_STRING + "\n");
 }
 
 }  // namespace
