@@ -36,7 +36,7 @@ js: wasm
 	done
 	echo '{"type": "commonjs"}' > lib/wasm/package.json
 
-package: js
+package: setup js
 	mkdir -p dist
 	npm pack --pack-destination dist
 

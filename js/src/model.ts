@@ -59,6 +59,13 @@ const FIT_ARGS_REFUSED: Record<string, string> = {
   validationSteps: 'applies to datasets; with tensors validation is one pass over the validation data',
 };
 
+/** An options object whose keys are all among `known` (undefined values aside). */
+function checkKeys(what: string, args: object, known: string[]): void {
+  if (args === null || typeof args !== 'object') throw new Error(`${what}: options must be an object`);
+  for (const [key, value] of Object.entries(args))
+    if (value !== undefined && !known.includes(key)) throw new Error(`${what}: unknown argument '${key}' (supported: ${known.join(', ')})`);
+}
+
 /** The fit arguments, checked: an unknown or unsupported one is an error, never ignored. */
 function checkFitArgs(args: FitArgs): void {
   if (args === null || typeof args !== 'object') throw new Error('fit: options must be an object');
@@ -299,6 +306,12 @@ export class LayersModel {
 
   compile(args: CompileArgs): void {
     this.ensureBuilt();
+    if (args === null || typeof args !== 'object') throw new Error('compile: expects {optimizer, loss, metrics?}');
+    for (const [key, value] of Object.entries(args)) {
+      if (value === undefined || value === null) continue;
+      if (key === 'lossWeights') throw new Error('compile: lossWeights is not supported (one loss per model output, weighted equally)');
+      if (!['optimizer', 'loss', 'metrics'].includes(key)) throw new Error(`compile: unknown argument '${key}' (supported: optimizer, loss, metrics)`);
+    }
     const opt = resolveOptimizer(args.optimizer);
     const loss = codeOf(LOSSES, args.loss, 'loss');
     const metrics = (args.metrics ?? []).map((name) => (name === 'acc' ? 'accuracy' : name));
@@ -799,6 +812,7 @@ export class LayersModel {
 
 export class Sequential extends LayersModel {
   constructor(args: SequentialArgs = {}) {
+    checkKeys('sequential', args, ['layers', 'name', 'seed']);
     super({ seed: args.seed, name: args.name });
     for (const l of args.layers ?? []) this.add(l);
   }
@@ -839,6 +853,7 @@ export function sequential(args: SequentialArgs = {}): Sequential {
 
 /** A functional model from symbolic inputs to outputs. */
 export function model(args: { inputs: SymbolicTensor | SymbolicTensor[]; outputs: SymbolicTensor | SymbolicTensor[]; seed?: number; name?: string }): LayersModel {
+  checkKeys('model', args, ['inputs', 'outputs', 'name', 'seed']);
   return new LayersModel(args);
 }
 

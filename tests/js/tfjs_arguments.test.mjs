@@ -74,6 +74,16 @@ test('unknown and unsupported fit arguments are refused, not ignored', async () 
   await m.fit(xs, ys, { epochs: 1, classWeight: null, validationData: undefined });
 });
 
+test('compile, sequential and model refuse arguments they would ignore', () => {
+  const m = model();
+  assert.throws(() => m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', lossWeights: [2] }), /lossWeights is not supported/);
+  assert.throws(() => m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', lossWieghts: [2] }), /compile: unknown argument 'lossWieghts'/);
+  m.compile({ optimizer: 'sgd', loss: 'meanSquaredError', metrics: undefined, lossWeights: null });
+  assert.throws(() => kiln.sequential({ layerz: [] }), /sequential: unknown argument 'layerz'/);
+  const i = kiln.input({ shape: [2] });
+  assert.throws(() => kiln.model({ inputs: i, outputs: kiln.layers.dense({ units: 1 }).apply(i), nmae: 'x' }), /model: unknown argument 'nmae'/);
+});
+
 test("automatic layer names are TF.js's ('dense_Dense1'), counted per class", () => {
   const make = {
     conv2d: (lib) => lib.layers.conv2d({ filters: 1, kernelSize: 1 }),
