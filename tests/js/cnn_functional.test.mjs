@@ -12,7 +12,7 @@ await ready();
 
 test('every kiln.layers factory names a layer class the core has, and the reverse', () => {
   const core = kiln.internals.layerClasses();
-  const js = Object.values(kiln.layers).map((make) => make().className);
+  const js = new Set(Object.values(kiln.layers).map((make) => make().className));  // TF.js's aliases name the same classes
   assert.deepEqual([...js].sort(), [...core].sort());
 });
 
