@@ -35,18 +35,26 @@ FloatArray try_float_array(int64_t n);
 // (a std::vector's, which would abort the wasm instance) finds them.
 bool heap_can_hold(size_t bytes);
 
-// Resizes `v` to n elements (new ones set to `fill`) for a kernel's working
-// memory sized by its values (index tables, double accumulators); an error
-// naming `what` and the bytes when n is negative, too large or more than the
-// heap can give.
+// Reserves room for n elements in `v` for a kernel's working memory sized by
+// its values (index tables, double accumulators, copies); an error naming
+// `what` and the bytes when n is negative, too large or more than the heap
+// can give. For a copy: reserve, then assign the range (one write).
 template <typename T>
-Status resize_or_error(std::vector<T>* v, int64_t n, const char* what, const T& fill = T()) {
+Status reserve_or_error(std::vector<T>* v, int64_t n, const char* what) {
   size_t bytes = 0;
   if (!checked_bytes(n, sizeof(T), 0, &bytes))
     return Status::error(std::string("out of memory: ") + what + " of " + std::to_string(n) + " elements is too large");
   if (size_t(n) > v->capacity() && !heap_can_hold(bytes))
     return Status::error(std::string("out of memory: ") + what + " of " + std::to_string(n) + " elements needs " +
                          std::to_string(bytes) + " bytes");
+  v->reserve(size_t(n));
+  return Status();
+}
+
+// reserve_or_error, then `v` resized to n elements (new ones set to `fill`).
+template <typename T>
+Status resize_or_error(std::vector<T>* v, int64_t n, const char* what, const T& fill = T()) {
+  KILN_RETURN_IF_ERROR(reserve_or_error(v, n, what));
   v->resize(size_t(n), fill);
   return Status();
 }

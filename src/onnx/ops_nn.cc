@@ -149,8 +149,8 @@ Status op_gemm(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
   std::vector<float> scaled;
   const float* pa = a.data<float>();
   if (alpha != 1.0f) {
-    KILN_RETURN_IF_ERROR(resize_or_error(&scaled, a.numel(), "a scaled copy of A"));
-    for (int64_t i = 0; i < a.numel(); ++i) scaled[size_t(i)] = pa[i] * alpha;
+    KILN_RETURN_IF_ERROR(reserve_or_error(&scaled, a.numel(), "a scaled copy of A"));
+    for (int64_t i = 0; i < a.numel(); ++i) scaled.push_back(pa[i] * alpha);
     pa = scaled.data();
   }
   GemmArgs g;
@@ -714,8 +714,8 @@ Status resize_float(const OnnxOpContext& ctx, const ResizeParams& rp, const Onnx
   const int64_t rank = x.rank();
   if (onnx_checked_numel(os) == 0) return OnnxValue::make(x.type(), os, y);  // nothing to interpolate
   std::vector<float> cur, nxt;
-  KILN_RETURN_IF_ERROR(resize_or_error(&cur, x.numel(), "a copy of the input"));
-  std::copy(x.data<float>(), x.data<float>() + x.numel(), cur.begin());
+  KILN_RETURN_IF_ERROR(reserve_or_error(&cur, x.numel(), "a copy of the input"));
+  cur.assign(x.data<float>(), x.data<float>() + x.numel());
   OnnxShape cs = x.shape();
   for (int64_t a = 0; a < rank; ++a) {
     const int64_t il = cs[size_t(a)], ol = os[size_t(a)];

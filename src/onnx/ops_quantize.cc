@@ -80,8 +80,8 @@ Status op_quantize_linear(const OnnxOpContext& ctx, const OnnxInputs& in, std::v
   if (x.type() == DataType::kFloat32) {
     px = x.data<float>();
   } else if (x.type() == DataType::kInt32) {
-    KILN_RETURN_IF_ERROR(resize_or_error(&converted, x.numel(), "a float copy of x"));
-    std::copy(x.data<int32_t>(), x.data<int32_t>() + x.numel(), converted.begin());
+    KILN_RETURN_IF_ERROR(reserve_or_error(&converted, x.numel(), "a float copy of x"));
+    converted.assign(x.data<int32_t>(), x.data<int32_t>() + x.numel());
     px = converted.data();
   } else {
     return ctx.error("x must be float32 or int32, got " + dtype_name(x.type()));
