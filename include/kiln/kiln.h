@@ -128,6 +128,17 @@ class Sequential {
   // Where each compiled plan's steps ran, as JSON: [{"plan", "batchSize",
   // "steps": [{"op", "backend", "node", "fallback"?}], "copies", "fallbacks"}].
   std::string placement() const;
+  // The same, one entry per kernel call of every compiled plan.
+  struct PlanStep {
+    std::string plan;      // "predict", "train", "evaluate"
+    int64_t batch_size;
+    std::string op, backend;
+    bool constant;         // runs once per weight change, not every call
+    std::string fallback;  // why it is not on the preferred backend ("" when it is)
+  };
+  std::vector<PlanStep> plan_steps() const;
+  // True once compile() has run, or when the loaded file carried a training configuration.
+  bool compiled() const;
   // TF.js order and layouts (e.g. Dense: kernel [in, out], then bias).
   std::vector<std::vector<float>> get_weights() const;
   std::vector<std::vector<int64_t>> weight_shapes() const;
@@ -152,37 +163,12 @@ class Sequential {
   std::unique_ptr<Impl> impl_;
 };
 
-// Running ONNX models (the same runtime as kiln.onnx in JS).
-namespace onnx {
+// What a model file holds, from its first bytes: a Layers model (Sequential::load),
+// a Kiln graph file (`kiln convert`, run by onnx::Session) or anything else
+// (an ONNX file, or bytes that onnx::Session::load will judge).
+enum class ModelFileKind { kLayers, kGraph, kOther };
+ModelFileKind model_file_kind(const uint8_t* data, size_t size);
 
-struct Tensor {
-  std::vector<int64_t> shape;
-  std::vector<float> data;  // row-major; other element types come back converted to float
-};
-
-class Session {
- public:
-  // The bytes of a .onnx file; throws kiln::Error naming what is wrong or unsupported.
-  static Session load(const uint8_t* data, size_t size);
-  ~Session();
-  Session(Session&&) noexcept;
-  Session& operator=(Session&&) noexcept;
-
-  std::vector<std::string> input_names() const;
-  std::vector<std::string> output_names() const;
-  // One float32 tensor per input, in input_names() order; the outputs in output_names() order.
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const;
-
- private:
-  Session();
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
-
-// Writes the model as an ONNX file (IR 8, opset 17) that ONNX runtimes run with
-// the same inputs (channels-last, as Kiln takes them) and outputs; the batch
-// dimension is symbolic. Throws kiln::Error naming a layer without an ONNX form.
-std::vector<uint8_t> export_model(const Sequential& model);
-
-}  // namespace onnx
 }  // namespace kiln
+
+#include "kiln/onnx.h"  // kiln::onnx: running ONNX models and exporting to ONNX

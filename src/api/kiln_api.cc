@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <iterator>
 #include <map>
 #include <numeric>
@@ -11,6 +12,7 @@
 #include "core/json.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
+#include "io/kiln_graph_format.h"
 #include "io/model_format.h"
 #include "kiln/kiln.h"
 
@@ -256,6 +258,31 @@ std::vector<int64_t> Sequential::output_shape() const { build_if_needed(); retur
 int64_t Sequential::count_params() const { build_if_needed(); return impl_->model->count_params(); }
 std::string Sequential::summary() const { build_if_needed(); return impl_->model->summary(); }
 std::string Sequential::placement() const { build_if_needed(); return impl_->model->placement().dump(); }
+bool Sequential::compiled() const { build_if_needed(); return impl_->model->compiled(); }
+
+std::vector<Sequential::PlanStep> Sequential::plan_steps() const {
+  build_if_needed();
+  std::vector<PlanStep> out;
+  const Json plans = impl_->model->placement();
+  for (const Json& plan : plans.items()) {
+    const Json* steps = plan.find("steps");
+    if (!steps) continue;
+    const Json* batch = plan.find("batchSize");
+    for (const Json& step : steps->items()) {
+      const Json* fallback = step.find("fallback");
+      out.push_back({plan.find("plan")->as_string(), batch ? int64_t(batch->as_number()) : 0, step.find("op")->as_string(),
+                     step.find("backend")->as_string(), step.find("constant") != nullptr,
+                     fallback ? fallback->as_string() : ""});
+    }
+  }
+  return out;
+}
+
+ModelFileKind model_file_kind(const uint8_t* data, size_t size) {
+  if (is_kiln_graph(data, size)) return ModelFileKind::kGraph;
+  if (data && size >= 8 && std::memcmp(data, "KILNMODL", 8) == 0) return ModelFileKind::kLayers;
+  return ModelFileKind::kOther;
+}
 
 std::vector<std::vector<float>> Sequential::get_weights() const {
   build_if_needed();

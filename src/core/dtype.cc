@@ -41,6 +41,15 @@ std::string dtype_name(DataType type) {
   }
 }
 
+bool dtype_from_name(const std::string& name, DataType* type) {
+  for (int code = 1; code <= int(DataType::kBfloat16); ++code)
+    if (dtype_name(DataType(code)) == name) {
+      *type = DataType(code);
+      return true;
+    }
+  return false;
+}
+
 bool dtype_is_float(DataType type) {
   return type == DataType::kFloat32 || type == DataType::kFloat64 || type == DataType::kFloat16 || type == DataType::kBfloat16;
 }

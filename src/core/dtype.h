@@ -31,6 +31,8 @@ enum class DataType : int32_t {
 size_t dtype_size(DataType type);
 // "float32", "int64", "bool", ... (numbers for codes Kiln does not know: "type 14").
 std::string dtype_name(DataType type);
+// The type dtype_name gives that name; false for any other text.
+bool dtype_from_name(const std::string& name, DataType* type);
 // float16, bfloat16, float32, float64.
 bool dtype_is_float(DataType type);
 
