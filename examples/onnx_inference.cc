@@ -29,18 +29,24 @@ int main(int argc, char** argv) {
   const float value = argc == 4 ? std::strtof(argv[3], nullptr) : 0.5f;
   try {
     const kiln::onnx::Session session = kiln::onnx::Session::load(bytes.data(), bytes.size());
-    std::vector<kiln::onnx::Tensor> inputs(session.input_names().size());
-    for (kiln::onnx::Tensor& t : inputs) {
+    // Each input in the dtype the model declares: float32 ones take VALUE,
+    // any other type (int64 ids, bool masks) zeros.
+    std::vector<kiln::onnx::Tensor> inputs;
+    for (const kiln::onnx::ValueInfo& in : session.inputs()) {
+      kiln::onnx::Tensor t;
       t.shape = {1, features};
-      t.data.assign(size_t(features), value);
+      t.dtype = in.dtype.empty() ? "float32" : in.dtype;
+      if (t.dtype == "float32") t.data.assign(size_t(features), value);
+      else t = kiln::onnx::Tensor::from_raw(t.dtype, t.shape, std::vector<uint8_t>(size_t(features) * 8).data());
+      inputs.push_back(std::move(t));
     }
     const std::vector<kiln::onnx::Tensor> outputs = session.run(inputs);
     const std::vector<std::string> names = session.output_names();
     for (size_t i = 0; i < outputs.size(); ++i) {
-      std::printf("%s: [", names[i].c_str());
+      std::printf("%s: %s[", names[i].c_str(), outputs[i].dtype.c_str());
       for (size_t d = 0; d < outputs[i].shape.size(); ++d) std::printf(d ? ", %lld" : "%lld", static_cast<long long>(outputs[i].shape[d]));
       std::printf("]");
-      for (size_t k = 0; k < outputs[i].data.size() && k < 4; ++k) std::printf(" %.6f", outputs[i].data[k]);
+      for (size_t k = 0; k < outputs[i].data.size() && k < 4; ++k)  // float32 values (other types: .bytes) std::printf(" %.6f", outputs[i].data[k]);
       std::printf("\n");
     }
     return 0;

@@ -17,7 +17,7 @@ cmake --build "$prefix/examples" -j"${JOBS:-2}" >/dev/null
 "$prefix/examples/train_and_save" "$prefix/model.kiln"
 out=$("$prefix/examples/onnx_inference" tests/fixtures/onnx_models/mlp.onnx 8)
 echo "$out"
-echo "$out" | grep -q '^output: \[1, ' || { echo "onnx_inference printed no [1, ...] output"; exit 1; }
+echo "$out" | grep -q '^output: float32\[1, ' || { echo "onnx_inference printed no [1, ...] output"; exit 1; }
 
 # pkg-config, as a Makefile-based application would build.
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" c++ -std=c++17 -O1 examples/train_and_save.cc \
