@@ -37,8 +37,9 @@ let wasm: WasmModule | null = null;
 let info: BackendInfo | null = null;
 
 export const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
-// A variable specifier keeps bundlers and tsc from resolving Node built-ins in browser builds.
-export const nodeImport = (name: string): Promise<any> => import(name);
+// A variable specifier keeps bundlers and tsc from resolving Node built-ins in
+// browser builds; the comments tell webpack and Vite to leave the call alone.
+export const nodeImport = (name: string): Promise<any> => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 
 function environment(): BackendInfo['environment'] {
   if (isNode) return 'node';
@@ -90,6 +91,45 @@ function loadClassicScript(url: string): Promise<any> {
   });
 }
 
+// Each build's files as literal `new URL('./wasm/...', import.meta.url)`
+// expressions: bundlers (Vite, webpack) find exactly this form, emit the files
+// with the bundle and rewrite the URLs; a computed file name would be invisible
+// to them. Wrapped in functions so only the chosen build's URLs are made.
+const BUILDS = {
+  'kiln-st': () => ({
+    js: new URL('./wasm/kiln-st.js', import.meta.url),
+    wasm: new URL('./wasm/kiln-st.wasm', import.meta.url),
+    worker: null,
+  }),
+  'kiln-st-relaxed': () => ({
+    js: new URL('./wasm/kiln-st-relaxed.js', import.meta.url),
+    wasm: new URL('./wasm/kiln-st-relaxed.wasm', import.meta.url),
+    worker: null,
+  }),
+  'kiln-mt': () => ({
+    js: new URL('./wasm/kiln-mt.js', import.meta.url),
+    wasm: new URL('./wasm/kiln-mt.wasm', import.meta.url),
+    worker: new URL('./wasm/kiln-mt.worker.js', import.meta.url),
+  }),
+  'kiln-mt-relaxed': () => ({
+    js: new URL('./wasm/kiln-mt-relaxed.js', import.meta.url),
+    wasm: new URL('./wasm/kiln-mt-relaxed.wasm', import.meta.url),
+    worker: new URL('./wasm/kiln-mt-relaxed.worker.js', import.meta.url),
+  }),
+};
+
+// The pthread worker's script URL. Vite inlines small assets as data: URLs,
+// and a worker started from one has an opaque origin: it may not load the
+// main script, nor share the threaded build's memory. A blob: URL made from
+// the same text keeps the page's origin.
+function workerScriptUrl(url: URL): string {
+  if (url.protocol !== 'data:') return url.href;
+  const comma = url.href.indexOf(',');
+  const meta = url.href.slice(5, comma), body = url.href.slice(comma + 1);
+  const text = meta.endsWith(';base64') ? atob(body) : decodeURIComponent(body);
+  return URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
+}
+
 async function instantiate(options: ReadyOptions): Promise<WasmModule> {
   const env = environment();
   const isolated = isNode || (globalThis as any).crossOriginIsolated === true;
@@ -114,21 +154,25 @@ async function instantiate(options: ReadyOptions): Promise<WasmModule> {
   if (options.relaxedSimd === true && !relaxedSupported)
     throw new Error('kiln.ready: relaxedSimd was requested but this engine does not support relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
   const relaxed = options.relaxedSimd ?? relaxedSupported;
-  const name = (threaded ? 'kiln-mt' : 'kiln-st') + (relaxed ? '-relaxed' : '');
-  const base = new URL('./wasm/', import.meta.url);
+  const files = BUILDS[((threaded ? 'kiln-mt' : 'kiln-st') + (relaxed ? '-relaxed' : '')) as keyof typeof BUILDS]();
   const config: Record<string, any> = { kilnPoolSize: Math.max(1, threads - 1) };
   let factory: any;
   if (isNode) {
     const { createRequire } = await nodeImport('node:module');
     const { readFileSync } = await nodeImport('node:fs');
     const { fileURLToPath } = await nodeImport('node:url');
-    factory = createRequire(import.meta.url)(fileURLToPath(new URL(`${name}.js`, base)));
+    factory = createRequire(import.meta.url)(fileURLToPath(files.js));
     // Emscripten 3.1.6 would fetch() a file path in Node: hand it the bytes.
-    config.wasmBinary = readFileSync(fileURLToPath(new URL(`${name}.wasm`, base)));
+    config.wasmBinary = readFileSync(fileURLToPath(files.wasm));
   } else {
-    const jsUrl = new URL(`${name}.js`, base).href;
+    const jsUrl = files.js.href;
     factory = await loadClassicScript(jsUrl);
-    config.locateFile = (path: string) => new URL(path, base).href;
+    // Emscripten asks for the .wasm and the pthread worker script by their
+    // build names; a bundler may have renamed and moved both.
+    config.locateFile = (path: string) =>
+      path.endsWith('.worker.js') && files.worker
+        ? workerScriptUrl(files.worker)
+        : (path.endsWith('.wasm') ? files.wasm : new URL(path, files.js)).href;
     config.mainScriptUrlOrBlob = jsUrl;
   }
   const m: WasmModule = await factory(config);
