@@ -74,11 +74,7 @@ export function relaxedSimdSupported(): boolean {
 function loadClassicScript(url: string): Promise<any> {
   const g = globalThis as any;
   if (g.createKilnModule && g.__kilnScriptUrl === url) return Promise.resolve(g.createKilnModule);
-  if (typeof g.document === 'undefined') {
-    g.importScripts(url);
-    g.__kilnScriptUrl = url;
-    return Promise.resolve(g.createKilnModule);
-  }
+  if (typeof g.document === 'undefined') return loadScriptInWorker(url);
   return new Promise((resolve, reject) => {
     const script = g.document.createElement('script');
     script.src = url;
@@ -128,6 +124,27 @@ function workerScriptUrl(url: URL): string {
   const meta = url.href.slice(5, comma), body = url.href.slice(comma + 1);
   const text = meta.endsWith(';base64') ? atob(body) : decodeURIComponent(body);
   return URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
+}
+
+// A classic worker has importScripts; a module worker (kiln/worker's) does
+// not, so there the script's text runs through an indirect eval, which like
+// importScripts defines its top-level `var createKilnModule` globally.
+async function loadScriptInWorker(url: string): Promise<any> {
+  const g = globalThis as any;
+  if (typeof g.importScripts === 'function') {
+    try {
+      g.importScripts(url);
+      g.__kilnScriptUrl = url;
+      return g.createKilnModule;
+    } catch (e) {
+      if (!(e instanceof TypeError)) throw e;  // a module worker refuses importScripts with a TypeError
+    }
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`kiln: could not load ${url} (HTTP ${response.status})`);
+  (0, eval)(`${await response.text()}\n//# sourceURL=${url}`);
+  g.__kilnScriptUrl = url;
+  return g.createKilnModule;
 }
 
 async function instantiate(options: ReadyOptions): Promise<WasmModule> {

@@ -81,6 +81,9 @@ function checkResult(r, isolated) {
   assert.equal(r.losses.length, 5);
   assert.ok(r.losses[4] < r.losses[0], `losses ${r.losses}`);
   for (let i = 0; i < 4; i++) assert.ok(Math.abs(r.onnx[i] - r.layers[i]) < 1e-5, `onnx ${r.onnx} layers ${r.layers}`);
+  assert.equal(r.worker.environment, 'worker');
+  assert.equal(r.worker.variant, r.variant);
+  assert.deepEqual(r.worker.y, r.layers);
 }
 
 for (const [name, builder] of [['Vite', buildWithVite], ['webpack', buildWithWebpack]]) {

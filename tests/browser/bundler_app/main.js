@@ -2,8 +2,10 @@
 // Vite and by webpack (tests/browser/bundlers.test.mjs): it loads the engine,
 // trains a dense layer a few steps, and runs the same model through the ONNX
 // runtime after exporting it, so the Layers API and kiln.onnx both run from
-// the bundle.
+// the bundle; then it predicts with the same weights in worker mode
+// (kiln/worker: the bundler must also bundle the worker and its imports).
 import * as kiln from 'kiln';
+import { startWorker } from 'kiln/worker';
 
 async function main() {
   const info = await kiln.ready();
@@ -16,7 +18,13 @@ async function main() {
   const history = await model.fit(x, kiln.tensor([[0, 1], [1, 0]], [2, 2]), { epochs: 5, batchSize: 2 });
   const session = await kiln.onnx.load(await kiln.onnx.export(model));
   const onnx = await session.run({ [session.inputNames[0]]: x });
+  const remote = await startWorker();
+  const copy = await remote.loadModel(await model.save());
+  const inWorker = await (await copy.predict(await remote.tensor(await x.data(), [2, 3]))).data();
+  const workerBackend = remote.backend;
+  remote.terminate();
   return {
+    worker: { variant: workerBackend.variant, environment: workerBackend.environment, y: Array.from(inWorker) },
     variant: info.variant,
     threads: info.threads,
     before,
