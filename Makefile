@@ -8,7 +8,7 @@ EMCMAKE_VARIANTS := st mt
 
 .PHONY: all setup native wasm js package demo test test-cpp test-package test-js test-browser \
         test-sanitize test-sanitize-ci fuzz \
-        fixtures torchvision-models zoo-models bench-mlp bench-cnn-rnn bench-onnx bench-graph-models bench-zoo bench-zoo-browser clean serve
+        fixtures torchvision-models zoo-models bench-mlp bench-cnn-rnn bench-onnx bench-graph-models bench-zoo bench-zoo-browser bench-cold-start clean serve
 
 all: native wasm js
 
@@ -26,9 +26,12 @@ wasm:
 	  $(EMSDK_ENV) cmake --build build-wasm-$$v -j$(JOBS) || exit 1; \
 	done
 
-# TypeScript -> lib/, plus the wasm variants (each also as a relaxed-SIMD build) in lib/wasm/.
+# TypeScript -> build/js (type-checked; declarations to lib/), bundled by esbuild
+# into lib/index.js, worker.js, worker_main.js; the wasm variants (each also
+# as a relaxed-SIMD build) in lib/wasm/.
 js: wasm
 	npx tsc -p .
+	node scripts/bundle_js.mjs
 	mkdir -p lib/wasm
 	for s in '' -relaxed; do \
 	  cp build-wasm-st/kiln-st$$s.js build-wasm-st/kiln-st$$s.wasm lib/wasm/ && \
@@ -142,6 +145,11 @@ bench-zoo: setup js zoo-models
 
 bench-zoo-browser: setup js zoo-models
 	node bench/run_zoo.mjs --browser
+
+# Page load to first prediction in headless Chromium: Kiln vs TF.js (an MLP) and
+# ONNX Runtime Web (MobileNetV2); writes bench/results/cold-start.json and docs/BENCH_COLD_START.md.
+bench-cold-start: setup js torchvision-models
+	node bench/run_cold_start.mjs
 
 serve: js torchvision-models
 	node scripts/serve.mjs --port 8080

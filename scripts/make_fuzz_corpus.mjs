@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as kiln from '../lib/index.js';
-import { heapU8, mod } from '../lib/backend.js';
+const { heapU8, wasmModule: mod } = kiln.internals;
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = process.argv[2] ?? join(ROOT, 'build-asan-clang/corpus');

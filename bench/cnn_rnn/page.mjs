@@ -1,4 +1,5 @@
 // Page side of the CNN / RNN benchmark: see page.html.
+import { loadScript } from '../common/page_loading.mjs';
 import { FULL_PROTOCOL, MODELS, MODEL_IDS, QUICK_PROTOCOL } from './models.mjs';
 
 const params = new URLSearchParams(location.search);
@@ -11,16 +12,6 @@ const log = (s) => {
   console.log(s);
   logEl.textContent += `${s}\n`;
 };
-
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = src;
-    s.onload = resolve;
-    s.onerror = () => reject(new Error(`could not load ${src}`));
-    document.head.appendChild(s);
-  });
-}
 
 async function run() {
   const protocol = quick ? QUICK_PROTOCOL : FULL_PROTOCOL;

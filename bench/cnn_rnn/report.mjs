@@ -197,7 +197,7 @@ export function renderMarkdown(doc) {
   if (doc.build?.measured) {
     const b = doc.build.measured;
     const id = (f) => (b[f] ? `\`${f}\` ${b[f].sha256} (built ${b[f].mtime})` : `\`${f}\` missing`);
-    push(`- **Kiln build measured** (sha256 prefix): ${['lib/wasm/kiln-st.wasm', 'lib/wasm/kiln-mt.wasm', 'lib/layers.js'].map(id).join(', ')}` +
+    push(`- **Kiln build measured** (sha256 prefix): ${['lib/wasm/kiln-st.wasm', 'lib/wasm/kiln-mt.wasm', 'lib/index.js'].map(id).join(', ')}` +
       (doc.build.snapshot ? '; the engines ran from a copy of `lib/` taken at the start, so the whole run measured this one build' +
         (doc.build.rebuiltDuringRun?.length ? ` (the repo's \`lib/\` was rebuilt meanwhile: ${doc.build.rebuiltDuringRun.join(', ')})` : '') : '') + '.');
   }

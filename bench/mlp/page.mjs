@@ -1,4 +1,5 @@
 // Page side of the MLP benchmark: see page.html.
+import { loadScript } from '../common/page_loading.mjs';
 import { FULL_GRID, FULL_PROTOCOL, QUICK_GRID, QUICK_PROTOCOL, cellsOf } from './common.mjs';
 
 const params = new URLSearchParams(location.search);
@@ -10,16 +11,6 @@ const log = (s) => {
   console.log(s);
   logEl.textContent += `${s}\n`;
 };
-
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = src;
-    s.onload = resolve;
-    s.onerror = () => reject(new Error(`could not load ${src}`));
-    document.head.appendChild(s);
-  });
-}
 
 async function run() {
   const cells = cellsOf(quick ? QUICK_GRID : FULL_GRID);

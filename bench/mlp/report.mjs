@@ -185,7 +185,7 @@ export function renderMarkdown(doc) {
   push('');
 
   push('## Download size (gzip -9)', '');
-  push(`Measured with node:zlib (\`gzipSync\`, level 9) on each file separately; totals are sums. Files: Kiln's \`lib/*.js\` and \`lib/wasm/*\`; ` +
+  push(`Measured with node:zlib (\`gzipSync\`, level 9) on each file separately; totals are sums. Files: Kiln's \`lib/index.js\` and \`lib/wasm/*\`; ` +
     'TF.js\'s `tf.min.js` (the full union bundle: layers, converter, data, cpu and webgl backends) and `tf-backend-wasm.min.js` with its `.wasm` files.', '');
   push(row(['download', 'files', 'raw', 'gzip -9']), row(['---', '---', '---:', '---:']));
   for (const b of [...doc.sizes.kiln.bundles, ...doc.sizes.tfjs.bundles])

@@ -19,7 +19,8 @@ function bundle(name, files, note) {
 
 /** Per-file sizes and the totals a page downloads for each Kiln variant / TF.js wasm flavour. */
 export function downloadSizes(root) {
-  const libJs = readdirSync(join(root, 'lib')).filter((f) => f.endsWith('.js')).sort().map((f) => `lib/${f}`);
+  // The API is one bundle (scripts/bundle_js.mjs); lib/worker*.js load only in worker mode.
+  const libJs = ['lib/index.js'];
   const kilnFiles = [...libJs, 'lib/wasm/kiln-st.js', 'lib/wasm/kiln-st.wasm', 'lib/wasm/kiln-mt.js', 'lib/wasm/kiln-mt.wasm',
     'lib/wasm/kiln-mt.worker.js'].map((p) => fileSize(root, p));
   const k = (p) => kilnFiles.find((f) => f.path === p);
@@ -36,10 +37,10 @@ export function downloadSizes(root) {
       files: kilnFiles,
       bundles: [
         bundle('kiln, single-threaded page', [...api, k('lib/wasm/kiln-st.js'), k('lib/wasm/kiln-st.wasm')],
-          'lib/*.js + kiln-st.js + kiln-st.wasm (what a page that is not cross-origin isolated loads)'),
+          'lib/index.js + kiln-st.js + kiln-st.wasm (what a page that is not cross-origin isolated loads)'),
         bundle('kiln, threaded page', [...api, k('lib/wasm/kiln-mt.js'), k('lib/wasm/kiln-mt.wasm'), k('lib/wasm/kiln-mt.worker.js')],
-          'lib/*.js + kiln-mt.js + kiln-mt.wasm + kiln-mt.worker.js (cross-origin-isolated page)'),
-        bundle('kiln, every file', kilnFiles, 'lib/*.js + lib/wasm/* (both variants; the npm package)'),
+          'lib/index.js + kiln-mt.js + kiln-mt.wasm + kiln-mt.worker.js (cross-origin-isolated page)'),
+        bundle('kiln, every file', kilnFiles, 'lib/index.js + lib/wasm/* (both variants; the npm package)'),
       ],
     },
     tfjs: {

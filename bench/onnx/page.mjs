@@ -4,6 +4,7 @@
 // first output; its parts are reported too. The input image and the expected
 // output are fetched before the clock starts. `blank` loads nothing: the
 // renderer's memory baseline.
+import { fetchBytes } from '../common/page_loading.mjs';
 import { MODELS, inputShape, maxRelErr, median } from './models.mjs';
 
 const params = new URLSearchParams(location.search);
@@ -22,11 +23,6 @@ async function f32(url) {
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return new Float32Array(await r.arrayBuffer());
-}
-async function bytesOf(url) {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return new Uint8Array(await r.arrayBuffer());
 }
 
 // Each engine: init() -> info; load(bytes) -> session; run(session, input) -> output values.
@@ -83,7 +79,7 @@ async function run() {
   const t0 = now();
   const info = await e.init();
   const tInit = now();
-  const bytes = await bytesOf(`${TV}${modelId}.onnx`);
+  const bytes = await fetchBytes(`${TV}${modelId}.onnx`);
   const tFetched = now();
   const h = await e.load(bytes);
   const tLoaded = now();

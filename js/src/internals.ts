@@ -4,6 +4,10 @@
 import { mod, coreError, heapF32, copyIn, alloc, free } from './backend.js';
 import { ACTIVATIONS, ActivationName, codeOf } from './codes.js';
 
+// The loaded emscripten module and a view of its memory (the fuzz-corpus
+// script reads what the core was handed).
+export { mod as wasmModule, heapU8 } from './backend.js';
+
 export interface GemmArgs {
   transA?: boolean;
   transB?: boolean;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "expect_error.h"
 #include "io/onnx_writer.h"
 #include "kiln/kiln.h"
 #include "onnx_reference.h"
@@ -44,18 +45,10 @@ TEST(OnnxModels, PytorchCnnMatches) { expect_matches_torch("cnn"); }
 TEST(OnnxModels, BadInputsAndFilesThrowClearErrors) {
   const std::vector<uint8_t> bytes = read_bytes(std::string(KILN_FIXTURE_DIR) + "/onnx_models/mlp.onnx");
   onnx::Session s = onnx::Session::load(bytes.data(), bytes.size());
-  auto message = [](auto fn) {
-    try {
-      fn();
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  EXPECT_NE(message([&] { s.run({{{2, 3}, std::vector<float>(6)}}); }).find("dimension 1 must be 8"), std::string::npos);
-  EXPECT_NE(message([&] { s.run({{{2, 8}, std::vector<float>(5)}}); }).find("has 5 values"), std::string::npos);
-  EXPECT_NE(message([&] { s.run({}); }).find("1 input(s), got 0"), std::string::npos);
-  EXPECT_NE(message([&] { onnx::Session::load(bytes.data(), bytes.size() / 2); }).find("invalid ONNX model"), std::string::npos);
+  EXPECT_NE(error_of([&] { s.run({{{2, 3}, std::vector<float>(6)}}); }).find("dimension 1 must be 8"), std::string::npos);
+  EXPECT_NE(error_of([&] { s.run({{{2, 8}, std::vector<float>(5)}}); }).find("has 5 values"), std::string::npos);
+  EXPECT_NE(error_of([&] { s.run({}); }).find("1 input(s), got 0"), std::string::npos);
+  EXPECT_NE(error_of([&] { onnx::Session::load(bytes.data(), bytes.size() / 2); }).find("invalid ONNX model"), std::string::npos);
 }
 
 }  // namespace
@@ -136,22 +129,14 @@ TEST(OnnxModels, TypedInputsOfTheWrongDtypeOrSizeAreRefused) {
   const onnx::Session s = onnx::Session::load(bytes.data(), bytes.size());
   const int64_t ids[3] = {1, 2, 3};
   const uint8_t mask[3] = {1, 0, 1};
-  auto message = [](auto fn) {
-    try {
-      fn();
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   const onnx::Tensor floats{{1, 3}, {1.f, 2.f, 3.f}};
-  EXPECT_NE(message([&] { s.run({floats, onnx::Tensor::from_raw("bool", {1, 3}, mask)}); }).find("must be int64, got float32"), std::string::npos);
+  EXPECT_NE(error_of([&] { s.run({floats, onnx::Tensor::from_raw("bool", {1, 3}, mask)}); }).find("must be int64, got float32"), std::string::npos);
   onnx::Tensor short_ids = onnx::Tensor::from_raw("int64", {1, 3}, ids);
   short_ids.bytes.resize(20);
-  EXPECT_NE(message([&] { s.run({short_ids, onnx::Tensor::from_raw("bool", {1, 3}, mask)}); }).find("has 20 bytes (not whole elements)"), std::string::npos);
-  EXPECT_NE(message([&] { onnx::Tensor::from_raw("complex64", {1}, ids); }).find("unknown or unsupported dtype 'complex64'"), std::string::npos);
-  EXPECT_NE(message([&] { onnx::Tensor::from_raw("string", {1}, ids); }).find("unsupported dtype 'string'"), std::string::npos);
-  EXPECT_NE(message([&] { onnx::Session::load_file("/nonexistent/model.onnx"); }).find("cannot open /nonexistent/model.onnx"), std::string::npos);
+  EXPECT_NE(error_of([&] { s.run({short_ids, onnx::Tensor::from_raw("bool", {1, 3}, mask)}); }).find("has 20 bytes (not whole elements)"), std::string::npos);
+  EXPECT_NE(error_of([&] { onnx::Tensor::from_raw("complex64", {1}, ids); }).find("unknown or unsupported dtype 'complex64'"), std::string::npos);
+  EXPECT_NE(error_of([&] { onnx::Tensor::from_raw("string", {1}, ids); }).find("unsupported dtype 'string'"), std::string::npos);
+  EXPECT_NE(error_of([&] { onnx::Session::load_file("/nonexistent/model.onnx"); }).find("cannot open /nonexistent/model.onnx"), std::string::npos);
   // The session still runs.
   EXPECT_EQ(s.run({onnx::Tensor::from_raw("int64", {1, 3}, ids), onnx::Tensor::from_raw("bool", {1, 3}, mask)}).size(), 3u);
 }
