@@ -1,8 +1,10 @@
 // The demo page: wires the backend panel, the training controls and plot,
 // the drawing pad and the test-digit strip together. The pieces live in
 // their own modules; this file holds the page's state and event handlers.
+// The engine runs in a Web Worker (kiln/worker): training never blocks the
+// page, and the pad stays responsive; every engine call is awaited.
 //   URL parameters for quick runs: epochs, trainLimit, testLimit, batchSize.
-import * as kiln from '/lib/index.js';
+import { startWorker } from '/lib/worker.js';
 import { loadMnistFetch } from './mnist.js';
 import { buildModel, trainModel, predict } from './mnist_model.js';
 import { TrainingPlot } from './training_plot.js';
@@ -28,6 +30,7 @@ const pad = new DrawPad($('pad'), { onStrokeEnd: () => classify() });
 let model = null;       // the trained model, used by the pad and the strip
 let training = null;    // the model being trained (for Stop)
 let mnist = null;       // Promise of the data set, loaded on the first Train
+let kiln = null;        // the engine in its worker (kiln/worker), once started
 
 async function train() {
   const epochs = Number($('epochs').value);
@@ -45,7 +48,7 @@ async function train() {
     $('test-acc').textContent = '–';
     $('test-acc').dataset.value = '';
     setStatus(`Training on ${data.train.n} images, testing on ${data.test.n}…`);
-    training = buildModel(kiln);
+    training = await buildModel(kiln);
     $('stop').disabled = false;
     const result = await trainModel(kiln, training, data, {
       epochs, batchSize: settings.batchSize, ...trainingReadouts(plot, { epochs, perEpoch, msDigits: 2 }),
@@ -53,8 +56,8 @@ async function train() {
     model = training;
     showTrainingResult(result, total, 2);
     setStatus(`Done: ${percent(result.testAccuracy)} on the test set. Draw a digit!`);
-    showStrip(data.test);
-    classify();
+    await showStrip(data.test);
+    await classify();
     setState('trained');
   } catch (e) {
     fail(e);
@@ -66,26 +69,26 @@ async function train() {
   }
 }
 
-function predictClasses(images, n) {
-  const probs = predict(kiln, model, images, n);
+async function predictClasses(images, n) {
+  const probs = await predict(kiln, model, images, n);
   return Array.from({ length: n }, (_, i) => {
     const row = probs.subarray(i * 10, i * 10 + 10);
     return row.indexOf(Math.max(...row));
   });
 }
 
-function showStrip(test) {
+async function showStrip(test) {
   const start = Math.floor(Math.random() * Math.max(1, test.n - STRIP_SIZE));
   const n = Math.min(STRIP_SIZE, test.n);
   const images = test.images.subarray(start * 784, (start + n) * 784);
   renderDigitStrip($('strip'), {
-    images, labels: test.labels.subarray(start, start + n), predictions: predictClasses(images, n),
+    images, labels: test.labels.subarray(start, start + n), predictions: await predictClasses(images, n),
     onPick: (pixels) => { pad.clear(); pad.paintImage(pixels); classify(); },
   });
 }
 
 /** Classifies the pad: preprocesses it like MNIST, shows the input, the digit and the probabilities. */
-function classify() {
+async function classify() {
   const input = toMnistInput(grayFromCanvas($('pad')));
   if (!input) {
     clearResult();
@@ -97,7 +100,7 @@ function classify() {
     if (document.body.dataset.state !== 'training') setStatus('Train the model first, then it can classify your digit.');
     return;
   }
-  const probs = Array.from(predict(kiln, model, input));
+  const probs = Array.from(await predict(kiln, model, input));
   const best = probs.indexOf(Math.max(...probs));
   $('prediction').textContent = String(best);
   $('prediction').dataset.digit = String(best);
@@ -111,12 +114,13 @@ function clearResult() {
   bars.clear();
 }
 
-function main() {
+async function main() {
   fillEpochChoices(EPOCH_CHOICES, settings.epochs);
   clearResult();
   $('classify').addEventListener('click', classify);
   $('clear').addEventListener('click', () => { pad.clear(); clearResult(); });
-  startTrainingPage(kiln, { train, training: () => training, readyText: 'Ready: press Train.' });
+  const engine = startWorker({ quiet: true }).then((k) => { kiln = k; return k; });
+  startTrainingPage({ ready: () => engine.then((k) => k.backend) }, { train, training: () => training, readyText: 'Ready: press Train.' });
 }
 
 window.addEventListener('unhandledrejection', (e) => fail(e.reason));

@@ -14,7 +14,7 @@ export const percent = (v) => `${(100 * v).toFixed(2)}%`;
 
 // The MLP and CNN pages' backend panel, #backend: [dd id, label]; the last row spans the panel.
 const BACKEND_ROWS = [['variant', 'Backend'], ['threads', 'Threads'], ['simd', 'SIMD'], ['gemm', 'GEMM kernel'],
-  ['isolated', 'Cross-origin isolated'], ['reason', 'Why this variant']];
+  ['where', 'Runs in'], ['isolated', 'Cross-origin isolated'], ['reason', 'Why this variant']];
 
 function renderBackendPanel() {
   for (const [i, [id, label]] of BACKEND_ROWS.entries()) {
@@ -36,6 +36,7 @@ export function showBackend(info) {
     threads: String(info.threads),
     simd: info.simd ? 'SIMD128' : 'no',
     gemm: info.gemmKernel,
+    where: info.environment === 'worker' ? 'a Web Worker (the page never waits)' : 'the page\'s main thread',
     isolated: self.crossOriginIsolated ? 'yes' : 'no',
     reason: info.reason,
   };
@@ -89,8 +90,9 @@ export function showTrainingResult(result, total, msDigits) {
 
 /**
  * Renders the backend panel, wires #train to `train` and #stop to the model
- * `training()` returns, then waits for the backend, shows it and enables
- * Train with `readyText`.
+ * `training()` returns, then waits for the backend (`kiln.ready()`: the
+ * module's, or any function giving its info), shows it and enables Train
+ * with `readyText`.
  */
 export async function startTrainingPage(kiln, { train, training, readyText }) {
   renderBackendPanel();

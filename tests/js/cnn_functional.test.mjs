@@ -18,7 +18,7 @@ test('every kiln.layers factory names a layer class the core has, and the revers
 
 test('a small CNN learns MNIST digits (conv, pooling, batch norm, dropout)', async () => {
   const { train, test: held } = await loadMnistNode({ trainLimit: 2000, testLimit: 500 });
-  const tr = toTensors(kiln, train), te = toTensors(kiln, held);
+  const tr = await toTensors(kiln, train), te = await toTensors(kiln, held);
   const model = kiln.sequential({ seed: 1, layers: [
     kiln.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, activation: 'relu' }),
     kiln.layers.batchNormalization(),
