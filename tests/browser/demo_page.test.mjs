@@ -45,8 +45,10 @@ test('demo page: live MNIST training, then classifies drawn digits', { timeout: 
     variant: document.getElementById('variant').textContent,
     isolated: document.getElementById('isolated').textContent,
     reason: document.getElementById('reason').textContent,
+    where: document.getElementById('where').textContent,
   }));
-  assert.deepEqual(backend, { variant: 'wasm-simd128-threads', isolated: 'yes', reason: 'the page is cross-origin isolated' });
+  assert.deepEqual(backend, { variant: 'wasm-simd128-threads', isolated: 'yes', reason: 'the page is cross-origin isolated',
+    where: 'a Web Worker (the page never waits)' });
   assert.equal(await page.inputValue('#epochs'), '1');
 
   // Train: the plot must fill in while training runs, not only at the end.

@@ -111,3 +111,15 @@ test('an ONNX session in the worker takes and returns typed tensors', async () =
   await session.dispose();
   local.dispose();
 });
+
+test('model.stopTraining = true from the page (a Stop button) ends a fit in the worker after the current batch', async () => {
+  const model = await kiln.sequential({ layers: [await kiln.layers.dense({ units: 3, inputShape: [5] })] });
+  await model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+  let batches = 0;
+  const h = await model.fit(await kiln.tensor(X, [8, 5]), await kiln.tensor(Y, [8, 3]), {
+    epochs: 50, batchSize: 2,
+    callbacks: { onBatchEnd: () => { if (++batches === 6) model.stopTraining = true; } },
+  });
+  assert.equal(batches, 6);
+  assert.equal(h.history.loss.length, 2, 'epoch 1 whole, epoch 2 cut after its second batch');
+});
