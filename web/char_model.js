@@ -1,7 +1,8 @@
 // A character-level language model: an LSTM reads `window` characters and
 // predicts the next one; sampling feeds its own choices back. Text in,
 // samples out; used by the LSTM demo page (web/lstm.html) and its tests.
-// Works in Node and browsers.
+// Works in Node and browsers; every engine call is awaited, so `kiln` may be
+// the module or kiln/worker's engine.
 
 /** Vocabulary and index sequence of a text (runs of whitespace become one space). */
 export function prepareText(raw) {
@@ -26,13 +27,13 @@ export function makeWindows(ids, window, stride, from = 0, to = ids.length) {
   return { x, y, count };
 }
 
-export function buildCharModel(kiln, { vocab, window, units = 128, embed = 24, seed = 1, learningRate = 0.01 }) {
-  const model = kiln.sequential({ seed, layers: [
-    kiln.layers.embedding({ inputDim: vocab, outputDim: embed, inputLength: window }),
-    kiln.layers.lstm({ units, recurrentActivation: 'sigmoid', unitForgetBias: true }),
-    kiln.layers.dense({ units: vocab, activation: 'softmax' }),
+export async function buildCharModel(kiln, { vocab, window, units = 128, embed = 24, seed = 1, learningRate = 0.01 }) {
+  const model = await kiln.sequential({ seed, layers: [
+    await kiln.layers.embedding({ inputDim: vocab, outputDim: embed, inputLength: window }),
+    await kiln.layers.lstm({ units, recurrentActivation: 'sigmoid', unitForgetBias: true }),
+    await kiln.layers.dense({ units: vocab, activation: 'softmax' }),
   ] });
-  model.compile({ optimizer: kiln.train.adam(learningRate), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  await model.compile({ optimizer: await kiln.train.adam(learningRate), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   return model;
 }
 
@@ -47,17 +48,17 @@ export function sampleIndex(probs, temperature, random = Math.random) {
 }
 
 /** Continues `seedText` (at least `window` characters of the vocabulary) by `length` sampled characters. */
-export function sampleText(kiln, model, prepared, { seedText, window, length = 200, temperature = 0.5, random = Math.random }) {
+export async function sampleText(kiln, model, prepared, { seedText, window, length = 200, temperature = 0.5, random = Math.random }) {
   const ids = Array.from(seedText.slice(-window), (c) => prepared.index.get(c) ?? 0);
   let out = '';
   const x = new Float32Array(window);
   for (let k = 0; k < length; k++) {
     x.set(ids.slice(-window));
-    const input = kiln.tensor(x, [1, window]);
-    const probs = model.predict(input);
-    const next = sampleIndex(probs.dataSync(), temperature, random);
-    input.dispose?.();
-    probs.dispose?.();
+    const input = await kiln.tensor(x, [1, window]);
+    const probs = await model.predict(input);
+    const next = sampleIndex(await probs.data(), temperature, random);
+    await input.dispose();
+    await probs.dispose();
     ids.push(next);
     out += prepared.chars[next];
   }

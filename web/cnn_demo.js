@@ -3,7 +3,9 @@
 // show the test accuracy and a grid of the test images the model gets wrong.
 //   URL parameters for quick runs: dataset (mnist | fashion), epochs,
 //   batchSize, trainLimit, testLimit.
-import * as kiln from '/lib/index.js';
+// The engine runs in a Web Worker (kiln/worker), so the page stays responsive
+// while the CNN trains; every engine call is awaited.
+import { startWorker } from '/lib/worker.js';
 import { loadMnistFetch } from './mnist.js';
 import { loadFashionMnistFetch } from './fashion_mnist.js';
 import { DATASETS, trainCnn, predictCnn, misclassified } from './cnn_model.js';
@@ -30,6 +32,7 @@ const loaded = {};      // data set name -> Promise of {train, test}, loaded on 
 
 const plot = new TrainingPlot($('plot'));
 let training = null;    // the model being trained (for Stop)
+let kiln = null;        // the engine in its worker, once started
 
 function clearResults() {
   $('epoch-table').tBodies[0].replaceChildren();
@@ -67,7 +70,7 @@ async function train() {
 
     setStatus('Finding the misclassified test images…');
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));  // let the status paint
-    const probs = predictCnn(kiln, model, data.test.images, dataset, data.test.n);
+    const probs = await predictCnn(kiln, model, data.test.images, dataset, data.test.n);
     const mistakes = misclassified(probs, data.test.labels);
     renderMistakeGrid($('mistakes'), { images: data.test.images, mistakes: mistakes.slice(0, MAX_MISTAKES), classes });
     $('mistakes').dataset.count = String(mistakes.length);
@@ -78,7 +81,7 @@ async function train() {
   } catch (e) {
     fail(e);
   } finally {
-    model?.dispose();
+    await model?.dispose();
     training = null;
     for (const id of ['train', 'epochs', 'dataset']) $(id).disabled = false;
     $('stop').disabled = true;
@@ -88,7 +91,9 @@ async function train() {
 function main() {
   $('dataset').value = settings.dataset;
   fillEpochChoices(EPOCH_CHOICES, settings.epochs);
-  startTrainingPage(kiln, { train, training: () => training, readyText: 'Ready: pick a data set and press Train.' });
+  const engine = startWorker({ quiet: true }).then((k) => { kiln = k; return k; });
+  startTrainingPage({ ready: () => engine.then((k) => k.backend) }, { train, training: () => training,
+    readyText: 'Ready: pick a data set and press Train.' });
 }
 
 window.addEventListener('unhandledrejection', (e) => fail(e.reason));

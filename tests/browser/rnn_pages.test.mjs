@@ -44,7 +44,9 @@ test('LSTM demo page trains, samples, and recurrent layers learn addition in Chr
 
   for (const cell of ['lstm', 'gru']) {
     const r = await page.evaluate(async (cell) => {
+      // The page's engine is in its worker; this check uses the module on the main thread.
       const kiln = await import('/lib/index.js');
+      await kiln.ready({ quiet: true });
       const { trainAddition } = await import('/web/addition_task.js');
       const { accuracy, seconds } = await trainAddition(kiln, { cell, epochs: 15 });
       return { accuracy, seconds };

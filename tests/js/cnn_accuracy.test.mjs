@@ -24,7 +24,7 @@ for (const run of RUNS) {
     const r = await trainCnn(kiln, data, run.options);
     const seconds = (performance.now() - t0) / 1000;
     // evaluate's accuracy against the predictions' argmax, counted here.
-    const wrong = misclassified(predictCnn(kiln, r.model, data.test.images, run.dataset), data.test.labels).length;
+    const wrong = misclassified(await predictCnn(kiln, r.model, data.test.images, run.dataset), data.test.labels).length;
     r.model.dispose();
     t.diagnostic(`${run.name}: test accuracy ${(100 * r.testAccuracy).toFixed(2)}% (loss ${r.testLoss.toFixed(4)}, ` +
       `${wrong} of 10000 wrong); ${describeRun(run)}; training ${(r.trainMs / 1000).toFixed(1)} s ` +
