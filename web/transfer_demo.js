@@ -4,8 +4,9 @@
 // plot, then the pad's drawing classified. ?auto=1 draws the examples itself
 // (circles, lines, crosses with random jitter), trains, classifies held-out
 // drawings and reports the accuracy in body[data-auto-accuracy].
+// The engine runs in a Web Worker (kiln/worker): every engine call is awaited.
 //   URL parameters: epochs, model (URL of an ONNX network), size (its input), auto, perClass (auto).
-import * as kiln from '/lib/index.js';
+import { startWorker } from '/lib/worker.js';
 import { DrawPad } from './draw_pad.js';
 import { TrainingPlot } from './training_plot.js';
 import { mulberry32 } from './random.js';
@@ -26,6 +27,7 @@ const pad = new DrawPad($('pad'), { lineWidth: 16 });
 const plot = new TrainingPlot($('plot'));
 const scratch = Object.assign(document.createElement('canvas'), { width: settings.size, height: settings.size });
 let networkBytes = null, model = null;
+let kiln = null;  // the engine in its worker
 
 function className(k) { return $(`class-${k}`).value || CLASS_NAMES[k]; }
 
@@ -71,7 +73,8 @@ async function train() {
   $('stop').disabled = false;
   setState('training');
   try {
-    model?.dispose();
+    await model?.dispose();
+    model = null;
     setStatus('Loading the network…');
     model = await transferModel(kiln, networkBytes, { size: settings.size, classes: CLASS_NAMES.length });
     const image = 3 * settings.size * settings.size;
@@ -80,8 +83,8 @@ async function train() {
       x.set(e.x, i * image);
       y[i * CLASS_NAMES.length + e.k] = 1;
     });
-    const xs = kiln.tensor(x, [examples.length, 3, settings.size, settings.size]);
-    const ys = kiln.tensor(y, [examples.length, CLASS_NAMES.length]);
+    const xs = await kiln.tensor(x, [examples.length, 3, settings.size, settings.size]);
+    const ys = await kiln.tensor(y, [examples.length, CLASS_NAMES.length]);
     const epochs = Number($('epochs').value), batchSize = 16;
     const perEpoch = Math.ceil(examples.length / batchSize);
     plot.reset(epochs * perEpoch);
@@ -97,8 +100,9 @@ async function train() {
         },
       },
     });
-    const [, acc] = model.evaluate(xs, ys);
-    const accuracy = acc.dataSync()[0];
+    const [, acc] = await model.evaluate(xs, ys);
+    const accuracy = (await acc.data())[0];
+    for (const t of [xs, ys, acc]) await t.dispose();
     $('test-acc').textContent = percent(accuracy);
     $('test-acc').dataset.value = String(accuracy);
     $('classify').disabled = false;
@@ -112,8 +116,12 @@ async function train() {
   }
 }
 
-function classify(source = pad.canvas) {
-  const probs = model.predict(kiln.tensor(toInput(source), [1, 3, settings.size, settings.size])).dataSync();
+async function classify(source = pad.canvas) {
+  const x = await kiln.tensor(toInput(source), [1, 3, settings.size, settings.size]);
+  const y = await model.predict(x);
+  const probs = await y.data();
+  await x.dispose();
+  await y.dispose();
   const best = probs.indexOf(Math.max(...probs));
   $('prediction-text').textContent = `${className(best)} (${percent(probs[best])})`;
   $('prediction-text').dataset.class = String(best);
@@ -154,7 +162,7 @@ async function autoRun() {
   for (let i = 0; i < 10; i++)
     for (let k = 0; k < CLASS_NAMES.length; k++, total++) {
       drawShape(k, random);
-      if (classify() === k) right++;
+      if ((await classify()) === k) right++;
     }
   document.body.dataset.autoAccuracy = String(right / total);
   setStatus(`Held-out drawings: ${right} of ${total} right.`);
@@ -173,9 +181,10 @@ async function start() {
   $('files').addEventListener('change', () => addFiles().catch(fail));
   $('train').addEventListener('click', train);
   $('stop').addEventListener('click', () => { if (model) model.stopTraining = true; });
-  $('classify').addEventListener('click', () => classify());
+  $('classify').addEventListener('click', () => classify().catch(fail));
   try {
-    showBackend(await kiln.ready());
+    kiln = await startWorker();
+    showBackend(kiln.backend);
     const response = await fetch(settings.modelUrl);
     if (!response.ok) throw new Error(`cannot load ${settings.modelUrl}: HTTP ${response.status} (run make torchvision-models)`);
     networkBytes = new Uint8Array(await response.arrayBuffer());

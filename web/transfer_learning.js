@@ -40,13 +40,16 @@ export function rgbaToNetworkInput(rgba, size, out = new Float32Array(3 * size *
  * `classes` on the global-average-pooled features. Compiled with Adam.
  */
 export async function transferModel(kiln, onnxBytes, { size = 64, classes, learningRate = 0.005, seed = 1 }) {
+  // Every engine call is awaited: `kiln` may be the module or kiln/worker's engine.
   const base = await kiln.onnx.loadModel(onnxBytes, { inputShapes: [[3, size, size]], seed });
   base.trainable = false;
-  const pooled = base.layers.find((l) => l.className === 'GlobalAveragePooling2D');
+  let pooled = null;
+  for (const layer of await base.layers) if ((await layer.className) === 'GlobalAveragePooling2D') pooled = layer;
   if (!pooled) throw new Error('transferModel: the network has no global average pool to put a head on');
-  const head = kiln.layers.dense({ units: classes, activation: 'softmax', name: 'new_head' }).apply(pooled.output);
-  const model = kiln.model({ inputs: base.input, outputs: head, seed });
-  model.compile({ optimizer: kiln.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  base.dispose();  // the new model holds the weights now
+  const dense = await kiln.layers.dense({ units: classes, activation: 'softmax', name: 'new_head' });
+  const head = await dense.apply(await pooled.output);
+  const model = await kiln.model({ inputs: await base.input, outputs: head, seed });
+  await model.compile({ optimizer: await kiln.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  await base.dispose();  // the new model holds the weights now
   return model;
 }

@@ -106,6 +106,8 @@ export async function startWorker(options: ReadyOptions = {}): Promise<RemoteKil
     if (typeof v === 'function') {
       const handle = handleOf.get(v as object);
       if (handle !== undefined) return handle;
+      if (paths.has(v as object))
+        throw new Error('kiln/worker: a property of a worker object was passed without await (write `await model.input`, not `model.input`)');
       let id = callbackIds.get(v);
       if (id === undefined) {
         id = callbackIds.size + 1;
@@ -173,6 +175,7 @@ export async function startWorker(options: ReadyOptions = {}): Promise<RemoteKil
   // Proxies: a handle (path []) or a property path on it. Reading a property
   // gives a deeper path; calling one sends the call; awaiting a path reads it.
   const handleOf = new WeakMap<object, { __kilnHandle: number; type: string }>();
+  const paths = new WeakSet<object>();  // every proxy: a non-handle one is an unread property path
   function makeProxy(target: number, path: Path, type: string): any {
     const proxy: any = new Proxy(function () {}, {
       get(_, key) {
@@ -204,6 +207,7 @@ export async function startWorker(options: ReadyOptions = {}): Promise<RemoteKil
         return request((id, transfers) => ({ id, kind: 'call', target, path, args: args.map((a) => encode(a, transfers)) }));
       },
     });
+    paths.add(proxy);
     if (path.length === 0 && target !== 0) {
       handleOf.set(proxy, { __kilnHandle: target, type });
       registry.register(proxy, target);

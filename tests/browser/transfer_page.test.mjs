@@ -32,7 +32,9 @@ test('transfer-learning page fine-tunes an imported MobileNetV2 in Chromium', { 
   assert.ok(r.accuracy >= 0.7, `held-out drawings: ${r.accuracy}`);
 
   const fashion = await page.evaluate(async () => {
+    // The page's engine is in its worker; this check uses the module on the main thread.
     const kiln = await import('/lib/index.js');
+    await kiln.ready({ quiet: true });
     const { loadFashionMnistFetch } = await import('/web/fashion_mnist.js');
     const { fashionTransferData } = await import('/web/transfer_data.js');
     const { transferModel } = await import('/web/transfer_learning.js');

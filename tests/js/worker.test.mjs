@@ -92,6 +92,8 @@ test('errors come back with the engine\'s message and the worker stays usable; d
   await assert.rejects(kiln.tensor(new Map()), /a Map made on the page cannot go to the worker/);
   const y = await model.predict(await kiln.tensor([1, 2, 3], [1, 3]));
   assert.deepEqual(await y.shape, [1, 2]);
+  // A property path handed on without await would otherwise be taken for a callback.
+  await assert.rejects(kiln.tensor([0, 0], y.shape), /a property of a worker object was passed without await/);
   await y.dispose();
   await assert.rejects(y.data(), /this Tensor was disposed/);
   const counts = await kiln.memory();
