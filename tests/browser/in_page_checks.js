@@ -1,20 +1,23 @@
 // Runs inside a page (via page.evaluate): the API checks that must hold in a
-// browser too. Returns a summary; throws on the first failure.
+// browser too. Returns a summary; throws on the first failure. Every engine
+// call is awaited, so `kiln` may be the module or kiln/worker's engine (the
+// same checks run both ways).
 export async function inPageChecks(kiln) {
   const fail = (msg) => { throw new Error(msg); };
-  const info = kiln.backendInfo();
-  const x = kiln.tensor(Float32Array.from({ length: 40 }, (_, i) => Math.sin(i)), [8, 5]);
-  const y = kiln.tensor(Float32Array.from({ length: 24 }, (_, i) => (i % 3 === Math.floor(i / 3) % 3 ? 1 : 0)), [8, 3]);
-  const model = kiln.sequential({ seed: 3, layers: [
-    kiln.layers.dense({ units: 16, activation: 'relu', inputShape: [5] }),
-    kiln.layers.dense({ units: 3, activation: 'softmax' }),
+  const values = async (tensorPromise) => (await tensorPromise).data();
+  const info = await kiln.backendInfo();
+  const x = await kiln.tensor(Float32Array.from({ length: 40 }, (_, i) => Math.sin(i)), [8, 5]);
+  const y = await kiln.tensor(Float32Array.from({ length: 24 }, (_, i) => (i % 3 === Math.floor(i / 3) % 3 ? 1 : 0)), [8, 3]);
+  const model = await kiln.sequential({ seed: 3, layers: [
+    await kiln.layers.dense({ units: 16, activation: 'relu', inputShape: [5] }),
+    await kiln.layers.dense({ units: 3, activation: 'softmax' }),
   ] });
-  model.compile({ optimizer: kiln.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  await model.compile({ optimizer: await kiln.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const h = await model.fit(x, y, { epochs: 50, batchSize: 4 });
   if (!(h.history.loss[49] < h.history.loss[0])) fail(`loss did not fall: ${h.history.loss[0]} -> ${h.history.loss[49]}`);
   const bytes = await model.save({ includeOptimizer: true });
   const loaded = await kiln.loadModel(bytes);
-  const a = model.predict(x).dataSync(), b = loaded.predict(x).dataSync();
+  const a = await values(model.predict(x)), b = await values(loaded.predict(x));
   for (let i = 0; i < a.length; i++) if (Object.is(a[i], b[i]) === false) fail(`round trip differs at ${i}`);
   const errors = [];
   for (const bad of [bytes.slice(0, 30), bytes.slice(0, bytes.length - 1), Uint8Array.from({ length: 500 }, (_, i) => (i * 37) & 255)]) {
@@ -22,14 +25,14 @@ export async function inPageChecks(kiln) {
   }
   if (!errors.every((m) => /invalid Kiln model file/.test(m))) fail(`bad files: ${errors.join(' | ')}`);
   // Still working after the rejected files.
-  const again = model.predict(x).dataSync();
+  const again = await values(model.predict(x));
   for (let i = 0; i < a.length; i++) if (again[i] !== a[i]) fail('module state changed after bad files');
   // The reference backend (plain kernels, memory of its own) predicts the same in the page.
   await kiln.setBackend('reference');
   let onReference, placed;
   try {
-    onReference = model.predict(x).dataSync();
-    placed = model.placement().find((p) => p.plan === 'predict').steps;
+    onReference = await values(model.predict(x));
+    placed = (await model.placement()).find((p) => p.plan === 'predict').steps;
   } finally {
     await kiln.setBackend('cpu');
   }

