@@ -43,11 +43,11 @@ const OnnxValueInfo* info(OnnxHandle* h, int io, int i) {
   return in_range(i, list.size()) ? &list[size_t(i)] : nullptr;
 }
 
-// Input i from the caller's type code, dims and bytes; every size is checked
-// before a byte is read, so a lying caller gets an error, not a read out of bounds.
-Status make_feed(const std::string& name, int type, const int* dims, int rank, const void* data, size_t size,
-                 OnnxValue* out) {
-  const std::string where = "input '" + name + "'";
+}  // namespace
+
+namespace kiln {
+Status c_api_tensor(const std::string& where, int type, const int* dims, int rank, const void* data, size_t size,
+                    OnnxValue* out) {
   if (rank < 0) return Status::error(where + ": negative rank " + std::to_string(rank));
   Status s = OnnxValue::make(DataType(type), OnnxShape(dims, dims + rank), out);
   if (!s.ok()) return Status::error(where + ": " + s.message());
@@ -60,7 +60,7 @@ Status make_feed(const std::string& name, int type, const int* dims, int rank, c
       if (out->data<uint8_t>()[k] > 1) return Status::error(where + ": bool elements must be 0 or 1");
   return Status();
 }
-}  // namespace
+}  // namespace kiln
 
 extern "C" {
 
@@ -141,7 +141,7 @@ int kiln_onnx_run(OnnxHandle* h, const int* kinds, const int* counts, const int*
       return c_api_fail(Status::error("input '" + name + "': bad value description"));
     std::vector<OnnxValue> items(static_cast<size_t>(counts[i]));
     for (OnnxValue& item : items) {
-      Status s = make_feed(name, types[t], d, ranks[t], data[t], sizes[t], &item);
+      Status s = c_api_tensor("input '" + name + "'", types[t], d, ranks[t], data[t], sizes[t], &item);
       if (!s.ok()) return c_api_fail(s);
       d += ranks[t++];
     }

@@ -1,0 +1,620 @@
+// The tensor-ops API of TensorFlow.js (tfjs-core): the same names,
+// arguments, broadcasting and result dtypes, each computed by the core's op
+// set (op_runner.ts), never by JavaScript loops over tensor data. Checked op
+// by op against TF.js 4.22 (tests/js/ops_tfjs.test.mjs). The chainable
+// Tensor methods (x.add(y).relu()) are at the end.
+import { DataType, TypedArray } from './dtypes.js';
+import { Attribute, runOp } from './op_runner.js';
+import { Shape, Tensor, TensorLike, tensor } from './tensor.js';
+
+type T = Tensor | TensorLike;
+
+/** A Tensor as it is, anything else converted as TF.js's convertToTensor does (numbers: float32). */
+function $(x: T, what: string, dtype?: DataType): Tensor {
+  if (x instanceof Tensor) return x;
+  if (x === null || x === undefined) throw new Error(`${what}: expected a tensor, got ${x}`);
+  return tensor(x as TensorLike, undefined, dtype);
+}
+
+const one = (what: string, type: string, inputs: (Tensor | null)[], attrs?: Record<string, Attribute>) => runOp(what, type, inputs, attrs)[0];
+const i64 = (values: number[]) => tensor(BigInt64Array.from(values.map((v) => BigInt(Math.trunc(v)))), [values.length], 'int64');
+const isFloat = (d: DataType) => d === 'float32' || d === 'float64' || d === 'float16';
+
+/** Runs `fn` on temporaries and disposes them, whatever happens. */
+function using<R>(temps: Tensor[], fn: () => R): R {
+  try {
+    return fn();
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}
+
+// ---- dtypes -----------------------------------------------------------------
+
+/** The dtype two operands meet in (TF.js's upcastType, extended to Kiln's dtypes). */
+export function upcastType(a: DataType, b: DataType): DataType {
+  if (a === b) return a;
+  if (a === 'float64' || b === 'float64') return 'float64';
+  if (isFloat(a) || isFloat(b)) return 'float32';
+  if (a === 'int64' || b === 'int64' || a === 'uint64' || b === 'uint64') return 'int64';
+  return 'int32';
+}
+
+export function cast(x: T, dtype: DataType): Tensor {
+  const t = $(x, 'kiln.cast');
+  if (t.dtype === dtype) return clone(t);
+  if (!isFloat(t.dtype) || isFloat(dtype) || dtype === 'bool') return one('kiln.cast', 'Cast', [t], { to: { i: onnxCode(dtype) } });
+  // Float to integer: NaN and infinities become 0, as TF.js's typed-array
+  // conversion gives (the core's Cast leaves them undefined, as ONNX does).
+  const finite = isFinite(t), zero = tensor(0, [], t.dtype);
+  return using([finite, zero], () => {
+    const cleaned = one('kiln.cast', 'Where', [finite, t, zero]);
+    return using([cleaned], () => one('kiln.cast', 'Cast', [cleaned], { to: { i: onnxCode(dtype) } }));
+  });
+}
+
+const ONNX_CODES: Record<DataType, number> = {
+  float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13,
+};
+function onnxCode(dtype: DataType): number {
+  const code = ONNX_CODES[dtype];
+  if (code === undefined) throw new Error(`kiln.cast: unknown dtype '${dtype}'`);
+  return code;
+}
+
+/** `t` in `dtype`: itself when it already is (the caller disposes what it made). */
+function as(t: Tensor, dtype: DataType, made: Tensor[]): Tensor {
+  if (t.dtype === dtype) return t;
+  const c = cast(t, dtype);
+  made.push(c);
+  return c;
+}
+
+export function clone(x: T): Tensor {
+  const t = $(x, 'kiln.clone');
+  return new Tensor((t.dataSync() as TypedArray).slice() as TypedArray, t.shape.slice(), t.dtype);
+}
+
+// ---- elementwise ---------------------------------------------------------------
+
+/** A binary op: both operands in their common dtype, broadcast by the core. */
+function binary(name: string, type: string, a: T, b: T, attrs?: Record<string, Attribute>): Tensor {
+  const what = `kiln.${name}`;
+  const x = $(a, what), y = $(b, what);
+  const dtype = upcastType(x.dtype, y.dtype);
+  const made: Tensor[] = [];
+  return using(made, () => one(what, type, [as(x, dtype, made), as(y, dtype, made)], attrs));
+}
+
+export const add = (a: T, b: T) => binary('add', 'Add', a, b);
+export const sub = (a: T, b: T) => binary('sub', 'Sub', a, b);
+export const mul = (a: T, b: T) => binary('mul', 'Mul', a, b);
+export const maximum = (a: T, b: T) => binary('maximum', 'Max', a, b);
+export const minimum = (a: T, b: T) => binary('minimum', 'Min', a, b);
+export const equal = (a: T, b: T) => binary('equal', 'Equal', a, b);
+export const less = (a: T, b: T) => binary('less', 'Less', a, b);
+export const lessEqual = (a: T, b: T) => binary('lessEqual', 'LessOrEqual', a, b);
+export const greater = (a: T, b: T) => binary('greater', 'Greater', a, b);
+export const greaterEqual = (a: T, b: T) => binary('greaterEqual', 'GreaterOrEqual', a, b);
+export function notEqual(a: T, b: T): Tensor {
+  const e = equal(a, b);
+  return using([e], () => one('kiln.notEqual', 'Not', [e]));
+}
+
+/** TF.js's div: integers divide with the floor (floorDiv), floats exactly. */
+export function div(a: T, b: T): Tensor {
+  const x = $(a, 'kiln.div'), y = $(b, 'kiln.div');
+  if (!isFloat(upcastType(x.dtype, y.dtype)) && upcastType(x.dtype, y.dtype) !== 'bool') return floorDiv(x, y);
+  return binary('div', 'Div', x, y);
+}
+
+/**
+ * floor(a / b) as int32, whatever the operands' dtype (TF.js's FloorDiv
+ * kernel); computed in float64, where every int32 quotient is exact.
+ */
+export function floorDiv(a: T, b: T): Tensor {
+  const x = $(a, 'kiln.floorDiv'), y = $(b, 'kiln.floorDiv');
+  const wide = isFloat(upcastType(x.dtype, y.dtype)) ? upcastType(x.dtype, y.dtype) : 'float64';
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const q = one('kiln.floorDiv', 'Div', [as(x, wide, made), as(y, wide, made)]);
+    made.push(q);
+    const f = one('kiln.floorDiv', 'Floor', [q]);
+    made.push(f);
+    return cast(f, 'int32');
+  });
+}
+
+/** TF.js's mod: the remainder takes the divisor's sign (floor modulo). */
+export function mod(a: T, b: T): Tensor {
+  const x = $(a, 'kiln.mod'), y = $(b, 'kiln.mod');
+  const dtype = upcastType(x.dtype, y.dtype);
+  if (!isFloat(dtype)) return binary('mod', 'Mod', x, y, { fmod: { i: 0 } });
+  const d = binary('mod', 'Div', x, y);
+  return using([d], () => {
+    const q = one('kiln.mod', 'Floor', [d]);
+    return using([q], () => {
+      const p = mul(q, y);
+      return using([p], () => sub(x, p));
+    });
+  });
+}
+
+export function pow(base: T, exp: T): Tensor {
+  return binary('pow', 'Pow', base, exp);
+}
+
+export function squaredDifference(a: T, b: T): Tensor {
+  const d = sub(a, b);
+  return using([d], () => one('kiln.squaredDifference', 'Mul', [d, d]));
+}
+
+function logical(name: string, type: string, a: T, b: T): Tensor {
+  const what = `kiln.${name}`;
+  const x = $(a, what), y = $(b, what);
+  if (x.dtype !== 'bool' || y.dtype !== 'bool') throw new Error(`${what}: expects bool tensors, got ${x.dtype} and ${y.dtype}`);
+  return one(what, type, [x, y]);
+}
+export const logicalAnd = (a: T, b: T) => logical('logicalAnd', 'And', a, b);
+export const logicalOr = (a: T, b: T) => logical('logicalOr', 'Or', a, b);
+export const logicalXor = (a: T, b: T) => logical('logicalXor', 'Xor', a, b);
+export function logicalNot(x: T): Tensor {
+  const t = $(x, 'kiln.logicalNot');
+  if (t.dtype !== 'bool') throw new Error(`kiln.logicalNot: expects a bool tensor, got ${t.dtype}`);
+  return one('kiln.logicalNot', 'Not', [t]);
+}
+
+export function where(condition: T, a: T, b: T): Tensor {
+  const c = $(condition, 'kiln.where'), x = $(a, 'kiln.where'), y = $(b, 'kiln.where');
+  if (c.dtype !== 'bool') throw new Error(`kiln.where: the condition must be bool, got ${c.dtype}`);
+  const dtype = upcastType(x.dtype, y.dtype);
+  const made: Tensor[] = [];
+  return using(made, () => one('kiln.where', 'Where', [c, as(x, dtype, made), as(y, dtype, made)]));
+}
+
+/** A unary op; `float`: integer and bool inputs are computed in float32, as TF.js's kernels do. */
+function unary(name: string, type: string, x: T, float: boolean, attrs?: Record<string, Attribute>): Tensor {
+  const what = `kiln.${name}`;
+  const t = $(x, what);
+  const made: Tensor[] = [];
+  return using(made, () => one(what, type, [float && !isFloat(t.dtype) ? as(t, 'float32', made) : t], attrs));
+}
+
+export const abs = (x: T) => unary('abs', 'Abs', x, false);
+export const neg = (x: T) => unary('neg', 'Neg', x, false);
+export const sign = (x: T) => unary('sign', 'Sign', x, false);
+/** max(x, 0) that keeps NaN, as TF.js's relu (x < 0 ? 0 : x). */
+export function relu(x: T): Tensor {
+  const t = $(x, 'kiln.relu');
+  const zero = tensor(0, [], t.dtype);
+  return using([zero], () => {
+    const negative = one('kiln.relu', 'Less', [t, zero]);
+    return using([negative], () => one('kiln.relu', 'Where', [negative, zero, t]));
+  });
+}
+export const floor = (x: T) => unary('floor', 'Floor', x, true);
+export const ceil = (x: T) => unary('ceil', 'Ceil', x, true);
+/** Half to even, as TF.js; integers are already round (their dtype is kept). */
+export function round(x: T): Tensor {
+  const t = $(x, 'kiln.round');
+  return isFloat(t.dtype) ? one('kiln.round', 'Round', [t]) : clone(t);
+}
+export const exp = (x: T) => unary('exp', 'Exp', x, true);
+export const log = (x: T) => unary('log', 'Log', x, true);
+export const sqrt = (x: T) => unary('sqrt', 'Sqrt', x, true);
+export const reciprocal = (x: T) => unary('reciprocal', 'Reciprocal', x, true);
+export const sin = (x: T) => unary('sin', 'Sin', x, true);
+export const cos = (x: T) => unary('cos', 'Cos', x, true);
+export const tan = (x: T) => unary('tan', 'Tan', x, true);
+export const asin = (x: T) => unary('asin', 'Asin', x, true);
+export const acos = (x: T) => unary('acos', 'Acos', x, true);
+export const atan = (x: T) => unary('atan', 'Atan', x, true);
+export const sinh = (x: T) => unary('sinh', 'Sinh', x, true);
+export const cosh = (x: T) => unary('cosh', 'Cosh', x, true);
+export const tanh = (x: T) => unary('tanh', 'Tanh', x, true);
+export const asinh = (x: T) => unary('asinh', 'Asinh', x, true);
+export const acosh = (x: T) => unary('acosh', 'Acosh', x, true);
+export const atanh = (x: T) => unary('atanh', 'Atanh', x, true);
+export const sigmoid = (x: T) => unary('sigmoid', 'Sigmoid', x, true);
+export const softplus = (x: T) => unary('softplus', 'Softplus', x, true);
+export const erf = (x: T) => unary('erf', 'Erf', x, true);
+export const elu = (x: T) => unary('elu', 'Elu', x, true, { alpha: { f: 1 } });
+export const selu = (x: T) => unary('selu', 'Selu', x, true);
+export const isNaN = (x: T) => unary('isNaN', 'IsNaN', x, true);
+export const isInf = (x: T) => unary('isInf', 'IsInf', x, true);
+export const leakyRelu = (x: T, alpha = 0.2) => unary('leakyRelu', 'LeakyRelu', x, true, { alpha: { f: alpha } });
+
+export function square(x: T): Tensor {
+  const t = $(x, 'kiln.square');
+  return one('kiln.square', 'Mul', [t, t]);
+}
+export function rsqrt(x: T): Tensor {
+  const s = sqrt(x);
+  return using([s], () => one('kiln.rsqrt', 'Reciprocal', [s]));
+}
+export function log1p(x: T): Tensor {
+  const t = $(x, 'kiln.log1p');
+  const p = add(t, 1);
+  return using([p], () => one('kiln.log1p', 'Log', [p]));
+}
+export function expm1(x: T): Tensor {
+  const e = exp(x);
+  return using([e], () => sub(e, 1));
+}
+export function isFinite(x: T): Tensor {
+  const n = isNaN(x), i = isInf(x);
+  return using([n, i], () => {
+    const either = one('kiln.isFinite', 'Or', [n, i]);
+    return using([either], () => one('kiln.isFinite', 'Not', [either]));
+  });
+}
+
+export function clipByValue(x: T, clipValueMin: number, clipValueMax: number): Tensor {
+  const t = $(x, 'kiln.clipByValue');
+  if (!(clipValueMin <= clipValueMax)) throw new Error(`kiln.clipByValue: clipValueMin (${clipValueMin}) must be <= clipValueMax (${clipValueMax})`);
+  const lo = tensor(clipValueMin, [], t.dtype), hi = tensor(clipValueMax, [], t.dtype);
+  return using([lo, hi], () => one('kiln.clipByValue', 'Clip', [t, lo, hi]));
+}
+export function relu6(x: T): Tensor {
+  const r = relu(x);
+  return using([r], () => clipByValue(r, 0, 6));
+}
+
+// ---- matrices ----------------------------------------------------------------
+
+function swapLastTwo(t: Tensor, what: string): Tensor {
+  if (t.rank < 2) throw new Error(`${what}: a transposed operand needs rank >= 2, got shape [${t.shape}]`);
+  const perm = t.shape.map((_, i) => i);
+  [perm[t.rank - 2], perm[t.rank - 1]] = [perm[t.rank - 1], perm[t.rank - 2]];
+  return one(what, 'Transpose', [t], { perm: { ints: perm } });
+}
+
+export function matMul(a: T, b: T, transposeA = false, transposeB = false): Tensor {
+  const what = 'kiln.matMul';
+  let x = $(a, what), y = $(b, what);
+  if (x.rank < 2 || y.rank < 2) throw new Error(`${what}: both operands need rank >= 2, got [${x.shape}] and [${y.shape}]`);
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const dtype = upcastType(x.dtype, y.dtype);
+    x = as(x, dtype, made);
+    y = as(y, dtype, made);
+    if (transposeA) made.push((x = swapLastTwo(x, what)));
+    if (transposeB) made.push((y = swapLastTwo(y, what)));
+    if (!isFloat(dtype)) return integerMatMul(x, y, made);
+    // The core's GEMM is float32: other float types go through it and back.
+    const product = one(what, 'MatMul', [as(x, 'float32', made), as(y, 'float32', made)]);
+    if (dtype === 'float32') return product;
+    made.push(product);
+    return cast(product, dtype);
+  });
+}
+
+/**
+ * Integer matMul, exact in its own dtype: the core's GEMM is float32, so the
+ * products are broadcast ([..., m, k, 1] x [..., 1, k, n]) and summed over k.
+ * It takes m*k*n elements of memory: fine for the integer products programs do.
+ */
+function integerMatMul(x: Tensor, y: Tensor, made: Tensor[]): Tensor {
+  const what = 'kiln.matMul';
+  const a = expandDims(x, -1), b = expandDims(y, -3);
+  made.push(a, b);
+  const p = one(what, 'Mul', [a, b]);
+  made.push(p);
+  const axis = i64([-2]);
+  made.push(axis);
+  return one(what, 'ReduceSum', [p, axis], { keepdims: { i: 0 } });
+}
+
+
+/** TF.js's dot: vector-vector, matrix-vector, vector-matrix or matrix-matrix. */
+export function dot(a: T, b: T): Tensor {
+  const x = $(a, 'kiln.dot'), y = $(b, 'kiln.dot');
+  if (x.rank < 1 || x.rank > 2 || y.rank < 1 || y.rank > 2) throw new Error(`kiln.dot: operands must be rank 1 or 2, got [${x.shape}] and [${y.shape}]`);
+  if (x.rank === 2 && y.rank === 2) return matMul(x, y);
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const m = x.rank === 1 ? reshape(x, [1, -1]) : x, n = y.rank === 1 ? reshape(y, [-1, 1]) : y;
+    if (m !== x) made.push(m);
+    if (n !== y) made.push(n);
+    const p = matMul(m, n);
+    made.push(p);
+    return reshape(p, x.rank === 1 && y.rank === 1 ? [] : [-1]);
+  });
+}
+
+export function transpose(x: T, perm?: number[]): Tensor {
+  const t = $(x, 'kiln.transpose');
+  const p = perm ?? t.shape.map((_, i) => t.rank - 1 - i);
+  return one('kiln.transpose', 'Transpose', [t], { perm: { ints: p } });
+}
+
+export function outerProduct(v1: T, v2: T): Tensor {
+  const a = $(v1, 'kiln.outerProduct'), b = $(v2, 'kiln.outerProduct');
+  if (a.rank !== 1 || b.rank !== 1) throw new Error(`kiln.outerProduct: expects two vectors, got [${a.shape}] and [${b.shape}]`);
+  const col = reshape(a, [-1, 1]), row = reshape(b, [1, -1]);
+  return using([col, row], () => mul(col, row));
+}
+
+// ---- reductions --------------------------------------------------------------
+
+function axesOf(t: Tensor, axis: number | number[] | undefined | null, what: string): number[] {
+  const list = axis === undefined || axis === null ? t.shape.map((_, i) => i) : Array.isArray(axis) ? axis : [axis];
+  for (const a of list)
+    if (!Number.isInteger(a) || a < -Math.max(t.rank, 1) || a >= Math.max(t.rank, 1))
+      throw new Error(`${what}: axis ${a} is out of range for a tensor of rank ${t.rank}`);
+  return list.map((a) => (a < 0 ? a + t.rank : a));
+}
+
+function reduce(name: string, type: string, x: T, axis: number | number[] | undefined, keepDims: boolean, inputDtype?: (d: DataType) => DataType): Tensor {
+  const what = `kiln.${name}`;
+  const t = $(x, what);
+  const axes = axesOf(t, axis, what);
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const input = inputDtype ? as(t, inputDtype(t.dtype), made) : t;
+    if (t.rank === 0 || axes.length === 0) return clone(input);
+    const ax = i64(axes);
+    made.push(ax);
+    return one(what, type, [input, ax], { keepdims: { i: keepDims ? 1 : 0 } });
+  });
+}
+const boolAsInt = (d: DataType): DataType => (d === 'bool' ? 'int32' : d);
+export const sum = (x: T, axis?: number | number[], keepDims = false) => reduce('sum', 'ReduceSum', x, axis, keepDims, boolAsInt);
+export const prod = (x: T, axis?: number | number[], keepDims = false) => reduce('prod', 'ReduceProd', x, axis, keepDims, boolAsInt);
+export const max = (x: T, axis?: number | number[], keepDims = false) => reduce('max', 'ReduceMax', x, axis, keepDims);
+export const min = (x: T, axis?: number | number[], keepDims = false) => reduce('min', 'ReduceMin', x, axis, keepDims);
+export const mean = (x: T, axis?: number | number[], keepDims = false) =>
+  reduce('mean', 'ReduceMean', x, axis, keepDims, (d) => (isFloat(d) ? d : 'float32'));
+export const logSumExp = (x: T, axis?: number | number[], keepDims = false) =>
+  reduce('logSumExp', 'ReduceLogSumExp', x, axis, keepDims, (d) => (isFloat(d) ? d : 'float32'));
+
+function boolReduce(name: string, type: string, x: T, axis: number | number[] | undefined, keepDims: boolean): Tensor {
+  const t = $(x, `kiln.${name}`);
+  if (t.dtype !== 'bool') throw new Error(`kiln.${name}: expects a bool tensor, got ${t.dtype}`);
+  const r = reduce(name, type, t, axis, keepDims, () => 'int32');
+  return using([r], () => cast(r, 'bool'));
+}
+export const all = (x: T, axis?: number | number[], keepDims = false) => boolReduce('all', 'ReduceMin', x, axis, keepDims);
+export const any = (x: T, axis?: number | number[], keepDims = false) => boolReduce('any', 'ReduceMax', x, axis, keepDims);
+
+function argReduce(name: string, type: string, x: T, axis = 0): Tensor {
+  const what = `kiln.${name}`;
+  const t = $(x, what);
+  const [a] = axesOf(t, axis, what);
+  const r = one(what, type, [t], { axis: { i: a }, keepdims: { i: 0 } });
+  return using([r], () => cast(r, 'int32'));
+}
+export const argMax = (x: T, axis = 0) => argReduce('argMax', 'ArgMax', x, axis);
+export const argMin = (x: T, axis = 0) => argReduce('argMin', 'ArgMin', x, axis);
+
+export function softmax(logits: T, dim = -1): Tensor {
+  return unary('softmax', 'Softmax', logits, true, { axis: { i: dim } });
+}
+export function logSoftmax(logits: T, axis = -1): Tensor {
+  return unary('logSoftmax', 'LogSoftmax', logits, true, { axis: { i: axis } });
+}
+
+// ---- shapes, slicing and joining ---------------------------------------------------
+
+export function reshape(x: T, shape: Shape): Tensor {
+  const t = $(x, 'kiln.reshape');
+  const s = i64(shape);
+  // allowzero: a 0 in `shape` is a 0-sized dimension, as in TF.js (ONNX would copy the input's).
+  return using([s], () => one('kiln.reshape', 'Reshape', [t, s], { allowzero: { i: 1 } }));
+}
+
+export function expandDims(x: T, axis = 0): Tensor {
+  const t = $(x, 'kiln.expandDims');
+  if (!Number.isInteger(axis) || axis < -(t.rank + 1) || axis > t.rank) throw new Error(`kiln.expandDims: axis ${axis} is out of range for rank ${t.rank}`);
+  const a = i64([axis < 0 ? axis + t.rank + 1 : axis]);
+  return using([a], () => one('kiln.expandDims', 'Unsqueeze', [t, a]));
+}
+
+export function squeeze(x: T, axis?: number[]): Tensor {
+  const t = $(x, 'kiln.squeeze');
+  if (axis === undefined) return one('kiln.squeeze', 'Squeeze', [t]);
+  const axes = axesOf(t, axis, 'kiln.squeeze');
+  for (const a of axes) if (t.shape[a] !== 1) throw new Error(`kiln.squeeze: dimension ${a} of shape [${t.shape}] is not 1`);
+  const a = i64(axes);
+  return using([a], () => one('kiln.squeeze', 'Squeeze', [t, a]));
+}
+
+export function concat(tensors: T[], axis = 0): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new Error('kiln.concat: expects a non-empty array of tensors');
+  const ts = tensors.map((x) => $(x, 'kiln.concat'));
+  for (const t of ts)
+    if (t.dtype !== ts[0].dtype) throw new Error(`kiln.concat: all tensors must have one dtype, got ${ts[0].dtype} and ${t.dtype} (cast them first)`);
+  const [a] = axesOf(ts[0], axis, 'kiln.concat');
+  return runOp('kiln.concat', 'Concat', ts, { axis: { i: a } })[0];
+}
+
+export function stack(tensors: T[], axis = 0): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new Error('kiln.stack: expects a non-empty array of tensors');
+  const ts = tensors.map((x) => $(x, 'kiln.stack'));
+  for (const t of ts)
+    if (t.shape.join() !== ts[0].shape.join()) throw new Error(`kiln.stack: all tensors must have one shape, got [${ts[0].shape}] and [${t.shape}]`);
+  const expanded = ts.map((t) => expandDims(t, axis));
+  return using(expanded, () => concat(expanded, axis));
+}
+
+export function unstack(x: T, axis = 0): Tensor[] {
+  const t = $(x, 'kiln.unstack');
+  const [a] = axesOf(t, axis, 'kiln.unstack');
+  const parts = split(t, t.shape[a], a);
+  return using(parts, () => parts.map((p) => squeeze(p, [a])));
+}
+
+export function split(x: T, numOrSizeSplits: number | number[], axis = 0): Tensor[] {
+  const t = $(x, 'kiln.split');
+  const [a] = axesOf(t, axis, 'kiln.split');
+  let sizes: number[];
+  if (Array.isArray(numOrSizeSplits)) {
+    sizes = numOrSizeSplits.slice();
+    const free = sizes.indexOf(-1);
+    if (free >= 0) sizes[free] = t.shape[a] - sizes.reduce((s, v, i) => (i === free ? s : s + v), 0);
+  } else {
+    if (!Number.isInteger(numOrSizeSplits) || numOrSizeSplits <= 0 || t.shape[a] % numOrSizeSplits !== 0)
+      throw new Error(`kiln.split: ${numOrSizeSplits} splits do not divide dimension ${a} of shape [${t.shape}] evenly`);
+    sizes = Array(numOrSizeSplits).fill(t.shape[a] / numOrSizeSplits);
+  }
+  if (sizes.reduce((s, v) => s + v, 0) !== t.shape[a] || sizes.some((v) => v < 0))
+    throw new Error(`kiln.split: sizes [${sizes}] do not add up to dimension ${a} of shape [${t.shape}]`);
+  const s = i64(sizes);
+  return using([s], () => runOp('kiln.split', 'Split', [t, s], { axis: { i: a } }, sizes.length));
+}
+
+/** TF.js's slice: `begin` per leading axis, `size` (-1: to the end). */
+export function slice(x: T, begin: number | number[], size?: number | number[]): Tensor {
+  const t = $(x, 'kiln.slice');
+  const b = Array.isArray(begin) ? begin : [begin];
+  const s = size === undefined ? b.map(() => -1) : Array.isArray(size) ? size : [size];
+  const starts: number[] = [], ends: number[] = [], axes: number[] = [];
+  b.forEach((start, i) => {
+    if (i >= t.rank) throw new Error(`kiln.slice: begin [${b}] is longer than the rank ${t.rank}`);
+    const n = s[i] === undefined || s[i] === -1 ? t.shape[i] - start : s[i];
+    if (start < 0 || n < 0 || start + n > t.shape[i]) throw new Error(`kiln.slice: begin ${start} size ${n} is out of bounds for dimension ${i} of shape [${t.shape}]`);
+    starts.push(start), ends.push(start + n), axes.push(i);
+  });
+  const made = [i64(starts), i64(ends), i64(axes)];
+  return using(made, () => one('kiln.slice', 'Slice', [t, ...made]));
+}
+
+export function reverse(x: T, axis?: number | number[]): Tensor {
+  const t = $(x, 'kiln.reverse');
+  const axes = axesOf(t, axis, 'kiln.reverse');
+  if (t.rank === 0 || axes.length === 0) return clone(t);
+  // Slice with step -1 from the last element past the first.
+  const made = [i64(axes.map(() => -1)), i64(axes.map(() => -(2 ** 53))), i64(axes), i64(axes.map(() => -1))];
+  return using(made, () => one('kiln.reverse', 'Slice', [t, ...made]));
+}
+
+export function gather(x: T, indices: T, axis = 0, batchDims = 0): Tensor {
+  const t = $(x, 'kiln.gather'), idx = $(indices, 'kiln.gather', 'int32');
+  if (batchDims !== 0) throw new Error('kiln.gather: batchDims other than 0 is not supported yet');
+  if (idx.dtype !== 'int32' && idx.dtype !== 'int64') throw new Error(`kiln.gather: indices must be int32 or int64, got ${idx.dtype}`);
+  const [a] = axesOf(t, axis, 'kiln.gather');
+  return one('kiln.gather', 'Gather', [t, idx], { axis: { i: a } });
+}
+
+export function tile(x: T, reps: number[]): Tensor {
+  const t = $(x, 'kiln.tile');
+  if (reps.length !== t.rank) throw new Error(`kiln.tile: reps [${reps}] must have one entry per dimension of shape [${t.shape}]`);
+  const r = i64(reps);
+  return using([r], () => one('kiln.tile', 'Tile', [t, r]));
+}
+
+/** TF.js's pad: paddings [[before, after], ...] per dimension, filled with constantValue. */
+export function pad(x: T, paddings: [number, number][], constantValue = 0): Tensor {
+  const t = $(x, 'kiln.pad');
+  if (paddings.length !== t.rank) throw new Error(`kiln.pad: paddings need one [before, after] per dimension of shape [${t.shape}]`);
+  const made = [i64([...paddings.map((p) => p[0]), ...paddings.map((p) => p[1])]), tensor(constantValue, [], t.dtype)];
+  return using(made, () => one('kiln.pad', 'Pad', [t, ...made], { mode: { s: 'constant' } }));
+}
+
+export function oneHot(indices: T, depth: number, onValue = 1, offValue = 0, dtype: DataType = 'int32'): Tensor {
+  const idx = $(indices, 'kiln.oneHot', 'int32');
+  if (!Number.isInteger(depth) || depth < 1) throw new Error(`kiln.oneHot: depth must be a positive integer, got ${depth}`);
+  const made = [tensor([depth], [1], 'int64'), tensor([offValue, onValue], [2], dtype)];
+  return using(made, () => one('kiln.oneHot', 'OneHot', [idx, ...made], { axis: { i: -1 } }));
+}
+
+export function topk(x: T, k = 1, sorted = true): { values: Tensor; indices: Tensor } {
+  const t = $(x, 'kiln.topk');
+  if (t.rank < 1 || !Number.isInteger(k) || k < 0 || k > t.shape[t.rank - 1])
+    throw new Error(`kiln.topk: k (${k}) must be in [0, ${t.shape[t.rank - 1]}] for shape [${t.shape}]`);
+  const kk = i64([k]);
+  const [values, indices] = using([kk], () => runOp('kiln.topk', 'TopK', [t, kk], { sorted: { i: sorted ? 1 : 0 } }, 2));
+  return { values, indices: using([indices], () => cast(indices, 'int32')) };
+}
+
+// ---- creation ------------------------------------------------------------------
+
+function filled(shape: Shape, value: number, dtype: DataType): Tensor {
+  const t = tensor(value, [], dtype);
+  const s = i64(shape);
+  return using([t, s], () => one('kiln.fill', 'Expand', [t, s]));
+}
+export const zeros = (shape: Shape, dtype: DataType = 'float32') => filled(shape, 0, dtype);
+export const ones = (shape: Shape, dtype: DataType = 'float32') => filled(shape, 1, dtype);
+export function fill(shape: Shape, value: number, dtype?: DataType): Tensor {
+  return filled(shape, value, dtype ?? (typeof value === 'number' ? 'float32' : 'bool'));
+}
+export const zerosLike = (x: T) => { const t = $(x, 'kiln.zerosLike'); return zeros(t.shape, t.dtype); };
+export const onesLike = (x: T) => { const t = $(x, 'kiln.onesLike'); return ones(t.shape, t.dtype); };
+
+export function range(start: number, stop?: number, step = 1, dtype: 'float32' | 'int32' = 'float32'): Tensor {
+  if (stop === undefined) [start, stop] = [0, start];
+  if (step === 0) throw new Error('kiln.range: step cannot be 0');
+  const made = [tensor(start, [], dtype), tensor(stop, [], dtype), tensor(step, [], dtype)];
+  return using(made, () => one('kiln.range', 'Range', made));
+}
+
+export function linspace(start: number, stop: number, num: number): Tensor {
+  if (!Number.isInteger(num) || num < 1) throw new Error(`kiln.linspace: num must be a positive integer, got ${num}`);
+  const steps = range(0, num, 1, 'float32');
+  return using([steps], () => {
+    const scaled = mul(steps, num > 1 ? (stop - start) / (num - 1) : 0);
+    return using([scaled], () => add(scaled, start));
+  });
+}
+
+export function eye(numRows: number, numColumns = numRows, batchShape?: number[], dtype: DataType = 'float32'): Tensor {
+  const z = zeros([numRows, numColumns], dtype);
+  const e = using([z], () => one('kiln.eye', 'EyeLike', [z]));
+  if (!batchShape || batchShape.length === 0) return e;
+  const s = i64([...batchShape, numRows, numColumns]);
+  return using([e, s], () => one('kiln.eye', 'Expand', [e, s]));
+}
+
+export const tensor1d = (values: TensorLike, dtype?: DataType) => ranked('tensor1d', 1, values, undefined, dtype);
+export const tensor3d = (values: TensorLike, shape?: Shape, dtype?: DataType) => ranked('tensor3d', 3, values, shape, dtype);
+export const tensor4d = (values: TensorLike, shape?: Shape, dtype?: DataType) => ranked('tensor4d', 4, values, shape, dtype);
+function ranked(name: string, rank: number, values: TensorLike, shape?: Shape, dtype?: DataType): Tensor {
+  const t = tensor(values, shape, dtype);
+  if (t.rank !== rank) {
+    t.dispose();
+    throw new Error(`kiln.${name}: expected rank ${rank}, got shape [${t.shape}]`);
+  }
+  return t;
+}
+
+// ---- chainable Tensor methods ----------------------------------------------------------
+
+const METHODS = {
+  add, sub, mul, div, floorDiv, mod, pow, maximum, minimum, squaredDifference, equal, notEqual, less, lessEqual, greater,
+  greaterEqual, logicalAnd, logicalOr, logicalXor, logicalNot, abs, neg, sign, relu, relu6, floor, ceil, round, exp, log,
+  log1p, expm1, sqrt, rsqrt, square, reciprocal, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, asinh, acosh, atanh,
+  sigmoid, softplus, erf, elu, selu, leakyRelu, isNaN, isInf, isFinite, clipByValue, matMul, dot, transpose, sum, prod,
+  max, min, mean, logSumExp, all, any, argMax, argMin, softmax, logSoftmax, reshape, expandDims, squeeze, cast, clone,
+  slice, reverse, gather, tile, pad, split, unstack, topk,
+};
+type Methods = typeof METHODS;
+type Rest<F> = F extends (x: any, ...rest: infer R) => infer Out ? (...rest: R) => Out : never;
+
+declare module './tensor.js' {
+  interface Tensor extends TensorOps {}
+}
+export type TensorOps = { [K in keyof Methods]: Rest<Methods[K]> } & {
+  flatten(): Tensor;
+  asType(dtype: DataType): Tensor;
+  toFloat(): Tensor;
+  toInt(): Tensor;
+  toBool(): Tensor;
+  reshapeAs(x: Tensor): Tensor;
+  concat(tensors: T | T[], axis?: number): Tensor;
+};
+
+for (const [name, fn] of Object.entries(METHODS))
+  Object.defineProperty(Tensor.prototype, name, {
+    value(this: Tensor, ...args: unknown[]) { return (fn as (...a: unknown[]) => unknown)(this, ...args); },
+    writable: true, configurable: true,
+  });
+Object.assign(Tensor.prototype, {
+  flatten(this: Tensor) { return reshape(this, [-1]); },
+  asType(this: Tensor, dtype: DataType) { return cast(this, dtype); },
+  toFloat(this: Tensor) { return cast(this, 'float32'); },
+  toInt(this: Tensor) { return cast(this, 'int32'); },
+  toBool(this: Tensor) { return cast(this, 'bool'); },
+  reshapeAs(this: Tensor, x: Tensor) { return reshape(this, x.shape); },
+  concat(this: Tensor, tensors: T | T[], axis = 0) { return concat([this, ...(Array.isArray(tensors) ? tensors : [tensors])], axis); },
+});

@@ -1,0 +1,75 @@
+#include "onnx/eager_op.h"
+
+#include "onnx/op.h"
+
+namespace kiln {
+namespace {
+
+Status parse_attribute(const std::string& op_type, const std::string& name, const Json& spec, OnnxAttribute* out) {
+  const auto bad = [&](const std::string& why) { return Status::error(op_type + ": attribute '" + name + "' " + why); };
+  if (!spec.is_object() || spec.members().size() != 1) return bad("must be one typed value ({\"i\": 1}, {\"floats\": [...]}, ...)");
+  out->name = name;
+  if (const Json* v = spec.find("i")) {
+    if (!v->is_number()) return bad("must be a number");
+    out->type = OnnxAttributeType::kInt, out->i = int64_t(v->as_number());
+  } else if (const Json* v = spec.find("f")) {
+    if (!v->is_number()) return bad("must be a number");
+    out->type = OnnxAttributeType::kFloat, out->f = float(v->as_number());
+  } else if (const Json* v = spec.find("s")) {
+    if (!v->is_string()) return bad("must be a string");
+    out->type = OnnxAttributeType::kString, out->s = v->as_string();
+  } else if (const Json* v = spec.find("ints")) {
+    if (!v->is_array()) return bad("must be an array");
+    out->type = OnnxAttributeType::kInts;
+    for (const Json& x : v->items()) {
+      if (!x.is_number()) return bad("must hold numbers");
+      out->ints.push_back(int64_t(x.as_number()));
+    }
+  } else if (const Json* v = spec.find("floats")) {
+    if (!v->is_array()) return bad("must be an array");
+    out->type = OnnxAttributeType::kFloats;
+    for (const Json& x : v->items()) {
+      if (!x.is_number()) return bad("must hold numbers");
+      out->floats.push_back(float(x.as_number()));
+    }
+  } else {
+    return bad("has an unknown type (i, f, s, ints, floats)");
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status run_eager_op(const std::string& op_type, const Json& attributes, const std::vector<OnnxValue>& inputs,
+                    int num_outputs, std::vector<OnnxValue>* outputs) {
+  const OnnxOpEntry* op = find_onnx_op(op_type);
+  if (!op) return Status::error("unknown op '" + op_type + "'");
+  if (op->any_value) return Status::error(op_type + ": takes sequences or subgraphs, not run as a single op");
+  if (num_outputs < 1 || num_outputs > 64) return Status::error(op_type + ": output count " + std::to_string(num_outputs) + " out of range");
+  if (!attributes.is_object()) return Status::error(op_type + ": attributes must be a JSON object");
+  OnnxNode node;
+  node.name = op_type, node.op_type = op_type;
+  OnnxInputs in;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const bool given = inputs[i].defined();
+    if (given && !inputs[i].is_tensor()) return Status::error(op_type + ": input " + std::to_string(i) + " is not a tensor");
+    node.inputs.push_back(given ? "in" + std::to_string(i) : "");
+    in.push_back(given ? &inputs[i] : nullptr);
+  }
+  for (int i = 0; i < num_outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
+  for (const auto& [name, spec] : attributes.members()) {
+    OnnxAttribute a;
+    KILN_RETURN_IF_ERROR(parse_attribute(op_type, name, spec, &a));
+    node.attributes.push_back(std::move(a));
+  }
+  std::vector<float> scratch;
+  outputs->assign(size_t(num_outputs), OnnxValue());
+  const Status s = op->kernel(OnnxOpContext(node, kEagerOpset, &scratch), in, outputs);
+  if (!s.ok()) return s;
+  for (int i = 0; i < num_outputs; ++i)
+    if (!(*outputs)[size_t(i)].is_tensor())
+      return Status::error(op_type + ": output " + std::to_string(i) + " was not computed");
+  return Status();
+}
+
+}  // namespace kiln

@@ -1,0 +1,23 @@
+// One operator of the op set run on values outside any graph: the path of the
+// JavaScript ops API (kiln.add, kiln.matMul, kiln.sum, ...), the way TF.js runs
+// an op eagerly. The op set is the ONNX runtime's kernels (opset 18
+// semantics) until issue #11 merges them with the Layers ops.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "onnx/value.h"
+
+namespace kiln {
+
+constexpr int64_t kEagerOpset = 18;
+
+// Attributes as JSON, each typed: {"axis": {"i": 1}, "alpha": {"f": 0.2},
+// "mode": {"s": "constant"}, "perm": {"ints": [1, 0]}, "scales": {"floats": [2]}}.
+// inputs: an undefined value marks an omitted optional input. outputs: the
+// first num_outputs outputs. Errors name the op ("Gather: ...").
+Status run_eager_op(const std::string& op_type, const Json& attributes, const std::vector<OnnxValue>& inputs,
+                    int num_outputs, std::vector<OnnxValue>* outputs);
+
+}  // namespace kiln
