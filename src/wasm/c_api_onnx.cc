@@ -49,7 +49,8 @@ namespace kiln {
 Status c_api_tensor(const std::string& where, int type, const int* dims, int rank, const void* data, size_t size,
                     OnnxValue* out) {
   if (rank < 0) return Status::error(where + ": negative rank " + std::to_string(rank));
-  Status s = OnnxValue::make(DataType(type), OnnxShape(dims, dims + rank), out);
+  // Uninitialized: the caller's bytes fill it whole (the size is checked first).
+  Status s = OnnxValue::make_uninitialized(DataType(type), OnnxShape(dims, dims + rank), out);
   if (!s.ok()) return Status::error(where + ": " + s.message());
   if (size != out->bytes())
     return Status::error(where + ": " + std::to_string(size) + " bytes given, shape " + onnx_shape_string(out->shape()) +
