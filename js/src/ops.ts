@@ -527,6 +527,139 @@ export function topk(x: T, k = 1, sorted = true): { values: Tensor; indices: Ten
   return { values, indices: using([indices], () => cast(indices, 'int32')) };
 }
 
+// ---- neural-network ops (TF.js's NHWC layout; the core computes NCHW) -------------------
+
+type Padding = 'same' | 'valid' | number;
+const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
+
+/** NHWC (or HWC) in, NCHW for the core; `back` undoes it on the result. */
+function toNchw(x: Tensor, what: string): { t: Tensor; batched: boolean } {
+  if (x.rank !== 3 && x.rank !== 4) throw new Error(`${what}: expects a [batch, height, width, channels] or [height, width, channels] tensor, got [${x.shape}]`);
+  const batched = x.rank === 4;
+  const b = batched ? x : expandDims(x, 0);
+  const t = using(batched ? [] : [b], () => one(what, 'Transpose', [b], { perm: { ints: [0, 3, 1, 2] } }));
+  return { t, batched };
+}
+function fromNchw(y: Tensor, batched: boolean, what: string): Tensor {
+  const t = one(what, 'Transpose', [y], { perm: { ints: [0, 2, 3, 1] } });
+  if (batched) return t;
+  return using([t], () => squeeze(t, [0]));
+}
+
+function windowAttributes(what: string, kernel: [number, number], strides: [number, number], pad: Padding, dilations: [number, number] = [1, 1]): Record<string, Attribute> {
+  const attrs: Record<string, Attribute> = { kernel_shape: { ints: kernel }, strides: { ints: strides } };
+  if (dilations[0] !== 1 || dilations[1] !== 1) attrs.dilations = { ints: dilations };
+  // TF's 'same' puts the odd padding at the end: ONNX's SAME_UPPER.
+  if (pad === 'same') attrs.auto_pad = { s: 'SAME_UPPER' };
+  else if (pad === 'valid') attrs.auto_pad = { s: 'VALID' };
+  else if (typeof pad === 'number' && Number.isInteger(pad) && pad >= 0) attrs.pads = { ints: [pad, pad, pad, pad] };
+  else throw new Error(`${what}: pad must be 'same', 'valid' or a non-negative integer, got ${JSON.stringify(pad)}`);
+  return attrs;
+}
+
+function checkFormat(what: string, dataFormat: string) {
+  if (dataFormat !== 'NHWC') throw new Error(`${what}: dataFormat '${dataFormat}' is not supported (NHWC, as TF.js's CPU and wasm backends)`);
+}
+
+export function conv2d(x: T, filter: T, strides: number | [number, number], pad: Padding, dataFormat = 'NHWC',
+  dilations: number | [number, number] = 1): Tensor {
+  const what = 'kiln.conv2d';
+  checkFormat(what, dataFormat);
+  const input = $(x, what), f = $(filter, what);
+  if (f.rank !== 4) throw new Error(`${what}: the filter must be [height, width, inChannels, outChannels], got [${f.shape}]`);
+  if (f.shape[2] !== input.shape[input.rank - 1])
+    throw new Error(`${what}: the filter takes ${f.shape[2]} channels, the input has ${input.shape[input.rank - 1]}`);
+  const { t, batched } = toNchw(input, what);
+  const w = one(what, 'Transpose', [f], { perm: { ints: [3, 2, 0, 1] } });
+  const y = using([t, w], () => one(what, 'Conv', [t, w], windowAttributes(what, [f.shape[0], f.shape[1]], pair(strides), pad, pair(dilations))));
+  return using([y], () => fromNchw(y, batched, what));
+}
+
+export function depthwiseConv2d(x: T, filter: T, strides: number | [number, number], pad: Padding, dataFormat = 'NHWC',
+  dilations: number | [number, number] = 1): Tensor {
+  const what = 'kiln.depthwiseConv2d';
+  checkFormat(what, dataFormat);
+  const input = $(x, what), f = $(filter, what);
+  if (f.rank !== 4) throw new Error(`${what}: the filter must be [height, width, inChannels, multiplier], got [${f.shape}]`);
+  const channels = f.shape[2];
+  if (channels !== input.shape[input.rank - 1])
+    throw new Error(`${what}: the filter takes ${channels} channels, the input has ${input.shape[input.rank - 1]}`);
+  const { t, batched } = toNchw(input, what);
+  // [fh, fw, C, M] -> [C, M, fh, fw] -> [C*M, 1, fh, fw]: one group per input channel.
+  const moved = one(what, 'Transpose', [f], { perm: { ints: [2, 3, 0, 1] } });
+  const w = using([moved], () => reshape(moved, [channels * f.shape[3], 1, f.shape[0], f.shape[1]]));
+  const attrs = { ...windowAttributes(what, [f.shape[0], f.shape[1]], pair(strides), pad, pair(dilations)), group: { i: channels } };
+  const y = using([t, w], () => one(what, 'Conv', [t, w], attrs));
+  return using([y], () => fromNchw(y, batched, what));
+}
+
+function pool(name: string, type: string, x: T, filterSize: number | [number, number], strides: number | [number, number], pad: Padding): Tensor {
+  const what = `kiln.${name}`;
+  const { t, batched } = toNchw($(x, what), what);
+  const y = using([t], () => one(what, type, [t], windowAttributes(what, pair(filterSize), pair(strides), pad)));
+  return using([y], () => fromNchw(y, batched, what));
+}
+export const maxPool = (x: T, filterSize: number | [number, number], strides: number | [number, number], pad: Padding) =>
+  pool('maxPool', 'MaxPool', x, filterSize, strides, pad);
+/** Padding is left out of each window's average, as in TF.js. */
+export const avgPool = (x: T, filterSize: number | [number, number], strides: number | [number, number], pad: Padding) =>
+  pool('avgPool', 'AveragePool', x, filterSize, strides, pad);
+
+/** TF.js's resizeBilinear: corners aligned, half-pixel centers, or neither (TF's legacy asymmetric mapping). */
+function resizeBilinear(images: T, size: [number, number], alignCorners = false, halfPixelCenters = false): Tensor {
+  const what = 'kiln.resizeBilinear';
+  if (alignCorners && halfPixelCenters) throw new Error(`${what}: alignCorners and halfPixelCenters cannot both be true`);
+  const input = $(images, what);
+  const { t, batched } = toNchw(input, what);
+  const sizes = i64([t.shape[0], t.shape[1], size[0], size[1]]);
+  const mode = alignCorners ? 'align_corners' : halfPixelCenters ? 'half_pixel' : 'asymmetric';
+  const made = [t, sizes];
+  const y = using(made, () => one(what, 'Resize', [as(t, 'float32', made), null, null, sizes],
+    { mode: { s: 'linear' }, coordinate_transformation_mode: { s: mode } }));
+  return using([y], () => fromNchw(y, batched, what));
+}
+
+/** tf.image: image ops. */
+export const image = { resizeBilinear };
+
+/** TF.js's batchNorm: (x - mean) / sqrt(variance + varianceEpsilon) * scale + offset, each broadcast. */
+export function batchNorm(x: T, mean: T, variance: T, offset?: T, scale?: T, varianceEpsilon = 0.001): Tensor {
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const step = (t: Tensor) => (made.push(t), t);
+    const centered = step(sub(x, mean));
+    const inv = step(rsqrt(step(add(variance, varianceEpsilon))));
+    let y = mul(centered, scale === undefined ? inv : step(mul(inv, scale)));
+    if (offset !== undefined) {
+      made.push(y);
+      y = add(y, offset);
+    }
+    return y;
+  });
+}
+
+/** Mean and variance over `axis` (all axes when absent). */
+export function moments(x: T, axis?: number | number[], keepDims = false): { mean: Tensor; variance: Tensor } {
+  const t = $(x, 'kiln.moments');
+  const m = mean(t, axis, true);
+  const d = squaredDifference(t, m);
+  const variance = using([d], () => mean(d, axis, keepDims));
+  return { mean: keepDims ? m : using([m], () => reshape(m, variance.shape)), variance };
+}
+
+/** TF.js's norm: 'euclidean' (2), 1, Infinity, -Infinity, or 'fro' over one or two axes. */
+export function norm(x: T, ord: number | 'euclidean' | 'fro' = 'euclidean', axis?: number | number[], keepDims = false): Tensor {
+  const what = 'kiln.norm';
+  const t = $(x, what);
+  if (ord === 'euclidean' || ord === 'fro' || ord === 2) return reduce('norm', 'ReduceL2', t, axis, keepDims);
+  if (ord === 1) return reduce('norm', 'ReduceL1', t, axis, keepDims);
+  if (ord === Infinity || ord === -Infinity) {
+    const a = abs(t);
+    return using([a], () => (ord === Infinity ? max : min)(a, axis, keepDims));
+  }
+  throw new Error(`${what}: ord ${String(ord)} is not supported ('euclidean', 'fro', 1, 2, Infinity, -Infinity)`);
+}
+
 // ---- creation ------------------------------------------------------------------
 
 function filled(shape: Shape, value: number, dtype: DataType): Tensor {
@@ -586,7 +719,8 @@ const METHODS = {
   log1p, expm1, sqrt, rsqrt, square, reciprocal, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, asinh, acosh, atanh,
   sigmoid, softplus, erf, elu, selu, leakyRelu, isNaN, isInf, isFinite, clipByValue, matMul, dot, transpose, sum, prod,
   max, min, mean, logSumExp, all, any, argMax, argMin, softmax, logSoftmax, reshape, expandDims, squeeze, cast, clone,
-  slice, reverse, gather, tile, pad, split, unstack, topk,
+  slice, reverse, gather, tile, pad, split, unstack, topk, conv2d, depthwiseConv2d, maxPool, avgPool,
+  batchNorm, moments, norm,
 };
 type Methods = typeof METHODS;
 type Rest<F> = F extends (x: any, ...rest: infer R) => infer Out ? (...rest: R) => Out : never;
