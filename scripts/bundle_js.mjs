@@ -4,7 +4,7 @@
 // instead of ~25 modules: a page that imports Kiln without a bundler (an
 // import map) otherwise waits on a chain of module requests, which took
 // 160-290 ms of a cold start in Chromium before anything else began.
-// Minified (names kept). esbuild leaves `new URL('./wasm/...', import.meta.url)` as it is, and the
+// Minified (names kept; see below). esbuild leaves `new URL('./wasm/...', import.meta.url)` as it is, and the
 // bundles sit where tsc's files did, so those URLs still name lib/wasm/.
 import { build } from 'esbuild';
 import { rmSync, readdirSync } from 'node:fs';
@@ -23,9 +23,13 @@ await build({
   platform: 'neutral',
   target: 'es2020',
   legalComments: 'inline',
-  // Smaller to download and parse; keepNames keeps class names (errors and
-  // kiln/worker's handles name a Tensor or a Sequential by them).
-  minify: true,
+  // Smaller to download and parse: identifiers and syntax minified, but not
+  // whitespace, which would drop the /* webpackIgnore: true */ and
+  // /* @vite-ignore */ comments that keep bundlers off the Node-only imports.
+  // keepNames keeps class names (errors and kiln/worker's handles name a
+  // Tensor or a Sequential by them).
+  minifyIdentifiers: true,
+  minifySyntax: true,
   keepNames: true,
   logLevel: 'warning',
 });
