@@ -660,6 +660,33 @@ export function norm(x: T, ord: number | 'euclidean' | 'fro' = 'euclidean', axis
   throw new Error(`${what}: ord ${String(ord)} is not supported ('euclidean', 'fro', 1, 2, Infinity, -Infinity)`);
 }
 
+// ---- random ------------------------------------------------------------------------------
+
+/** Values from the core's seeded generator (PCG32): a seed repeats them; without one each call differs. */
+function random(what: string, type: string, shape: Shape, attrs: Record<string, Attribute>, dtype: DataType, seed?: number): Tensor {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`${what}: invalid shape [${shape}]`);
+  if (seed !== undefined && !Number.isFinite(seed)) throw new Error(`${what}: seed must be a number, got ${seed}`);
+  const all = { ...attrs, shape: { ints: shape } as Attribute, ...(seed !== undefined ? { seed: { f: Math.trunc(seed) } as Attribute } : {}) };
+  if (dtype === 'float32') return one(what, type, [], all);
+  if (dtype !== 'int32') throw new Error(`${what}: dtype must be float32 or int32, got ${dtype}`);
+  const v = one(what, type, [], all);
+  return using([v], () => {
+    const f = one(what, 'Floor', [v]);
+    return using([f], () => cast(f, 'int32'));
+  });
+}
+
+/** Uniform in [minval, maxval); int32 values are floored, as TF.js's. */
+export function randomUniform(shape: Shape, minval = 0, maxval = 1, dtype: DataType = 'float32', seed?: number): Tensor {
+  if (!(minval < maxval)) throw new Error(`kiln.randomUniform: minval (${minval}) must be less than maxval (${maxval})`);
+  return random('kiln.randomUniform', 'RandomUniform', shape, { low: { f: minval }, high: { f: maxval } }, dtype, seed);
+}
+
+export function randomNormal(shape: Shape, mean = 0, stdDev = 1, dtype: DataType = 'float32', seed?: number): Tensor {
+  if (!(stdDev >= 0)) throw new Error(`kiln.randomNormal: stdDev must not be negative, got ${stdDev}`);
+  return random('kiln.randomNormal', 'RandomNormal', shape, { mean: { f: mean }, scale: { f: stdDev } }, dtype, seed);
+}
+
 // ---- creation ------------------------------------------------------------------
 
 function filled(shape: Shape, value: number, dtype: DataType): Tensor {

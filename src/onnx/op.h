@@ -118,6 +118,7 @@ OnnxOpTable onnx_cast_ops();   // ops_cast.cc (its Cast, with 16-bit floats, is 
 OnnxOpTable onnx_quantize_ops();  // ops_quantize.cc
 OnnxOpTable onnx_integer_ops();   // ops_integer.cc: MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv
 OnnxOpTable onnx_sequence_ops();  // ops_sequence.cc: Sequence*, Optional*
+OnnxOpTable onnx_random_ops();        // ops_random.cc: RandomUniform, RandomNormal, *Like
 OnnxOpTable onnx_control_flow_ops();  // ops_control_flow.cc: If, Loop, Scan, SequenceMap
 
 // Argument checks shared by kernels: `in[i]` present; its rank in [lo, hi].

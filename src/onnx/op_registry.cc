@@ -8,7 +8,8 @@ namespace {
 const OnnxOpTable* all_tables(size_t* count) {
   static const OnnxOpTable tables[] = {onnx_elementwise_ops(), onnx_cast_ops(), onnx_shape_ops(), onnx_index_ops(),
                                        onnx_nn_ops(),          onnx_conv_ops(), onnx_rnn_ops(),   onnx_vision_ops(),
-                                       onnx_reduce_ops(), onnx_quantize_ops(), onnx_integer_ops(), onnx_sequence_ops(), onnx_control_flow_ops()};
+                                       onnx_reduce_ops(), onnx_quantize_ops(), onnx_integer_ops(), onnx_sequence_ops(), onnx_random_ops(),
+                                       onnx_control_flow_ops()};
   *count = sizeof(tables) / sizeof(tables[0]);
   return tables;
 }

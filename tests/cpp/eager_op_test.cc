@@ -2,6 +2,9 @@
 // a graph, the JS ops API's path; results checked by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "onnx/eager_op.h"
 #include "onnx_values.h"
 
@@ -57,6 +60,43 @@ TEST(EagerOp, ErrorsNameTheOpAndWhatIsWrong) {
   EXPECT_NE(message("Transpose", R"({"perm": {"x": [1]}})", {float_value({1}, {1})}).find("unknown type"), std::string::npos);
   EXPECT_NE(message("Add", "{}", {float_value({2}, {1, 2}), float_value({3}, {1, 2, 3})}).find("Add"), std::string::npos);
   EXPECT_NE(message("Add", "{}", {float_value({1}, {1}), float_value({1}, {1})}, 0).find("output count 0"), std::string::npos);
+}
+
+// RandomUniform / RandomNormal (src/onnx/ops_random.cc): a seed gives the
+// same values every time, no seed fresh ones; the moments are the asked ones.
+TEST(EagerOp, RandomOpsAreSeededAndHaveTheirMoments) {
+  std::vector<OnnxValue> a, b, c;
+  const Json seeded = attrs(R"({"shape": {"ints": [100, 100]}, "low": {"f": -2}, "high": {"f": 3}, "seed": {"f": 7}})");
+  ASSERT_TRUE(run_eager_op("RandomUniform", seeded, {}, 1, &a).ok());
+  ASSERT_TRUE(run_eager_op("RandomUniform", seeded, {}, 1, &b).ok());
+  ASSERT_TRUE(run_eager_op("RandomUniform", attrs(R"({"shape": {"ints": [100, 100]}, "low": {"f": -2}, "high": {"f": 3}})"), {}, 1, &c).ok());
+  ASSERT_EQ(a[0].numel(), 10000);
+  double sum = 0, lo = 1e9, hi = -1e9;
+  size_t same_as_unseeded = 0;
+  for (int64_t i = 0; i < a[0].numel(); ++i) {
+    const float v = a[0].data<float>()[i];
+    EXPECT_EQ(v, b[0].data<float>()[i]);
+    same_as_unseeded += v == c[0].data<float>()[i];
+    sum += v, lo = std::min(lo, double(v)), hi = std::max(hi, double(v));
+  }
+  EXPECT_LT(same_as_unseeded, 10u);
+  EXPECT_NEAR(sum / 1e4, 0.5, 0.05);  // (low + high) / 2, within 3.5 standard errors
+  EXPECT_GE(lo, -2.0);
+  EXPECT_LT(hi, 3.0);
+
+  ASSERT_TRUE(run_eager_op("RandomNormalLike", attrs(R"({"mean": {"f": 1}, "scale": {"f": 2}, "seed": {"f": 3}})"),
+                           {testing::typed_value(DataType::kFloat64, {20000}, std::vector<double>(20000))}, 1, &a).ok());
+  EXPECT_EQ(a[0].type(), DataType::kFloat64);
+  double m = 0, m2 = 0;
+  for (int64_t i = 0; i < 20000; ++i) m += a[0].data<double>()[i];
+  m /= 20000;
+  for (int64_t i = 0; i < 20000; ++i) m2 += (a[0].data<double>()[i] - m) * (a[0].data<double>()[i] - m);
+  EXPECT_NEAR(m, 1.0, 0.05);
+  EXPECT_NEAR(std::sqrt(m2 / 20000), 2.0, 0.05);
+
+  EXPECT_NE(run_eager_op("RandomNormal", attrs(R"({"shape": {"ints": [2]}, "dtype": {"i": 6}})"), {}, 1, &a).message().find("draws float16, float32 or float64 values, not int32"), std::string::npos);
+  EXPECT_NE(run_eager_op("RandomUniform", attrs(R"({"shape": {"ints": [2]}, "low": {"f": 2}, "high": {"f": 1}})"), {}, 1, &a).message().find("low must be at most high"), std::string::npos);
+  EXPECT_NE(run_eager_op("RandomNormal", attrs("{}"), {}, 1, &a).message().find("needs its shape attribute"), std::string::npos);
 }
 
 }  // namespace

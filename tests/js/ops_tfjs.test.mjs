@@ -301,3 +301,24 @@ test('coverage of the comparison', (t) => {
   t.diagnostic(`${compared} cases compared with TF.js; TF.js refuses ${skipped.length} (${skipped.join(', ')})`);
   assert.ok(compared >= 370, `${compared} cases`);
 });
+
+test('randomUniform and randomNormal: TF.js\'s shapes and dtypes, the asked moments, seeds repeat', () => {
+  for (const [name, make] of [['randomUniform', (lib, seed) => lib.randomUniform([200, 50], -1, 3, 'float32', seed)],
+    ['randomNormal', (lib, seed) => lib.randomNormal([200, 50], 2, 0.5, 'float32', seed)], ['randomUniform int', (lib, seed) => lib.randomUniform([4, 5], 0, 10, 'int32', seed)]]) {
+    const want = make(tf, 1), got = make(kiln, 1);
+    assert.deepEqual(got.shape, want.shape, name);
+    assert.equal(got.dtype, want.dtype, name);
+    assert.deepEqual(Array.from(make(kiln, 1).dataSync()), Array.from(got.dataSync()), `${name}: a seed repeats`);
+    assert.notDeepEqual(Array.from(make(kiln).dataSync()), Array.from(make(kiln).dataSync()), `${name}: no seed, fresh values`);
+  }
+  const u = Array.from(kiln.randomUniform([10000], -1, 3).dataSync());
+  assert.ok(Math.min(...u) >= -1 && Math.max(...u) < 3);
+  assert.ok(Math.abs(u.reduce((a, b) => a + b) / u.length - 1) < 0.05);
+  const n = kiln.randomNormal([20000], 2, 0.5);
+  const { mean, variance } = kiln.moments(n);
+  assert.ok(Math.abs(mean.dataSync()[0] - 2) < 0.02 && Math.abs(Math.sqrt(variance.dataSync()[0]) - 0.5) < 0.02);
+  const i = Array.from(kiln.randomUniform([1000], 0, 10, 'int32').dataSync());
+  assert.ok(i.every((v) => Number.isInteger(v) && v >= 0 && v < 10) && new Set(i).size === 10);
+  assert.throws(() => kiln.randomUniform([2], 3, 1), /kiln\.randomUniform: minval \(3\) must be less than maxval \(1\)/);
+  assert.throws(() => kiln.randomNormal([2, -1]), /kiln\.randomNormal: invalid shape/);
+});
