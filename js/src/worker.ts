@@ -24,14 +24,22 @@ import type { ReadyOptions, BackendInfo } from './backend.js';
 const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
 const nodeImport = (name: string): Promise<any> => import(/* webpackIgnore: true */ /* @vite-ignore */ name);
 
-/** A value of the engine as the page sees it: calls and reads return Promises. */
-export type Remote<T> = T extends (...args: infer A) => infer R
-  ? (...args: { [K in keyof A]: A[K] | Remote<A[K]> }) => Promise<Remote<Awaited<R>>>
-  : T extends string | number | boolean | bigint | symbol | undefined | null | ArrayBufferView | ArrayBuffer
-    ? T
-    : T extends object
-      ? { [K in keyof T]: T[K] extends (...args: any[]) => any ? Remote<T[K]> : Remote<T[K]> & PromiseLike<T[K]> }
-      : T;
+/**
+ * A value of the engine as the page sees it: calls and property reads return
+ * Promises. Typed three levels deep (kiln.layers.dense(...) -> a layer ->
+ * its methods), then `any`: deeper would make TypeScript give up on the
+ * whole API ("type instantiation is excessively deep").
+ */
+type Depth = [never, 0, 1, 2];
+export type Remote<T, D extends number = 3> = [D] extends [never]
+  ? any
+  : T extends (...args: any[]) => infer R
+    ? (...args: any[]) => Promise<Remote<Awaited<R>, Depth[D]>>
+    : T extends string | number | boolean | bigint | symbol | undefined | null | ArrayBufferView | ArrayBuffer
+      ? T
+      : T extends object
+        ? { [K in keyof T]: T[K] extends (...args: any[]) => any ? Remote<T[K], Depth[D]> : Remote<T[K], Depth[D]> & PromiseLike<T[K]> }
+        : T;
 
 export type RemoteKiln = Remote<typeof import('./index.js')> & {
   /** What kiln.ready() reported in the worker. */

@@ -1,0 +1,23 @@
+// Type-checked by tests/js/package_types.test.mjs (never run): what a TypeScript
+// application writes against the package, the ops API and worker mode included.
+import * as kiln from 'kiln';
+import { startWorker, transfer } from 'kiln/worker';
+async function main() {
+  await kiln.ready();
+  const x = kiln.tensor([1, 2, 3]);
+  const y: kiln.Tensor = x.add(1).relu().sum();
+  const z = kiln.matMul(kiln.ones([2, 2]), kiln.eye(2)).softmax(-1);
+  const w = await startWorker({ threads: 2 });
+  console.log(w.backend.variant);
+  const d = await w.layers.dense({ units: 2, inputShape: [3] });
+  const model = await w.sequential({ layers: [d] });
+  await model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+  const xs = await w.tensor(transfer(new Float32Array(6)), [2, 3]);
+  const h = await model.fit(xs, await w.zeros([2, 2]), { epochs: 1, callbacks: { onEpochEnd: (e: number) => console.log(e) } });
+  const p = await model.predict(xs);
+  const values = await p.data();
+  d.trainable = false;
+  w.terminate();
+  console.log(y, z, values, h);
+}
+main();
