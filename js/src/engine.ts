@@ -16,8 +16,28 @@ function bytesOf(t: Tensor): number {
   return t.storage.byteLength;
 }
 
+// Tensors an op makes from the numbers and arrays it was given (kiln.add(x, 2)):
+// TF.js makes and disposes them inside its op, so they never show in its
+// counts; here they are left uncounted and the garbage collector takes them.
+const uncounted = new WeakSet<Tensor>();
+let uncountedDepth = 0;
+
+/** @internal Runs fn; the tensors it makes are not counted, tracked by tidy() or disposed by it. */
+export function withoutCounting<R>(fn: () => R): R {
+  uncountedDepth++;
+  try {
+    return fn();
+  } finally {
+    uncountedDepth--;
+  }
+}
+
 /** @internal Called by the Tensor constructor. */
 export function trackTensor(t: Tensor): void {
+  if (uncountedDepth > 0) {
+    uncounted.add(t);
+    return;
+  }
   liveTensors++;
   liveBytes += bytesOf(t);
   scopes[scopes.length - 1]?.add(t);
@@ -25,6 +45,7 @@ export function trackTensor(t: Tensor): void {
 
 /** @internal Called once per tensor, when it is disposed. */
 export function untrackTensor(t: Tensor, bytes: number): void {
+  if (uncounted.has(t)) return;
   liveTensors--;
   liveBytes -= bytes;
   for (const s of scopes) s.delete(t);

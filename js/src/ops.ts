@@ -5,15 +5,20 @@
 // Tensor methods (x.add(y).relu()) are at the end.
 import { DataType, TypedArray } from './dtypes.js';
 import { Attribute, runOp } from './op_runner.js';
+import { withoutCounting } from './engine.js';
 import { Shape, Tensor, TensorLike, tensor } from './tensor.js';
 
 type T = Tensor | TensorLike;
 
-/** A Tensor as it is, anything else converted as TF.js's convertToTensor does (numbers: float32). */
+/**
+ * A Tensor as it is, anything else converted as TF.js's convertToTensor does
+ * (numbers: float32). A converted input is not counted in memory(), as TF.js
+ * disposes it within the op.
+ */
 function $(x: T, what: string, dtype?: DataType): Tensor {
   if (x instanceof Tensor) return x;
   if (x === null || x === undefined) throw new Error(`${what}: expected a tensor, got ${x}`);
-  return tensor(x as TensorLike, undefined, dtype);
+  return withoutCounting(() => tensor(x as TensorLike, undefined, dtype));
 }
 
 const one = (what: string, type: string, inputs: (Tensor | null)[], attrs?: Record<string, Attribute>) => runOp(what, type, inputs, attrs)[0];
@@ -696,8 +701,8 @@ function filled(shape: Shape, value: number, dtype: DataType): Tensor {
 }
 export const zeros = (shape: Shape, dtype: DataType = 'float32') => filled(shape, 0, dtype);
 export const ones = (shape: Shape, dtype: DataType = 'float32') => filled(shape, 1, dtype);
-export function fill(shape: Shape, value: number, dtype?: DataType): Tensor {
-  return filled(shape, value, dtype ?? (typeof value === 'number' ? 'float32' : 'bool'));
+export function fill(shape: Shape, value: number, dtype: DataType = 'float32'): Tensor {
+  return filled(shape, value, dtype);
 }
 export const zerosLike = (x: T) => { const t = $(x, 'kiln.zerosLike'); return zeros(t.shape, t.dtype); };
 export const onesLike = (x: T) => { const t = $(x, 'kiln.onesLike'); return ones(t.shape, t.dtype); };

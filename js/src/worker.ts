@@ -15,7 +15,8 @@
 // through handles; plain data (numbers, strings, arrays, typed arrays, object
 // literals) is copied across. transfer(array) hands a buffer over without a
 // copy (the page's array is then detached). Functions passed in (callbacks)
-// run on the page. tidy() cannot span the two threads: dispose() what you make.
+// run on the page, for as long as the call that passed them runs. tidy()
+// cannot span the two threads: dispose() what you make.
 import { isHandle, isPlainContainer, isCloneableLeaf, fromWireError, Path, Reply, Request, toWireError } from './worker_protocol.js';
 import type { ReadyOptions, BackendInfo } from './backend.js';
 
@@ -55,10 +56,9 @@ interface Channel {
 }
 
 async function openWorker(): Promise<Channel> {
-  const url = new URL('./worker_main.js', import.meta.url);
   if (isNode) {
     const { Worker } = await nodeImport('node:worker_threads');
-    const w = new Worker(url);
+    const w = new Worker(new URL('./worker_main.js', import.meta.url));
     w.unref();  // an idle engine does not keep Node running
     return {
       post: (m, t) => w.postMessage(m, t),
@@ -90,9 +90,10 @@ export function transfer<T extends ArrayBuffer | ArrayBufferView>(value: T): T {
 export async function startWorker(options: ReadyOptions = {}): Promise<RemoteKiln> {
   const channel = await openWorker();
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  // Page functions passed in a call, by id; they live until that call ends
+  // (fit's callbacks), so the page's closures are not held forever.
   const callbacks = new Map<number, (...a: unknown[]) => unknown>();
-  const callbackIds = new Map<Function, number>();
-  let nextId = 1;
+  let nextId = 1, nextCallback = 1;
   let failed: Error | null = null;
   let ready!: () => void;
   const started = new Promise<void>((res, rej) => {
@@ -110,18 +111,16 @@ export async function startWorker(options: ReadyOptions = {}): Promise<RemoteKil
     if (!failed) channel.post({ id: 0, kind: 'release', target: handle }, []);
   });
 
-  function encode(v: unknown, transfers: Transferable[]): unknown {
+  // `registered` collects the ids of the page functions the value holds.
+  function encode(v: unknown, transfers: Transferable[], registered: number[]): unknown {
     if (typeof v === 'function') {
       const handle = handleOf.get(v as object);
       if (handle !== undefined) return handle;
       if (paths.has(v as object))
         throw new Error('kiln/worker: a property of a worker object was passed without await (write `await model.input`, not `model.input`)');
-      let id = callbackIds.get(v);
-      if (id === undefined) {
-        id = callbackIds.size + 1;
-        callbackIds.set(v, id);
-        callbacks.set(id, v as (...a: unknown[]) => unknown);
-      }
+      const id = nextCallback++;
+      callbacks.set(id, v as (...a: unknown[]) => unknown);
+      registered.push(id);
       return { __kilnCallback: id };
     }
     if (v !== null && typeof v === 'object' && TRANSFER in v) {
@@ -130,10 +129,10 @@ export async function startWorker(options: ReadyOptions = {}): Promise<RemoteKil
       return { __kilnTransfer: value };
     }
     if (isCloneableLeaf(v)) return v;
-    if (Array.isArray(v)) return v.map((x) => encode(x, transfers));
+    if (Array.isArray(v)) return v.map((x) => encode(x, transfers, registered));
     if (!isPlainContainer(v as object))
       throw new Error(`kiln/worker: a ${(v as object).constructor?.name} made on the page cannot go to the worker; make it through the worker's API`);
-    return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, encode(x, transfers)]));
+    return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, encode(x, transfers, registered)]));
   }
 
   function decode(v: unknown): unknown {
@@ -143,19 +142,19 @@ export async function startWorker(options: ReadyOptions = {}): Promise<RemoteKil
     return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, decode(x)]));
   }
 
-  function request(make: (id: number, transfers: Transferable[]) => Request): Promise<unknown> {
+  // `value` is encoded before anything is sent: a value that cannot cross throws here.
+  function encodeAll(value: unknown): { value: unknown; transfers: Transferable[]; registered: number[] } {
+    const transfers: Transferable[] = [], registered: number[] = [];
+    return { value: encode(value, transfers, registered), transfers, registered };
+  }
+
+  function request(make: (id: number) => Request, transfers: Transferable[] = [], registered: number[] = []): Promise<unknown> {
     if (failed) return Promise.reject(failed);
     const id = nextId++;
-    const transfers: Transferable[] = [];
-    let message: Request;
-    try {
-      message = make(id, transfers);
-    } catch (e) {
-      return Promise.reject(e);  // an argument that cannot cross: the call rejects, as any failed call
-    }
+    const done = () => { for (const c of registered) callbacks.delete(c); };
     return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      channel.post(message, transfers);
+      pending.set(id, { resolve: (v) => { done(); resolve(v); }, reject: (e) => { done(); reject(e); } });
+      channel.post(make(id), transfers);
     });
   }
 
@@ -172,9 +171,9 @@ export async function startWorker(options: ReadyOptions = {}): Promise<RemoteKil
     // The worker calls a page function and waits for what it returns.
     const fn = callbacks.get(r.callback);
     try {
-      const value = await fn?.(...(r.args.map(decode) as unknown[]));
-      const transfers: Transferable[] = [];
-      channel.post({ id: r.id, kind: 'callbackResult', ok: true, value: encode(value, transfers) }, transfers);
+      if (!fn) throw new Error('kiln/worker: a page function was called after the call that passed it ended');
+      const out = encodeAll(await fn(...(r.args.map(decode) as unknown[])));
+      channel.post({ id: r.id, kind: 'callbackResult', ok: true, value: out.value }, out.transfers);
     } catch (e) {
       channel.post({ id: r.id, kind: 'callbackResult', ok: false, error: toWireError(e) }, []);
     }
@@ -203,16 +202,20 @@ export async function startWorker(options: ReadyOptions = {}): Promise<RemoteKil
       // sent at once and applied in order before any later call; a failure
       // cannot be returned from an assignment, so it is logged.
       set(_, key, value) {
-        const transfers: Transferable[] = [];
-        const message = { id: 0, kind: 'set' as const, target, path: [...path, key as string], value: encode(value, transfers) };
         if (failed) throw failed;
-        const id = nextId++;
-        pending.set(id, { resolve: () => {}, reject: (e) => console.error(`kiln/worker: setting '${String(key)}' failed: ${e.message}`) });
-        channel.post({ ...message, id }, transfers);
+        const out = encodeAll(value);
+        request((id) => ({ id, kind: 'set', target, path: [...path, key as string], value: out.value }), out.transfers, out.registered)
+          .catch((e) => console.error(`kiln/worker: setting '${String(key)}' failed: ${e.message}`));
         return true;
       },
       apply(_, __, args) {
-        return request((id, transfers) => ({ id, kind: 'call', target, path, args: args.map((a) => encode(a, transfers)) }));
+        let out;
+        try {
+          out = encodeAll(args);
+        } catch (e) {
+          return Promise.reject(e);  // an argument that cannot cross: the call rejects, as any failed call
+        }
+        return request((id) => ({ id, kind: 'call', target, path, args: out.value as unknown[] }), out.transfers, out.registered);
       },
     });
     paths.add(proxy);

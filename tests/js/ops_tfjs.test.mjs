@@ -281,6 +281,12 @@ test('tidy disposes every intermediate of every op; errors are clear and leave n
     kiln.moments(img, [0, 1]), kiln.norm(a, Infinity), kiln.cast(kiln.tensor([NaN, 1.5]), 'int32'), kiln.relu6(a);
   });
   assert.equal(kiln.memory().numTensors, before);
+  // Numbers and arrays given to an op count as TF.js counts them: not at all,
+  // outside tidy() too; only the result is new.
+  const x = kiln.tensor([1, 2, 3]), mask = kiln.tensor([true, false, true]);
+  const made = [kiln.add(x, 2), x.mul([1, 2, 3]), kiln.concat([[1], [2]]), kiln.pow(2, x), kiln.where(mask, x, 0)];
+  assert.equal(kiln.memory().numTensors, before + 2 + made.length);
+  kiln.dispose([x, mask, ...made]);
   const a = kiln.ones([2, 3]);
   kiln.tidy(() => {
     assert.throws(() => kiln.add(a, kiln.ones([4])), /kiln\.add: .*shapes \[2, 3\] and \[4\] do not broadcast/);
