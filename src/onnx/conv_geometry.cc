@@ -105,4 +105,27 @@ Status window_table(const ConvGeometry& g, std::vector<int64_t>* table) {
   return Status();
 }
 
+Status padded_window_counts(const ConvGeometry& g, std::vector<int64_t>* counts) {
+  const int64_t oc = onnx_product(g.out);
+  KILN_RETURN_IF_ERROR(resize_or_error(counts, oc, "working memory", int64_t(1)));
+  std::vector<int64_t> oi(g.nd, 0);
+  for (int64_t o = 0; o < oc; ++o) {
+    int64_t cnt = 1;
+    for (int64_t a = 0; a < g.nd; ++a) {
+      int64_t ca = 0;
+      for (int64_t kk = 0; kk < g.k[a]; ++kk) {
+        const int64_t q = oi[a] * g.s[a] - g.pb[a] + kk * g.d[a];
+        if (q >= -g.pb[a] && q < g.in[a] + g.pe[a]) ++ca;
+      }
+      cnt *= ca;
+    }
+    (*counts)[size_t(o)] = cnt;
+    for (int64_t a = g.nd - 1; a >= 0; --a) {
+      if (++oi[a] < g.out[a]) break;
+      oi[a] = 0;
+    }
+  }
+  return Status();
+}
+
 }  // namespace kiln

@@ -29,5 +29,8 @@ int64_t onnx_product(const std::vector<int64_t>& v);
 Status init_nchw_geometry(const OnnxOpContext& ctx, const OnnxShape& x, const std::vector<int64_t>& kernel, ConvGeometry* g);
 // Per (output position, kernel position) the flat input offset or -1 (padding): out_count x k_count entries.
 Status window_table(const ConvGeometry& g, std::vector<int64_t>* table);
+// Per output position the padded window's size: what AveragePool divides by
+// with count_include_pad (pads count, positions ceil_mode adds past them do not).
+Status padded_window_counts(const ConvGeometry& g, std::vector<int64_t>* counts);
 
 }  // namespace kiln

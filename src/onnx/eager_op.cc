@@ -40,28 +40,42 @@ Status parse_attribute(const std::string& op_type, const std::string& name, cons
 
 }  // namespace
 
+Status parse_eager_attributes(const std::string& op_type, const Json& attributes, std::vector<OnnxAttribute>* out) {
+  if (!attributes.is_object()) return Status::error(op_type + ": attributes must be a JSON object");
+  for (const auto& [name, spec] : attributes.members()) {
+    OnnxAttribute a;
+    KILN_RETURN_IF_ERROR(parse_attribute(op_type, name, spec, &a));
+    out->push_back(std::move(a));
+  }
+  return Status();
+}
+
 Status run_eager_op(const std::string& op_type, const Json& attributes, const std::vector<OnnxValue>& inputs,
                     int num_outputs, std::vector<OnnxValue>* outputs) {
+  std::vector<OnnxAttribute> attrs;
+  KILN_RETURN_IF_ERROR(parse_eager_attributes(op_type, attributes, &attrs));
+  std::vector<const OnnxValue*> in;
+  for (const OnnxValue& v : inputs) in.push_back(v.defined() ? &v : nullptr);
+  return run_op(op_type, std::move(attrs), in, num_outputs, outputs);
+}
+
+Status run_op(const std::string& op_type, std::vector<OnnxAttribute> attributes, const std::vector<const OnnxValue*>& inputs,
+              int num_outputs, std::vector<OnnxValue>* outputs) {
   const OnnxOpEntry* op = find_onnx_op(op_type);
   if (!op) return Status::error("unknown op '" + op_type + "'");
   if (op->any_value) return Status::error(op_type + ": takes sequences or subgraphs, not run as a single op");
   if (num_outputs < 1 || num_outputs > 64) return Status::error(op_type + ": output count " + std::to_string(num_outputs) + " out of range");
-  if (!attributes.is_object()) return Status::error(op_type + ": attributes must be a JSON object");
   OnnxNode node;
   node.name = op_type, node.op_type = op_type;
+  node.attributes = std::move(attributes);
   OnnxInputs in;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const bool given = inputs[i].defined();
-    if (given && !inputs[i].is_tensor()) return Status::error(op_type + ": input " + std::to_string(i) + " is not a tensor");
+    const bool given = inputs[i] != nullptr;
+    if (given && !inputs[i]->is_tensor()) return Status::error(op_type + ": input " + std::to_string(i) + " is not a tensor");
     node.inputs.push_back(given ? "in" + std::to_string(i) : "");
-    in.push_back(given ? &inputs[i] : nullptr);
+    in.push_back(inputs[i]);
   }
   for (int i = 0; i < num_outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
-  for (const auto& [name, spec] : attributes.members()) {
-    OnnxAttribute a;
-    KILN_RETURN_IF_ERROR(parse_attribute(op_type, name, spec, &a));
-    node.attributes.push_back(std::move(a));
-  }
   std::vector<float> scratch;
   outputs->assign(size_t(num_outputs), OnnxValue());
   const Status s = op->kernel(OnnxOpContext(node, kEagerOpset, &scratch), in, outputs);

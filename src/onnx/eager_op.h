@@ -20,4 +20,12 @@ constexpr int64_t kEagerOpset = 18;
 Status run_eager_op(const std::string& op_type, const Json& attributes, const std::vector<OnnxValue>& inputs,
                     int num_outputs, std::vector<OnnxValue>* outputs);
 
+// Attributes as JSON (the form above) parsed into the node's attribute list.
+Status parse_eager_attributes(const std::string& op_type, const Json& attributes, std::vector<OnnxAttribute>* out);
+
+// The same with attributes already parsed: how gradients compose ops.
+// inputs: null marks an omitted optional input.
+Status run_op(const std::string& op_type, std::vector<OnnxAttribute> attributes, const std::vector<const OnnxValue*>& inputs,
+              int num_outputs, std::vector<OnnxValue>* outputs);
+
 }  // namespace kiln

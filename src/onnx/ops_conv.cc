@@ -270,29 +270,8 @@ Status pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValu
   std::vector<int64_t> tab;
   KILN_RETURN_IF_ERROR(window_table(g, &tab));
   const int64_t oc = onnx_product(g.out), kc = onnx_product(g.k), ic = onnx_product(g.in);
-  // Padded-window size per output (count_include_pad counts pads but not
-  // positions beyond the padded extent that ceil_mode adds).
   std::vector<int64_t> padded_count;
-  if (kind == PoolKind::kAvg && include_pad) {
-    KILN_RETURN_IF_ERROR(resize_or_error(&padded_count, oc, "working memory", int64_t(1)));
-    std::vector<int64_t> oi(g.nd, 0);
-    for (int64_t o = 0; o < oc; ++o) {
-      int64_t cnt = 1;
-      for (int64_t a = 0; a < g.nd; ++a) {
-        int64_t ca = 0;
-        for (int64_t kk = 0; kk < g.k[a]; ++kk) {
-          const int64_t q = oi[a] * g.s[a] - g.pb[a] + kk * g.d[a];
-          if (q >= -g.pb[a] && q < g.in[a] + g.pe[a]) ++ca;
-        }
-        cnt *= ca;
-      }
-      padded_count[size_t(o)] = cnt;
-      for (int64_t a = g.nd - 1; a >= 0; --a) {
-        if (++oi[a] < g.out[a]) break;
-        oi[a] = 0;
-      }
-    }
-  }
+  if (kind == PoolKind::kAvg && include_pad) KILN_RETURN_IF_ERROR(padded_window_counts(g, &padded_count));
   OnnxValue& y = (*out)[0];
   auto body = [&](auto zero) {
     using T = decltype(zero);

@@ -112,16 +112,14 @@ constexpr int kOptimizerFields = 21;
 // An integer in [lo, hi] (false for NaN and fractions), safe to cast.
 static bool whole_in(double v, double lo, double hi) { return v >= lo && v <= hi && v == double(int64_t(v)); }
 
-int kiln_model_compile(Model* m, const double* f, int count, int loss) {
+static Status parse_optimizer(const double* f, int count, OptimizerConfig* out) {
   const double steps = 9e15;  // exact in a double
   bool ok = count >= kOptimizerFields && whole_in(f[0], 0, kNumOptimizerKinds - 1) && whole_in(f[15], 0, kNumScheduleKinds - 1) &&
             whole_in(f[16], -steps, steps) && whole_in(f[20], 0, double(kMaxScheduleBoundaries)) &&
             count == kOptimizerFields + (f[20] > 0 ? 2 * int(f[20]) + 1 : 0);
   for (int i = 0; ok && i < int(f[20]); ++i) ok = whole_in(f[kOptimizerFields + i], -steps, steps);
-  if (!ok) return fail(Status::error("compile: malformed optimizer description"));
-  if (loss < 0 || loss >= kNumLossKinds) return fail(Status::error("compile: unknown loss code"));
-  TrainingConfig c;
-  OptimizerConfig& o = c.optimizer;
+  if (!ok) return Status::error("malformed optimizer description");
+  OptimizerConfig& o = *out;
   o.kind = OptimizerKind(int(f[0]));
   o.learning_rate = float(f[1]);
   o.momentum = float(f[2]);
@@ -146,9 +144,49 @@ int kiln_model_compile(Model* m, const double* f, int count, int loss) {
   const int b = int(f[20]);
   for (int i = 0; i < b; ++i) s.boundaries.push_back(int64_t(f[kOptimizerFields + i]));
   for (int i = 0; b && i <= b; ++i) s.values.push_back(float(f[kOptimizerFields + b + i]));
+  return Status();
+}
+
+int kiln_model_compile(Model* m, const double* f, int count, int loss) {
+  TrainingConfig c;
+  Status st = parse_optimizer(f, count, &c.optimizer);
+  if (!st.ok()) return fail(Status::error("compile: " + st.message()));
+  if (loss < 0 || loss >= kNumLossKinds) return fail(Status::error("compile: unknown loss code"));
   c.loss = LossKind(loss);
-  Status st = m->compile(c);
+  st = m->compile(c);
   return st.ok() ? 1 : fail(st);
+}
+
+// The state tensors an optimizer keeps per variable (JS's optimizer.minimize),
+// -1 when the description is malformed; and what slot `slot` starts at.
+int kiln_optimizer_slots(const double* f, int count) {
+  OptimizerConfig o;
+  Status s = parse_optimizer(f, count, &o);
+  if (s.ok()) s = optimizer_validate(o);
+  return s.ok() ? optimizer_num_slots(o) : (fail(Status::error("optimizer: " + s.message())), -1);
+}
+float kiln_optimizer_slot_initial(const double* f, int count, int slot) {
+  OptimizerConfig o;
+  return parse_optimizer(f, count, &o).ok() ? optimizer_slot_initial_value(o, slot) : 0.0f;
+}
+
+// One optimizer step, as fit() takes it, on n float32 variables: params[i]
+// and grads[i] hold sizes[i] floats, slots[i * S + k] its k-th state
+// (S = kiln_optimizer_slots). step counts from 1. Clipping (globalClipnorm
+// over all n gradients together) and schedules apply as in fit().
+int kiln_optimizer_apply(const double* f, int count, double step, int n, float* const* params, const float* const* grads,
+                         float* const* slots, const int32_t* sizes) {
+  OptimizerConfig o;
+  Status s = parse_optimizer(f, count, &o);
+  if (s.ok()) s = optimizer_validate(o);
+  if (!s.ok()) return fail(Status::error("optimizer: " + s.message()));
+  if (n < 0 || !whole_in(step, 1, 9e15)) return fail(Status::error("optimizer: bad variable count or step"));
+  std::vector<const float*> gs(grads, grads + n);
+  std::vector<int64_t> ns(sizes, sizes + n);
+  const float scale = optimizer_global_clip_scale(o, gs, ns);
+  const int k = optimizer_num_slots(o);
+  for (int i = 0; i < n; ++i) optimizer_update(o, int64_t(step), scale, params[i], grads[i], slots + size_t(i) * size_t(k), sizes[i]);
+  return 1;
 }
 
 // codes: Metric values (src/train/loss.h), in the order the results report them.

@@ -1,0 +1,129 @@
+// Gradients of convolution and pooling (NCHW, as src/onnx/ops_conv.cc runs
+// them). Conv's data and filter gradients are the src/cpu kernels' backward
+// passes (the ones Layers models train with), on channels-last copies; the
+// pools walk the same window table as their forward kernels, so a window
+// the forward skipped (padding) takes no gradient.
+#include "cpu/conv2d.h"
+#include "onnx/conv_geometry.h"
+#include "onnx/gradient.h"
+
+namespace kiln {
+
+namespace {
+
+using Grads = std::vector<OnnxValue>;
+using Ctx = OnnxGradientContext;
+
+const OnnxValue& dy(const Ctx& c) { return c.output_grads[0]; }
+const OnnxValue& x(const Ctx& c) { return c.inputs[0]; }
+
+// An uninitialized float32 value of `shape`, or undefined (and g failed).
+OnnxValue make(GradientOps& g, const OnnxShape& shape) {
+  OnnxValue v;
+  if (!g.status().ok()) return v;
+  const Status s = OnnxValue::make_uninitialized(DataType::kFloat32, shape, &v);
+  if (!s.ok()) g.fail(s.message());
+  return v;
+}
+
+void grad_conv(const Ctx& c, GradientOps& g, Grads* out) {
+  const OnnxValue &xv = x(c), &w = c.inputs[1];
+  if (xv.type() != DataType::kFloat32 || (xv.rank() != 3 && xv.rank() != 4))
+    return g.fail("only 1-D and 2-D float32 convolutions are differentiable yet");
+  const int64_t group = c.node.get_int("group", 1);
+  const int64_t n = xv.shape()[0], ch = xv.shape()[1], m = w.shape()[0];
+  ConvGeometry geo;
+  Status s = init_nchw_geometry(c.node, xv.shape(), OnnxShape(w.shape().begin() + 2, w.shape().end()), &geo);
+  if (s.ok()) s = resolve_conv_pads(c.node, &geo, false);
+  if (!s.ok()) return g.fail(s.message());
+  const Conv2DParams p = conv2d_params_of(geo, n, ch, m, group);
+  // Channels-last: x [N, H, W, C], dy [N, OH, OW, M], w [KH, KW, C/g, M] (1-D: H = 1, same memory).
+  const bool two_d = xv.rank() == 4;
+  const std::vector<int64_t> to_nhwc = two_d ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0, 2, 1};
+  const std::vector<int64_t> from_nhwc = two_d ? std::vector<int64_t>{0, 3, 1, 2} : std::vector<int64_t>{0, 2, 1};
+  const std::vector<int64_t> w_to_hwio = two_d ? std::vector<int64_t>{2, 3, 1, 0} : std::vector<int64_t>{2, 1, 0};
+  const std::vector<int64_t> w_from_hwio = two_d ? std::vector<int64_t>{3, 2, 0, 1} : std::vector<int64_t>{2, 1, 0};
+  const OnnxValue xt = g.transpose(xv, to_nhwc), dyt = g.transpose(dy(c), to_nhwc), wt = g.transpose(w, w_to_hwio);
+  OnnxValue dxt = make(g, xt.shape()), dwt = make(g, wt.shape());
+  if (!g.status().ok()) return;
+  conv2d_backward_data(p, dyt.data<float>(), wt.data<float>(), dxt.data<float>());
+  conv2d_backward_filter(p, xt.data<float>(), dyt.data<float>(), dwt.data<float>());
+  (*out)[0] = g.transpose(dxt, from_nhwc);
+  (*out)[1] = g.transpose(dwt, w_from_hwio);
+  if (c.inputs.size() > 2 && c.inputs[2].defined()) {
+    const OnnxValue axes = g.ints(two_d ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0, 2});
+    (*out)[2] = g.op("ReduceSum", {&dy(c), &axes}, {attr_int("keepdims", 0)});
+  }
+}
+
+// MaxPool (dy to the first largest element of each window, as the forward
+// picks it) and AveragePool (dy spread over the window, divided as the forward divides).
+void grad_pool(const Ctx& c, GradientOps& g, Grads* out, bool max) {
+  const OnnxValue& xv = x(c);
+  if (xv.type() != DataType::kFloat32) return g.fail("only float32 pooling is differentiable yet");
+  ConvGeometry geo;
+  Status s = init_nchw_geometry(c.node, xv.shape(), c.node.get_ints("kernel_shape"), &geo);
+  if (s.ok()) s = resolve_conv_pads(c.node, &geo, c.node.get_int("ceil_mode", 0) != 0);
+  std::vector<int64_t> tab, padded;
+  if (s.ok()) s = window_table(geo, &tab);
+  const bool include_pad = !max && c.node.get_int("count_include_pad", 0) != 0;
+  if (s.ok() && include_pad) s = padded_window_counts(geo, &padded);
+  if (!s.ok()) return g.fail(s.message());
+  OnnxValue dx = make(g, xv.shape());
+  if (!g.status().ok()) return;
+  const int64_t oc = onnx_product(geo.out), kc = onnx_product(geo.k), ic = onnx_product(geo.in);
+  const int64_t planes = xv.shape()[0] * xv.shape()[1];
+  const float* px = xv.data<float>();
+  const float* pdy = dy(c).data<float>();
+  float* pdx = dx.data<float>();
+  std::fill(pdx, pdx + dx.numel(), 0.0f);
+  for (int64_t nc = 0; nc < planes; ++nc) {
+    const float* xc = px + nc * ic;
+    float* dxc = pdx + nc * ic;
+    for (int64_t o = 0; o < oc; ++o) {
+      const int64_t* t = &tab[size_t(o * kc)];
+      const float d = pdy[nc * oc + o];
+      if (max) {
+        int64_t arg = -1;
+        for (int64_t kk = 0; kk < kc; ++kk)
+          if (t[kk] >= 0 && (arg < 0 || xc[t[kk]] > xc[arg])) arg = t[kk];
+        if (arg >= 0) dxc[arg] += d;
+      } else {
+        int64_t cnt = 0;
+        for (int64_t kk = 0; kk < kc; ++kk) cnt += t[kk] >= 0;
+        if (include_pad) cnt = padded[size_t(o)];
+        if (cnt == 0) continue;
+        for (int64_t kk = 0; kk < kc; ++kk)
+          if (t[kk] >= 0) dxc[t[kk]] += d / float(cnt);
+      }
+    }
+  }
+  (*out)[0] = dx;
+}
+void grad_max_pool(const Ctx& c, GradientOps& g, Grads* out) { grad_pool(c, g, out, true); }
+void grad_average_pool(const Ctx& c, GradientOps& g, Grads* out) { grad_pool(c, g, out, false); }
+
+// The global pools: dy stretched over the spatial axes (averaged, or to the maxima).
+void grad_global_average_pool(const Ctx& c, GradientOps& g, Grads* out) {
+  const int64_t spatial = x(c).numel() / std::max<int64_t>(x(c).shape()[0] * x(c).shape()[1], 1);
+  (*out)[0] = g.div(g.expand_to(dy(c), x(c).shape()), g.scalar(double(spatial), dy(c)));
+}
+void grad_global_max_pool(const Ctx& c, GradientOps& g, Grads* out) {
+  const OnnxValue y = g.expand_to(c.outputs[0], x(c).shape());
+  const OnnxValue hit = g.op("Equal", {&x(c), &y});
+  (*out)[0] = g.mul(g.expand_to(dy(c), x(c).shape()), g.op("Cast", {&hit}, {attr_int("to", int64_t(x(c).type()))}));
+}
+
+const OnnxGradientEntry kGradients[] = {
+    {"Conv", grad_conv},
+    {"MaxPool", grad_max_pool},
+    {"AveragePool", grad_average_pool},
+    {"GlobalAveragePool", grad_global_average_pool},
+    {"GlobalMaxPool", grad_global_max_pool},
+};
+
+}  // namespace
+
+OnnxGradientTable onnx_conv_gradients() { return {kGradients, sizeof(kGradients) / sizeof(kGradients[0])}; }
+
+}  // namespace kiln
