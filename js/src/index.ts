@@ -9,13 +9,16 @@ export { Tensor, tensor, tensor2d, scalar } from './tensor.js';
 export * from './ops.js';
 export type { TensorOps } from './ops.js';
 export { tidy, keep, dispose } from './engine.js';
+// Autograd and variables (TF.js's tf.grad, tf.variable, optimizer.minimize).
+export { grad, grads, valueAndGrad, valueAndGrads, variableGrads, customGrad } from './autograd.js';
+export { Variable, variable } from './variable.js';
 export type { TensorCounts } from './engine.js';
 export type { Shape, TensorLike } from './tensor.js';
 export type { DataType, DataTypeMap, TypedArray } from './dtypes.js';
 export type { TensorStorage, StorageLocation } from './storage.js';
 export { layers, Layer, SymbolicTensor, input } from './layers.js';
 export type { LayerArgs } from './layers.js';
-export { train } from './optimizers.js';
+export { train, Optimizer } from './optimizers.js';
 export type { ClipOptions, LearningRate, LearningRateSchedule, OptimizerKind, OptimizerSpec } from './optimizers.js';
 export { LayersModel, Sequential, sequential, model, loadModel } from './model.js';
 export type { CompileArgs, FitArgs, History, Callbacks, LayerVariable, Logs, SequentialArgs } from './model.js';

@@ -6,6 +6,7 @@
 import { DataType, TypedArray } from './dtypes.js';
 import { Attribute, runOp } from './op_runner.js';
 import { withoutCounting } from './engine.js';
+import { recordOp } from './tape.js';
 import { Shape, Tensor, TensorLike, tensor } from './tensor.js';
 
 type T = Tensor | TensorLike;
@@ -77,7 +78,9 @@ function as(t: Tensor, dtype: DataType, made: Tensor[]): Tensor {
 
 export function clone(x: T): Tensor {
   const t = $(x, 'kiln.clone');
-  return new Tensor((t.dataSync() as TypedArray).slice() as TypedArray, t.shape.slice(), t.dtype);
+  const c = new Tensor((t.dataSync() as TypedArray).slice() as TypedArray, t.shape.slice(), t.dtype);
+  recordOp('Identity', {}, [t], [c]);  // a copy made here, not by the core: the tape still sees it
+  return c;
 }
 
 // ---- elementwise ---------------------------------------------------------------

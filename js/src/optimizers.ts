@@ -1,6 +1,14 @@
-// Optimizer descriptions, created like TF.js's kiln.train.* factories; the
-// update rules, schedules and clipping live in the C++ core
-// (src/train/optimizer.h documents every formula and whose semantics it follows).
+// Optimizers, created like TF.js's kiln.train.* factories: a description
+// model.compile() hands to the core, and minimize()/applyGradients() for
+// variables (TF.js's optimizer API). The update rules, schedules and clipping
+// live in the C++ core either way (src/train/optimizer.h documents every
+// formula and whose semantics it follows), so a step taken by minimize() is
+// the step fit() takes.
+import { alloc, coreError, free, heapF32, heapI32, heapU32, heapU8, mod } from './backend.js';
+import { variableGrads } from './autograd.js';
+import { dispose, withoutCounting } from './engine.js';
+import { Tensor } from './tensor.js';
+import { registeredVariables, Variable } from './variable.js';
 
 export type OptimizerKind = 'sgd' | 'adam' | 'adamw' | 'adamax' | 'adagrad' | 'adadelta' | 'rmsprop';
 const KINDS: OptimizerKind[] = ['sgd', 'adam', 'adamw', 'adamax', 'adagrad', 'adadelta', 'rmsprop'];
@@ -43,9 +51,131 @@ export interface OptimizerSpec {
   globalClipnorm: number;
 }
 
-function spec(kind: OptimizerKind, fields: Partial<OptimizerSpec>): OptimizerSpec {
-  return { kind, learningRate: 0.01, momentum: 0, useNesterov: false, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0,
-    decay: 0, initialAccumulatorValue: 0.1, rho: 0.95, centered: false, clipValue: 0, clipNorm: 0, globalClipnorm: 0, ...fields };
+// Per optimizer: the steps taken and each variable's state (by variable name).
+const states = new WeakMap<Optimizer, { step: number; slots: Map<string, Float32Array[]> }>();
+
+/**
+ * An optimizer: its settings (the OptimizerSpec fields, own enumerable
+ * properties, so it can be posted to a worker) and, for variables, TF.js's
+ * minimize() and applyGradients(). Each keeps its own slots (momenta,
+ * accumulators) per variable and its step count (iterations).
+ */
+export class Optimizer implements OptimizerSpec {
+  declare readonly kind: OptimizerKind;
+  declare learningRate: LearningRate;
+  declare momentum: number;
+  declare useNesterov: boolean;
+  declare beta1: number;
+  declare beta2: number;
+  declare epsilon: number;
+  declare weightDecay: number;
+  declare decay: number;
+  declare initialAccumulatorValue: number;
+  declare rho: number;
+  declare centered: boolean;
+  declare clipValue: number;
+  declare clipNorm: number;
+  declare globalClipnorm: number;
+
+  constructor(fields: OptimizerSpec) {
+    Object.assign(this, fields);
+  }
+
+  /** Steps taken by applyGradients() / minimize(). */
+  get iterations(): number { return states.get(this)?.step ?? 0; }
+
+  /**
+   * Takes one step on the variables f's scalar result depends on (varList,
+   * or every trainable variable): its gradients by variableGrads(), then
+   * applyGradients(). Returns the cost when returnCost, else null.
+   */
+  minimize(f: () => Tensor, returnCost = false, varList?: Variable[]): Tensor | null {
+    const { value, grads } = variableGrads(f, varList);
+    try {
+      this.applyGradients(grads);
+    } finally {
+      dispose(Object.values(grads));
+    }
+    if (returnCost) return value;
+    value.dispose();
+    return null;
+  }
+
+  /** One step: each named variable moves by its gradient (a map by name, or [{name, tensor}]). */
+  applyGradients(variableGradients: Record<string, Tensor> | { name: string; tensor: Tensor }[]): void {
+    const what = 'optimizer.applyGradients';
+    const pairs: [string, Tensor][] = Array.isArray(variableGradients)
+      ? variableGradients.map((p) => [p.name, p.tensor])
+      : Object.entries(variableGradients ?? {});
+    const vars = pairs.map(([name, g]) => {
+      const v = registeredVariables().get(name);
+      if (!v) throw new Error(`${what}: no variable named '${name}'`);
+      if (v.dtype !== 'float32') throw new Error(`${what}: variable '${name}' is ${v.dtype}; optimizers update float32 variables`);
+      if (!(g instanceof Tensor) || g.dtype !== 'float32' || g.shape.length !== v.shape.length || g.shape.some((d, i) => d !== v.shape[i]))
+        throw new Error(`${what}: the gradient of '${name}' must be a float32 Tensor of shape [${v.shape}]`);
+      return v;
+    });
+    const m = mod();
+    const state = states.get(this) ?? { step: 0, slots: new Map<string, Float32Array[]>() };
+    const ptrs: number[] = [];
+    const place = (bytes: number, what2: string) => {
+      const p = alloc(Math.max(bytes, 4), what2);
+      ptrs.push(p);
+      return p;
+    };
+    try {
+      const fields = optimizerFields(this);
+      const f = place(8 * fields.length, 'optimizer settings');
+      new Float64Array(heapU8().buffer, f, fields.length).set(fields);
+      const numSlots = m._kiln_optimizer_slots(f, fields.length);
+      if (numSlots < 0) throw coreError(what);
+      for (const v of vars)
+        if (!state.slots.has(v.name) || state.slots.get(v.name)!.length !== numSlots)
+          state.slots.set(v.name, Array.from({ length: numSlots }, (_, k) => new Float32Array(v.size).fill(m._kiln_optimizer_slot_initial(f, fields.length, k))));
+      const n = vars.length;
+      const params = place(4 * n, 'optimizer tables'), grads = place(4 * n, 'optimizer tables');
+      const slots = place(4 * n * numSlots, 'optimizer tables'), sizes = place(4 * n, 'optimizer tables');
+      const at = vars.map((v, i) => {
+        const p = place(4 * v.size, 'a variable'), g = place(4 * v.size, 'a gradient');
+        heapF32().set(v.dataSync() as Float32Array, p >> 2);
+        heapF32().set(pairs[i][1].dataSync() as Float32Array, g >> 2);
+        const s = state.slots.get(v.name)!.map((values) => {
+          const q = place(4 * v.size, 'optimizer state');
+          heapF32().set(values, q >> 2);
+          return q;
+        });
+        return { p, g, s };
+      });
+      at.forEach(({ p, g, s }, i) => {
+        heapU32()[(params >> 2) + i] = p;
+        heapU32()[(grads >> 2) + i] = g;
+        s.forEach((q, k) => { heapU32()[(slots >> 2) + i * numSlots + k] = q; });
+        heapI32()[(sizes >> 2) + i] = vars[i].size;
+      });
+      if (!m._kiln_optimizer_apply(f, fields.length, state.step + 1, n, params, grads, slots, sizes)) throw coreError(what);
+      state.step++;
+      states.set(this, state);
+      vars.forEach((v, i) => {
+        const { p, s } = at[i];
+        const values = heapF32().slice(p >> 2, (p >> 2) + v.size);
+        v.assign(withoutCounting(() => new Tensor(values, v.shape.slice(), 'float32')));
+        s.forEach((q, k) => state.slots.get(v.name)![k].set(heapF32().subarray(q >> 2, (q >> 2) + v.size)));
+      });
+    } finally {
+      for (const p of ptrs) free(p);
+    }
+  }
+
+  /** Forgets the optimizer's state (slots and step count). */
+  dispose(): void {
+    states.delete(this);
+  }
+}
+
+function spec(kind: OptimizerKind, fields: Partial<OptimizerSpec>): Optimizer {
+  return new Optimizer({ kind, learningRate: 0.01, momentum: 0, useNesterov: false, beta1: 0.9, beta2: 0.999, epsilon: 1e-7,
+    weightDecay: 0, decay: 0, initialAccumulatorValue: 0.1, rho: 0.95, centered: false, clipValue: 0, clipNorm: 0, globalClipnorm: 0,
+    ...fields });
 }
 
 function schedule(kind: LearningRateSchedule['schedule'], fields: Partial<LearningRateSchedule>): LearningRateSchedule {
@@ -62,24 +192,24 @@ export const schedules = {
 };
 
 export const train = {
-  sgd: (learningRate: LearningRate): OptimizerSpec => spec('sgd', { learningRate }),
-  momentum: (learningRate: LearningRate, momentum: number, useNesterov = false): OptimizerSpec =>
+  sgd: (learningRate: LearningRate): Optimizer => spec('sgd', { learningRate }),
+  momentum: (learningRate: LearningRate, momentum: number, useNesterov = false): Optimizer =>
     spec('sgd', { learningRate, momentum, useNesterov }),
-  adam: (learningRate: LearningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7): OptimizerSpec =>
+  adam: (learningRate: LearningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7): Optimizer =>
     spec('adam', { learningRate, beta1, beta2, epsilon }),
   /** Kiln extension: Adam with decoupled weight decay (Keras/PyTorch AdamW; Keras defaults). */
-  adamw: (learningRate: LearningRate = 0.001, weightDecay = 0.004, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7): OptimizerSpec =>
+  adamw: (learningRate: LearningRate = 0.001, weightDecay = 0.004, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7): Optimizer =>
     spec('adamw', { learningRate, weightDecay, beta1, beta2, epsilon }),
-  adamax: (learningRate: LearningRate = 0.002, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, decay = 0): OptimizerSpec =>
+  adamax: (learningRate: LearningRate = 0.002, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, decay = 0): Optimizer =>
     spec('adamax', { learningRate, beta1, beta2, epsilon, decay }),
-  adagrad: (learningRate: LearningRate, initialAccumulatorValue = 0.1): OptimizerSpec =>
+  adagrad: (learningRate: LearningRate, initialAccumulatorValue = 0.1): Optimizer =>
     spec('adagrad', { learningRate, initialAccumulatorValue }),
-  adadelta: (learningRate: LearningRate = 0.001, rho = 0.95, epsilon = 1e-7): OptimizerSpec =>
+  adadelta: (learningRate: LearningRate = 0.001, rho = 0.95, epsilon = 1e-7): Optimizer =>
     spec('adadelta', { learningRate, rho, epsilon }),
-  rmsprop: (learningRate: LearningRate, decay = 0.9, momentum = 0, epsilon = 1e-7, centered = false): OptimizerSpec =>
+  rmsprop: (learningRate: LearningRate, decay = 0.9, momentum = 0, epsilon = 1e-7, centered = false): Optimizer =>
     spec('rmsprop', { learningRate, rho: decay, momentum, epsilon, centered }),
   /** Kiln extension: Keras gradient clipping (set at most one option). */
-  withClipping: (optimizer: OptimizerSpec, clip: ClipOptions): OptimizerSpec => ({ ...optimizer, ...clip }),
+  withClipping: (optimizer: OptimizerSpec, clip: ClipOptions): Optimizer => new Optimizer({ ...optimizer, ...clip }),
   schedules,
 };
 

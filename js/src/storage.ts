@@ -20,7 +20,7 @@ export interface TensorStorage {
 
 export class CpuStorage implements TensorStorage {
   readonly location = 'cpu' as const;
-  private values: TypedArray | null;
+  protected values: TypedArray | null;
 
   constructor(values: TypedArray) { this.values = values; }
 
@@ -32,4 +32,12 @@ export class CpuStorage implements TensorStorage {
   }
   async read(): Promise<TypedArray> { return this.readSync(); }
   dispose(): void { this.values = null; }
+}
+
+/** A Variable's storage: assign() puts new values in place of the old (never changed in place). */
+export class VariableStorage extends CpuStorage {
+  swap(values: TypedArray): void {
+    if (this.values === null) throw new Error('variable: this variable was disposed');
+    this.values = values;
+  }
 }

@@ -14,8 +14,11 @@ export class Tensor {
   readonly size: number;
   readonly storage: TensorStorage;
 
-  /** `values` in `dtype`'s typed array (dtypes.ts), taken as they are: kiln.tensor() converts. */
-  constructor(values: TypedArray, shape: Shape, dtype: DataType = 'float32') {
+  /**
+   * `values` in `dtype`'s typed array (dtypes.ts), taken as they are: kiln.tensor() converts.
+   * @internal `storage`: where a subclass (Variable) keeps them instead.
+   */
+  constructor(values: TypedArray, shape: Shape, dtype: DataType = 'float32', storage?: TensorStorage) {
     const array = DTYPES[checkDataType(dtype, 'tensor')].array;
     if (!(values instanceof array))
       throw new Error(`tensor: ${dtype} values are held in a ${array.name}, got ${describe(values)}`);
@@ -25,11 +28,12 @@ export class Tensor {
     this.shape = Object.freeze(shape.slice()) as Shape;
     this.dtype = dtype;
     this.size = size;
-    this.storage = new CpuStorage(values);
+    this.storage = storage ?? new CpuStorage(values);
     // Shape and dtype are fixed once made, as in TF.js: the core trusts them
     // to size its reads, so a caller must not be able to change them after
-    // the data was checked (assignments throw in strict mode, do nothing otherwise).
-    Object.freeze(this);
+    // the data was checked (assignments throw in strict mode, do nothing
+    // otherwise). A subclass freezes once its own fields are set.
+    if (new.target === Tensor) Object.freeze(this);
     trackTensor(this);
   }
 

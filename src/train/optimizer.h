@@ -10,10 +10,11 @@
 //              w -= lr / (1 + decay (t-1)) / (1-b1^t) * m1 / (u + eps)                    TF.js (eps outside the max)
 //   adagrad:   a += g^2 (a starts at initialAccumulatorValue);  w -= lr g / sqrt(a + eps)   TF.js (eps inside the sqrt)
 //   adadelta:  a = rho a + (1-rho) g^2;  d = sqrt(u + eps) / sqrt(a + eps) g;
-//              u = rho u + (1-rho) d^2;  w -= lr d                                         TF.js = PyTorch
+//              u = rho u + (1-rho) d^2;  w -= lr d                                         Keras = PyTorch (TF.js
+//              divides by the accumulator from before this step's g^2 instead)
 //   rmsprop:   s = r s + (1-r) g^2;  centered: c = r c + (1-r) g, s' = s - c^2 (else s' = s);
 //              v = m v + lr g / sqrt(s' + eps);  w -= v                                    TF.js (eps inside the sqrt,
-//              lr inside the momentum buffer)
+//              lr inside the momentum buffer; centered: TF.js subtracts eps, a sign slip Kiln does not copy)
 // Learning-rate schedules (Keras, evaluated at k = t-1, the updates done before this one):
 //   exponential: lr0 rate^(k / steps)  (staircase: floor(k / steps))
 //   piecewise:   values[i] for boundaries[i-1] < k <= boundaries[i]  (values has one more entry)

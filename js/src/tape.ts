@@ -1,0 +1,91 @@
+// The autograd tape (TF.js's engine tape): while a gradient is being taken,
+// every op of the op set that reads a watched tensor (a source, or a result
+// of an op that did) is written down with its inputs and outputs; the
+// backward pass walks the list from the end, asking the core for each op's
+// gradients (runOpGradient, src/onnx/gradient.h) and summing what reaches
+// each tensor. Entries keep the values, not the Tensor objects, so disposing
+// a tensor inside the function (tidy, using) does not lose what the
+// gradient needs; a Variable's assign() swaps its values, never changes them.
+import { Tensor } from './tensor.js';
+import { withoutCounting } from './engine.js';
+import type { Attributes } from './op_runner.js';
+
+interface Entry {
+  type: string;
+  attributes: Attributes;
+  inputs: (Tensor | null)[];   // snapshots: the values as the op read them
+  inputIds: (number | null)[];
+  outputs: Tensor[];
+  outputIds: number[];
+  /** customGrad's gradient function, in place of the core's. */
+  custom?: (outputGrads: Tensor[]) => (Tensor | null)[];
+}
+
+export class Tape {
+  readonly entries: Entry[] = [];
+  readonly watched = new Set<number>();
+}
+
+const tapes: Tape[] = [];
+let paused = 0;
+let nextId = 1;
+const ids = new WeakMap<Tensor, number>();
+
+/** A tensor's identity on the tape. */
+export function tensorId(t: Tensor): number {
+  let id = ids.get(t);
+  if (id === undefined) ids.set(t, (id = nextId++));
+  return id;
+}
+
+/** A tensor sharing t's values as they are now, not counted in memory(). */
+function snapshot(t: Tensor): Tensor {
+  return withoutCounting(() => new Tensor(t.dataSync(), t.shape.slice(), t.dtype));
+}
+
+export function activeTape(): Tape | undefined {
+  return paused ? undefined : tapes[tapes.length - 1];
+}
+
+/** Runs fn with `tape` recording. */
+export function recording<R>(tape: Tape, fn: () => R): R {
+  tapes.push(tape);
+  try {
+    return fn();
+  } finally {
+    tapes.pop();
+  }
+}
+
+/** Runs fn with no tape recording (the backward pass itself). */
+export function notRecording<R>(fn: () => R): R {
+  paused++;
+  try {
+    return fn();
+  } finally {
+    paused--;
+  }
+}
+
+/** True inside a function whose gradient is being taken (a backward pass here would be a gradient of a gradient). */
+export function nested(): boolean {
+  return tapes.length > 0;
+}
+
+/** Called by runOp for every op: writes it down when it reads a watched tensor. */
+export function recordOp(type: string, attributes: Attributes, inputs: (Tensor | null)[], outputs: Tensor[],
+  custom?: Entry['custom']): void {
+  const tape = activeTape();
+  if (!tape) return;
+  const inputIds = inputs.map((t) => (t ? tensorId(t) : null));
+  if (!inputIds.some((id) => id !== null && tape.watched.has(id))) return;
+  const outputIds = outputs.map(tensorId);
+  for (const id of outputIds) tape.watched.add(id);
+  tape.entries.push({
+    type, attributes, inputIds, outputIds, custom,
+    inputs: inputs.map((t) => (t ? snapshot(t) : null)),
+    outputs: outputs.map(snapshot),
+  });
+}
+
+export type { Entry as TapeEntry };

@@ -1,0 +1,41 @@
+// TF.js core-API programs (tests/js/programs/) run unchanged on Kiln and on
+// TensorFlow.js 4.22 (cpu backend): only the library handed in differs.
+// Each must reach what the program sets out to do, and Kiln's run must agree
+// with TF.js's on the same data and starting values.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import * as kiln from 'kiln';
+import { ready } from './helpers.mjs';
+import { loadMnistNode } from '../../web/mnist.js';
+import * as polynomial from './programs/polynomial_regression_core.mjs';
+import * as mnistCore from './programs/mnist_core.mjs';
+
+await ready();
+await tf.setBackend('cpu');
+
+test('polynomial-regression-core: the fitted cubic matches TF.js and the curve it was sampled from', () => {
+  const k = polynomial.run(kiln), t = polynomial.run(tf);
+  for (let i = 0; i < k.losses.length; i++)
+    assert.ok(Math.abs(k.losses[i] - t.losses[i]) <= 1e-4 * Math.max(1, t.losses[i]), `iteration ${i}: loss ${k.losses[i]}, TF.js ${t.losses[i]}`);
+  for (const name of ['a', 'b', 'c', 'd'])
+    assert.ok(Math.abs(k.coefficients[name] - t.coefficients[name]) < 1e-4, `${name}: ${k.coefficients[name]}, TF.js ${t.coefficients[name]}`);
+  assert.ok(k.losses.at(-1) < 0.01 && k.losses.at(-1) < k.losses[0] / 20, `the loss falls from ${k.losses[0]} to ${k.losses.at(-1)}`);
+  assert.ok(Math.abs(k.coefficients.d - k.truth.d) < 0.1 && Math.abs(k.coefficients.c - k.truth.c) < 0.25, JSON.stringify(k.coefficients));
+});
+
+test('mnist-core: a convolutional network trained with the ops API and minimize() learns MNIST as TF.js does', async () => {
+  const data = await loadMnistNode({ trainLimit: 4000, testLimit: 500 });
+  const started = performance.now();
+  const k = mnistCore.run(kiln, data);
+  const kilnMs = performance.now() - started;
+  const tfStarted = performance.now();
+  const t = mnistCore.run(tf, data);
+  const tfMs = performance.now() - tfStarted;
+  console.log(`# mnist-core, 60 steps: Kiln accuracy ${k.accuracy} (${kilnMs.toFixed(0)} ms), TF.js cpu ${t.accuracy} (${tfMs.toFixed(0)} ms)`);
+  assert.ok(k.accuracy > 0.8, `test accuracy ${k.accuracy} after 60 Adam steps`);
+  assert.ok(Math.abs(k.accuracy - t.accuracy) < 0.05, `Kiln ${k.accuracy}, TF.js ${t.accuracy}`);
+  // Same seeds and data: the first losses agree closely (they drift apart as float32 rounding compounds).
+  for (let i = 0; i < 3; i++)
+    assert.ok(Math.abs(k.losses[i] - t.losses[i]) < 1e-3 * Math.max(1, t.losses[i]), `step ${i}: loss ${k.losses[i]}, TF.js ${t.losses[i]}`);
+});
