@@ -7,6 +7,11 @@ async function main() {
   const x = kiln.tensor([1, 2, 3]);
   const y: kiln.Tensor = x.add(1).relu().sum();
   const z = kiln.matMul(kiln.ones([2, 2]), kiln.eye(2)).softmax(-1);
+  const v: kiln.Variable = kiln.variable(kiln.zeros([3]), true, 'v');
+  const g: kiln.Tensor = kiln.grad((a: kiln.Tensor) => a.square().sum())(x);
+  const cost: kiln.Tensor | null = kiln.train.adam(0.1).minimize(() => kiln.sum(kiln.mul(v, x)), true, [v]);
+  const vg: { value: kiln.Tensor; grads: Record<string, kiln.Tensor> } = kiln.variableGrads(() => kiln.sum(v));
+  console.log(g, cost, vg);
   const w = await startWorker({ threads: 2 });
   console.log(w.backend.variant);
   const d = await w.layers.dense({ units: 2, inputShape: [3] });
