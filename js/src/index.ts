@@ -12,6 +12,7 @@ export { tidy, keep, dispose } from './engine.js';
 // Autograd and variables (TF.js's tf.grad, tf.variable, optimizer.minimize).
 export { grad, grads, valueAndGrad, valueAndGrads, variableGrads, customGrad } from './autograd.js';
 export { Variable, variable } from './variable.js';
+export { losses, metrics, Reduction } from './losses.js';
 export type { TensorCounts } from './engine.js';
 export type { Shape, TensorLike } from './tensor.js';
 export type { DataType, DataTypeMap, TypedArray } from './dtypes.js';
