@@ -601,6 +601,86 @@ export function depthwiseConv2d(x: T, filter: T, strides: number | [number, numb
   return using([y], () => fromNchw(y, batched, what));
 }
 
+/**
+ * TF.js's conv2dTranspose (the gradient of conv2d with respect to its input):
+ * filter [height, width, outDepth, inDepth], outputShape [batch?, height,
+ * width, outDepth], padding as the conv2d it reverses.
+ */
+export function conv2dTranspose(x: T, filter: T, outputShape: number[], strides: number | [number, number], pad: Padding,
+  dimRoundingMode?: string): Tensor {
+  const what = 'kiln.conv2dTranspose';
+  if (dimRoundingMode !== undefined) throw new Error(`${what}: dimRoundingMode is not supported (only integer padding needs it)`);
+  const input = $(x, what), f = $(filter, what);
+  if (f.rank !== 4) throw new Error(`${what}: the filter must be [height, width, outDepth, inDepth], got [${f.shape}]`);
+  if (!Array.isArray(outputShape) || (outputShape.length !== 3 && outputShape.length !== 4))
+    throw new Error(`${what}: outputShape must be [batch, height, width, depth] or [height, width, depth]`);
+  const out = outputShape.slice(-3), inShape = input.shape.slice(-3);
+  if (f.shape[3] !== inShape[2]) throw new Error(`${what}: the filter takes ${f.shape[3]} channels, the input has ${inShape[2]}`);
+  if (f.shape[2] !== out[2]) throw new Error(`${what}: the filter gives ${f.shape[2]} channels, outputShape asks for ${out[2]}`);
+  const s = pair(strides), k = [f.shape[0], f.shape[1]];
+  const pads = [0, 0, 0, 0], outputPadding = [0, 0];
+  for (let a = 0; a < 2; a++) {
+    // The padding of the conv2d from outputShape that this reverses (TF's 'same': the odd row at the end).
+    let begin: number, forward: number;
+    if (pad === 'same') {
+      forward = Math.ceil(out[a] / s[a]);
+      begin = Math.floor(Math.max((forward - 1) * s[a] + k[a] - out[a], 0) / 2);
+    } else if (pad === 'valid') {
+      forward = Math.ceil((out[a] - k[a] + 1) / s[a]);
+      begin = 0;
+    } else if (typeof pad === 'number' && Number.isInteger(pad) && pad >= 0) {
+      forward = Math.floor((out[a] + 2 * pad - k[a]) / s[a]) + 1;
+      begin = pad;
+    } else {
+      throw new Error(`${what}: pad must be 'same', 'valid' or a non-negative integer, got ${JSON.stringify(pad)}`);
+    }
+    if (forward !== inShape[a])
+      throw new Error(`${what}: an input of size ${inShape[a]} on axis ${a + 1} cannot come from outputShape [${outputShape}] (conv2d gives ${forward})`);
+    const end = s[a] * (inShape[a] - 1) + k[a] - begin - out[a];
+    pads[a] = begin;
+    if (end >= 0) pads[a + 2] = end;
+    else outputPadding[a] = -end;
+  }
+  const { t, batched } = toNchw(input, what);
+  const w = one(what, 'Transpose', [f], { perm: { ints: [3, 2, 0, 1] } });
+  const y = using([t, w], () => one(what, 'ConvTranspose', [t, w],
+    { kernel_shape: { ints: k }, strides: { ints: s }, pads: { ints: pads }, output_padding: { ints: outputPadding } }));
+  return using([y], () => fromNchw(y, batched, what));
+}
+
+/** TF.js's conv1d: x [batch?, width, inChannels], filter [width, inChannels, outChannels]. */
+export function conv1d(x: T, filter: T, stride: number, pad: Padding, dataFormat = 'NWC', dilation = 1, dimRoundingMode?: string): Tensor {
+  const what = 'kiln.conv1d';
+  if (dataFormat !== 'NWC') throw new Error(`${what}: dataFormat '${dataFormat}' is not supported (NWC, as TF.js's CPU and wasm backends)`);
+  if (dimRoundingMode !== undefined) throw new Error(`${what}: dimRoundingMode is not supported`);
+  const input = $(x, what), f = $(filter, what);
+  if (input.rank !== 2 && input.rank !== 3) throw new Error(`${what}: expects a [batch, width, channels] or [width, channels] tensor, got [${input.shape}]`);
+  if (f.rank !== 3) throw new Error(`${what}: the filter must be [width, inChannels, outChannels], got [${f.shape}]`);
+  if (f.shape[1] !== input.shape[input.rank - 1])
+    throw new Error(`${what}: the filter takes ${f.shape[1]} channels, the input has ${input.shape[input.rank - 1]}`);
+  const attrs = windowAttributes(what, [1, f.shape[0]], [1, stride], pad, [1, dilation]);
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const step = (t: Tensor) => (made.push(t), t);
+    const batched = input.rank === 3;
+    // As one row of a 2-D image: padding only along the width.
+    const b = batched ? input : step(expandDims(input, 0));
+    const t = step(one(what, 'Transpose', [step(expandDims(b, 1))], { perm: { ints: [0, 3, 1, 2] } }));
+    const w = step(one(what, 'Transpose', [step(expandDims(f, 0))], { perm: { ints: [3, 2, 0, 1] } }));
+    if (attrs.pads) attrs.pads = { ints: [0, pad as number, 0, pad as number] };
+    const y = step(one(what, 'Conv', [t, w], attrs));
+    const nwc = step(one(what, 'Transpose', [y], { perm: { ints: [0, 2, 3, 1] } }));
+    return squeeze(nwc, batched ? [1] : [0, 1]);
+  });
+}
+
+/** TF.js's separableConv2d: a depthwise convolution, then a 1x1 convolution mixing the channels. */
+export function separableConv2d(x: T, depthwiseFilter: T, pointwiseFilter: T, strides: number | [number, number], pad: 'same' | 'valid',
+  dilation: number | [number, number] = 1, dataFormat = 'NHWC'): Tensor {
+  const depthwise = depthwiseConv2d(x, depthwiseFilter, strides, pad, dataFormat, dilation);
+  return using([depthwise], () => conv2d(depthwise, pointwiseFilter, 1, 'valid', dataFormat));
+}
+
 function pool(name: string, type: string, x: T, filterSize: number | [number, number], strides: number | [number, number], pad: Padding): Tensor {
   const what = `kiln.${name}`;
   const { t, batched } = toNchw($(x, what), what);
@@ -695,6 +775,12 @@ export function randomNormal(shape: Shape, mean = 0, stdDev = 1, dtype: DataType
   return random('kiln.randomNormal', 'RandomNormal', shape, { mean: { f: mean }, scale: { f: stdDev } }, dtype, seed);
 }
 
+/** Normal values, those beyond two standard deviations drawn again (TF.js's truncatedNormal). */
+export function truncatedNormal(shape: Shape, mean = 0, stdDev = 1, dtype: DataType = 'float32', seed?: number): Tensor {
+  if (!(stdDev >= 0)) throw new Error(`kiln.truncatedNormal: stdDev must not be negative, got ${stdDev}`);
+  return random('kiln.truncatedNormal', 'TruncatedNormal', shape, { mean: { f: mean }, scale: { f: stdDev } }, dtype, seed);
+}
+
 // ---- creation ------------------------------------------------------------------
 
 function filled(shape: Shape, value: number, dtype: DataType): Tensor {
@@ -754,7 +840,8 @@ const METHODS = {
   log1p, expm1, sqrt, rsqrt, square, reciprocal, sin, cos, tan, asin, acos, atan, sinh, cosh, tanh, asinh, acosh, atanh,
   sigmoid, softplus, erf, elu, selu, leakyRelu, isNaN, isInf, isFinite, clipByValue, matMul, dot, transpose, sum, prod,
   max, min, mean, logSumExp, all, any, argMax, argMin, softmax, logSoftmax, reshape, expandDims, squeeze, cast, clone,
-  slice, reverse, gather, tile, pad, split, unstack, topk, conv2d, depthwiseConv2d, maxPool, avgPool,
+  slice, reverse, gather, tile, pad, split, unstack, topk, conv1d, conv2d, conv2dTranspose, depthwiseConv2d, separableConv2d,
+  maxPool, avgPool,
   batchNorm, moments, norm,
 };
 type Methods = typeof METHODS;

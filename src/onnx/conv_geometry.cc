@@ -128,4 +128,73 @@ Status padded_window_counts(const ConvGeometry& g, std::vector<int64_t>* counts)
   return Status();
 }
 
+namespace {
+int64_t floordiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+}  // namespace
+
+Status init_conv_transpose_geometry(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue& w, ConvTransposeGeometry* g) {
+  if (w.type() != x.type()) return ctx.error("X, W and B must share a type");
+  if (w.rank() != x.rank() || x.rank() < 3) return ctx.error("W must have the rank of X (>= 3)");
+  const int64_t group = g->group = ctx.get_int("group", 1);
+  g->n = x.shape()[0], g->c = x.shape()[1], g->mg = w.shape()[1];
+  if (group < 1 || g->c % group || w.shape()[0] != g->c) return ctx.error("channels do not match group");
+  g->m = g->mg * group, g->cg = g->c / group;
+  const int64_t nd = g->nd = x.rank() - 2;
+  std::vector<int64_t>& k = g->k = ctx.get_ints("kernel_shape", OnnxShape(w.shape().begin() + 2, w.shape().end()));
+  if (k != OnnxShape(w.shape().begin() + 2, w.shape().end())) return ctx.error("kernel_shape does not match W");
+  std::vector<int64_t>& s = g->s = ctx.get_ints("strides", std::vector<int64_t>(nd, 1));
+  std::vector<int64_t>& d = g->d = ctx.get_ints("dilations", std::vector<int64_t>(nd, 1));
+  std::vector<int64_t> op = ctx.get_ints("output_padding", std::vector<int64_t>(nd, 0));
+  std::vector<int64_t> pads = ctx.get_ints("pads", std::vector<int64_t>(2 * nd, 0));
+  std::vector<int64_t> oshape = ctx.get_ints("output_shape");
+  const std::string auto_pad = ctx.get_string("auto_pad", "NOTSET");
+  if (int64_t(k.size()) != nd || int64_t(s.size()) != nd || int64_t(d.size()) != nd || int64_t(op.size()) != nd || int64_t(pads.size()) != 2 * nd)
+    return ctx.error("attribute lengths do not match the spatial rank");
+  // Bounded so the output-size arithmetic below cannot overflow.
+  constexpr int64_t kMaxAttr = int64_t(1) << 20, kMaxPad = int64_t(1) << 31;
+  for (int64_t i = 0; i < nd; ++i)
+    if (s[size_t(i)] < 1 || d[size_t(i)] < 1 || op[size_t(i)] < 0 || s[size_t(i)] > kMaxAttr || d[size_t(i)] > kMaxAttr ||
+        op[size_t(i)] > kMaxAttr)
+      return ctx.error("strides and dilations must be in [1, 2^20] and output_padding in [0, 2^20]");
+  for (int64_t p : pads)
+    if (p < 0 || p > kMaxPad) return ctx.error("pads must be in [0, 2^31], got " + std::to_string(p));
+  if (!oshape.empty() && int64_t(oshape.size()) > nd) oshape.erase(oshape.begin(), oshape.end() - nd);
+  if (!oshape.empty() && int64_t(oshape.size()) != nd)
+    return ctx.error("output_shape has " + std::to_string(oshape.size()) + " entries for " + std::to_string(nd) + " spatial axes");
+  for (int64_t o : oshape)
+    if (o < 0 || o > kMaxPad) return ctx.error("output_shape entries must be in [0, 2^31], got " + std::to_string(o));
+  g->xin.assign(x.shape().begin() + 2, x.shape().end());
+  g->pb.assign(size_t(nd), 0);
+  g->yout.assign(size_t(nd), 0);
+  for (int64_t i = 0; i < nd; ++i) {
+    const int64_t full = s[i] * (g->xin[i] - 1) + op[i] + (k[i] - 1) * d[i] + 1;
+    if (!oshape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const int64_t target = !oshape.empty() ? oshape[i] : g->xin[i] * s[i];
+      const int64_t total = full - target;
+      if (auto_pad == "SAME_UPPER") g->pb[i] = floordiv(total, 2);
+      else g->pb[i] = total - floordiv(total, 2);
+      g->yout[i] = target;
+    } else {
+      if (auto_pad == "VALID") pads.assign(2 * nd, 0);
+      g->pb[i] = pads[i];
+      g->yout[i] = full - pads[i] - pads[nd + i];
+    }
+    if (g->yout[i] < 0) return ctx.error("negative output size");
+  }
+  return Status();
+}
+
+Conv2DParams conv_transpose_params(const ConvTransposeGeometry& g) {
+  const bool one_d = g.nd == 1;
+  Conv2DParams p;
+  p.batch = g.n, p.in_c = g.m, p.out_c = g.c, p.groups = g.group;
+  p.in_h = one_d ? 1 : g.yout[0], p.in_w = one_d ? g.yout[0] : g.yout[1];
+  p.out_h = one_d ? 1 : g.xin[0], p.out_w = one_d ? g.xin[0] : g.xin[1];
+  p.kernel_h = one_d ? 1 : g.k[0], p.kernel_w = one_d ? g.k[0] : g.k[1];
+  p.stride_h = one_d ? 1 : g.s[0], p.stride_w = one_d ? g.s[0] : g.s[1];
+  p.dilation_h = one_d ? 1 : g.d[0], p.dilation_w = one_d ? g.d[0] : g.d[1];
+  p.pad_top = one_d ? 0 : g.pb[0], p.pad_left = one_d ? g.pb[0] : g.pb[1];
+  return p;
+}
+
 }  // namespace kiln

@@ -33,4 +33,16 @@ Status window_table(const ConvGeometry& g, std::vector<int64_t>* table);
 // with count_include_pad (pads count, positions ceil_mode adds past them do not).
 Status padded_window_counts(const ConvGeometry& g, std::vector<int64_t>* counts);
 
+// ConvTranspose's geometry (NCHW X [n, c, ...], W [c, m/group, k...]):
+// pb and yout are the begin pads and output sizes, from pads, output_padding,
+// output_shape or auto_pad. Checked so that no size arithmetic overflows.
+struct ConvTransposeGeometry {
+  int64_t nd = 0, n = 0, c = 0, m = 0, mg = 0, cg = 0, group = 1;
+  std::vector<int64_t> xin, k, s, d, pb, yout;
+};
+Status init_conv_transpose_geometry(const OnnxOpContext& ctx, const OnnxValue& x, const OnnxValue& w, ConvTransposeGeometry* g);
+// The forward convolution ConvTranspose is the data gradient of: Y (m
+// channels) to X (c channels), 1-D as H = 1.
+Conv2DParams conv_transpose_params(const ConvTransposeGeometry& g);
+
 }  // namespace kiln

@@ -61,7 +61,7 @@ Status run_eager_op(const std::string& op_type, const Json& attributes, const st
 
 Status run_op(const std::string& op_type, std::vector<OnnxAttribute> attributes, const std::vector<const OnnxValue*>& inputs,
               int num_outputs, std::vector<OnnxValue>* outputs) {
-  const OnnxOpEntry* op = find_onnx_op(op_type);
+  const OnnxOpEntry* op = find_eager_op(op_type);
   if (!op) return Status::error("unknown op '" + op_type + "'");
   if (op->any_value) return Status::error(op_type + ": takes sequences or subgraphs, not run as a single op");
   if (num_outputs < 1 || num_outputs > 64) return Status::error(op_type + ": output count " + std::to_string(num_outputs) + " out of range");

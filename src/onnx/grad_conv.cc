@@ -56,6 +56,36 @@ void grad_conv(const Ctx& c, GradientOps& g, Grads* out) {
   }
 }
 
+// ConvTranspose is the data gradient of a convolution Y -> X, so its own
+// gradients are that convolution (for X) and its filter gradient with the
+// roles of input and output gradient swapped (for W).
+void grad_conv_transpose(const Ctx& c, GradientOps& g, Grads* out) {
+  const OnnxValue &xv = x(c), &w = c.inputs[1];
+  if (xv.type() != DataType::kFloat32 || (xv.rank() != 3 && xv.rank() != 4))
+    return g.fail("only 1-D and 2-D float32 transposed convolutions are differentiable yet");
+  ConvTransposeGeometry geo;
+  const Status s = init_conv_transpose_geometry(c.node, xv, w, &geo);
+  if (!s.ok()) return g.fail(s.message());
+  const Conv2DParams p = conv_transpose_params(geo);
+  const bool two_d = xv.rank() == 4;
+  const std::vector<int64_t> to_nhwc = two_d ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0, 2, 1};
+  const std::vector<int64_t> from_nhwc = two_d ? std::vector<int64_t>{0, 3, 1, 2} : std::vector<int64_t>{0, 2, 1};
+  // W [c, m/g, k...] as the forward filter [kh, kw, m/g, c].
+  const std::vector<int64_t> w_to_hwio = two_d ? std::vector<int64_t>{2, 3, 1, 0} : std::vector<int64_t>{2, 1, 0};
+  const std::vector<int64_t> w_from_hwio = two_d ? std::vector<int64_t>{3, 2, 0, 1} : std::vector<int64_t>{2, 1, 0};
+  const OnnxValue xt = g.transpose(xv, to_nhwc), dyt = g.transpose(dy(c), to_nhwc), wt = g.transpose(w, w_to_hwio);
+  OnnxValue dxt = make(g, xt.shape()), dwt = make(g, wt.shape());
+  if (!g.status().ok()) return;
+  conv2d_forward(p, dyt.data<float>(), wt.data<float>(), nullptr, Activation::kLinear, dxt.data<float>());
+  conv2d_backward_filter(p, dyt.data<float>(), xt.data<float>(), dwt.data<float>());
+  (*out)[0] = g.transpose(dxt, from_nhwc);
+  (*out)[1] = g.transpose(dwt, w_from_hwio);
+  if (c.inputs.size() > 2 && c.inputs[2].defined()) {
+    const OnnxValue axes = g.ints(two_d ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0, 2});
+    (*out)[2] = g.op("ReduceSum", {&dy(c), &axes}, {attr_int("keepdims", 0)});
+  }
+}
+
 // MaxPool (dy to the first largest element of each window, as the forward
 // picks it) and AveragePool (dy spread over the window, divided as the forward divides).
 void grad_pool(const Ctx& c, GradientOps& g, Grads* out, bool max) {
@@ -116,6 +146,7 @@ void grad_global_max_pool(const Ctx& c, GradientOps& g, Grads* out) {
 
 const OnnxGradientEntry kGradients[] = {
     {"Conv", grad_conv},
+    {"ConvTranspose", grad_conv_transpose},
     {"MaxPool", grad_max_pool},
     {"AveragePool", grad_average_pool},
     {"GlobalAveragePool", grad_global_average_pool},

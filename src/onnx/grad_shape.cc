@@ -105,7 +105,7 @@ const OnnxGradientEntry kGradients[] = {
     {"Pad", grad_pad},
     // Integer results: nothing to differentiate.
     {"Shape", nullptr}, {"Size", nullptr}, {"Range", nullptr},
-    {"OneHot", nullptr}, {"EyeLike", nullptr},
+    {"OneHot", nullptr}, {"EyeLike", nullptr}, {"RandomUniformLike", nullptr}, {"RandomNormalLike", nullptr},
 };
 
 }  // namespace

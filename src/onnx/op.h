@@ -94,6 +94,8 @@ struct OnnxOpTable {
 
 // The kernel for an op type of the default domain, or null.
 const OnnxOpEntry* find_onnx_op(const std::string& op_type);
+// The same, and Kiln's own ops that only run eagerly (the ops API: kiln_random_ops), or null.
+const OnnxOpEntry* find_eager_op(const std::string& op_type);
 
 // The domain of the nodes the graph optimizer creates (src/onnx/nhwc_kernels.cc):
 // Kiln's own kernels, and standard ops carrying internal attributes.
@@ -119,6 +121,7 @@ OnnxOpTable onnx_quantize_ops();  // ops_quantize.cc
 OnnxOpTable onnx_integer_ops();   // ops_integer.cc: MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv
 OnnxOpTable onnx_sequence_ops();  // ops_sequence.cc: Sequence*, Optional*
 OnnxOpTable onnx_random_ops();        // ops_random.cc: RandomUniform, RandomNormal, *Like
+OnnxOpTable kiln_random_ops();        // ops_random.cc: TruncatedNormal (eager only)
 OnnxOpTable onnx_control_flow_ops();  // ops_control_flow.cc: If, Loop, Scan, SequenceMap
 
 // Argument checks shared by kernels: `in[i]` present; its rank in [lo, hi].

@@ -24,6 +24,14 @@ const OnnxOpEntry* find_onnx_op(const std::string& op_type) {
   return nullptr;
 }
 
+const OnnxOpEntry* find_eager_op(const std::string& op_type) {
+  if (const OnnxOpEntry* e = find_onnx_op(op_type)) return e;
+  const OnnxOpTable kiln = kiln_random_ops();
+  for (size_t i = 0; i < kiln.count; ++i)
+    if (op_type == kiln.entries[i].op_type) return &kiln.entries[i];
+  return nullptr;
+}
+
 std::vector<std::string> onnx_op_types() {
   size_t n;
   const OnnxOpTable* tables = all_tables(&n);

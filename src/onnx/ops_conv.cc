@@ -17,7 +17,6 @@ namespace kiln {
 
 namespace {
 
-int64_t floordiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 
 // ---- Conv ----------------------------------------------------------------------------
@@ -114,53 +113,12 @@ Status op_conv_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 1));
   const OnnxValue &x = *in[0], &w = *in[1];
   const OnnxValue* b = in.size() > 2 && in[2] && in[2]->defined() ? in[2] : nullptr;
-  if (w.type() != x.type() || (b && b->type() != x.type())) return ctx.error("X, W and B must share a type");
-  if (w.rank() != x.rank() || x.rank() < 3) return ctx.error("W must have the rank of X (>= 3)");
-  const int64_t group = ctx.get_int("group", 1);
-  const int64_t n = x.shape()[0], c = x.shape()[1], mg = w.shape()[1];
-  if (group < 1 || c % group || w.shape()[0] != c) return ctx.error("channels do not match group");
-  const int64_t m = mg * group, cg = c / group;
-  const int64_t nd = x.rank() - 2;
-  std::vector<int64_t> k = ctx.get_ints("kernel_shape", OnnxShape(w.shape().begin() + 2, w.shape().end()));
-  if (k != OnnxShape(w.shape().begin() + 2, w.shape().end())) return ctx.error("kernel_shape does not match W");
+  ConvTransposeGeometry g;
+  KILN_RETURN_IF_ERROR(init_conv_transpose_geometry(ctx, x, w, &g));
+  if (b && b->type() != x.type()) return ctx.error("X, W and B must share a type");
+  const int64_t nd = g.nd, n = g.n, c = g.c, m = g.m, mg = g.mg, cg = g.cg;
+  const std::vector<int64_t> &xin = g.xin, &k = g.k, &s = g.s, &d = g.d, &pb = g.pb, &yout = g.yout;
   if (b && b->numel() != m) return ctx.error("B must have " + std::to_string(m) + " elements");
-  std::vector<int64_t> s = ctx.get_ints("strides", std::vector<int64_t>(nd, 1));
-  std::vector<int64_t> d = ctx.get_ints("dilations", std::vector<int64_t>(nd, 1));
-  std::vector<int64_t> op = ctx.get_ints("output_padding", std::vector<int64_t>(nd, 0));
-  std::vector<int64_t> pads = ctx.get_ints("pads", std::vector<int64_t>(2 * nd, 0));
-  std::vector<int64_t> oshape = ctx.get_ints("output_shape");
-  const std::string auto_pad = ctx.get_string("auto_pad", "NOTSET");
-  if (int64_t(k.size()) != nd || int64_t(s.size()) != nd || int64_t(d.size()) != nd || int64_t(op.size()) != nd || int64_t(pads.size()) != 2 * nd)
-    return ctx.error("attribute lengths do not match the spatial rank");
-  // Bounded so the output-size arithmetic below cannot overflow.
-  constexpr int64_t kMaxAttr = int64_t(1) << 20, kMaxPad = int64_t(1) << 31;
-  for (int64_t i = 0; i < nd; ++i)
-    if (s[size_t(i)] < 1 || d[size_t(i)] < 1 || op[size_t(i)] < 0 || s[size_t(i)] > kMaxAttr || d[size_t(i)] > kMaxAttr ||
-        op[size_t(i)] > kMaxAttr)
-      return ctx.error("strides and dilations must be in [1, 2^20] and output_padding in [0, 2^20]");
-  for (int64_t p : pads)
-    if (p < 0 || p > kMaxPad) return ctx.error("pads must be in [0, 2^31], got " + std::to_string(p));
-  if (!oshape.empty() && int64_t(oshape.size()) > nd) oshape.erase(oshape.begin(), oshape.end() - nd);
-  if (!oshape.empty() && int64_t(oshape.size()) != nd)
-    return ctx.error("output_shape has " + std::to_string(oshape.size()) + " entries for " + std::to_string(nd) + " spatial axes");
-  for (int64_t o : oshape)
-    if (o < 0 || o > kMaxPad) return ctx.error("output_shape entries must be in [0, 2^31], got " + std::to_string(o));
-  std::vector<int64_t> xin(x.shape().begin() + 2, x.shape().end()), pb(nd), yout(nd);
-  for (int64_t i = 0; i < nd; ++i) {
-    const int64_t full = s[i] * (xin[i] - 1) + op[i] + (k[i] - 1) * d[i] + 1;
-    if (!oshape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      const int64_t target = !oshape.empty() ? oshape[i] : xin[i] * s[i];
-      const int64_t total = full - target;
-      if (auto_pad == "SAME_UPPER") pb[i] = floordiv(total, 2);
-      else pb[i] = total - floordiv(total, 2);
-      yout[i] = target;
-    } else {
-      if (auto_pad == "VALID") pads.assign(2 * nd, 0);
-      pb[i] = pads[i];
-      yout[i] = full - pads[i] - pads[nd + i];
-    }
-    if (yout[i] < 0) return ctx.error("negative output size");
-  }
   OnnxShape os = {n, m};
   os.insert(os.end(), yout.begin(), yout.end());
   KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), os, &(*out)[0]));
@@ -168,15 +126,7 @@ Status op_conv_transpose(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
   if (y.numel() == 0) return Status();
   if (x.type() == DataType::kFloat32 && nd <= 2) {
     // conv2d_backward_data of the forward conv mapping Y (in) to X (out).
-    const bool one_d = nd == 1;
-    Conv2DParams p;
-    p.batch = n, p.in_c = m, p.out_c = c, p.groups = group;
-    p.in_h = one_d ? 1 : yout[0], p.in_w = one_d ? yout[0] : yout[1];
-    p.out_h = one_d ? 1 : xin[0], p.out_w = one_d ? xin[0] : xin[1];
-    p.kernel_h = one_d ? 1 : k[0], p.kernel_w = one_d ? k[0] : k[1];
-    p.stride_h = one_d ? 1 : s[0], p.stride_w = one_d ? s[0] : s[1];
-    p.dilation_h = one_d ? 1 : d[0], p.dilation_w = one_d ? d[0] : d[1];
-    p.pad_top = one_d ? 0 : pb[0], p.pad_left = one_d ? pb[0] : pb[1];
+    const Conv2DParams p = conv_transpose_params(g);
     const int64_t hw = p.out_h * p.out_w, yhw = p.in_h * p.in_w, khw = p.kernel_h * p.kernel_w;
     FloatArray xt, wt, yt;
     KILN_RETURN_IF_ERROR(conv_copies(ctx, n * hw * c, khw * mg * c, n * yhw * m, &xt, &wt, &yt));

@@ -1,8 +1,11 @@
-// RandomUniform, RandomNormal and their *Like forms: values drawn from
+// RandomUniform, RandomNormal and their *Like forms, and Kiln's
+// TruncatedNormal (normal draws beyond two standard deviations redrawn, TF's
+// truncated_normal; an op of the eager op set only, not of ONNX models): values drawn from
 // kiln::Rng (PCG32), so a seed gives the same values on every platform. A
 // node without a seed draws a fresh one per run, as ONNX asks; these ops are
 // never folded into constants at load.
 #include <atomic>
+#include <cmath>
 #include <random>
 
 #include "core/float16.h"
@@ -13,7 +16,7 @@
 namespace kiln {
 namespace {
 
-enum class Distribution { kUniform, kNormal };
+enum class Distribution { kUniform, kNormal, kTruncatedNormal };
 
 // The seed attribute (a float, per ONNX) or a fresh seed: one draw from the
 // platform's entropy, then a counter, so concurrent runs never share one.
@@ -29,12 +32,15 @@ Status fill(const OnnxOpContext& ctx, DataType type, const OnnxShape& shape, Dis
   const double a = d == Distribution::kUniform ? ctx.get_float("low", 0) : ctx.get_float("mean", 0);
   const double b = d == Distribution::kUniform ? ctx.get_float("high", 1) : ctx.get_float("scale", 1);
   if (d == Distribution::kUniform && !(a <= b)) return ctx.error("low must be at most high");
-  if (d == Distribution::kNormal && !(b >= 0)) return ctx.error("scale must not be negative");
+  if (d != Distribution::kUniform && !(b >= 0)) return ctx.error("scale must not be negative");
   OnnxValue& y = (*out)[0];
   KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(type, shape, &y));
   Rng rng(seed_of(ctx));
   for (int64_t i = 0; i < y.numel(); ++i) {
-    const double v = d == Distribution::kUniform ? a + (b - a) * rng.uniform() : a + b * rng.normal();
+    double z = d == Distribution::kUniform ? rng.uniform() : rng.normal();
+    // Truncated: draws beyond two standard deviations are drawn again (TF's rule).
+    while (d == Distribution::kTruncatedNormal && std::fabs(z) > 2) z = rng.normal();
+    const double v = d == Distribution::kUniform ? a + (b - a) * z : a + b * z;
     if (type == DataType::kFloat32) y.data<float>()[i] = float(v);
     else if (type == DataType::kFloat64) y.data<double>()[i] = v;
     else y.data<uint16_t>()[i] = onnx_float_to_half(float(v));
@@ -69,6 +75,10 @@ Status op_random_normal_like(const OnnxOpContext& ctx, const OnnxInputs& in, std
   return like(ctx, in, out, Distribution::kNormal);
 }
 
+Status op_truncated_normal(const OnnxOpContext& ctx, const OnnxInputs&, std::vector<OnnxValue>* out) {
+  return from_shape(ctx, out, Distribution::kTruncatedNormal);
+}
+
 const OnnxOpEntry kOps[] = {
     {"RandomUniform", op_random_uniform, false},
     {"RandomNormal", op_random_normal, false},
@@ -76,8 +86,14 @@ const OnnxOpEntry kOps[] = {
     {"RandomNormalLike", op_random_normal_like, false},
 };
 
+// Not ONNX operators: run eagerly (the ops API), never found in a model.
+const OnnxOpEntry kKilnOps[] = {
+    {"TruncatedNormal", op_truncated_normal, false},  // RandomNormal's attributes
+};
+
 }  // namespace
 
 OnnxOpTable onnx_random_ops() { return {kOps, sizeof(kOps) / sizeof(kOps[0])}; }
+OnnxOpTable kiln_random_ops() { return {kKilnOps, sizeof(kKilnOps) / sizeof(kKilnOps[0])}; }
 
 }  // namespace kiln

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "onnx/eager_op.h"
+#include "onnx/op.h"
 #include "onnx_values.h"
 
 namespace kiln {
@@ -97,6 +98,33 @@ TEST(EagerOp, RandomOpsAreSeededAndHaveTheirMoments) {
   EXPECT_NE(run_eager_op("RandomNormal", attrs(R"({"shape": {"ints": [2]}, "dtype": {"i": 6}})"), {}, 1, &a).message().find("draws float16, float32 or float64 values, not int32"), std::string::npos);
   EXPECT_NE(run_eager_op("RandomUniform", attrs(R"({"shape": {"ints": [2]}, "low": {"f": 2}, "high": {"f": 1}})"), {}, 1, &a).message().find("low must be at most high"), std::string::npos);
   EXPECT_NE(run_eager_op("RandomNormal", attrs("{}"), {}, 1, &a).message().find("needs its shape attribute"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(EagerOp, TruncatedNormalStaysWithinTwoDeviationsAndRepeatsWithASeed) {
+  std::vector<OnnxValue> a, b;
+  const Json attrs_seeded = attrs(R"({"shape": {"ints": [4000]}, "mean": {"f": 1}, "scale": {"f": 0.5}, "seed": {"f": 7}})");
+  ASSERT_TRUE(run_eager_op("TruncatedNormal", attrs_seeded, {}, 1, &a).ok());
+  ASSERT_TRUE(run_eager_op("TruncatedNormal", attrs_seeded, {}, 1, &b).ok());
+  double sum = 0, sq = 0;
+  for (int64_t i = 0; i < 4000; ++i) {
+    const float v = a[0].data<float>()[i];
+    ASSERT_GE(v, 0.0f);
+    ASSERT_LE(v, 2.0f);
+    ASSERT_EQ(v, b[0].data<float>()[i]);
+    sum += v, sq += double(v) * v;
+  }
+  const double mean = sum / 4000, sd = std::sqrt(sq / 4000 - mean * mean);
+  EXPECT_NEAR(mean, 1.0, 0.03);
+  // A normal cut at two deviations keeps about 88% of its spread.
+  EXPECT_NEAR(sd, 0.5 * 0.8796, 0.02);
+  // An op of the eager set only: not an ONNX operator.
+  EXPECT_EQ(find_onnx_op("TruncatedNormal"), nullptr);
 }
 
 }  // namespace

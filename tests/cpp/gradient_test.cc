@@ -179,6 +179,9 @@ TEST(Gradient, ConvolutionsAndPools) {
   check("Conv", R"({"pads": {"ints": [1, 0, 1, 2]}, "strides": {"ints": [2, 1]}})", {f32({2, 3, 5, 4}, 70), f32({4, 3, 3, 2}, 71), f32({4}, 72)}, 1, eps, tol);
   check("Conv", R"({"group": {"i": 3}, "dilations": {"ints": [2, 1]}})", {f32({1, 3, 6, 5}, 73), f32({6, 1, 2, 2}, 74)}, 1, eps, tol);
   check("Conv", R"({"auto_pad": {"s": "SAME_UPPER"}})", {f32({2, 2, 7}, 75), f32({3, 2, 3}, 76)}, 1, eps, tol);
+  check("ConvTranspose", R"({"strides": {"ints": [2, 2]}, "pads": {"ints": [1, 0, 0, 1]}, "output_padding": {"ints": [1, 0]}})",
+        {f32({2, 3, 3, 4}, 82), f32({3, 2, 3, 2}, 83), f32({2}, 84)}, 1, eps, tol);
+  check("ConvTranspose", R"({"group": {"i": 2}})", {f32({1, 4, 5}, 85), f32({4, 3, 2}, 86)}, 1, eps, tol);
   check("MaxPool", R"({"kernel_shape": {"ints": [2, 2]}, "strides": {"ints": [2, 2]}, "pads": {"ints": [0, 0, 1, 1]}})", {f32({2, 2, 5, 5}, 77)}, 1, 1e-3, tol);
   check("AveragePool", R"({"kernel_shape": {"ints": [3, 3]}, "pads": {"ints": [1, 1, 1, 1]}})", {f32({1, 2, 4, 5}, 78)}, 1, eps, tol);
   check("AveragePool", R"({"kernel_shape": {"ints": [3, 2]}, "pads": {"ints": [1, 1, 1, 1]}, "count_include_pad": {"i": 1}})",

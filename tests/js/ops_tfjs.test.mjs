@@ -220,6 +220,23 @@ test('neural-network ops in NHWC: conv2d, depthwiseConv2d, pools, resizeBilinear
   cases.push(['conv2d dilated', (lib, x, f) => lib.conv2d(x, f, 1, 'same', 'NHWC', 2), img, k]);
   cases.push(['conv2d unbatched', (lib, x, f) => lib.conv2d(x, f, 1, 'valid'), img3, k2]);
   cases.push(['maxPool unbatched', (lib, x) => lib.maxPool(x, 2, 2, 'valid'), img3]);
+  // conv2dTranspose: the filter [h, w, outDepth, inDepth]; outputs that conv2d maps back onto the input.
+  const tk = F(Array.from({ length: 3 * 3 * 2 * 3 }, (_, i) => Math.cos(i * 0.3)), [3, 3, 2, 3]);
+  for (const [pad, strides, out] of [['same', 1, [2, 5, 6, 2]], ['same', 2, [2, 10, 12, 2]], ['same', 2, [2, 9, 11, 2]],
+    ['valid', 1, [2, 7, 8, 2]], ['valid', 2, [2, 11, 13, 2]], ['valid', [2, 1], [2, 12, 8, 2]], [1, 1, [2, 5, 6, 2]]])
+    cases.push([`conv2dTranspose ${pad} ${strides} ${out}`, (lib, x, f) => lib.conv2dTranspose(x, f, out, strides, pad), img, tk]);
+  cases.push(['conv2dTranspose unbatched', (lib, x, f) => lib.conv2dTranspose(x, f, [5, 6, 2], 1, 'same'), F(img[0].slice(0, 90), [5, 6, 3]), tk]);
+  const seq = F(Array.from({ length: 2 * 9 * 3 }, (_, i) => Math.sin(i * 0.4)), [2, 9, 3]);
+  const ck = F(Array.from({ length: 3 * 3 * 4 }, (_, i) => Math.cos(i * 0.9)), [3, 3, 4]);
+  // TF.js 4.22's conv1d pads the height too for a numeric pad and then fails
+  // to reshape its result; Kiln pads the width only (checked below).
+  for (const pad of ['same', 'valid'])
+    for (const stride of [1, 2]) cases.push([`conv1d ${pad} ${stride}`, (lib, x, f) => lib.conv1d(x, f, stride, pad), seq, ck]);
+  cases.push(['conv1d pad 1 (as same for a width-3 kernel)', (lib, x, f) => (lib === kiln ? lib.conv1d(x, f, 1, 1) : lib.conv1d(x, f, 1, 'same')), seq, ck]);
+  cases.push(['conv1d dilated', (lib, x, f) => lib.conv1d(x, f, 1, 'same', 'NWC', 2), seq, ck]);
+  cases.push(['conv1d unbatched', (lib, x, f) => lib.conv1d(x, f, 1, 'valid'), F(seq[0].slice(0, 27), [9, 3]), ck]);
+  for (const pad of ['same', 'valid'])
+    cases.push([`separableConv2d ${pad}`, (lib, x, d, p) => lib.separableConv2d(x, d, p, [1, 2], pad), img, dk, F(Array.from({ length: 12 }, (_, i) => i / 6 - 1), [1, 1, 6, 2])]);
   for (const [a, h] of [[false, false], [true, false], [false, true]])
     for (const size of [[7, 9], [3, 4]]) cases.push([`resizeBilinear ${size} ${a} ${h}`, (lib, x) => lib.image.resizeBilinear(x, size, a, h), img]);
   cases.push(['batchNorm', (lib, x, m, v, o, sc) => lib.batchNorm(x, m, v, o, sc, 0.01), img, F([0.1, -0.2, 0.3], [3]),
@@ -327,4 +344,11 @@ test('randomUniform and randomNormal: TF.js\'s shapes and dtypes, the asked mome
   assert.ok(i.every((v) => Number.isInteger(v) && v >= 0 && v < 10) && new Set(i).size === 10);
   assert.throws(() => kiln.randomUniform([2], 3, 1), /kiln\.randomUniform: minval \(3\) must be less than maxval \(1\)/);
   assert.throws(() => kiln.randomNormal([2, -1]), /kiln\.randomNormal: invalid shape/);
+  // truncatedNormal: within two deviations of the mean, TF.js's shape and dtype.
+  const tn = kiln.truncatedNormal([100, 100], 3, 0.5, 'float32', 4);
+  assert.deepEqual(tn.shape, tf.truncatedNormal([100, 100], 3, 0.5, 'float32', 4).shape);
+  const tv = Array.from(tn.dataSync());
+  assert.ok(Math.min(...tv) >= 2 && Math.max(...tv) <= 4, 'within mean +- 2 stdDev');
+  assert.deepEqual(Array.from(kiln.truncatedNormal([100, 100], 3, 0.5, 'float32', 4).dataSync()), tv, 'a seed repeats');
+  assert.equal(kiln.truncatedNormal([3], 0, 1, 'int32').dtype, 'int32');
 });
