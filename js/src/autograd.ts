@@ -4,8 +4,8 @@
 // gradients (src/onnx/gradient.h), so every gradient is computed by the op
 // set, on every backend it has. The tensors the function made are disposed
 // as tidy() disposes them; the results belong to the caller.
-import { tidy, withoutCounting } from './engine.js';
-import { Attributes, runOp, runOpGradient } from './op_runner.js';
+import { collectingMade, tidy, withoutCounting } from './engine.js';
+import { Attributes, runOp, runOpGradient, sharedTensor } from './op_runner.js';
 import { activeTape, nested, notRecording, recordOp, recording, Tape, TapeEntry, tensorId } from './tape.js';
 import { Tensor } from './tensor.js';
 import { registeredVariables, Variable } from './variable.js';
@@ -34,7 +34,9 @@ function backward(what: string, tape: Tape, y: Tensor, dy: Tensor | undefined, s
       throw new Error(`${what}: dy's shape [${dy.shape}] must match the result's [${y.shape}]`);
   }
   if (!isFloat(y)) throw new Error(`${what}: the function's result is ${y.dtype}; gradients need a float result`);
-  return notRecording(() => withoutCounting(() => {
+  // Every tensor the pass makes is disposed at its end (they hold heap
+  // memory); the gradients handed back share the values of the final ones.
+  const { result, made } = collectingMade(() => notRecording(() => withoutCounting(() => {
     const grads = new Map<number, Tensor>();
     grads.set(tensorId(y), dy ? (dy.dtype === y.dtype ? dy : runOp(what, 'Cast', [dy], { to: { i: CODES[y.dtype] } })[0]) : filled(y, 1));
     for (let e = tape.entries.length - 1; e >= 0; e--) {
@@ -53,20 +55,31 @@ function backward(what: string, tape: Tape, y: Tensor, dy: Tensor | undefined, s
       });
     }
     return sources.map((s) => grads.get(tensorId(s)) ?? null);
-  }));
+  })));
+  try {
+    return result.map((g) => (g ? owned(g) : null));
+  } finally {
+    for (const t of made) t.dispose();
+  }
 }
 
 /** A result the caller owns: counted in memory(), sharing the values. */
 function owned(t: Tensor): Tensor {
-  return new Tensor(t.dataSync(), t.shape.slice(), t.dtype);
+  return sharedTensor(t, true);
 }
 
 /** Runs f on a fresh tape watching `sources`; the tensors f made, but its result, are disposed. */
 function taped(what: string, sources: Tensor[], f: () => Tensor): { tape: Tape; y: Tensor } {
   const tape = new Tape();
   for (const s of sources) tape.watched.add(tensorId(s));
-  const y = tidy(() => recording(tape, f));
-  if (!(y instanceof Tensor)) throw new Error(`${what}: the function must return a Tensor`);
+  let y: Tensor;
+  try {
+    y = tidy(() => recording(tape, f));
+    if (!(y instanceof Tensor)) throw new Error(`${what}: the function must return a Tensor`);
+  } catch (e) {
+    tape.dispose();
+    throw e;
+  }
   return { tape, y };
 }
 
@@ -81,12 +94,20 @@ function checkSources(what: string, xs: unknown[]): Tensor[] {
 function valuesAndGrads(what: string, f: (...xs: Tensor[]) => Tensor, xs: Tensor[], dy?: Tensor): { value: Tensor; grads: Tensor[] } {
   const sources = checkSources(what, xs);
   const { tape, y } = taped(what, sources, () => f(...sources));
-  const grads = backward(what, tape, y, dy, sources);
+  let grads: (Tensor | null)[];
+  try {
+    grads = backward(what, tape, y, dy, sources);
+  } catch (e) {
+    y.dispose();
+    throw e;
+  } finally {
+    tape.dispose();
+  }
   return {
     value: y,
     grads: grads.map((g, i) => {
       if (!g) throw new Error(`${what}: the result does not depend on argument ${i}; make sure the function computes it from its arguments with kiln ops`);
-      return owned(g);
+      return g;
     }),
   };
 }
@@ -145,13 +166,22 @@ export function variableGrads(f: () => Tensor, varList?: Variable[]): { value: T
   const { tape, y } = taped(what, vars, f);
   if (y.rank !== 0) {
     y.dispose();
+    tape.dispose();
     throw new Error(`${what}: the function must return a scalar, got shape [${y.shape}]`);
   }
-  const found = backward(what, tape, y, undefined, vars);
+  let found: (Tensor | null)[];
+  try {
+    found = backward(what, tape, y, undefined, vars);
+  } catch (e) {
+    y.dispose();
+    throw e;
+  } finally {
+    tape.dispose();
+  }
   const result: Record<string, Tensor> = {};
   vars.forEach((v, i) => {
     const g = found[i];
-    if (g) result[v.name] = owned(g);
+    if (g) result[v.name] = g;
   });
   if (Object.keys(result).length === 0 && vars.length > 0) {
     y.dispose();
@@ -174,7 +204,7 @@ export function customGrad(f: (...args: any[]) => { value: Tensor; gradFunc: Gra
     let saved: Tensor[] = [];
     const save = (ts: Tensor[]) => {
       if (!Array.isArray(ts) || ts.some((t) => !(t instanceof Tensor))) throw new Error(`${what}: save() takes an array of Tensors`);
-      saved = ts.map((t) => withoutCounting(() => new Tensor(t.dataSync(), t.shape.slice(), t.dtype)));
+      saved = ts.map((t) => sharedTensor(t));
     };
     // Its own ops are not on the tape: only the custom entry is.
     const { value, gradFunc } = notRecording(() => f(...inputs, save));

@@ -32,8 +32,23 @@ export function withoutCounting<R>(fn: () => R): R {
   }
 }
 
+// Lists collecting every tensor made, counted or not (collectingMade).
+const madeLists: Tensor[][] = [];
+
+/** @internal Runs fn and returns what it gave and every tensor made meanwhile (for the caller to dispose). */
+export function collectingMade<R>(fn: () => R): { result: R; made: Tensor[] } {
+  const made: Tensor[] = [];
+  madeLists.push(made);
+  try {
+    return { result: fn(), made };
+  } finally {
+    madeLists.pop();
+  }
+}
+
 /** @internal Called by the Tensor constructor. */
 export function trackTensor(t: Tensor): void {
+  for (const list of madeLists) list.push(t);
   if (uncountedDepth > 0) {
     uncounted.add(t);
     return;

@@ -1,13 +1,15 @@
 // One op of the core's op set on tensors (src/onnx/eager_op.h through
-// kiln_op_run): the inputs' bytes go into the wasm heap, the outputs come
-// back as new tensors. Every op of the ops API (ops.ts) computes here, and
+// kiln_op_run): inputs already in the wasm heap are passed where they are,
+// others copied in; the outputs stay in the heap as new tensors. Every op of the ops API (ops.ts) computes here, and
 // here the autograd tape (tape.ts) sees each op. runOpGradient asks the
 // core for an op's gradients (src/onnx/gradient.h through kiln_op_grad).
-import { alloc, coreError, free, heapI32, heapU32, heapU8, mod } from './backend.js';
-import { withCString } from './backend.js';
+import { alloc, coreError, free, heapI32, heapU32, heapU8, mod, withCString } from './backend.js';
 import { dataTypeOfOnnx, DataType, DTYPES } from './dtypes.js';
+import { withoutCounting } from './engine.js';
+import { HeapStorage } from './heap_storage.js';
+import { CpuStorage, TensorStorage, VariableStorage } from './storage.js';
 import { Tensor } from './tensor.js';
-import { recordOp } from './tape.js';
+import { recordOp, setSnapshot } from './tape.js';
 
 /** An attribute of the op, typed as the core reads it. */
 export type Attribute = { i: number } | { f: number } | { s: string } | { ints: number[] } | { floats: number[] };
@@ -15,15 +17,18 @@ export type Attributes = Record<string, Attribute>;
 
 /**
  * Runs op `type` (an ONNX operator name, opset 18) on `inputs` (null: an
- * omitted optional input) and returns its first `outputs` results. `what`
- * names the API call in errors ("kiln.add").
+ * omitted optional input) and returns its first `outputs` results, kept in
+ * the wasm heap (heap_storage.ts). `what` names the API call in errors ("kiln.add").
  */
 export function runOp(what: string, type: string, inputs: (Tensor | null)[], attributes: Attributes = {}, outputs = 1): Tensor[] {
   for (const t of inputs) if (t && t.isDisposed) throw new Error(`${what}: a tensor it was given is disposed`);
   const results = call(what, inputs, (m, table) =>
     withCString(type, 'an op name', (op) =>
-      withCString(JSON.stringify(attributes), 'op attributes', (attrs) => m._kiln_op_run(op, attrs, ...table, outputs))), outputs);
-  const made = results.map((r) => r!);
+      withCString(JSON.stringify(attributes), 'op attributes', (attrs) => m._kiln_op_run(op, attrs, inputs.length, table, outputs))), outputs);
+  const made = results.map((r) => {
+    if (!r) throw coreError(what);  // out of memory for a handle
+    return r;
+  });
   recordOp(type, attributes, inputs, made);
   return made;
 }
@@ -34,61 +39,105 @@ export function runOp(what: string, type: string, inputs: (Tensor | null)[], att
  */
 export function runOpGradient(what: string, type: string, attributes: Attributes, inputs: (Tensor | null)[], outputs: Tensor[],
   outputGrads: Tensor[]): (Tensor | null)[] {
-  return call(what, [...inputs, ...outputs, ...outputGrads], (m, [, ...table]) =>
+  return call(what, [...inputs, ...outputs, ...outputGrads], (m, table) =>
     withCString(type, 'an op name', (op) =>
       withCString(JSON.stringify(attributes), 'op attributes', (attrs) =>
-        m._kiln_op_grad(op, attrs, inputs.length, outputs.length, ...table))), inputs.length);
+        m._kiln_op_grad(op, attrs, inputs.length, outputs.length, table))), inputs.length);
 }
 
-type Table = [n: number, types: number, data: number, sizes: number, ranks: number, dims: number];
+/** A tensor of the core's value `handle` (taken over: disposing the tensor frees it). */
+export function tensorOfHandle(handle: number): Tensor {
+  const m = mod();
+  const dtype: DataType | null = dataTypeOfOnnx(m._kiln_value_type(handle));
+  if (!dtype) {
+    m._kiln_value_free(handle);
+    throw new Error(`kiln: a result's element type (code ${m._kiln_value_type(handle)}) has no kiln.Tensor dtype`);
+  }
+  const shape = Array.from({ length: m._kiln_value_rank(handle) }, (_, k) => m._kiln_value_dim(handle, k));
+  const bytes = shape.reduce((a, b) => a * b, 1) * DTYPES[dtype].array.BYTES_PER_ELEMENT;
+  return new Tensor(null, shape, dtype, new HeapStorage(handle, dtype, bytes));
+}
 
-// Writes `tensors` into the heap as the C ABI's tensor table, calls `run`
-// with it, and reads `count` results (null where the core gave none).
-function call(what: string, tensors: (Tensor | null)[], run: (m: ReturnType<typeof mod>, table: Table) => number, count: number): (Tensor | null)[] {
+/** Another tensor on the same values as `t` (heap or JavaScript), counted in memory() only when `counted`. */
+export function sharedTensor(t: Tensor, counted = false): Tensor {
+  const make = () => {
+    const s = t.storage;
+    if (s instanceof HeapStorage && s.handle) {
+      const h = mod()._kiln_value_share(s.handle);
+      if (!h) throw coreError('kiln');
+      return tensorOfHandle(h);
+    }
+    return new Tensor(t.dataSync(), t.shape.slice(), t.dtype);
+  };
+  return counted ? make() : withoutCounting(make);
+}
+
+// A JavaScript-memory tensor's values copied into the heap once, on its
+// first use by an op, and kept for the next ops (tensors never change; a
+// Variable's values are replaced by assign(), so its copies are per call).
+const heapCopies = new WeakMap<TensorStorage, number>();
+const copyFinalizer = typeof FinalizationRegistry === 'undefined' ? null : new FinalizationRegistry<number>((h) => {
+  mod()._kiln_value_free(h);
+});
+
+function upload(t: Tensor, what: string): number {
+  const m = mod();
+  const v = t.dataSync();
+  const dims = alloc(4 * Math.max(t.shape.length, 1), 'a shape');
+  let h = 0;
+  try {
+    heapI32().set(t.shape, dims >> 2);
+    h = m._kiln_value_create(DTYPES[t.dtype].onnx, t.shape.length, dims);
+  } finally {
+    free(dims);
+  }
+  if (!h) throw coreError(what);
+  if (v.byteLength) heapU8().set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), m._kiln_value_data(h));
+  return h;
+}
+
+// Hands `tensors` to the core as value handles (a heap tensor's own, a
+// JavaScript tensor's kept copy, a Variable's values copied for the call),
+// calls `run` with the handle table, and takes `count` results (null where
+// the core gave none).
+function call(what: string, tensors: (Tensor | null)[], run: (m: ReturnType<typeof mod>, table: number) => number, count: number): (Tensor | null)[] {
   const m = mod();
   const n = tensors.length;
-  const given = tensors.filter((t): t is Tensor => t !== null);
-  const totalDims = given.reduce((s, t) => s + t.shape.length, 0);
-  // int32 tables: per tensor its type code, data pointer, byte size and rank; then all dims.
-  const table = alloc(4 * (4 * Math.max(n, 1) + totalDims), 'op input descriptors');
-  const ptrs: number[] = [];
+  const table = alloc(4 * Math.max(n, 1), 'op input handles');
+  const temps: number[] = [];
   try {
-    const types = table >> 2, data = types + n, sizes = data + n, ranks = sizes + n;
-    let d = ranks + n;
-    tensors.forEach((t, i) => {
-      heapI32()[types + i] = t ? DTYPES[t.dtype].onnx : 0;
-      if (!t) return;
-      const v = t.dataSync();
-      const p = alloc(Math.max(v.byteLength, 1), 'an op input');
-      ptrs.push(p);
-      heapU8().set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), p);
-      const h32 = heapI32(), hu32 = heapU32();  // alloc may have grown the memory
-      hu32[data + i] = p;
-      hu32[sizes + i] = v.byteLength;
-      h32[ranks + i] = t.shape.length;
-      for (const dim of t.shape) h32[d++] = dim;
+    const handles = tensors.map((t) => {
+      if (!t) return 0;
+      const s = t.storage;
+      if (s instanceof HeapStorage && s.handle) return s.handle;
+      const kept = heapCopies.get(s);
+      if (kept) return kept;
+      const h = upload(t, what);
+      if (s instanceof CpuStorage && !(s instanceof VariableStorage)) {
+        heapCopies.set(s, h);
+        s.keepCopy(() => {
+          copyFinalizer?.unregister(s);
+          m._kiln_value_free(h);
+        });
+        copyFinalizer?.register(s, h, s);
+      } else {
+        temps.push(h);
+      }
+      return h;
     });
-    if (!run(m, [n, 4 * types, 4 * data, 4 * sizes, 4 * ranks, 4 * (ranks + n)])) throw coreError(what);
+    heapU32().set(handles, table >> 2);
+    if (!run(m, table)) throw coreError(what);
     const results: (Tensor | null)[] = [];
     for (let r = 0; r < count; r++) {
-      const code = m._kiln_op_result_type(r);
-      if (code === 0) {
-        results.push(null);
-        continue;
-      }
-      const dtype: DataType | null = dataTypeOfOnnx(code);
-      if (!dtype) throw new Error(`${what}: the result's element type (code ${code}) has no kiln.Tensor dtype`);
-      const shape = Array.from({ length: m._kiln_op_result_rank(r) }, (_, k) => m._kiln_op_result_dim(r, k));
-      const array = DTYPES[dtype].array;
-      const bytes = shape.reduce((a, b) => a * b, 1) * array.BYTES_PER_ELEMENT;
-      const ptr = m._kiln_op_result_data(r);
-      // A copy starts its own buffer, so 8-byte types are aligned.
-      results.push(new Tensor(new array(heapU8().slice(ptr, ptr + bytes).buffer), shape, dtype));
+      const h = m._kiln_op_result_take(r);
+      results.push(h ? tensorOfHandle(h) : null);
     }
     return results;
   } finally {
     m._kiln_op_release();
-    for (const p of ptrs) free(p);
+    for (const h of temps) m._kiln_value_free(h);
     free(table);
   }
 }
+
+setSnapshot((t) => sharedTensor(t));

@@ -1,12 +1,13 @@
-// Where a tensor's values live and how they are read. Every tensor is on the
-// CPU today: a typed array in JavaScript memory (the wasm heap is only a
-// scratch area during calls), so reading returns at once. This is the seam
-// for a GPU backend: its storage would keep a device buffer, read() would
-// map it back asynchronously and readSync() would have to wait or refuse
-// (TF.js's WebGPU backend warns on dataSync), so data() awaits read().
+// Where a tensor's values live and how they are read: a typed array in
+// JavaScript memory ('cpu': tensors the program made), or a value in the
+// wasm heap ('wasm': results of ops, heap_storage.ts), read back on demand.
+// This is the seam for a GPU backend: its storage would keep a device
+// buffer, read() would map it back asynchronously and readSync() would have
+// to wait or refuse (TF.js's WebGPU backend warns on dataSync), so data()
+// awaits read().
 import type { TypedArray } from './dtypes.js';
 
-export type StorageLocation = 'cpu';
+export type StorageLocation = 'cpu' | 'wasm';
 
 export interface TensorStorage {
   readonly location: StorageLocation;
@@ -21,8 +22,15 @@ export interface TensorStorage {
 export class CpuStorage implements TensorStorage {
   readonly location = 'cpu' as const;
   protected values: TypedArray | null;
+  private release: (() => void) | null = null;
 
   constructor(values: TypedArray) { this.values = values; }
+
+  /** @internal A copy kept elsewhere (the wasm heap, by op_runner.ts) and how to free it with this storage. */
+  keepCopy(release: () => void): void {
+    this.release?.();
+    this.release = release;
+  }
 
   get disposed(): boolean { return this.values === null; }
   get byteLength(): number { return this.values ? this.values.byteLength : 0; }
@@ -31,7 +39,11 @@ export class CpuStorage implements TensorStorage {
     return this.values;
   }
   async read(): Promise<TypedArray> { return this.readSync(); }
-  dispose(): void { this.values = null; }
+  dispose(): void {
+    this.values = null;
+    this.release?.();
+    this.release = null;
+  }
 }
 
 /** A Variable's storage: assign() puts new values in place of the old (never changed in place). */

@@ -6,8 +6,7 @@
 // each tensor. Entries keep the values, not the Tensor objects, so disposing
 // a tensor inside the function (tidy, using) does not lose what the
 // gradient needs; a Variable's assign() swaps its values, never changes them.
-import { Tensor } from './tensor.js';
-import { withoutCounting } from './engine.js';
+import type { Tensor } from './tensor.js';
 import type { Attributes } from './op_runner.js';
 
 interface Entry {
@@ -24,6 +23,12 @@ interface Entry {
 export class Tape {
   readonly entries: Entry[] = [];
   readonly watched = new Set<number>();
+
+  /** Frees the values the entries keep. */
+  dispose(): void {
+    for (const e of this.entries) for (const t of [...e.inputs, ...e.outputs]) t?.dispose();
+    this.entries.length = 0;
+  }
 }
 
 const tapes: Tape[] = [];
@@ -38,9 +43,14 @@ export function tensorId(t: Tensor): number {
   return id;
 }
 
-/** A tensor sharing t's values as they are now, not counted in memory(). */
-function snapshot(t: Tensor): Tensor {
-  return withoutCounting(() => new Tensor(t.dataSync(), t.shape.slice(), t.dtype));
+// A tensor sharing t's values as they are now, not counted in memory()
+// (op_runner.ts's sharedTensor, set there: it imports this file).
+let snapshot: (t: Tensor) => Tensor = () => {
+  throw new Error('kiln: the tape has no snapshot function');
+};
+/** @internal */
+export function setSnapshot(fn: (t: Tensor) => Tensor): void {
+  snapshot = fn;
 }
 
 export function activeTape(): Tape | undefined {

@@ -16,19 +16,22 @@ export class Tensor {
 
   /**
    * `values` in `dtype`'s typed array (dtypes.ts), taken as they are: kiln.tensor() converts.
-   * @internal `storage`: where a subclass (Variable) keeps them instead.
+   * @internal `storage`: where they are kept instead (a Variable's, or the
+   * wasm heap's, with values null).
    */
-  constructor(values: TypedArray, shape: Shape, dtype: DataType = 'float32', storage?: TensorStorage) {
+  constructor(values: TypedArray | null, shape: Shape, dtype: DataType = 'float32', storage?: TensorStorage) {
     const array = DTYPES[checkDataType(dtype, 'tensor')].array;
-    if (!(values instanceof array))
-      throw new Error(`tensor: ${dtype} values are held in a ${array.name}, got ${describe(values)}`);
     const size = shapeSize(shape);
-    if (size !== values.length)
-      throw new Error(`tensor: shape [${shape}] needs ${size} values but ${values.length} were given`);
+    if (values !== null || !storage) {
+      if (!(values instanceof array))
+        throw new Error(`tensor: ${dtype} values are held in a ${array.name}, got ${describe(values)}`);
+      if (size !== values.length)
+        throw new Error(`tensor: shape [${shape}] needs ${size} values but ${values.length} were given`);
+    }
     this.shape = Object.freeze(shape.slice()) as Shape;
     this.dtype = dtype;
     this.size = size;
-    this.storage = storage ?? new CpuStorage(values);
+    this.storage = storage ?? new CpuStorage(values!);
     // Shape and dtype are fixed once made, as in TF.js: the core trusts them
     // to size its reads, so a caller must not be able to change them after
     // the data was checked (assignments throw in strict mode, do nothing

@@ -36,26 +36,57 @@ void vsigmoid(const float* x, float* y, int64_t n) {
   });
 }
 
+namespace {
+// Max and sum of a row in 8 independent lanes: without reassociation the
+// compiler keeps a single serial chain; lanes let it vectorize.
+constexpr int kLanes = 8;
+float row_max(const float* v, int64_t n) {
+  float lane[kLanes];
+  for (float& l : lane) l = v[0];
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int k = 0; k < kLanes; ++k) lane[k] = std::max(lane[k], v[i + k]);
+  float m = lane[0];
+  for (int k = 1; k < kLanes; ++k) m = std::max(m, lane[k]);
+  for (; i < n; ++i) m = std::max(m, v[i]);
+  return m;
+}
+float row_sum(const float* v, int64_t n) {
+  float lane[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int k = 0; k < kLanes; ++k) lane[k] += v[i + k];
+  float s = 0.0f;
+  for (int k = 0; k < kLanes; ++k) s += lane[k];
+  for (; i < n; ++i) s += v[i];
+  return s;
+}
+// out[i] = exp(in[i] - shift): one vectorizable pass.
+void exp_shifted(const float* in, float* out, int64_t n, float shift) {
+  for (int64_t i = 0; i < n; ++i) out[i] = vexp1(in[i] - shift);
+}
+}  // namespace
+
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, bool log) {
   if (cols <= 0) return;
   parallel_range(rows, std::max<int64_t>(1, kMinTaskFloats / cols), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* in = x + r * cols;
       float* out = y + r * cols;
-      float mx = in[0];
-      for (int64_t c = 1; c < cols; ++c) mx = std::max(mx, in[c]);
-      float sum = 0.0f;
-      if (log) {  // in may be out: read it whole before writing
-        for (int64_t c = 0; c < cols; ++c) sum += vexp1(in[c] - mx);
+      const float mx = row_max(in, cols);
+      if (log) {  // in may be out: the exponentials go through a small buffer
+        float buffer[256], sum = 0.0f;
+        for (int64_t c = 0; c < cols; c += 256) {
+          const int64_t m = std::min<int64_t>(256, cols - c);
+          exp_shifted(in + c, buffer, m, mx);
+          sum += row_sum(buffer, m);
+        }
         const float shift = mx + std::log(sum);
         for (int64_t c = 0; c < cols; ++c) out[c] = in[c] - shift;
         continue;
       }
-      for (int64_t c = 0; c < cols; ++c) {
-        out[c] = vexp1(in[c] - mx);
-        sum += out[c];
-      }
-      const float inv = 1.0f / sum;
+      exp_shifted(in, out, cols, mx);
+      const float inv = 1.0f / row_sum(out, cols);
       for (int64_t c = 0; c < cols; ++c) out[c] *= inv;
     }
   });

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/thread_pool.h"
+#include "cpu/reduce_rows.h"
 #include "onnx/dispatch.h"
 #include "onnx/kernel_util.h"
 #include "onnx/op.h"
@@ -17,12 +17,19 @@ enum class Reduce { kSum, kMean, kMax, kMin, kProd, kL1, kL2, kLogSum, kLogSumEx
 
 // The common case, float32 reduced over its trailing axes (a LayerNorm's
 // mean and variance, a softmax's sum, global pooling of NCHW): each output
-// is one contiguous row, summed by vectorizable float lanes over threads.
+// is one contiguous row, reduced by src/cpu/reduce_rows.
 bool reduce_trailing_float(const OnnxValue& x, const std::vector<bool>& reduced, Reduce kind, OnnxValue* y) {
   if (x.type() != DataType::kFloat32 || x.numel() == 0) return false;
-  if (kind != Reduce::kSum && kind != Reduce::kMean && kind != Reduce::kMax && kind != Reduce::kMin &&
-      kind != Reduce::kSumSquare && kind != Reduce::kL2)
-    return false;
+  RowReduce rk;
+  switch (kind) {
+    case Reduce::kSum: rk = RowReduce::kSum; break;
+    case Reduce::kMean: rk = RowReduce::kMean; break;
+    case Reduce::kMax: rk = RowReduce::kMax; break;
+    case Reduce::kMin: rk = RowReduce::kMin; break;
+    case Reduce::kSumSquare: rk = RowReduce::kSumSquare; break;
+    case Reduce::kL2: rk = RowReduce::kL2; break;
+    default: return false;
+  }
   int64_t len = 1;
   bool inside = true;  // walking back from the last axis, still in the reduced block
   for (size_t d = reduced.size(); d-- > 0;) {
@@ -32,37 +39,7 @@ bool reduce_trailing_float(const OnnxValue& x, const std::vector<bool>& reduced,
     if (reduced[d]) len *= n;
     else inside = false;
   }
-  const int64_t rows = x.numel() / len;
-  const float* px = x.data<float>();
-  float* py = y->data<float>();
-  parallel_range(rows, std::max<int64_t>(1, 32 * 1024 / len), [&](int64_t r0, int64_t r1) {
-    constexpr int kLanes = 8;
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* row = px + r * len;
-      float lane[kLanes];
-      const bool extreme = kind == Reduce::kMax || kind == Reduce::kMin;
-      for (float& l : lane) l = extreme ? row[0] : 0.0f;
-      int64_t i = 0;
-      for (; i + kLanes <= len; i += kLanes)
-        for (int k = 0; k < kLanes; ++k) {
-          const float v = row[i + k];
-          if (kind == Reduce::kMax) lane[k] = std::max(lane[k], v);
-          else if (kind == Reduce::kMin) lane[k] = std::min(lane[k], v);
-          else if (kind == Reduce::kSumSquare || kind == Reduce::kL2) lane[k] += v * v;
-          else lane[k] += v;
-        }
-      float a = lane[0];
-      for (int k = 1; k < kLanes; ++k) a = kind == Reduce::kMax ? std::max(a, lane[k]) : kind == Reduce::kMin ? std::min(a, lane[k]) : a + lane[k];
-      for (; i < len; ++i) {
-        const float v = row[i];
-        a = kind == Reduce::kMax ? std::max(a, v) : kind == Reduce::kMin ? std::min(a, v)
-            : kind == Reduce::kSumSquare || kind == Reduce::kL2 ? a + v * v : a + v;
-      }
-      if (kind == Reduce::kMean) a /= float(len);
-      if (kind == Reduce::kL2) a = std::sqrt(a);
-      py[r] = a;
-    }
-  });
+  reduce_rows(rk, x.data<float>(), x.numel() / len, len, y->data<float>());
   return true;
 }
 
