@@ -11,12 +11,6 @@ namespace kiln {
 
 namespace {
 
-using Grads = std::vector<OnnxValue>;
-using Ctx = OnnxGradientContext;
-
-const OnnxValue& dy(const Ctx& c) { return c.output_grads[0]; }
-const OnnxValue& x(const Ctx& c) { return c.inputs[0]; }
-
 // An uninitialized float32 value of `shape`, or undefined (and g failed).
 OnnxValue make(GradientOps& g, const OnnxShape& shape) {
   OnnxValue v;
@@ -26,70 +20,65 @@ OnnxValue make(GradientOps& g, const OnnxShape& shape) {
   return v;
 }
 
-void grad_conv(const Ctx& c, GradientOps& g, Grads* out) {
-  const OnnxValue &xv = x(c), &w = c.inputs[1];
-  if (xv.type() != DataType::kFloat32 || (xv.rank() != 3 && xv.rank() != 4))
-    return g.fail("only 1-D and 2-D float32 convolutions are differentiable yet");
-  const int64_t group = c.node.get_int("group", 1);
-  const int64_t n = xv.shape()[0], ch = xv.shape()[1], m = w.shape()[0];
+// Both convolution gradients on channels-last copies: x and dy as
+// [N, H, W, C] and W as the forward filter [KH, KW, C/g, M] (1-D: H = 1,
+// the same memory); `kernels` fills dx and dw in that layout, and the
+// results go back to NCHW, with the bias gradient (dy summed over all but
+// the channel axis) when there is a bias.
+template <typename Kernels>
+void channels_last_gradients(const GradCtx& c, GradientOps& g, Grads* out, Kernels kernels) {
+  const bool two_d = c.x().rank() == 4;
+  const std::vector<int64_t> to_nhwc = two_d ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0, 2, 1};
+  const std::vector<int64_t> from_nhwc = two_d ? std::vector<int64_t>{0, 3, 1, 2} : std::vector<int64_t>{0, 2, 1};
+  const std::vector<int64_t> w_to_hwio = two_d ? std::vector<int64_t>{2, 3, 1, 0} : std::vector<int64_t>{2, 1, 0};
+  const std::vector<int64_t> w_from_hwio = two_d ? std::vector<int64_t>{3, 2, 0, 1} : std::vector<int64_t>{2, 1, 0};
+  const OnnxValue xt = g.transpose(c.x(), to_nhwc), dyt = g.transpose(c.dy(), to_nhwc), wt = g.transpose(c.inputs[1], w_to_hwio);
+  OnnxValue dxt = make(g, xt.shape()), dwt = make(g, wt.shape());
+  if (!g.status().ok()) return;
+  kernels(xt.data<float>(), dyt.data<float>(), wt.data<float>(), dxt.data<float>(), dwt.data<float>());
+  (*out)[0] = g.transpose(dxt, from_nhwc);
+  (*out)[1] = g.transpose(dwt, w_from_hwio);
+  if (c.inputs.size() > 2 && c.inputs[2].defined()) {
+    const OnnxValue axes = g.ints(two_d ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0, 2});
+    (*out)[2] = g.op("ReduceSum", {&c.dy(), &axes}, {attr_int("keepdims", 0)});
+  }
+}
+
+bool float_1d_or_2d(const OnnxValue& x) { return x.type() == DataType::kFloat32 && (x.rank() == 3 || x.rank() == 4); }
+
+void grad_conv(const GradCtx& c, GradientOps& g, Grads* out) {
+  const OnnxValue &xv = c.x(), &w = c.inputs[1];
+  if (!float_1d_or_2d(xv)) return g.fail("only 1-D and 2-D float32 convolutions are differentiable yet");
   ConvGeometry geo;
   Status s = init_nchw_geometry(c.node, xv.shape(), OnnxShape(w.shape().begin() + 2, w.shape().end()), &geo);
   if (s.ok()) s = resolve_conv_pads(c.node, &geo, false);
   if (!s.ok()) return g.fail(s.message());
-  const Conv2DParams p = conv2d_params_of(geo, n, ch, m, group);
-  // Channels-last: x [N, H, W, C], dy [N, OH, OW, M], w [KH, KW, C/g, M] (1-D: H = 1, same memory).
-  const bool two_d = xv.rank() == 4;
-  const std::vector<int64_t> to_nhwc = two_d ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0, 2, 1};
-  const std::vector<int64_t> from_nhwc = two_d ? std::vector<int64_t>{0, 3, 1, 2} : std::vector<int64_t>{0, 2, 1};
-  const std::vector<int64_t> w_to_hwio = two_d ? std::vector<int64_t>{2, 3, 1, 0} : std::vector<int64_t>{2, 1, 0};
-  const std::vector<int64_t> w_from_hwio = two_d ? std::vector<int64_t>{3, 2, 0, 1} : std::vector<int64_t>{2, 1, 0};
-  const OnnxValue xt = g.transpose(xv, to_nhwc), dyt = g.transpose(dy(c), to_nhwc), wt = g.transpose(w, w_to_hwio);
-  OnnxValue dxt = make(g, xt.shape()), dwt = make(g, wt.shape());
-  if (!g.status().ok()) return;
-  conv2d_backward_data(p, dyt.data<float>(), wt.data<float>(), dxt.data<float>());
-  conv2d_backward_filter(p, xt.data<float>(), dyt.data<float>(), dwt.data<float>());
-  (*out)[0] = g.transpose(dxt, from_nhwc);
-  (*out)[1] = g.transpose(dwt, w_from_hwio);
-  if (c.inputs.size() > 2 && c.inputs[2].defined()) {
-    const OnnxValue axes = g.ints(two_d ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0, 2});
-    (*out)[2] = g.op("ReduceSum", {&dy(c), &axes}, {attr_int("keepdims", 0)});
-  }
+  const Conv2DParams p = conv2d_params_of(geo, xv.shape()[0], xv.shape()[1], w.shape()[0], c.node.get_int("group", 1));
+  channels_last_gradients(c, g, out, [&](const float* x, const float* dy, const float* wf, float* dx, float* dw) {
+    conv2d_backward_data(p, dy, wf, dx);
+    conv2d_backward_filter(p, x, dy, dw);
+  });
 }
 
-// ConvTranspose is the data gradient of a convolution Y -> X, so its own
-// gradients are that convolution (for X) and its filter gradient with the
-// roles of input and output gradient swapped (for W).
-void grad_conv_transpose(const Ctx& c, GradientOps& g, Grads* out) {
-  const OnnxValue &xv = x(c), &w = c.inputs[1];
-  if (xv.type() != DataType::kFloat32 || (xv.rank() != 3 && xv.rank() != 4))
-    return g.fail("only 1-D and 2-D float32 transposed convolutions are differentiable yet");
+// ConvTranspose is the data gradient of a convolution Y -> X (W [C, M/g, k...]
+// is that convolution's filter), so its own gradients are that convolution
+// (for X) and its filter gradient with input and output gradient swapped (for W).
+void grad_conv_transpose(const GradCtx& c, GradientOps& g, Grads* out) {
+  if (!float_1d_or_2d(c.x())) return g.fail("only 1-D and 2-D float32 transposed convolutions are differentiable yet");
   ConvTransposeGeometry geo;
-  const Status s = init_conv_transpose_geometry(c.node, xv, w, &geo);
+  const Status s = init_conv_transpose_geometry(c.node, c.x(), c.inputs[1], &geo);
   if (!s.ok()) return g.fail(s.message());
   const Conv2DParams p = conv_transpose_params(geo);
-  const bool two_d = xv.rank() == 4;
-  const std::vector<int64_t> to_nhwc = two_d ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0, 2, 1};
-  const std::vector<int64_t> from_nhwc = two_d ? std::vector<int64_t>{0, 3, 1, 2} : std::vector<int64_t>{0, 2, 1};
-  // W [c, m/g, k...] as the forward filter [kh, kw, m/g, c].
-  const std::vector<int64_t> w_to_hwio = two_d ? std::vector<int64_t>{2, 3, 1, 0} : std::vector<int64_t>{2, 1, 0};
-  const std::vector<int64_t> w_from_hwio = two_d ? std::vector<int64_t>{3, 2, 0, 1} : std::vector<int64_t>{2, 1, 0};
-  const OnnxValue xt = g.transpose(xv, to_nhwc), dyt = g.transpose(dy(c), to_nhwc), wt = g.transpose(w, w_to_hwio);
-  OnnxValue dxt = make(g, xt.shape()), dwt = make(g, wt.shape());
-  if (!g.status().ok()) return;
-  conv2d_forward(p, dyt.data<float>(), wt.data<float>(), nullptr, Activation::kLinear, dxt.data<float>());
-  conv2d_backward_filter(p, dyt.data<float>(), xt.data<float>(), dwt.data<float>());
-  (*out)[0] = g.transpose(dxt, from_nhwc);
-  (*out)[1] = g.transpose(dwt, w_from_hwio);
-  if (c.inputs.size() > 2 && c.inputs[2].defined()) {
-    const OnnxValue axes = g.ints(two_d ? std::vector<int64_t>{0, 2, 3} : std::vector<int64_t>{0, 2});
-    (*out)[2] = g.op("ReduceSum", {&dy(c), &axes}, {attr_int("keepdims", 0)});
-  }
+  channels_last_gradients(c, g, out, [&](const float* x, const float* dy, const float* wf, float* dx, float* dw) {
+    conv2d_forward(p, dy, wf, nullptr, Activation::kLinear, dx);
+    conv2d_backward_filter(p, dy, x, dw);
+  });
 }
 
 // MaxPool (dy to the first largest element of each window, as the forward
 // picks it) and AveragePool (dy spread over the window, divided as the forward divides).
-void grad_pool(const Ctx& c, GradientOps& g, Grads* out, bool max) {
-  const OnnxValue& xv = x(c);
+void grad_pool(const GradCtx& c, GradientOps& g, Grads* out, bool max) {
+  const OnnxValue& xv = c.x();
   if (xv.type() != DataType::kFloat32) return g.fail("only float32 pooling is differentiable yet");
   ConvGeometry geo;
   Status s = init_nchw_geometry(c.node, xv.shape(), c.node.get_ints("kernel_shape"), &geo);
@@ -104,7 +93,7 @@ void grad_pool(const Ctx& c, GradientOps& g, Grads* out, bool max) {
   const int64_t oc = onnx_product(geo.out), kc = onnx_product(geo.k), ic = onnx_product(geo.in);
   const int64_t planes = xv.shape()[0] * xv.shape()[1];
   const float* px = xv.data<float>();
-  const float* pdy = dy(c).data<float>();
+  const float* pdy = c.dy().data<float>();
   float* pdx = dx.data<float>();
   std::fill(pdx, pdx + dx.numel(), 0.0f);
   for (int64_t nc = 0; nc < planes; ++nc) {
@@ -130,18 +119,18 @@ void grad_pool(const Ctx& c, GradientOps& g, Grads* out, bool max) {
   }
   (*out)[0] = dx;
 }
-void grad_max_pool(const Ctx& c, GradientOps& g, Grads* out) { grad_pool(c, g, out, true); }
-void grad_average_pool(const Ctx& c, GradientOps& g, Grads* out) { grad_pool(c, g, out, false); }
+void grad_max_pool(const GradCtx& c, GradientOps& g, Grads* out) { grad_pool(c, g, out, true); }
+void grad_average_pool(const GradCtx& c, GradientOps& g, Grads* out) { grad_pool(c, g, out, false); }
 
 // The global pools: dy stretched over the spatial axes (averaged, or to the maxima).
-void grad_global_average_pool(const Ctx& c, GradientOps& g, Grads* out) {
-  const int64_t spatial = x(c).numel() / std::max<int64_t>(x(c).shape()[0] * x(c).shape()[1], 1);
-  (*out)[0] = g.div(g.expand_to(dy(c), x(c).shape()), g.scalar(double(spatial), dy(c)));
+void grad_global_average_pool(const GradCtx& c, GradientOps& g, Grads* out) {
+  const int64_t spatial = c.x().numel() / std::max<int64_t>(c.x().shape()[0] * c.x().shape()[1], 1);
+  (*out)[0] = g.div(g.expand_to(c.dy(), c.x().shape()), g.scalar(double(spatial), c.dy()));
 }
-void grad_global_max_pool(const Ctx& c, GradientOps& g, Grads* out) {
-  const OnnxValue y = g.expand_to(c.outputs[0], x(c).shape());
-  const OnnxValue hit = g.op("Equal", {&x(c), &y});
-  (*out)[0] = g.mul(g.expand_to(dy(c), x(c).shape()), g.op("Cast", {&hit}, {attr_int("to", int64_t(x(c).type()))}));
+void grad_global_max_pool(const GradCtx& c, GradientOps& g, Grads* out) {
+  const OnnxValue y = g.expand_to(c.outputs[0], c.x().shape());
+  const OnnxValue hit = g.op("Equal", {&c.x(), &y});
+  (*out)[0] = g.mul(g.expand_to(c.dy(), c.x().shape()), g.op("Cast", {&hit}, {attr_int("to", int64_t(c.x().type()))}));
 }
 
 const OnnxGradientEntry kGradients[] = {

@@ -9,14 +9,9 @@ namespace kiln {
 
 namespace {
 
-using Grads = std::vector<OnnxValue>;
-using Ctx = OnnxGradientContext;
-
-const OnnxValue& x(const Ctx& c) { return c.inputs[0]; }
-
 // The output's shape with the reduced axes kept as 1, or false (and g failed).
-bool kept_shape(const Ctx& c, GradientOps& g, OnnxShape* kept, int64_t* count) {
-  const int64_t rank = x(c).rank();
+bool kept_shape(const GradCtx& c, GradientOps& g, OnnxShape* kept, int64_t* count) {
+  const int64_t rank = c.x().rank();
   std::vector<int64_t> axes;
   if (c.inputs.size() > 1 && c.inputs[1].defined()) {
     const Status s = c.inputs[1].to_int64s(&axes);
@@ -26,7 +21,7 @@ bool kept_shape(const Ctx& c, GradientOps& g, OnnxShape* kept, int64_t* count) {
   }
   if (axes.empty() && c.node.get_int("noop_with_empty_axes", 0) == 0)
     for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
-  *kept = x(c).shape();
+  *kept = c.x().shape();
   *count = 1;
   for (int64_t a : axes) {
     if (a < 0) a += rank;
@@ -42,51 +37,51 @@ struct Stretched {
   OnnxValue dy, y;
   int64_t count = 1;
 };
-bool stretch(const Ctx& c, GradientOps& g, Stretched* s) {
+bool stretch(const GradCtx& c, GradientOps& g, Stretched* s) {
   OnnxShape kept;
   if (!kept_shape(c, g, &kept, &s->count)) return false;
-  s->dy = g.expand_to(g.reshape(c.output_grads[0], kept), x(c).shape());
-  s->y = g.expand_to(g.reshape(c.outputs[0], kept), x(c).shape());
+  s->dy = g.expand_to(g.reshape(c.output_grads[0], kept), c.x().shape());
+  s->y = g.expand_to(g.reshape(c.outputs[0], kept), c.x().shape());
   return g.status().ok();
 }
 
-void grad_sum(const Ctx& c, GradientOps& g, Grads* out) {
+void grad_sum(const GradCtx& c, GradientOps& g, Grads* out) {
   Stretched s;
   if (stretch(c, g, &s)) (*out)[0] = s.dy;
 }
-void grad_mean(const Ctx& c, GradientOps& g, Grads* out) {
+void grad_mean(const GradCtx& c, GradientOps& g, Grads* out) {
   Stretched s;
   if (stretch(c, g, &s)) (*out)[0] = g.div(s.dy, g.scalar(double(s.count), s.dy));
 }
-void grad_extreme(const Ctx& c, GradientOps& g, Grads* out) {
+void grad_extreme(const GradCtx& c, GradientOps& g, Grads* out) {
   Stretched s;
   if (!stretch(c, g, &s)) return;
-  const OnnxValue hit = g.op("Equal", {&x(c), &s.y});
-  (*out)[0] = g.mul(s.dy, g.op("Cast", {&hit}, {attr_int("to", int64_t(x(c).type()))}));
+  const OnnxValue hit = g.op("Equal", {&c.x(), &s.y});
+  (*out)[0] = g.mul(s.dy, g.op("Cast", {&hit}, {attr_int("to", int64_t(c.x().type()))}));
 }
-void grad_log_sum_exp(const Ctx& c, GradientOps& g, Grads* out) {
+void grad_log_sum_exp(const GradCtx& c, GradientOps& g, Grads* out) {
   Stretched s;
   if (!stretch(c, g, &s)) return;
-  const OnnxValue shifted = g.sub(x(c), s.y);
+  const OnnxValue shifted = g.sub(c.x(), s.y);
   (*out)[0] = g.mul(s.dy, g.op("Exp", {&shifted}));
 }
-void grad_sum_square(const Ctx& c, GradientOps& g, Grads* out) {
+void grad_sum_square(const GradCtx& c, GradientOps& g, Grads* out) {
   Stretched s;
-  if (stretch(c, g, &s)) (*out)[0] = g.mul(s.dy, g.mul(x(c), g.scalar(2, x(c))));
+  if (stretch(c, g, &s)) (*out)[0] = g.mul(s.dy, g.mul(c.x(), g.scalar(2, c.x())));
 }
-void grad_l1(const Ctx& c, GradientOps& g, Grads* out) {
+void grad_l1(const GradCtx& c, GradientOps& g, Grads* out) {
   Stretched s;
-  if (stretch(c, g, &s)) (*out)[0] = g.mul(s.dy, g.op("Sign", {&x(c)}));
+  if (stretch(c, g, &s)) (*out)[0] = g.mul(s.dy, g.op("Sign", {&c.x()}));
 }
 // x / ||x||, and 0 where the norm is 0 (the subgradient TF.js's and PyTorch's norms give there).
-void grad_l2(const Ctx& c, GradientOps& g, Grads* out) {
+void grad_l2(const GradCtx& c, GradientOps& g, Grads* out) {
   Stretched s;
   if (!stretch(c, g, &s)) return;
-  const OnnxValue zero = g.scalar(0, x(c));
+  const OnnxValue zero = g.scalar(0, c.x());
   const OnnxValue is_zero = g.op("Equal", {&s.y, &zero});
-  const OnnxValue one = g.scalar(1, x(c));
+  const OnnxValue one = g.scalar(1, c.x());
   const OnnxValue safe = g.op("Where", {&is_zero, &one, &s.y});
-  (*out)[0] = g.mul(s.dy, g.div(x(c), safe));
+  (*out)[0] = g.mul(s.dy, g.div(c.x(), safe));
 }
 
 const OnnxGradientEntry kGradients[] = {

@@ -10,32 +10,26 @@ namespace kiln {
 
 namespace {
 
-using Grads = std::vector<OnnxValue>;
-using Ctx = OnnxGradientContext;
+void same_elements(const GradCtx& c, GradientOps& g, Grads* out) { (*out)[0] = g.reshape(c.dy(), c.x().shape()); }
 
-const OnnxValue& dy(const Ctx& c) { return c.output_grads[0]; }
-const OnnxValue& x(const Ctx& c) { return c.inputs[0]; }
-
-void same_elements(const Ctx& c, GradientOps& g, Grads* out) { (*out)[0] = g.reshape(dy(c), x(c).shape()); }
-
-void grad_transpose(const Ctx& c, GradientOps& g, Grads* out) {
+void grad_transpose(const GradCtx& c, GradientOps& g, Grads* out) {
   std::vector<int64_t> perm = c.node.get_ints("perm");
   if (perm.empty())
-    for (int64_t a = x(c).rank() - 1; a >= 0; --a) perm.push_back(a);
+    for (int64_t a = c.x().rank() - 1; a >= 0; --a) perm.push_back(a);
   std::vector<int64_t> inverse(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) {
     if (perm[i] < 0 || perm[i] >= int64_t(perm.size())) return g.fail("perm out of range");
     inverse[size_t(perm[i])] = int64_t(i);
   }
-  (*out)[0] = g.transpose(dy(c), inverse);
+  (*out)[0] = g.transpose(c.dy(), inverse);
 }
 
-void grad_expand(const Ctx& c, GradientOps& g, Grads* out) { (*out)[0] = g.unbroadcast(dy(c), x(c).shape()); }
+void grad_expand(const GradCtx& c, GradientOps& g, Grads* out) { (*out)[0] = g.unbroadcast(c.dy(), c.x().shape()); }
 
 // Runs the node's own op on the element numbers of x (its other inputs and
 // attributes as they were) and scatter-adds dy to the numbers it gives.
-void by_element_map(const Ctx& c, GradientOps& g, Grads* out) {
-  const OnnxValue& in = x(c);
+void by_element_map(const GradCtx& c, GradientOps& g, Grads* out) {
+  const OnnxValue& in = c.x();
   const OnnxValue zero = OnnxValue::vector_i64({0}).reshaped({});
   const OnnxValue count = OnnxValue::vector_i64({in.numel()}).reshaped({});
   const OnnxValue one = OnnxValue::vector_i64({1}).reshaped({});
@@ -44,27 +38,27 @@ void by_element_map(const Ctx& c, GradientOps& g, Grads* out) {
   for (size_t i = 1; i < c.inputs.size(); ++i) args.push_back(c.inputs[i].defined() ? &c.inputs[i] : nullptr);
   const OnnxValue mapped = g.same_op(c.node, args);
   const OnnxValue flat_from = g.reshape(mapped, {mapped.numel()});
-  const OnnxValue flat_dy = g.reshape(dy(c), {dy(c).numel()});
+  const OnnxValue flat_dy = g.reshape(c.dy(), {c.dy().numel()});
   const OnnxValue zeros = g.zeros_like(g.reshape(in, {in.numel()}));
   const OnnxValue summed = g.op("ScatterElements", {&zeros, &flat_from, &flat_dy}, {attr_int("axis", 0), attr_string("reduction", "add")});
   (*out)[0] = g.reshape(summed, in.shape());
 }
 
-void grad_concat(const Ctx& c, GradientOps& g, Grads* out) {
-  const int64_t rank = dy(c).rank();
+void grad_concat(const GradCtx& c, GradientOps& g, Grads* out) {
+  const int64_t rank = c.dy().rank();
   int64_t axis = c.node.get_int("axis", 0);
   if (axis < 0) axis += rank;
   if (axis < 0 || axis >= rank) return g.fail("axis out of range");
   std::vector<int64_t> sizes;
   for (const OnnxValue& v : c.inputs) sizes.push_back(v.shape()[size_t(axis)]);
   const OnnxValue split = g.ints(sizes);
-  std::vector<OnnxValue> parts = g.ops("Split", {&dy(c), &split}, int(sizes.size()), {attr_int("axis", axis)});
+  std::vector<OnnxValue> parts = g.ops("Split", {&c.dy(), &split}, int(sizes.size()), {attr_int("axis", axis)});
   for (size_t i = 0; i < parts.size(); ++i) (*out)[i] = parts[i];
 }
 
-void grad_split(const Ctx& c, GradientOps& g, Grads* out) {
+void grad_split(const GradCtx& c, GradientOps& g, Grads* out) {
   if (c.output_grads.size() == 1) {
-    (*out)[0] = g.reshape(dy(c), x(c).shape());
+    (*out)[0] = g.reshape(c.dy(), c.x().shape());
     return;
   }
   std::vector<const OnnxValue*> parts;
@@ -73,13 +67,13 @@ void grad_split(const Ctx& c, GradientOps& g, Grads* out) {
 }
 
 // Constant-mode Pad with non-negative pads: the gradient is dy cropped back.
-void grad_pad(const Ctx& c, GradientOps& g, Grads* out) {
+void grad_pad(const GradCtx& c, GradientOps& g, Grads* out) {
   if (c.node.get_string("mode", "constant") != "constant") return g.fail("only constant padding is differentiable");
   std::vector<int64_t> pads;
   if (c.inputs.size() < 2 || !c.inputs[1].defined()) return g.fail("pads missing");
   const Status s = c.inputs[1].to_int64s(&pads);
   if (!s.ok()) return g.fail(s.message());
-  const int64_t rank = x(c).rank();
+  const int64_t rank = c.x().rank();
   std::vector<int64_t> axes(static_cast<size_t>(rank));
   for (int64_t a = 0; a < rank; ++a) axes[size_t(a)] = a;
   if (c.inputs.size() > 3 && c.inputs[3].defined()) {
@@ -92,10 +86,10 @@ void grad_pad(const Ctx& c, GradientOps& g, Grads* out) {
   for (size_t i = 0; i < axes.size(); ++i) {
     if (pads[i] < 0 || pads[i + axes.size()] < 0) return g.fail("negative pads (cropping) are not differentiable yet");
     starts.push_back(pads[i]);
-    ends.push_back(pads[i] + x(c).shape()[size_t(axes[i])]);
+    ends.push_back(pads[i] + c.x().shape()[size_t(axes[i])]);
   }
   const OnnxValue st = g.ints(starts), en = g.ints(ends), ax = g.ints(axes);
-  (*out)[0] = g.op("Slice", {&dy(c), &st, &en, &ax});
+  (*out)[0] = g.op("Slice", {&c.dy(), &st, &en, &ax});
 }
 
 const OnnxGradientEntry kGradients[] = {

@@ -77,7 +77,14 @@ struct OnnxGradientContext {
   const std::vector<OnnxValue>& inputs;
   const std::vector<OnnxValue>& outputs;
   const std::vector<OnnxValue>& output_grads;
+  // The first input, output and output gradient: what most gradients read.
+  const OnnxValue& x() const { return inputs[0]; }
+  const OnnxValue& y() const { return outputs[0]; }
+  const OnnxValue& dy() const { return output_grads[0]; }
 };
+// Short names for the gradient files.
+using GradCtx = OnnxGradientContext;
+using Grads = std::vector<OnnxValue>;
 
 // Fills input_grads (sized to the inputs): undefined where an input takes no
 // gradient (integer indices, shapes, conditions).

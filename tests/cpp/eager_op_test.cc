@@ -12,11 +12,7 @@
 namespace kiln {
 namespace {
 
-Json attrs(const std::string& text) {
-  Json j;
-  EXPECT_TRUE(parse_json(text, &j).ok()) << text;
-  return j;
-}
+Json attrs(const std::string& text) { return eager_attrs(text); }
 
 TEST(EagerOp, BroadcastAddOfInt32KeepsTheType) {
   std::vector<OnnxValue> out;

@@ -15,11 +15,7 @@
 namespace kiln {
 namespace {
 
-Json attrs(const std::string& text) {
-  Json j;
-  EXPECT_TRUE(parse_json(text, &j).ok()) << text;
-  return j;
-}
+Json attrs(const std::string& text) { return eager_attrs(text); }
 
 OnnxValue random_value(DataType type, OnnxShape shape, std::mt19937* rng, double lo = -1.5, double hi = 1.5) {
   OnnxValue v;

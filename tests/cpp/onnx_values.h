@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/json.h"
 #include "onnx/value.h"
 
 namespace kiln::testing {
@@ -32,4 +33,13 @@ OnnxValue typed_value(DataType type, OnnxShape shape, const std::vector<T>& elem
 namespace kiln {
 inline OnnxValue float_value(OnnxShape shape, const std::vector<float>& v) { return testing::typed_value(DataType::kFloat32, std::move(shape), v); }
 inline OnnxValue int32_value(OnnxShape shape, const std::vector<int32_t>& v) { return testing::typed_value(DataType::kInt32, std::move(shape), v); }
+}  // namespace kiln
+
+namespace kiln {
+// Attributes in run_eager_op's JSON form, parsed (a test's literal must parse).
+inline Json eager_attrs(const std::string& text) {
+  Json j;
+  EXPECT_TRUE(parse_json(text, &j).ok()) << text;
+  return j;
+}
 }  // namespace kiln
