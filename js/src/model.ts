@@ -11,6 +11,7 @@ import { Tensor, float32Data, scalar } from './tensor.js';
 import type { IOHandler, SaveResult } from './io.js';
 import { uniqueModelName } from './names.js';
 import { dispose } from './engine.js';
+import { Dataset } from './data.js';
 import { kerasTopology, pythonicToTs, saveLayersModel } from './layers_format.js';
 
 export interface CompileArgs {
@@ -49,6 +50,18 @@ export interface FitArgs {
   /** 0 (default): silent; 1: one line per epoch with the logs, on the console. */
   verbose?: 0 | 1;
 }
+
+export interface FitDatasetArgs {
+  epochs?: number;
+  batchesPerEpoch?: number;
+  initialEpoch?: number;
+  callbacks?: Callbacks | Callbacks[];
+  validationData?: [Tensor | Tensor[], Tensor | Tensor[]] | Dataset<any>;
+  validationBatches?: number;
+  yieldEvery?: FitArgs['yieldEvery'];
+  verbose?: 0 | 1;
+}
+const FIT_DATASET_ARGS = ['epochs', 'batchesPerEpoch', 'initialEpoch', 'callbacks', 'validationData', 'validationBatches', 'yieldEvery', 'verbose'];
 
 const FIT_ARGS = ['epochs', 'batchSize', 'shuffle', 'validationData', 'validationSplit', 'initialEpoch', 'callbacks', 'yieldEvery', 'verbose'];
 // TF.js fit arguments Kiln does not implement: refused, never ignored.
@@ -520,6 +533,143 @@ export class LayersModel {
       else m._kiln_model_rollback(this.handle);
       this.busy = false;
       dispose(splits);
+    }
+    return history;
+  }
+
+  /**
+   * TF.js's fitDataset: trains on the batches a kiln.data Dataset gives
+   * ({xs, ys} or [xs, ys] elements, each a tensor or an array of tensors per
+   * model input/output), batchesPerEpoch of them per epoch (default: until
+   * the dataset ends, restarted each epoch). validationData: [x, y] tensors
+   * or a Dataset (validationBatches of it). As fit: callbacks, initialEpoch,
+   * yieldEvery, verbose, and a failure leaves the model as it was.
+   */
+  async fitDataset(dataset: Dataset<any>, args: FitDatasetArgs = {}): Promise<History> {
+    const what = 'fitDataset';
+    this.ensureBuilt();
+    this.requireCompiled(what);
+    if (!(dataset instanceof Dataset)) throw new Error(`${what}: expects a kiln.data Dataset`);
+    if (args === null || typeof args !== 'object') throw new Error(`${what}: options must be an object`);
+    for (const [key, value] of Object.entries(args)) {
+      if (value === undefined) continue;
+      if (key === 'classWeight') throw new Error(`${what}: classWeight: ${FIT_ARGS_REFUSED.classWeight}`);
+      if (!FIT_DATASET_ARGS.includes(key)) throw new Error(`${what}: unknown argument '${key}' (supported: ${FIT_DATASET_ARGS.join(', ')})`);
+    }
+    const epochs = args.epochs ?? 1, initialEpoch = args.initialEpoch ?? 0, verbose = args.verbose ?? 0;
+    if (!Number.isInteger(epochs) || epochs < 0) throw new Error(`${what}: epochs must be a non-negative integer, got ${epochs}`);
+    if (!Number.isInteger(initialEpoch) || initialEpoch < 0) throw new Error(`${what}: initialEpoch must be a non-negative integer, got ${initialEpoch}`);
+    const perEpoch = args.batchesPerEpoch;
+    if (perEpoch !== undefined && !(Number.isInteger(perEpoch) && perEpoch > 0)) throw new Error(`${what}: batchesPerEpoch must be a positive integer, got ${perEpoch}`);
+    if (perEpoch === undefined && dataset.size === Infinity) throw new Error(`${what}: the dataset is endless; give batchesPerEpoch`);
+    checkFitArgs({ yieldEvery: args.yieldEvery });
+    const validation = args.validationData;
+    if (validation !== undefined && !(validation instanceof Dataset) && !Array.isArray(validation))
+      throw new Error(`${what}: validationData must be [x, y] tensors or a Dataset`);
+    if (Array.isArray(validation)) this.checkData(`${what} (validationData)`, validation[0], validation[1]);
+    const callbacks = Array.isArray(args.callbacks) ? args.callbacks : args.callbacks ? [args.callbacks] : [];
+    for (const c of callbacks) if (typeof (c as { setModel?: unknown }).setModel === 'function') (c as { setModel(m: LayersModel): void }).setModel(this);
+    const call = async (name: keyof Callbacks, ...a: any[]) => {
+      for (const c of callbacks) if (c[name]) await (c[name] as any)(...a);
+    };
+    const pair = (e: any, where: string): [Data, Data] => {
+      const xy = Array.isArray(e) && e.length === 2 ? e : e && typeof e === 'object' && 'xs' in e && 'ys' in e ? [e.xs, e.ys] : null;
+      if (!xy) throw new Error(`${what}: ${where} elements must be {xs, ys} or [xs, ys]`);
+      return xy as [Data, Data];
+    };
+    this.enter(what);
+    const m = mod();
+    if (!m._kiln_model_begin(this.handle)) {
+      this.busy = false;
+      throw coreError(what);
+    }
+    let completed = false;
+    const history: History = { epoch: [], history: {} };
+    const k = this.metricNames.length;
+    const yieldEvery = args.yieldEvery ?? 25;
+    const yieldMs = typeof yieldEvery === 'number' ? yieldEvery : yieldEvery === 'auto' ? 125 : yieldEvery === 'batch' ? 0 : Infinity;
+    let lastYield = performance.now();
+    try {
+      this.stopTraining = false;
+      await call('onTrainBegin', {});
+      let it = await dataset.iterator();
+      for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+        await call('onEpochBegin', epoch, {});
+        let lossSum = 0, seen = 0;
+        const metricSums = new Array<number>(k).fill(0);
+        for (let batch = 0; (perEpoch === undefined || batch < perEpoch) && !this.stopTraining; batch++) {
+          let r = await it.next();
+          if (r.done && perEpoch !== undefined && batch === 0) {
+            it = await dataset.iterator();  // a finite dataset runs again for the next epoch
+            r = await it.next();
+          }
+          if (r.done) {
+            if (perEpoch !== undefined) console.warn(`kiln: fitDataset: the dataset ended after ${batch} of ${perEpoch} batches in epoch ${epoch}`);
+            break;
+          }
+          const [x, y] = pair(r.value, 'the dataset\'s');
+          const count = this.checkData(what, x, y);
+          await call('onBatchBegin', batch, { batch, size: count });
+          const owned: number[] = [];
+          let loss: number, values: Float32Array;
+          try {
+            const xs = this.copyTensors(asList(x), `${what} x`);
+            owned.push(...xs.owned);
+            const ys = this.copyTensors(asList(y), `${what} y`);
+            owned.push(...ys.owned);
+            const order = alloc(4 * count, 'the batch order');
+            owned.push(order);
+            for (let i = 0; i < count; i++) heapU32()[(order >> 2) + i] = i;
+            const outp = alloc(4 * (1 + k), 'results');
+            owned.push(outp);
+            if (!m._kiln_model_train_batch(this.handle, xs.array, ys.array, order, count, outp)) throw coreError(what);
+            const f = heapF32();
+            loss = f[outp >> 2];
+            values = f.slice((outp >> 2) + 1, (outp >> 2) + 1 + k);
+          } finally {
+            for (const p of owned) free(p);
+            dispose(r.value);
+          }
+          lossSum += loss * count;
+          values.forEach((v, i) => (metricSums[i] += v * count));
+          seen += count;
+          await call('onBatchEnd', batch, { batch, size: count, ...this.logsFrom(loss, values) });
+          if (yieldEvery === 'batch' || performance.now() - lastYield > yieldMs) {
+            await yieldToEventLoop();
+            lastYield = performance.now();
+          }
+        }
+        if (perEpoch === undefined) it = await dataset.iterator();
+        const logs = seen ? this.logsFrom(lossSum / seen, metricSums.map((v) => v / seen)) : {};
+        if (validation instanceof Dataset) {
+          let vSeen = 0;
+          const vSums = new Array<number>(1 + k).fill(0);
+          const vit = await validation.iterator();
+          for (let b = 0; args.validationBatches === undefined || b < args.validationBatches; b++) {
+            const r = await vit.next();
+            if (r.done) break;
+            const [vx, vy] = pair(r.value, 'validationData\'s');
+            const n = this.checkData(`${what} (validationData)`, vx, vy);
+            this.evaluateRaw(vx, vy).forEach((v, i) => (vSums[i] += v * n));
+            vSeen += n;
+            dispose(r.value);
+          }
+          if (vSeen) Object.assign(logs, this.logsFrom(vSums[0] / vSeen, vSums.slice(1).map((v) => v / vSeen), 'val_'));
+        } else if (validation) {
+          const [vl, ...vm] = this.evaluateRaw(validation[0], validation[1]);
+          Object.assign(logs, this.logsFrom(vl, vm, 'val_'));
+        }
+        history.epoch.push(epoch);
+        for (const [key, v] of Object.entries(logs)) (history.history[key] ??= []).push(v);
+        if (verbose) console.log(`Epoch ${epoch + 1} / ${epochs}: ${Object.entries(logs).map(([key, v]) => `${key} ${Number(v).toFixed(4)}`).join(', ')}`);
+        await call('onEpochEnd', epoch, logs);
+      }
+      await call('onTrainEnd', {});
+      completed = true;
+    } finally {
+      if (completed) m._kiln_model_commit(this.handle);
+      else m._kiln_model_rollback(this.handle);
+      this.busy = false;
     }
     return history;
   }
