@@ -775,6 +775,32 @@ export function randomNormal(shape: Shape, mean = 0, stdDev = 1, dtype: DataType
   return random('kiln.randomNormal', 'RandomNormal', shape, { mean: { f: mean }, scale: { f: stdDev } }, dtype, seed);
 }
 
+/**
+ * Class indices drawn from each row of logits (unnormalized log-probabilities,
+ * or probabilities when normalized), as TF.js's multinomial: int32
+ * [numSamples] for 1-D logits, [batch, numSamples] for 2-D.
+ */
+export function multinomial(logits: T, numSamples: number, seed?: number, normalized = false): Tensor {
+  const what = 'kiln.multinomial';
+  const t = $(logits, what);
+  if (t.rank !== 1 && t.rank !== 2) throw new Error(`${what}: logits must be 1-D or 2-D, got shape [${t.shape}]`);
+  if (!Number.isInteger(numSamples) || numSamples < 0) throw new Error(`${what}: numSamples must be a non-negative integer, got ${numSamples}`);
+  if (seed !== undefined && !Number.isFinite(seed)) throw new Error(`${what}: seed must be a number, got ${seed}`);
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const step = (x: Tensor) => (made.push(x), x);
+    const floats = step(cast(t, 'float32'));
+    const rows = t.rank === 1 ? step(expandDims(floats, 0)) : floats;
+    const input = normalized ? step(one(what, 'Log', [rows])) : rows;
+    const attrs: Record<string, Attribute> = { sample_size: { i: numSamples }, dtype: { i: 6 } };
+    if (seed !== undefined) attrs.seed = { f: Math.trunc(seed) };
+    const drawn = one(what, 'Multinomial', [input], attrs);
+    if (t.rank === 2) return drawn;
+    made.push(drawn);
+    return reshape(drawn, [numSamples]);
+  });
+}
+
 /** Normal values, those beyond two standard deviations drawn again (TF.js's truncatedNormal). */
 export function truncatedNormal(shape: Shape, mean = 0, stdDev = 1, dtype: DataType = 'float32', seed?: number): Tensor {
   if (!(stdDev >= 0)) throw new Error(`kiln.truncatedNormal: stdDev must not be negative, got ${stdDev}`);

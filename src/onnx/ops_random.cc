@@ -1,9 +1,10 @@
-// RandomUniform, RandomNormal and their *Like forms, and Kiln's
+// RandomUniform, RandomNormal and their *Like forms, Multinomial, and Kiln's
 // TruncatedNormal (normal draws beyond two standard deviations redrawn, TF's
 // truncated_normal; an op of the eager op set only, not of ONNX models): values drawn from
 // kiln::Rng (PCG32), so a seed gives the same values on every platform. A
 // node without a seed draws a fresh one per run, as ONNX asks; these ops are
 // never folded into constants at load.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <random>
@@ -75,6 +76,41 @@ Status op_random_normal_like(const OnnxOpContext& ctx, const OnnxInputs& in, std
   return like(ctx, in, out, Distribution::kNormal);
 }
 
+// Multinomial: per batch row of unnormalized log-probabilities [B, C],
+// sample_size class indices drawn from their softmax (int32 or int64).
+Status op_multinomial(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  const OnnxValue& x = *in[0];
+  if (x.rank() != 2) return ctx.error("input must be [batch, classes], got " + onnx_shape_string(x.shape()));
+  if (x.type() != DataType::kFloat32 && x.type() != DataType::kFloat64) return ctx.error("input must be float32 or float64");
+  const int64_t samples = ctx.get_int("sample_size", 1);
+  if (samples < 0) return ctx.error("sample_size must not be negative");
+  const DataType type = DataType(ctx.get_int("dtype", int64_t(DataType::kInt32)));
+  if (type != DataType::kInt32 && type != DataType::kInt64) return ctx.error("dtype must be int32 or int64");
+  const int64_t batch = x.shape()[0], classes = x.shape()[1];
+  if (classes == 0 && samples > 0) return ctx.error("cannot draw from zero classes");
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(type, {batch, samples}, &(*out)[0]));
+  std::vector<double> logits, cdf;
+  KILN_RETURN_IF_ERROR(x.to_doubles(&logits));
+  KILN_RETURN_IF_ERROR(resize_or_error(&cdf, classes, "working memory"));
+  Rng rng(seed_of(ctx));
+  for (int64_t b = 0; b < batch; ++b) {
+    const double* row = logits.data() + b * classes;
+    double mx = -INFINITY;
+    for (int64_t c = 0; c < classes; ++c) mx = std::max(mx, row[c]);
+    double total = 0;
+    for (int64_t c = 0; c < classes; ++c) cdf[size_t(c)] = total += std::exp(row[c] - mx);
+    for (int64_t k = 0; k < samples; ++k) {
+      const double u = rng.uniform() * total;
+      // The first class whose running total passes u; ties and rounding land in range.
+      const int64_t pick = std::min<int64_t>(classes - 1, std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
+      if (type == DataType::kInt32) (*out)[0].data<int32_t>()[b * samples + k] = int32_t(pick);
+      else (*out)[0].data<int64_t>()[b * samples + k] = pick;
+    }
+  }
+  return Status();
+}
+
 Status op_truncated_normal(const OnnxOpContext& ctx, const OnnxInputs&, std::vector<OnnxValue>* out) {
   return from_shape(ctx, out, Distribution::kTruncatedNormal);
 }
@@ -84,6 +120,7 @@ const OnnxOpEntry kOps[] = {
     {"RandomNormal", op_random_normal, false},
     {"RandomUniformLike", op_random_uniform_like, false},
     {"RandomNormalLike", op_random_normal_like, false},
+    {"Multinomial", op_multinomial, false},
 };
 
 // Not ONNX operators: run eagerly (the ops API), never found in a model.

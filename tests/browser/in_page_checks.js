@@ -41,3 +41,31 @@ export async function inPageChecks(kiln) {
   return { info, firstLoss: h.history.loss[0], lastLoss: h.history.loss[49], fileBytes: bytes.length, errors,
            isolated: self.crossOriginIsolated };
 }
+
+// The ops API, autograd and heap-resident tensors in the page (the module
+// itself, not kiln/worker: functions cannot cross to a worker). Gradients
+// against the closed forms; tensors left behind are counted.
+export async function inPageAutogradChecks(kiln) {
+  const fail = (msg) => { throw new Error(msg); };
+  const before = kiln.memory().numTensors;
+  const x = kiln.tensor([0.5, -1, 2]);
+  // d/dx sum(x^2 + sin x) = 2x + cos x
+  const g = kiln.grad((a) => kiln.sum(kiln.add(kiln.square(a), kiln.sin(a))))(x);
+  const gv = await g.data();
+  [0.5, -1, 2].forEach((v, i) => { if (!(Math.abs(gv[i] - (2 * v + Math.cos(v))) < 1e-5)) fail(`grad ${i}: ${gv[i]}`); });
+  // A result stays in the wasm heap until read.
+  const y = kiln.exp(x);
+  if (y.storage.location !== 'wasm') fail(`an op's result lives in '${y.storage.location}'`);
+  // Fit y = 3x - 1 with two variables and minimize().
+  const zero = kiln.scalar(0);
+  const w = kiln.variable(zero), b = kiln.variable(zero);
+  const xs = kiln.tensor([-1, 0, 1, 2]), ys = kiln.tensor([-4, -1, 2, 5]);
+  const opt = kiln.train.sgd(0.1);
+  for (let i = 0; i < 200; i++) opt.minimize(() => kiln.losses.meanSquaredError(ys, kiln.add(kiln.mul(xs, w), b)));
+  const [wv, bv] = [(await w.data())[0], (await b.data())[0]];
+  if (!(Math.abs(wv - 3) < 1e-3 && Math.abs(bv + 1) < 1e-3)) fail(`minimize fitted w ${wv}, b ${bv}`);
+  kiln.dispose([x, g, y, w, b, xs, ys, zero]);
+  const left = kiln.memory().numTensors - before;
+  if (left !== 0) fail(`${left} tensors left behind`);
+  return { w: wv, b: bv };
+}

@@ -28,10 +28,11 @@ before(async () => {
 <script type="module">
   import * as kiln from 'kiln';
   import { startWorker } from 'kiln/worker';
-  import { inPageChecks } from './in_page_checks.js';
+  import { inPageChecks, inPageAutogradChecks } from './in_page_checks.js';
   import { loadMnistFetch } from './mnist.js';
   import { trainMnist } from './train_mnist.js';
   window.checks = async () => { await kiln.ready(); return inPageChecks(kiln); };
+  window.autogradChecks = async () => { await kiln.ready(); return inPageAutogradChecks(kiln); };
   window.workerChecks = async () => {
     const remote = await startWorker({ quiet: true });
     try { return await inPageChecks(remote); } finally { remote.terminate(); }
@@ -107,5 +108,7 @@ test('page without COOP/COEP: single-threaded variant, said so with the reason, 
     assert.match(logs.find((l) => l.startsWith('kiln: using')), /wasm-simd128 \(relaxed SIMD\) with 1 thread\(s\): the page is not cross-origin isolated/);
     assert.equal(r.info.relaxedSimd, true);
     assert.ok(r.lastLoss < r.firstLoss);
+    const a = await page.evaluate(() => window.autogradChecks());
+    assert.ok(Math.abs(a.w - 3) < 1e-3, JSON.stringify(a));
   });
 });

@@ -351,4 +351,16 @@ test('randomUniform and randomNormal: TF.js\'s shapes and dtypes, the asked mome
   assert.ok(Math.min(...tv) >= 2 && Math.max(...tv) <= 4, 'within mean +- 2 stdDev');
   assert.deepEqual(Array.from(kiln.truncatedNormal([100, 100], 3, 0.5, 'float32', 4).dataSync()), tv, 'a seed repeats');
   assert.equal(kiln.truncatedNormal([3], 0, 1, 'int32').dtype, 'int32');
+  // multinomial: TF.js's shapes and dtype; frequencies follow the softmax of the logits.
+  for (const [logits, normalized] of [[[[0, Math.log(3)], [Math.log(4), 0]], false], [[0.25, 0.75], true]]) {
+    const got = kiln.multinomial(logits, 4000, 5, normalized), want = tf.multinomial(logits, 4000, 5, normalized);
+    assert.deepEqual(got.shape, want.shape);
+    assert.equal(got.dtype, want.dtype);
+    const v = Array.from(got.dataSync());
+    const rows = got.rank === 2 ? [v.slice(0, 4000), v.slice(4000)] : [v];
+    const p1 = [0.75, 0.2];
+    rows.forEach((r, i) => assert.ok(Math.abs(r.filter((c) => c === 1).length / 4000 - (got.rank === 2 ? p1[i] : 0.75)) < 0.03, `row ${i}`));
+    assert.deepEqual(Array.from(kiln.multinomial(logits, 4000, 5, normalized).dataSync()), v, 'a seed repeats');
+  }
+  assert.throws(() => kiln.multinomial([[[1]]], 2), /logits must be 1-D or 2-D/);
 });
