@@ -5,7 +5,7 @@
 // set, on every backend it has. The tensors the function made are disposed
 // as tidy() disposes them; the results belong to the caller.
 import { collectingMade, tidy, withoutCounting } from './engine.js';
-import { Attributes, runOp, runOpGradient, sharedTensor } from './op_runner.js';
+import { Attributes, EAGER_OPSET, runOp, runOpGradient, sharedTensor } from './op_runner.js';
 import { activeTape, nested, notRecording, recordOp, recording, Tape, TapeEntry, tensorId } from './tape.js';
 import { Tensor } from './tensor.js';
 import { registeredVariables, Variable } from './variable.js';
@@ -46,7 +46,7 @@ function backward(what: string, tape: Tape, y: Tensor, dy: Tensor | undefined, s
       const full = outGrads.map((g, k) => g ?? filled(entry.outputs[k], 0));
       const inGrads = entry.custom
         ? entry.custom(full)
-        : runOpGradient(`${what}: the gradient of ${entry.type}`, entry.type, entry.attributes, entry.inputs, entry.outputs, full);
+        : runOpGradient(`${what}: the gradient of ${entry.type}`, entry.type, entry.attributes, entry.inputs, entry.outputs, full, entry.opset);
       entry.inputIds.forEach((id, i) => {
         const g = inGrads[i];
         if (id === null || !g) return;
@@ -211,7 +211,7 @@ export function customGrad(f: (...args: any[]) => { value: Tensor; gradFunc: Gra
     if (!(value instanceof Tensor) || typeof gradFunc !== 'function')
       throw new Error(`${what}: f must return {value: Tensor, gradFunc: function}`);
     if (activeTape()) {
-      recordOp('CustomGrad', {} as Attributes, inputs, [value], ([dy]) => {
+      recordOp('CustomGrad', {} as Attributes, inputs, [value], EAGER_OPSET, ([dy]) => {
         const out = gradFunc(dy, saved);
         const list = Array.isArray(out) ? out : [out];
         if (list.length !== inputs.length) throw new Error(`${what}: gradFunc returned ${list.length} gradients for ${inputs.length} inputs`);

@@ -236,3 +236,5 @@ async function exportModel(model: LayersModel): Promise<Uint8Array> {
 }
 export { exportModel as export };
 export { loadModel } from './onnx_import.js';
+export { loadGraph, OnnxGraph } from './onnx_graph.js';
+export type { OnnxGraphInput } from './onnx_graph.js';

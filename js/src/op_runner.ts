@@ -11,6 +11,9 @@ import { CpuStorage, TensorStorage, VariableStorage } from './storage.js';
 import { Tensor } from './tensor.js';
 import { recordOp, setSnapshot } from './tape.js';
 
+/** The ONNX opset whose semantics the ops API's ops follow (src/onnx/eager_op.h's kEagerOpset). */
+export const EAGER_OPSET = 18;
+
 /** An attribute of the op, typed as the core reads it. */
 export type Attribute = { i: number } | { f: number } | { s: string } | { ints: number[] } | { floats: number[] };
 export type Attributes = Record<string, Attribute>;
@@ -20,16 +23,17 @@ export type Attributes = Record<string, Attribute>;
  * omitted optional input) and returns its first `outputs` results, kept in
  * the wasm heap (heap_storage.ts). `what` names the API call in errors ("kiln.add").
  */
-export function runOp(what: string, type: string, inputs: (Tensor | null)[], attributes: Attributes = {}, outputs = 1): Tensor[] {
+export function runOp(what: string, type: string, inputs: (Tensor | null)[], attributes: Attributes = {}, outputs = 1,
+  opset = EAGER_OPSET): Tensor[] {
   for (const t of inputs) if (t && t.isDisposed) throw new Error(`${what}: a tensor it was given is disposed`);
   const results = call(what, inputs, (m, table) =>
     withCString(type, 'an op name', (op) =>
-      withCString(JSON.stringify(attributes), 'op attributes', (attrs) => m._kiln_op_run(op, attrs, inputs.length, table, outputs))), outputs);
+      withCString(JSON.stringify(attributes), 'op attributes', (attrs) => m._kiln_op_run(op, attrs, inputs.length, table, outputs, opset))), outputs);
   const made = results.map((r) => {
     if (!r) throw coreError(what);  // out of memory for a handle
     return r;
   });
-  recordOp(type, attributes, inputs, made);
+  recordOp(type, attributes, inputs, made, opset);
   return made;
 }
 
@@ -38,11 +42,11 @@ export function runOp(what: string, type: string, inputs: (Tensor | null)[], att
  * one gradient per output: one per input, null where the input takes none.
  */
 export function runOpGradient(what: string, type: string, attributes: Attributes, inputs: (Tensor | null)[], outputs: Tensor[],
-  outputGrads: Tensor[]): (Tensor | null)[] {
+  outputGrads: Tensor[], opset = EAGER_OPSET): (Tensor | null)[] {
   return call(what, [...inputs, ...outputs, ...outputGrads], (m, table) =>
     withCString(type, 'an op name', (op) =>
       withCString(JSON.stringify(attributes), 'op attributes', (attrs) =>
-        m._kiln_op_grad(op, attrs, inputs.length, outputs.length, table))), inputs.length);
+        m._kiln_op_grad(op, attrs, inputs.length, outputs.length, table, opset))), inputs.length);
 }
 
 /** A tensor of the core's value `handle` (taken over: disposing the tensor frees it). */

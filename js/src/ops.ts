@@ -79,7 +79,7 @@ function as(t: Tensor, dtype: DataType, made: Tensor[]): Tensor {
 export function clone(x: T): Tensor {
   const t = $(x, 'kiln.clone');
   const c = new Tensor((t.dataSync() as TypedArray).slice() as TypedArray, t.shape.slice(), t.dtype);
-  recordOp('Identity', {}, [t], [c]);  // a copy made here, not by the core: the tape still sees it
+  recordOp('Identity', {}, [t], [c], 18);  // a copy made here, not by the core: the tape still sees it
   return c;
 }
 

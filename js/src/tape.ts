@@ -11,6 +11,7 @@ import type { Attributes } from './op_runner.js';
 
 interface Entry {
   type: string;
+  opset: number;
   attributes: Attributes;
   inputs: (Tensor | null)[];   // snapshots: the values as the op read them
   inputIds: (number | null)[];
@@ -83,7 +84,7 @@ export function nested(): boolean {
 }
 
 /** Called by runOp for every op: writes it down when it reads a watched tensor. */
-export function recordOp(type: string, attributes: Attributes, inputs: (Tensor | null)[], outputs: Tensor[],
+export function recordOp(type: string, attributes: Attributes, inputs: (Tensor | null)[], outputs: Tensor[], opset: number,
   custom?: Entry['custom']): void {
   const tape = activeTape();
   if (!tape) return;
@@ -92,7 +93,7 @@ export function recordOp(type: string, attributes: Attributes, inputs: (Tensor |
   const outputIds = outputs.map(tensorId);
   for (const id of outputIds) tape.watched.add(id);
   tape.entries.push({
-    type, attributes, inputIds, outputIds, custom,
+    type, opset, attributes, inputIds, outputIds, custom,
     inputs: inputs.map((t) => (t ? snapshot(t) : null)),
     outputs: outputs.map(snapshot),
   });

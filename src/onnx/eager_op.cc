@@ -51,16 +51,17 @@ Status parse_eager_attributes(const std::string& op_type, const Json& attributes
 }
 
 Status run_eager_op(const std::string& op_type, const Json& attributes, const std::vector<OnnxValue>& inputs,
-                    int num_outputs, std::vector<OnnxValue>* outputs) {
+                    int num_outputs, std::vector<OnnxValue>* outputs, int64_t opset) {
   std::vector<OnnxAttribute> attrs;
   KILN_RETURN_IF_ERROR(parse_eager_attributes(op_type, attributes, &attrs));
   std::vector<const OnnxValue*> in;
   for (const OnnxValue& v : inputs) in.push_back(v.defined() ? &v : nullptr);
-  return run_op(op_type, std::move(attrs), in, num_outputs, outputs);
+  return run_op(op_type, std::move(attrs), in, num_outputs, outputs, opset);
 }
 
 Status run_op(const std::string& op_type, std::vector<OnnxAttribute> attributes, const std::vector<const OnnxValue*>& inputs,
-              int num_outputs, std::vector<OnnxValue>* outputs) {
+              int num_outputs, std::vector<OnnxValue>* outputs, int64_t opset) {
+  if (opset < 1 || opset > kEagerOpset) return Status::error(op_type + ": opset " + std::to_string(opset) + " is out of range (1 to " + std::to_string(kEagerOpset) + ")");
   const OnnxOpEntry* op = find_eager_op(op_type);
   if (!op) return Status::error("unknown op '" + op_type + "'");
   if (op->any_value) return Status::error(op_type + ": takes sequences or subgraphs, not run as a single op");
@@ -78,7 +79,7 @@ Status run_op(const std::string& op_type, std::vector<OnnxAttribute> attributes,
   for (int i = 0; i < num_outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
   std::vector<float> scratch;
   outputs->assign(size_t(num_outputs), OnnxValue());
-  const Status s = op->kernel(OnnxOpContext(node, kEagerOpset, &scratch), in, outputs);
+  const Status s = op->kernel(OnnxOpContext(node, opset, &scratch), in, outputs);
   if (!s.ok()) return s;
   for (int i = 0; i < num_outputs; ++i)
     if (!(*outputs)[size_t(i)].is_tensor())

@@ -17,8 +17,10 @@ constexpr int64_t kEagerOpset = 18;
 // "mode": {"s": "constant"}, "perm": {"ints": [1, 0]}, "scales": {"floats": [2]}}.
 // inputs: an undefined value marks an omitted optional input. outputs: the
 // first num_outputs outputs. Errors name the op ("Gather: ...").
+// opset: the default domain's version whose semantics apply (an imported
+// model's own; the ops API uses kEagerOpset).
 Status run_eager_op(const std::string& op_type, const Json& attributes, const std::vector<OnnxValue>& inputs,
-                    int num_outputs, std::vector<OnnxValue>* outputs);
+                    int num_outputs, std::vector<OnnxValue>* outputs, int64_t opset = kEagerOpset);
 
 // Attributes as JSON (the form above) parsed into the node's attribute list.
 Status parse_eager_attributes(const std::string& op_type, const Json& attributes, std::vector<OnnxAttribute>* out);
@@ -26,6 +28,6 @@ Status parse_eager_attributes(const std::string& op_type, const Json& attributes
 // The same with attributes already parsed: how gradients compose ops.
 // inputs: null marks an omitted optional input.
 Status run_op(const std::string& op_type, std::vector<OnnxAttribute> attributes, const std::vector<const OnnxValue*>& inputs,
-              int num_outputs, std::vector<OnnxValue>* outputs);
+              int num_outputs, std::vector<OnnxValue>* outputs, int64_t opset = kEagerOpset);
 
 }  // namespace kiln

@@ -122,11 +122,20 @@ void grad_where(const GradCtx& c, GradientOps& g, Grads* out) {
 // as a tensor takes dy where it is the one that clipped (PyTorch's clamp).
 void grad_clip(const GradCtx& c, GradientOps& g, Grads* out) {
   const OnnxValue zero = g.scalar(0, c.dy());
+  // Before opset 11 the bounds are attributes (float min and max, unbounded when absent).
+  OnnxValue attr_bounds[3];
+  if (c.node.opset() < 11) {
+    if (c.node.has("min")) attr_bounds[1] = g.scalar(c.node.get_float("min", 0), c.x());
+    if (c.node.has("max")) attr_bounds[2] = g.scalar(c.node.get_float("max", 0), c.x());
+  }
   OnnxValue inside;
-  for (size_t i = 1; i < 3 && i < c.inputs.size(); ++i) {
-    if (!c.inputs[i].defined()) continue;
-    const OnnxValue ok = g.op(i == 1 ? "GreaterOrEqual" : "LessOrEqual", {&c.x(), &c.inputs[i]});
+  for (size_t i = 1; i < 3; ++i) {
+    const bool input = i < c.inputs.size() && c.inputs[i].defined();
+    const OnnxValue& bound = input ? c.inputs[i] : attr_bounds[i];
+    if (!bound.defined()) continue;
+    const OnnxValue ok = g.op(i == 1 ? "GreaterOrEqual" : "LessOrEqual", {&c.x(), &bound});
     inside = inside.defined() ? g.op("And", {&inside, &ok}) : ok;
+    if (!input) continue;
     const OnnxValue clipped = g.op("Not", {&ok});
     (*out)[i] = g.unbroadcast(g.op("Where", {&clipped, &c.dy(), &zero}), c.inputs[i].shape());
   }

@@ -1,6 +1,8 @@
 // Gradients of the matrix and normalization ops: MatMul (NumPy semantics:
-// 1-D operands, broadcast batch dims), Gemm, Softmax and LogSoftmax (one
-// axis, opset 13+).
+// 1-D operands, broadcast batch dims), Gemm, Softmax and LogSoftmax,
+// inference BatchNormalization and Dropout.
+#include <algorithm>
+
 #include "onnx/gradient.h"
 
 namespace kiln {
@@ -47,26 +49,74 @@ void grad_gemm(const GradCtx& c, GradientOps& g, Grads* out) {
     (*out)[2] = g.unbroadcast(g.mul(c.dy(), g.scalar(c.node.get_float("beta", 1.0f), c.dy())), c.inputs[2].shape());
 }
 
-OnnxValue sum_over_axis(const GradCtx& c, GradientOps& g, const OnnxValue& v) {
-  const OnnxValue axis = g.ints({c.node.get_int("axis", -1)});
-  return g.op("ReduceSum", {&v, &axis}, {attr_int("keepdims", 1)});
+// Softmax's and LogSoftmax's gradient over their axis. Before opset 13 the
+// input is taken as a matrix [prod(dims before axis), prod(from axis)] (axis
+// default 1) and the softmax runs over its rows: the same formula on that view.
+void softmax_family(const GradCtx& c, GradientOps& g, Grads* out, bool log) {
+  const OnnxShape& shape = c.x().shape();
+  const int64_t rank = c.x().rank();
+  int64_t axis = c.node.get_int("axis", c.node.opset() < 13 ? 1 : -1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis > rank || (c.node.opset() >= 13 && axis == rank)) return g.fail("axis out of range");
+  OnnxValue y = c.y(), dy = c.dy();
+  if (c.node.opset() < 13) {
+    int64_t rows = 1;
+    for (int64_t a = 0; a < axis; ++a) rows *= shape[size_t(a)];
+    const OnnxShape matrix = {rows, rows ? c.x().numel() / std::max<int64_t>(rows, 1) : 0};
+    y = g.reshape(y, matrix), dy = g.reshape(dy, matrix);
+    axis = 1;
+  }
+  const OnnxValue ax = g.ints({axis});
+  const OnnxValue along = log ? dy : g.mul(dy, y);
+  const OnnxValue summed = g.op("ReduceSum", {&along, &ax}, {attr_int("keepdims", 1)});
+  // softmax: y (dy - sum(dy y));  logSoftmax: dy - exp(y) sum(dy)
+  const OnnxValue dx = log ? g.sub(dy, g.mul(g.op("Exp", {&y}), summed)) : g.mul(y, g.sub(dy, summed));
+  (*out)[0] = g.reshape(dx, shape);
+}
+void grad_softmax(const GradCtx& c, GradientOps& g, Grads* out) { softmax_family(c, g, out, false); }
+void grad_log_softmax(const GradCtx& c, GradientOps& g, Grads* out) { softmax_family(c, g, out, true); }
+
+// Inference BatchNormalization, y = scale (x - mean) / sqrt(var + eps) + B
+// over channel axis 1 (the statistics are inputs, as when fine-tuning a
+// frozen-statistics model): gradients for X, scale and B.
+void grad_batch_norm(const GradCtx& c, GradientOps& g, Grads* out) {
+  if (c.node.get_int("training_mode", 0) != 0 || c.outputs.size() > 1) return g.fail("only inference batch normalization is differentiable yet");
+  const int64_t rank = c.x().rank();
+  if (rank < 2) return g.fail("X must have rank >= 2");
+  OnnxShape per_channel(size_t(rank), 1);
+  per_channel[1] = c.x().shape()[1];
+  std::vector<int64_t> other;
+  for (int64_t a = 0; a < rank; ++a)
+    if (a != 1) other.push_back(a);
+  const OnnxValue scale = g.reshape(c.inputs[1], per_channel), mean = g.reshape(c.inputs[3], per_channel);
+  const OnnxValue var = g.reshape(c.inputs[4], per_channel);
+  const OnnxValue eps = g.scalar(c.node.get_float("epsilon", 1e-5f), c.x());
+  const OnnxValue shifted = g.add(var, eps);
+  const OnnxValue std_dev = g.op("Sqrt", {&shifted});
+  const OnnxValue inv_std = g.op("Reciprocal", {&std_dev});
+  (*out)[0] = g.mul(c.dy(), g.mul(scale, inv_std));
+  const OnnxValue axes = g.ints(other);
+  const OnnxValue normalized = g.mul(g.sub(c.x(), mean), inv_std);
+  const OnnxValue weighted = g.mul(c.dy(), normalized);
+  (*out)[1] = g.op("ReduceSum", {&weighted, &axes}, {attr_int("keepdims", 0)});
+  (*out)[2] = g.op("ReduceSum", {&c.dy(), &axes}, {attr_int("keepdims", 0)});
+  // The statistics too (they are inputs): d mean = -sum(dy scale / s), d var = -sum(dy scale (x - mean)) / (2 s^3).
+  const OnnxValue through = g.mul(c.dy(), g.mul(scale, inv_std));
+  (*out)[3] = g.neg(g.op("ReduceSum", {&through, &axes}, {attr_int("keepdims", 0)}));
+  // through carries 1/s, normalized another: one more makes 1/s^3.
+  const OnnxValue by_var = g.mul(through, g.mul(inv_std, g.mul(g.scalar(-0.5, c.x()), normalized)));
+  (*out)[4] = g.op("ReduceSum", {&by_var, &axes}, {attr_int("keepdims", 0)});
 }
 
-// dx = y (dy - sum(dy y))
-void grad_softmax(const GradCtx& c, GradientOps& g, Grads* out) {
-  const OnnxValue& y = c.outputs[0];
-  if (c.node.opset() < 13) return g.fail("opset 13+ (one axis) only");
-  (*out)[0] = g.mul(y, g.sub(c.dy(), sum_over_axis(c, g, g.mul(c.dy(), y))));
-}
-
-// dx = dy - exp(y) sum(dy)
-void grad_log_softmax(const GradCtx& c, GradientOps& g, Grads* out) {
-  const OnnxValue p = g.op("Exp", {&c.outputs[0]});
-  (*out)[0] = g.sub(c.dy(), g.mul(p, sum_over_axis(c, g, c.dy())));
+// Dropout as a model runs it for inference: the identity.
+void grad_dropout(const GradCtx& c, GradientOps& g, Grads* out) {
+  if (c.node.get_int("training_mode", 0) != 0) return g.fail("dropout in training mode is not differentiable yet");
+  (*out)[0] = c.dy();
 }
 
 const OnnxGradientEntry kGradients[] = {
     {"MatMul", grad_matmul}, {"Gemm", grad_gemm}, {"Softmax", grad_softmax}, {"LogSoftmax", grad_log_softmax},
+    {"BatchNormalization", grad_batch_norm}, {"Dropout", grad_dropout},
 };
 
 }  // namespace

@@ -26,7 +26,7 @@ PlainAttribute attr_string(const char* name, std::string v) {
 }
 
 std::vector<OnnxValue> GradientOps::run(const std::string& type, const std::vector<const OnnxValue*>& inputs, int num_outputs,
-                                        std::vector<OnnxAttribute> attrs) {
+                                        std::vector<OnnxAttribute> attrs, int64_t opset) {
   std::vector<OnnxValue> out;
   if (!status_.ok()) return std::vector<OnnxValue>(size_t(num_outputs));
   for (const OnnxValue* v : inputs)
@@ -34,7 +34,7 @@ std::vector<OnnxValue> GradientOps::run(const std::string& type, const std::vect
       fail(type + ": an input is missing");
       return std::vector<OnnxValue>(size_t(num_outputs));
     }
-  status_ = run_op(type, std::move(attrs), inputs, num_outputs, &out);
+  status_ = run_op(type, std::move(attrs), inputs, num_outputs, &out, opset);
   if (!status_.ok()) return std::vector<OnnxValue>(size_t(num_outputs));
   return out;
 }
@@ -63,7 +63,7 @@ OnnxValue GradientOps::same_op(const OnnxOpContext& node, const std::vector<cons
     c.floats = a.floats, c.ints = a.ints, c.strings = a.strings;
     attrs.push_back(std::move(c));
   }
-  return run(node.node().op_type, inputs, 1, std::move(attrs))[0];
+  return run(node.node().op_type, inputs, 1, std::move(attrs), node.opset())[0];
 }
 
 void GradientOps::fail(const std::string& message) {
@@ -159,7 +159,7 @@ std::vector<std::string> onnx_gradient_op_types() {
 
 Status run_eager_gradient(const std::string& op_type, const Json& attributes, const std::vector<OnnxValue>& inputs,
                           const std::vector<OnnxValue>& outputs, const std::vector<OnnxValue>& output_grads,
-                          std::vector<OnnxValue>* input_grads) {
+                          std::vector<OnnxValue>* input_grads, int64_t opset) {
   input_grads->assign(inputs.size(), OnnxValue());
   const OnnxGradientEntry* entry = find_onnx_gradient(op_type);
   if (!entry) return Status::error(op_type + ": has no gradient (it is not differentiable in Kiln yet)");
@@ -180,7 +180,8 @@ Status run_eager_gradient(const std::string& op_type, const Json& attributes, co
   KILN_RETURN_IF_ERROR(parse_eager_attributes(op_type, attributes, &node.attributes));
   for (size_t i = 0; i < inputs.size(); ++i) node.inputs.push_back(inputs[i].defined() ? "in" + std::to_string(i) : "");
   for (size_t i = 0; i < outputs.size(); ++i) node.outputs.push_back("out" + std::to_string(i));
-  OnnxOpContext ctx(node, kEagerOpset);
+  if (opset < 1 || opset > kEagerOpset) return Status::error(op_type + " gradient: opset " + std::to_string(opset) + " is out of range");
+  OnnxOpContext ctx(node, opset);
   GradientOps g;
   entry->gradient(OnnxGradientContext{ctx, inputs, outputs, output_grads}, g, input_grads);
   if (!g.status().ok()) return Status::error(op_type + " gradient: " + g.status().message());

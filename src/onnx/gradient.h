@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "onnx/eager_op.h"
 #include "onnx/op.h"
 
 namespace kiln {
@@ -62,7 +63,7 @@ class GradientOps {
 
  private:
   std::vector<OnnxValue> run(const std::string& type, const std::vector<const OnnxValue*>& inputs, int num_outputs,
-                             std::vector<OnnxAttribute> attrs);
+                             std::vector<OnnxAttribute> attrs, int64_t opset = kEagerOpset);
   Status status_;
 };
 
@@ -115,8 +116,10 @@ std::vector<std::string> onnx_gradient_op_types();
 // The gradients of one eager op (attributes as run_eager_op takes them).
 // An op without a gradient is an error naming it; input gradients come back
 // in the inputs' shapes and types (undefined where none).
+// opset: the forward op's (an imported model's own); the ops a gradient
+// emits are written for kEagerOpset.
 Status run_eager_gradient(const std::string& op_type, const Json& attributes, const std::vector<OnnxValue>& inputs,
                           const std::vector<OnnxValue>& outputs, const std::vector<OnnxValue>& output_grads,
-                          std::vector<OnnxValue>* input_grads);
+                          std::vector<OnnxValue>* input_grads, int64_t opset = kEagerOpset);
 
 }  // namespace kiln

@@ -14,4 +14,7 @@ int c_api_fail(const Status& s);
 // naming `where`, not a read out of bounds.
 Status c_api_tensor(const std::string& where, int type, const int* dims, int rank, const void* data, size_t size,
                     OnnxValue* out);
+// A value handed to JavaScript as a handle (src/wasm/c_api_ops.cc: freed
+// with kiln_value_free; null when the heap is exhausted).
+OnnxValue* c_api_hand_out(OnnxValue v);
 }  // namespace kiln

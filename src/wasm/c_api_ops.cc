@@ -16,6 +16,18 @@
 using namespace kiln;
 
 namespace {
+std::unordered_set<const OnnxValue*>& live_values();
+}
+
+namespace kiln {
+OnnxValue* c_api_hand_out(OnnxValue v) {
+  auto* h = new (std::nothrow) OnnxValue(std::move(v));
+  if (h) live_values().insert(h);
+  return h;
+}
+}  // namespace kiln
+
+namespace {
 std::vector<OnnxValue> g_results;
 bool in_range(int i, size_t n) { return i >= 0 && size_t(i) < n; }
 
@@ -25,11 +37,6 @@ bool in_range(int i, size_t n) { return i >= 0 && size_t(i) < n; }
 std::unordered_set<const OnnxValue*>& live_values() {
   static std::unordered_set<const OnnxValue*> live;
   return live;
-}
-OnnxValue* hand_out(OnnxValue v) {
-  auto* h = new (std::nothrow) OnnxValue(std::move(v));
-  if (h) live_values().insert(h);
-  return h;
 }
 bool is_live(const OnnxValue* v) { return v && live_values().count(v) != 0; }
 
@@ -64,7 +71,7 @@ OnnxValue* kiln_value_create(int type, int rank, const int* dims) {
   OnnxValue v;
   const Status s = OnnxValue::make_uninitialized(DataType(type), OnnxShape(dims, dims + rank), &v);
   if (!s.ok()) return c_api_fail(Status::error("value: " + s.message())), nullptr;
-  OnnxValue* h = hand_out(std::move(v));
+  OnnxValue* h = c_api_hand_out(std::move(v));
   if (!h) c_api_fail(Status::error("out of memory for a value handle"));
   return h;
 }
@@ -75,7 +82,7 @@ int kiln_value_dim(const OnnxValue* v, int d) {
   return is_live(v) && in_range(d, v->shape().size()) ? int(v->shape()[size_t(d)]) : -1;
 }
 // Another handle to the same bytes (a tape's snapshot), or null.
-OnnxValue* kiln_value_share(const OnnxValue* v) { return is_live(v) ? hand_out(*v) : nullptr; }
+OnnxValue* kiln_value_share(const OnnxValue* v) { return is_live(v) ? c_api_hand_out(*v) : nullptr; }
 // Frees a handle (the bytes go when no value holds them); 0 for a handle that is not live.
 int kiln_value_free(OnnxValue* v) {
   if (!is_live(v)) return 0;
@@ -87,13 +94,15 @@ int kiln_value_free(OnnxValue* v) {
 // One op of the op set (src/onnx/eager_op.h) on n value handles (null: an
 // omitted optional input); its num_outputs results are read with
 // kiln_op_result_take. Failures return 0 with kiln_last_error() set.
-int kiln_op_run(const char* op_type, const char* attributes, int n, const OnnxValue* const* inputs, int num_outputs) {
+// opset: the semantics of the default domain to run it under (18 for the ops
+// API; an imported graph's own version).
+int kiln_op_run(const char* op_type, const char* attributes, int n, const OnnxValue* const* inputs, int num_outputs, int opset) {
   g_results.clear();
   Json attrs;
   if (!parse_attributes(op_type, attributes, &attrs)) return 0;
   std::vector<OnnxValue> in;
   Status s = read_handles(std::string(op_type) + ": input", n, inputs, &in);
-  if (s.ok()) s = run_eager_op(op_type, attrs, in, num_outputs, &g_results);
+  if (s.ok()) s = run_eager_op(op_type, attrs, in, num_outputs, &g_results, opset);
   if (!s.ok()) {
     g_results.clear();
     return c_api_fail(s);
@@ -104,7 +113,7 @@ int kiln_op_run(const char* op_type, const char* attributes, int n, const OnnxVa
 // The gradients of one op (src/onnx/gradient.h): the handles are its n_in
 // inputs, its n_out outputs, then one gradient per output. The results are
 // the inputs' gradients, none where an input takes none.
-int kiln_op_grad(const char* op_type, const char* attributes, int n_in, int n_out, const OnnxValue* const* values) {
+int kiln_op_grad(const char* op_type, const char* attributes, int n_in, int n_out, const OnnxValue* const* values, int opset) {
   g_results.clear();
   Json attrs;
   if (!parse_attributes(op_type, attributes, &attrs)) return 0;
@@ -114,7 +123,7 @@ int kiln_op_grad(const char* op_type, const char* attributes, int n_in, int n_ou
   if (s.ok()) {
     const std::vector<OnnxValue> inputs(all.begin(), all.begin() + n_in), outputs(all.begin() + n_in, all.begin() + n_in + n_out),
         grads(all.begin() + n_in + n_out, all.end());
-    s = run_eager_gradient(op_type, attrs, inputs, outputs, grads, &g_results);
+    s = run_eager_gradient(op_type, attrs, inputs, outputs, grads, &g_results, opset);
   }
   if (!s.ok()) {
     g_results.clear();
@@ -127,7 +136,7 @@ int kiln_op_grad(const char* op_type, const char* attributes, int n_in, int n_ou
 // input without a gradient). Each result can be taken once.
 OnnxValue* kiln_op_result_take(int i) {
   if (!in_range(i, g_results.size()) || !g_results[size_t(i)].is_tensor()) return nullptr;
-  OnnxValue* h = hand_out(std::move(g_results[size_t(i)]));
+  OnnxValue* h = c_api_hand_out(std::move(g_results[size_t(i)]));
   if (!h) c_api_fail(Status::error("out of memory for a value handle"));
   g_results[size_t(i)] = OnnxValue();
   return h;

@@ -43,9 +43,9 @@ OnnxValue copy_of(const OnnxValue& v) {
   return c;
 }
 
-double loss(const std::string& op, const Json& a, const std::vector<OnnxValue>& in, const std::vector<OnnxValue>& r) {
+double loss(const std::string& op, const Json& a, const std::vector<OnnxValue>& in, const std::vector<OnnxValue>& r, int64_t opset) {
   std::vector<OnnxValue> out;
-  const Status s = run_eager_op(op, a, in, int(r.size()), &out);
+  const Status s = run_eager_op(op, a, in, int(r.size()), &out, opset);
   EXPECT_TRUE(s.ok()) << s.message();
   if (!s.ok()) return 0;
   double l = 0;
@@ -57,12 +57,12 @@ double loss(const std::string& op, const Json& a, const std::vector<OnnxValue>& 
 
 // Checks the gradient of every float input of op(inputs).
 void check(const std::string& op, const std::string& attr_text, std::vector<OnnxValue> inputs, int num_outputs = 1,
-           double eps = 1e-6, double tol = 1e-6) {
+           double eps = 1e-6, double tol = 1e-6, int64_t opset = kEagerOpset) {
   SCOPED_TRACE(op + " " + attr_text);
   std::mt19937 rng(7);
   const Json a = attrs(attr_text);
   std::vector<OnnxValue> outputs;
-  const Status forward = run_eager_op(op, a, inputs, num_outputs, &outputs);
+  const Status forward = run_eager_op(op, a, inputs, num_outputs, &outputs, opset);
   ASSERT_TRUE(forward.ok()) << forward.message();
   std::vector<OnnxValue> r;
   for (const OnnxValue& y : outputs) {
@@ -72,7 +72,7 @@ void check(const std::string& op, const std::string& attr_text, std::vector<Onnx
     r.push_back(w);
   }
   std::vector<OnnxValue> grads;
-  const Status s = run_eager_gradient(op, a, inputs, outputs, r, &grads);
+  const Status s = run_eager_gradient(op, a, inputs, outputs, r, &grads, opset);
   ASSERT_TRUE(s.ok()) << s.message();
   ASSERT_EQ(grads.size(), inputs.size());
   for (size_t k = 0; k < inputs.size(); ++k) {
@@ -88,9 +88,9 @@ void check(const std::string& op, const std::string& attr_text, std::vector<Onnx
       in[k] = copy_of(inputs[k]);
       const double x0 = get(in[k], i);
       set(in[k], i, x0 + eps);
-      const double up = loss(op, a, in, r);
+      const double up = loss(op, a, in, r, opset);
       set(in[k], i, x0 - eps);
-      const double down = loss(op, a, in, r);
+      const double down = loss(op, a, in, r, opset);
       const double numeric = (up - down) / (2 * eps), analytic = get(grads[k], i);
       EXPECT_NEAR(analytic, numeric, tol * std::max(1.0, std::fabs(numeric))) << "input " << k << " element " << i;
     }
@@ -127,6 +127,8 @@ TEST(Gradient, BinaryBroadcasts) {
   check("Clip", "{}", {f64({8}, 15), OnnxValue(), testing::typed_value<double>(DataType::kFloat64, {}, {0.5})});
   check("Clip", "{}", {f64({8}, 15), testing::typed_value<double>(DataType::kFloat64, {}, {-0.5}),
                        testing::typed_value<double>(DataType::kFloat64, {}, {0.5})});
+  // Opset 6: the bounds are attributes.
+  check("Clip", R"({"min": {"f": -0.5}, "max": {"f": 0.4}})", {f64({8}, 16)}, 1, 1e-6, 1e-6, 6);
 }
 
 TEST(Gradient, MatrixProducts) {
@@ -143,6 +145,11 @@ TEST(Gradient, MatrixProducts) {
   check("Gemm", R"({"transA": {"i": 1}, "transB": {"i": 1}})", {f32({4, 3}, 35), f32({2, 4}, 36)}, 1, eps, tol);
   check("Softmax", R"({"axis": {"i": 1}})", {f64({2, 3, 2}, 38)});
   check("LogSoftmax", "{}", {f64({3, 4}, 39)});
+  // Before opset 13: the input as a matrix from the axis on.
+  check("Softmax", R"({"axis": {"i": 1}})", {f64({2, 3, 2}, 40)}, 1, 1e-6, 1e-6, 11);
+  check("LogSoftmax", "{}", {f64({2, 2, 3}, 41)}, 1, 1e-6, 1e-6, 11);
+  check("BatchNormalization", R"({"epsilon": {"f": 0.01}})", {f32({2, 3, 2, 2}, 42), f32({3}, 43), f32({3}, 44), f32({3}, 45),
+                                                          f32({3}, 46, 0.5, 2)}, 1, 1e-2, 2e-3);
 }
 
 TEST(Gradient, Reductions) {
