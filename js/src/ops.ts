@@ -707,8 +707,126 @@ function resizeBilinear(images: T, size: [number, number], alignCorners = false,
   return using([y], () => fromNchw(y, batched, what));
 }
 
+/**
+ * TF.js's resizeNearestNeighbor: the source pixel is floor(dst * in / out),
+ * rounded with alignCorners, from pixel centers with halfPixelCenters; the dtype is kept.
+ */
+function resizeNearestNeighbor(images: T, size: [number, number], alignCorners = false, halfPixelCenters = false): Tensor {
+  const what = 'kiln.resizeNearestNeighbor';
+  if (alignCorners && halfPixelCenters) throw new Error(`${what}: alignCorners and halfPixelCenters cannot both be true`);
+  const input = $(images, what);
+  const { t, batched } = toNchw(input, what);
+  const sizes = i64([t.shape[0], t.shape[1], size[0], size[1]]);
+  const made = [t, sizes];
+  const ctm = alignCorners ? 'align_corners' : halfPixelCenters ? 'tf_half_pixel_for_nn' : 'asymmetric';
+  const y = using(made, () => one(what, 'Resize', [as(t, 'float32', made), null, null, sizes],
+    { mode: { s: 'nearest' }, coordinate_transformation_mode: { s: ctm }, nearest_mode: { s: alignCorners ? 'round_prefer_ceil' : 'floor' } }));
+  const back = using([y], () => fromNchw(y, batched, what));
+  return back.dtype === input.dtype ? back : using([back], () => cast(back, input.dtype));
+}
+
+/** TF.js's flipLeftRight: each image of a [batch, height, width, channels] tensor mirrored. */
+function flipLeftRight(image: T): Tensor {
+  const t = $(image, 'kiln.flipLeftRight');
+  if (t.rank !== 4) throw new Error(`kiln.flipLeftRight: expects a [batch, height, width, channels] tensor, got [${t.shape}]`);
+  return reverse(t, 2);
+}
+
+/**
+ * TF.js's nonMaxSuppression: indices (int32) of at most maxOutputSize boxes
+ * ([y1, x1, y2, x2] rows), highest score first, each overlapping no kept box
+ * by more than iouThreshold and scoring above scoreThreshold (the core's
+ * NonMaxSuppression).
+ */
+function nonMaxSuppression(boxes: T, scores: T, maxOutputSize: number, iouThreshold = 0.5, scoreThreshold = -Infinity): Tensor {
+  const what = 'kiln.image.nonMaxSuppression';
+  const b = $(boxes, what), sc = $(scores, what);
+  if (b.rank !== 2 || b.shape[1] !== 4) throw new Error(`${what}: boxes must be [numBoxes, 4], got [${b.shape}]`);
+  if (sc.rank !== 1 || sc.shape[0] !== b.shape[0]) throw new Error(`${what}: scores must be [${b.shape[0]}], got [${sc.shape}]`);
+  if (!Number.isInteger(maxOutputSize) || maxOutputSize < 0) throw new Error(`${what}: maxOutputSize must be a non-negative integer, got ${maxOutputSize}`);
+  if (!(iouThreshold >= 0 && iouThreshold <= 1)) throw new Error(`${what}: iouThreshold must be in [0, 1], got ${iouThreshold}`);
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const step = (x: Tensor) => (made.push(x), x);
+    const b3 = step(reshape(as(b, 'float32', made), [1, b.shape[0], 4]));
+    const s3 = step(reshape(as(sc, 'float32', made), [1, 1, sc.shape[0]]));
+    // TF.js drops a box whose IoU reaches the threshold (>=), ONNX one that passes it (>):
+    // the float32 just below the threshold makes the core's test TF.js's.
+    const below = new Float32Array([iouThreshold]);
+    const bits = new Int32Array(below.buffer);
+    bits[0] += below[0] > 0 ? -1 : below[0] === 0 ? -2147483647 : 1;  // one ulp toward -infinity (0: the smallest negative)
+    const inputs = [b3, s3, step(i64([maxOutputSize])), step(tensor(below, [1], 'float32'))];
+    if (scoreThreshold !== -Infinity) {
+      // TF.js compares the float32 scores with the threshold as a double: the
+      // largest float32 not above it makes the core's float32 test the same.
+      const t = new Float32Array([scoreThreshold]);
+      if (t[0] > scoreThreshold) new Int32Array(t.buffer)[0] += t[0] > 0 ? -1 : 1;
+      inputs.push(step(tensor(t, [1], 'float32')));
+    }
+    const selected = step(one(what, 'NonMaxSuppression', inputs));
+    const column = step(slice(selected, [0, 2], [selected.shape[0], 1]));
+    return cast(step(reshape(column, [selected.shape[0]])), 'int32');
+  });
+}
+
+/** The same, resolving a promise (TF.js's nonMaxSuppressionAsync). */
+async function nonMaxSuppressionAsync(boxes: T, scores: T, maxOutputSize: number, iouThreshold = 0.5, scoreThreshold = -Infinity): Promise<Tensor> {
+  return nonMaxSuppression(boxes, scores, maxOutputSize, iouThreshold, scoreThreshold);
+}
+
+/**
+ * TF.js's cropAndResize: for each box ([y1, x1, y2, x2], normalized) of
+ * image boxInd[i], a cropSize sample grid, bilinear or nearest, with
+ * extrapolationValue where a sample falls outside the image. The grid is
+ * built with ops and sampled by the core's GridSample.
+ */
+function cropAndResize(image: T, boxes: T, boxInd: T, cropSize: [number, number], method: 'bilinear' | 'nearest' = 'bilinear',
+  extrapolationValue = 0): Tensor {
+  const what = 'kiln.image.cropAndResize';
+  const img = $(image, what), b = $(boxes, what), ind = $(boxInd, what, 'int32');
+  if (img.rank !== 4) throw new Error(`${what}: image must be [batch, height, width, channels], got [${img.shape}]`);
+  if (b.rank !== 2 || b.shape[1] !== 4) throw new Error(`${what}: boxes must be [numBoxes, 4], got [${b.shape}]`);
+  if (ind.rank !== 1 || ind.shape[0] !== b.shape[0]) throw new Error(`${what}: boxInd must be [${b.shape[0]}], got [${ind.shape}]`);
+  if (!Array.isArray(cropSize) || cropSize.length !== 2 || cropSize.some((d) => !Number.isInteger(d) || d <= 0))
+    throw new Error(`${what}: cropSize must be [height, width] of positive integers`);
+  if (method !== 'bilinear' && method !== 'nearest') throw new Error(`${what}: method must be 'bilinear' or 'nearest', got '${method}'`);
+  const [, h, w] = img.shape;
+  const [ch, cw] = cropSize;
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const step = (x: Tensor) => (made.push(x), x);
+    // Coordinates in float64, as TF.js's kernel computes them (rounding for 'nearest' depends on it).
+    const box = step(as(b, 'float64', made));
+    const col = (k: number) => step(slice(box, [0, k], [box.shape[0], 1]));  // [n, 1]
+    // Source coordinates, as TF: y1 (h - 1) + i (y2 - y1) (h - 1) / (ch - 1); the box's middle for one sample.
+    const f64 = (v: number) => step(tensor(v, [], 'float64'));  // scalars in float64 too (numbers convert to float32)
+    const coords = (lo: Tensor, hi: Tensor, size: number, count: number): Tensor => {
+      const extent = f64(size - 1);
+      if (count === 1) return step(mul(step(mul(step(add(lo, hi)), f64(0.5))), extent));
+      const steps = step(reshape(step(cast(step(range(0, count, 1, 'int32')), 'float64')), [1, count]));
+      const stride = step(div(step(mul(step(sub(hi, lo)), extent)), f64(count - 1)));
+      return step(add(step(mul(lo, extent)), step(mul(steps, stride))));  // [n, count]
+    };
+    let ys = coords(col(0), col(2), h, ch), xs = coords(col(1), col(3), w, cw);
+    const outside = step(logicalOr(step(reshape(step(logicalOr(step(less(ys, f64(0))), step(greater(ys, f64(h - 1))))), [-1, ch, 1])),
+      step(reshape(step(logicalOr(step(less(xs, f64(0))), step(greater(xs, f64(w - 1))))), [-1, 1, cw]))));  // [n, ch, cw]
+    // TF rounds half away from zero; GridSample's nearest rounds half to even: give it whole coordinates.
+    if (method === 'nearest') ys = step(floor(step(add(ys, f64(0.5))))), xs = step(floor(step(add(xs, f64(0.5)))));
+    // GridSample with aligned corners: -1 and 1 are the first and last pixel centers.
+    const normal = (v: Tensor, size: number) => (size > 1 ? step(sub(step(div(step(mul(v, f64(2))), f64(size - 1))), f64(1))) : step(mul(v, f64(0))));
+    const gy = step(expandDims(step(reshape(normal(ys, h), [-1, ch, 1])), 3)), gx = step(expandDims(step(reshape(normal(xs, w), [-1, 1, cw])), 3));
+    const full = [b.shape[0], ch, cw, 1];
+    const grid = step(cast(step(concat([step(add(gx, step(zeros(full, 'float64')))), step(add(gy, step(zeros(full, 'float64'))))], 3)), 'float32'));  // (x, y)
+    const picked = step(gather(step(as(img, 'float32', made)), ind, 0));
+    const nchw = step(one(what, 'Transpose', [picked], { perm: { ints: [0, 3, 1, 2] } }));
+    const sampled = step(one(what, 'GridSample', [nchw, grid], { mode: { s: method }, padding_mode: { s: 'zeros' }, align_corners: { i: 1 } }));
+    const nhwc = step(one(what, 'Transpose', [sampled], { perm: { ints: [0, 2, 3, 1] } }));
+    return where(step(expandDims(outside, 3)), extrapolationValue, nhwc);
+  });
+}
+
 /** tf.image: image ops. */
-export const image = { resizeBilinear };
+export const image = { resizeBilinear, resizeNearestNeighbor, flipLeftRight, nonMaxSuppression, nonMaxSuppressionAsync, cropAndResize };
 
 /** TF.js's batchNorm: (x - mean) / sqrt(variance + varianceEpsilon) * scale + offset, each broadcast. */
 export function batchNorm(x: T, mean: T, variance: T, offset?: T, scale?: T, varianceEpsilon = 0.001): Tensor {
