@@ -3,13 +3,34 @@
 // others copied in; the outputs stay in the heap as new tensors. Every op of the ops API (ops.ts) computes here, and
 // here the autograd tape (tape.ts) sees each op. runOpGradient asks the
 // core for an op's gradients (src/onnx/gradient.h through kiln_op_grad).
-import { alloc, coreError, free, heapI32, heapU32, heapU8, mod, withCString } from './backend.js';
+import { alloc, coreError, free, heapI32, heapU32, heapU8, mod } from './backend.js';
 import { dataTypeOfOnnx, DataType, DTYPES } from './dtypes.js';
 import { withoutCounting } from './engine.js';
 import { HeapStorage } from './heap_storage.js';
 import { CpuStorage, TensorStorage, VariableStorage } from './storage.js';
 import { Tensor } from './tensor.js';
 import { recordOp, setSnapshot } from './tape.js';
+
+// Op names and attribute texts repeat from call to call: each is written into
+// the heap once and kept (up to a bound, then the cache starts over), which
+// saves two allocations and two UTF-8 encodings per op.
+const cStrings = new Map<string, number>();
+const MAX_CACHED_STRINGS = 512;
+function cString(s: string): number {
+  let ptr = cStrings.get(s);
+  if (ptr === undefined) {
+    if (cStrings.size >= MAX_CACHED_STRINGS) {
+      for (const p of cStrings.values()) free(p);
+      cStrings.clear();
+    }
+    const m = mod();
+    const bytes = m.lengthBytesUTF8(s) + 1;
+    ptr = alloc(bytes, 'an op name or its attributes');
+    m.stringToUTF8(s, ptr, bytes);
+    cStrings.set(s, ptr);
+  }
+  return ptr;
+}
 
 /** The ONNX opset whose semantics the ops API's ops follow (src/onnx/eager_op.h's kEagerOpset). */
 export const EAGER_OPSET = 18;
@@ -27,8 +48,7 @@ export function runOp(what: string, type: string, inputs: (Tensor | null)[], att
   opset = EAGER_OPSET): Tensor[] {
   for (const t of inputs) if (t && t.isDisposed) throw new Error(`${what}: a tensor it was given is disposed`);
   const results = call(what, inputs, (m, table) =>
-    withCString(type, 'an op name', (op) =>
-      withCString(JSON.stringify(attributes), 'op attributes', (attrs) => m._kiln_op_run(op, attrs, inputs.length, table, outputs, opset))), outputs);
+    m._kiln_op_run(cString(type), cString(JSON.stringify(attributes)), inputs.length, table, outputs, opset), outputs);
   const made = results.map((r) => {
     if (!r) throw coreError(what);  // out of memory for a handle
     return r;
@@ -44,9 +64,7 @@ export function runOp(what: string, type: string, inputs: (Tensor | null)[], att
 export function runOpGradient(what: string, type: string, attributes: Attributes, inputs: (Tensor | null)[], outputs: Tensor[],
   outputGrads: Tensor[], opset = EAGER_OPSET): (Tensor | null)[] {
   return call(what, [...inputs, ...outputs, ...outputGrads], (m, table) =>
-    withCString(type, 'an op name', (op) =>
-      withCString(JSON.stringify(attributes), 'op attributes', (attrs) =>
-        m._kiln_op_grad(op, attrs, inputs.length, outputs.length, table, opset))), inputs.length);
+    m._kiln_op_grad(cString(type), cString(JSON.stringify(attributes)), inputs.length, outputs.length, table, opset), inputs.length);
 }
 
 /** A tensor of the core's value `handle` (taken over: disposing the tensor frees it). */
