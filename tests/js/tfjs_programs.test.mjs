@@ -10,6 +10,7 @@ import { ready } from './helpers.mjs';
 import { loadMnistNode } from '../../web/mnist.js';
 import * as polynomial from './programs/polynomial_regression_core.mjs';
 import * as mnistCore from './programs/mnist_core.mjs';
+import * as bostonHousing from './programs/boston_housing.mjs';
 
 await ready();
 await tf.setBackend('cpu');
@@ -39,4 +40,14 @@ test('mnist-core: a convolutional network trained with the ops API and minimize(
   assert.ok(k.accuracy > 0.8, `test accuracy ${k.accuracy} after 60 Adam steps`);
   for (let i = 0; i < 3; i++)
     assert.ok(Math.abs(k3.losses[i] - t.losses[i]) < 1e-3 * Math.max(1, t.losses[i]), `step ${i}: loss ${k3.losses[i]}, TF.js ${t.losses[i]}`);
+});
+
+test('boston-housing: normalized features, a network fit with validationSplit, beats the baseline as TF.js does', async () => {
+  const k = await bostonHousing.run(kiln), t = await bostonHousing.run(tf);
+  console.log(`# boston-housing: test MSE Kiln ${k.testLoss.toFixed(3)}, TF.js ${t.testLoss.toFixed(3)}, predict-the-mean baseline ${k.baseline.toFixed(3)}`);
+  assert.ok(Math.abs(k.baseline - t.baseline) < 1e-3, 'the same data');
+  assert.equal(k.history.val_loss.length, 40);
+  assert.ok(k.testLoss < k.baseline / 3, `Kiln's test MSE ${k.testLoss} against the baseline ${k.baseline}`);
+  // Different starting weights (each library's own generator): the same quality, not the same numbers.
+  assert.ok(k.testLoss < 2 * t.testLoss + 0.5, `Kiln ${k.testLoss}, TF.js ${t.testLoss}`);
 });
