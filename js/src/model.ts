@@ -80,6 +80,69 @@ function checkKeys(what: string, args: object, known: string[]): void {
 }
 
 /** The fit arguments, checked: an unknown or unsupported one is an error, never ignored. */
+/**
+ * What fit() and fitDataset() share: the callbacks (each handed the model,
+ * as TF.js does), yielding to the event loop, the epoch's running sums of
+ * loss and metrics, the history and the verbose line.
+ */
+class TrainingRun {
+  readonly history: History = { epoch: [], history: {} };
+  private readonly callbacks: Callbacks[];
+  private readonly yieldMs: number;
+  private lastYield = performance.now();
+  private lossSum = 0;
+  private seen = 0;
+  private metricSums: number[];
+
+  constructor(private readonly model: LayersModel, callbacks: Callbacks | Callbacks[] | undefined,
+    private readonly yieldEvery: FitArgs['yieldEvery'] = 25, private readonly verbose: number, private readonly epochs: number) {
+    this.callbacks = Array.isArray(callbacks) ? callbacks : callbacks ? [callbacks] : [];
+    // TF.js hands each callback the model (EarlyStopping sets model.stopTraining).
+    for (const c of this.callbacks) if (typeof (c as { setModel?: unknown }).setModel === 'function') (c as { setModel(m: LayersModel): void }).setModel(model);
+    const y = this.yieldEvery;
+    this.yieldMs = typeof y === 'number' ? y : y === 'auto' ? 125 : y === 'batch' ? 0 : Infinity;
+    this.metricSums = [];
+  }
+
+  async call(name: keyof Callbacks, ...a: any[]): Promise<void> {
+    for (const c of this.callbacks) if (c[name]) await (c[name] as any)(...a);
+  }
+
+  async epochBegin(epoch: number, metrics: number): Promise<void> {
+    this.lossSum = 0;
+    this.seen = 0;
+    this.metricSums = new Array<number>(metrics).fill(0);
+    await this.call('onEpochBegin', epoch, {});
+  }
+
+  /** A trained batch of `count` samples: its loss and metrics enter the epoch's means. */
+  async batchEnd(batch: number, count: number, loss: number, values: ArrayLike<number>, logs: Logs): Promise<void> {
+    this.lossSum += loss * count;
+    Array.from(values).forEach((v, i) => (this.metricSums[i] += v * count));
+    this.seen += count;
+    await this.call('onBatchEnd', batch, { batch, size: count, ...logs });
+    if (this.yieldEvery === 'batch' || performance.now() - this.lastYield > this.yieldMs) await this.pause();
+  }
+
+  /** The epoch's mean loss and metrics (null when no batch ran). */
+  means(): { loss: number; metrics: number[] } | null {
+    return this.seen ? { loss: this.lossSum / this.seen, metrics: this.metricSums.map((v) => v / this.seen) } : null;
+  }
+
+  async epochEnd(epoch: number, logs: Logs): Promise<void> {
+    this.history.epoch.push(epoch);
+    for (const [k, v] of Object.entries(logs)) (this.history.history[k] ??= []).push(v);
+    if (this.verbose) console.log(`Epoch ${epoch + 1} / ${this.epochs}: ${Object.entries(logs).map(([k, v]) => `${k} ${Number(v).toFixed(4)}`).join(', ')}`);
+    await this.call('onEpochEnd', epoch, logs);
+    if (this.yieldEvery === 'epoch') await this.pause();
+  }
+
+  private async pause(): Promise<void> {
+    await yieldToEventLoop();
+    this.lastYield = performance.now();
+  }
+}
+
 function checkFitArgs(args: FitArgs): void {
   if (args === null || typeof args !== 'object') throw new Error('fit: options must be an object');
   for (const [key, value] of Object.entries(args)) {
@@ -454,12 +517,7 @@ export class LayersModel {
     const batchSize = args.batchSize ?? 32;
     if (!Number.isInteger(epochs) || epochs < 0) throw new Error(`fit: epochs must be a non-negative integer, got ${epochs}`);
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`fit: batchSize must be a positive integer, got ${batchSize}`);
-    const callbacks = Array.isArray(args.callbacks) ? args.callbacks : args.callbacks ? [args.callbacks] : [];
-    // TF.js hands each callback the model (EarlyStopping sets model.stopTraining).
-    for (const c of callbacks) if (typeof (c as { setModel?: unknown }).setModel === 'function') (c as { setModel(m: LayersModel): void }).setModel(this);
-    const call = async (name: keyof Callbacks, ...a: any[]) => {
-      for (const c of callbacks) if (c[name]) await (c[name] as any)(...a);
-    };
+    const run = new TrainingRun(this, args.callbacks, args.yieldEvery, verbose, epochs);
     if (validationData) this.checkData('fit (validationData)', validationData[0], validationData[1]);
     this.enter('fit');
     const m = mod();
@@ -470,10 +528,6 @@ export class LayersModel {
     }
     let completed = false;
     const owned: number[] = [];
-    const history: History = { epoch: [], history: {} };
-    const record = (logs: Logs) => {
-      for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
-    };
     try {
       const xs = this.copyTensors(asList(x), 'fit x');
       owned.push(...xs.owned);
@@ -487,45 +541,27 @@ export class LayersModel {
       const order = heapU32();
       for (let i = 0; i < n; i++) order[(ip >> 2) + i] = i;
       this.stopTraining = false;
-      await call('onTrainBegin', {});
-      const yieldEvery = args.yieldEvery ?? 25;
-      const yieldMs = typeof yieldEvery === 'number' ? yieldEvery : yieldEvery === 'auto' ? 125 : yieldEvery === 'batch' ? 0 : Infinity;
-      let lastYield = performance.now();
+      await run.call('onTrainBegin', {});
       for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-        await call('onEpochBegin', epoch, {});
+        await run.epochBegin(epoch, k);
         if (args.shuffle ?? true) m._kiln_model_shuffle(this.handle, ip, n);
-        let lossSum = 0, seen = 0;
-        const metricSums = new Array<number>(k).fill(0);
         for (let start = 0, batch = 0; start < n && !this.stopTraining; start += batchSize, batch++) {
           const count = Math.min(batchSize, n - start);
-          await call('onBatchBegin', batch, { batch, size: count });
+          await run.call('onBatchBegin', batch, { batch, size: count });
           if (!m._kiln_model_train_batch(this.handle, xs.array, ys.array, ip + start * 4, count, outp)) throw coreError('fit');
           const f = heapF32();
           const loss = f[outp >> 2], values = f.slice((outp >> 2) + 1, (outp >> 2) + 1 + k);
-          lossSum += loss * count;
-          values.forEach((v, i) => (metricSums[i] += v * count));
-          seen += count;
-          await call('onBatchEnd', batch, { batch, size: count, ...this.logsFrom(loss, values) });
-          if (yieldEvery === 'batch' || performance.now() - lastYield > yieldMs) {
-            await yieldToEventLoop();
-            lastYield = performance.now();
-          }
+          await run.batchEnd(batch, count, loss, values, this.logsFrom(loss, values));
         }
-        const logs = this.logsFrom(lossSum / seen, metricSums.map((s) => s / seen));
+        const means = run.means() ?? { loss: NaN, metrics: new Array<number>(k).fill(NaN) };
+        const logs = this.logsFrom(means.loss, means.metrics);
         if (validationData) {
           const [vl, ...vm] = this.evaluateRaw(validationData[0], validationData[1]);
           Object.assign(logs, this.logsFrom(vl, vm, 'val_'));
         }
-        history.epoch.push(epoch);
-        record(logs);
-        if (verbose) console.log(`Epoch ${epoch + 1} / ${epochs}: ${Object.entries(logs).map(([k, v]) => `${k} ${Number(v).toFixed(4)}`).join(', ')}`);
-        await call('onEpochEnd', epoch, logs);
-        if (yieldEvery === 'epoch') {
-          await yieldToEventLoop();
-          lastYield = performance.now();
-        }
+        await run.epochEnd(epoch, logs);
       }
-      await call('onTrainEnd', {});
+      await run.call('onTrainEnd', {});
       completed = true;
     } finally {
       for (const p of owned) free(p);
@@ -534,7 +570,7 @@ export class LayersModel {
       this.busy = false;
       dispose(splits);
     }
-    return history;
+    return run.history;
   }
 
   /**
@@ -567,11 +603,7 @@ export class LayersModel {
     if (validation !== undefined && !(validation instanceof Dataset) && !Array.isArray(validation))
       throw new Error(`${what}: validationData must be [x, y] tensors or a Dataset`);
     if (Array.isArray(validation)) this.checkData(`${what} (validationData)`, validation[0], validation[1]);
-    const callbacks = Array.isArray(args.callbacks) ? args.callbacks : args.callbacks ? [args.callbacks] : [];
-    for (const c of callbacks) if (typeof (c as { setModel?: unknown }).setModel === 'function') (c as { setModel(m: LayersModel): void }).setModel(this);
-    const call = async (name: keyof Callbacks, ...a: any[]) => {
-      for (const c of callbacks) if (c[name]) await (c[name] as any)(...a);
-    };
+    const run = new TrainingRun(this, args.callbacks, args.yieldEvery, verbose, epochs);
     const pair = (e: any, where: string): [Data, Data] => {
       const xy = Array.isArray(e) && e.length === 2 ? e : e && typeof e === 'object' && 'xs' in e && 'ys' in e ? [e.xs, e.ys] : null;
       if (!xy) throw new Error(`${what}: ${where} elements must be {xs, ys} or [xs, ys]`);
@@ -584,19 +616,13 @@ export class LayersModel {
       throw coreError(what);
     }
     let completed = false;
-    const history: History = { epoch: [], history: {} };
     const k = this.metricNames.length;
-    const yieldEvery = args.yieldEvery ?? 25;
-    const yieldMs = typeof yieldEvery === 'number' ? yieldEvery : yieldEvery === 'auto' ? 125 : yieldEvery === 'batch' ? 0 : Infinity;
-    let lastYield = performance.now();
     try {
       this.stopTraining = false;
-      await call('onTrainBegin', {});
+      await run.call('onTrainBegin', {});
       let it = await dataset.iterator();
       for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-        await call('onEpochBegin', epoch, {});
-        let lossSum = 0, seen = 0;
-        const metricSums = new Array<number>(k).fill(0);
+        await run.epochBegin(epoch, k);
         for (let batch = 0; (perEpoch === undefined || batch < perEpoch) && !this.stopTraining; batch++) {
           let r = await it.next();
           if (r.done && perEpoch !== undefined && batch === 0) {
@@ -609,7 +635,7 @@ export class LayersModel {
           }
           const [x, y] = pair(r.value, 'the dataset\'s');
           const count = this.checkData(what, x, y);
-          await call('onBatchBegin', batch, { batch, size: count });
+          await run.call('onBatchBegin', batch, { batch, size: count });
           const owned: number[] = [];
           let loss: number, values: Float32Array;
           try {
@@ -630,17 +656,11 @@ export class LayersModel {
             for (const p of owned) free(p);
             dispose(r.value);
           }
-          lossSum += loss * count;
-          values.forEach((v, i) => (metricSums[i] += v * count));
-          seen += count;
-          await call('onBatchEnd', batch, { batch, size: count, ...this.logsFrom(loss, values) });
-          if (yieldEvery === 'batch' || performance.now() - lastYield > yieldMs) {
-            await yieldToEventLoop();
-            lastYield = performance.now();
-          }
+          await run.batchEnd(batch, count, loss, values, this.logsFrom(loss, values));
         }
         if (perEpoch === undefined) it = await dataset.iterator();
-        const logs = seen ? this.logsFrom(lossSum / seen, metricSums.map((v) => v / seen)) : {};
+        const means = run.means();
+        const logs = means ? this.logsFrom(means.loss, means.metrics) : {};
         if (validation instanceof Dataset) {
           let vSeen = 0;
           const vSums = new Array<number>(1 + k).fill(0);
@@ -659,19 +679,16 @@ export class LayersModel {
           const [vl, ...vm] = this.evaluateRaw(validation[0], validation[1]);
           Object.assign(logs, this.logsFrom(vl, vm, 'val_'));
         }
-        history.epoch.push(epoch);
-        for (const [key, v] of Object.entries(logs)) (history.history[key] ??= []).push(v);
-        if (verbose) console.log(`Epoch ${epoch + 1} / ${epochs}: ${Object.entries(logs).map(([key, v]) => `${key} ${Number(v).toFixed(4)}`).join(', ')}`);
-        await call('onEpochEnd', epoch, logs);
+        await run.epochEnd(epoch, logs);
       }
-      await call('onTrainEnd', {});
+      await run.call('onTrainEnd', {});
       completed = true;
     } finally {
       if (completed) m._kiln_model_commit(this.handle);
       else m._kiln_model_rollback(this.handle);
       this.busy = false;
     }
-    return history;
+    return run.history;
   }
 
   /** One optimizer step on the whole batch; resolves to loss or [loss, ...metrics]. */
