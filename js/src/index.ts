@@ -9,6 +9,7 @@ export { Tensor, tensor, tensor2d, scalar } from './tensor.js';
 export * from './ops.js';
 export type { TensorOps } from './ops.js';
 export { tidy, keep, dispose } from './engine.js';
+export { env, nextFrame, util, Environment } from './environment.js';
 // Autograd and variables (TF.js's tf.grad, tf.variable, optimizer.minimize).
 export { grad, grads, valueAndGrad, valueAndGrads, variableGrads, customGrad } from './autograd.js';
 export { Variable, variable } from './variable.js';

@@ -6,6 +6,7 @@
 import { alloc, coreError, free, heapI32, heapU32, heapU8, mod } from './backend.js';
 import { dataTypeOfOnnx, DataType, DTYPES } from './dtypes.js';
 import { withoutCounting } from './engine.js';
+import { debugMode } from './environment.js';
 import { HeapStorage } from './heap_storage.js';
 import { CpuStorage, TensorStorage, VariableStorage } from './storage.js';
 import { Tensor } from './tensor.js';
@@ -54,6 +55,7 @@ export function runOp(what: string, type: string, inputs: (Tensor | null)[], att
     return r;
   });
   recordOp(type, attributes, inputs, made, opset);
+  if (debugMode()) checkNaN(what, type, made);
   return made;
 }
 
@@ -65,6 +67,19 @@ export function runOpGradient(what: string, type: string, attributes: Attributes
   outputGrads: Tensor[], opset = EAGER_OPSET): (Tensor | null)[] {
   return call(what, [...inputs, ...outputs, ...outputGrads], (m, table) =>
     m._kiln_op_grad(cString(type), cString(JSON.stringify(attributes)), inputs.length, outputs.length, table, opset), inputs.length);
+}
+
+// kiln.env().set('DEBUG', true): as TF.js's debug mode, an op whose float
+// result holds a NaN is an error naming it (its inputs had none, or the
+// earlier op would have thrown).
+function checkNaN(what: string, type: string, results: Tensor[]): void {
+  for (const t of results) {
+    if (t.dtype !== 'float32' && t.dtype !== 'float64' && t.dtype !== 'float16') continue;
+    const v = t.dataSync();
+    const nan = t.dtype === 'float16' ? (x: number) => (x & 0x7c00) === 0x7c00 && (x & 0x3ff) !== 0 : Number.isNaN;
+    for (let i = 0; i < v.length; i++)
+      if (nan(v[i] as number)) throw new Error(`${what}: the result of '${type}' is NaN (kiln.env() DEBUG is on)`);
+  }
 }
 
 /** A tensor of the core's value `handle` (taken over: disposing the tensor frees it). */
