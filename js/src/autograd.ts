@@ -7,20 +7,14 @@
 import { collectingMade, tidy, withoutCounting } from './engine.js';
 import { Attributes, EAGER_OPSET, runOp, runOpGradient, sharedTensor } from './op_runner.js';
 import { activeTape, nested, notRecording, recordOp, recording, Tape, TapeEntry, tensorId } from './tape.js';
+import { cast, fill } from './ops.js';
 import { Tensor } from './tensor.js';
 import { registeredVariables, Variable } from './variable.js';
 
 const isFloat = (t: Tensor) => t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'float16';
 
-function filled(like: Tensor, value: number): Tensor {
-  return withoutCounting(() => {
-    const v = new Tensor(new Float64Array([value]), [], 'float64');
-    const c = runOp('kiln.grad', 'Cast', [v], { to: { i: CODES[like.dtype] ?? 1 } })[0];
-    const shape = new Tensor(BigInt64Array.from(like.shape.map(BigInt)), [like.shape.length], 'int64');
-    return runOp('kiln.grad', 'Expand', [c, shape])[0];
-  });
-}
-const CODES: Record<string, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11, uint8: 2, int8: 3 };
+// A tensor like `like` filled with `value` (the seed of the pass, or a zero gradient).
+const filled = (like: Tensor, value: number): Tensor => withoutCounting(() => fill(like.shape, value, like.dtype));
 
 /**
  * The gradients of y with respect to `sources` (null where y does not
@@ -38,7 +32,7 @@ function backward(what: string, tape: Tape, y: Tensor, dy: Tensor | undefined, s
   // memory); the gradients handed back share the values of the final ones.
   const { result, made } = collectingMade(() => notRecording(() => withoutCounting(() => {
     const grads = new Map<number, Tensor>();
-    grads.set(tensorId(y), dy ? (dy.dtype === y.dtype ? dy : runOp(what, 'Cast', [dy], { to: { i: CODES[y.dtype] } })[0]) : filled(y, 1));
+    grads.set(tensorId(y), dy ? (dy.dtype === y.dtype ? dy : cast(dy, y.dtype)) : filled(y, 1));
     for (let e = tape.entries.length - 1; e >= 0; e--) {
       const entry: TapeEntry = tape.entries[e];
       const outGrads = entry.outputIds.map((id) => grads.get(id));

@@ -85,7 +85,7 @@ export async function toPixels(img: Tensor, canvas?: { width: number; height: nu
     // In float64, as TF.js's Math.round(value * 255) on the float32 values.
     const scaled = img.dtype === 'float32' ? ops.round(ops.mul(ops.cast(hwc, 'float64'), 255)) : hwc;
     const bytes = ops.cast(ops.cast(scaled, 'int32'), 'uint8');
-    const rgb = depth === 1 ? ops.tile(bytes, [1, 1, 3]) : depth === 4 ? bytes : bytes;
+    const rgb = depth === 1 ? ops.tile(bytes, [1, 1, 3]) : bytes;
     return depth === 4 ? rgb : ops.concat([rgb, ops.fill([height, width, 1], 255, 'uint8')], 2);
   });
   const data = new Uint8ClampedArray((await rgba.data()).buffer.slice(0));

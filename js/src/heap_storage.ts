@@ -9,7 +9,8 @@ import { heapU8, mod } from './backend.js';
 import { DataType, DTYPES, TypedArray } from './dtypes.js';
 import type { TensorStorage } from './storage.js';
 
-const finalizer = typeof FinalizationRegistry === 'undefined' ? null : new FinalizationRegistry<number>((handle) => {
+/** Frees a value handle when the object holding it is garbage-collected (op_runner.ts's kept copies use it too). */
+export const handleFinalizer = typeof FinalizationRegistry === 'undefined' ? null : new FinalizationRegistry<number>((handle) => {
   mod()._kiln_value_free(handle);
 });
 
@@ -22,7 +23,7 @@ export class HeapStorage implements TensorStorage {
   constructor(handle: number, private readonly dtype: DataType, bytes: number) {
     this.handleValue = handle;
     this.bytes = bytes;
-    finalizer?.register(this, handle, this);
+    handleFinalizer?.register(this, handle, this);
   }
 
   /** The core's handle of the values (0 once disposed). */
@@ -44,7 +45,7 @@ export class HeapStorage implements TensorStorage {
 
   dispose(): void {
     if (!this.handleValue) return;
-    finalizer?.unregister(this);
+    handleFinalizer?.unregister(this);
     mod()._kiln_value_free(this.handleValue);
     this.handleValue = 0;
     this.values = null;

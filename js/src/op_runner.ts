@@ -7,8 +7,8 @@ import { alloc, coreError, free, heapI32, heapU32, heapU8, mod } from './backend
 import { dataTypeOfOnnx, DataType, DTYPES } from './dtypes.js';
 import { withoutCounting } from './engine.js';
 import { debugMode } from './environment.js';
-import { HeapStorage } from './heap_storage.js';
-import { CpuStorage, TensorStorage, VariableStorage } from './storage.js';
+import { handleFinalizer, HeapStorage } from './heap_storage.js';
+import { CpuStorage } from './storage.js';
 import { Tensor } from './tensor.js';
 import { recordOp, setSnapshot } from './tape.js';
 
@@ -85,10 +85,11 @@ function checkNaN(what: string, type: string, results: Tensor[]): void {
 /** A tensor of the core's value `handle` (taken over: disposing the tensor frees it). */
 export function tensorOfHandle(handle: number): Tensor {
   const m = mod();
-  const dtype: DataType | null = dataTypeOfOnnx(m._kiln_value_type(handle));
+  const code = m._kiln_value_type(handle);
+  const dtype: DataType | null = dataTypeOfOnnx(code);
   if (!dtype) {
     m._kiln_value_free(handle);
-    throw new Error(`kiln: a result's element type (code ${m._kiln_value_type(handle)}) has no kiln.Tensor dtype`);
+    throw new Error(`kiln: a result's element type (code ${code}) has no kiln.Tensor dtype`);
   }
   const shape = Array.from({ length: m._kiln_value_rank(handle) }, (_, k) => m._kiln_value_dim(handle, k));
   const bytes = shape.reduce((a, b) => a * b, 1) * DTYPES[dtype].array.BYTES_PER_ELEMENT;
@@ -110,12 +111,9 @@ export function sharedTensor(t: Tensor, counted = false): Tensor {
 }
 
 // A JavaScript-memory tensor's values copied into the heap once, on its
-// first use by an op, and kept for the next ops (tensors never change; a
-// Variable's values are replaced by assign(), so its copies are per call).
-const heapCopies = new WeakMap<TensorStorage, number>();
-const copyFinalizer = typeof FinalizationRegistry === 'undefined' ? null : new FinalizationRegistry<number>((h) => {
-  mod()._kiln_value_free(h);
-});
+// first use by an op, and kept for the next ops until the storage is
+// disposed or (a Variable's) its values are replaced by assign().
+const heapCopies = new WeakMap<CpuStorage, number>();
 
 function upload(t: Tensor, what: string): number {
   const m = mod();
@@ -134,9 +132,8 @@ function upload(t: Tensor, what: string): number {
 }
 
 // Hands `tensors` to the core as value handles (a heap tensor's own, a
-// JavaScript tensor's kept copy, a Variable's values copied for the call),
-// calls `run` with the handle table, and takes `count` results (null where
-// the core gave none).
+// JavaScript tensor's kept copy), calls `run` with the handle table, and
+// takes `count` results (null where the core gave none).
 function call(what: string, tensors: (Tensor | null)[], run: (m: ReturnType<typeof mod>, table: number) => number, count: number): (Tensor | null)[] {
   const m = mod();
   const n = tensors.length;
@@ -147,19 +144,21 @@ function call(what: string, tensors: (Tensor | null)[], run: (m: ReturnType<type
       if (!t) return 0;
       const s = t.storage;
       if (s instanceof HeapStorage && s.handle) return s.handle;
+      if (!(s instanceof CpuStorage)) {  // a storage of another kind: copied for this call
+        const h = upload(t, what);
+        temps.push(h);
+        return h;
+      }
       const kept = heapCopies.get(s);
       if (kept) return kept;
       const h = upload(t, what);
-      if (s instanceof CpuStorage && !(s instanceof VariableStorage)) {
-        heapCopies.set(s, h);
-        s.keepCopy(() => {
-          copyFinalizer?.unregister(s);
-          m._kiln_value_free(h);
-        });
-        copyFinalizer?.register(s, h, s);
-      } else {
-        temps.push(h);
-      }
+      heapCopies.set(s, h);
+      s.keepCopy(() => {
+        heapCopies.delete(s);
+        handleFinalizer?.unregister(s);
+        m._kiln_value_free(h);
+      });
+      handleFinalizer?.register(s, h, s);
       return h;
     });
     heapU32().set(handles, table >> 2);

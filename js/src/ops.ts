@@ -4,7 +4,7 @@
 // by op against TF.js 4.22 (tests/js/ops_tfjs.test.mjs). The chainable
 // Tensor methods (x.add(y).relu()) are at the end.
 import { DataType, TypedArray } from './dtypes.js';
-import { Attribute, runOp } from './op_runner.js';
+import { Attribute, EAGER_OPSET, runOp } from './op_runner.js';
 import { withoutCounting } from './engine.js';
 import { recordOp } from './tape.js';
 import { Shape, Tensor, TensorLike, tensor } from './tensor.js';
@@ -79,7 +79,7 @@ function as(t: Tensor, dtype: DataType, made: Tensor[]): Tensor {
 export function clone(x: T): Tensor {
   const t = $(x, 'kiln.clone');
   const c = new Tensor((t.dataSync() as TypedArray).slice() as TypedArray, t.shape.slice(), t.dtype);
-  recordOp('Identity', {}, [t], [c], 18);  // a copy made here, not by the core: the tape still sees it
+  recordOp('Identity', {}, [t], [c], EAGER_OPSET);  // a copy made here, not by the core: the tape still sees it
   return c;
 }
 

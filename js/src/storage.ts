@@ -41,6 +41,11 @@ export class CpuStorage implements TensorStorage {
   async read(): Promise<TypedArray> { return this.readSync(); }
   dispose(): void {
     this.values = null;
+    this.dropCopy();
+  }
+
+  /** Frees the kept copy (it no longer matches the values). */
+  protected dropCopy(): void {
     this.release?.();
     this.release = null;
   }
@@ -51,5 +56,6 @@ export class VariableStorage extends CpuStorage {
   swap(values: TypedArray): void {
     if (this.values === null) throw new Error('variable: this variable was disposed');
     this.values = values;
+    this.dropCopy();
   }
 }

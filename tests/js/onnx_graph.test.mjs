@@ -131,6 +131,44 @@ test('a graph the Layers translation cannot take (embedding, attention) learns t
   g.dispose();
 });
 
+// BatchNormalization (inference form), squared and averaged: a scalar.
+function batchNormModel() {
+  const { varint, bytesField, str, tensor, node, valueInfo, attrInt } = onnxWriter();
+  const gamma = tensor('gamma', 1, [2], Float32Array.from([1.5, -0.5]));
+  const beta = tensor('beta', 1, [2], Float32Array.from([0.2, 0.4]));
+  const mean = tensor('mean', 1, [2], Float32Array.from([0.1, -0.3]));
+  const variance = tensor('var', 1, [2], Float32Array.from([0.8, 1.7]));
+  const nodes = [node('BatchNormalization', ['x', 'gamma', 'beta', 'mean', 'var'], ['y']), node('Mul', ['y', 'y'], ['y2']), node('ReduceMean', ['y2'], ['loss'], [attrInt('keepdims', 0)])];
+  const graph = [
+    ...nodes.map((n) => bytesField(1, n)), bytesField(2, str('bn')), ...[gamma, beta, mean, variance].map((t) => bytesField(5, t)),
+    bytesField(11, valueInfo('x', 1, [null, 2, 3, 3])), bytesField(12, valueInfo('loss', 1, [])),
+  ];
+  return new Uint8Array([...varint(8), ...varint(8), ...bytesField(7, graph.flat()), ...bytesField(8, [...bytesField(1, str('')), ...varint(2 << 3), ...varint(18)])]);
+}
+
+test('a batch-normalized graph: its statistics stay fixed, scale and shift gradients match finite differences', async () => {
+  const g = await kiln.onnx.loadGraph(batchNormModel());
+  assert.deepEqual(Object.fromEntries(Object.entries(g.variables).map(([k, v]) => [k, v.trainable])), { gamma: true, beta: true, mean: false, var: false });
+  const x = kiln.tensor(Array.from({ length: 36 }, (_, i) => Math.sin(i * 0.9) * 2), [2, 2, 3, 3]);
+  const loss = () => g.apply(x);
+  const { grads } = kiln.variableGrads(loss);
+  // By variable name: the graph's variables are named after their initializers, prefixed per graph.
+  assert.deepEqual(Object.keys(grads).sort(), [g.variables.beta.name, g.variables.gamma.name]);
+  for (const name of ['gamma', 'beta']) {
+    const v = g.variables[name], base = Array.from(v.dataSync()), analytic = grads[v.name].dataSync();
+    base.forEach((b, i) => {
+      const at = (d) => {
+        v.assign(kiln.tensor(base.map((u, k) => (k === i ? u + d : u))));
+        return loss().dataSync()[0];
+      };
+      const numeric = (at(1e-2) - at(-1e-2)) / 2e-2;
+      v.assign(kiln.tensor(base));
+      assert.ok(Math.abs(analytic[i] - numeric) < 1e-2 * Math.max(1, Math.abs(numeric)), `${name}[${i}]: ${analytic[i]} vs ${numeric}`);
+    });
+  }
+  g.dispose();
+});
+
 test('loadGraph refuses what cannot run op by op, naming it, and stays usable', async () => {
   const loop = new Uint8Array(await readFile('/usr/share/libonnx-testdata/data/node/test_loop11/model.onnx'));
   await assert.rejects(kiln.onnx.loadGraph(loop), /subgraph/);
