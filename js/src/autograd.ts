@@ -21,18 +21,33 @@ const filled = (like: Tensor, value: number): Tensor => withoutCounting(() => fi
  * depend on one), by walking `tape` backwards from y with dy.
  */
 function backward(what: string, tape: Tape, y: Tensor, dy: Tensor | undefined, sources: Tensor[]): (Tensor | null)[] {
+  if (dy !== undefined && !(dy instanceof Tensor)) throw new Error(`${what}: dy must be a Tensor`);
+  if (!isFloat(y)) throw new Error(`${what}: the function's result is ${y.dtype}; gradients need a float result`);
+  const seed = dy ? (dy.dtype === y.dtype ? dy : withoutCounting(() => cast(dy, y.dtype))) : filled(y, 1);
+  try {
+    return tapeGradients(what, tape, [y], [seed], sources);
+  } finally {
+    if (seed !== dy) seed.dispose();
+  }
+}
+
+/**
+ * @internal The gradients with respect to `sources` (null where the results
+ * do not depend on one) of results `ys` recorded on `tape`, given d/dy of
+ * each (custom layers' backward passes use it too).
+ */
+export function tapeGradients(what: string, tape: Tape, ys: Tensor[], dys: Tensor[], sources: Tensor[]): (Tensor | null)[] {
   if (nested()) throw new Error(`${what}: gradients of gradients (a gradient taken inside another gradient's function) are not supported yet`);
-  if (dy !== undefined) {
-    if (!(dy instanceof Tensor)) throw new Error(`${what}: dy must be a Tensor`);
+  ys.forEach((y, k) => {
+    const dy = dys[k];
     if (dy.shape.length !== y.shape.length || dy.shape.some((d, i) => d !== y.shape[i]))
       throw new Error(`${what}: dy's shape [${dy.shape}] must match the result's [${y.shape}]`);
-  }
-  if (!isFloat(y)) throw new Error(`${what}: the function's result is ${y.dtype}; gradients need a float result`);
+  });
   // Every tensor the pass makes is disposed at its end (they hold heap
   // memory); the gradients handed back share the values of the final ones.
   const { result, made } = collectingMade(() => notRecording(() => withoutCounting(() => {
     const grads = new Map<number, Tensor>();
-    grads.set(tensorId(y), dy ? (dy.dtype === y.dtype ? dy : cast(dy, y.dtype)) : filled(y, 1));
+    ys.forEach((y, k) => grads.set(tensorId(y), dys[k]));
     for (let e = tape.entries.length - 1; e >= 0; e--) {
       const entry: TapeEntry = tape.entries[e];
       const outGrads = entry.outputIds.map((id) => grads.get(id));

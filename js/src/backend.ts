@@ -29,6 +29,12 @@ export interface BackendInfo {
   reason: string;
 }
 
+/**
+ * @internal What the core calls for custom layers (src/wasm/c_api_custom_layers.cc
+ * reads Module.kilnHostLayers): filled in by custom_layers.ts.
+ */
+export const hostLayerHooks: Record<string, (...args: number[]) => number | void> = {};
+
 // The emscripten module: exported C functions plus a few runtime helpers.
 export type WasmModule = Record<string, any>;
 
@@ -172,7 +178,7 @@ async function instantiate(options: ReadyOptions): Promise<WasmModule> {
     throw new Error('kiln.ready: relaxedSimd was requested but this engine does not support relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
   const relaxed = options.relaxedSimd ?? relaxedSupported;
   const files = BUILDS[((threaded ? 'kiln-mt' : 'kiln-st') + (relaxed ? '-relaxed' : '')) as keyof typeof BUILDS]();
-  const config: Record<string, any> = { kilnPoolSize: Math.max(1, threads - 1) };
+  const config: Record<string, any> = { kilnPoolSize: Math.max(1, threads - 1), kilnHostLayers: hostLayerHooks };
   let factory: any;
   if (isNode) {
     const { createRequire } = await nodeImport('node:module');

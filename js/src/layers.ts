@@ -14,9 +14,25 @@ export type LayerArgs = Record<string, unknown> & {
   inputLength?: number;
 };
 
+/**
+ * A model weight as TF.js's LayerVariable shows it (`model.weights`,
+ * `trainableWeights`, `layer.weights`): its name, shape and dtype, whether
+ * fitting moves it, `read()` for its values and `write(tensor)` to set them.
+ */
+export interface LayerVariable {
+  readonly name: string;
+  readonly originalName: string;
+  readonly shape: number[];
+  readonly dtype: 'float32';
+  readonly trainable: boolean;
+  read(): Tensor;
+  write(value: Tensor): void;
+}
+
 /** What a model gives a layer once built, to reach its weights. */
 export interface LayerOwner {
   layerWeights(layer: Layer): Tensor[];
+  layerVariables(layer: Layer): LayerVariable[];
   setLayerWeights(layer: Layer, weights: Tensor[]): void;
   setLayerTrainable(layer: Layer, trainable: boolean): void;
 }
@@ -49,7 +65,14 @@ export class Layer {
   container: { build(): void } | null = null;
   /** @internal */ readonly nodes: LayerNode[] = [];
 
-  constructor(className: string, args: LayerArgs = {}) {
+  /** TF.js's custom layers: `class MyLayer extends kiln.layers.Layer { constructor(args) { super(args); } ... }`. */
+  constructor(args?: LayerArgs);
+  /** @internal A layer of the core's class `className`. */
+  constructor(className: string, args?: LayerArgs);
+  constructor(classOrArgs: string | LayerArgs = {}, builtinArgs: LayerArgs = {}) {
+    const custom = typeof classOrArgs !== 'string';
+    const className = custom ? customClassName(new.target) : classOrArgs;
+    const args = custom ? classOrArgs : builtinArgs;
     if (args === null || typeof args !== 'object') throw new Error(`${className}: arguments must be an object`);
     this.className = className;
     this.name = typeof args.name === 'string' ? args.name : uniqueLayerName(className);
@@ -57,7 +80,12 @@ export class Layer {
     // An embedding's inputDim is its vocabulary size, not the input's shape.
     const embedding = className === 'Embedding';
     const inputArgs = embedding ? INPUT_ARGS.filter((k) => k !== 'inputDim') : INPUT_ARGS;
-    for (const [k, v] of Object.entries(args)) if (!inputArgs.includes(k) && k !== 'name' && v !== undefined) config[k] = v instanceof Layer ? v.toJSON() : v;
+    // A custom layer's own arguments are its class's business (its getConfig() says what is saved).
+    if (custom) {
+      if (args.trainable !== undefined) config.trainable = args.trainable;
+    } else {
+      for (const [k, v] of Object.entries(args)) if (!inputArgs.includes(k) && k !== 'name' && v !== undefined) config[k] = v instanceof Layer ? v.toJSON() : v;
+    }
     this.config = config;
     let shape = args.inputShape ?? (args.batchInputShape ? args.batchInputShape.slice(1) : undefined);
     if (shape === undefined && embedding && args.inputLength !== undefined) shape = [args.inputLength];
@@ -70,11 +98,17 @@ export class Layer {
     }
   }
 
+  /** @internal True for a layer class written in JavaScript (extends kiln.layers.Layer). */
+  get isCustom(): boolean { return this.constructor !== Layer; }
+
   getClassName(): string { return this.className; }
   getConfig(): Record<string, unknown> { return { ...this.config }; }
-  /** @internal The {className, config} pair the core reads (also for wrapped layers). */
+  /** @internal The {className, config} pair the core reads (also for wrapped layers); a custom layer's config is its getConfig(). */
   toJSON(): { className: string; config: Record<string, unknown> } {
-    return { className: this.className, config: this.config };
+    if (!this.isCustom) return { className: this.className, config: this.config };
+    const config = this.getConfig();
+    if (config === null || typeof config !== 'object') throw new Error(`${this.name}: getConfig() must return an object`);
+    return { className: this.className, config: { ...config, name: this.name, trainable: this.trainable } };
   }
 
   /**
@@ -92,6 +126,64 @@ export class Layer {
     return this.config.returnState ? 1 + states(this.className) : 1;
   }
 
+  // ---- What a custom layer (class X extends kiln.layers.Layer) overrides or calls, as in TF.js. ----
+
+  /** True once build() has run. */
+  built = false;
+  /** @internal The weights addWeight() declared, in order. */
+  readonly addedWeights: LayerWeight[] = [];
+  /** Creates the layer's weights for an input of `inputShape` (batch first, null); called once, before the first call(). */
+  build(_inputShape: (number | null)[] | (number | null)[][]): void {
+    this.built = true;
+  }
+  /** The layer's computation on concrete tensors, with kiln ops (custom layers override it; the default returns the inputs). */
+  call(inputs: Tensor | Tensor[], _kwargs: Record<string, unknown>): Tensor | Tensor[] {
+    return inputs;
+  }
+  /** The output shape for an input of `inputShape` (batch first, null); the default is the input's. */
+  computeOutputShape(inputShape: (number | null)[] | (number | null)[][]): (number | null)[] | (number | null)[][] {
+    return inputShape;
+  }
+  /** TF.js calls the layer's call hook here; Kiln has none, so it does nothing. */
+  invokeCallHook(_inputs: Tensor | Tensor[], _kwargs: Record<string, unknown>): void {}
+  /** TF.js's Layer.fromConfig: a layer of class `cls` from a saved config. */
+  static fromConfig<T extends Layer>(cls: new (args: any) => T, config: Record<string, unknown>): T {
+    return new cls(config);
+  }
+
+  /**
+   * Declares a weight (in build()): its values live in the model, start from
+   * `initializer` (a name such as 'glorotUniform', or kiln.initializers.*; TF.js's
+   * default glorotUniform), and train unless `trainable` is false. Read it in
+   * call() with `weight.read()`. Regularizers and constraints are refused
+   * (Kiln adds no regularization losses).
+   */
+  addWeight(name: string, shape: number[], dtype: 'float32' = 'float32', initializer?: unknown, regularizer?: unknown,
+    trainable = true, constraint?: unknown): LayerWeight {
+    const what = `${this.name}.addWeight('${name}')`;
+    if (typeof name !== 'string' || name === '') throw new Error(`${this.name}.addWeight: the name must be a non-empty string`);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0))
+      throw new Error(`${what}: shape must be a list of non-negative integers, got [${shape}]`);
+    if (dtype !== undefined && dtype !== null && dtype !== 'float32') throw new Error(`${what}: dtype '${dtype}' is not supported; layer weights are float32`);
+    if (regularizer !== undefined && regularizer !== null)
+      throw new Error(`${what}: regularizers are not supported (Kiln adds no regularization losses)`);
+    if (constraint !== undefined && constraint !== null) throw new Error(`${what}: constraints are not supported`);
+    if (typeof trainable !== 'boolean') throw new Error(`${what}: trainable must be true or false`);
+    if (this.addedWeights.some((w) => w.originalName === name)) throw new Error(`${what}: the layer already has a weight named '${name}'`);
+    const weight = new LayerWeight(this, this.addedWeights.length, name, shape, initializer ?? 'glorotUniform', trainable);
+    this.addedWeights.push(weight);
+    return weight;
+  }
+
+  /** The layer's weights (TF.js's layer.weights): a custom layer's addWeight() objects, a built-in layer's once its model is built. */
+  get weights(): LayerVariable[] {
+    if (this.isCustom) return [...this.addedWeights];
+    if (!this.owner) this.container?.build();
+    return this.owner ? this.owner.layerVariables(this) : [];
+  }
+  get trainableWeights(): LayerVariable[] { return this.trainable ? this.weights.filter((w) => w.trainable) : []; }
+  get nonTrainableWeights(): LayerVariable[] { return this.trainable ? this.weights.filter((w) => !w.trainable) : this.weights; }
+
   /**
    * Applies the layer to symbolic tensors (functional API). Recurrent layers
    * take `{initialState: [h]}` (LSTM: `[h, c]`; Bidirectional: the forward
@@ -102,7 +194,8 @@ export class Layer {
     const initial = kwargs?.initialState;
     if (initial !== undefined) list.push(...(Array.isArray(initial) ? initial : [initial]));
     for (const t of list)
-      if (!(t instanceof SymbolicTensor)) throw new Error(`${this.name}.apply: inputs must be symbolic tensors (from kiln.input or another layer)`);
+      if (!(t instanceof SymbolicTensor))
+        throw new Error(`${this.name}.apply: inputs must be symbolic tensors (from kiln.input or another layer); to run a layer on tensors, put it in a model and call predict()`);
     const node: LayerNode = { layer: this, inputs: list, outputs: [] };
     for (let i = 0; i < this.numOutputs; i++) node.outputs.push(new SymbolicTensor(node, i, null));
     this.nodes.push(node);
@@ -140,6 +233,72 @@ export class Layer {
     if (!this.owner) throw new Error(`${this.name}: the layer has no weights until its model is built`);
     this.owner.setLayerWeights(this, weights);
   }
+}
+
+/** A custom layer's weight, made by addWeight() (TF.js's LayerVariable); its values live in the model. */
+export class LayerWeight implements LayerVariable {
+  readonly dtype = 'float32' as const;
+  /** @internal The weight's values while the layer's call() runs (set by custom_layers.ts). */
+  bound: Tensor | null = null;
+  /** @internal */
+  constructor(private readonly layer: Layer, private readonly index: number, readonly originalName: string, readonly shape: number[],
+    /** @internal */ readonly initializer: unknown, readonly trainable: boolean) {}
+  get name(): string { return `${this.layer.name}/${this.originalName}`; }
+  /** The values: inside call(), the tensor the layer computes with; elsewhere a copy of the model's. */
+  read(): Tensor {
+    if (this.bound) return this.bound;
+    const all = this.layer.getWeights();
+    all.forEach((t, i) => { if (i !== this.index) t.dispose(); });
+    return all[this.index];
+  }
+  write(value: Tensor): void {
+    if (this.bound) throw new Error(`${this.name}.write: weights cannot change while the layer computes`);
+    const all = this.layer.getWeights();
+    const old = all[this.index];
+    all[this.index] = value;
+    try {
+      this.layer.setWeights(all);
+    } finally {
+      all.forEach((t, i) => { if (i !== this.index) t.dispose(); });
+      old.dispose();
+    }
+  }
+}
+
+// Custom layer classes by name (kiln.serialization.registerClass), so saved models that use them load.
+const registeredClasses = new Map<string, typeof Layer>();
+
+function customClassName(ctor: Function): string {
+  const named = (ctor as unknown as { className?: unknown }).className;
+  return typeof named === 'string' && named !== '' ? named : ctor.name;
+}
+
+/** TF.js's tf.serialization: registerClass makes a custom layer class loadable by its name. */
+export const serialization = {
+  registerClass<T extends typeof Layer>(cls: T, name?: string): T {
+    if (typeof cls !== 'function' || !(cls.prototype instanceof Layer))
+      throw new Error('serialization.registerClass: expects a class that extends kiln.layers.Layer');
+    const key = name ?? customClassName(cls);
+    if (!key) throw new Error('serialization.registerClass: the class needs a name (a static className)');
+    registeredClasses.set(key, cls);
+    return cls;
+  },
+  /** @internal */
+  registeredClass(name: string): typeof Layer | undefined {
+    return registeredClasses.get(name);
+  },
+};
+
+/**
+ * @internal A layer from a saved {className, config}: a registered custom
+ * class through its fromConfig, else a layer of the core's class.
+ */
+export function layerFromConfig(className: string, config: Record<string, unknown>): Layer {
+  const cls = registeredClasses.get(className);
+  if (!cls) return new Layer(className, config as LayerArgs);
+  const layer = (cls as unknown as { fromConfig(c: unknown, config: unknown): Layer }).fromConfig(cls, { ...config });
+  if (!(layer instanceof Layer)) throw new Error(`${className}.fromConfig did not return a layer`);
+  return layer;
 }
 
 /** A model input (functional API): `shape` excludes the batch dimension. */
@@ -185,6 +344,10 @@ const ALIASES: Record<string, string> = {
   globalMaxPool2d: 'GlobalMaxPooling2D',
 };
 
-export const layers: Record<string, (args?: LayerArgs) => Layer> = Object.fromEntries(
+const factories = Object.fromEntries(
   [...Object.entries(CLASSES), ...Object.entries(ALIASES)].map(([factory, className]) => [factory, (args: LayerArgs = {}) => new Layer(className, args)]),
-);
+) as Record<string, (args?: LayerArgs) => Layer>;
+
+/** The layer factories (kiln.layers.dense({...}), ...) and the base class of custom layers (kiln.layers.Layer). */
+export const layers = Object.assign(Object.create(null) as Record<string, unknown>, factories, { Layer }) as
+  Record<string, (args?: LayerArgs) => Layer> & { Layer: typeof Layer };

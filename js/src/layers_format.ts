@@ -3,7 +3,7 @@
 // kiln.loadLayersModel(pathOrIOHandler) and model.save(handlerOrURL).
 // Configs are converted between Keras's snake case and TF.js's camel case with
 // TF.js's own rules, so a file TF.js writes loads here and the reverse.
-import { Layer, LayerNode, SymbolicTensor, input, layerClassNames } from './layers.js';
+import { Layer, LayerNode, SymbolicTensor, input, layerClassNames, layerFromConfig, serialization } from './layers.js';
 import { CompileArgs, LayersModel, Sequential } from './model.js';
 import { LOSSES, LossName, METRICS } from './codes.js';
 import { OptimizerSpec, train } from './optimizers.js';
@@ -77,9 +77,9 @@ function batchShapeOf(config: Json): (number | null)[] | undefined {
 /** Layers with TF.js's classes from a Keras topology; every unknown class is named in one error. */
 function checkClasses(layers: Json[]): void {
   const known = new Set([...layerClassNames(), ...MODEL_CLASSES]);
-  const unknown = [...new Set(layers.map((l) => l?.class_name).filter((c) => !known.has(c)))];
+  const unknown = [...new Set(layers.map((l) => l?.class_name).filter((c) => !known.has(c) && !serialization.registeredClass(c)))];
   if (unknown.length)
-    throw new Error(`loadLayersModel: the model uses layer classes Kiln does not have: ${unknown.join(', ')}`);
+    throw new Error(`loadLayersModel: the model uses layer classes Kiln does not have: ${unknown.join(', ')} (a custom layer class must be registered with kiln.serialization.registerClass first)`);
   const nested = layers.filter((l) => MODEL_CLASSES.includes(l.class_name));
   if (nested.length)
     throw new Error(`loadLayersModel: models nested as layers are not supported (${nested.map((l) => l.config?.name ?? l.name).join(', ')})`);
@@ -100,7 +100,7 @@ function sequentialFrom(config: Json, seed?: number): Sequential {
     }
     if (pendingShape && !batchShapeOf(c) && !c.inputShape) c.batchInputShape = pendingShape;
     pendingShape = undefined;
-    model.add(new Layer(l.class_name, c));
+    model.add(layerFromConfig(l.class_name, c));
   }
   return model;
 }
@@ -122,7 +122,7 @@ function functionalFrom(config: Json, seed?: number): LayersModel {
     } else {
       const nodes = l.inbound_nodes ?? [];
       if (!Array.isArray(nodes)) throw new Error(`loadLayersModel: layer '${name}': inbound_nodes must be a list`);
-      created.set(name, { layer: new Layer(l.class_name, { ...c, name }), outputs: [], nodes: [...nodes] });
+      created.set(name, { layer: layerFromConfig(l.class_name, { ...c, name }), outputs: [], nodes: [...nodes] });
     }
   }
   // Apply each node once its inputs exist (shared layers may sit at several depths).

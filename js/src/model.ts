@@ -5,7 +5,8 @@
 import type { PlanPlacement } from './compute_backends.js';
 import { mod, coreError, heapF32, heapU8, heapU32, heapI32, alloc, free, copyIn, withCString } from './backend.js';
 import { LOSSES, LossName, METRICS, codeOf } from './codes.js';
-import { Layer, LayerNode, SymbolicTensor, input } from './layers.js';
+import { Layer, LayerNode, LayerVariable, SymbolicTensor, input, layerFromConfig } from './layers.js';
+import { claimCreatedLayer, withCustomLayers } from './custom_layers.js';
 import { OptimizerKind, OptimizerSpec, optimizerFields, optimizerFromFields, resolveOptimizer } from './optimizers.js';
 import { Tensor, float32Data, scalar } from './tensor.js';
 import type { IOHandler, SaveResult } from './io.js';
@@ -230,20 +231,7 @@ function rowsAtOnce(what: string, args: { batchSize?: number } | undefined): num
   return b;
 }
 
-/**
- * A model weight as TF.js's LayerVariable shows it (`model.weights`,
- * `trainableWeights`, `layer.weights`): its name, shape and dtype, whether
- * fitting moves it, `read()` for its values and `write(tensor)` to set them.
- */
-export interface LayerVariable {
-  readonly name: string;
-  readonly originalName: string;
-  readonly shape: number[];
-  readonly dtype: 'float32';
-  readonly trainable: boolean;
-  read(): Tensor;
-  write(value: Tensor): void;
-}
+export type { LayerVariable } from './layers.js';
 
 export class LayersModel {
   layers: Layer[] = [];
@@ -319,7 +307,8 @@ export class LayersModel {
     // TF.js throws here too; rebuilding would hand back fresh random weights.
     if (this.disposed) throw new Error('the model was disposed; build or load a new one');
     const seed = this.seed ?? (Math.random() * 2 ** 32) >>> 0;
-    const handle = withCString(this.topology(), 'the model topology', (ptr) => mod()._kiln_model_create(ptr, seed >>> 0));
+    const handle = withCustomLayers(this.layers, () =>
+      withCString(this.topology(), 'the model topology', (ptr) => mod()._kiln_model_create(ptr, seed >>> 0)));
     if (!handle) throw coreError('model');
     // Layers already built in another model (an imported base under a new
     // head) bring their weights: this model starts from them, not afresh.
@@ -901,6 +890,10 @@ export class LayersModel {
     return out;
   }
 
+  /** @internal */ layerVariables(layer: Layer): LayerVariable[] {
+    return this.weightsOf(layer).map((i) => this.variable(i));
+  }
+
   /** @internal */ layerWeights(layer: Layer): Tensor[] {
     return this.weightsOf(layer).map((i) => this.readWeight(i));
   }
@@ -1051,8 +1044,8 @@ export function modelFromHandle(handle: number): LayersModel {
   try {
     const topo = JSON.parse(m.UTF8ToString(m._kiln_model_topology(handle)));
     const layerObjs: Layer[] = topo.layers.map((l: { className: string; config: Record<string, unknown> }) => {
-      const layer = new Layer(l.className, { ...l.config } as any);
-      return layer;
+      // A custom layer the load made from its config (a registered class), or a core layer.
+      return claimCreatedLayer(l.config.name as string) ?? layerFromConfig(l.className, { ...l.config });
     });
     // Re-create the symbolic graph so layers, inputs and outputs are as before.
     const values: SymbolicTensor[][] = [];

@@ -1,5 +1,7 @@
 #include "api/model.h"
 
+#include "layers/custom_layer.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include "core/memory.h"
 #include "core/thread_pool.h"
 #include "layers/core_layers.h"
+#include "layers/custom_layer.h"
 #include "layers/initializer_config.h"
 #include "passes/fold_batch_norm.h"
 
@@ -468,6 +471,12 @@ void Model::for_each_training_range(Visit visit) {
       if (weight_trainable(w)) visit(slots_[s].get() + weights_[w].offset, shape_numel(weights_[w].shape));
 }
 
+Status Model::run_plan(CompiledPlan* cp) {
+  take_custom_layer_error();  // nothing left from an earlier run counts against this one
+  cp->plan->run();
+  return take_custom_layer_error();
+}
+
 Status Model::begin_transaction() {
   int64_t total = 0;
   for_each_training_range([&](float*, int64_t n) { total += n; });
@@ -522,8 +531,9 @@ Status Model::train_batch(const std::vector<const float*>& xs, const std::vector
   for (int v : cp->xs) bx.push_back(cp->plan->buffer(v));
   for (int v : cp->targets) by.push_back(cp->plan->buffer(v));
   KILN_RETURN_IF_ERROR(check_inputs(bx, &by, count));
-  cp->plan->run();
+  const Status ran = run_plan(cp);
   ++weights_version_;  // the step moved the weights (and the moving statistics)
+  KILN_RETURN_IF_ERROR(ran);  // the caller's transaction undoes the step
   *loss = cp->plan->buffer(cp->loss)[0];
   for (size_t i = 0; i < cp->metrics.size(); ++i) {
     const float* ratio = cp->plan->buffer(cp->metrics[i]);
@@ -541,8 +551,9 @@ Status Model::gradients(const std::vector<const float*>& xs, const std::vector<c
   CompiledPlan* cp;
   KILN_RETURN_IF_ERROR(get_plan(PlanKind::kGradients, n, &cp));
   feed(cp, xs, ys, nullptr, 0, n);
-  cp->plan->run();
+  const Status ran = run_plan(cp);
   ++weights_version_;  // training mode: the moving statistics moved
+  KILN_RETURN_IF_ERROR(ran);
   *loss = cp->plan->buffer(cp->loss)[0];
   grads->clear();
   size_t k = 0;
@@ -570,7 +581,7 @@ Status Model::evaluate(const std::vector<const float*>& xs, const std::vector<co
     CompiledPlan* cp;
     KILN_RETURN_IF_ERROR(get_plan(PlanKind::kEvaluate, b, &cp));
     feed(cp, xs, ys, nullptr, start, b);
-    cp->plan->run();
+    KILN_RETURN_IF_ERROR(run_plan(cp));
     loss_sum += double(cp->plan->buffer(cp->loss)[0]) * double(b);
     for (size_t i = 0; i < nm; ++i) {
       num[i] += cp->plan->buffer(cp->metrics[i])[0];
@@ -608,7 +619,7 @@ Status Model::predict(const std::vector<const float*>& xs, int64_t n, const std:
     CompiledPlan* cp;
     KILN_RETURN_IF_ERROR(get_plan(PlanKind::kPredict, b, &cp));
     feed(cp, xs, {}, nullptr, start, b);
-    cp->plan->run();
+    KILN_RETURN_IF_ERROR(run_plan(cp));
     for (size_t k = 0; k < outs.size(); ++k) {
       const int64_t d = shape_numel(output_shape(k));
       std::memcpy(outs[k] + start * d, cp->plan->buffer(cp->outputs[k]), size_t(b * d) * sizeof(float));

@@ -206,6 +206,8 @@ class Model {
   Status parse_topology(const std::string& json, int64_t max_params);
   Status build(PlanKind kind, int64_t batch, CompiledPlan* out);
   Status get_plan(PlanKind kind, int64_t batch, CompiledPlan** out);
+  // Runs a plan; an error a custom (host) layer reported while it ran.
+  static Status run_plan(CompiledPlan* cp);
   Status check_finite_loss(float loss) const;
   void feed(CompiledPlan* cp, const std::vector<const float*>& xs, const std::vector<const float*>& ys,
             const uint32_t* rows, int64_t start, int64_t count);

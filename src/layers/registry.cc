@@ -1,6 +1,7 @@
 // The table of every layer class make_layer knows. Each family's factories
 // are declared in its own header (src/layers/<family>_layers.h).
 #include "layers/core_layers.h"
+#include "layers/custom_layer.h"
 #include "layers/activation_layers.h"
 #include "layers/conv_layers.h"
 #include "layers/embedding_layers.h"
@@ -94,18 +95,18 @@ std::string training_only_option(const Json& config) {
 
 Status make_layer(const std::string& class_name, const Json& config, std::unique_ptr<Layer>* out) {
   if (!config.is_object()) return Status::error(class_name + ": the config must be an object");
-  for (const Entry& e : kLayers) {
-    if (class_name != e.class_name) continue;
-    KILN_RETURN_IF_ERROR(e.make(config, out));
-    const Json* name = config.find("name");
-    (*out)->set_name(name && name->is_string() ? name->as_string() : class_name);
-    if (std::string key = training_only_option(config); !key.empty())
-      (*out)->set_training_refusal((*out)->name() + ": argument '" + key +
-                                   "' is not supported in training (Kiln adds no regularization losses or constraints); "
-                                   "the model predicts, but cannot be trained until the layer is rebuilt without it");
-    return Status();
-  }
-  return Status::error("unknown layer class '" + class_name + "'");
+  const Entry* entry = nullptr;
+  for (const Entry& e : kLayers)
+    if (class_name == e.class_name) entry = &e;
+  // A class the core does not have may be the host's (a JavaScript custom layer), or is unknown.
+  KILN_RETURN_IF_ERROR(entry ? entry->make(config, out) : make_custom_layer(class_name, config, out));
+  const Json* name = config.find("name");
+  (*out)->set_name(name && name->is_string() ? name->as_string() : class_name);
+  if (std::string key = training_only_option(config); !key.empty())
+    (*out)->set_training_refusal((*out)->name() + ": argument '" + key +
+                                 "' is not supported in training (Kiln adds no regularization losses or constraints); "
+                                 "the model predicts, but cannot be trained until the layer is rebuilt without it");
+  return Status();
 }
 
 std::vector<std::string> layer_class_names() {

@@ -1,0 +1,47 @@
+// Layers whose computation lives in the host application: JavaScript classes
+// that extend kiln.layers.Layer (TF.js's custom layers). The core keeps their
+// weights, plans, gradients and optimizer updates like any layer's; the host
+// says what weights and outputs a layer has for its input shapes and runs
+// its forward and backward passes on the buffers the plan hands it.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "core/shape.h"
+#include "core/status.h"
+#include "graph/op.h"
+#include "layers/layer.h"
+
+namespace kiln {
+
+class CustomLayerHost {
+ public:
+  virtual ~CustomLayerHost() = default;
+  // A new host layer of class `class_name` made from `config`: its id (> 0).
+  virtual Status create(const std::string& class_name, const Json& config, int* id) = 0;
+  virtual void release(int id) = 0;
+  // For these input shapes (batch excluded): {"weights": [{"name", "shape",
+  // "initializer", "trainable"}], "outputs": [[dims without batch], ...]}.
+  virtual Status build(int id, const std::vector<Shape>& inputs, Json* result) = 0;
+  // Runs application `call` of layer `id` (inputs: the layer's, then its
+  // weights). In training the host keeps what the backward pass needs.
+  virtual Status forward(int id, int64_t call, bool training, const OpForwardArgs& args) = 0;
+  // Writes d loss / d input into every non-null din (the weights' included).
+  virtual Status backward(int id, int64_t call, const OpBackwardArgs& args) = 0;
+  // The plan holding application `call` is gone: what the host kept for it can go.
+  virtual void forget(int64_t call) = 0;
+};
+
+// The host (the JavaScript API's, src/wasm): none natively, where a custom
+// class name is an unknown layer class.
+void set_custom_layer_host(CustomLayerHost* host);
+// A layer of a class the core does not have, made by the host.
+Status make_custom_layer(const std::string& class_name, const Json& config, std::unique_ptr<Layer>* out);
+// The first error a host layer reported while a plan ran (forward and
+// backward cannot return one), cleared; OK when none did.
+Status take_custom_layer_error();
+
+}  // namespace kiln
