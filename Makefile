@@ -6,7 +6,7 @@ JOBS ?= 2
 EMSDK_ENV := NODE_PATH=/usr/share/nodejs
 EMCMAKE_VARIANTS := st mt
 
-.PHONY: all setup native wasm js package demo test test-cpp test-package test-js test-browser \
+.PHONY: all setup native wasm js package docs demo test test-cpp test-package test-js test-browser \
         test-sanitize test-sanitize-ci fuzz \
         fixtures torchvision-models zoo-models bench-mlp bench-cnn-rnn bench-onnx bench-graph-models bench-zoo bench-zoo-browser bench-cold-start clean serve
 
@@ -42,6 +42,12 @@ js: wasm
 package: setup js
 	mkdir -p dist
 	npm pack --pack-destination dist
+
+# The API reference (issue #14): static HTML from the TypeScript sources' types
+# and doc comments (scripts/api_docs.mjs), in build/docs/api/index.html. Needs
+# only node_modules (typescript), not the wasm build.
+docs: setup
+	node scripts/api_docs.mjs build/docs/api
 
 # Reference numerics from PyTorch (Debian python3-torch); regenerated on every test run.
 # build/finetune: a small CNN exported to ONNX and PyTorch's 10 training steps on it.

@@ -24,11 +24,23 @@ export type { DataType, DataTypeMap, TypedArray } from './dtypes.js';
 export type { TensorStorage, StorageLocation } from './storage.js';
 export { layers, Layer, LayerWeight, SymbolicTensor, input, serialization } from './layers.js';
 export { initializers, Initializer } from './initializers.js';
-export type { LayerArgs } from './layers.js';
+export type { LayerArgs, LayerVariable } from './layers.js';
+export type {
+  ActivationIdentifier, RecurrentActivationIdentifier, InitializerArg, TrainingOnlyArg, BaseLayerArgs, LayerFactories,
+  DenseLayerArgs, ActivationLayerArgs, FlattenLayerArgs, ReshapeLayerArgs, PermuteLayerArgs, RepeatVectorLayerArgs, InputLayerArgs,
+  BaseConvLayerArgs, ConvLayerArgs, Conv2DTransposeLayerArgs, DepthwiseConv2DLayerArgs, SeparableConvLayerArgs,
+  Pooling1DLayerArgs, Pooling2DLayerArgs, GlobalPooling1DLayerArgs, GlobalPooling2DLayerArgs,
+  BatchNormalizationLayerArgs, LayerNormalizationLayerArgs,
+  Cropping1DLayerArgs, Cropping2DLayerArgs, ZeroPadding1DLayerArgs, ZeroPadding2DLayerArgs, UpSampling1DLayerArgs, UpSampling2DLayerArgs,
+  EmbeddingLayerArgs, ConcatenateLayerArgs, DotLayerArgs,
+  ReLULayerArgs, LeakyReLULayerArgs, PReLULayerArgs, ELULayerArgs, ThresholdedReLULayerArgs, SoftmaxLayerArgs,
+  DropoutLayerArgs, SpatialDropout1DLayerArgs, SpatialDropout2DLayerArgs, GaussianNoiseArgs, GaussianDropoutArgs, AlphaDropoutArgs,
+  SimpleRNNLayerArgs, LSTMLayerArgs, GRULayerArgs, WrapperLayerArgs, BidirectionalLayerArgs,
+} from './layer_args.js';
 export { train, Optimizer } from './optimizers.js';
 export type { ClipOptions, LearningRate, LearningRateSchedule, OptimizerKind, OptimizerSpec } from './optimizers.js';
 export { LayersModel, Sequential, sequential, model, loadModel } from './model.js';
-export type { CompileArgs, FitArgs, FitDatasetArgs, History, Callbacks, LayerVariable, Logs, SequentialArgs } from './model.js';
+export type { CompileArgs, FitArgs, FitDatasetArgs, History, Callbacks, Logs, SequentialArgs } from './model.js';
 export { loadLayersModel } from './layers_format.js';
 export { callbacks, EarlyStopping } from './callbacks.js';
 export type { EarlyStoppingArgs } from './callbacks.js';

@@ -440,7 +440,7 @@ export interface SoftmaxLayerArgs extends BaseLayerArgs {
 export interface DropoutLayerArgs extends BaseLayerArgs {
   /** The fraction to drop, in [0, 1). */
   rate: number;
-  /** The mask's shape without the batch; 1 shares a mask entry along that axis, null takes the input's size. */
+  /** The mask's shape, one entry per input axis with the batch first; 1 shares the mask along that axis, null takes the input's size. */
   noiseShape?: (number | null)[];
 }
 
@@ -474,7 +474,7 @@ export interface GaussianDropoutArgs extends BaseLayerArgs {
 export interface AlphaDropoutArgs extends BaseLayerArgs {
   /** The fraction to drop, in [0, 1). */
   rate: number;
-  /** The mask's shape without the batch; 1 shares a mask entry along that axis, null takes the input's size. */
+  /** The mask's shape, one entry per input axis with the batch first; 1 shares the mask along that axis, null takes the input's size. */
   noiseShape?: (number | null)[];
 }
 

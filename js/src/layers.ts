@@ -5,6 +5,7 @@
 
 import { Tensor } from './tensor.js';
 import { uniqueInputName, uniqueLayerName } from './names.js';
+import type { LayerFactories } from './layer_args.js';
 
 export type LayerArgs = Record<string, unknown> & {
   name?: string;
@@ -349,5 +350,5 @@ const factories = Object.fromEntries(
 ) as Record<string, (args?: LayerArgs) => Layer>;
 
 /** The layer factories (kiln.layers.dense({...}), ...) and the base class of custom layers (kiln.layers.Layer). */
-export const layers = Object.assign(Object.create(null) as Record<string, unknown>, factories, { Layer }) as
-  Record<string, (args?: LayerArgs) => Layer> & { Layer: typeof Layer };
+export const layers = Object.assign(Object.create(null) as Record<string, unknown>, factories, { Layer }) as unknown as
+  LayerFactories & { Layer: typeof Layer };

@@ -22,7 +22,12 @@ function $(x: T, what: string, dtype?: DataType): Tensor {
   return withoutCounting(() => tensor(x as TensorLike, undefined, dtype));
 }
 
-const one = (what: string, type: string, inputs: (Tensor | null)[], attrs?: Record<string, Attribute>) => runOp(what, type, inputs, attrs)[0];
+const one = (what: string, type: string, inputs: (Tensor | null)[], attrs?: Record<string, Attribute>, opset?: number) =>
+  runOp(what, type, inputs, attrs, 1, opset)[0];
+// The last opset where these ops took their axes as an attribute: run there,
+// no axes tensor is made and copied into the heap per call (the same kernels).
+const AXES_ATTRIBUTE_OPSET: Record<string, number> = { ReduceSum: 12, Squeeze: 12, Unsqueeze: 12 };
+const axesAttributeOpset = (type: string) => AXES_ATTRIBUTE_OPSET[type] ?? (type.startsWith('Reduce') ? 17 : undefined);
 const i64 = (values: number[]) => tensor(BigInt64Array.from(values.map((v) => BigInt(Math.trunc(v)))), [values.length], 'int64');
 const isFloat = (d: DataType) => d === 'float32' || d === 'float64' || d === 'float16';
 
@@ -308,9 +313,7 @@ function integerMatMul(x: Tensor, y: Tensor, made: Tensor[]): Tensor {
   made.push(a, b);
   const p = one(what, 'Mul', [a, b]);
   made.push(p);
-  const axis = i64([-2]);
-  made.push(axis);
-  return one(what, 'ReduceSum', [p, axis], { keepdims: { i: 0 } });
+  return one(what, 'ReduceSum', [p], { keepdims: { i: 0 }, axes: { ints: [-2] } }, axesAttributeOpset('ReduceSum'));
 }
 
 
@@ -361,9 +364,7 @@ function reduce(name: string, type: string, x: T, axis: number | number[] | unde
   return using(made, () => {
     const input = inputDtype ? as(t, inputDtype(t.dtype), made) : t;
     if (t.rank === 0 || axes.length === 0) return clone(input);
-    const ax = i64(axes);
-    made.push(ax);
-    return one(what, type, [input, ax], { keepdims: { i: keepDims ? 1 : 0 } });
+    return one(what, type, [input], { keepdims: { i: keepDims ? 1 : 0 }, axes: { ints: axes } }, axesAttributeOpset(type));
   });
 }
 const boolAsInt = (d: DataType): DataType => (d === 'bool' ? 'int32' : d);
@@ -414,8 +415,7 @@ export function reshape(x: T, shape: Shape): Tensor {
 export function expandDims(x: T, axis = 0): Tensor {
   const t = $(x, 'kiln.expandDims');
   if (!Number.isInteger(axis) || axis < -(t.rank + 1) || axis > t.rank) throw new Error(`kiln.expandDims: axis ${axis} is out of range for rank ${t.rank}`);
-  const a = i64([axis < 0 ? axis + t.rank + 1 : axis]);
-  return using([a], () => one('kiln.expandDims', 'Unsqueeze', [t, a]));
+  return one('kiln.expandDims', 'Unsqueeze', [t], { axes: { ints: [axis < 0 ? axis + t.rank + 1 : axis] } }, axesAttributeOpset('Unsqueeze'));
 }
 
 export function squeeze(x: T, axis?: number[]): Tensor {
@@ -423,8 +423,7 @@ export function squeeze(x: T, axis?: number[]): Tensor {
   if (axis === undefined) return one('kiln.squeeze', 'Squeeze', [t]);
   const axes = axesOf(t, axis, 'kiln.squeeze');
   for (const a of axes) if (t.shape[a] !== 1) throw new Error(`kiln.squeeze: dimension ${a} of shape [${t.shape}] is not 1`);
-  const a = i64(axes);
-  return using([a], () => one('kiln.squeeze', 'Squeeze', [t, a]));
+  return one('kiln.squeeze', 'Squeeze', [t], { axes: { ints: axes } }, axesAttributeOpset('Squeeze'));
 }
 
 export function concat(tensors: T[], axis = 0): Tensor {

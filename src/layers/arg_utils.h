@@ -12,6 +12,7 @@
 
 #include "core/json.h"
 #include "core/status.h"
+#include "layers/config.h"
 
 namespace kiln {
 
@@ -28,6 +29,7 @@ inline bool json_is_int(const Json& v) {
 constexpr int64_t kNoNull = std::numeric_limits<int64_t>::min();
 inline Status get_int_list(const Json& config, const std::string& layer, const char* key, bool allow_scalar,
                            int64_t null_value, std::vector<int64_t>* out, bool* present = nullptr) {
+  ConfigKeyLog::note(key);
   const Json* v = config.find(key);
   out->clear();
   if (present) *present = v && !v->is_null();
@@ -54,6 +56,7 @@ inline Status get_int_list(const Json& config, const std::string& layer, const c
 // lists. Absent: `dflt`.
 inline Status get_pairs(const Json& config, const std::string& layer, const char* key, size_t n,
                         const std::vector<std::pair<int64_t, int64_t>>& dflt, std::vector<std::pair<int64_t, int64_t>>* out) {
+  ConfigKeyLog::note(key);
   const Json* v = config.find(key);
   *out = dflt;
   if (!v || v->is_null()) return Status();

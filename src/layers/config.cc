@@ -7,12 +7,29 @@
 
 namespace kiln {
 
+ConfigKeyLog* ConfigKeyLog::current_ = nullptr;
+
+bool ConfigKeyLog::read(const std::string& key) const {
+  for (const std::string& k : keys_)
+    if (k == key) return true;
+  return false;
+}
+
+void ConfigKeyLog::note(const char* key) {
+  if (current_ && !current_->read(key)) current_->keys_.push_back(key);
+}
+
+const Json* ConfigReader::find(const char* key) const {
+  ConfigKeyLog::note(key);
+  return config_.find(key);
+}
+
 Status ConfigReader::error(const char* key, const std::string& what) const {
   return Status::error(layer_ + ": argument '" + key + "' " + what);
 }
 
 bool ConfigReader::has(const char* key) const {
-  const Json* v = config_.find(key);
+  const Json* v = find(key);
   return v && !v->is_null();
 }
 
@@ -28,7 +45,7 @@ static std::string number_string(double d) {
 }
 
 Status ConfigReader::get_int(const char* key, int64_t dflt, int64_t* out, int64_t min, int64_t max) const {
-  const Json* v = config_.find(key);
+  const Json* v = find(key);
   if (!v || v->is_null()) {
     *out = dflt;
     return Status();
@@ -43,7 +60,7 @@ Status ConfigReader::get_int(const char* key, int64_t dflt, int64_t* out, int64_
 
 Status ConfigReader::get_ints(const char* key, size_t n, const std::vector<int64_t>& dflt, std::vector<int64_t>* out,
                               int64_t min) const {
-  const Json* v = config_.find(key);
+  const Json* v = find(key);
   if (!v || v->is_null()) {
     *out = dflt;
     return Status();
@@ -65,7 +82,7 @@ Status ConfigReader::get_ints(const char* key, size_t n, const std::vector<int64
 }
 
 Status ConfigReader::get_float(const char* key, double dflt, double* out) const {
-  const Json* v = config_.find(key);
+  const Json* v = find(key);
   if (!v || v->is_null()) {
     *out = dflt;
     return Status();
@@ -76,7 +93,7 @@ Status ConfigReader::get_float(const char* key, double dflt, double* out) const 
 }
 
 Status ConfigReader::get_bool(const char* key, bool dflt, bool* out) const {
-  const Json* v = config_.find(key);
+  const Json* v = find(key);
   if (!v || v->is_null()) {
     *out = dflt;
     return Status();
@@ -87,7 +104,7 @@ Status ConfigReader::get_bool(const char* key, bool dflt, bool* out) const {
 }
 
 Status ConfigReader::get_string(const char* key, const std::string& dflt, std::string* out) const {
-  const Json* v = config_.find(key);
+  const Json* v = find(key);
   if (!v || v->is_null()) {
     *out = dflt;
     return Status();
@@ -116,7 +133,7 @@ Status ConfigReader::get_activation(const char* key, Activation dflt, Activation
 }
 
 Status ConfigReader::get_initializer(const char* key, Initializer dflt, Initializer* out) const {
-  const Json* v = config_.find(key);
+  const Json* v = find(key);
   if (!v || v->is_null()) {
     *out = dflt;
     return Status();
@@ -126,7 +143,7 @@ Status ConfigReader::get_initializer(const char* key, Initializer dflt, Initiali
 }
 
 Status ConfigReader::get_shape(const char* key, Shape* out) const {
-  const Json* v = config_.find(key);
+  const Json* v = find(key);
   if (!v || !v->is_array()) return error(key, "must be a list of dimensions");
   out->clear();
   for (const Json& d : v->items()) {

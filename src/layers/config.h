@@ -12,6 +12,24 @@
 
 namespace kiln {
 
+// The config keys layer factories read while one is alive (innermost wins),
+// so make_layer can refuse an argument no factory read instead of ignoring it.
+class ConfigKeyLog {
+ public:
+  ConfigKeyLog() : previous_(current_) { current_ = this; }
+  ~ConfigKeyLog() { current_ = previous_; }
+  ConfigKeyLog(const ConfigKeyLog&) = delete;
+  ConfigKeyLog& operator=(const ConfigKeyLog&) = delete;
+  bool read(const std::string& key) const;
+  // Notes a key as read (ConfigReader does it for every getter).
+  static void note(const char* key);
+
+ private:
+  std::vector<std::string> keys_;
+  ConfigKeyLog* previous_;
+  static ConfigKeyLog* current_;
+};
+
 class ConfigReader {
  public:
   ConfigReader(const Json& config, std::string layer) : config_(config), layer_(std::move(layer)) {}
@@ -30,6 +48,8 @@ class ConfigReader {
   // A shape with null allowed nowhere (e.g. targetShape).
   Status get_shape(const char* key, Shape* out) const;
   bool has(const char* key) const;
+  // The raw value (or null), noted as read: for arguments the getters do not cover.
+  const Json* find(const char* key) const;
 
  private:
   Status error(const char* key, const std::string& what) const;

@@ -103,6 +103,7 @@ Shape input_layer_shape(const Layer& layer) { return static_cast<const InputLaye
 Status make_input_layer(const Json& config, std::unique_ptr<Layer>* out) {
   auto l = std::make_unique<InputLayer>();
   // TF.js serializes batchInputShape [null, ...dims]; `shape` omits the batch.
+  ConfigKeyLog::note("shape");  // batchInputShape is a key every layer may carry
   const Json* bis = config.find("batchInputShape");
   Json shape_json = Json::array();
   if (bis && bis->is_array() && !bis->items().empty()) {

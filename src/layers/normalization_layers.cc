@@ -15,6 +15,7 @@ class NormLayer : public Layer {
   double eps = 1e-3, momentum = 0.99;
   int64_t axis = -1;  // -1, or the last axis counted from the batch (Keras's BatchNormalization(axis=3))
   Initializer gamma_init = Initializer::kOnes, beta_init = Initializer::kZeros;
+  Initializer moving_mean_init = Initializer::kZeros, moving_variance_init = Initializer::kOnes;  // BatchNormalization
 
   const char* class_name() const override { return batch ? "BatchNormalization" : "LayerNormalization"; }
   Status build(const std::vector<Shape>& in, std::vector<WeightSpec>* weights, std::vector<Shape>* outputs) override {
@@ -26,8 +27,8 @@ class NormLayer : public Layer {
     if (scale) weights->push_back({"gamma", {c}, gamma_init, 1, c, true});
     if (center) weights->push_back({"beta", {c}, beta_init, 1, c, true});
     if (batch) {
-      weights->push_back({"moving_mean", {c}, Initializer::kZeros, 1, c, false});
-      weights->push_back({"moving_variance", {c}, Initializer::kOnes, 1, c, false});
+      weights->push_back({"moving_mean", {c}, moving_mean_init, 1, c, false});
+      weights->push_back({"moving_variance", {c}, moving_variance_init, 1, c, false});
     }
     *outputs = in;
     return Status();
@@ -48,7 +49,7 @@ Status make_norm(const Json& config, bool batch, std::unique_ptr<Layer>* out) {
   auto l = std::make_unique<NormLayer>();
   l->batch = batch;
   ConfigReader r(config, batch ? "BatchNormalization" : "LayerNormalization");
-  const Json* axis = config.find("axis");
+  const Json* axis = r.find("axis");
   if (axis && axis->is_array() && axis->items().size() == 1) {
     // Keras's LayerNormalization writes its axis as a list.
     Json one = config;
@@ -63,6 +64,10 @@ Status make_norm(const Json& config, bool batch, std::unique_ptr<Layer>* out) {
   KILN_RETURN_IF_ERROR(r.get_float("momentum", 0.99, &l->momentum));
   KILN_RETURN_IF_ERROR(r.get_initializer("gammaInitializer", Initializer::kOnes, &l->gamma_init));
   KILN_RETURN_IF_ERROR(r.get_initializer("betaInitializer", Initializer::kZeros, &l->beta_init));
+  if (batch) {
+    KILN_RETURN_IF_ERROR(r.get_initializer("movingMeanInitializer", Initializer::kZeros, &l->moving_mean_init));
+    KILN_RETURN_IF_ERROR(r.get_initializer("movingVarianceInitializer", Initializer::kOnes, &l->moving_variance_init));
+  }
   if (l->eps <= 0) return Status::error(std::string(l->class_name()) + ": argument 'epsilon' must be positive");
   *out = std::move(l);
   return Status();

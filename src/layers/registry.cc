@@ -1,5 +1,8 @@
 // The table of every layer class make_layer knows. Each family's factories
 // are declared in its own header (src/layers/<family>_layers.h).
+#include <cstring>
+
+#include "layers/config.h"
 #include "layers/core_layers.h"
 #include "layers/custom_layer.h"
 #include "layers/activation_layers.h"
@@ -91,6 +94,29 @@ std::string training_only_option(const Json& config) {
   return {};
 }
 
+// Keys any layer's config may carry that describe the model rather than the
+// layer, or change only how fast it runs (Keras's RNN implementation, unroll).
+bool is_common_key(const std::string& key) {
+  static const char* const kCommon[] = {"name", "trainable", "dtype", "batchInputShape", "inputShape", "batchSize", "inputLength", "implementation", "unroll"};
+  for (const char* k : kCommon)
+    if (key == k) return true;
+  const auto ends_with = [&](const char* tail) { return key.size() >= std::strlen(tail) && key.compare(key.size() - std::strlen(tail), std::string::npos, tail) == 0; };
+  return ends_with("Regularizer") || ends_with("Constraint");  // read by training_only_option
+}
+
+// An argument the factory did not read: refused, never silently ignored.
+Status unread_argument(const std::string& class_name, const Json& config, const ConfigKeyLog& log) {
+  for (const auto& [key, v] : config.members()) {
+    if (v.is_null() || is_common_key(key) || log.read(key)) continue;
+    return Status::error(class_name + ": argument '" + key + "' is not supported (Kiln's " + class_name +
+                         " does not have it: a TF.js argument Kiln does not implement, or a misspelling)");
+  }
+  const Json* dtype = config.find("dtype");
+  if (dtype && !dtype->is_null() && !(dtype->is_string() && dtype->as_string() == "float32"))
+    return Status::error(class_name + ": argument 'dtype' must be 'float32' (layers compute in float32)");
+  return Status();
+}
+
 }  // namespace
 
 Status make_layer(const std::string& class_name, const Json& config, std::unique_ptr<Layer>* out) {
@@ -98,8 +124,15 @@ Status make_layer(const std::string& class_name, const Json& config, std::unique
   const Entry* entry = nullptr;
   for (const Entry& e : kLayers)
     if (class_name == e.class_name) entry = &e;
-  // A class the core does not have may be the host's (a JavaScript custom layer), or is unknown.
-  KILN_RETURN_IF_ERROR(entry ? entry->make(config, out) : make_custom_layer(class_name, config, out));
+  // A class the core does not have may be the host's (a JavaScript custom
+  // layer: its config is its own), or is unknown.
+  if (entry) {
+    const ConfigKeyLog log;
+    KILN_RETURN_IF_ERROR(entry->make(config, out));
+    KILN_RETURN_IF_ERROR(unread_argument(class_name, config, log));
+  } else {
+    KILN_RETURN_IF_ERROR(make_custom_layer(class_name, config, out));
+  }
   const Json* name = config.find("name");
   (*out)->set_name(name && name->is_string() ? name->as_string() : class_name);
   if (std::string key = training_only_option(config); !key.empty())

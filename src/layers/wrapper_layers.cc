@@ -17,6 +17,7 @@ namespace {
 // Reads config["layer"] = {"className": ..., "config": {...}} (TF.js's
 // serialization; Keras's "class_name" also accepted).
 Status read_inner(const Json& config, const char* wrapper, std::string* cls, Json* inner_config) {
+  ConfigKeyLog::note("layer");
   const Json* l = config.find("layer");
   const Json* c = l && l->is_object() ? l->find("className") : nullptr;
   if (l && l->is_object() && !c) c = l->find("class_name");
@@ -171,6 +172,7 @@ Status make_bidirectional(const Json& config, std::unique_ptr<Layer>* out) {
   KILN_RETURN_IF_ERROR(read_inner(config, "Bidirectional", &cls, &inner));
   if (cls != "SimpleRNN" && cls != "LSTM" && cls != "GRU")
     return Status::error("Bidirectional: wraps a recurrent layer (SimpleRNN, LSTM, GRU), got '" + cls + "'");
+  ConfigKeyLog::note("mergeMode");
   const Json* mm = config.find("mergeMode");
   if (mm && mm->is_null()) {
     l->merge_mode.clear();

@@ -226,3 +226,29 @@ test('callbacks.earlyStopping stops where TF.js\'s does', async () => {
   const history = await m.fit(xs, ys, { epochs: 50, validationData: [xs, ys], callbacks: [kiln.callbacks.earlyStopping({ monitor: 'loss', minDelta: 10 })] });
   assert.equal(history.epoch.length, 2, 'the second epoch improves on the first by less than 10: training stops');
 });
+
+test('layer arguments the core does not read are refused, never silently ignored', () => {
+  const build = (layer) => kiln.sequential({ layers: [layer] }).build();
+  assert.throws(() => build(kiln.layers.dense({ units: 3, inputShape: [4], unitz: 3 })), /Dense: argument 'unitz' is not supported/);
+  assert.throws(() => build(kiln.layers.dense({ units: 3, inputShape: [4], weights: [kiln.zeros([4, 3])] })), /Dense: argument 'weights' is not supported/);
+  assert.throws(() => build(kiln.layers.dropout({ rate: 0.5, inputShape: [4], seed: 1 })), /Dropout: argument 'seed' is not supported/);
+  assert.throws(() => build(kiln.layers.lstm({ units: 2, inputShape: [3, 4], cell: 'x' })), /LSTM: argument 'cell' is not supported/);
+  // Arguments that only change how fast a layer runs, and nulls, are accepted.
+  build(kiln.layers.lstm({ units: 2, inputShape: [3, 4], implementation: 2, unroll: false, kernelRegularizer: null }));
+});
+
+test('kiln.initializers objects serialize as TF.js\'s and set the same values; batchNormalization honours its moving initializers', () => {
+  const kernelOf = (lib, init) => Array.from(lib.sequential({ layers: [lib.layers.dense({ units: 4, inputShape: [4], kernelInitializer: init })] })
+    .getWeights()[0].dataSync());
+  for (const [name, args] of [['identity', { gain: 2 }], ['zeros', undefined], ['ones', undefined], ['constant', { value: -1.5 }]])
+    assert.deepEqual(kernelOf(kiln, kiln.initializers[name](args)), kernelOf(tf, tf.initializers[name](args)), name);
+  const k = kiln.initializers.varianceScaling({ scale: 2, mode: 'fanOut' });
+  const t = tf.initializers.varianceScaling({ scale: 2, mode: 'fanOut' });
+  assert.equal(k.getClassName(), t.getClassName());
+  for (const [key, v] of Object.entries(k.getConfig())) assert.equal(v, t.getConfig()[key], key);
+  assert.throws(() => kiln.initializers.glorotUniform({ seed: 3 }), /a seed of its own is not supported/);
+  assert.throws(() => kiln.initializers.randomNormal({ stdev: 1 }), /unknown argument 'stdev'/);
+  const bn = (lib) => lib.sequential({ layers: [lib.layers.batchNormalization({ inputShape: [3],
+    movingMeanInitializer: lib.initializers.constant({ value: 2 }), movingVarianceInitializer: 'zeros' })] });
+  assert.deepEqual(bn(kiln).getWeights().map((w) => Array.from(w.dataSync())), bn(tf).getWeights().map((w) => Array.from(w.dataSync())));
+});
