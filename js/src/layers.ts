@@ -306,7 +306,13 @@ export function layerFromConfig(className: string, config: Record<string, unknow
 export function input(args: { shape?: number[]; batchShape?: (number | null)[]; name?: string }): SymbolicTensor {
   const shape = args.shape ?? (args.batchShape ? (args.batchShape.slice(1) as number[]) : undefined);
   if (!shape) throw new Error('input: needs a shape (without the batch dimension), e.g. kiln.input({shape: [28, 28, 1]})');
-  const layer = new Layer('InputLayer', { name: args.name ?? uniqueInputName(), inputShape: shape });
+  return inputOf(new Layer('InputLayer', { name: args.name ?? uniqueInputName(), inputShape: shape }));
+}
+
+/** @internal The symbolic tensor an input layer (kiln.layers.inputLayer, or kiln.input's) gives. */
+export function inputOf(layer: Layer): SymbolicTensor {
+  if (layer.nodes.length) return layer.nodes[0].outputs[0];
+  const shape = layer.inputShape as number[];
   layer.config.shape = shape;
   const node: LayerNode = { layer, inputs: [], outputs: [] };
   node.outputs.push(new SymbolicTensor(node, 0, [null, ...shape]));

@@ -5,7 +5,7 @@
 import type { PlanPlacement } from './compute_backends.js';
 import { mod, coreError, heapF32, heapU8, heapU32, heapI32, alloc, free, copyIn, withCString } from './backend.js';
 import { LOSSES, LossName, METRICS, codeOf } from './codes.js';
-import { Layer, LayerNode, LayerVariable, SymbolicTensor, input, layerFromConfig } from './layers.js';
+import { Layer, LayerNode, LayerOwner, LayerVariable, SymbolicTensor, input, inputOf, layerFromConfig } from './layers.js';
 import { claimCreatedLayer, withCustomLayers } from './custom_layers.js';
 import { OptimizerKind, OptimizerSpec, optimizerFields, optimizerFromFields, resolveOptimizer } from './optimizers.js';
 import { Tensor, float32Data, scalar } from './tensor.js';
@@ -303,7 +303,10 @@ export class LayersModel {
   }
 
   protected ensureBuilt(): true {
-    if (this.handle) return true;
+    if (this.handle) {
+      this.takeSharedWeights();
+      return true;
+    }
     // TF.js throws here too; rebuilding would hand back fresh random weights.
     if (this.disposed) throw new Error('the model was disposed; build or load a new one');
     const seed = this.seed ?? (Math.random() * 2 ** 32) >>> 0;
@@ -316,13 +319,31 @@ export class LayersModel {
     this.adopt(handle);
     this.layers.forEach((l, i) => {
       const from = previous[i];
-      if (from && from !== this) {
-        const weights = from.layerWeights(l);
-        this.setLayerWeights(l, weights);
-        dispose(weights);
-      }
+      if (from && from !== this) this.copyLayerWeights(from, l);
     });
     return true;
+  }
+
+  // A layer this model shares with another (a base under a new head, a model
+  // used as a layer) may have trained there since: its weights come back
+  // from the model that holds them now, so both see the same values, as
+  // TF.js's shared layers do.
+  private takeSharedWeights(): void {
+    for (const l of this.layers) {
+      const from = l.owner;
+      if (!from || from === this) continue;
+      this.copyLayerWeights(from, l);
+      l.owner = this;
+    }
+  }
+
+  private copyLayerWeights(from: LayerOwner, layer: Layer): void {
+    const weights = from.layerWeights(layer);
+    try {
+      this.setLayerWeights(layer, weights);
+    } finally {
+      dispose(weights);
+    }
   }
 
   /** @internal Takes ownership of a C++ model handle. */
@@ -330,6 +351,40 @@ export class LayersModel {
     this.handle = handle;
     registry?.register(this, handle, this);
     for (const l of this.layers) l.owner = this;
+  }
+
+  /**
+   * The model used as a layer (TF.js's model.apply on symbolic tensors):
+   * its layers are applied again to `inputs`, so the new model shares
+   * their weights (as TF.js's nested models do) and lists them itself.
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    const own = this.graphInputs();
+    if (list.length !== own.length) throw new Error(`${this.name}.apply: the model takes ${own.length} input(s), got ${list.length}`);
+    for (const t of list)
+      if (!(t instanceof SymbolicTensor)) throw new Error(`${this.name}.apply: inputs must be symbolic tensors (from kiln.input or another layer)`);
+    const mapped = new Map<SymbolicTensor, SymbolicTensor>(own.map((t, i) => [t, list[i]]));
+    const resolve = (t: SymbolicTensor): SymbolicTensor => {
+      const done = mapped.get(t);
+      if (done) return done;
+      const node = t.node;
+      const out = node.layer.apply(node.inputs.map(resolve));
+      (Array.isArray(out) ? out : [out]).forEach((o, k) => mapped.set(node.outputs[k], o));
+      return mapped.get(t)!;
+    };
+    const outs = this.graphOutputs().map(resolve);
+    return outs.length === 1 ? outs[0] : outs;
+  }
+
+  /** @internal The symbolic inputs and outputs apply() replays. */
+  protected graphInputs(): SymbolicTensor[] {
+    this.ensureBuilt();
+    return this.symbolicInputs;
+  }
+  protected graphOutputs(): SymbolicTensor[] {
+    this.ensureBuilt();
+    return this.symbolicOutputs;
   }
 
   /** The symbolic input(s), to build a new model on this one's layers (TF.js's model.input). */
@@ -971,38 +1026,77 @@ export class LayersModel {
 }
 
 export class Sequential extends LayersModel {
+  // TF.js's sequential({layers: [inputLayer({inputShape}), ...]}): the input layer names the model's input.
+  private inputLayer: Layer | null = null;
+  // What add() was given, in order: layers, and models used as layers (their layers join this.layers).
+  private steps: (Layer | LayersModel)[] = [];
+
   constructor(args: SequentialArgs = {}) {
     checkKeys('sequential', args, ['layers', 'name', 'seed']);
     super({ seed: args.seed, name: args.name });
     for (const l of args.layers ?? []) this.add(l);
   }
 
-  add(layer: Layer): void {
-    if (!(layer instanceof Layer)) throw new Error('sequential: add() takes a layer (kiln.layers.*)');
+  /** Appends a layer, or a model used as a layer (its layers keep their weights and are shared with it). */
+  add(layer: Layer | LayersModel): void {
+    if (!(layer instanceof Layer) && !(layer instanceof LayersModel)) throw new Error('sequential: add() takes a layer (kiln.layers.*) or a model');
     if (this.handle) throw new Error('sequential: cannot add layers after the model is built');
-    if (this.layers.length === 0 && layer.inputShape === undefined)
+    if (layer instanceof LayersModel) {
+      if (layer === this) throw new Error('sequential: a model cannot contain itself');
+      if (layer.inputs.length !== 1 || layer.outputs.length !== 1)
+        throw new Error(`sequential: ${layer.name} has ${layer.inputs.length} inputs and ${layer.outputs.length} outputs; a sequential model's steps take one and give one (use kiln.model)`);
+      this.steps.push(layer);
+      for (const l of layer.layers) if (!this.layers.includes(l)) this.layers.push(l);
+      return;
+    }
+    if (layer.className === 'InputLayer') {
+      if (this.steps.length || this.inputLayer) throw new Error(`sequential: ${layer.name}: an input layer can only come first`);
+      if (layer.inputShape === undefined) throw new Error(`sequential: ${layer.name} needs an inputShape (or batchInputShape)`);
+      this.inputLayer = layer;
+      this.layers.push(layer);  // TF.js lists an input layer it was given
+      return;
+    }
+    if (this.steps.length === 0 && layer.inputShape === undefined && !this.inputLayer)
       throw new Error(`sequential: the first layer needs an inputShape (e.g. inputShape: [784])`);
+    this.steps.push(layer);
     this.layers.push(layer);
     layer.container ??= this;
   }
 
-  protected topology(): string {
-    if (this.layers.length === 0) throw new Error('sequential: the model has no layers');
-    const first = this.layers[0];
-    let t = input({ shape: first.inputShape as number[], name: `${first.name}_input` });
-    this.symbolicInputs = [t];
-    for (const l of this.layers) {
-      const out = l.apply(t);
-      if (Array.isArray(out)) throw new Error(`sequential: ${l.name} returns several tensors; use the functional API (kiln.model)`);
+  // The model's input shape (batch excluded): an input layer's, the first layer's, or a first model's.
+  private inputShapeOf(): number[] {
+    if (this.inputLayer) return this.inputLayer.inputShape as number[];
+    const first = this.steps[0];
+    return first instanceof LayersModel ? (first.inputs[0].shape.slice(1) as number[]) : (first.inputShape as number[]);
+  }
+
+  private chain(t: SymbolicTensor): SymbolicTensor {
+    for (const step of this.steps) {
+      const out = step.apply(t);
+      if (Array.isArray(out)) throw new Error(`sequential: ${step.name} returns several tensors; use the functional API (kiln.model)`);
       t = out;
     }
-    this.symbolicOutputs = [t];
+    return t;
+  }
+
+  protected topology(): string {
+    if (this.steps.length === 0) throw new Error('sequential: the model has no layers');
+    const first = this.steps[0];
+    const t = this.inputLayer ? inputOf(this.inputLayer) : input({ shape: this.inputShapeOf(), name: `${first.name}_input` });
+    this.symbolicInputs = [t];
+    this.symbolicOutputs = [this.chain(t)];
     return topologyOf(this.symbolicInputs, this.symbolicOutputs, true).json;
+  }
+
+  /** @internal Loaders: a Sequential over these already-made layers. */
+  setLayers(layers: Layer[]): void {
+    this.steps = [...layers];
+    this.layers = [...layers];
   }
 }
 
 export interface SequentialArgs {
-  layers?: Layer[];
+  layers?: (Layer | LayersModel)[];
   name?: string;
   seed?: number;
 }
@@ -1067,7 +1161,7 @@ export function modelFromHandle(handle: number): LayersModel {
     let model: LayersModel;
     if (topo.className === 'Sequential' || topo.className === undefined) {
       model = new Sequential();
-      model.layers = layerObjs.filter((l) => l.className !== 'InputLayer');
+      (model as Sequential).setLayers(layerObjs.filter((l) => l.className !== 'InputLayer'));
     } else {
       model = new LayersModel({ inputs: ins, outputs: outs });
     }

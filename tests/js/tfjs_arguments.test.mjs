@@ -252,3 +252,16 @@ test('kiln.initializers objects serialize as TF.js\'s and set the same values; b
     movingMeanInitializer: lib.initializers.constant({ value: 2 }), movingVarianceInitializer: 'zeros' })] });
   assert.deepEqual(bn(kiln).getWeights().map((w) => Array.from(w.dataSync())), bn(tf).getWeights().map((w) => Array.from(w.dataSync())));
 });
+
+test('a sequential model may start with inputLayer({inputShape}), as in TF.js', () => {
+  const make = (lib) => lib.sequential({ layers: [lib.layers.inputLayer({ inputShape: [4], name: 'pixels' }), lib.layers.dense({ units: 2 })] });
+  const k = make(kiln), t = make(tf);
+  t.setWeights(k.getWeights().map((w) => tf.tensor(w.dataSync(), w.shape)));
+  assert.equal(k.layers.length, t.layers.length);
+  assert.deepEqual(k.inputs[0].shape, t.inputs[0].shape);
+  const x = randomFloats(3 * 4, 21);
+  const got = k.predict(kiln.tensor(x, [3, 4])).dataSync(), want = t.predict(tf.tensor(x, [3, 4])).dataSync();
+  got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6));
+  assert.throws(() => kiln.sequential({ layers: [kiln.layers.dense({ units: 2, inputShape: [4] }), kiln.layers.inputLayer({ inputShape: [2] })] }),
+    /an input layer can only come first/);
+});
