@@ -82,16 +82,59 @@ function checkNaN(what: string, type: string, results: Tensor[]): void {
   }
 }
 
+// Words in the heap kept between calls (an op's handle table, a value's type
+// and dims): allocated once, grown when a call needs more; a call made while
+// one is in use (none today) gets its own.
+class Scratch {
+  private ptr = 0;
+  private words = 0;
+  private busy = false;
+  use<R>(words: number, what: string, fn: (ptr: number) => R): R {
+    if (this.busy) {
+      const ptr = alloc(4 * Math.max(words, 1), what);
+      try {
+        return fn(ptr);
+      } finally {
+        free(ptr);
+      }
+    }
+    if (words > this.words) {
+      if (this.ptr) free(this.ptr);
+      this.ptr = 0;
+      this.words = 0;
+      this.ptr = alloc(4 * Math.max(64, words), what);
+      this.words = Math.max(64, words);
+    }
+    this.busy = true;
+    try {
+      return fn(this.ptr);
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+const handleTables = new Scratch(), valueInfo = new Scratch();
+
+const MAX_RANK = 32;
+
 /** A tensor of the core's value `handle` (taken over: disposing the tensor frees it). */
 export function tensorOfHandle(handle: number): Tensor {
   const m = mod();
-  const code = m._kiln_value_type(handle);
+  const info = valueInfo.use(2 + MAX_RANK, 'a shape', (ptr) => {
+    const rank = m._kiln_value_info(handle, ptr, MAX_RANK);
+    return rank < 0 ? null : Array.from(heapI32().subarray(ptr >> 2, (ptr >> 2) + 2 + rank));
+  });
+  if (!info) {
+    m._kiln_value_free(handle);
+    throw new Error(`kiln: a result of rank above ${MAX_RANK}, or not a live value`);
+  }
+  const code = info[0];
   const dtype: DataType | null = dataTypeOfOnnx(code);
   if (!dtype) {
     m._kiln_value_free(handle);
     throw new Error(`kiln: a result's element type (code ${code}) has no kiln.Tensor dtype`);
   }
-  const shape = Array.from({ length: m._kiln_value_rank(handle) }, (_, k) => m._kiln_value_dim(handle, k));
+  const shape = info.slice(2);
   const bytes = shape.reduce((a, b) => a * b, 1) * DTYPES[dtype].array.BYTES_PER_ELEMENT;
   return new Tensor(null, shape, dtype, new HeapStorage(handle, dtype, bytes));
 }
@@ -136,8 +179,11 @@ function upload(t: Tensor, what: string): number {
 // takes `count` results (null where the core gave none).
 function call(what: string, tensors: (Tensor | null)[], run: (m: ReturnType<typeof mod>, table: number) => number, count: number): (Tensor | null)[] {
   const m = mod();
-  const n = tensors.length;
-  const table = alloc(4 * Math.max(n, 1), 'op input handles');
+  return handleTables.use(tensors.length, 'op input handles', (table) => callWith(m, table, what, tensors, run, count));
+}
+
+function callWith(m: ReturnType<typeof mod>, table: number, what: string, tensors: (Tensor | null)[],
+  run: (m: ReturnType<typeof mod>, table: number) => number, count: number): (Tensor | null)[] {
   const temps: number[] = [];
   try {
     const handles = tensors.map((t) => {
@@ -172,7 +218,6 @@ function call(what: string, tensors: (Tensor | null)[], run: (m: ReturnType<type
   } finally {
     m._kiln_op_release();
     for (const h of temps) m._kiln_value_free(h);
-    free(table);
   }
 }
 

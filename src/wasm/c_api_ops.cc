@@ -3,8 +3,10 @@
 // (src/onnx/gradient.h). Tensors cross as value handles that stay in the
 // heap between ops, so a chain of ops copies nothing in or out; JS reads a
 // value's bytes when the program reads the tensor.
+#include <map>
 #include <new>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -40,20 +42,57 @@ std::unordered_set<const OnnxValue*>& live_values() {
 }
 bool is_live(const OnnxValue* v) { return v && live_values().count(v) != 0; }
 
-// n value handles (null: an omitted optional input) as values sharing their bytes.
-Status read_handles(const std::string& what, int n, const OnnxValue* const* handles, std::vector<OnnxValue>* out) {
-  if (n < 0) return Status::error(what + ": negative count");
-  out->assign(static_cast<size_t>(n), OnnxValue());
+// n value handles (null: an omitted optional input), checked: live, and
+// bool elements 0 or 1. Messages name `what` (built only on failure).
+Status check_handles(const char* op_type, const char* what, int n, const OnnxValue* const* handles) {
+  const auto fail = [&](int i, const char* why) {
+    return Status::error(std::string(op_type) + what + " " + std::to_string(i) + ": " + why);
+  };
+  if (n < 0) return Status::error(std::string(op_type) + what + ": negative count");
   for (int i = 0; i < n; ++i) {
     if (!handles[i]) continue;
-    if (!is_live(handles[i])) return Status::error(what + " " + std::to_string(i) + ": not a live value handle");
+    if (!is_live(handles[i])) return fail(i, "not a live value handle");
     const OnnxValue& v = *handles[i];
     if (v.type() == DataType::kBool)
       for (int64_t k = 0; k < v.numel(); ++k)
-        if (v.data<uint8_t>()[k] > 1) return Status::error(what + " " + std::to_string(i) + ": bool elements must be 0 or 1");
-    (*out)[size_t(i)] = v;
+        if (v.data<uint8_t>()[k] > 1) return fail(i, "bool elements must be 0 or 1");
   }
   return Status();
+}
+
+// The handles as values sharing their bytes.
+std::vector<OnnxValue> values_of(int n, const OnnxValue* const* handles) {
+  std::vector<OnnxValue> out(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    if (handles[i]) out[size_t(i)] = *handles[i];
+  return out;
+}
+
+// Parsed attribute lists by their JSON text: the ops API sends the same few
+// texts again and again, so each is parsed once (a bounded cache).
+const std::vector<OnnxAttribute>* attributes_of(const char* op_type, const char* text) {
+  static std::map<std::string, std::vector<OnnxAttribute>, std::less<>> cache;
+  const auto it = cache.find(std::string_view(text));
+  if (it != cache.end()) return &it->second;
+  Json json;
+  Status s = parse_json(text, &json);
+  std::vector<OnnxAttribute> attrs;
+  if (s.ok()) s = parse_eager_attributes(op_type, json, &attrs);
+  if (!s.ok()) return c_api_fail(Status::error(std::string(op_type) + ": attributes: " + s.message())), nullptr;
+  if (cache.size() >= 1024) cache.clear();
+  return &cache.emplace(text, std::move(attrs)).first->second;
+}
+
+// A copy of eager attributes (OnnxAttribute is move-only for its subgraph;
+// the ops API's attributes hold numbers, strings and lists only).
+std::vector<OnnxAttribute> copy_of(const std::vector<OnnxAttribute>& attrs) {
+  std::vector<OnnxAttribute> out(attrs.size());
+  for (size_t k = 0; k < attrs.size(); ++k) {
+    const OnnxAttribute& a = attrs[k];
+    OnnxAttribute& b = out[k];
+    b.name = a.name, b.type = a.type, b.i = a.i, b.f = a.f, b.s = a.s, b.ints = a.ints, b.floats = a.floats;
+  }
+  return out;
 }
 
 bool parse_attributes(const char* op_type, const char* attributes, Json* attrs) {
@@ -81,6 +120,16 @@ int kiln_value_rank(const OnnxValue* v) { return is_live(v) ? int(v->rank()) : -
 int kiln_value_dim(const OnnxValue* v, int d) {
   return is_live(v) && in_range(d, v->shape().size()) ? int(v->shape()[size_t(d)]) : -1;
 }
+// A value's element type, rank and dims in one call: out = [type, rank,
+// dims...] (room for 2 + max_rank ints); the rank, or -1 for a handle that
+// is not live or a rank above max_rank.
+int kiln_value_info(const OnnxValue* v, int* out, int max_rank) {
+  if (!is_live(v) || int64_t(v->rank()) > max_rank) return -1;
+  out[0] = int(v->type());
+  out[1] = int(v->rank());
+  for (size_t d = 0; d < v->shape().size(); ++d) out[2 + d] = int(v->shape()[d]);
+  return int(v->rank());
+}
 // Another handle to the same bytes (a tape's snapshot), or null.
 OnnxValue* kiln_value_share(const OnnxValue* v) { return is_live(v) ? c_api_hand_out(*v) : nullptr; }
 // Frees a handle (the bytes go when no value holds them); 0 for a handle that is not live.
@@ -98,11 +147,13 @@ int kiln_value_free(OnnxValue* v) {
 // API; an imported graph's own version).
 int kiln_op_run(const char* op_type, const char* attributes, int n, const OnnxValue* const* inputs, int num_outputs, int opset) {
   g_results.clear();
-  Json attrs;
-  if (!parse_attributes(op_type, attributes, &attrs)) return 0;
-  std::vector<OnnxValue> in;
-  Status s = read_handles(std::string(op_type) + ": input", n, inputs, &in);
-  if (s.ok()) s = run_eager_op(op_type, attrs, in, num_outputs, &g_results, opset);
+  const std::vector<OnnxAttribute>* attrs = attributes_of(op_type, attributes);
+  if (!attrs) return 0;
+  Status s = check_handles(op_type, ": input", n, inputs);
+  if (s.ok()) {
+    const std::vector<const OnnxValue*> in(inputs, inputs + n);  // null: an omitted optional input
+    s = run_op(op_type, copy_of(*attrs), in, num_outputs, &g_results, opset);
+  }
   if (!s.ok()) {
     g_results.clear();
     return c_api_fail(s);
@@ -118,9 +169,9 @@ int kiln_op_grad(const char* op_type, const char* attributes, int n_in, int n_ou
   Json attrs;
   if (!parse_attributes(op_type, attributes, &attrs)) return 0;
   if (n_in < 0 || n_out < 1) return c_api_fail(Status::error(std::string(op_type) + " gradient: bad tensor counts"));
-  std::vector<OnnxValue> all;
-  Status s = read_handles(std::string(op_type) + " gradient: tensor", n_in + 2 * n_out, values, &all);
+  Status s = check_handles(op_type, " gradient: tensor", n_in + 2 * n_out, values);
   if (s.ok()) {
+    const std::vector<OnnxValue> all = values_of(n_in + 2 * n_out, values);
     const std::vector<OnnxValue> inputs(all.begin(), all.begin() + n_in), outputs(all.begin() + n_in, all.begin() + n_in + n_out),
         grads(all.begin() + n_in + n_out, all.end());
     s = run_eager_gradient(op_type, attrs, inputs, outputs, grads, &g_results, opset);
