@@ -8,6 +8,7 @@ import { Attribute, EAGER_OPSET, runOp } from './op_runner.js';
 import { withoutCounting } from './engine.js';
 import { recordOp } from './tape.js';
 import { Shape, Tensor, TensorLike, tensor } from './tensor.js';
+import { imageOps } from './image_ops.js';
 
 type T = Tensor | TensorLike;
 
@@ -518,6 +519,63 @@ export function pad(x: T, paddings: [number, number][], constantValue = 0): Tens
   return using(made, () => one('kiln.pad', 'Pad', [t, ...made], { mode: { s: 'constant' } }));
 }
 
+/** TF.js's cumsum: running sums along `axis` (exclusive: of the elements before; reverse: from the end). */
+export function cumsum(x: T, axis = 0, exclusive = false, reverse = false): Tensor {
+  const what = 'kiln.cumsum';
+  const t = $(x, what);
+  if (!Number.isInteger(axis) || axis < -t.rank || axis >= t.rank) throw new Error(`${what}: axis ${axis} is out of range for rank ${t.rank}`);
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const input = t.dtype === 'bool' ? as(t, 'int32', made) : t;
+    const a = tensor(BigInt64Array.of(BigInt(axis)), [], 'int64');
+    made.push(a);
+    return one(what, 'CumSum', [input, a], { exclusive: { i: exclusive ? 1 : 0 }, reverse: { i: reverse ? 1 : 0 } });
+  });
+}
+
+// Bins of non-negative int32 values (TF.js's bincount and denseBincount): the
+// weights (or ones) scatter-added into `size` bins along the last axis; values
+// from `size` up are dropped, through an extra bin sliced off at the end.
+function bins(what: string, x: Tensor, weights: Tensor | null, size: number, binaryOutput: boolean): Tensor {
+  if (x.dtype !== 'int32') throw new Error(`${what}: x must be int32, got ${x.dtype}`);
+  if (!Number.isInteger(size) || size < 0) throw new Error(`${what}: size must be a non-negative integer, got ${size}`);
+  if (weights && weights.size > 0 && (weights.shape.length !== x.shape.length || weights.shape.some((d, i) => d !== x.shape[i])))
+    throw new Error(`${what}: weights must have x's shape [${x.shape}] or be empty, got [${weights.shape}]`);
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const step = (t: Tensor) => (made.push(t), t);
+    if (x.size > 0 && (step(min(x)).dataSync()[0] as number) < 0) throw new Error(`${what}: x must hold non-negative values`);
+    const dtype = weights ? weights.dtype : 'float32';
+    const ones = !weights || weights.size === 0 || binaryOutput;
+    const updates = ones ? step(fill(x.shape, 1, dtype)) : weights!;
+    const rows = x.rank === 2 ? x.shape[0] : 1;
+    const index = step(minimum(x, step(tensor(size, [], 'int32'))));
+    const flat = x.rank === 2 ? index : step(reshape(index, [1, x.size]));
+    const values = x.rank === 2 ? updates : step(reshape(updates, [1, x.size]));
+    const target = step(zeros([rows, size + 1], dtype));
+    const summed = step(one(what, 'ScatterElements', [target, flat, values], { axis: { i: 1 }, reduction: { s: 'add' } }));
+    let out = step(slice(summed, [0, 0], [rows, size]));
+    if (binaryOutput) out = step(cast(step(greater(out, 0)), dtype));
+    return x.rank === 2 ? clone(out) : reshape(out, [size]);
+  });
+}
+
+/** TF.js's bincount: for 1-D int32 x, the sum of the weights (or the count) of each value below `size`. */
+export function bincount(x: T, weights: T, size: number): Tensor {
+  const what = 'kiln.bincount';
+  const t = $(x, what, 'int32'), w = $(weights, what);
+  if (t.rank !== 1) throw new Error(`${what}: x must be 1-D, got [${t.shape}]`);
+  return bins(what, t, w, size, false);
+}
+
+/** TF.js's denseBincount: bincount of a 1-D x, or of each row of a 2-D x; binaryOutput marks presence (1) instead. */
+export function denseBincount(x: T, weights: T, size: number, binaryOutput = false): Tensor {
+  const what = 'kiln.denseBincount';
+  const t = $(x, what, 'int32'), w = $(weights, what);
+  if (t.rank !== 1 && t.rank !== 2) throw new Error(`${what}: x must be 1-D or 2-D, got [${t.shape}]`);
+  return bins(what, t, w, size, binaryOutput);
+}
+
 export function oneHot(indices: T, depth: number, onValue = 1, offValue = 0, dtype: DataType = 'int32'): Tensor {
   const idx = $(indices, 'kiln.oneHot', 'int32');
   if (!Number.isInteger(depth) || depth < 1) throw new Error(`kiln.oneHot: depth must be a positive integer, got ${depth}`);
@@ -825,7 +883,7 @@ function cropAndResize(image: T, boxes: T, boxInd: T, cropSize: [number, number]
 }
 
 /** tf.image: image ops. */
-export const image = { resizeBilinear, resizeNearestNeighbor, flipLeftRight, nonMaxSuppression, nonMaxSuppressionAsync, cropAndResize };
+export const image = { resizeBilinear, resizeNearestNeighbor, flipLeftRight, nonMaxSuppression, nonMaxSuppressionAsync, cropAndResize, ...imageOps };
 
 /** TF.js's batchNorm: (x - mean) / sqrt(variance + varianceEpsilon) * scale + offset, each broadcast. */
 export function batchNorm(x: T, mean: T, variance: T, offset?: T, scale?: T, varianceEpsilon = 0.001): Tensor {

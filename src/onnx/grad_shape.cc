@@ -92,11 +92,18 @@ void grad_pad(const GradCtx& c, GradientOps& g, Grads* out) {
   (*out)[0] = g.op("Slice", {&c.dy(), &st, &en, &ax});
 }
 
+// A running sum's gradient is the running sum of dy the other way: each
+// output gathered the inputs before it (exclusive: strictly before).
+void grad_cum_sum(const GradCtx& c, GradientOps& g, Grads* out) {
+  const bool reverse = c.node.get_int("reverse", 0) != 0;
+  (*out)[0] = g.op("CumSum", {&c.dy(), &c.inputs[1]}, {attr_int("exclusive", c.node.get_int("exclusive", 0)), attr_int("reverse", reverse ? 0 : 1)});
+}
+
 const OnnxGradientEntry kGradients[] = {
     {"Reshape", same_elements}, {"Flatten", same_elements}, {"Squeeze", same_elements}, {"Unsqueeze", same_elements},
     {"Transpose", grad_transpose}, {"Expand", grad_expand}, {"Slice", by_element_map}, {"Gather", by_element_map},
     {"GatherElements", by_element_map}, {"Tile", by_element_map}, {"Concat", grad_concat}, {"Split", grad_split},
-    {"Pad", grad_pad},
+    {"Pad", grad_pad}, {"CumSum", grad_cum_sum},
     // Integer results: nothing to differentiate.
     {"Shape", nullptr}, {"Size", nullptr}, {"Range", nullptr},
     {"OneHot", nullptr}, {"EyeLike", nullptr}, {"RandomUniformLike", nullptr}, {"RandomNormalLike", nullptr},

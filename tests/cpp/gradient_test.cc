@@ -173,6 +173,8 @@ TEST(Gradient, ShapesSlicesAndJoins) {
   check("Concat", R"({"axis": {"i": 1}})", {f64({2, 1}, 58), f64({2, 3}, 59)});
   check("Split", R"({"axis": {"i": 0}})", {f64({5, 2}, 60), OnnxValue::vector_i64({2, 3})}, 2);
   check("Pad", R"({"mode": {"s": "constant"}})", {f64({2, 3}, 61), OnnxValue::vector_i64({1, 0, 0, 2})});
+  for (const char* attrs : {"{}", R"({"exclusive": {"i": 1}})", R"({"reverse": {"i": 1}})", R"({"exclusive": {"i": 1}, "reverse": {"i": 1}})"})
+    check("CumSum", attrs, {f64({3, 4}, 63), OnnxValue::vector_i64({1}).reshaped({})});
   check("Cast", R"({"to": {"i": 1}})", {f64({3}, 62)}, 1, 1e-3, 1e-3);
 }
 
