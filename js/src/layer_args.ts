@@ -559,6 +559,26 @@ export interface BidirectionalLayerArgs extends WrapperLayerArgs {
  * kiln.layers: every layer factory, with its arguments typed. Each returns a
  * Layer to put in a Sequential or to apply() to symbolic tensors.
  */
+/** rescaling: x * scale + offset (e.g. scale 1/255 for pixel values). */
+export interface RescalingLayerArgs extends BaseLayerArgs {
+  scale: number;
+  /** Added after scaling (default 0). */
+  offset?: number;
+}
+
+/** centerCrop: the central height x width of each `[rows, cols, channels]` image (which must be at least that large). */
+export interface CenterCropLayerArgs extends BaseLayerArgs {
+  height: number;
+  width: number;
+}
+
+/** categoryEncoding: integer ids per sample to vectors of numTokens. */
+export interface CategoryEncodingLayerArgs extends BaseLayerArgs {
+  numTokens: number;
+  /** 'oneHot' (one id per sample), 'multiHot' (1 where an id occurs; the default) or 'count'. */
+  outputMode?: 'oneHot' | 'multiHot' | 'count';
+}
+
 export interface LayerFactories {
   /** A model's input as a layer (kiln.input is the usual way). */
   inputLayer(args: InputLayerArgs): Layer;
@@ -620,6 +640,14 @@ export interface LayerFactories {
   cropping1d(args?: Cropping1DLayerArgs): Layer;
   /** Crops an image's edges. */
   cropping2d(args?: Cropping2DLayerArgs): Layer;
+  /** cropping2d's TF.js spelling. */
+  cropping2D(args?: Cropping2DLayerArgs): Layer;
+  /** Preprocessing: x * scale + offset. */
+  rescaling(args: RescalingLayerArgs): Layer;
+  /** Preprocessing: the central height x width of each image. */
+  centerCrop(args: CenterCropLayerArgs): Layer;
+  /** Preprocessing: ids to one-hot, multi-hot or count vectors. */
+  categoryEncoding(args: CategoryEncodingLayerArgs): Layer;
   /** Pads a sequence's ends with zeros. */
   zeroPadding1d(args?: ZeroPadding1DLayerArgs): Layer;
   /** Pads an image's edges with zeros. */

@@ -337,6 +337,7 @@ const CLASSES: Record<string, string> = {
   concatenate: 'Concatenate', dot: 'Dot', reLU: 'ReLU', leakyReLU: 'LeakyReLU', prelu: 'PReLU', elu: 'ELU',
   thresholdedReLU: 'ThresholdedReLU', softmax: 'Softmax', inputLayer: 'InputLayer',
   simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU', bidirectional: 'Bidirectional', timeDistributed: 'TimeDistributed',
+  rescaling: 'Rescaling', centerCrop: 'CenterCrop', categoryEncoding: 'CategoryEncoding',
 };
 
 /** Every layer class name (TF.js's className) the core builds. */
@@ -348,7 +349,7 @@ export function layerClassNames(): string[] {
 const ALIASES: Record<string, string> = {
   maxPool1d: 'MaxPooling1D', maxPool2d: 'MaxPooling2D', avgPool1d: 'AveragePooling1D', avgPool2d: 'AveragePooling2D',
   avgPooling1d: 'AveragePooling1D', avgPooling2d: 'AveragePooling2D', globalMaxPool1d: 'GlobalMaxPooling1D',
-  globalMaxPool2d: 'GlobalMaxPooling2D',
+  globalMaxPool2d: 'GlobalMaxPooling2D', cropping2D: 'Cropping2D',
 };
 
 const factories = Object.fromEntries(

@@ -1,7 +1,5 @@
 #include "api/model.h"
 
-#include "layers/custom_layer.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -13,7 +11,7 @@
 #include "core/memory.h"
 #include "core/thread_pool.h"
 #include "layers/core_layers.h"
-#include "layers/custom_layer.h"
+#include "graph/op_errors.h"
 #include "layers/initializer_config.h"
 #include "passes/fold_batch_norm.h"
 
@@ -472,9 +470,9 @@ void Model::for_each_training_range(Visit visit) {
 }
 
 Status Model::run_plan(CompiledPlan* cp) {
-  take_custom_layer_error();  // nothing left from an earlier run counts against this one
+  take_op_error();  // nothing left from an earlier run counts against this one
   cp->plan->run();
-  return take_custom_layer_error();
+  return take_op_error();
 }
 
 Status Model::begin_transaction() {

@@ -206,7 +206,7 @@ class Model {
   Status parse_topology(const std::string& json, int64_t max_params);
   Status build(PlanKind kind, int64_t batch, CompiledPlan* out);
   Status get_plan(PlanKind kind, int64_t batch, CompiledPlan** out);
-  // Runs a plan; an error a custom (host) layer reported while it ran.
+  // Runs a plan; an error an op reported while it ran (graph/op_errors.h).
   static Status run_plan(CompiledPlan* cp);
   Status check_finite_loss(float loss) const;
   void feed(CompiledPlan* cp, const std::vector<const float*>& xs, const std::vector<const float*>& ys,

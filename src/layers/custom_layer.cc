@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "graph/op_errors.h"
 #include "layers/initializer_config.h"
 
 namespace kiln {
@@ -11,11 +12,6 @@ namespace kiln {
 namespace {
 
 CustomLayerHost* g_host = nullptr;
-Status g_pending_error;  // the first failure since the last take_custom_layer_error()
-
-void report(const Status& s) {
-  if (!s.ok() && g_pending_error.ok()) g_pending_error = s;
-}
 
 // Each application of a custom layer in a plan: the key under which the
 // host keeps the forward pass's record for the backward one.
@@ -79,14 +75,14 @@ class CustomOp : public Op {
     const Status s = g_host ? g_host->forward(layer_, call_, training_, a)
                             : Status::error(name_ + ": custom layers run only through the JavaScript API");
     if (s.ok()) return;
-    report(s);
+    report_op_error(s);
     for (size_t k = 0; k < a.out.size(); ++k) std::memset(a.out[k], 0, size_t(shape_numel(a.out_shapes[k])) * sizeof(float));
   }
   void backward(const OpBackwardArgs& a) const override {
     const Status s = g_host ? g_host->backward(layer_, call_, a)
                             : Status::error(name_ + ": custom layers run only through the JavaScript API");
     if (s.ok()) return;
-    report(s);
+    report_op_error(s);
     for (size_t k = 0; k < a.din.size(); ++k)
       if (a.din[k]) std::memset(a.din[k], 0, size_t(shape_numel(a.in_shapes[k])) * sizeof(float));
   }
@@ -161,12 +157,6 @@ Status make_custom_layer(const std::string& class_name, const Json& config, std:
   KILN_RETURN_IF_ERROR(g_host->create(class_name, config, &id));
   *out = std::make_unique<CustomLayer>(class_name, id);
   return Status();
-}
-
-Status take_custom_layer_error() {
-  Status s = g_pending_error;
-  g_pending_error = Status();
-  return s;
 }
 
 }  // namespace kiln

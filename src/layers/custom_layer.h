@@ -2,7 +2,8 @@
 // that extend kiln.layers.Layer (TF.js's custom layers). The core keeps their
 // weights, plans, gradients and optimizer updates like any layer's; the host
 // says what weights and outputs a layer has for its input shapes and runs
-// its forward and backward passes on the buffers the plan hands it.
+// its forward and backward passes on the buffers the plan hands it; their
+// failures go through graph/op_errors.h.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -40,8 +41,5 @@ class CustomLayerHost {
 void set_custom_layer_host(CustomLayerHost* host);
 // A layer of a class the core does not have, made by the host.
 Status make_custom_layer(const std::string& class_name, const Json& config, std::unique_ptr<Layer>* out);
-// The first error a host layer reported while a plan ran (forward and
-// backward cannot return one), cleared; OK when none did.
-Status take_custom_layer_error();
 
 }  // namespace kiln

@@ -10,6 +10,7 @@
 #include "layers/embedding_layers.h"
 #include "layers/merge_layers.h"
 #include "layers/noise_layers.h"
+#include "layers/preprocessing_layers.h"
 #include "layers/recurrent_layers.h"
 #include "layers/reshaping_layers.h"
 
@@ -78,6 +79,10 @@ const Entry kLayers[] = {
     {"GRU", make_gru},
     {"Bidirectional", make_bidirectional},
     {"TimeDistributed", make_time_distributed},
+    // Preprocessing.
+    {"Rescaling", make_rescaling},
+    {"CenterCrop", make_center_crop},
+    {"CategoryEncoding", make_category_encoding},
 };
 // The first regularizer or constraint the config (or a wrapped layer's) sets.
 std::string training_only_option(const Json& config) {
