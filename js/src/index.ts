@@ -22,7 +22,7 @@ export type { TensorCounts } from './engine.js';
 export type { Shape, TensorLike } from './tensor.js';
 export type { DataType, DataTypeMap, TypedArray } from './dtypes.js';
 export type { TensorStorage, StorageLocation } from './storage.js';
-export { layers, Layer, LayerWeight, SymbolicTensor, input, serialization } from './layers.js';
+export { layers, Layer, LayerWeight, RNNCell, StackedRNNCells, SymbolicTensor, input, serialization } from './layers.js';
 export { initializers, Initializer } from './initializers.js';
 export type { LayerArgs, LayerVariable } from './layers.js';
 export type {
@@ -36,7 +36,7 @@ export type {
   ReLULayerArgs, LeakyReLULayerArgs, PReLULayerArgs, ELULayerArgs, ThresholdedReLULayerArgs, SoftmaxLayerArgs,
   DropoutLayerArgs, SpatialDropout1DLayerArgs, SpatialDropout2DLayerArgs, GaussianNoiseArgs, GaussianDropoutArgs, AlphaDropoutArgs,
   SimpleRNNLayerArgs, LSTMLayerArgs, GRULayerArgs, WrapperLayerArgs, BidirectionalLayerArgs,
-  RescalingLayerArgs, CenterCropLayerArgs, CategoryEncodingLayerArgs,
+  RescalingLayerArgs, CenterCropLayerArgs, CategoryEncodingLayerArgs, RNNLayerArgs, SimpleRNNCellArgs, LSTMCellArgs, GRUCellArgs,
 } from './layer_args.js';
 export { train, Optimizer } from './optimizers.js';
 export type { ClipOptions, LearningRate, LearningRateSchedule, OptimizerKind, OptimizerSpec } from './optimizers.js';

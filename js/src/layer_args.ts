@@ -5,7 +5,7 @@
 // Arguments TF.js has and the core does not read are absent: the core would
 // not honour them. Types only: nothing here exists at run time.
 
-import type { Layer } from './layers.js';
+import type { Layer, RNNCell, StackedRNNCells } from './layers.js';
 
 /** An activation's name, as the core spells it (src/core/activation.cc). */
 export type ActivationIdentifier =
@@ -579,6 +579,23 @@ export interface CategoryEncodingLayerArgs extends BaseLayerArgs {
   outputMode?: 'oneHot' | 'multiHot' | 'count';
 }
 
+/** A cell's arguments: those of its recurrent layer for one step. */
+export type SimpleRNNCellArgs = Omit<SimpleRNNLayerArgs, 'returnSequences' | 'returnState' | 'goBackwards' | 'stateful'>;
+export type LSTMCellArgs = Omit<LSTMLayerArgs, 'returnSequences' | 'returnState' | 'goBackwards' | 'stateful'>;
+export type GRUCellArgs = Omit<GRULayerArgs, 'returnSequences' | 'returnState' | 'goBackwards' | 'stateful'>;
+
+/** rnn: a recurrent layer over a cell (kiln.layers.lstmCell({units}), ...). */
+export interface RNNLayerArgs extends BaseLayerArgs {
+  /** One cell, or a list / stackedRNNCells of one (more are refused: stack recurrent layers). */
+  cell: RNNCell | RNNCell[] | StackedRNNCells;
+  returnSequences?: boolean;
+  returnState?: boolean;
+  goBackwards?: boolean;
+  stateful?: boolean;
+  /** Speed only in Keras; accepted. */
+  unroll?: boolean;
+}
+
 export interface LayerFactories {
   /** A model's input as a layer (kiln.input is the usual way). */
   inputLayer(args: InputLayerArgs): Layer;
@@ -648,6 +665,12 @@ export interface LayerFactories {
   centerCrop(args: CenterCropLayerArgs): Layer;
   /** Preprocessing: ids to one-hot, multi-hot or count vectors. */
   categoryEncoding(args: CategoryEncodingLayerArgs): Layer;
+  /** A recurrent layer over a cell (runs as the core's simpleRNN, lstm or gru). */
+  rnn(args: RNNLayerArgs): Layer;
+  simpleRNNCell(args: SimpleRNNCellArgs): RNNCell;
+  lstmCell(args: LSTMCellArgs): RNNCell;
+  gruCell(args: GRUCellArgs): RNNCell;
+  stackedRNNCells(args: { cells: RNNCell[] }): StackedRNNCells;
   /** Pads a sequence's ends with zeros. */
   zeroPadding1d(args?: ZeroPadding1DLayerArgs): Layer;
   /** Pads an image's edges with zeros. */

@@ -290,11 +290,83 @@ export const serialization = {
   },
 };
 
+// TF.js's RNN cells, by class: the core's recurrent layer each one runs as.
+const CELL_LAYERS: Record<string, string> = { SimpleRNNCell: 'SimpleRNN', LSTMCell: 'LSTM', GRUCell: 'GRU' };
+
+/**
+ * A recurrent cell (kiln.layers.simpleRNNCell, lstmCell, gruCell): the
+ * arguments of one step, for kiln.layers.rnn({cell}). Kiln runs the whole
+ * sequence as the core's recurrent layer of the same kind.
+ */
+export class RNNCell {
+  /** @internal */
+  constructor(readonly className: string, readonly args: LayerArgs) {
+    if (args === null || typeof args !== 'object') throw new Error(`${className}: arguments must be an object`);
+  }
+  getClassName(): string { return this.className; }
+  getConfig(): Record<string, unknown> { return { ...this.args }; }
+  toJSON(): { className: string; config: Record<string, unknown> } { return { className: this.className, config: this.getConfig() }; }
+}
+
+// The arguments rnn() passes on (the cell's are the others).
+const RNN_ARGS = ['returnSequences', 'returnState', 'goBackwards', 'stateful', 'unroll', 'name', 'trainable', 'inputShape', 'batchInputShape',
+  'inputDim', 'inputLength', 'batchSize', 'dtype'];
+
+/**
+ * TF.js's rnn({cell}): a recurrent layer over a cell (one cell, or a list
+ * or stackedRNNCells of one). Stacked cells are refused: stack recurrent
+ * layers instead (returnSequences on all but the last).
+ */
+export function rnnLayer(args: LayerArgs & { cell?: unknown }): Layer {
+  if (args === null || typeof args !== 'object') throw new Error('rnn: arguments must be an object');
+  let cell = args.cell;
+  if (cell instanceof StackedRNNCells) cell = cell.cells;
+  if (Array.isArray(cell)) {
+    if (cell.length !== 1) throw new Error(`rnn: ${cell.length} stacked cells are not supported; stack recurrent layers instead (returnSequences: true on all but the last)`);
+    cell = cell[0];
+  }
+  if (!(cell instanceof RNNCell)) throw new Error('rnn: cell must be kiln.layers.simpleRNNCell, lstmCell or gruCell (custom cells are not supported)');
+  for (const key of Object.keys(args))
+    if (key !== 'cell' && !RNN_ARGS.includes(key)) throw new Error(`rnn: unknown argument '${key}' (the cell takes the step's arguments)`);
+  const { cell: _cell, ...rest } = args;
+  const { name: _name, ...step } = cell.args;
+  return new Layer(CELL_LAYERS[cell.className], { ...step, ...rest });
+}
+
+/** TF.js's stackedRNNCells({cells}): rnn() takes a stack of one cell. */
+export class StackedRNNCells {
+  readonly cells: RNNCell[];
+  /** @internal */
+  constructor(args: { cells: RNNCell[] }) {
+    if (!args || !Array.isArray(args.cells) || args.cells.some((c) => !(c instanceof RNNCell)))
+      throw new Error('stackedRNNCells: cells must be a list of kiln.layers.*Cell');
+    this.cells = args.cells;
+  }
+}
+
+/** @internal The cell factories and rnn() for the layers namespace. */
+export const rnnFactories = {
+  simpleRNNCell: (args: LayerArgs) => new RNNCell('SimpleRNNCell', args),
+  lstmCell: (args: LayerArgs) => new RNNCell('LSTMCell', args),
+  gruCell: (args: LayerArgs) => new RNNCell('GRUCell', args),
+  stackedRNNCells: (args: { cells: RNNCell[] }) => new StackedRNNCells(args),
+  rnn: rnnLayer,
+};
+
 /**
  * @internal A layer from a saved {className, config}: a registered custom
- * class through its fromConfig, else a layer of the core's class.
+ * class through its fromConfig, a TF.js RNN over one cell as the core's
+ * recurrent layer, else a layer of the core's class.
  */
 export function layerFromConfig(className: string, config: Record<string, unknown>): Layer {
+  if (className === 'RNN') {
+    const saved = config.cell as { className?: string; class_name?: string; config?: LayerArgs } | undefined;
+    const cellClass = saved?.className ?? saved?.class_name;
+    if (!cellClass || !CELL_LAYERS[cellClass]) throw new Error(`RNN: its cell (${cellClass ?? 'none'}) is not one Kiln has (SimpleRNNCell, LSTMCell, GRUCell)`);
+    // TF.js also repeats the cell's arguments at the top: the cell's own are used.
+    const outer = Object.fromEntries(Object.entries(config).filter(([k]) => RNN_ARGS.includes(k)));
+    return rnnLayer({ ...outer, cell: new RNNCell(cellClass, saved!.config ?? {}) });
+  }
   const cls = registeredClasses.get(className);
   if (!cls) return new Layer(className, config as LayerArgs);
   const layer = (cls as unknown as { fromConfig(c: unknown, config: unknown): Layer }).fromConfig(cls, { ...config });
@@ -357,5 +429,5 @@ const factories = Object.fromEntries(
 ) as Record<string, (args?: LayerArgs) => Layer>;
 
 /** The layer factories (kiln.layers.dense({...}), ...) and the base class of custom layers (kiln.layers.Layer). */
-export const layers = Object.assign(Object.create(null) as Record<string, unknown>, factories, { Layer }) as unknown as
+export const layers = Object.assign(Object.create(null) as Record<string, unknown>, factories, rnnFactories, { Layer }) as unknown as
   LayerFactories & { Layer: typeof Layer };

@@ -76,7 +76,7 @@ function batchShapeOf(config: Json): (number | null)[] | undefined {
 
 /** Layers with TF.js's classes from a Keras topology; every unknown class is named in one error. */
 function checkClasses(layers: Json[]): void {
-  const known = new Set([...layerClassNames(), ...MODEL_CLASSES]);
+  const known = new Set([...layerClassNames(), ...MODEL_CLASSES, 'RNN']);  // RNN: over one cell (layerFromConfig)
   const unknown = [...new Set(layers.map((l) => l?.class_name).filter((c) => !known.has(c) && !serialization.registeredClass(c)))];
   if (unknown.length)
     throw new Error(`loadLayersModel: the model uses layer classes Kiln does not have: ${unknown.join(', ')} (a custom layer class must be registered with kiln.serialization.registerClass first)`);
