@@ -611,13 +611,13 @@ function fromNchw(y: Tensor, batched: boolean, what: string): Tensor {
   return using([t], () => squeeze(t, [0]));
 }
 
-function windowAttributes(what: string, kernel: [number, number], strides: [number, number], pad: Padding, dilations: [number, number] = [1, 1]): Record<string, Attribute> {
+function windowAttributes(what: string, kernel: number[], strides: number[], pad: Padding, dilations: number[] = kernel.map(() => 1)): Record<string, Attribute> {
   const attrs: Record<string, Attribute> = { kernel_shape: { ints: kernel }, strides: { ints: strides } };
-  if (dilations[0] !== 1 || dilations[1] !== 1) attrs.dilations = { ints: dilations };
+  if (dilations.some((d) => d !== 1)) attrs.dilations = { ints: dilations };
   // TF's 'same' puts the odd padding at the end: ONNX's SAME_UPPER.
   if (pad === 'same') attrs.auto_pad = { s: 'SAME_UPPER' };
   else if (pad === 'valid') attrs.auto_pad = { s: 'VALID' };
-  else if (typeof pad === 'number' && Number.isInteger(pad) && pad >= 0) attrs.pads = { ints: [pad, pad, pad, pad] };
+  else if (typeof pad === 'number' && Number.isInteger(pad) && pad >= 0) attrs.pads = { ints: [...kernel, ...kernel].map(() => pad) };
   else throw new Error(`${what}: pad must be 'same', 'valid' or a non-negative integer, got ${JSON.stringify(pad)}`);
   return attrs;
 }
@@ -749,6 +749,61 @@ export const maxPool = (x: T, filterSize: number | [number, number], strides: nu
 /** Padding is left out of each window's average, as in TF.js. */
 export const avgPool = (x: T, filterSize: number | [number, number], strides: number | [number, number], pad: Padding) =>
   pool('avgPool', 'AveragePool', x, filterSize, strides, pad);
+
+// ---- 3-D convolution and pooling (NDHWC, as TF.js) ---------------------------------
+
+type Triple = number | [number, number, number];
+const triple = (v: Triple): [number, number, number] => (Array.isArray(v) ? v : [v, v, v]);
+
+// NDHWC (or DHWC) to the core's NCDHW and back around `run`.
+function channelsFirst3d(what: string, x: Tensor, run: (t: Tensor) => Tensor): Tensor {
+  if (x.rank !== 4 && x.rank !== 5) throw new Error(`${what}: expects a [batch, depth, height, width, channels] or [depth, height, width, channels] tensor, got [${x.shape}]`);
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const step = (t: Tensor) => (made.push(t), t);
+    const b = x.rank === 5 ? x : step(expandDims(x, 0));
+    const y = step(run(step(one(what, 'Transpose', [b], { perm: { ints: [0, 4, 1, 2, 3] } }))));
+    const back = one(what, 'Transpose', [y], { perm: { ints: [0, 2, 3, 4, 1] } });
+    if (x.rank === 5) return back;
+    made.push(back);
+    return squeeze(back, [0]);
+  });
+}
+
+function checkFormat3d(what: string, dataFormat: string) {
+  if (dataFormat !== 'NDHWC') throw new Error(`${what}: dataFormat '${dataFormat}' is not supported (NDHWC, as TF.js)`);
+}
+
+/**
+ * TF.js's conv3d: filter [depth, height, width, inChannels, outChannels].
+ * Its gradient is not in the core yet (kiln.grad through it is an error).
+ */
+export function conv3d(x: T, filter: T, strides: Triple, pad: 'valid' | 'same', dataFormat = 'NDHWC', dilations: Triple = 1): Tensor {
+  const what = 'kiln.conv3d';
+  checkFormat3d(what, dataFormat);
+  if (pad !== 'same' && pad !== 'valid') throw new Error(`${what}: pad must be 'same' or 'valid', got ${JSON.stringify(pad)}`);
+  const input = $(x, what), f = $(filter, what);
+  if (f.rank !== 5) throw new Error(`${what}: the filter must be [depth, height, width, inChannels, outChannels], got [${f.shape}]`);
+  if (f.shape[3] !== input.shape[input.rank - 1])
+    throw new Error(`${what}: the filter takes ${f.shape[3]} channels, the input has ${input.shape[input.rank - 1]}`);
+  const w = one(what, 'Transpose', [f], { perm: { ints: [4, 3, 0, 1, 2] } });
+  return using([w], () => channelsFirst3d(what, input, (t) =>
+    one(what, 'Conv', [t, w], windowAttributes(what, f.shape.slice(0, 3), triple(strides), pad, triple(dilations)))));
+}
+
+function pool3d(name: string, type: string, x: T, filterSize: Triple, strides: Triple, pad: 'valid' | 'same' | number,
+  dimRoundingMode: unknown, dataFormat: string): Tensor {
+  const what = `kiln.${name}`;
+  checkFormat3d(what, dataFormat);
+  if (dimRoundingMode !== undefined && dimRoundingMode !== null) throw new Error(`${what}: dimRoundingMode is not supported`);
+  return channelsFirst3d(what, $(x, what), (t) => one(what, type, [t], windowAttributes(what, triple(filterSize), triple(strides), pad)));
+}
+/** TF.js's maxPool3d (NDHWC). */
+export const maxPool3d = (x: T, filterSize: Triple, strides: Triple, pad: 'valid' | 'same' | number, dimRoundingMode?: unknown, dataFormat = 'NDHWC') =>
+  pool3d('maxPool3d', 'MaxPool', x, filterSize, strides, pad, dimRoundingMode, dataFormat);
+/** TF.js's avgPool3d (NDHWC); padding is left out of each window's average. */
+export const avgPool3d = (x: T, filterSize: Triple, strides: Triple, pad: 'valid' | 'same' | number, dimRoundingMode?: unknown, dataFormat = 'NDHWC') =>
+  pool3d('avgPool3d', 'AveragePool', x, filterSize, strides, pad, dimRoundingMode, dataFormat);
 
 /** TF.js's resizeBilinear: corners aligned, half-pixel centers, or neither (TF's legacy asymmetric mapping). */
 function resizeBilinear(images: T, size: [number, number], alignCorners = false, halfPixelCenters = false): Tensor {
