@@ -632,12 +632,22 @@ export function conv2d(x: T, filter: T, strides: number | [number, number], pad:
   checkFormat(what, dataFormat);
   const input = $(x, what), f = $(filter, what);
   if (f.rank !== 4) throw new Error(`${what}: the filter must be [height, width, inChannels, outChannels], got [${f.shape}]`);
+  if (input.rank !== 3 && input.rank !== 4) throw new Error(`${what}: expects a [batch, height, width, channels] or [height, width, channels] tensor, got [${input.shape}]`);
   if (f.shape[2] !== input.shape[input.rank - 1])
     throw new Error(`${what}: the filter takes ${f.shape[2]} channels, the input has ${input.shape[input.rank - 1]}`);
-  const { t, batched } = toNchw(input, what);
-  const w = one(what, 'Transpose', [f], { perm: { ints: [3, 2, 0, 1] } });
-  const y = using([t, w], () => one(what, 'Conv', [t, w], windowAttributes(what, [f.shape[0], f.shape[1]], pair(strides), pad, pair(dilations))));
-  return using([y], () => fromNchw(y, batched, what));
+  const attrs: Record<string, Attribute> = { strides: { ints: pair(strides) }, dilations: { ints: pair(dilations) } };
+  if (pad === 'same' || pad === 'valid') attrs.auto_pad = { s: pad.toUpperCase() };
+  else if (typeof pad === 'number' && Number.isInteger(pad) && pad >= 0) attrs.pads = { ints: [pad, pad, pad, pad] };
+  else throw new Error(`${what}: pad must be 'same', 'valid' or a non-negative integer, got ${JSON.stringify(pad)}`);
+  // Channels-last on the core's conv2d kernels directly (Conv2DNhwc): no transposes.
+  const made: Tensor[] = [];
+  return using(made, () => {
+    const x4 = input.rank === 4 ? as(input, 'float32', made) : (made.push(expandDims(input, 0)), as(made[made.length - 1], 'float32', made));
+    const y = one(what, 'Conv2DNhwc', [x4, as(f, 'float32', made)], attrs);
+    if (input.rank === 4) return y;
+    made.push(y);
+    return squeeze(y, [0]);
+  });
 }
 
 export function depthwiseConv2d(x: T, filter: T, strides: number | [number, number], pad: Padding, dataFormat = 'NHWC',

@@ -4,6 +4,7 @@
 // pools walk the same window table as their forward kernels, so a window
 // the forward skipped (padding) takes no gradient.
 #include "cpu/conv2d.h"
+#include "onnx/conv2d_nhwc.h"
 #include "onnx/conv_geometry.h"
 #include "onnx/gradient.h"
 
@@ -58,6 +59,19 @@ void grad_conv(const GradCtx& c, GradientOps& g, Grads* out) {
     conv2d_backward_data(p, dy, wf, dx);
     conv2d_backward_filter(p, x, dy, dw);
   });
+}
+
+// Conv2DNhwc: already in the kernels' layout, so their backward passes directly.
+void grad_conv2d_nhwc(const GradCtx& c, GradientOps& g, Grads* out) {
+  Conv2DParams p;
+  const Status s = conv2d_nhwc_params(c.node, c.x().shape(), c.inputs[1].shape(), &p);
+  if (!s.ok()) return g.fail(s.message());
+  OnnxValue dx = make(g, c.x().shape()), dw = make(g, c.inputs[1].shape());
+  if (!g.status().ok()) return;
+  if (dx.numel()) conv2d_backward_data(p, c.dy().data<float>(), c.inputs[1].data<float>(), dx.data<float>());
+  if (dw.numel()) conv2d_backward_filter(p, c.x().data<float>(), c.dy().data<float>(), dw.data<float>());
+  (*out)[0] = dx;
+  (*out)[1] = dw;
 }
 
 // ConvTranspose is the data gradient of a convolution Y -> X (W [C, M/g, k...]
@@ -134,7 +148,7 @@ void grad_global_max_pool(const GradCtx& c, GradientOps& g, Grads* out) {
 }
 
 const OnnxGradientEntry kGradients[] = {
-    {"Conv", grad_conv},
+    {"Conv", grad_conv}, {"Conv2DNhwc", grad_conv2d_nhwc},
     {"ConvTranspose", grad_conv_transpose},
     {"MaxPool", grad_max_pool},
     {"AveragePool", grad_average_pool},

@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "onnx/conv2d_nhwc.h"
 #include "onnx/op.h"
 
 namespace kiln {
@@ -26,9 +27,9 @@ const OnnxOpEntry* find_onnx_op(const std::string& op_type) {
 
 const OnnxOpEntry* find_eager_op(const std::string& op_type) {
   if (const OnnxOpEntry* e = find_onnx_op(op_type)) return e;
-  const OnnxOpTable kiln = kiln_random_ops();
-  for (size_t i = 0; i < kiln.count; ++i)
-    if (op_type == kiln.entries[i].op_type) return &kiln.entries[i];
+  for (const OnnxOpTable& kiln : {kiln_random_ops(), kiln_conv_ops()})
+    for (size_t i = 0; i < kiln.count; ++i)
+      if (op_type == kiln.entries[i].op_type) return &kiln.entries[i];
   return nullptr;
 }
 

@@ -187,6 +187,10 @@ TEST(Gradient, ConvolutionsAndPools) {
   check("ConvTranspose", R"({"strides": {"ints": [2, 2]}, "pads": {"ints": [1, 0, 0, 1]}, "output_padding": {"ints": [1, 0]}})",
         {f32({2, 3, 3, 4}, 82), f32({3, 2, 3, 2}, 83), f32({2}, 84)}, 1, eps, tol);
   check("ConvTranspose", R"({"group": {"i": 2}})", {f32({1, 4, 5}, 85), f32({4, 3, 2}, 86)}, 1, eps, tol);
+  // Kiln's channels-last conv2d (the ops API's), every padding form.
+  check("Conv2DNhwc", R"({"auto_pad": {"s": "SAME"}, "strides": {"ints": [2, 1]}})", {f32({2, 5, 4, 3}, 87), f32({3, 2, 3, 4}, 88)}, 1, eps, tol);
+  check("Conv2DNhwc", R"({"auto_pad": {"s": "VALID"}, "dilations": {"ints": [1, 2]}})", {f32({1, 6, 7, 2}, 89), f32({2, 2, 2, 3}, 90)}, 1, eps, tol);
+  check("Conv2DNhwc", R"({"pads": {"ints": [1, 0, 2, 1]}})", {f32({1, 4, 5, 2}, 91), f32({3, 3, 2, 2}, 92)}, 1, eps, tol);
   check("MaxPool", R"({"kernel_shape": {"ints": [2, 2]}, "strides": {"ints": [2, 2]}, "pads": {"ints": [0, 0, 1, 1]}})", {f32({2, 2, 5, 5}, 77)}, 1, 1e-3, tol);
   check("AveragePool", R"({"kernel_shape": {"ints": [3, 3]}, "pads": {"ints": [1, 1, 1, 1]}})", {f32({1, 2, 4, 5}, 78)}, 1, eps, tol);
   check("AveragePool", R"({"kernel_shape": {"ints": [3, 2]}, "pads": {"ints": [1, 1, 1, 1]}, "count_include_pad": {"i": 1}})",
