@@ -10,6 +10,7 @@ import {
   isNaN, bincount, range,
 } from './ops.js';
 import { scalar, Tensor, TensorLike, tensor } from './tensor.js';
+import { runOp } from './op_runner.js';
 
 type T = Tensor | TensorLike;
 const asTensor = (x: T, what: string): Tensor => {
@@ -195,14 +196,25 @@ function transform(image: T, transforms: T, interpolation: 'nearest' | 'bilinear
 
 /**
  * TF.js's nonMaxSuppressionWithScore: {selectedIndices, selectedScores}.
- * Soft-NMS (softNmsSigma > 0) is refused: the core has no kernel for it yet.
+ * softNmsSigma > 0 is Soft-NMS (the core's SoftNonMaxSuppression): an
+ * overlapping box's score decays by exp(-iou^2 / (2 sigma)) instead of the box being dropped.
  */
 function nonMaxSuppressionWithScore(boxes: T, scores: T, maxOutputSize: number, iouThreshold = 0.5, scoreThreshold = -Infinity,
   softNmsSigma = 0): { selectedIndices: Tensor; selectedScores: Tensor } {
   const what = 'kiln.image.nonMaxSuppressionWithScore';
-  if (softNmsSigma !== 0 && softNmsSigma !== undefined)
-    throw new Error(`${what}: softNmsSigma ${softNmsSigma} (Soft-NMS) is not supported yet; use 0 for hard suppression`);
+  if (typeof softNmsSigma !== 'number' || !(softNmsSigma >= 0)) throw new Error(`${what}: softNmsSigma must be a number >= 0, got ${softNmsSigma}`);
   const sc = asTensor(scores, what);
+  if (softNmsSigma > 0) {
+    const b = asTensor(boxes, what);
+    if (b.rank !== 2 || b.shape[1] !== 4) throw new Error(`${what}: boxes must be [numBoxes, 4], got [${b.shape}]`);
+    if (sc.rank !== 1 || sc.shape[0] !== b.shape[0]) throw new Error(`${what}: scores must be [${b.shape[0]}], got [${sc.shape}]`);
+    if (!Number.isInteger(maxOutputSize) || maxOutputSize < 0) throw new Error(`${what}: maxOutputSize must be a non-negative integer, got ${maxOutputSize}`);
+    if (!(iouThreshold >= 0 && iouThreshold <= 1)) throw new Error(`${what}: iouThreshold must be in [0, 1], got ${iouThreshold}`);
+    const [selectedIndices, selectedScores] = tidy(() => runOp(what, 'SoftNonMaxSuppression',
+      [cast(b, 'float32'), cast(sc, 'float32'), scalar(iouThreshold, 'float64'), scalar(scoreThreshold, 'float64'), scalar(softNmsSigma, 'float64')],
+      { max_output_size: { i: Math.min(maxOutputSize, b.shape[0]) } }, 2));
+    return { selectedIndices, selectedScores };
+  }
   const selectedIndices = baseImage.nonMaxSuppression(boxes, sc, maxOutputSize, iouThreshold, scoreThreshold);
   const selectedScores = tidy(() => cast(gather(sc, selectedIndices), 'float32'));
   return { selectedIndices, selectedScores };

@@ -99,6 +99,9 @@ async function handle(r: Exclude<Request, { kind: 'callbackResult' }>): Promise<
       const name = r.path[r.path.length - 1];
       const fn = r.path.length ? owner?.[name] : owner;
       if (typeof fn !== 'function') throw new Error(`kiln/worker: '${r.path.join('.')}' is not a function`);
+      // Classes (kiln.layers.Layer for custom layers, ...) are the page's: their code cannot be sent here.
+      if (/^class[\s{]/.test(Function.prototype.toString.call(fn)))
+        throw new Error(`kiln/worker: '${r.path.join('.')}' is a class; custom layers and other classes run on the page, not in the worker`);
       const result = await fn.apply(owner, r.args.map(decode));
       // A disposed object is of no further use: its entry goes too.
       if (name === 'dispose' && r.path.length === 1 && r.target !== 0) {

@@ -122,6 +122,7 @@ OnnxOpTable onnx_integer_ops();   // ops_integer.cc: MatMulInteger, QLinearMatMu
 OnnxOpTable onnx_sequence_ops();  // ops_sequence.cc: Sequence*, Optional*
 OnnxOpTable onnx_random_ops();        // ops_random.cc: RandomUniform, RandomNormal, *Like
 OnnxOpTable kiln_random_ops();        // ops_random.cc: TruncatedNormal (eager only)
+OnnxOpTable kiln_vision_ops();        // ops_vision.cc: SoftNonMaxSuppression (eager only)
 OnnxOpTable onnx_control_flow_ops();  // ops_control_flow.cc: If, Loop, Scan, SequenceMap
 
 // Argument checks shared by kernels: `in[i]` present; its rank in [lo, hi].

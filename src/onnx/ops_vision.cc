@@ -247,6 +247,90 @@ Status op_nms(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
   return Status();
 }
 
+// SoftNonMaxSuppression (Kiln's own eager op, the ops API's
+// nonMaxSuppressionWithScore with softNmsSigma > 0; Bodla et al. 2017):
+// boxes [n, 4] as [y1, x1, y2, x2] (corners in any order), scores [n], and
+// float64 scalars iou_threshold, score_threshold, sigma; attribute
+// max_output_size. The best remaining box is kept when no kept box overlaps
+// it by iou_threshold or more; each kept box it meets scales its score by
+// exp(-iou^2 / (2 sigma)), and a box whose score dropped goes back into the
+// queue, out if it reaches score_threshold. Ties go to the lower index.
+// Outputs: the kept indices (int32) and their scores (float32), in order.
+double corner_iou(const float* a, const float* b) {
+  const double ay0 = std::min(a[0], a[2]), ax0 = std::min(a[1], a[3]), ay1 = std::max(a[0], a[2]), ax1 = std::max(a[1], a[3]);
+  const double by0 = std::min(b[0], b[2]), bx0 = std::min(b[1], b[3]), by1 = std::max(b[0], b[2]), bx1 = std::max(b[1], b[3]);
+  const double area_a = (ay1 - ay0) * (ax1 - ax0), area_b = (by1 - by0) * (bx1 - bx0);
+  if (area_a <= 0 || area_b <= 0) return 0.0;
+  const double inter = std::max(std::min(ay1, by1) - std::max(ay0, by0), 0.0) * std::max(std::min(ax1, bx1) - std::max(ax0, bx0), 0.0);
+  return inter / (area_a + area_b - inter);
+}
+
+Status op_soft_nms(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  for (size_t i = 0; i < 5; ++i) KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, i));
+  const OnnxValue &boxes = *in[0], &scores = *in[1];
+  if (boxes.type() != DataType::kFloat32 || scores.type() != DataType::kFloat32 || boxes.rank() != 2 || boxes.shape()[1] != 4 ||
+      scores.rank() != 1 || scores.shape()[0] != boxes.shape()[0])
+    return ctx.error("takes float32 boxes [n, 4] and scores [n]");
+  double params[3];
+  for (int k = 0; k < 3; ++k) {
+    const OnnxValue& v = *in[size_t(2 + k)];
+    if (v.type() != DataType::kFloat64 || v.numel() != 1) return ctx.error("iou_threshold, score_threshold and sigma are float64 scalars");
+    params[k] = v.data<double>()[0];
+  }
+  const double iou_threshold = params[0], score_threshold = params[1], sigma = params[2];
+  const int64_t max_out = ctx.get_int("max_output_size", 0);
+  if (max_out < 0 || !(sigma > 0)) return ctx.error("needs max_output_size >= 0 and sigma > 0");
+  const double scale = -0.5 / sigma;
+  struct Candidate {
+    double score;
+    int64_t index, checked;  // kept boxes before `checked` have already scaled the score
+  };
+  // Best last: a vector kept sorted, popped from the back.
+  const auto before = [](const Candidate& a, const Candidate& b) { return a.score != b.score ? a.score < b.score : a.index > b.index; };
+  std::vector<Candidate> queue;
+  const int64_t n = boxes.shape()[0];
+  const float* bx = boxes.data<float>();
+  for (int64_t i = 0; i < n; ++i)
+    if (double(scores.data<float>()[i]) > score_threshold) queue.push_back({double(scores.data<float>()[i]), i, 0});
+  std::stable_sort(queue.begin(), queue.end(), before);
+  std::vector<int64_t> kept;
+  std::vector<double> kept_scores;
+  while (int64_t(kept.size()) < max_out && !queue.empty()) {
+    Candidate c = queue.back();
+    queue.pop_back();
+    const double original = c.score;
+    if (original < score_threshold) break;
+    bool suppressed = false;
+    for (int64_t j = int64_t(kept.size()) - 1; j >= c.checked; --j) {
+      const double iou = corner_iou(bx + 4 * c.index, bx + 4 * kept[size_t(j)]);
+      if (iou >= iou_threshold) {
+        suppressed = true;
+        break;
+      }
+      c.score *= std::exp(scale * iou * iou);
+      if (c.score <= score_threshold) break;
+    }
+    c.checked = int64_t(kept.size());
+    if (suppressed) continue;
+    if (c.score == original) {
+      kept.push_back(c.index);
+      kept_scores.push_back(c.score);
+    } else if (c.score > score_threshold) {
+      queue.insert(std::upper_bound(queue.begin(), queue.end(), c, before), c);
+    }
+  }
+  const int64_t k = int64_t(kept.size());
+  KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kInt32, {k}, &(*out)[0]));
+  KILN_RETURN_IF_ERROR(OnnxValue::make(DataType::kFloat32, {k}, &(*out)[1]));
+  for (int64_t i = 0; i < k; ++i) {
+    (*out)[0].data<int32_t>()[i] = int32_t(kept[size_t(i)]);
+    (*out)[1].data<float>()[i] = float(kept_scores[size_t(i)]);
+  }
+  return Status();
+}
+
+const OnnxOpEntry kKilnOps[] = {{"SoftNonMaxSuppression", op_soft_nms, false}};
+
 const OnnxOpEntry kOps[] = {
     {"GridSample", op_grid_sample},
     {"RoiAlign", op_roi_align},
@@ -256,5 +340,6 @@ const OnnxOpEntry kOps[] = {
 }  // namespace
 
 OnnxOpTable onnx_vision_ops() { return {kOps, sizeof(kOps) / sizeof(kOps[0])}; }
+OnnxOpTable kiln_vision_ops() { return {kKilnOps, sizeof(kKilnOps) / sizeof(kKilnOps[0])}; }
 
 }  // namespace kiln

@@ -105,7 +105,16 @@ test('nonMaxSuppressionWithScore and nonMaxSuppressionPadded match TF.js', async
       same(`padded ${pad} count`, kp.validOutputs, tp.validOutputs);
     }
   }
-  assert.throws(() => kiln.image.nonMaxSuppressionWithScore(kiln.tensor(boxes), kiln.tensor(scores), 3, 0.5, -Infinity, 0.5), /Soft-NMS\) is not supported yet/);
+  // Soft-NMS: scores decay instead of boxes being dropped.
+  const many = [[0, 0, 1, 1], [0, 0.2, 1, 1.2], [0.1, 0, 1.1, 1], [0, 0.5, 1, 1.5], [5, 5, 6, 6], [0, 0.05, 1, 1.05], [5, 5.3, 6, 6.3]];
+  const manyScores = [0.9, 0.8, 0.85, 0.7, 0.6, 0.95, 0.3];
+  for (const [max, iou, st, sigma] of [[7, 0.9, -Infinity, 0.5], [4, 0.6, 0.2, 0.3], [7, 1, 0.1, 1], [2, 0.5, -Infinity, 0.1]]) {
+    const k = kiln.image.nonMaxSuppressionWithScore(kiln.tensor(many), kiln.tensor(manyScores), max, iou, st, sigma);
+    const t = tf.image.nonMaxSuppressionWithScore(tf.tensor2d(many), tf.tensor1d(manyScores), max, iou, st, sigma);
+    same(`soft-NMS ${sigma} indices`, k.selectedIndices, t.selectedIndices);
+    same(`soft-NMS ${sigma} scores`, k.selectedScores, t.selectedScores);
+  }
+  assert.throws(() => kiln.image.nonMaxSuppressionWithScore(kiln.tensor(boxes), kiln.tensor(scores), 3, 0.5, -Infinity, -1), /softNmsSigma must be a number >= 0/);
 });
 
 test('cumsum (and its gradient), bincount and denseBincount match TF.js', () => {

@@ -90,6 +90,10 @@ test('errors come back with the engine\'s message and the worker stays usable; d
   await assert.rejects(model.predict(await kiln.tensor([1, 2], [1, 2])), /predict: x must have shape \[1,3\], got \[1,2\]/);
   await assert.rejects(kiln.noSuchFunction(), /'noSuchFunction' is not a function/);
   await assert.rejects(kiln.tensor(new Map()), /a Map made on the page cannot go to the worker/);
+  // Custom layers are classes of the page: neither the base class nor an instance goes over.
+  await assert.rejects(kiln.layers.Layer({}), /'layers.Layer' is a class; custom layers and other classes run on the page/);
+  class Mine extends direct.layers.Layer { static get className() { return 'Mine'; } }
+  await assert.rejects(kiln.sequential({ layers: [new Mine({ inputShape: [3] })] }), /a Mine made on the page cannot go to the worker/);
   const y = await model.predict(await kiln.tensor([1, 2, 3], [1, 3]));
   assert.deepEqual(await y.shape, [1, 2]);
   // A property path handed on without await would otherwise be taken for a callback.
