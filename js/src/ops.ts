@@ -784,10 +784,7 @@ function checkFormat3d(what: string, dataFormat: string) {
   if (dataFormat !== 'NDHWC') throw new Error(`${what}: dataFormat '${dataFormat}' is not supported (NDHWC, as TF.js)`);
 }
 
-/**
- * TF.js's conv3d: filter [depth, height, width, inChannels, outChannels].
- * Its gradient is not in the core yet (kiln.grad through it is an error).
- */
+/** TF.js's conv3d: filter [depth, height, width, inChannels, outChannels]; differentiable (the core's N-D gradient). */
 export function conv3d(x: T, filter: T, strides: Triple, pad: 'valid' | 'same', dataFormat = 'NDHWC', dilations: Triple = 1): Tensor {
   const what = 'kiln.conv3d';
   checkFormat3d(what, dataFormat);

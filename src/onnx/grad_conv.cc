@@ -47,9 +47,61 @@ void channels_last_gradients(const GradCtx& c, GradientOps& g, Grads* out, Kerne
 
 bool float_1d_or_2d(const OnnxValue& x) { return x.type() == DataType::kFloat32 && (x.rank() == 3 || x.rank() == 4); }
 
+// Any number of spatial axes (3-D and up): plain loops over the forward's
+// window table (input offset, or -1 for padding, per output and kernel position).
+void grad_conv_nd(const GradCtx& c, GradientOps& g, Grads* out) {
+  const OnnxValue &xv = c.x(), &w = c.inputs[1];
+  ConvGeometry geo;
+  Status s = init_nchw_geometry(c.node, xv.shape(), OnnxShape(w.shape().begin() + 2, w.shape().end()), &geo);
+  if (s.ok()) s = resolve_conv_pads(c.node, &geo, false);
+  std::vector<int64_t> tab;
+  if (s.ok()) s = window_table(geo, &tab);
+  if (!s.ok()) return g.fail(s.message());
+  const int64_t n = xv.shape()[0], ch = xv.shape()[1], m = w.shape()[0], cg = w.shape()[1];
+  const int64_t groups = c.node.get_int("group", 1);
+  if (groups < 1 || cg * groups != ch || m % groups != 0) return g.fail("channels do not match the group count");
+  const int64_t mg = m / groups, oc = onnx_product(geo.out), kc = onnx_product(geo.k), ic = onnx_product(geo.in);
+  OnnxValue dx = make(g, xv.shape()), dw = make(g, w.shape());
+  if (!g.status().ok()) return;
+  const float *px = xv.data<float>(), *pw = w.data<float>(), *pdy = c.dy().data<float>();
+  float *pdx = dx.data<float>(), *pdw = dw.data<float>();
+  std::fill(pdx, pdx + dx.numel(), 0.0f);
+  std::vector<double> dw_acc(size_t(w.numel()), 0.0);
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t mo = 0; mo < m; ++mo) {
+      const int64_t first = mo / mg * cg;  // the group's first input channel
+      const float* dyp = pdy + (b * m + mo) * oc;
+      for (int64_t ci = 0; ci < cg; ++ci) {
+        const float* xp = px + (b * ch + first + ci) * ic;
+        float* dxp = pdx + (b * ch + first + ci) * ic;
+        const float* wp = pw + (mo * cg + ci) * kc;
+        double* dwp = dw_acc.data() + (mo * cg + ci) * kc;
+        for (int64_t o = 0; o < oc; ++o) {
+          const float d = dyp[o];
+          const int64_t* t = &tab[size_t(o * kc)];
+          for (int64_t kk = 0; kk < kc; ++kk) {
+            if (t[kk] < 0) continue;
+            dxp[t[kk]] += d * wp[kk];
+            dwp[kk] += double(d) * double(xp[t[kk]]);
+          }
+        }
+      }
+    }
+  for (size_t i = 0; i < dw_acc.size(); ++i) pdw[i] = float(dw_acc[i]);
+  (*out)[0] = dx;
+  (*out)[1] = dw;
+  if (c.inputs.size() > 2 && c.inputs[2].defined()) {
+    std::vector<int64_t> axes{0};
+    for (int64_t a = 2; a < xv.rank(); ++a) axes.push_back(a);
+    const OnnxValue ax = g.ints(axes);
+    (*out)[2] = g.op("ReduceSum", {&c.dy(), &ax}, {attr_int("keepdims", 0)});
+  }
+}
+
 void grad_conv(const GradCtx& c, GradientOps& g, Grads* out) {
   const OnnxValue &xv = c.x(), &w = c.inputs[1];
-  if (!float_1d_or_2d(xv)) return g.fail("only 1-D and 2-D float32 convolutions are differentiable yet");
+  if (xv.type() == DataType::kFloat32 && xv.rank() > 4) return grad_conv_nd(c, g, out);
+  if (!float_1d_or_2d(xv)) return g.fail("only float32 convolutions are differentiable yet");
   ConvGeometry geo;
   Status s = init_nchw_geometry(c.node, xv.shape(), OnnxShape(w.shape().begin() + 2, w.shape().end()), &geo);
   if (s.ok()) s = resolve_conv_pads(c.node, &geo, false);
