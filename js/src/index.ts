@@ -36,7 +36,7 @@ export type {
   ReLULayerArgs, LeakyReLULayerArgs, PReLULayerArgs, ELULayerArgs, ThresholdedReLULayerArgs, SoftmaxLayerArgs,
   DropoutLayerArgs, SpatialDropout1DLayerArgs, SpatialDropout2DLayerArgs, GaussianNoiseArgs, GaussianDropoutArgs, AlphaDropoutArgs,
   SimpleRNNLayerArgs, LSTMLayerArgs, GRULayerArgs, WrapperLayerArgs, BidirectionalLayerArgs,
-  RescalingLayerArgs, CenterCropLayerArgs, CategoryEncodingLayerArgs, RNNLayerArgs, SimpleRNNCellArgs, LSTMCellArgs, GRUCellArgs,
+  RescalingLayerArgs, CenterCropLayerArgs, ResizingLayerArgs, CategoryEncodingLayerArgs, RNNLayerArgs, SimpleRNNCellArgs, LSTMCellArgs, GRUCellArgs,
 } from './layer_args.js';
 export { train, Optimizer } from './optimizers.js';
 export type { ClipOptions, LearningRate, LearningRateSchedule, OptimizerKind, OptimizerSpec } from './optimizers.js';

@@ -572,6 +572,14 @@ export interface CenterCropLayerArgs extends BaseLayerArgs {
   width: number;
 }
 
+/** resizing: each `[rows, cols, channels]` image resized to height x width, corners aligned (as TF.js's Resizing). */
+export interface ResizingLayerArgs extends BaseLayerArgs {
+  height: number;
+  width: number;
+  /** 'bilinear' (default) or 'nearest'. */
+  interpolation?: 'bilinear' | 'nearest';
+}
+
 /** categoryEncoding: integer ids per sample to vectors of numTokens. */
 export interface CategoryEncodingLayerArgs extends BaseLayerArgs {
   numTokens: number;
@@ -663,6 +671,8 @@ export interface LayerFactories {
   rescaling(args: RescalingLayerArgs): Layer;
   /** Preprocessing: the central height x width of each image. */
   centerCrop(args: CenterCropLayerArgs): Layer;
+  /** Preprocessing: images resized (bilinear or nearest). */
+  resizing(args: ResizingLayerArgs): Layer;
   /** Preprocessing: ids to one-hot, multi-hot or count vectors. */
   categoryEncoding(args: CategoryEncodingLayerArgs): Layer;
   /** A recurrent layer over a cell (runs as the core's simpleRNN, lstm or gru). */

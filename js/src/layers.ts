@@ -409,7 +409,7 @@ const CLASSES: Record<string, string> = {
   concatenate: 'Concatenate', dot: 'Dot', reLU: 'ReLU', leakyReLU: 'LeakyReLU', prelu: 'PReLU', elu: 'ELU',
   thresholdedReLU: 'ThresholdedReLU', softmax: 'Softmax', inputLayer: 'InputLayer',
   simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU', bidirectional: 'Bidirectional', timeDistributed: 'TimeDistributed',
-  rescaling: 'Rescaling', centerCrop: 'CenterCrop', categoryEncoding: 'CategoryEncoding',
+  rescaling: 'Rescaling', centerCrop: 'CenterCrop', resizing: 'Resizing', categoryEncoding: 'CategoryEncoding',
 };
 
 /** Every layer class name (TF.js's className) the core builds. */

@@ -7,6 +7,7 @@
 #include "ops/category_encoding.h"
 #include "ops/pad.h"
 #include "ops/rescale.h"
+#include "ops/resize.h"
 
 namespace kiln {
 
@@ -54,6 +55,26 @@ class CenterCrop : public Layer {
   }
 };
 
+// Resizes [rows, cols, channels] images to height x width as TF.js's Resizing
+// does (its default: corners aligned).
+class Resizing : public Layer {
+ public:
+  int64_t height = 0, width = 0;
+  bool bilinear = true;
+  const char* class_name() const override { return "Resizing"; }
+  Status build(const std::vector<Shape>& in, std::vector<WeightSpec>*, std::vector<Shape>* outputs) override {
+    if (in.size() != 1 || in[0].size() != 3) return error("expects one input of shape [rows, cols, channels] (batch excluded)");
+    *outputs = {{height, width, in[0][2]}};
+    return Status();
+  }
+  Status call(LayerContext& ctx, const std::vector<int>& in, std::vector<int>* out) const override {
+    int y;
+    KILN_RETURN_IF_ERROR(ctx.graph->op(std::make_shared<ResizeOp>(height, width, bilinear), {in[0]}, &y));
+    *out = {y};
+    return Status();
+  }
+};
+
 class CategoryEncoding : public Layer {
  public:
   int64_t num_tokens = 0;
@@ -95,6 +116,23 @@ Status make_center_crop(const Json& config, std::unique_ptr<Layer>* out) {
   if (!r.has("height") || !r.has("width")) return Status::error("CenterCrop: arguments 'height' and 'width' are required");
   KILN_RETURN_IF_ERROR(r.get_int("height", 0, &l->height, 1));
   KILN_RETURN_IF_ERROR(r.get_int("width", 0, &l->width, 1));
+  *out = std::move(l);
+  return Status();
+}
+
+Status make_resizing(const Json& config, std::unique_ptr<Layer>* out) {
+  auto l = std::make_unique<Resizing>();
+  ConfigReader r(config, "Resizing");
+  if (!r.has("height") || !r.has("width")) return Status::error("Resizing: arguments 'height' and 'width' are required");
+  KILN_RETURN_IF_ERROR(r.get_int("height", 0, &l->height, 1, int64_t(1) << 16));
+  KILN_RETURN_IF_ERROR(r.get_int("width", 0, &l->width, 1, int64_t(1) << 16));
+  std::string mode;
+  KILN_RETURN_IF_ERROR(r.get_choice("interpolation", "bilinear", {"bilinear", "nearest"}, &mode));
+  l->bilinear = mode == "bilinear";
+  bool crop = false;
+  KILN_RETURN_IF_ERROR(r.get_bool("cropToAspectRatio", false, &crop));
+  // TF.js 4.22 crops nothing with it (it only stops aligning corners); Keras crops: neither is copied.
+  if (crop) return Status::error("Resizing: argument 'cropToAspectRatio' is not supported");
   *out = std::move(l);
   return Status();
 }

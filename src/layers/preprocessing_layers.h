@@ -1,5 +1,6 @@
 // The preprocessing layers of TF.js 4.22 the core has: Rescaling (x * scale
-// + offset), CenterCrop (the central height x width of each image) and
+// + offset), CenterCrop (the central height x width of each image), Resizing
+// (bilinear or nearest, corners aligned as TF.js's) and
 // CategoryEncoding (ids to one-hot, multi-hot or count vectors).
 #pragma once
 #include <memory>
@@ -12,6 +13,7 @@ namespace kiln {
 
 Status make_rescaling(const Json& config, std::unique_ptr<Layer>* out);
 Status make_center_crop(const Json& config, std::unique_ptr<Layer>* out);
+Status make_resizing(const Json& config, std::unique_ptr<Layer>* out);
 Status make_category_encoding(const Json& config, std::unique_ptr<Layer>* out);
 
 }  // namespace kiln

@@ -82,6 +82,7 @@ const Entry kLayers[] = {
     // Preprocessing.
     {"Rescaling", make_rescaling},
     {"CenterCrop", make_center_crop},
+    {"Resizing", make_resizing},
     {"CategoryEncoding", make_category_encoding},
 };
 // The first regularizer or constraint the config (or a wrapped layer's) sets.

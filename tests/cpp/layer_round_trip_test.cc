@@ -52,6 +52,7 @@ const Case kCases[] = {
     {"TimeDistributed", "[6,3]", R"({"layer":{"className":"Dense","config":{"name":"d","units":2}}})"},
     {"Rescaling", "[5]", R"({"scale":0.5,"offset":-1})"},
     {"CenterCrop", "[7,6,2]", R"({"height":4,"width":3})"},
+    {"Resizing", "[4,5,2]", R"({"height":7,"width":3})"},
 };
 
 // Classes whose round trips live in simple_layers_test.cc.

@@ -42,6 +42,43 @@ test('centerCrop takes the central pixels, as TF.js does', () => {
     /smaller than 9x3; upsizing them .* is not supported/);
 });
 
+test('resizing (bilinear, nearest) predicts and trains as TF.js\'s', async () => {
+  const values = Array.from(randomFloats(2 * 5 * 6 * 3, 73));
+  for (const interpolation of ['bilinear', 'nearest'])
+    for (const [h, w] of [[8, 4], [3, 11], [1, 1], [5, 6]]) {
+      const got = kiln.sequential({ layers: [kiln.layers.resizing({ height: h, width: w, interpolation, inputShape: [5, 6, 3] })] })
+        .predict(kiln.tensor(values, [2, 5, 6, 3]));
+      const want = tf.layers.resizing({ height: h, width: w, interpolation }).apply(tf.tensor(values, [2, 5, 6, 3]));
+      assert.deepEqual(got.shape, want.shape);
+      assert.ok(relError(got.dataSync(), want.dataSync()) < 1e-6, `${interpolation} ${h}x${w}`);
+    }
+  // Training through it: the gradient reaching the layer before, against central finite
+  // differences of the loss (TF.js 4.22's own resizeBilinear gradient with aligned corners
+  // swaps height and width, so it cannot be the reference).
+  for (const interpolation of ['bilinear', 'nearest']) {
+    const k = kiln.sequential({ seed: 4, layers: [kiln.layers.conv2d({ filters: 2, kernelSize: 1, inputShape: [5, 6, 3] }),
+      kiln.layers.resizing({ height: 7, width: 4, interpolation }), kiln.layers.flatten(), kiln.layers.dense({ units: 1 })] });
+    const x = kiln.tensor(values, [2, 5, 6, 3]), y = kiln.tensor([[0.5], [-0.5]]);
+    k.compile({ optimizer: kiln.train.sgd(1), loss: 'meanSquaredError' });
+    const w0 = k.getWeights().map((t) => Float32Array.from(t.dataSync()));
+    const lossAt = (kernel) => {
+      k.setWeights([kiln.tensor(kernel, [1, 1, 3, 2]), ...w0.slice(1).map((v, i) => kiln.tensor(v, k.getWeights()[i + 1].shape))]);
+      return k.evaluate(x, y).dataSync()[0];
+    };
+    const numeric = Array.from(w0[0], (_, i) => {
+      const h = 1e-2, up = Float32Array.from(w0[0]), down = Float32Array.from(w0[0]);
+      up[i] += h; down[i] -= h;
+      return (lossAt(up) - lossAt(down)) / (2 * h);
+    });
+    lossAt(w0[0]);
+    await k.fit(x, y, { epochs: 1, batchSize: 2 });
+    const analytic = Array.from(k.getWeights()[0].dataSync(), (v, i) => w0[0][i] - v);  // one SGD step of rate 1
+    assert.ok(relError(analytic, numeric) < 2e-2, `${interpolation}: gradient ${analytic} vs finite differences ${numeric}`);
+  }
+  assert.throws(() => kiln.sequential({ layers: [kiln.layers.resizing({ height: 2, width: 2, cropToAspectRatio: true, inputShape: [4, 4, 1] })] }).build(),
+    /cropToAspectRatio' is not supported/);
+});
+
 test('categoryEncoding (multiHot, count, oneHot) predicts as TF.js\'s; an id out of range is an error', () => {
   const ids = [[0, 3, 3, 1], [4, 4, 4, 2], [1, 0, 2, 3]];
   for (const outputMode of ['multiHot', 'count']) {
