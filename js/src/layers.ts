@@ -321,19 +321,78 @@ export function rnnLayer(args: LayerArgs & { cell?: unknown }): Layer {
   if (args === null || typeof args !== 'object') throw new Error('rnn: arguments must be an object');
   let cell = args.cell;
   if (cell instanceof StackedRNNCells) cell = cell.cells;
-  if (Array.isArray(cell)) {
-    if (cell.length !== 1) throw new Error(`rnn: ${cell.length} stacked cells are not supported; stack recurrent layers instead (returnSequences: true on all but the last)`);
-    cell = cell[0];
-  }
-  if (!(cell instanceof RNNCell)) throw new Error('rnn: cell must be kiln.layers.simpleRNNCell, lstmCell or gruCell (custom cells are not supported)');
+  const cells = Array.isArray(cell) ? cell : [cell];
+  if (cells.length === 0 || cells.some((c) => !(c instanceof RNNCell)))
+    throw new Error('rnn: cell must be kiln.layers.simpleRNNCell, lstmCell or gruCell, or a list of them (custom cells are not supported)');
   for (const key of Object.keys(args))
     if (key !== 'cell' && !RNN_ARGS.includes(key)) throw new Error(`rnn: unknown argument '${key}' (the cell takes the step's arguments)`);
   const { cell: _cell, ...rest } = args;
-  const { name: _name, ...step } = cell.args;
-  return new Layer(CELL_LAYERS[cell.className], { ...step, ...rest });
+  if (cells.length > 1) return new StackedRNN(cells as RNNCell[], rest);
+  const { name: _name, ...step } = (cells[0] as RNNCell).args;
+  return new Layer(CELL_LAYERS[(cells[0] as RNNCell).className], { ...step, ...rest });
 }
 
-/** TF.js's stackedRNNCells({cells}): rnn() takes a stack of one cell. */
+/**
+ * rnn() over several cells (TF.js's stacked cells): a chain of the core's
+ * recurrent layers, one per cell, which computes what the stack does (each
+ * cell reads the previous one's outputs; only the first reads the sequence
+ * backwards with goBackwards). Applied, it adds its layers to the model (as
+ * a model used as a layer does); with returnState it returns the output and
+ * every cell's states, the last cell's first, as TF.js.
+ */
+export class StackedRNN extends Layer {
+  /** The recurrent layers, one per cell. */
+  readonly inner: Layer[];
+  private readonly returnsState: boolean;
+  /** @internal */
+  constructor(cells: RNNCell[], rest: LayerArgs) {
+    super('StackedRNN', { name: (rest.name as string | undefined) ?? uniqueLayerName('RNN'), inputShape: rest.inputShape, batchInputShape: rest.batchInputShape,
+      inputDim: rest.inputDim, inputLength: rest.inputLength });
+    this.returnsState = rest.returnState === true;
+    const last = cells.length - 1;
+    this.inner = cells.map((cell, i) => {
+      const { name: _name, ...step } = cell.args;
+      return new Layer(CELL_LAYERS[cell.className], {
+        // TF.js's weight names for stacked cells: <rnn>/RNNCell_<i>/kernel, ...
+        ...step, name: `${this.name}/RNNCell_${i}`, trainable: rest.trainable, stateful: rest.stateful, unroll: rest.unroll,
+        returnSequences: i < last ? true : rest.returnSequences, returnState: rest.returnState, goBackwards: i === 0 ? rest.goBackwards : false,
+        ...(i === 0 ? { inputShape: rest.inputShape, batchInputShape: rest.batchInputShape, inputDim: rest.inputDim, inputLength: rest.inputLength } : {}),
+      });
+    });
+  }
+
+  apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: { initialState?: SymbolicTensor | SymbolicTensor[] }): SymbolicTensor | SymbolicTensor[] {
+    if (kwargs?.initialState !== undefined) throw new Error(`${this.name}: initial states for stacked cells are not supported`);
+    let t = inputs;
+    const states: SymbolicTensor[][] = [];
+    for (const layer of this.inner) {
+      const out = layer.apply(t);
+      if (this.returnsState) {
+        const [seq, ...st] = out as SymbolicTensor[];
+        states.push(st);
+        t = seq;
+      } else {
+        t = out;
+      }
+    }
+    // TF.js lists the states last cell first (each cell's own in order: LSTM h, c).
+    return this.returnsState ? [t as SymbolicTensor, ...states.reverse().flat()] : t;
+  }
+
+  getWeights(): Tensor[] { return this.inner.flatMap((l) => l.getWeights()); }
+  setWeights(weights: Tensor[]): void {
+    let at = 0;
+    for (const l of this.inner) {
+      const n = l.getWeights().length;
+      l.setWeights(weights.slice(at, at + n));
+      at += n;
+    }
+  }
+  get trainable(): boolean { return this.inner.some((l) => l.trainable); }
+  set trainable(value: boolean) { for (const l of this.inner) l.trainable = value; }
+}
+
+/** TF.js's stackedRNNCells({cells}), for rnn({cell}). */
 export class StackedRNNCells {
   readonly cells: RNNCell[];
   /** @internal */
@@ -360,12 +419,17 @@ export const rnnFactories = {
  */
 export function layerFromConfig(className: string, config: Record<string, unknown>): Layer {
   if (className === 'RNN') {
-    const saved = config.cell as { className?: string; class_name?: string; config?: LayerArgs } | undefined;
-    const cellClass = saved?.className ?? saved?.class_name;
-    if (!cellClass || !CELL_LAYERS[cellClass]) throw new Error(`RNN: its cell (${cellClass ?? 'none'}) is not one Kiln has (SimpleRNNCell, LSTMCell, GRUCell)`);
+    type Saved = { className?: string; class_name?: string; config?: LayerArgs & { cells?: Saved[] } };
+    const cellOf = (saved: Saved | undefined): RNNCell => {
+      const cellClass = saved?.className ?? saved?.class_name;
+      if (!cellClass || !CELL_LAYERS[cellClass]) throw new Error(`RNN: its cell (${cellClass ?? 'none'}) is not one Kiln has (SimpleRNNCell, LSTMCell, GRUCell)`);
+      return new RNNCell(cellClass, saved!.config ?? {});
+    };
+    const saved = config.cell as Saved | undefined;
+    const stacked = (saved?.className ?? saved?.class_name) === 'StackedRNNCells';
     // TF.js also repeats the cell's arguments at the top: the cell's own are used.
     const outer = Object.fromEntries(Object.entries(config).filter(([k]) => RNN_ARGS.includes(k)));
-    return rnnLayer({ ...outer, cell: new RNNCell(cellClass, saved!.config ?? {}) });
+    return rnnLayer({ ...outer, cell: stacked ? (saved!.config?.cells ?? []).map(cellOf) : cellOf(saved) });
   }
   const cls = registeredClasses.get(className);
   if (!cls) return new Layer(className, config as LayerArgs);

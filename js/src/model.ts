@@ -5,7 +5,7 @@
 import type { PlanPlacement } from './compute_backends.js';
 import { mod, coreError, heapF32, heapU8, heapU32, heapI32, alloc, free, copyIn, withCString } from './backend.js';
 import { LOSSES, LossName, METRICS, codeOf } from './codes.js';
-import { Layer, LayerNode, LayerOwner, LayerVariable, SymbolicTensor, input, inputOf, layerFromConfig } from './layers.js';
+import { Layer, LayerNode, LayerOwner, LayerVariable, StackedRNN, SymbolicTensor, input, inputOf, layerFromConfig } from './layers.js';
 import { claimCreatedLayer, withCustomLayers } from './custom_layers.js';
 import { OptimizerKind, OptimizerSpec, optimizerFields, optimizerFromFields, resolveOptimizer } from './optimizers.js';
 import { Tensor, float32Data, scalar } from './tensor.js';
@@ -1047,6 +1047,16 @@ export class Sequential extends LayersModel {
         throw new Error(`sequential: ${layer.name} has ${layer.inputs.length} inputs and ${layer.outputs.length} outputs; a sequential model's steps take one and give one (use kiln.model)`);
       this.steps.push(layer);
       for (const l of layer.layers) if (!this.layers.includes(l)) this.layers.push(l);
+      return;
+    }
+    if (layer instanceof StackedRNN) {  // its recurrent layers join this model
+      if (this.steps.length === 0 && layer.inputShape === undefined && !this.inputLayer)
+        throw new Error(`sequential: the first layer needs an inputShape (e.g. inputShape: [784])`);
+      this.steps.push(layer);
+      for (const l of layer.inner) {
+        this.layers.push(l);
+        l.container ??= this;
+      }
       return;
     }
     if (layer.className === 'InputLayer') {
