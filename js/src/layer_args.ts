@@ -675,6 +675,18 @@ export interface LayerFactories {
   resizing(args: ResizingLayerArgs): Layer;
   /** Preprocessing: ids to one-hot, multi-hot or count vectors. */
   categoryEncoding(args: CategoryEncodingLayerArgs): Layer;
+  /** Not supported yet (TF.js's): each throws an error saying why. */
+  masking(args?: unknown): never;
+  convLstm2d(args?: unknown): never;
+  convLstm2dCell(args?: unknown): never;
+  conv3d(args?: unknown): never;
+  conv3dTranspose(args?: unknown): never;
+  maxPooling3d(args?: unknown): never;
+  maxPool3d(args?: unknown): never;
+  averagePooling3d(args?: unknown): never;
+  avgPool3d(args?: unknown): never;
+  avgPooling3d(args?: unknown): never;
+  randomWidth(args?: unknown): never;
   /** A recurrent layer over a cell (runs as the core's simpleRNN, lstm or gru). */
   rnn(args: RNNLayerArgs): Layer;
   simpleRNNCell(args: SimpleRNNCellArgs): RNNCell;

@@ -492,6 +492,21 @@ const factories = Object.fromEntries(
   [...Object.entries(CLASSES), ...Object.entries(ALIASES)].map(([factory, className]) => [factory, (args: LayerArgs = {}) => new Layer(className, args)]),
 ) as Record<string, (args?: LayerArgs) => Layer>;
 
+// TF.js 4.22 layers Kiln does not have yet: their factories say so, rather
+// than kiln.layers.x being undefined (a TypeError that names nothing).
+const NOT_YET: Record<string, string> = {
+  masking: 'Kiln does not propagate masks',
+  convLstm2d: 'convolutional LSTMs are not in the core', convLstm2dCell: 'convolutional LSTMs are not in the core',
+  conv3d: 'the 3-D layers are not in the core (kiln.conv3d, the op, is)', conv3dTranspose: 'the 3-D layers are not in the core',
+  maxPooling3d: 'the 3-D layers are not in the core (kiln.maxPool3d, the op, is)', maxPool3d: 'the 3-D layers are not in the core (kiln.maxPool3d, the op, is)',
+  averagePooling3d: 'the 3-D layers are not in the core (kiln.avgPool3d, the op, is)', avgPool3d: 'the 3-D layers are not in the core (kiln.avgPool3d, the op, is)',
+  avgPooling3d: 'the 3-D layers are not in the core (kiln.avgPool3d, the op, is)',
+  randomWidth: 'its output width changes from batch to batch, and Kiln plans have fixed shapes',
+};
+const notYet = Object.fromEntries(Object.entries(NOT_YET).map(([name, why]) => [name, () => {
+  throw new Error(`kiln.layers.${name} is not supported yet: ${why}`);
+}]));
+
 /** The layer factories (kiln.layers.dense({...}), ...) and the base class of custom layers (kiln.layers.Layer). */
-export const layers = Object.assign(Object.create(null) as Record<string, unknown>, factories, rnnFactories, { Layer }) as unknown as
+export const layers = Object.assign(Object.create(null) as Record<string, unknown>, notYet, factories, rnnFactories, { Layer }) as unknown as
   LayerFactories & { Layer: typeof Layer };
