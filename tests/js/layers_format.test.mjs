@@ -193,9 +193,9 @@ test('bad files give clear errors', async () => {
   await assert.rejects(kiln.loadLayersModel(`file://${join(short, 'model.json')}`), /holds 8 bytes but the manifest describes 32/);
   // Layers Kiln lacks are listed together.
   const lambda = structuredClone(json);
-  lambda.modelTopology.config.layers.push({ class_name: 'Lambda', config: { name: 'l1' } }, { class_name: 'Resizing', config: { name: 'r1' } });
+  lambda.modelTopology.config.layers.push({ class_name: 'Lambda', config: { name: 'l1' } }, { class_name: 'RandomWidth', config: { name: 'r1' } });
   lambda.weightsManifest[0].paths = [`${path.slice(0, -'model.json'.length)}weights.bin`.replace(dir + '/', '')];
-  await assert.rejects(kiln.loadLayersModel(write('lambda.json', lambda)), /layer classes Kiln does not have: Lambda, Resizing/);
+  await assert.rejects(kiln.loadLayersModel(write('lambda.json', lambda)), /layer classes Kiln does not have: Lambda, RandomWidth/);
   // A weight the model has no place for, and the reverse.
   const extra = structuredClone(json);
   extra.weightsManifest[0].weights[1].name = 'elsewhere/bias';
