@@ -100,18 +100,22 @@ function checkSources(what: string, xs: unknown[]): Tensor[] {
   return xs as Tensor[];
 }
 
-function valuesAndGrads(what: string, f: (...xs: Tensor[]) => Tensor, xs: Tensor[], dy?: Tensor): { value: Tensor; grads: Tensor[] } {
-  const sources = checkSources(what, xs);
-  const { tape, y } = taped(what, sources, () => f(...sources));
-  let grads: (Tensor | null)[];
+// The gradients from a taped run; the tape is freed either way, the result y too if they fail.
+function gradientsOf(what: string, tape: Tape, y: Tensor, dy: Tensor | undefined, sources: Tensor[]): (Tensor | null)[] {
   try {
-    grads = backward(what, tape, y, dy, sources);
+    return backward(what, tape, y, dy, sources);
   } catch (e) {
     y.dispose();
     throw e;
   } finally {
     tape.dispose();
   }
+}
+
+function valuesAndGrads(what: string, f: (...xs: Tensor[]) => Tensor, xs: Tensor[], dy?: Tensor): { value: Tensor; grads: Tensor[] } {
+  const sources = checkSources(what, xs);
+  const { tape, y } = taped(what, sources, () => f(...sources));
+  const grads = gradientsOf(what, tape, y, dy, sources);
   return {
     value: y,
     grads: grads.map((g, i) => {
@@ -178,15 +182,7 @@ export function variableGrads(f: () => Tensor, varList?: Variable[]): { value: T
     tape.dispose();
     throw new Error(`${what}: the function must return a scalar, got shape [${y.shape}]`);
   }
-  let found: (Tensor | null)[];
-  try {
-    found = backward(what, tape, y, undefined, vars);
-  } catch (e) {
-    y.dispose();
-    throw e;
-  } finally {
-    tape.dispose();
-  }
+  const found = gradientsOf(what, tape, y, undefined, vars);
   const result: Record<string, Tensor> = {};
   vars.forEach((v, i) => {
     const g = found[i];

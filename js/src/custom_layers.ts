@@ -25,8 +25,8 @@ let pending: Map<string, Layer> | null = null;
 // Layers the core made from a saved config (a loaded model), for the loader to claim.
 const created = new Map<string, Layer>();
 // A training forward pass's record, by application: what its backward pass needs.
-interface Record_ { tape: Tape; sources: Tensor[]; outputs: Tensor[] }
-const records = new Map<number, Record_>();
+interface CallRecord { tape: Tape; sources: Tensor[]; outputs: Tensor[] }
+const records = new Map<number, CallRecord>();
 
 /** @internal Runs `create` (which makes a core model) with `layers`' custom layers as the instances it uses. */
 export function withCustomLayers<R>(layers: Layer[], create: () => R): R {

@@ -90,8 +90,9 @@ function readPixels(img: Tensor, ys: Tensor, xs: Tensor, fillValue: Tensor): Ten
   const [, h, w] = ys.shape;
   const inside = logicalAnd(logicalAnd(greaterEqual(ys, 0), less(ys, height)), logicalAnd(greaterEqual(xs, 0), less(xs, width)));
   const yc = minimum(maximum(ys, 0), height - 1), xc = minimum(maximum(xs, 0), width - 1);
-  const batch = reshape(mul(range(0, n, 1, 'float32'), height * width), [n, 1, 1]);
-  const index = cast(add(add(cast(batch, 'float64'), mul(yc, f64(width))), xc), 'int32');
+  // Flat pixel numbers in float64 (float32 would round them past 2^24 pixels).
+  const batch = reshape(mul(cast(range(0, n, 1, 'int32'), 'float64'), f64(height * width)), [n, 1, 1]);
+  const index = cast(add(add(batch, mul(yc, f64(width))), xc), 'int32');
   const values = gather(reshape(cast(img, 'float64'), [n * height * width, channels]), reshape(index, [-1]));
   return where(expandDims(inside, 3), reshape(values, [n, h, w, channels]), fillValue);
 }

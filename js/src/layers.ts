@@ -75,6 +75,9 @@ export class Layer {
     const className = custom ? customClassName(new.target) : classOrArgs;
     const args = custom ? classOrArgs : builtinArgs;
     if (args === null || typeof args !== 'object') throw new Error(`${className}: arguments must be an object`);
+    // dtype describes the input, so it is not in the config; layers compute in float32 only.
+    if (args.dtype !== undefined && args.dtype !== null && args.dtype !== 'float32')
+      throw new Error(`${className}: dtype '${String(args.dtype)}' is not supported; layers compute in float32`);
     this.className = className;
     this.name = typeof args.name === 'string' ? args.name : uniqueLayerName(className);
     const config: Record<string, unknown> = { name: this.name };
@@ -346,7 +349,7 @@ export class StackedRNN extends Layer {
   private readonly returnsState: boolean;
   /** @internal */
   constructor(cells: RNNCell[], rest: LayerArgs) {
-    super('StackedRNN', { name: (rest.name as string | undefined) ?? uniqueLayerName('RNN'), inputShape: rest.inputShape, batchInputShape: rest.batchInputShape,
+    super('StackedRNN', { name: (rest.name as string | undefined) ?? uniqueLayerName('RNN'), dtype: rest.dtype, inputShape: rest.inputShape, batchInputShape: rest.batchInputShape,
       inputDim: rest.inputDim, inputLength: rest.inputLength });
     this.returnsState = rest.returnState === true;
     const last = cells.length - 1;

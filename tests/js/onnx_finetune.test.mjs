@@ -10,18 +10,12 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import * as kiln from 'kiln';
 import { ready, relError } from './helpers.mjs';
+import { bytes, x, y, expected, IMAGE } from './finetune_fixture.mjs';
 import { loadFashionMnistNode } from '../../web/fashion_mnist.js';
 import { fashionTransferData, TRANSFER_CLASSES } from '../../web/transfer_data.js';
 import { transferModel } from '../../web/transfer_learning.js';
 
 await ready();
-const dir = new URL('../../build/finetune/', import.meta.url);
-const floats = async (name) => new Float32Array((await readFile(new URL(name, dir))).buffer.slice(0));
-const bytes = new Uint8Array(await readFile(new URL('model.onnx', dir)));
-const x = await floats('x.f32');
-const y = await floats('y.f32');
-const expected = JSON.parse(await readFile(new URL('expected.json', dir), 'utf8'));
-const IMAGE = 3 * 12 * 12;
 
 // Largest |got - want| / max(1e-3, |want|), elementwise.
 function worstRelative(got, want) {

@@ -12,15 +12,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import * as kiln from 'kiln';
 import { ready, relError } from './helpers.mjs';
+import { bytes, x, y, expected, IMAGE } from './finetune_fixture.mjs';
 
 await ready();
-const dir = new URL('../../build/finetune/', import.meta.url);
-const floats = async (name) => new Float32Array((await readFile(new URL(name, dir))).buffer.slice(0));
-const bytes = new Uint8Array(await readFile(new URL('model.onnx', dir)));
-const x = await floats('x.f32');
-const y = await floats('y.f32');
-const expected = JSON.parse(await readFile(new URL('expected.json', dir), 'utf8'));
-const IMAGE = 3 * 12 * 12;
 
 // PyTorch's weights as Kiln's layers hold them (the fixture's layout), in the ONNX initializers' layout.
 const TO_ONNX = {

@@ -233,6 +233,11 @@ test('layer arguments the core does not read are refused, never silently ignored
   assert.throws(() => build(kiln.layers.dense({ units: 3, inputShape: [4], weights: [kiln.zeros([4, 3])] })), /Dense: argument 'weights' is not supported/);
   assert.throws(() => build(kiln.layers.dropout({ rate: 0.5, inputShape: [4], seed: 1 })), /Dropout: argument 'seed' is not supported/);
   assert.throws(() => build(kiln.layers.lstm({ units: 2, inputShape: [3, 4], cell: 'x' })), /LSTM: argument 'cell' is not supported/);
+  // dtype describes the input (not in the core's config): anything but float32 is refused here.
+  assert.throws(() => kiln.layers.dense({ units: 3, inputShape: [4], dtype: 'int32' }), /Dense: dtype 'int32' is not supported/);
+  assert.throws(() => kiln.layers.rnn({ cell: [kiln.layers.lstmCell({ units: 2 }), kiln.layers.gruCell({ units: 2 })], dtype: 'float16' }),
+    /dtype 'float16' is not supported/);
+  build(kiln.layers.dense({ units: 3, inputShape: [4], dtype: 'float32' }));
   // Arguments that only change how fast a layer runs, and nulls, are accepted.
   build(kiln.layers.lstm({ units: 2, inputShape: [3, 4], implementation: 2, unroll: false, kernelRegularizer: null }));
 });
