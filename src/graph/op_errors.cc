@@ -3,16 +3,18 @@
 namespace kiln {
 
 namespace {
-Status g_pending;  // plans run one at a time on the calling thread
+// One per thread: each thread runs its own models' plans, and an op reports
+// on the thread that runs its plan (kernels' worker threads report nothing).
+thread_local Status t_pending;
 }  // namespace
 
 void report_op_error(const Status& s) {
-  if (!s.ok() && g_pending.ok()) g_pending = s;
+  if (!s.ok() && t_pending.ok()) t_pending = s;
 }
 
 Status take_op_error() {
-  Status s = g_pending;
-  g_pending = Status();
+  Status s = t_pending;
+  t_pending = Status();
   return s;
 }
 

@@ -7,7 +7,7 @@
 
 namespace kiln {
 
-// Keeps the first error since the last take_op_error().
+// Keeps the first error since the last take_op_error() on this thread.
 void report_op_error(const Status& s);
 // That error, cleared; OK when none was reported.
 Status take_op_error();

@@ -7,7 +7,7 @@
 
 namespace kiln {
 
-ConfigKeyLog* ConfigKeyLog::current_ = nullptr;
+thread_local ConfigKeyLog* ConfigKeyLog::current_ = nullptr;
 
 bool ConfigKeyLog::read(const std::string& key) const {
   for (const std::string& k : keys_)

@@ -27,7 +27,7 @@ class ConfigKeyLog {
  private:
   std::vector<std::string> keys_;
   ConfigKeyLog* previous_;
-  static ConfigKeyLog* current_;
+  static thread_local ConfigKeyLog* current_;  // models may be made on several threads at once
 };
 
 class ConfigReader {

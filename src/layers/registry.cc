@@ -85,14 +85,19 @@ const Entry kLayers[] = {
     {"Resizing", make_resizing},
     {"CategoryEncoding", make_category_encoding},
 };
+// A regularizer or constraint key (kernelRegularizer, biasConstraint, ...).
+bool is_training_only_key(const std::string& key) {
+  const auto ends_with = [&](const char* tail) {
+    const size_t n = std::strlen(tail);
+    return key.size() >= n && key.compare(key.size() - n, n, tail) == 0;
+  };
+  return ends_with("Regularizer") || ends_with("Constraint");
+}
+
 // The first regularizer or constraint the config (or a wrapped layer's) sets.
 std::string training_only_option(const Json& config) {
-  auto ends_with = [](const std::string& s, const char* tail) {
-    const std::string t(tail);
-    return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
-  };
   for (const auto& [key, v] : config.members()) {
-    if (!v.is_null() && (ends_with(key, "Regularizer") || ends_with(key, "Constraint"))) return key;
+    if (!v.is_null() && is_training_only_key(key)) return key;
     if (key == "layer" && v.is_object())
       if (const Json* inner = v.find("config"); inner && inner->is_object())
         if (std::string k = training_only_option(*inner); !k.empty()) return k;
@@ -106,8 +111,7 @@ bool is_common_key(const std::string& key) {
   static const char* const kCommon[] = {"name", "trainable", "dtype", "batchInputShape", "inputShape", "batchSize", "inputLength", "implementation", "unroll"};
   for (const char* k : kCommon)
     if (key == k) return true;
-  const auto ends_with = [&](const char* tail) { return key.size() >= std::strlen(tail) && key.compare(key.size() - std::strlen(tail), std::string::npos, tail) == 0; };
-  return ends_with("Regularizer") || ends_with("Constraint");  // read by training_only_option
+  return is_training_only_key(key);  // read by training_only_option
 }
 
 // An argument the factory did not read: refused, never silently ignored.

@@ -115,11 +115,6 @@ OnnxValue* kiln_value_create(int type, int rank, const int* dims) {
   return h;
 }
 void* kiln_value_data(OnnxValue* v) { return is_live(v) && v->is_tensor() && v->bytes() ? v->raw() : nullptr; }
-int kiln_value_type(const OnnxValue* v) { return is_live(v) ? int(v->type()) : 0; }
-int kiln_value_rank(const OnnxValue* v) { return is_live(v) ? int(v->rank()) : -1; }
-int kiln_value_dim(const OnnxValue* v, int d) {
-  return is_live(v) && in_range(d, v->shape().size()) ? int(v->shape()[size_t(d)]) : -1;
-}
 // A value's element type, rank and dims in one call: out = [type, rank,
 // dims...] (room for 2 + max_rank ints); the rank, or -1 for a handle that
 // is not live or a rank above max_rank.
