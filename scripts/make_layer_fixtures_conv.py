@@ -165,6 +165,77 @@ def pool(cfg, kind, rank):
     return fn
 
 
+def triple(v):
+    return list(v) if isinstance(v, (list, tuple)) else [v, v, v]
+
+
+def pad_dhw(x, k, s, d=(1, 1, 1), value=0.0):
+    """TF 'same' padding of NDHWC x."""
+    pads = [same_pads(x.shape[1 + i], k[i], s[i], d[i]) for i in range(3)]
+    return F.pad(x, (0, 0, pads[2][0], pads[2][1], pads[1][0], pads[1][1], pads[0][0], pads[0][1]), value=value)
+
+
+def conv3d(cfg):
+    """Conv3D: kernel [kd, kh, kw, in, filters] (+ bias)."""
+    s, d = triple(cfg.get("strides", 1)), triple(cfg.get("dilationRate", 1))
+
+    def fn(x, w):
+        xi = x[0]
+        if cfg.get("padding", "valid") == "same":
+            xi = pad_dhw(xi, triple(cfg["kernelSize"]), s, d)
+        y = F.conv3d(xi.permute(0, 4, 1, 2, 3), w[0].permute(4, 3, 0, 1, 2), stride=s, dilation=d)
+        y = y.permute(0, 2, 3, 4, 1)
+        if cfg.get("useBias", True):
+            y = y + w[1]
+        return ACT[cfg.get("activation", "linear")](y)
+    return fn
+
+
+def conv3d_transpose(cfg):
+    """Conv3DTranspose: kernel [kd, kh, kw, filters, in]; the data gradient of the matching conv."""
+    k, s = triple(cfg["kernelSize"]), triple(cfg.get("strides", 1))
+    same = cfg.get("padding", "valid") == "same"
+
+    def fn(x, w):
+        xi = x[0]
+        y = F.conv_transpose3d(xi.permute(0, 4, 1, 2, 3), w[0].permute(4, 3, 0, 1, 2), stride=s).permute(0, 2, 3, 4, 1)
+        for axis in (1, 2, 3):
+            i = axis - 1
+            want = xi.shape[axis] * s[i] + (0 if same else max(k[i] - s[i], 0))
+            start = same_pads(want, k[i], s[i])[0] if same else 0
+            if y.shape[axis] < start + want:  # cells no window reaches (k < stride): zeros
+                extra = list(y.shape)
+                extra[axis] = start + want - y.shape[axis]
+                y = torch.cat([y, torch.zeros(extra, dtype=y.dtype)], axis)
+            y = y.narrow(axis, start, want)
+        if cfg.get("useBias", True):
+            y = y + w[1]
+        return ACT[cfg.get("activation", "linear")](y)
+    return fn
+
+
+def pool3d(cfg, kind):
+    p = triple(cfg.get("poolSize", 2))
+    st = triple(cfg.get("strides", p))
+    same = cfg.get("padding", "valid") == "same"
+
+    def fn(x, w):
+        xi = x[0]
+        if kind == "max":
+            if same:
+                xi = pad_dhw(xi, p, st, value=float("-inf"))
+            y = F.max_pool3d(xi.permute(0, 4, 1, 2, 3), p, st)
+        else:
+            ones = torch.ones_like(xi[..., :1])
+            if same:
+                xi, ones = pad_dhw(xi, p, st), pad_dhw(ones, p, st)
+            total = F.avg_pool3d(xi.permute(0, 4, 1, 2, 3), p, st, divisor_override=1)
+            count = F.avg_pool3d(ones.permute(0, 4, 1, 2, 3), p, st, divisor_override=1)
+            y = total / count
+        return y.permute(0, 2, 3, 4, 1)
+    return fn
+
+
 def global_pool(kind):
     def fn(x, w):
         axes = tuple(range(1, x[0].dim() - 1))
@@ -222,9 +293,9 @@ def layer_norm(cfg):
 
 def conv_weights(cls, cfg, in_shape):
     c = in_shape[-1]
-    k = [cfg["kernelSize"]] if cls == "Conv1D" else pair(cfg["kernelSize"])
+    k = [cfg["kernelSize"]] if cls == "Conv1D" else triple(cfg["kernelSize"]) if "3D" in cls else pair(cfg["kernelSize"])
     bias = cfg.get("useBias", True)
-    if cls in ("Conv1D", "Conv2D"):
+    if cls in ("Conv1D", "Conv2D", "Conv3D"):
         ws = [k + [c // cfg.get("groups", 1), cfg["filters"]]]
         out_c = cfg["filters"]
     elif cls == "DepthwiseConv2D":
@@ -233,7 +304,7 @@ def conv_weights(cls, cfg, in_shape):
     elif cls == "SeparableConv2D":
         m = cfg.get("depthMultiplier", 1)
         ws, out_c = [k + [c, m], [1, 1, c * m, cfg["filters"]]], cfg["filters"]
-    else:  # Conv2DTranspose
+    else:  # Conv2DTranspose, Conv3DTranspose
         ws, out_c = [k + [cfg["filters"], c]], cfg["filters"]
     return ws + ([[out_c]] if bias else [])
 
@@ -304,6 +375,25 @@ POOL = [
     ("global_average_pooling2d", "GlobalAveragePooling2D", {}, 2, [4, 5, 3]),
 ]
 
+# Appended after NORM so that the older cases keep their seeds.
+THREE_D = [
+    ("conv3d_valid", "Conv3D", {"filters": 3, "kernelSize": 2}, 2, [4, 5, 3, 2]),
+    ("conv3d_same_strides_tanh", "Conv3D", {"filters": 2, "kernelSize": [3, 2, 3], "strides": [2, 1, 2],
+                                            "padding": "same", "activation": "tanh"}, 2, [5, 4, 5, 3]),
+    ("conv3d_dilation2_no_bias", "Conv3D", {"filters": 2, "kernelSize": 2, "dilationRate": [2, 1, 2],
+                                            "useBias": False}, 3, [4, 3, 5, 2]),
+    ("conv3d_transpose_valid_s2", "Conv3DTranspose", {"filters": 2, "kernelSize": 3, "strides": 2}, 2, [2, 3, 2, 3]),
+    ("conv3d_transpose_same_s2", "Conv3DTranspose", {"filters": 3, "kernelSize": [3, 2, 3], "strides": [2, 2, 1],
+                                                     "padding": "same"}, 2, [2, 3, 3, 2]),
+    ("conv3d_transpose_valid_k1_s2", "Conv3DTranspose", {"filters": 2, "kernelSize": 1, "strides": 2,
+                                                         "activation": "sigmoid"}, 2, [2, 2, 3, 2]),
+    ("max_pooling3d_default", "MaxPooling3D", {}, 2, [4, 5, 4, 2]),
+    ("max_pooling3d_same", "MaxPooling3D", {"poolSize": [3, 2, 3], "strides": [2, 1, 2], "padding": "same"}, 2,
+     [5, 4, 5, 3]),
+    ("average_pooling3d_valid", "AveragePooling3D", {"poolSize": [2, 3, 2], "strides": 1}, 2, [3, 5, 4, 2]),
+    ("average_pooling3d_same", "AveragePooling3D", {"poolSize": 3, "strides": 2, "padding": "same"}, 2, [4, 5, 5, 2]),
+]
+
 # (name, className, config, batch, input shape, training)
 NORM = [
     ("batch_norm_inference", "BatchNormalization", {}, 3, [5], False),
@@ -347,7 +437,7 @@ def norm_weights(cls, cfg, c, g):
 def main():
     os.makedirs(OUT, exist_ok=True)
     names = []
-    cases = [c + (None,) for c in CONV + POOL] + NORM
+    cases = [c + (None,) for c in CONV + POOL] + NORM + [c + (None,) for c in THREE_D]
     for i, (name, cls, cfg, batch, in_shape, training) in enumerate(cases):
         g = torch.Generator().manual_seed(2000 + i)
         shape = [batch] + in_shape
@@ -356,7 +446,10 @@ def main():
             x = separated_values(shape, g) if "Max" in cls else torch.randn(shape, generator=g)
             ws = []
             kind = "max" if "Max" in cls else "avg"
-            fn = global_pool(kind) if cls.startswith("Global") else pool(cfg, kind, int(cls[-2]))
+            if cls.endswith("3D"):
+                fn = pool3d(cfg, kind)
+            else:
+                fn = global_pool(kind) if cls.startswith("Global") else pool(cfg, kind, int(cls[-2]))
         elif cls in ("BatchNormalization", "LayerNormalization"):
             x = torch.randn(shape, generator=g) * 1.5 + 0.5
             ws, trainable = norm_weights(cls, cfg, in_shape[-1], g)
@@ -365,7 +458,8 @@ def main():
             x = torch.randn(shape, generator=g)
             ws = [torch.randn(s, generator=g) * 0.5 for s in conv_weights(cls, cfg, in_shape)]
             fn = {"Conv1D": conv2d(cfg, 1), "Conv2D": conv2d(cfg), "DepthwiseConv2D": depthwise_conv2d(cfg),
-                  "SeparableConv2D": separable_conv2d(cfg), "Conv2DTranspose": conv2d_transpose(cfg)}[cls]
+                  "SeparableConv2D": separable_conv2d(cfg), "Conv2DTranspose": conv2d_transpose(cfg),
+                  "Conv3D": conv3d(cfg), "Conv3DTranspose": conv3d_transpose(cfg)}[cls]
         write_case(OUT, SCRIPT, name, cls, cfg, batch, [in_shape], [x], ws, fn, g, trainable=trainable,
                    training=training)
         names.append(name)

@@ -139,7 +139,7 @@ export interface BaseConvLayerArgs extends BaseLayerArgs {
   /** Inputs are channels-last only. */
   dataFormat?: 'channelsLast';
   /** The spacing of the window's cells (default 1). */
-  dilationRate?: number | [number] | [number, number];
+  dilationRate?: number | [number] | [number, number] | [number, number, number];
   /** Applied to the output (default 'linear'). */
   activation?: ActivationIdentifier;
   /** Whether to add a bias (default true). */
@@ -183,6 +183,21 @@ export interface Conv2DTransposeLayerArgs extends BaseConvLayerArgs {
   /** Prediction only: see TrainingOnlyArg. */
   kernelConstraint?: TrainingOnlyArg;
 }
+
+/** conv3d: the 3-D convolution over `[depth, height, width, channels]` inputs (kernel `[kd, kh, kw, in, filters]`). */
+export interface Conv3DLayerArgs extends BaseConvLayerArgs {
+  /** The number of output channels. */
+  filters: number;
+  /** The kernel's initial values (default 'glorotNormal', as TF.js). */
+  kernelInitializer?: InitializerArg;
+  /** Prediction only: see TrainingOnlyArg. */
+  kernelRegularizer?: TrainingOnlyArg;
+  /** Prediction only: see TrainingOnlyArg. */
+  kernelConstraint?: TrainingOnlyArg;
+}
+
+/** conv3dTranspose: the transposed 3-D convolution (kernel `[kd, kh, kw, filters, in]`; dilationRate > 1 is refused). */
+export type Conv3DTransposeLayerArgs = Conv3DLayerArgs;
 
 /** depthwiseConv2d: convolves each input channel on its own, with `depthMultiplier` filters per channel. */
 export interface DepthwiseConv2DLayerArgs extends BaseConvLayerArgs {
@@ -238,6 +253,18 @@ export interface Pooling2DLayerArgs extends BaseLayerArgs {
   poolSize?: number | [number, number];
   /** The step between windows (default poolSize). */
   strides?: number | [number, number];
+  /** 'valid' (the default) or 'same' ('same' averages over the cells inside the input only, as TF.js). */
+  padding?: 'valid' | 'same';
+  /** Inputs are channels-last only. */
+  dataFormat?: 'channelsLast';
+}
+
+/** maxPooling3d and averagePooling3d over `[depth, height, width, channels]` inputs. */
+export interface Pooling3DLayerArgs extends BaseLayerArgs {
+  /** The window's size: a number, or [depth, height, width] (default 2). */
+  poolSize?: number | [number, number, number];
+  /** The step between windows (default poolSize). */
+  strides?: number | [number, number, number];
   /** 'valid' (the default) or 'same' ('same' averages over the cells inside the input only, as TF.js). */
   padding?: 'valid' | 'same';
   /** Inputs are channels-last only. */
@@ -641,6 +668,14 @@ export interface LayerFactories {
   separableConv2d(args: SeparableConvLayerArgs): Layer;
   /** Transposed 2-D convolution. */
   conv2dTranspose(args: Conv2DTransposeLayerArgs): Layer;
+  /** 3-D convolution. */
+  conv3d(args: Conv3DLayerArgs): Layer;
+  /** Transposed 3-D convolution. */
+  conv3dTranspose(args: Conv3DTransposeLayerArgs): Layer;
+  /** 3-D max pooling. */
+  maxPooling3d(args?: Pooling3DLayerArgs): Layer;
+  /** 3-D average pooling. */
+  averagePooling3d(args?: Pooling3DLayerArgs): Layer;
   /** 1-D max pooling. */
   maxPooling1d(args?: Pooling1DLayerArgs): Layer;
   /** 2-D max pooling. */
@@ -679,13 +714,6 @@ export interface LayerFactories {
   masking(args?: unknown): never;
   convLstm2d(args?: unknown): never;
   convLstm2dCell(args?: unknown): never;
-  conv3d(args?: unknown): never;
-  conv3dTranspose(args?: unknown): never;
-  maxPooling3d(args?: unknown): never;
-  maxPool3d(args?: unknown): never;
-  averagePooling3d(args?: unknown): never;
-  avgPool3d(args?: unknown): never;
-  avgPooling3d(args?: unknown): never;
   randomWidth(args?: unknown): never;
   /** A recurrent layer over a cell (runs as the core's simpleRNN, lstm or gru). */
   rnn(args: RNNLayerArgs): Layer;
@@ -754,6 +782,12 @@ export interface LayerFactories {
   avgPooling1d(args?: Pooling1DLayerArgs): Layer;
   /** averagePooling2d's other name. */
   avgPooling2d(args?: Pooling2DLayerArgs): Layer;
+  /** maxPooling3d's other name. */
+  maxPool3d(args?: Pooling3DLayerArgs): Layer;
+  /** averagePooling3d's other name. */
+  avgPool3d(args?: Pooling3DLayerArgs): Layer;
+  /** averagePooling3d's other name. */
+  avgPooling3d(args?: Pooling3DLayerArgs): Layer;
   /** globalMaxPooling1d's other name. */
   globalMaxPool1d(args?: GlobalPooling1DLayerArgs): Layer;
   /** globalMaxPooling2d's other name. */

@@ -466,7 +466,8 @@ const CLASSES: Record<string, string> = {
   repeatVector: 'RepeatVector', dropout: 'Dropout', spatialDropout1d: 'SpatialDropout1D', spatialDropout2d: 'SpatialDropout2D',
   gaussianNoise: 'GaussianNoise', gaussianDropout: 'GaussianDropout', alphaDropout: 'AlphaDropout',
   conv1d: 'Conv1D', conv2d: 'Conv2D', depthwiseConv2d: 'DepthwiseConv2D', separableConv2d: 'SeparableConv2D',
-  conv2dTranspose: 'Conv2DTranspose', maxPooling1d: 'MaxPooling1D', maxPooling2d: 'MaxPooling2D',
+  conv2dTranspose: 'Conv2DTranspose', conv3d: 'Conv3D', conv3dTranspose: 'Conv3DTranspose', maxPooling3d: 'MaxPooling3D',
+  averagePooling3d: 'AveragePooling3D', maxPooling1d: 'MaxPooling1D', maxPooling2d: 'MaxPooling2D',
   averagePooling1d: 'AveragePooling1D', averagePooling2d: 'AveragePooling2D', globalMaxPooling1d: 'GlobalMaxPooling1D',
   globalMaxPooling2d: 'GlobalMaxPooling2D', globalAveragePooling1d: 'GlobalAveragePooling1D',
   globalAveragePooling2d: 'GlobalAveragePooling2D', batchNormalization: 'BatchNormalization',
@@ -488,7 +489,8 @@ export function layerClassNames(): string[] {
 const ALIASES: Record<string, string> = {
   maxPool1d: 'MaxPooling1D', maxPool2d: 'MaxPooling2D', avgPool1d: 'AveragePooling1D', avgPool2d: 'AveragePooling2D',
   avgPooling1d: 'AveragePooling1D', avgPooling2d: 'AveragePooling2D', globalMaxPool1d: 'GlobalMaxPooling1D',
-  globalMaxPool2d: 'GlobalMaxPooling2D', cropping2D: 'Cropping2D',
+  globalMaxPool2d: 'GlobalMaxPooling2D', cropping2D: 'Cropping2D', maxPool3d: 'MaxPooling3D', avgPool3d: 'AveragePooling3D',
+  avgPooling3d: 'AveragePooling3D',
 };
 
 const factories = Object.fromEntries(
@@ -500,10 +502,6 @@ const factories = Object.fromEntries(
 const NOT_YET: Record<string, string> = {
   masking: 'Kiln does not propagate masks',
   convLstm2d: 'convolutional LSTMs are not in the core', convLstm2dCell: 'convolutional LSTMs are not in the core',
-  conv3d: 'the 3-D layers are not in the core (kiln.conv3d, the op, is)', conv3dTranspose: 'the 3-D layers are not in the core',
-  maxPooling3d: 'the 3-D layers are not in the core (kiln.maxPool3d, the op, is)', maxPool3d: 'the 3-D layers are not in the core (kiln.maxPool3d, the op, is)',
-  averagePooling3d: 'the 3-D layers are not in the core (kiln.avgPool3d, the op, is)', avgPool3d: 'the 3-D layers are not in the core (kiln.avgPool3d, the op, is)',
-  avgPooling3d: 'the 3-D layers are not in the core (kiln.avgPool3d, the op, is)',
   randomWidth: 'its output width changes from batch to batch, and Kiln plans have fixed shapes',
 };
 const notYet = Object.fromEntries(Object.entries(NOT_YET).map(([name, why]) => [name, () => {

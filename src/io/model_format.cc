@@ -12,6 +12,18 @@ namespace {
 static_assert(sizeof(float) == 4, "float32 required");
 constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'M', 'O', 'D', 'L'};
 constexpr size_t kHeaderBytes = 64, kLayerBytes = 8, kTensorEntryBytes = 32;
+
+// The four dims a tensor-table entry holds: a rank-5 weight (Conv3D's kernel)
+// keeps its last two dims multiplied in the fourth (the architecture gives
+// the shape; the table only confirms it).
+std::vector<uint32_t> table_dims(const Shape& s) {
+  std::vector<uint32_t> dims;
+  for (size_t d = 0; d < s.size(); ++d) {
+    if (d < 4) dims.push_back(uint32_t(s[d]));
+    else dims[3] = uint32_t(uint64_t(dims[3]) * uint64_t(s[d]));
+  }
+  return dims;
+}
 // The training block: 32 bytes in version 1; 80 in version 2, plus a piecewise
 // schedule's boundaries (i64) and values (f32, one more).
 constexpr size_t kTrainingV1Bytes = 32, kTrainingV2Bytes = 80;
@@ -175,7 +187,8 @@ Status encode_model(Model& m, bool include_optimizer, std::vector<uint8_t>* out)
     (*out)[e] = tensors[i].role;
     (*out)[e + 1] = uint8_t(s.size());
     w.put<uint32_t>(e + 4, tensors[i].index);
-    for (size_t d = 0; d < s.size(); ++d) w.put<uint32_t>(e + 8 + 4 * d, uint32_t(s[d]));
+    const std::vector<uint32_t> dims = table_dims(s);
+    for (size_t d = 0; d < dims.size(); ++d) w.put<uint32_t>(e + 8 + 4 * d, dims[d]);
     w.put<uint64_t>(e + 24, offsets[i]);
     const float* src = tensors[i].role == 0 ? m.weight_data(tensors[i].index) : m.slot_data(tensors[i].role - 1, tensors[i].index);
     std::memcpy(out->data() + offsets[i], src, size_t(shape_numel(s)) * 4);
@@ -302,8 +315,9 @@ static Status read_tensors(const uint8_t* p, size_t size, uint32_t arch, bool tr
     seen[slot_id] = true;
     const Shape& shape = m->weight_shape(index);
     if (ndim != shape.size()) return bad(name + " has rank " + std::to_string(ndim) + ", expected " + std::to_string(shape.size()));
-    for (size_t d = 0; d < shape.size(); ++d)
-      if (get<uint32_t>(p, e + 8 + 4 * d) != uint64_t(shape[d]))
+    const std::vector<uint32_t> dims = table_dims(shape);
+    for (size_t d = 0; d < dims.size(); ++d)
+      if (get<uint32_t>(p, e + 8 + 4 * d) != dims[d])
         return bad(name + " does not have the shape " + shape_to_string(shape) + " the architecture implies");
     const uint64_t off = get<uint64_t>(p, e + 24), bytes = uint64_t(shape_numel(shape)) * 4;
     if (off % kAlign != 0 || off < previous_end || off > size || bytes > size - off)

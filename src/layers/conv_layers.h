@@ -9,6 +9,11 @@ Status make_conv2d(const Json& config, std::unique_ptr<Layer>* out);
 Status make_depthwise_conv2d(const Json& config, std::unique_ptr<Layer>* out);
 Status make_separable_conv2d(const Json& config, std::unique_ptr<Layer>* out);
 Status make_conv2d_transpose(const Json& config, std::unique_ptr<Layer>* out);
+// conv3d_layers.cc
+Status make_conv3d(const Json& config, std::unique_ptr<Layer>* out);
+Status make_conv3d_transpose(const Json& config, std::unique_ptr<Layer>* out);
+Status make_max_pooling3d(const Json& config, std::unique_ptr<Layer>* out);
+Status make_average_pooling3d(const Json& config, std::unique_ptr<Layer>* out);
 
 Status make_max_pooling1d(const Json& config, std::unique_ptr<Layer>* out);
 Status make_max_pooling2d(const Json& config, std::unique_ptr<Layer>* out);

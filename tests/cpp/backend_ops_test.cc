@@ -56,6 +56,8 @@ std::vector<OpCase> op_cases() {
       {"UpSampling2D", R"({"size": [2, 3]})", {{3, 2, 2}}, 2, false},
       {"ZeroPadding2D", R"({"padding": [1, 2]})", {{3, 4, 2}}, 2, false},
       {"PReLU", "{}", {{4, 3}}, 2, false},
+      {"Conv3D", R"({"filters": 3, "kernelSize": 2, "strides": [1, 2, 1], "padding": "same"})", {{3, 4, 3, 2}}, 2, false},
+      {"MaxPooling3D", R"({"padding": "same"})", {{3, 4, 3, 2}}, 2, false},
       {"Concatenate", "{}", {{3, 2}, {3, 4}}, 2, false},
   };
 }
