@@ -58,6 +58,18 @@ export interface BaseLayerArgs {
 
 // ---- core layers ----
 
+/**
+ * masking: steps whose features all equal `maskValue` are zeroed and masked:
+ * the recurrent layers after it skip them (keeping their state and repeating
+ * the previous output). Dense, activation, dropout, noise, normalization and
+ * timeDistributed layers pass the mask on; other layers refuse a masked input,
+ * as in TF.js.
+ */
+export interface MaskingLayerArgs extends BaseLayerArgs {
+  /** The padding value (default 0). */
+  maskValue?: number;
+}
+
 /** dense: a fully connected layer, `activation(input · kernel + bias)`, applied along the last axis. */
 export interface DenseLayerArgs extends BaseLayerArgs {
   /** The output size. */
@@ -387,8 +399,8 @@ export interface EmbeddingLayerArgs extends BaseLayerArgs {
   outputDim: number;
   /** The vectors' initial values (default 'randomUniform'). */
   embeddingsInitializer?: InitializerArg;
-  /** Masks are not supported: only false is accepted. */
-  maskZero?: false;
+  /** Whether id 0 is padding: its steps are masked for the recurrent layers after (default false; see MaskingLayerArgs). */
+  maskZero?: boolean;
   /** Prediction only: see TrainingOnlyArg. */
   embeddingsRegularizer?: TrainingOnlyArg;
   /** Prediction only: see TrainingOnlyArg. */
@@ -636,6 +648,8 @@ export interface LayerFactories {
   inputLayer(args: InputLayerArgs): Layer;
   /** A fully connected layer. */
   dense(args: DenseLayerArgs): Layer;
+  /** Masks padding steps for the recurrent layers after it. */
+  masking(args?: MaskingLayerArgs): Layer;
   /** An activation function as a layer. */
   activation(args: ActivationLayerArgs): Layer;
   /** Flattens each sample to one dimension. */
@@ -711,7 +725,6 @@ export interface LayerFactories {
   /** Preprocessing: ids to one-hot, multi-hot or count vectors. */
   categoryEncoding(args: CategoryEncodingLayerArgs): Layer;
   /** Not supported yet (TF.js's): each throws an error saying why. */
-  masking(args?: unknown): never;
   convLstm2d(args?: unknown): never;
   convLstm2dCell(args?: unknown): never;
   randomWidth(args?: unknown): never;

@@ -462,7 +462,7 @@ export function inputOf(layer: Layer): SymbolicTensor {
 // Every layer class the core has (src/layers/registry.cc), by its
 // kiln.layers.* factory name (TF.js spelling); a test keeps the two in step.
 const CLASSES: Record<string, string> = {
-  dense: 'Dense', activation: 'Activation', flatten: 'Flatten', reshape: 'Reshape', permute: 'Permute',
+  dense: 'Dense', activation: 'Activation', masking: 'Masking', flatten: 'Flatten', reshape: 'Reshape', permute: 'Permute',
   repeatVector: 'RepeatVector', dropout: 'Dropout', spatialDropout1d: 'SpatialDropout1D', spatialDropout2d: 'SpatialDropout2D',
   gaussianNoise: 'GaussianNoise', gaussianDropout: 'GaussianDropout', alphaDropout: 'AlphaDropout',
   conv1d: 'Conv1D', conv2d: 'Conv2D', depthwiseConv2d: 'DepthwiseConv2D', separableConv2d: 'SeparableConv2D',
@@ -500,7 +500,6 @@ const factories = Object.fromEntries(
 // TF.js 4.22 layers Kiln does not have yet: their factories say so, rather
 // than kiln.layers.x being undefined (a TypeError that names nothing).
 const NOT_YET: Record<string, string> = {
-  masking: 'Kiln does not propagate masks',
   convLstm2d: 'convolutional LSTMs are not in the core', convLstm2dCell: 'convolutional LSTMs are not in the core',
   randomWidth: 'its output width changes from batch to batch, and Kiln plans have fixed shapes',
 };

@@ -44,6 +44,17 @@ Shape with_batch(int64_t batch, const Shape& s) {
 }
 
 Status topology_error(const std::string& what) { return Status::error("model topology: " + what); }
+// Layers that cannot combine masks refuse masked inputs.
+Status check_masks(const Layer& layer, const std::vector<int>& masks) {
+  if (layer.mask_mode() != MaskMode::kRefuse) return Status();
+  for (int m : masks)
+    if (m >= 0)
+      return Status::error(layer.name() + " (" + layer.class_name() +
+                           "): masked inputs (from a Masking layer or an Embedding with maskZero) cannot be merged; "
+                           "end the mask first (a recurrent layer without returnSequences, or a Flatten)");
+  return Status();
+}
+
 }  // namespace
 
 Status Model::create_dense(int64_t input_dim, const std::vector<DenseLayerSpec>& layers, uint64_t seed,
@@ -287,7 +298,7 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
     weight_values[w] = external(weights_[w].shape, weights_[w].name, mutable_weight_data(w), train && weight_trainable(w));
 
   std::map<int, std::pair<int, Activation>> logits;
-  std::vector<std::vector<int>> node_values(nodes_.size());
+  std::vector<std::vector<int>> node_values(nodes_.size()), node_masks(nodes_.size());
   out->xs.assign(inputs_.size(), -1);
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const LayerNode& node = nodes_[i];
@@ -297,6 +308,7 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
       const int x = g.add_input(with_batch(batch, node.output_shapes[0]), layer.name());
       out->xs[size_t(in_pos - inputs_.begin())] = x;
       node_values[i] = {x};
+      node_masks[i] = {-1};
       continue;
     }
     LayerContext ctx;
@@ -307,8 +319,16 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
     ctx.external = [&](const Shape& s, float* data) { return external(s, layer.name() + "/state", data, false); };
     for (int w : layer_weights_[size_t(node.layer)]) ctx.weights.push_back(weight_values[size_t(w)]);
     std::vector<int> in_values;
-    for (const NodeRef& r : node.inputs) in_values.push_back(node_values[size_t(r.node)][size_t(r.output)]);
+    for (const NodeRef& r : node.inputs) {
+      in_values.push_back(node_values[size_t(r.node)][size_t(r.output)]);
+      ctx.input_masks.push_back(node_masks[size_t(r.node)][size_t(r.output)]);
+    }
+    KILN_RETURN_IF_ERROR(check_masks(layer, ctx.input_masks));
     KILN_RETURN_IF_ERROR(layer.call(ctx, in_values, &node_values[i]));
+    node_masks[i].assign(node_values[i].size(), -1);
+    if (layer.mask_mode() == MaskMode::kPassThrough) std::fill(node_masks[i].begin(), node_masks[i].end(), ctx.input_masks[0]);
+    if (layer.mask_mode() == MaskMode::kOwn)
+      for (size_t k = 0; k < node_masks[i].size() && k < ctx.output_masks.size(); ++k) node_masks[i][k] = ctx.output_masks[k];
     if (node_values[i].size() != node.output_shapes.size())
       return Status::error(layer.name() + ": produced " + std::to_string(node_values[i].size()) + " outputs, expected " +
                            std::to_string(node.output_shapes.size()));

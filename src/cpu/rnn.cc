@@ -474,6 +474,15 @@ void rnn_forward(const RnnParams& p, const float* x, const float* h0, const floa
           gru_mix(b, r, j0, j1);
         });
       }
+      // Masked samples keep their state: the step's output and next state are the previous h (and c).
+      if (p.step_mask)
+        for (int64_t b = b0; b < b1; ++b) {
+          if (p.step_mask[b * T + t] != 0.0f) continue;
+          const float* hp = Hp + (b * T + t) * U;
+          std::memcpy(y_seq + (b * T + k) * U, hp, size_t(U) * sizeof(float));
+          if (!last) std::memcpy(Hp + (b * T + tn) * U, hp, size_t(U) * sizeof(float));
+          if (l.lstm) std::memcpy(last ? c_end.data() + b * U : Cp + (b * T + tn) * U, Cp + (b * T + t) * U, size_t(U) * sizeof(float));
+        }
     }
   };
   split_batch(l, recur);
@@ -531,6 +540,8 @@ void rnn_backward(const RnnParams& p, const float* x, const float* h0, const flo
   for (int64_t m = 0; m < U; ++m)
     for (int64_t c = 0; c < GU; ++c) Ut[c * U + m] = recurrent[m * GU + c];
   const int64_t ld_g = T * GU;
+  // Masked steps pass the state's gradient through: it is kept aside while the cell runs.
+  std::vector<float> carry_h(p.step_mask ? size_t(B * U) : 0), carry_c(p.step_mask && l.lstm ? size_t(B * U) : 0);
 
   // Back through time for samples [b0, b1).
   auto recur = [&](int64_t b0, int64_t b1) {
@@ -547,6 +558,12 @@ void rnn_backward(const RnnParams& p, const float* x, const float* h0, const flo
           std::memcpy(out, d, size_t(n) * sizeof(float));
         }
       };
+      auto masked = [&](int64_t b) { return p.step_mask && p.step_mask[b * T + t] == 0.0f; };
+      for (int64_t b = b0; b < b1; ++b)
+        if (masked(b)) {
+          dh_in(b, 0, U, carry_h.data() + b * U);
+          if (l.lstm) std::memcpy(carry_c.data() + b * U, dc + b * U, size_t(U) * sizeof(float));
+        }
 
       if (p.cell == RnnCell::kSimple) {
         for_tiles(l, b0, b1, [&](int64_t b, int64_t j0, int64_t j1) {
@@ -643,6 +660,14 @@ void rnn_backward(const RnnParams& p, const float* x, const float* h0, const flo
         });
         mm(gs, false, false, nb, U, GU, dG + (b0 * T + t) * GU, ld_g, Ut, U, dh + b0 * U, U, true);
       }
+      for (int64_t b = b0; b < b1; ++b)
+        if (masked(b)) {  // no gate gradients; the state's passes through unchanged
+          const int64_t r = b * T + t;
+          std::memset(dG + r * GU, 0, size_t(GU) * sizeof(float));
+          if (dXH) std::memset(dXH + r * U, 0, size_t(U) * sizeof(float));
+          std::memcpy(dh + b * U, carry_h.data() + b * U, size_t(U) * sizeof(float));
+          if (l.lstm) std::memcpy(dc + b * U, carry_c.data() + b * U, size_t(U) * sizeof(float));
+        }
     }
   };
   split_batch(l, recur);

@@ -40,7 +40,7 @@
 // Defaults follow TF.js: activation tanh, recurrent_activation hardSigmoid
 // (clip(0.2 x + 0.5, 0, 1); Keras 2 in Python defaults to sigmoid, PyTorch
 // always uses sigmoid), GRU reset_after false (TF.js cannot do true).
-// unitForgetBias, dropout and masking are not kernel concerns.
+// unitForgetBias and dropout are not kernel concerns; masking is (step_mask).
 //
 // The fast functions project every timestep's input with one multithreaded
 // gemm() (bias fused), run one gemm() per step for the recurrent product (two
@@ -76,6 +76,11 @@ struct RnnParams {
   bool go_backwards = false;
   bool reset_after = false;  // GRU only
   bool has_bias = true;
+  // TF.js's masking: [batch, steps] values, indexed by input step (as x).
+  // A step whose value is 0 leaves the sample's state unchanged and outputs
+  // the previous h (the initial state at first); its input and gates get no
+  // gradient, and the state's gradient passes through it. Null: no mask.
+  const float* step_mask = nullptr;
 };
 
 // Gate blocks: 1 (SimpleRNN), 4 (LSTM), 3 (GRU).

@@ -32,6 +32,7 @@ struct Step {
   std::vector<float> rh;         // GRU reset_after false: r * hp
   std::vector<float> inner;      // GRU reset_after true: hp Uh + bh_rec
   std::vector<float> h;          // output
+  bool masked = false;           // step_mask 0: the states carry over
 };
 
 struct Ref {
@@ -130,6 +131,11 @@ struct Ref {
             s.h[size_t(j)] = float(double(z) * s.hp[size_t(j)] + (1.0 - z) * s.post[size_t(col)]);
           }
         }
+        s.masked = p.step_mask && p.step_mask[b * T + time_of(k)] == 0.0f;
+        if (s.masked) {
+          s.h = s.hp;
+          if (lstm) s.c = c = s.cp;
+        }
         h = s.h;
       }
     }
@@ -179,6 +185,11 @@ void rnn_backward_reference(const RnnParams& p, const float* x, const float* h0,
       std::vector<float> dhv(static_cast<size_t>(U));
       for (int64_t j = 0; j < U; ++j)
         dhv[size_t(j)] = float(dh[size_t(j)] + (dy_seq ? dy_seq[(b * T + k) * U + j] : 0.0f));
+      if (s.masked) {  // the output was the previous h: the gradient passes to it, dc unchanged
+        for (int64_t j = 0; j < U; ++j) dh[size_t(j)] = dh[size_t(j)] + (dy_seq ? dy_seq[(b * T + k) * U + j] : 0.0f);
+        if (dx) std::memset(dx + (b * T + ref.time_of(k)) * I, 0, size_t(I) * sizeof(float));
+        continue;
+      }
       // gx: gradient of the gate pre-activations (what x K + b_in feeds);
       // gr: of what the recurrent product feeds (differs only for h~ with
       // reset_after, where it is d(h Uh + bh_rec)).

@@ -18,6 +18,7 @@ class ParamActivationLayer : public Layer {
   const char* cls = "";
   ParamActivationSpec spec;
   const char* class_name() const override { return cls; }
+  MaskMode mask_mode() const override { return MaskMode::kPassThrough; }
   Status build(const std::vector<Shape>& in, std::vector<WeightSpec>*, std::vector<Shape>* outputs) override {
     if (in.size() != 1 || in[0].empty()) return error("expects one input of rank >= 1 (batch excluded)");
     *outputs = in;
@@ -36,6 +37,7 @@ class PReLU : public Layer {
   Initializer alpha_init = Initializer::kZeros;
   std::vector<int64_t> shared_axes;  // 1-based (batch is 0)
   const char* class_name() const override { return "PReLU"; }
+  MaskMode mask_mode() const override { return MaskMode::kPassThrough; }
   Status build(const std::vector<Shape>& in, std::vector<WeightSpec>* weights, std::vector<Shape>* outputs) override {
     if (in.size() != 1 || in[0].empty()) return error("expects one input of rank >= 1 (batch excluded)");
     Shape alpha = in[0];

@@ -1,6 +1,7 @@
 #include "layers/core_layers.h"
 
 #include "layers/config.h"
+#include "ops/masking.h"
 
 namespace kiln {
 
@@ -40,6 +41,7 @@ class InputLayer : public Layer {
 
 class Dense : public Layer {
  public:
+  MaskMode mask_mode() const override { return MaskMode::kPassThrough; }
   int64_t units = 0;
   Activation activation = Activation::kLinear;
   bool use_bias = true;
@@ -83,6 +85,7 @@ class ActivationLayer : public Layer {
  public:
   Activation activation = Activation::kLinear;
   const char* class_name() const override { return "Activation"; }
+  MaskMode mask_mode() const override { return MaskMode::kPassThrough; }
   Status build(const std::vector<Shape>& in, std::vector<WeightSpec>*, std::vector<Shape>* outputs) override {
     if (in.size() != 1 || in[0].empty()) return error("expects one input of rank >= 1");
     *outputs = in;
@@ -92,6 +95,27 @@ class ActivationLayer : public Layer {
     int y;
     KILN_RETURN_IF_ERROR(apply_activation(ctx, in[0], activation, &y));
     *out = {y};
+    return Status();
+  }
+};
+
+// TF.js's Masking: steps whose features all equal maskValue are zeroed and
+// masked for the recurrent layers after it.
+class Masking : public Layer {
+ public:
+  float mask_value = 0.0f;
+  const char* class_name() const override { return "Masking"; }
+  MaskMode mask_mode() const override { return MaskMode::kOwn; }
+  Status build(const std::vector<Shape>& in, std::vector<WeightSpec>*, std::vector<Shape>* outputs) override {
+    if (in.size() != 1 || in[0].empty()) return error("expects one input of rank >= 1 (batch excluded), e.g. [steps, features]");
+    *outputs = in;
+    return Status();
+  }
+  Status call(LayerContext& ctx, const std::vector<int>& in, std::vector<int>* out) const override {
+    std::vector<int> results;
+    KILN_RETURN_IF_ERROR(ctx.graph->op(std::make_shared<MaskingOp>(mask_value), {in[0]}, &results));
+    *out = {results[0]};
+    ctx.output_masks = {results[1]};
     return Status();
   }
 };
@@ -130,6 +154,15 @@ Status make_dense(const Json& config, std::unique_ptr<Layer>* out) {
   KILN_RETURN_IF_ERROR(r.get_bool("useBias", true, &l->use_bias));
   KILN_RETURN_IF_ERROR(r.get_initializer("kernelInitializer", Initializer::kGlorotNormal, &l->kernel_init));  // TF.js's default
   KILN_RETURN_IF_ERROR(r.get_initializer("biasInitializer", Initializer::kZeros, &l->bias_init));
+  *out = std::move(l);
+  return Status();
+}
+
+Status make_masking(const Json& config, std::unique_ptr<Layer>* out) {
+  auto l = std::make_unique<Masking>();
+  double value = 0;
+  KILN_RETURN_IF_ERROR(ConfigReader(config, "Masking").get_float("maskValue", 0, &value));
+  l->mask_value = float(value);
   *out = std::move(l);
   return Status();
 }

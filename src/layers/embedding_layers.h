@@ -1,5 +1,5 @@
 // Factory of the Embedding layer (inputDim, outputDim, embeddingsInitializer;
-// inputLength is accepted and ignored; maskZero is refused: Kiln has no masks).
+// inputLength is accepted and ignored; maskZero masks the steps whose id is 0).
 #pragma once
 #include "layers/layer.h"
 

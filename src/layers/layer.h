@@ -47,6 +47,20 @@ struct LayerContext {
   // Output value -> (its pre-activation value, the activation) for outputs
   // ending in softmax or sigmoid, so the loss can start from the logits.
   std::map<int, std::pair<int, Activation>>* logits = nullptr;
+  // Masks (TF.js's Masking layer, Embedding maskZero): float [batch, steps]
+  // values, 0 at the steps to skip. One per input, -1 where none; a layer
+  // whose mask_mode() is kOwn sets those of its outputs.
+  std::vector<int> input_masks;
+  std::vector<int> output_masks;
+};
+
+// What a layer does with the masks of its inputs (TF.js's supportsMasking
+// and computeMask).
+enum class MaskMode {
+  kStop,         // the mask ends here (TF.js's layers without supportsMasking drop it in predict and fit)
+  kPassThrough,  // one input; every output carries its mask
+  kOwn,          // call() reads ctx.input_masks and sets ctx.output_masks
+  kRefuse,       // a masked input is an error (merge layers: TF.js's merged masks are malformed)
 };
 
 class Layer {
@@ -62,6 +76,7 @@ class Layer {
                        std::vector<Shape>* outputs) = 0;
   // Appends the computation for `inputs` (batch first) and returns the outputs.
   virtual Status call(LayerContext& ctx, const std::vector<int>& inputs, std::vector<int>* outputs) const = 0;
+  virtual MaskMode mask_mode() const { return MaskMode::kStop; }
   // Stateful layers (stateful RNNs) forget their state.
   virtual void reset_states() {}
   // A config option that changes training but not inference which Kiln does

@@ -22,6 +22,7 @@ class ElementwiseMerge : public Layer {
  public:
   MergeKind kind = MergeKind::kAdd;
   const char* class_name() const override { return merge_kind_name(kind); }
+  MaskMode mask_mode() const override { return MaskMode::kRefuse; }
   Status build(const std::vector<Shape>& in, std::vector<WeightSpec>*, std::vector<Shape>* outputs) override {
     if (kind == MergeKind::kSubtract && in.size() != 2)
       return error("takes exactly two inputs, got " + std::to_string(in.size()));
@@ -43,6 +44,7 @@ class Concatenate : public Layer {
  public:
   int64_t axis = -1;  // batch included, as Keras counts
   const char* class_name() const override { return "Concatenate"; }
+  MaskMode mask_mode() const override { return MaskMode::kRefuse; }
   // The axis within a shape without the batch, or an error.
   Status resolve(size_t rank, size_t* ax) const {
     const int64_t full = int64_t(rank) + 1;
@@ -84,6 +86,7 @@ class Dot : public Layer {
   int64_t axes[2] = {-1, -1};  // batch included; negative counts from the end
   bool normalize = false;
   const char* class_name() const override { return "Dot"; }
+  MaskMode mask_mode() const override { return MaskMode::kRefuse; }
   // Contracted axes (batch included) for inputs of these ranks (batch excluded).
   Status resolve(size_t rx, size_t ry, int* ax, int* ay) const {
     const int64_t r[2] = {int64_t(rx) + 1, int64_t(ry) + 1};

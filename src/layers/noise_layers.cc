@@ -23,6 +23,7 @@ class NoiseLayer : public Layer {
   std::vector<int64_t> noise_shape;  // batch included; -1 for null
 
   const char* class_name() const override { return cls; }
+  MaskMode mask_mode() const override { return MaskMode::kPassThrough; }
 
   // Per axis of [batch, ...shape]: whether the draw is shared along it.
   Status shared_axes(const Shape& shape, std::vector<bool>* shared) const {

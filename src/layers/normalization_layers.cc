@@ -18,6 +18,7 @@ class NormLayer : public Layer {
   Initializer moving_mean_init = Initializer::kZeros, moving_variance_init = Initializer::kOnes;  // BatchNormalization
 
   const char* class_name() const override { return batch ? "BatchNormalization" : "LayerNormalization"; }
+  MaskMode mask_mode() const override { return MaskMode::kPassThrough; }
   Status build(const std::vector<Shape>& in, std::vector<WeightSpec>* weights, std::vector<Shape>* outputs) override {
     if (in.size() != 1 || in[0].empty()) return error("expects one input");
     const int64_t last = int64_t(in[0].size());  // the input's rank with the batch, minus one

@@ -23,6 +23,7 @@ class RecurrentLayer : public Layer {
               bias_init = Initializer::kZeros;
 
   const char* class_name() const override { return rnn_cell_name(attrs.cell); }
+  MaskMode mask_mode() const override { return MaskMode::kOwn; }
   int num_states() const { return attrs.cell == RnnCell::kLstm ? 2 : 1; }
 
   Status build(const std::vector<Shape>& in, std::vector<WeightSpec>* weights, std::vector<Shape>* outputs) override {
@@ -77,10 +78,18 @@ class RecurrentLayer : public Layer {
       inputs.insert(inputs.end(), in.begin() + 1, in.end());
       a.has_initial_state = true;
     }
+    const int mask = ctx.input_masks.empty() ? -1 : ctx.input_masks[0];
+    if (mask >= 0) {
+      inputs.push_back(mask);
+      a.has_mask = true;
+    }
     std::vector<int> results;
     KILN_RETURN_IF_ERROR(g.op(std::make_shared<RnnOp>(a), inputs, &results));
     out->assign(1, results[0]);
     if (return_state) out->insert(out->end(), results.begin() + 1, results.end());
+    // TF.js: the sequence output keeps the mask; a last output or a state carries none.
+    ctx.output_masks.assign(out->size(), -1);
+    if (attrs.return_sequences) ctx.output_masks[0] = mask;
     return Status();
   }
 

@@ -25,6 +25,7 @@ const Entry kLayers[] = {
     {"InputLayer", make_input_layer},
     {"Dense", make_dense},
     {"Activation", make_activation_layer},
+    {"Masking", make_masking},
     // Simple layers: reshaping, merge, advanced activations, noise, embedding.
     {"Flatten", make_flatten},
     {"Reshape", make_reshape},

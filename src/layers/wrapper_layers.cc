@@ -51,6 +51,7 @@ class Bidirectional : public Layer {
   bool return_sequences = false, return_state = false;
 
   const char* class_name() const override { return "Bidirectional"; }
+  MaskMode mask_mode() const override { return MaskMode::kOwn; }  // both directions take the mask
 
   Status build(const std::vector<Shape>& in, std::vector<WeightSpec>* weights, std::vector<Shape>* outputs) override {
     if (in.empty() || (in.size() != 1 && in.size() != size_t(1 + 2 * num_states)))
@@ -104,6 +105,10 @@ class Bidirectional : public Layer {
     }
     out->insert(out->end(), yf.begin() + 1, yf.end());
     out->insert(out->end(), yb.begin() + 1, yb.end());
+    // TF.js: the sequence outputs keep the mask; states carry none.
+    const int mask = return_sequences && !ctx.input_masks.empty() ? ctx.input_masks[0] : -1;
+    ctx.output_masks.assign(out->size(), -1);
+    for (size_t k = 0; k < (merge_mode.empty() ? size_t(2) : size_t(1)); ++k) ctx.output_masks[k] = mask;
     return Status();
   }
 
@@ -127,6 +132,7 @@ class TimeDistributed : public Layer {
  public:
   std::unique_ptr<Layer> inner;
   const char* class_name() const override { return "TimeDistributed"; }
+  MaskMode mask_mode() const override { return MaskMode::kPassThrough; }
 
   Status build(const std::vector<Shape>& in, std::vector<WeightSpec>* weights, std::vector<Shape>* outputs) override {
     if (in.size() != 1 || in[0].size() < 2) return error("expects one input of shape [steps, ...] (batch excluded)");
@@ -149,7 +155,9 @@ class TimeDistributed : public Layer {
     int x;
     KILN_RETURN_IF_ERROR(g.reshape(in[0], flat, &x));
     std::vector<int> ys;
-    KILN_RETURN_IF_ERROR(inner->call(ctx, {x}, &ys));
+    LayerContext inner_ctx = ctx;  // the mask is of whole steps: the wrapped layer sees one step per sample
+    inner_ctx.input_masks.assign(1, -1);
+    KILN_RETURN_IF_ERROR(inner->call(inner_ctx, {x}, &ys));
     const Shape ys_shape = g.values()[size_t(ys[0])].shape;
     Shape y_shape{s[0], s[1]};
     y_shape.insert(y_shape.end(), ys_shape.begin() + 1, ys_shape.end());

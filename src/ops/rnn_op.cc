@@ -29,7 +29,7 @@ RnnParams RnnOp::params(const Shape& x) const {
 
 Status RnnOp::infer(const std::vector<Shape>& in, std::vector<Shape>* out) const {
   const std::string n = name();
-  const size_t want = size_t(first_state_input() + (a_.has_initial_state ? num_states() : 0));
+  const size_t want = size_t(mask_input() + (a_.has_mask ? 1 : 0));
   if (in.size() != want) return Status::error(n + ": expected " + std::to_string(want) + " inputs, got " + std::to_string(in.size()));
   if (in[0].size() != 3) return Status::error(n + ": input must be [batch, steps, features], got " + shape_to_string(in[0]));
   const RnnParams p = params(in[0]);
@@ -39,7 +39,9 @@ Status RnnOp::infer(const std::vector<Shape>& in, std::vector<Shape>* out) const
   if (in[2] != Shape{u, g * u}) return Status::error(n + ": recurrent kernel must be " + shape_to_string({u, g * u}) + ", got " + shape_to_string(in[2]));
   if (a_.has_bias && shape_numel(in[3]) != rnn_bias_size(p))
     return Status::error(n + ": bias must hold " + std::to_string(rnn_bias_size(p)) + " values, got " + shape_to_string(in[3]));
-  for (size_t s = size_t(first_state_input()); s < in.size(); ++s)
+  if (a_.has_mask && in.back() != Shape{p.batch, p.steps})
+    return Status::error(n + ": the mask must be " + shape_to_string({p.batch, p.steps}) + ", got " + shape_to_string(in.back()));
+  for (size_t s = size_t(first_state_input()); s < size_t(mask_input()); ++s)
     if (in[s] != Shape{p.batch, u})
       return Status::error(n + ": initial state must be " + shape_to_string({p.batch, u}) + ", got " + shape_to_string(in[s]));
   const Shape state{p.batch, u}, seq{p.batch, p.steps, u};
@@ -58,7 +60,8 @@ void RnnOp::backward(const OpBackwardArgs& a) const { run_backward(a, false); }
 void RnnOp::backward_reference(const OpBackwardArgs& a) const { run_backward(a, true); }
 
 void RnnOp::run_forward(const OpForwardArgs& a, bool reference) const {
-  const RnnParams p = params(a.in_shapes[0]);
+  RnnParams p = params(a.in_shapes[0]);
+  if (a_.has_mask) p.step_mask = a.in[size_t(mask_input())];
   const int r = num_results(), first = first_state_input();
   const float* bias = a_.has_bias ? a.in[3] : nullptr;
   const float* h0 = a_.has_initial_state ? a.in[size_t(first)] : nullptr;
@@ -85,7 +88,8 @@ void RnnOp::run_forward(const OpForwardArgs& a, bool reference) const {
 }
 
 void RnnOp::run_backward(const OpBackwardArgs& a, bool reference) const {
-  const RnnParams p = params(a.in_shapes[0]);
+  RnnParams p = params(a.in_shapes[0]);
+  if (a_.has_mask) p.step_mask = a.in[size_t(mask_input())];
   const int r = num_results(), first = first_state_input();
   const int64_t state_n = p.batch * p.units;
   const bool lstm = a_.cell == RnnCell::kLstm;

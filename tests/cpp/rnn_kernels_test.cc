@@ -441,6 +441,66 @@ TEST(RnnKernels, ReferenceBackwardMatchesFiniteDifferences) {
   std::printf("[ RnnKernels ] worst finite-difference relative error %.3g\n", worst);
 }
 
+// TF.js's masking (RnnParams::step_mask): a masked step keeps the state and
+// repeats the previous output; fast matches the reference, the reference's
+// gradients match finite differences, and masked inputs get no gradient.
+TEST(RnnKernels, MaskedStepsKeepTheState) {
+  // Samples: masked at the start (pre-padding), at the end (post-padding),
+  // in the middle, everywhere.
+  const Vec mask = {0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0};
+  uint64_t seed = 4000;
+  double worst_fd = 0;
+  for (const CellOption& co : kCells)
+    for (bool backwards : {false, true}) {
+      RnnParams p;
+      p.cell = co.cell, p.reset_after = co.reset_after;
+      p.batch = 4, p.steps = 5, p.input = 3, p.units = 6;
+      p.recurrent_activation = Activation::kSigmoid;
+      p.go_backwards = backwards;
+      p.step_mask = mask.data();
+      Problem pr = make_problem(p, seed++, 0.5);
+      const Outputs fast = run_fast(pr), ref = run_ref(pr);
+      expect_outputs_close(describe(p) + " masked", fast, ref, kFastTol);
+      const int64_t T = p.steps, U = p.units, I = p.input;
+      for (int64_t b = 0; b < p.batch; ++b)
+        for (int64_t k = 0; k < T; ++k) {
+          const int64_t t = backwards ? T - 1 - k : k;
+          if (mask[size_t(b * T + t)] != 0) continue;
+          for (int64_t j = 0; j < U; ++j) {
+            const float previous = k == 0 ? pr.h0[size_t(b * U + j)] : fast.y[size_t((b * T + k - 1) * U + j)];
+            ASSERT_EQ(fast.y[size_t((b * T + k) * U + j)], previous) << describe(p) << " sample " << b << " step " << k;
+          }
+          for (int64_t i = 0; i < I; ++i) ASSERT_EQ(fast.dx[size_t((b * T + t) * I + i)], 0.0f);
+        }
+      // The all-masked sample ends where it started.
+      for (int64_t j = 0; j < U; ++j) ASSERT_EQ(fast.h_last[size_t(3 * U + j)], pr.h0[size_t(3 * U + j)]);
+      const double eps = 1e-2;
+      auto check = [&](const char* name, Vec* param, const Vec& grad) {
+        Vec fd(param->size());
+        for (size_t i = 0; i < param->size(); ++i) {
+          const float keep = (*param)[i];
+          (*param)[i] = keep + float(eps);
+          const double lp = loss_of(pr);
+          (*param)[i] = keep - float(eps);
+          const double lm = loss_of(pr);
+          (*param)[i] = keep;
+          fd[i] = float((lp - lm) / (2 * eps));
+        }
+        const double rel = rel_error(grad, fd);
+        worst_fd = std::max(worst_fd, rel);
+        EXPECT_LE(rel, 2e-3) << describe(p) << " masked " << name;
+      };
+      check("x", &pr.x, ref.dx);
+      check("h0", &pr.h0, ref.dh0);
+      check("c0", &pr.c0, ref.dc0);
+      check("kernel", &pr.kernel, ref.dkernel);
+      check("recurrent", &pr.recurrent, ref.drecurrent);
+      check("bias", &pr.bias, ref.dbias);
+      if (HasFailure()) return;
+    }
+  std::printf("[ RnnKernels ] masked steps: worst finite-difference relative error %.3g\n", worst_fd);
+}
+
 // ---- PyTorch fixtures ----
 
 struct TorchCase {

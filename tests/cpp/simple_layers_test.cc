@@ -600,7 +600,6 @@ TEST(SimpleLayersShapes, BadInputsAndArgumentsAreRejected) {
       {"SpatialDropout2D", "{\"rate\":0.5}", {{3, 4}}, "[rows, cols, channels]"},
       {"GaussianNoise", "{}", {{3}}, "'stddev' is required"},
       {"Embedding", "{\"inputDim\":10}", {{3}}, "'outputDim' is required"},
-      {"Embedding", "{\"inputDim\":10,\"outputDim\":4,\"maskZero\":true}", {{3}}, "maskZero"},
   };
   for (const ErrorCase& c : cases) {
     SCOPED_TRACE(std::string(c.cls) + " " + c.config);
