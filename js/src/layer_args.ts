@@ -567,6 +567,54 @@ export interface LSTMLayerArgs extends SimpleRNNLayerArgs {
   unitForgetBias?: boolean;
 }
 
+/**
+ * convLstm2d: an LSTM whose products are 2-D convolutions, over
+ * `[steps, height, width, channels]` inputs; outputs `[oh, ow, filters]`
+ * (`[steps, oh, ow, filters]` with returnSequences). The input convolution
+ * takes strides, padding and dilationRate; the recurrent one is 'same' with
+ * stride 1, as in TF.js.
+ */
+export interface ConvLSTM2DLayerArgs extends BaseLayerArgs {
+  /** The state's channels. */
+  filters: number;
+  /** The window's size: a number, or [height, width]. */
+  kernelSize: number | [number, number];
+  /** The input convolution's step (default 1). */
+  strides?: number | [number, number];
+  /** 'valid' (the default) or 'same', for the input convolution. */
+  padding?: 'valid' | 'same';
+  /** Inputs are channels-last only. */
+  dataFormat?: 'channelsLast';
+  /** The input convolution's dilation (default 1). */
+  dilationRate?: number | [number, number];
+  /** The output activation (default 'tanh'); elementwise ones only. */
+  activation?: RecurrentActivationIdentifier;
+  /** The gates' activation (default 'hardSigmoid', as TF.js). */
+  recurrentActivation?: RecurrentActivationIdentifier;
+  /** Whether to add biases (default true). */
+  useBias?: boolean;
+  /** Start the forget gate's bias at 1 (default false, as TF.js). */
+  unitForgetBias?: boolean;
+  /** The input kernel's initial values (default 'glorotNormal', as TF.js). */
+  kernelInitializer?: InitializerArg;
+  /** The recurrent kernel's initial values (default 'orthogonal'). */
+  recurrentInitializer?: InitializerArg;
+  /** The bias's initial values (default 'zeros'). */
+  biasInitializer?: InitializerArg;
+  /** Return every step's output rather than the last one (default false). */
+  returnSequences?: boolean;
+  /** Also return the final states h and c (default false). */
+  returnState?: boolean;
+  /** Read the sequence from its end (default false). */
+  goBackwards?: boolean;
+  /** Not supported: only false is accepted. */
+  stateful?: false;
+  /** Not supported: only 0 is accepted (use a dropout layer before it). */
+  dropout?: 0;
+  /** Not supported: only 0 is accepted. */
+  recurrentDropout?: 0;
+}
+
 /** gru: a gated recurrent unit layer (gates z, r, h). */
 export interface GRULayerArgs extends SimpleRNNLayerArgs {
   /** The gates' activation (default 'hardSigmoid', as TF.js). */
@@ -630,6 +678,7 @@ export interface CategoryEncodingLayerArgs extends BaseLayerArgs {
 export type SimpleRNNCellArgs = Omit<SimpleRNNLayerArgs, 'returnSequences' | 'returnState' | 'goBackwards' | 'stateful'>;
 export type LSTMCellArgs = Omit<LSTMLayerArgs, 'returnSequences' | 'returnState' | 'goBackwards' | 'stateful'>;
 export type GRUCellArgs = Omit<GRULayerArgs, 'returnSequences' | 'returnState' | 'goBackwards' | 'stateful'>;
+export type ConvLSTM2DCellArgs = Omit<ConvLSTM2DLayerArgs, 'returnSequences' | 'returnState' | 'goBackwards' | 'stateful'>;
 
 /** rnn: a recurrent layer over a cell (kiln.layers.lstmCell({units}), ...). */
 export interface RNNLayerArgs extends BaseLayerArgs {
@@ -725,8 +774,6 @@ export interface LayerFactories {
   /** Preprocessing: ids to one-hot, multi-hot or count vectors. */
   categoryEncoding(args: CategoryEncodingLayerArgs): Layer;
   /** Not supported yet (TF.js's): each throws an error saying why. */
-  convLstm2d(args?: unknown): never;
-  convLstm2dCell(args?: unknown): never;
   randomWidth(args?: unknown): never;
   /** A recurrent layer over a cell (runs as the core's simpleRNN, lstm or gru). */
   rnn(args: RNNLayerArgs): Layer;
@@ -776,6 +823,10 @@ export interface LayerFactories {
   simpleRNN(args: SimpleRNNLayerArgs): Layer;
   /** A long short-term memory layer. */
   lstm(args: LSTMLayerArgs): Layer;
+  /** Convolutional LSTM over image sequences. */
+  convLstm2d(args: ConvLSTM2DLayerArgs): Layer;
+  /** A convLstm2d step, for rnn({cell}). */
+  convLstm2dCell(args: ConvLSTM2DCellArgs): RNNCell;
   /** A gated recurrent unit layer. */
   gru(args: GRULayerArgs): Layer;
   /** Runs a recurrent layer in both directions. */

@@ -121,7 +121,7 @@ export class Layer {
    * both directions' outputs, and with returnState both directions' states.
    */
   get numOutputs(): number {
-    const states = (cls: string) => (cls === 'LSTM' ? 2 : 1);
+    const states = (cls: string) => (cls === 'LSTM' || cls === 'ConvLSTM2D' ? 2 : 1);
     if (this.className === 'Bidirectional') {
       const inner = this.config.layer as { className: string; config: Record<string, unknown> } | undefined;
       if (!inner) return 1;
@@ -294,7 +294,7 @@ export const serialization = {
 };
 
 // TF.js's RNN cells, by class: the core's recurrent layer each one runs as.
-const CELL_LAYERS: Record<string, string> = { SimpleRNNCell: 'SimpleRNN', LSTMCell: 'LSTM', GRUCell: 'GRU' };
+const CELL_LAYERS: Record<string, string> = { SimpleRNNCell: 'SimpleRNN', LSTMCell: 'LSTM', GRUCell: 'GRU', ConvLSTM2DCell: 'ConvLSTM2D' };
 
 /**
  * A recurrent cell (kiln.layers.simpleRNNCell, lstmCell, gruCell): the
@@ -326,7 +326,7 @@ export function rnnLayer(args: LayerArgs & { cell?: unknown }): Layer {
   if (cell instanceof StackedRNNCells) cell = cell.cells;
   const cells = Array.isArray(cell) ? cell : [cell];
   if (cells.length === 0 || cells.some((c) => !(c instanceof RNNCell)))
-    throw new Error('rnn: cell must be kiln.layers.simpleRNNCell, lstmCell or gruCell, or a list of them (custom cells are not supported)');
+    throw new Error('rnn: cell must be kiln.layers.simpleRNNCell, lstmCell, gruCell or convLstm2dCell, or a list of them (custom cells are not supported)');
   for (const key of Object.keys(args))
     if (key !== 'cell' && !RNN_ARGS.includes(key)) throw new Error(`rnn: unknown argument '${key}' (the cell takes the step's arguments)`);
   const { cell: _cell, ...rest } = args;
@@ -411,6 +411,7 @@ export const rnnFactories = {
   simpleRNNCell: (args: LayerArgs) => new RNNCell('SimpleRNNCell', args),
   lstmCell: (args: LayerArgs) => new RNNCell('LSTMCell', args),
   gruCell: (args: LayerArgs) => new RNNCell('GRUCell', args),
+  convLstm2dCell: (args: LayerArgs) => new RNNCell('ConvLSTM2DCell', args),
   stackedRNNCells: (args: { cells: RNNCell[] }) => new StackedRNNCells(args),
   rnn: rnnLayer,
 };
@@ -425,7 +426,7 @@ export function layerFromConfig(className: string, config: Record<string, unknow
     type Saved = { className?: string; class_name?: string; config?: LayerArgs & { cells?: Saved[] } };
     const cellOf = (saved: Saved | undefined): RNNCell => {
       const cellClass = saved?.className ?? saved?.class_name;
-      if (!cellClass || !CELL_LAYERS[cellClass]) throw new Error(`RNN: its cell (${cellClass ?? 'none'}) is not one Kiln has (SimpleRNNCell, LSTMCell, GRUCell)`);
+      if (!cellClass || !CELL_LAYERS[cellClass]) throw new Error(`RNN: its cell (${cellClass ?? 'none'}) is not one Kiln has (SimpleRNNCell, LSTMCell, GRUCell, ConvLSTM2DCell)`);
       return new RNNCell(cellClass, saved!.config ?? {});
     };
     const saved = config.cell as Saved | undefined;
@@ -476,7 +477,7 @@ const CLASSES: Record<string, string> = {
   add: 'Add', subtract: 'Subtract', multiply: 'Multiply', average: 'Average', maximum: 'Maximum', minimum: 'Minimum',
   concatenate: 'Concatenate', dot: 'Dot', reLU: 'ReLU', leakyReLU: 'LeakyReLU', prelu: 'PReLU', elu: 'ELU',
   thresholdedReLU: 'ThresholdedReLU', softmax: 'Softmax', inputLayer: 'InputLayer',
-  simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU', bidirectional: 'Bidirectional', timeDistributed: 'TimeDistributed',
+  simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU', convLstm2d: 'ConvLSTM2D', bidirectional: 'Bidirectional', timeDistributed: 'TimeDistributed',
   rescaling: 'Rescaling', centerCrop: 'CenterCrop', resizing: 'Resizing', categoryEncoding: 'CategoryEncoding',
 };
 
@@ -500,7 +501,6 @@ const factories = Object.fromEntries(
 // TF.js 4.22 layers Kiln does not have yet: their factories say so, rather
 // than kiln.layers.x being undefined (a TypeError that names nothing).
 const NOT_YET: Record<string, string> = {
-  convLstm2d: 'convolutional LSTMs are not in the core', convLstm2dCell: 'convolutional LSTMs are not in the core',
   randomWidth: 'its output width changes from batch to batch, and Kiln plans have fixed shapes',
 };
 const notYet = Object.fromEntries(Object.entries(NOT_YET).map(([name, why]) => [name, () => {

@@ -50,7 +50,7 @@ Status check_masks(const Layer& layer, const std::vector<int>& masks) {
   for (int m : masks)
     if (m >= 0)
       return Status::error(layer.name() + " (" + layer.class_name() +
-                           "): masked inputs (from a Masking layer or an Embedding with maskZero) cannot be merged; "
+                           "): does not take masked inputs (from a Masking layer or an Embedding with maskZero); "
                            "end the mask first (a recurrent layer without returnSequences, or a Flatten)");
   return Status();
 }

@@ -60,7 +60,7 @@ enum class MaskMode {
   kStop,         // the mask ends here (TF.js's layers without supportsMasking drop it in predict and fit)
   kPassThrough,  // one input; every output carries its mask
   kOwn,          // call() reads ctx.input_masks and sets ctx.output_masks
-  kRefuse,       // a masked input is an error (merge layers: TF.js's merged masks are malformed)
+  kRefuse,       // a masked input is an error (merge layers: TF.js's merged masks are malformed; ConvLSTM2D)
 };
 
 class Layer {

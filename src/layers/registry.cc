@@ -82,6 +82,7 @@ const Entry kLayers[] = {
     {"SimpleRNN", make_simple_rnn},
     {"LSTM", make_lstm},
     {"GRU", make_gru},
+    {"ConvLSTM2D", make_conv_lstm2d},
     {"Bidirectional", make_bidirectional},
     {"TimeDistributed", make_time_distributed},
     // Preprocessing.

@@ -38,6 +38,7 @@ const Case kCases[] = {
     {"MaxPooling1D", "[9,3]", R"({"poolSize":3,"strides":2})"},
     {"MaxPooling2D", "[7,6,2]", R"({"poolSize":2,"padding":"same"})"},
     {"Masking", "[4,3]", R"({"maskValue":0.5})"},
+    {"ConvLSTM2D", "[3,5,4,2]", R"({"filters":2,"kernelSize":3,"padding":"same","returnSequences":true})"},
     {"Conv3D", "[4,5,3,2]", R"({"filters":3,"kernelSize":2,"padding":"same","activation":"relu"})"},
     {"Conv3DTranspose", "[2,3,2,2]", R"({"filters":2,"kernelSize":3,"strides":2})"},
     {"MaxPooling3D", "[4,4,3,2]", R"({"poolSize":2,"padding":"same"})"},

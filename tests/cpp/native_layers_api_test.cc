@@ -81,7 +81,7 @@ TEST(NativeLayersApi, BadLayersThrowClearErrors) {
   EXPECT_NE(error_of([] { Sequential({4}).add("Dense", "{units: 3}"); }).find("Dense: the config must be a JSON object"),
             std::string::npos);
   EXPECT_NE(error_of([] { Sequential({4}).add("Dense", "[]"); }).find("must be a JSON object"), std::string::npos);
-  EXPECT_NE(error_of([] { Sequential({4}).add("ConvLSTM2D", R"({"filters": 2})").summary(); }).find("unknown layer class 'ConvLSTM2D'"),
+  EXPECT_NE(error_of([] { Sequential({4}).add("RandomWidth", R"({"factor": 0.2})").summary(); }).find("unknown layer class 'RandomWidth'"),
             std::string::npos);
   EXPECT_NE(error_of([] { Sequential({4, 4}).add("Conv2D", R"({"filters": 2, "kernelSize": 3})").summary(); })
                 .find("conv2d_1 (Conv2D)"),
