@@ -98,6 +98,16 @@ class Scratch {
         free(ptr);
       }
     }
+    const ptr = this.pointer(words, what);
+    this.busy = true;
+    try {
+      return fn(ptr);
+    } finally {
+      this.busy = false;
+    }
+  }
+  /** The kept words themselves, for a call that cannot re-enter (it runs no JavaScript). */
+  pointer(words: number, what: string): number {
     if (words > this.words) {
       if (this.ptr) free(this.ptr);
       this.ptr = 0;
@@ -105,12 +115,7 @@ class Scratch {
       this.ptr = alloc(4 * Math.max(64, words), what);
       this.words = Math.max(64, words);
     }
-    this.busy = true;
-    try {
-      return fn(this.ptr);
-    } finally {
-      this.busy = false;
-    }
+    return this.ptr;
   }
 }
 const handleTables = new Scratch(), valueInfo = new Scratch();
@@ -120,23 +125,24 @@ const MAX_RANK = 32;
 /** A tensor of the core's value `handle` (taken over: disposing the tensor frees it). */
 export function tensorOfHandle(handle: number): Tensor {
   const m = mod();
-  const info = valueInfo.use(2 + MAX_RANK, 'a shape', (ptr) => {
-    const rank = m._kiln_value_info(handle, ptr, MAX_RANK);
-    return rank < 0 ? null : Array.from(heapI32().subarray(ptr >> 2, (ptr >> 2) + 2 + rank));
-  });
-  if (!info) {
+  // Read in place (every op's results pass here: no closure, no array copies).
+  const ptr = valueInfo.pointer(2 + MAX_RANK, 'a shape');
+  const rank = m._kiln_value_info(handle, ptr, MAX_RANK);
+  if (rank < 0) {
     m._kiln_value_free(handle);
     throw new Error(`kiln: a result of rank above ${MAX_RANK}, or not a live value`);
   }
-  const code = info[0];
+  const heap = heapI32(), at = ptr >> 2;
+  const code = heap[at];
   const dtype: DataType | null = dataTypeOfOnnx(code);
   if (!dtype) {
     m._kiln_value_free(handle);
     throw new Error(`kiln: a result's element type (code ${code}) has no kiln.Tensor dtype`);
   }
-  const shape = info.slice(2);
-  const bytes = shape.reduce((a, b) => a * b, 1) * DTYPES[dtype].array.BYTES_PER_ELEMENT;
-  return new Tensor(null, shape, dtype, new HeapStorage(handle, dtype, bytes));
+  const shape: number[] = new Array(rank);
+  let size = 1;
+  for (let d = 0; d < rank; d++) size *= shape[d] = heap[at + 2 + d];
+  return new Tensor(null, shape, dtype, new HeapStorage(handle, dtype, size * DTYPES[dtype].array.BYTES_PER_ELEMENT));
 }
 
 /** Another tensor on the same values as `t` (heap or JavaScript), counted in memory() only when `counted`. */

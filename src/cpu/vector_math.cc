@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
 
 #include "core/thread_pool.h"
 
@@ -12,9 +15,44 @@ namespace {
 constexpr int64_t kMinTaskFloats = 32 * 1024;
 }  // namespace
 
+#if defined(__wasm_simd128__)
+// vexp1 on four lanes, written out: clang vectorizes vexp1's loop one vector
+// at a time, and V8 then waits on each step's latency; two vectors per
+// iteration (below) overlap them. The same operations in the same order as
+// vexp1, so the results are identical.
+inline v128_t vexp4(v128_t in) {
+  const v128_t lo = wasm_f32x4_splat(-87.33654f), magic = wasm_f32x4_splat(12582912.0f);
+  const v128_t x = wasm_f32x4_pmin(wasm_f32x4_splat(88.72283f), wasm_f32x4_pmax(lo, in));
+  const v128_t n = wasm_f32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), magic), magic);
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693145751953125f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(1.428606765330187045e-06f)));
+  v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  const v128_t ni = wasm_i32x4_trunc_sat_f32x4(n), half = wasm_i32x4_shr(ni, 1), bias = wasm_i32x4_splat(127);
+  const v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(half, bias), 23);
+  const v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(ni, half), bias), 23);
+  v128_t e = wasm_f32x4_mul(wasm_f32x4_mul(p, s1), s2);
+  e = wasm_v128_bitselect(wasm_f32x4_splat(0.0f), e, wasm_f32x4_lt(in, lo));
+  return wasm_v128_bitselect(e, in, wasm_f32x4_eq(in, in));
+}
+#endif
+
 void vexp(const float* x, float* y, int64_t n) {
   parallel_range(n, kMinTaskFloats, [&](int64_t a, int64_t b) {
-    for (int64_t i = a; i < b; ++i) y[i] = vexp1(x[i]);
+    int64_t i = a;
+#if defined(__wasm_simd128__)
+    for (; i + 8 <= b; i += 8) {
+      const v128_t e0 = vexp4(wasm_v128_load(x + i)), e1 = vexp4(wasm_v128_load(x + i + 4));
+      wasm_v128_store(y + i, e0);
+      wasm_v128_store(y + i + 4, e1);
+    }
+#endif
+    for (; i < b; ++i) y[i] = vexp1(x[i]);
   });
 }
 
@@ -37,6 +75,28 @@ void vsigmoid(const float* x, float* y, int64_t n) {
 }
 
 namespace {
+#if defined(__wasm_simd128__)
+// wasm: clang leaves the lane loop below scalar (compare + select per
+// element), so the row's max is written with SIMD128 directly (its sum is
+// taken with the exponentials, exp_shifted_sum).
+// pmax is std::max's (a < b ? b : a), NaN handling included.
+float lanes_max(v128_t m) {
+  float l[4];
+  wasm_v128_store(l, m);
+  return std::max(std::max(l[0], l[1]), std::max(l[2], l[3]));
+}
+float row_max(const float* v, int64_t n) {
+  v128_t m0 = wasm_f32x4_splat(v[0]), m1 = m0;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    m0 = wasm_f32x4_pmax(m0, wasm_v128_load(v + i));
+    m1 = wasm_f32x4_pmax(m1, wasm_v128_load(v + i + 4));
+  }
+  float m = lanes_max(wasm_f32x4_pmax(m0, m1));
+  for (; i < n; ++i) m = std::max(m, v[i]);
+  return m;
+}
+#else
 // Max and sum of a row in 8 independent lanes: without reassociation the
 // compiler keeps a single serial chain; lanes let it vectorize.
 constexpr int kLanes = 8;
@@ -61,11 +121,67 @@ float row_sum(const float* v, int64_t n) {
   for (; i < n; ++i) s += v[i];
   return s;
 }
-// out[i] = exp(in[i] - shift): one vectorizable pass.
+#endif
+// out[i] = exp(in[i] - shift), and their sum: one pass.
+#if defined(__wasm_simd128__)
+// e^x for x <= 0 or NaN (a softmax's shifted inputs): as vexp1, but 2^n
+// comes from the rounding constant's low bits (its 127 makes them the
+// exponent), no clamps: below -87.33654 the result is 0. Within 1 ulp of vexp1.
+inline v128_t vexp4_nonpositive(v128_t x) {
+  const v128_t magic = wasm_f32x4_splat(12583039.0f);  // 1.5 * 2^23 + 127
+  const v128_t vn = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), magic);
+  const v128_t scale = wasm_i32x4_shl(vn, 23);  // 2^n, n in [-126, 0]
+  const v128_t n = wasm_f32x4_sub(vn, magic);
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693145751953125f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(1.428606765330187045e-06f)));
+  v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  const v128_t e = wasm_v128_andnot(wasm_f32x4_mul(p, scale), wasm_f32x4_lt(x, wasm_f32x4_splat(-87.33654f)));
+  return wasm_v128_bitselect(e, x, wasm_f32x4_eq(x, x));  // NaN in, NaN out
+}
+float exp_shifted_sum(const float* in, float* out, int64_t n, float shift) {
+  const v128_t sh = wasm_f32x4_splat(shift);
+  v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0;
+  int64_t i = 0;
+  // Four vectors per iteration: each exp is a long dependent chain.
+  for (; i + 16 <= n; i += 16) {
+    const v128_t e0 = vexp4_nonpositive(wasm_f32x4_sub(wasm_v128_load(in + i), sh));
+    const v128_t e1 = vexp4_nonpositive(wasm_f32x4_sub(wasm_v128_load(in + i + 4), sh));
+    const v128_t e2 = vexp4_nonpositive(wasm_f32x4_sub(wasm_v128_load(in + i + 8), sh));
+    const v128_t e3 = vexp4_nonpositive(wasm_f32x4_sub(wasm_v128_load(in + i + 12), sh));
+    wasm_v128_store(out + i, e0);
+    wasm_v128_store(out + i + 4, e1);
+    wasm_v128_store(out + i + 8, e2);
+    wasm_v128_store(out + i + 12, e3);
+    s0 = wasm_f32x4_add(s0, wasm_f32x4_add(e0, e2));
+    s1 = wasm_f32x4_add(s1, wasm_f32x4_add(e1, e3));
+  }
+  for (; i + 4 <= n; i += 4) {
+    const v128_t e0 = vexp4_nonpositive(wasm_f32x4_sub(wasm_v128_load(in + i), sh));
+    wasm_v128_store(out + i, e0);
+    s0 = wasm_f32x4_add(s0, e0);
+  }
+  float l[4];
+  wasm_v128_store(l, wasm_f32x4_add(s0, s1));
+  float s = (l[0] + l[1]) + (l[2] + l[3]);
+  for (; i < n; ++i) s += out[i] = vexp1(in[i] - shift);
+  return s;
+}
+#else
 // Kept out of line: inlined into the row loop below, compilers leave it scalar.
 __attribute__((noinline)) void exp_shifted(const float* in, float* out, int64_t n, float shift) {
   for (int64_t i = 0; i < n; ++i) out[i] = vexp1(in[i] - shift);
 }
+float exp_shifted_sum(const float* in, float* out, int64_t n, float shift) {
+  exp_shifted(in, out, n, shift);
+  return row_sum(out, n);
+}
+#endif
 }  // namespace
 
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, bool log) {
@@ -79,15 +195,13 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, bool log
         float buffer[256], sum = 0.0f;
         for (int64_t c = 0; c < cols; c += 256) {
           const int64_t m = std::min<int64_t>(256, cols - c);
-          exp_shifted(in + c, buffer, m, mx);
-          sum += row_sum(buffer, m);
+          sum += exp_shifted_sum(in + c, buffer, m, mx);
         }
         const float shift = mx + std::log(sum);
         for (int64_t c = 0; c < cols; ++c) out[c] = in[c] - shift;
         continue;
       }
-      exp_shifted(in, out, cols, mx);
-      const float inv = 1.0f / row_sum(out, cols);
+      const float inv = 1.0f / exp_shifted_sum(in, out, cols, mx);
       for (int64_t c = 0; c < cols; ++c) out[c] *= inv;
     }
   });

@@ -59,32 +59,48 @@ Status run_eager_op(const std::string& op_type, const Json& attributes, const st
   return run_op(op_type, std::move(attrs), in, num_outputs, outputs, opset);
 }
 
-Status run_op(const std::string& op_type, std::vector<OnnxAttribute> attributes, const std::vector<const OnnxValue*>& inputs,
-              int num_outputs, std::vector<OnnxValue>* outputs, int64_t opset) {
-  if (opset < 1 || opset > kEagerOpset) return Status::error(op_type + ": opset " + std::to_string(opset) + " is out of range (1 to " + std::to_string(kEagerOpset) + ")");
+Status prepare_op(const std::string& op_type, std::vector<OnnxAttribute> attributes, PreparedOp* out) {
   const OnnxOpEntry* op = find_eager_op(op_type);
   if (!op) return Status::error("unknown op '" + op_type + "'");
   if (op->any_value) return Status::error(op_type + ": takes sequences or subgraphs, not run as a single op");
+  out->entry = op;
+  out->node = OnnxNode();
+  out->node.name = op_type, out->node.op_type = op_type;
+  out->node.attributes = std::move(attributes);
+  return Status();
+}
+
+Status run_prepared_op(PreparedOp& op, const std::vector<const OnnxValue*>& inputs, int num_outputs,
+                       std::vector<OnnxValue>* outputs, int64_t opset) {
+  const std::string& op_type = op.node.op_type;
+  if (opset < 1 || opset > kEagerOpset) return Status::error(op_type + ": opset " + std::to_string(opset) + " is out of range (1 to " + std::to_string(kEagerOpset) + ")");
   if (num_outputs < 1 || num_outputs > 64) return Status::error(op_type + ": output count " + std::to_string(num_outputs) + " out of range");
-  OnnxNode node;
-  node.name = op_type, node.op_type = op_type;
-  node.attributes = std::move(attributes);
-  OnnxInputs in;
+  OnnxNode& node = op.node;
+  // Kernels see which optional inputs are given by their names ("" = omitted).
+  node.inputs.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     const bool given = inputs[i] != nullptr;
     if (given && !inputs[i]->is_tensor()) return Status::error(op_type + ": input " + std::to_string(i) + " is not a tensor");
-    node.inputs.push_back(given ? "in" + std::to_string(i) : "");
-    in.push_back(inputs[i]);
+    if (given != !node.inputs[i].empty()) node.inputs[i] = given ? "in" + std::to_string(i) : "";
   }
-  for (int i = 0; i < num_outputs; ++i) node.outputs.push_back("out" + std::to_string(i));
+  for (size_t i = node.outputs.size(); i < size_t(num_outputs); ++i) node.outputs.push_back("out" + std::to_string(i));
+  node.outputs.resize(size_t(num_outputs));
+  const OnnxInputs in(inputs.begin(), inputs.end());
   std::vector<float> scratch;
   outputs->assign(size_t(num_outputs), OnnxValue());
-  const Status s = op->kernel(OnnxOpContext(node, opset, &scratch), in, outputs);
+  const Status s = op.entry->kernel(OnnxOpContext(node, opset, &scratch), in, outputs);
   if (!s.ok()) return s;
   for (int i = 0; i < num_outputs; ++i)
     if (!(*outputs)[size_t(i)].is_tensor())
       return Status::error(op_type + ": output " + std::to_string(i) + " was not computed");
   return Status();
+}
+
+Status run_op(const std::string& op_type, std::vector<OnnxAttribute> attributes, const std::vector<const OnnxValue*>& inputs,
+              int num_outputs, std::vector<OnnxValue>* outputs, int64_t opset) {
+  PreparedOp op;
+  KILN_RETURN_IF_ERROR(prepare_op(op_type, std::move(attributes), &op));
+  return run_prepared_op(op, inputs, num_outputs, outputs, opset);
 }
 
 }  // namespace kiln

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/json.h"
+#include "io/onnx_model.h"
 #include "onnx/value.h"
 
 namespace kiln {
@@ -29,5 +30,17 @@ Status parse_eager_attributes(const std::string& op_type, const Json& attributes
 // inputs: null marks an omitted optional input.
 Status run_op(const std::string& op_type, std::vector<OnnxAttribute> attributes, const std::vector<const OnnxValue*>& inputs,
               int num_outputs, std::vector<OnnxValue>* outputs, int64_t opset = kEagerOpset);
+
+struct OnnxOpEntry;
+// An op set up once and run many times (the ops API calls the same op with
+// the same attributes over and over): its kernel found, its node built.
+struct PreparedOp {
+  const OnnxOpEntry* entry = nullptr;
+  OnnxNode node;
+};
+Status prepare_op(const std::string& op_type, std::vector<OnnxAttribute> attributes, PreparedOp* out);
+// Runs it as run_op does; the node's input and output names follow the call's.
+Status run_prepared_op(PreparedOp& op, const std::vector<const OnnxValue*>& inputs, int num_outputs,
+                       std::vector<OnnxValue>* outputs, int64_t opset = kEagerOpset);
 
 }  // namespace kiln

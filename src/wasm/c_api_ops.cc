@@ -68,31 +68,29 @@ std::vector<OnnxValue> values_of(int n, const OnnxValue* const* handles) {
   return out;
 }
 
-// Parsed attribute lists by their JSON text: the ops API sends the same few
-// texts again and again, so each is parsed once (a bounded cache).
-const std::vector<OnnxAttribute>* attributes_of(const char* op_type, const char* text) {
-  static std::map<std::string, std::vector<OnnxAttribute>, std::less<>> cache;
-  const auto it = cache.find(std::string_view(text));
-  if (it != cache.end()) return &it->second;
+// Ops prepared by op type and attribute text (JSON): the ops API sends the
+// same few pairs again and again, so each is looked up and parsed once (a
+// bounded cache). Null with kiln_last_error() set for an unknown op or bad
+// attributes.
+PreparedOp* prepared_op(const char* op_type, const char* text) {
+  static std::map<std::string, std::map<std::string, PreparedOp, std::less<>>, std::less<>> cache;
+  static size_t size = 0;
+  auto outer = cache.find(std::string_view(op_type));
+  if (outer != cache.end()) {
+    const auto it = outer->second.find(std::string_view(text));
+    if (it != outer->second.end()) return &it->second;
+  }
   Json json;
   Status s = parse_json(text, &json);
   std::vector<OnnxAttribute> attrs;
   if (s.ok()) s = parse_eager_attributes(op_type, json, &attrs);
   if (!s.ok()) return c_api_fail(Status::error(std::string(op_type) + ": attributes: " + s.message())), nullptr;
-  if (cache.size() >= 1024) cache.clear();
-  return &cache.emplace(text, std::move(attrs)).first->second;
-}
-
-// A copy of eager attributes (OnnxAttribute is move-only for its subgraph;
-// the ops API's attributes hold numbers, strings and lists only).
-std::vector<OnnxAttribute> copy_of(const std::vector<OnnxAttribute>& attrs) {
-  std::vector<OnnxAttribute> out(attrs.size());
-  for (size_t k = 0; k < attrs.size(); ++k) {
-    const OnnxAttribute& a = attrs[k];
-    OnnxAttribute& b = out[k];
-    b.name = a.name, b.type = a.type, b.i = a.i, b.f = a.f, b.s = a.s, b.ints = a.ints, b.floats = a.floats;
-  }
-  return out;
+  PreparedOp op;
+  s = prepare_op(op_type, std::move(attrs), &op);
+  if (!s.ok()) return c_api_fail(s), nullptr;
+  if (size >= 1024) cache.clear(), size = 0;
+  ++size;
+  return &cache[op_type].emplace(text, std::move(op)).first->second;
 }
 
 bool parse_attributes(const char* op_type, const char* attributes, Json* attrs) {
@@ -142,12 +140,12 @@ int kiln_value_free(OnnxValue* v) {
 // API; an imported graph's own version).
 int kiln_op_run(const char* op_type, const char* attributes, int n, const OnnxValue* const* inputs, int num_outputs, int opset) {
   g_results.clear();
-  const std::vector<OnnxAttribute>* attrs = attributes_of(op_type, attributes);
-  if (!attrs) return 0;
+  PreparedOp* op = prepared_op(op_type, attributes);
+  if (!op) return 0;
   Status s = check_handles(op_type, ": input", n, inputs);
   if (s.ok()) {
     const std::vector<const OnnxValue*> in(inputs, inputs + n);  // null: an omitted optional input
-    s = run_op(op_type, copy_of(*attrs), in, num_outputs, &g_results, opset);
+    s = run_prepared_op(*op, in, num_outputs, &g_results, opset);
   }
   if (!s.ok()) {
     g_results.clear();
