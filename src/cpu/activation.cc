@@ -17,7 +17,7 @@ constexpr float kSeluScale = 1.0507009873554804934193349852946f;
 // tf.leakyRelu's default slope (the leakyReLU layer's default is 0.3).
 constexpr float kLeakyAlpha = 0.2f;
 
-// vexp1 saturates instead of overflowing, so no branch is needed (and the loop vectorizes).
+// For large -x vexp1 is infinity and 1 / (1 + inf) is 0: no branch is needed (and the loop vectorizes).
 inline float sigmoid(float x) { return 1.0f / (1.0f + vexp1(-x)); }
 
 // log(1 + exp(x)) without overflow.

@@ -38,6 +38,7 @@ inline v128_t vexp4(v128_t in) {
   const v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(ni, half), bias), 23);
   v128_t e = wasm_f32x4_mul(wasm_f32x4_mul(p, s1), s2);
   e = wasm_v128_bitselect(wasm_f32x4_splat(0.0f), e, wasm_f32x4_lt(in, lo));
+  e = wasm_v128_bitselect(wasm_f32x4_splat(HUGE_VALF), e, wasm_f32x4_gt(in, wasm_f32x4_splat(88.72283f)));
   return wasm_v128_bitselect(e, in, wasm_f32x4_eq(in, in));
 }
 #endif
@@ -141,8 +142,8 @@ inline v128_t vexp4_nonpositive(v128_t x) {
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
-  const v128_t e = wasm_v128_andnot(wasm_f32x4_mul(p, scale), wasm_f32x4_lt(x, wasm_f32x4_splat(-87.33654f)));
-  return wasm_v128_bitselect(e, x, wasm_f32x4_eq(x, x));  // NaN in, NaN out
+  // A NaN x made r and p NaN, so the product is NaN too.
+  return wasm_v128_andnot(wasm_f32x4_mul(p, scale), wasm_f32x4_lt(x, wasm_f32x4_splat(-87.33654f)));
 }
 float exp_shifted_sum(const float* in, float* out, int64_t n, float shift) {
   const v128_t sh = wasm_f32x4_splat(shift);

@@ -15,7 +15,7 @@ namespace kiln {
 
 // e^x for one float, vectorizable: x = n ln2 + r with |r| <= ln2/2, e^r by a
 // degree-6 polynomial, 2^n put straight into the exponent bits. Inputs are
-// clamped to the finite range: below -87.3 the result is 0, above 88.7 about FLT_MAX.
+// clamped to the finite range: below -87.3 the result is 0, above 88.7 infinity.
 inline float vexp1(float in) {
   // The bound first: std::max(bound, NaN) is the bound, so x is always a
   // number and the int conversions below stay defined (NaN is put back at the end).
@@ -38,7 +38,7 @@ inline float vexp1(float in) {
   float s1, s2;
   std::memcpy(&s1, &bits1, 4);
   std::memcpy(&s2, &bits2, 4);
-  const float e = in < -87.33654f ? 0.0f : p * s1 * s2;  // below: e^x underflows
+  const float e = in < -87.33654f ? 0.0f : in > 88.72283f ? HUGE_VALF : p * s1 * s2;  // beyond: e^x under- or overflows
   return in == in ? e : in;                               // NaN in, NaN out
 }
 
