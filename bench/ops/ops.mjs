@@ -14,13 +14,19 @@ export const OPS = {
   },
 };
 
-/** Microseconds per call of each op: the mean of a timed loop after a warm-up. */
+/**
+ * Microseconds per call of each op: the mean of a timed loop after a warm-up
+ * of at least `loops` calls and 300 ms (both engines' JavaScript takes some
+ * thousands of small calls to reach its optimized code; a shorter warm-up
+ * timed that tiering, not the ops).
+ */
 export function timeOps(lib) {
   const out = {};
   for (const [name, op] of Object.entries(OPS)) {
     const inputs = op.make(lib);
     const step = () => { const y = op.run(lib, inputs); y.dataSync(); y.dispose(); };
-    for (let i = 0; i < Math.max(10, op.loops / 10); i++) step();
+    const warm = performance.now();
+    for (let i = 0; i < op.loops || performance.now() - warm < 300; i++) step();
     const t0 = performance.now();
     for (let i = 0; i < op.loops; i++) step();
     out[name] = ((performance.now() - t0) * 1000) / op.loops;
