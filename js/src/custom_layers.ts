@@ -129,9 +129,11 @@ Object.assign(hostLayerHooks, {
       const config = JSON.parse(m.UTF8ToString(configPtr)) as Record<string, unknown>;
       let layer = typeof config.name === 'string' ? pending?.get(config.name) : undefined;
       if (!layer) {
-        if (!serialization.registeredClass(className))
+        // 'RNN' here is rnn() over a custom cell: its cell's class must be registered.
+        if (!serialization.registeredClass(className) && className !== 'RNN')
           throw new Error(`unknown layer class '${className}' (a custom layer class loads once kiln.serialization.registerClass has registered it)`);
         layer = layerFromConfig(className, config);
+        if (!layer.isCustom) throw new Error(`a saved ${className} is not a layer written in JavaScript`);
         created.set(layer.name, layer);
       }
       const id = nextId++;

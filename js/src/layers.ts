@@ -4,6 +4,7 @@
 // tensors (kiln.input) to make functional models, or stacked in a Sequential.
 
 import { Tensor } from './tensor.js';
+import { stack, unstack, zeros } from './ops.js';
 import { uniqueInputName, uniqueLayerName } from './names.js';
 import type { LayerFactories } from './layer_args.js';
 
@@ -297,18 +298,32 @@ export const serialization = {
 const CELL_LAYERS: Record<string, string> = { SimpleRNNCell: 'SimpleRNN', LSTMCell: 'LSTM', GRUCell: 'GRU', ConvLSTM2DCell: 'ConvLSTM2D' };
 
 /**
- * A recurrent cell (kiln.layers.simpleRNNCell, lstmCell, gruCell): the
- * arguments of one step, for kiln.layers.rnn({cell}). Kiln runs the whole
- * sequence as the core's recurrent layer of the same kind.
+ * A recurrent cell, for kiln.layers.rnn({cell}). The built-in ones
+ * (kiln.layers.simpleRNNCell, lstmCell, gruCell, convLstm2dCell) hold the
+ * arguments of one step: Kiln runs their whole sequence as the core's
+ * recurrent layer of the same kind. A custom cell, as in TF.js, extends it:
+ * `class MyCell extends kiln.layers.RNNCell` with `stateSize` (a number, or one
+ * per state), `build(inputShape)` (addWeight) and `call([input, ...states])`
+ * returning `[output, ...newStates]` with kiln ops; rnn() runs it step by step.
  */
-export class RNNCell {
-  /** @internal */
-  constructor(readonly className: string, readonly args: LayerArgs) {
-    if (args === null || typeof args !== 'object') throw new Error(`${className}: arguments must be an object`);
+export class RNNCell extends Layer {
+  /** @internal A built-in cell's arguments (those of its recurrent layer's step). */
+  readonly args: LayerArgs;
+  /** A custom cell's state sizes: a number, or one per state (TF.js's stateSize; a field or a getter of the subclass). */
+  declare stateSize: number | number[];
+  /** A custom cell: `super(args)`, as in TF.js. */
+  constructor(args?: LayerArgs);
+  /** @internal A built-in cell of class `className`. */
+  constructor(className: string, args: LayerArgs);
+  constructor(classOrArgs: string | LayerArgs = {}, builtinArgs: LayerArgs = {}) {
+    const builtin = typeof classOrArgs === 'string';
+    if (builtin && (builtinArgs === null || typeof builtinArgs !== 'object')) throw new Error(`${classOrArgs}: arguments must be an object`);
+    super(classOrArgs as string, builtin ? { name: builtinArgs.name } : undefined);
+    this.args = builtin ? builtinArgs : {};
   }
-  getClassName(): string { return this.className; }
-  getConfig(): Record<string, unknown> { return { ...this.args }; }
-  toJSON(): { className: string; config: Record<string, unknown> } { return { className: this.className, config: this.getConfig() }; }
+  /** @internal True for a cell class written in JavaScript. */
+  get isCustom(): boolean { return this.constructor !== RNNCell; }
+  getConfig(): Record<string, unknown> { return this.isCustom ? super.getConfig() : { ...this.args }; }
 }
 
 // The arguments rnn() passes on (the cell's are the others).
@@ -326,10 +341,14 @@ export function rnnLayer(args: LayerArgs & { cell?: unknown }): Layer {
   if (cell instanceof StackedRNNCells) cell = cell.cells;
   const cells = Array.isArray(cell) ? cell : [cell];
   if (cells.length === 0 || cells.some((c) => !(c instanceof RNNCell)))
-    throw new Error('rnn: cell must be kiln.layers.simpleRNNCell, lstmCell, gruCell or convLstm2dCell, or a list of them (custom cells are not supported)');
+    throw new Error('rnn: cell must be kiln.layers.simpleRNNCell, lstmCell, gruCell, convLstm2dCell or a class extending kiln.layers.RNNCell, or a list of them');
   for (const key of Object.keys(args))
     if (key !== 'cell' && !RNN_ARGS.includes(key)) throw new Error(`rnn: unknown argument '${key}' (the cell takes the step's arguments)`);
   const { cell: _cell, ...rest } = args;
+  if (cells.some((c) => (c as RNNCell).isCustom)) {
+    if (cells.length > 1) throw new Error('rnn: a custom cell runs alone (stack rnn layers instead)');
+    return new CustomCellRNN(cells[0] as RNNCell, rest);
+  }
   if (cells.length > 1) return new StackedRNN(cells as RNNCell[], rest);
   const { name: _name, ...step } = (cells[0] as RNNCell).args;
   return new Layer(CELL_LAYERS[(cells[0] as RNNCell).className], { ...step, ...rest });
@@ -395,6 +414,74 @@ export class StackedRNN extends Layer {
   set trainable(value: boolean) { for (const l of this.inner) l.trainable = value; }
 }
 
+/**
+ * rnn() over a custom cell: a custom layer (it runs in the model's plans as
+ * any class extending kiln.layers.Layer does, trained through the autograd
+ * tape) that calls the cell's call() once per step. The cell's weights are
+ * the layer's: they are declared again here and bound to the cell's while
+ * it computes.
+ */
+export class CustomCellRNN extends Layer {
+  static readonly className = 'RNN';
+  private readonly returnSequences: boolean;
+  private readonly goBackwards: boolean;
+  /** @internal */
+  constructor(readonly cell: RNNCell, rest: LayerArgs) {
+    super({ name: rest.name as string | undefined, inputShape: rest.inputShape as number[] | undefined,
+      batchInputShape: rest.batchInputShape as (number | null)[] | undefined, trainable: rest.trainable as boolean | undefined });
+    for (const key of ['returnState', 'stateful', 'unroll'])
+      if (rest[key]) throw new Error(`${this.name}: '${key}' is not supported with a custom cell`);
+    this.returnSequences = rest.returnSequences === true;
+    this.goBackwards = rest.goBackwards === true;
+  }
+  private get stateSizes(): number[] {
+    const s = this.cell.stateSize;
+    const sizes = Array.isArray(s) ? s : [s];
+    if (sizes.length === 0 || sizes.some((d) => !Number.isInteger(d) || d <= 0))
+      throw new Error(`${this.name}: the cell's stateSize must be a positive integer or a list of them, got ${JSON.stringify(s)}`);
+    return sizes;
+  }
+  build(inputShape: (number | null)[] | (number | null)[][]): void {
+    const shape = inputShape as (number | null)[];
+    if (shape.length !== 3) throw new Error(`${this.name}: expects inputs [batch, steps, features], got [${shape}]`);
+    if (!this.cell.built) this.cell.build([shape[0], shape[2]]);
+    this.cell.built = true;
+    for (const w of this.cell.addedWeights) this.addWeight(w.originalName, w.shape, 'float32', w.initializer, undefined, w.trainable);
+    super.build(inputShape);
+  }
+  computeOutputShape(inputShape: (number | null)[] | (number | null)[][]): (number | null)[] {
+    const [batch, steps] = inputShape as (number | null)[];
+    const units = this.stateSizes[0];
+    return this.returnSequences ? [batch, steps, units] : [batch, units];
+  }
+  call(inputs: Tensor | Tensor[], kwargs: Record<string, unknown>): Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const mine = this.addedWeights, theirs = this.cell.addedWeights;
+    theirs.forEach((w, i) => { w.bound = mine[i].bound; });
+    try {
+      let states: Tensor[] = this.stateSizes.map((size) => zeros([x.shape[0], size]));
+      const steps = unstack(x, 1);
+      if (this.goBackwards) steps.reverse();
+      const outputs: Tensor[] = [];
+      for (const step of steps) {
+        const result = this.cell.call([step, ...states], kwargs);
+        const list = Array.isArray(result) ? result : [result];
+        if (list.length !== 1 + states.length)
+          throw new Error(`${this.name}: the cell's call() must return [output, ...${states.length} new state(s)], got ${list.length} tensor(s)`);
+        outputs.push(list[0]);
+        states = list.slice(1);
+      }
+      return this.returnSequences ? stack(outputs, 1) : outputs[outputs.length - 1];
+    } finally {
+      theirs.forEach((w) => { w.bound = null; });
+    }
+  }
+  getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), cell: { className: this.cell.getClassName(), config: this.cell.getConfig() },
+      returnSequences: this.returnSequences, goBackwards: this.goBackwards };
+  }
+}
+
 /** TF.js's stackedRNNCells({cells}), for rnn({cell}). */
 export class StackedRNNCells {
   readonly cells: RNNCell[];
@@ -426,7 +513,14 @@ export function layerFromConfig(className: string, config: Record<string, unknow
     type Saved = { className?: string; class_name?: string; config?: LayerArgs & { cells?: Saved[] } };
     const cellOf = (saved: Saved | undefined): RNNCell => {
       const cellClass = saved?.className ?? saved?.class_name;
-      if (!cellClass || !CELL_LAYERS[cellClass]) throw new Error(`RNN: its cell (${cellClass ?? 'none'}) is not one Kiln has (SimpleRNNCell, LSTMCell, GRUCell, ConvLSTM2DCell)`);
+      const custom = cellClass ? registeredClasses.get(cellClass) : undefined;
+      if (custom && custom.prototype instanceof RNNCell) {
+        const cell = (custom as unknown as { fromConfig(c: unknown, config: unknown): Layer }).fromConfig(custom, { ...(saved!.config ?? {}) });
+        if (!(cell instanceof RNNCell)) throw new Error(`${cellClass}.fromConfig did not return a cell`);
+        return cell;
+      }
+      if (!cellClass || !CELL_LAYERS[cellClass])
+        throw new Error(`RNN: its cell (${cellClass ?? 'none'}) is not one Kiln has (SimpleRNNCell, LSTMCell, GRUCell, ConvLSTM2DCell) nor a registered custom cell class`);
       return new RNNCell(cellClass, saved!.config ?? {});
     };
     const saved = config.cell as Saved | undefined;
@@ -507,6 +601,6 @@ const notYet = Object.fromEntries(Object.entries(NOT_YET).map(([name, why]) => [
   throw new Error(`kiln.layers.${name} is not supported yet: ${why}`);
 }]));
 
-/** The layer factories (kiln.layers.dense({...}), ...) and the base class of custom layers (kiln.layers.Layer). */
-export const layers = Object.assign(Object.create(null) as Record<string, unknown>, notYet, factories, rnnFactories, { Layer }) as unknown as
-  LayerFactories & { Layer: typeof Layer };
+/** The layer factories (kiln.layers.dense({...}), ...) and the base classes of custom layers and cells (kiln.layers.Layer, RNNCell). */
+export const layers = Object.assign(Object.create(null) as Record<string, unknown>, notYet, factories, rnnFactories, { Layer, RNNCell }) as unknown as
+  LayerFactories & { Layer: typeof Layer; RNNCell: typeof RNNCell };

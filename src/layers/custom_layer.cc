@@ -102,6 +102,9 @@ class CustomLayer : public Layer {
     if (g_host) g_host->release(id_);
   }
   const char* class_name() const override { return class_name_.c_str(); }
+  // A JavaScript layer ends masks (TF.js's default), except a recurrent one
+  // over a custom cell (class "RNN"), which TF.js would mask: it refuses them.
+  MaskMode mask_mode() const override { return class_name_ == "RNN" ? MaskMode::kRefuse : MaskMode::kStop; }
 
   Status build(const std::vector<Shape>& in, std::vector<WeightSpec>* weights, std::vector<Shape>* outputs) override {
     if (!g_host) return error("custom layers run only through the JavaScript API");

@@ -14,7 +14,7 @@ test('every kiln.layers factory names a layer class the core has, and the revers
   const core = kiln.internals.layerClasses();
   // TF.js's aliases name the same classes; kiln.layers.Layer is the base of custom layers.
   // rnn() and the cells make recurrent layers of the classes above.
-  const notFactories = ['Layer', 'rnn', 'simpleRNNCell', 'lstmCell', 'gruCell', 'convLstm2dCell', 'stackedRNNCells'];
+  const notFactories = ['Layer', 'RNNCell', 'rnn', 'simpleRNNCell', 'lstmCell', 'gruCell', 'convLstm2dCell', 'stackedRNNCells'];
   // TF.js's layers Kiln lacks: their factories throw, naming the layer and why.
   for (const name of ['randomWidth']) {
     assert.throws(() => kiln.layers[name]({}), new RegExp(`kiln.layers.${name} is not supported yet: `));
