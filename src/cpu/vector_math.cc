@@ -20,10 +20,8 @@ constexpr int64_t kMinTaskFloats = 32 * 1024;
 // at a time, and V8 then waits on each step's latency; two vectors per
 // iteration (below) overlap them. The same operations in the same order as
 // vexp1, so the results are identical.
-inline v128_t vexp4(v128_t in) {
-  const v128_t lo = wasm_f32x4_splat(-87.33654f), magic = wasm_f32x4_splat(12582912.0f);
-  const v128_t x = wasm_f32x4_pmin(wasm_f32x4_splat(88.72283f), wasm_f32x4_pmax(lo, in));
-  const v128_t n = wasm_f32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), magic), magic);
+// e^r for r = x - n ln2 (Cody and Waite), by vexp1's degree-6 polynomial.
+inline v128_t exp_reduced4(v128_t x, v128_t n) {
   v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693145751953125f)));
   r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(1.428606765330187045e-06f)));
   v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
@@ -32,7 +30,13 @@ inline v128_t vexp4(v128_t in) {
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6.0f));
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  return wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+}
+inline v128_t vexp4(v128_t in) {
+  const v128_t lo = wasm_f32x4_splat(-87.33654f), magic = wasm_f32x4_splat(12582912.0f);
+  const v128_t x = wasm_f32x4_pmin(wasm_f32x4_splat(88.72283f), wasm_f32x4_pmax(lo, in));
+  const v128_t n = wasm_f32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), magic), magic);
+  const v128_t p = exp_reduced4(x, n);
   const v128_t ni = wasm_i32x4_trunc_sat_f32x4(n), half = wasm_i32x4_shr(ni, 1), bias = wasm_i32x4_splat(127);
   const v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(half, bias), 23);
   const v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(ni, half), bias), 23);
@@ -133,15 +137,7 @@ inline v128_t vexp4_nonpositive(v128_t x) {
   const v128_t vn = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), magic);
   const v128_t scale = wasm_i32x4_shl(vn, 23);  // 2^n, n in [-126, 0]
   const v128_t n = wasm_f32x4_sub(vn, magic);
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693145751953125f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(1.428606765330187045e-06f)));
-  v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  const v128_t p = exp_reduced4(x, n);
   // A NaN x made r and p NaN, so the product is NaN too.
   return wasm_v128_andnot(wasm_f32x4_mul(p, scale), wasm_f32x4_lt(x, wasm_f32x4_splat(-87.33654f)));
 }

@@ -392,6 +392,35 @@ double loss_of(const Problem& pr) {
   return l;
 }
 
+// Every gradient in `an` (the reference backward of *pr) against central
+// finite differences of loss_of; returns the worst relative error.
+double check_reference_gradients(Problem* pr, const Outputs& an, const std::string& what) {
+  const double eps = 1e-2;
+  double worst = 0;
+  auto check = [&](const char* name, Vec* param, const Vec& grad) {
+    Vec fd(param->size());
+    for (size_t i = 0; i < param->size(); ++i) {
+      const float keep = (*param)[i];
+      (*param)[i] = keep + float(eps);
+      const double lp = loss_of(*pr);
+      (*param)[i] = keep - float(eps);
+      const double lm = loss_of(*pr);
+      (*param)[i] = keep;
+      fd[i] = float((lp - lm) / (2 * eps));
+    }
+    const double rel = rel_error(grad, fd);
+    worst = std::max(worst, rel);
+    EXPECT_LE(rel, 2e-3) << what << " " << name;
+  };
+  check("x", &pr->x, an.dx);
+  check("h0", &pr->h0, an.dh0);
+  check("c0", &pr->c0, an.dc0);
+  check("kernel", &pr->kernel, an.dkernel);
+  check("recurrent", &pr->recurrent, an.drecurrent);
+  check("bias", &pr->bias, an.dbias);
+  return worst;
+}
+
 TEST(RnnKernels, ReferenceBackwardMatchesFiniteDifferences) {
   struct Acts {
     Activation act, ra;
@@ -412,29 +441,7 @@ TEST(RnnKernels, ReferenceBackwardMatchesFiniteDifferences) {
         p.activation = a.act, p.recurrent_activation = a.ra;
         p.go_backwards = backwards;
         Problem pr = make_problem(p, seed++, 0.5);
-        const Outputs an = run_ref(pr);
-        const double eps = 1e-2;
-        auto check = [&](const char* name, Vec* param, const Vec& grad) {
-          Vec fd(param->size());
-          for (size_t i = 0; i < param->size(); ++i) {
-            const float keep = (*param)[i];
-            (*param)[i] = keep + float(eps);
-            const double lp = loss_of(pr);
-            (*param)[i] = keep - float(eps);
-            const double lm = loss_of(pr);
-            (*param)[i] = keep;
-            fd[i] = float((lp - lm) / (2 * eps));
-          }
-          const double rel = rel_error(grad, fd);
-          worst = std::max(worst, rel);
-          EXPECT_LE(rel, 2e-3) << describe(p) << " " << name;
-        };
-        check("x", &pr.x, an.dx);
-        check("h0", &pr.h0, an.dh0);
-        check("c0", &pr.c0, an.dc0);
-        check("kernel", &pr.kernel, an.dkernel);
-        check("recurrent", &pr.recurrent, an.drecurrent);
-        check("bias", &pr.bias, an.dbias);
+        worst = std::max(worst, check_reference_gradients(&pr, run_ref(pr), describe(p)));
       }
     }
   }
@@ -474,28 +481,7 @@ TEST(RnnKernels, MaskedStepsKeepTheState) {
         }
       // The all-masked sample ends where it started.
       for (int64_t j = 0; j < U; ++j) ASSERT_EQ(fast.h_last[size_t(3 * U + j)], pr.h0[size_t(3 * U + j)]);
-      const double eps = 1e-2;
-      auto check = [&](const char* name, Vec* param, const Vec& grad) {
-        Vec fd(param->size());
-        for (size_t i = 0; i < param->size(); ++i) {
-          const float keep = (*param)[i];
-          (*param)[i] = keep + float(eps);
-          const double lp = loss_of(pr);
-          (*param)[i] = keep - float(eps);
-          const double lm = loss_of(pr);
-          (*param)[i] = keep;
-          fd[i] = float((lp - lm) / (2 * eps));
-        }
-        const double rel = rel_error(grad, fd);
-        worst_fd = std::max(worst_fd, rel);
-        EXPECT_LE(rel, 2e-3) << describe(p) << " masked " << name;
-      };
-      check("x", &pr.x, ref.dx);
-      check("h0", &pr.h0, ref.dh0);
-      check("c0", &pr.c0, ref.dc0);
-      check("kernel", &pr.kernel, ref.dkernel);
-      check("recurrent", &pr.recurrent, ref.drecurrent);
-      check("bias", &pr.bias, ref.dbias);
+      worst_fd = std::max(worst_fd, check_reference_gradients(&pr, ref, describe(p) + " masked"));
       if (HasFailure()) return;
     }
   std::printf("[ RnnKernels ] masked steps: worst finite-difference relative error %.3g\n", worst_fd);
