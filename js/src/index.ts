@@ -5,6 +5,7 @@ export type { ReadyOptions, BackendInfo, MemoryInfo } from './backend.js';
 export { setBackend, getBackend, backends } from './compute_backends.js';
 export type { SetBackendOptions, PlanPlacement } from './compute_backends.js';
 export { Tensor, tensor, tensor2d, scalar } from './tensor.js';
+export { TensorBuffer, buffer } from './tensor_buffer.js';
 // The tensor-ops API (kiln.add, kiln.matMul, ..., and the Tensor methods).
 export * from './ops.js';
 export type { TensorOps } from './ops.js';

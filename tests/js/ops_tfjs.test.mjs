@@ -366,3 +366,20 @@ test('randomUniform and randomNormal: TF.js\'s shapes and dtypes, the asked mome
   }
   assert.throws(() => kiln.multinomial([[[1]]], 2), /logits must be 1-D or 2-D/);
 });
+
+test('buffer: set, get, locToIndex, indexToLoc and toTensor as TF.js', () => {
+  for (const [shape, dtype] of [[[2, 3, 4], 'float32'], [[5], 'int32'], [[2, 2], 'bool']]) {
+    const k = kiln.buffer(shape, dtype), t = tf.buffer(shape, dtype);
+    const size = shape.reduce((a, b) => a * b, 1);
+    for (let i = 0; i < size; i += 3) {
+      const loc = t.indexToLoc(i);
+      assert.deepEqual(k.indexToLoc(i), loc);
+      assert.equal(k.locToIndex(loc), t.locToIndex(loc));
+      k.set(i % 2, ...loc);
+      t.set(i % 2, ...loc);
+      assert.equal(k.get(...loc), t.get(...loc));
+    }
+    compare(`buffer ${dtype}`, k.toTensor(), t.toTensor());
+  }
+  assert.throws(() => kiln.buffer([2, 2]).set(1, 2, 0), /coordinate 2 of axis 0 is outside \[0, 2\)/);
+});

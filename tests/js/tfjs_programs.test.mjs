@@ -11,6 +11,8 @@ import { loadMnistNode } from '../../web/mnist.js';
 import * as polynomial from './programs/polynomial_regression_core.mjs';
 import * as mnistCore from './programs/mnist_core.mjs';
 import * as bostonHousing from './programs/boston_housing.mjs';
+import * as additionRnn from './programs/addition_rnn.mjs';
+import * as textGeneration from './programs/lstm_text_generation.mjs';
 
 await ready();
 await tf.setBackend('cpu');
@@ -50,4 +52,42 @@ test('boston-housing: normalized features, a network fit with validationSplit, b
   assert.ok(k.testLoss < k.baseline / 3, `Kiln's test MSE ${k.testLoss} against the baseline ${k.baseline}`);
   // Different starting weights (each library's own generator): the same quality, not the same numbers.
   assert.ok(k.testLoss < 2 * t.testLoss + 0.5, `Kiln ${k.testLoss}, TF.js ${t.testLoss}`);
+});
+
+test('addition-rnn: a sequence-to-sequence LSTM learns two-digit addition; from the same start its losses match TF.js', async () => {
+  const k = await additionRnn.run(kiln);
+  const valAcc = k.history.val_acc.at(-1);
+  console.log(`# addition-rnn: Kiln answers ${(100 * k.exact).toFixed(0)}% of held-out questions exactly (${k.examples.join(', ')}); validation character accuracy ${valAcc.toFixed(3)}`);
+  assert.ok(valAcc > 0.75, `validation character accuracy ${valAcc}`);
+  assert.ok(k.exact > 0.3, `exact answers ${k.exact}`);
+  // TF.js's cpu backend is slow at LSTMs: a short run from TF.js's starting weights.
+  let start;
+  const short = { trainSize: 256, testSize: 16, epochs: 2, batchSize: 64, hidden: 16 };
+  const t = await additionRnn.run(tf, { ...short, startFrom: (m) => { start = m.getWeights().map((w) => ({ values: w.dataSync().slice(), shape: w.shape })); } });
+  const k2 = await additionRnn.run(kiln, { ...short, startFrom: (m) => m.setWeights(start.map((w) => kiln.tensor(w.values, w.shape))) });
+  t.history.loss.forEach((want, i) => {
+    const got = k2.history.loss[i];
+    assert.ok(Math.abs(got - want) < 1e-3 * Math.max(1, want), `epoch ${i}: loss ${got}, TF.js ${want}`);
+  });
+});
+
+test('lstm-text-generation: an LSTM learns a text and writes words of it by sampling; from the same start its losses match TF.js', async () => {
+  const k = await textGeneration.run(kiln);
+  const losses = k.history.loss;
+  const words = new Set(textGeneration.corpus().split(' '));
+  const written = k.written.split(' ').filter((w) => w.length > 0);
+  const known = written.filter((w) => words.has(w)).length / written.length;
+  console.log(`# lstm-text-generation: loss ${losses[0].toFixed(3)} -> ${losses.at(-1).toFixed(3)}; wrote ${JSON.stringify(k.written)} (${(100 * known).toFixed(0)}% words of the text)`);
+  assert.ok(losses.at(-1) < 0.75 * losses[0], `losses ${losses}`);
+  assert.equal(k.written.length, 120);
+  assert.ok([...k.written].every((c) => k.chars.includes(c)), 'only characters of the text');
+  assert.ok(known > 0.3, `${known} of the written words are the text's`);
+  let start;
+  const short = { text: textGeneration.corpus(2500), units: 16, epochs: 2, generate: 5 };
+  const t = await textGeneration.run(tf, { ...short, startFrom: (m) => { start = m.getWeights().map((w) => ({ values: w.dataSync().slice(), shape: w.shape })); } });
+  const k2 = await textGeneration.run(kiln, { ...short, startFrom: (m) => m.setWeights(start.map((w) => kiln.tensor(w.values, w.shape))) });
+  t.history.loss.forEach((want, i) => {
+    const got = k2.history.loss[i];
+    assert.ok(Math.abs(got - want) < 1e-3 * Math.max(1, want), `epoch ${i}: loss ${got}, TF.js ${want}`);
+  });
 });
