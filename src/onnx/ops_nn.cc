@@ -212,9 +212,11 @@ Status softmax_family(const OnnxOpContext& ctx, const OnnxInputs& in, std::vecto
   const OnnxValue& x = *in[0];
   int64_t outer, n, inner;
   KILN_RETURN_IF_ERROR(soft_view(ctx, x, &outer, &n, &inner));
-  KILN_RETURN_IF_ERROR(OnnxValue::make(x.type(), x.shape(), &(*out)[0]));
+  const bool rows = x.type() == DataType::kFloat32 && inner == 1 && kind != SoftKind::kHardmax;  // the common case
+  // softmax_rows writes every value: no zeroing first.
+  KILN_RETURN_IF_ERROR(rows ? OnnxValue::make_uninitialized(x.type(), x.shape(), &(*out)[0]) : OnnxValue::make(x.type(), x.shape(), &(*out)[0]));
   OnnxValue& y = (*out)[0];
-  if (x.type() == DataType::kFloat32 && inner == 1 && kind != SoftKind::kHardmax) {  // rows: the common case
+  if (rows) {
     softmax_rows(x.data<float>(), y.data<float>(), outer, n, kind == SoftKind::kLogSoftmax);
     return Status();
   }
