@@ -68,3 +68,19 @@ export class TensorBuffer {
 export function buffer(shape: Shape, dtype: DataType = 'float32', values?: TypedArray): TensorBuffer {
   return new TensorBuffer(shape, dtype, values);
 }
+
+// TF.js's tensor.bufferSync() and tensor.buffer(): the values copied into a TensorBuffer.
+declare module './tensor.js' {
+  interface Tensor {
+    /** The values in a new TensorBuffer (a copy; writing it leaves the tensor as it is). */
+    bufferSync(): TensorBuffer;
+    /** bufferSync(), as a promise (TF.js's async form). */
+    buffer(): Promise<TensorBuffer>;
+  }
+}
+Tensor.prototype.bufferSync = function bufferSync(this: Tensor): TensorBuffer {
+  return new TensorBuffer(this.shape.slice(), this.dtype, this.dataSync().slice() as TypedArray);
+};
+Tensor.prototype.buffer = async function buffer(this: Tensor): Promise<TensorBuffer> {
+  return this.bufferSync();
+};

@@ -382,4 +382,10 @@ test('buffer: set, get, locToIndex, indexToLoc and toTensor as TF.js', () => {
     compare(`buffer ${dtype}`, k.toTensor(), t.toTensor());
   }
   assert.throws(() => kiln.buffer([2, 2]).set(1, 2, 0), /coordinate 2 of axis 0 is outside \[0, 2\)/);
+  const k = kiln.tensor([1, 2, 3, 4, 5, 6], [2, 3], 'int32'), t = tf.tensor([1, 2, 3, 4, 5, 6], [2, 3], 'int32');
+  const kb = k.bufferSync(), tb = t.bufferSync();
+  assert.equal(kb.get(1, 2), tb.get(1, 2));
+  kb.set(9, 0, 0);
+  assert.equal(k.dataSync()[0], 1, 'a copy: the tensor keeps its values');
+  compare('tensor.bufferSync', kb.toTensor(), (tb.set(9, 0, 0), tb.toTensor()));
 });
