@@ -427,8 +427,9 @@ export class CustomCellRNN extends Layer {
   private readonly goBackwards: boolean;
   /** @internal */
   constructor(readonly cell: RNNCell, rest: LayerArgs) {
-    super({ name: rest.name as string | undefined, inputShape: rest.inputShape as number[] | undefined,
-      batchInputShape: rest.batchInputShape as (number | null)[] | undefined, trainable: rest.trainable as boolean | undefined });
+    // The input arguments (inputShape, inputDim with inputLength, dtype, ...) as any layer takes them.
+    const { returnSequences: _seq, goBackwards: _back, returnState: _state, stateful: _stateful, unroll: _unroll, ...layerArgs } = rest;
+    super(layerArgs);
     for (const key of ['returnState', 'stateful', 'unroll'])
       if (rest[key]) throw new Error(`${this.name}: '${key}' is not supported with a custom cell`);
     this.returnSequences = rest.returnSequences === true;

@@ -85,10 +85,9 @@ Status run_prepared_op(PreparedOp& op, const std::vector<const OnnxValue*>& inpu
   }
   for (size_t i = node.outputs.size(); i < size_t(num_outputs); ++i) node.outputs.push_back("out" + std::to_string(i));
   node.outputs.resize(size_t(num_outputs));
-  const OnnxInputs in(inputs.begin(), inputs.end());
   std::vector<float> scratch;
   outputs->assign(size_t(num_outputs), OnnxValue());
-  const Status s = op.entry->kernel(OnnxOpContext(node, opset, &scratch), in, outputs);
+  const Status s = op.entry->kernel(OnnxOpContext(node, opset, &scratch), inputs, outputs);
   if (!s.ok()) return s;
   for (int i = 0; i < num_outputs; ++i)
     if (!(*outputs)[size_t(i)].is_tensor())

@@ -96,4 +96,7 @@ test('convLstm2d refuses what it cannot honour, naming it', () => {
   assert.throws(() => build({ kernelSize: 7 }), /ConvLSTM2D/);
   assert.throws(() => kiln.sequential({ layers: [kiln.layers.convLstm2d({ inputShape: [4, 5, 2], filters: 2, kernelSize: 3 })] }).build(),
     /\[steps, height, width, channels\]/);
+  // A mask here would be per pixel, not per step: refused rather than ignored.
+  const masked = kiln.sequential({ layers: [kiln.layers.masking({ inputShape: shape.slice(1) }), kiln.layers.convLstm2d({ filters: 2, kernelSize: 3 })] });
+  assert.throws(() => masked.predict(kiln.tensor(xs, shape)), /ConvLSTM2D\): does not take masked inputs/);
 });

@@ -84,6 +84,10 @@ test('custom cells: what rnn() cannot do with them is refused, naming it', () =>
   const cell = () => new kCells.MinimalRNNCell({ units: 2 });
   assert.throws(() => kiln.layers.rnn({ cell: cell(), returnState: true }), /'returnState' is not supported with a custom cell/);
   assert.throws(() => kiln.layers.rnn({ cell: [cell(), cell()] }), /a custom cell runs alone/);
+  // The input arguments are a layer's: inputDim with inputLength is the input shape; dtype is checked.
+  const byDim = kiln.sequential({ layers: [kiln.layers.rnn({ cell: cell(), inputDim: 2, inputLength: 4 })] });
+  assert.deepEqual(byDim.predict(kiln.zeros([3, 4, 2])).shape, [3, 2]);
+  assert.throws(() => kiln.layers.rnn({ cell: cell(), dtype: 'int32' }), /dtype 'int32' is not supported/);
   const x = kiln.input({ shape: [4, 2] });
   const masked = kiln.layers.masking().apply(x);
   assert.throws(() => kiln.model({ inputs: x, outputs: kiln.layers.rnn({ cell: cell() }).apply(masked) }).predict(kiln.zeros([1, 4, 2])),
