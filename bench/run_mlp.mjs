@@ -3,11 +3,16 @@
 // in headless Chromium, side by side in one run.
 //
 //   node bench/run_mlp.mjs [--quick] [--envs native,node,chromium] [--threads 2] [--json PATH] [--md PATH] [--no-snapshot]
+//                          [--engines a,b (Node engines)] [--browser-engines a,b (e.g. +tfjs-webgl)] [--peers] [--peer-budget-s S] [--grid 1,2x64,128]
 //
 // Full run (make bench-mlp): depth {1,2,4,8} x width {64,128,256}; writes
 // bench/results/mlp.json and docs/BENCH_MLP.md. --quick: depth {1,4} x width
 // {64,256} with fewer, shorter runs; writes bench/results/mlp-quick.json and
 // bench/results/BENCH_MLP-quick.md unless --json / --md say otherwise.
+// --peers adds the study's pure-JS peers (brain.js, synaptic, ConvNetJS; make
+// peers installs them) to the Node engines, each given --peer-budget-s
+// seconds (default 300) after which its remaining cells are skipped.
+// --grid DEPTHSxWIDTHS replaces the grid (make study uses it).
 // The engines run from a copy of lib/ and build/kiln-bench-mlp taken at the
 // start (in the OS temp dir, removed at the end), so a rebuild during the run
 // cannot mix builds; --no-snapshot measures the files in place.
@@ -24,22 +29,28 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BATCH, CLASSES, DISTINCT_BATCHES, DISTINCT_SAMPLES, FULL_GRID, FULL_PROTOCOL, INPUT, LEARNING_RATE, QUICK_GRID, QUICK_PROTOCOL, SEED, cellsOf } from './mlp/common.mjs';
-import { NODE_ENGINES, RESULT_PREFIX } from './mlp/node_worker.mjs';
-import { BROWSER_ENGINES, runInChromium } from './mlp/browser_runner.mjs';
+import { NODE_ENGINES, PEER_ENGINES, RESULT_PREFIX } from './mlp/node_worker.mjs';
+import { BROWSER_ENGINES, OTHER_BROWSER_ENGINES, runInChromium } from './mlp/browser_runner.mjs';
 import { downloadSizes } from './mlp/sizes.mjs';
 import { computeRatios, renderMarkdown, summarize, TARGETS } from './mlp/report.mjs';
 import { handleUsage } from './common/usage.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
-handleUsage(import.meta.url, args, ['--quick', '--envs', '--threads', '--json', '--md', '--no-snapshot']);
+handleUsage(import.meta.url, args, ['--quick', '--envs', '--threads', '--json', '--md', '--no-snapshot', '--engines', '--peers', '--peer-budget-s', '--grid', '--browser-engines']);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const quick = args.includes('--quick');
 const envs = opt('--envs', 'native,node,chromium').split(',');
 const threads = Number(opt('--threads', '2'));
 const jsonPath = resolve(ROOT, opt('--json', quick ? 'bench/results/mlp-quick.json' : 'bench/results/mlp.json'));
 const mdPath = resolve(ROOT, opt('--md', quick ? 'bench/results/BENCH_MLP-quick.md' : 'docs/BENCH_MLP.md'));
-const grid = quick ? QUICK_GRID : FULL_GRID;
+const gridArg = opt('--grid', null)?.split('x').map((l) => l.split(',').map(Number));
+const grid = gridArg ? { depths: gridArg[0], widths: gridArg[1] } : quick ? QUICK_GRID : FULL_GRID;
+const nodeEngines = [...opt('--engines', NODE_ENGINES.join(',')).split(','), ...(args.includes('--peers') ? PEER_ENGINES : [])];
+const peerBudgetS = Number(opt('--peer-budget-s', '300'));
+const browserEngines = opt('--browser-engines', BROWSER_ENGINES.join(',')).split(',');
+for (const e of browserEngines)
+  if (![...BROWSER_ENGINES, ...OTHER_BROWSER_ENGINES].includes(e)) throw new Error(`--browser-engines: unknown engine '${e}'`);
 const protocol = quick ? QUICK_PROTOCOL : FULL_PROTOCOL;
 const cells = cellsOf(grid);
 const nativeReps = protocol.reps;
@@ -147,7 +158,7 @@ async function runNodeEngine(engine) {
   const before = load1();
   const t0 = Date.now();
   const argv = [join(ROOT, 'bench/mlp/node_worker.mjs'), engine, '--threads', String(threads), ...(quick ? ['--quick'] : []),
-    '--kiln', join(RUN_ROOT, 'lib/index.js')];
+    '--kiln', join(RUN_ROOT, 'lib/index.js'), '--grid', `${grid.depths}x${grid.widths}`, '--budget-s', String(peerBudgetS)];
   const r = await runChild(process.execPath, argv, { timeoutMs: engineTimeoutMs, prefix: '' });
   const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
   const base = { environment: 'node', engine, wallMs: Date.now() - t0, loadavg: { before, after: load1() } };
@@ -183,13 +194,13 @@ async function main() {
 
   const engines = [];
   if (envs.includes('native')) for (const t of [1, threads]) engines.push(await runNative(t));
-  if (envs.includes('node')) for (const e of NODE_ENGINES) engines.push(await runNodeEngine(e));
+  if (envs.includes('node')) for (const e of nodeEngines) engines.push(await runNodeEngine(e));
   let chromiumIsolated = null;
   if (envs.includes('chromium')) {
     const loads = {};
     try {
       const br = await runInChromium({
-        root: RUN_ROOT, quick, threads, timeoutMs: engineTimeoutMs, log,
+        root: RUN_ROOT, quick, grid, threads, timeoutMs: engineTimeoutMs, log, engines: browserEngines,
         onEngine: async (e, phase) => { (loads[e] ??= {})[phase === 'start' ? 'before' : 'after'] = load1(); },
       });
       machine.chromium = br.chromium;
@@ -210,6 +221,8 @@ async function main() {
 
   const results = [];
   for (const e of engines) for (const r of e.results ?? []) results.push({ environment: e.environment, engine: e.engine, ...r });
+  // brain.js and synaptic end in sigmoid units, not a softmax.
+  const softmaxEngine = (r) => engines.find((e) => e.engine === r.engine && e.environment === r.environment)?.info?.softmaxOutput !== false;
   const ratios = computeRatios(results, cells);
 
   // Anything that went wrong, for the report and the console.
@@ -225,7 +238,7 @@ async function main() {
     const where = `${r.environment} ${r.engine} depth ${r.depth} width ${r.width}`;
     if (r.error) problems.push(`${where}: ${r.error.split('\n')[0]}`);
     else if (r.loss_after !== undefined && !Number.isFinite(r.loss_after)) problems.push(`${where}: training loss is ${r.loss_after}`);
-    else if (r.output_sum_b1 !== undefined && Math.abs(r.output_sum_b1 - 1) > 1e-3) problems.push(`${where}: softmax outputs sum to ${r.output_sum_b1}`);
+    else if (r.output_sum_b1 !== undefined && softmaxEngine(r) && Math.abs(r.output_sum_b1 - 1) > 1e-3) problems.push(`${where}: softmax outputs sum to ${r.output_sum_b1}`);
   }
 
   const doc = {

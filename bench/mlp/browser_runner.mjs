@@ -6,11 +6,13 @@ import { serve } from '../../scripts/serve.mjs';
 import { launchBrowser, openPage } from '../../scripts/browser.mjs';
 
 export const BROWSER_ENGINES = ['kiln-wasm-single', 'kiln-wasm-threaded', 'tfjs-cpu', 'tfjs-wasm'];
+/** Also runs in the page: TF.js's WebGL backend (headless Chromium here: SwiftShader, a software GPU). */
+export const OTHER_BROWSER_ENGINES = ['tfjs-webgl'];
 
 /**
  * @returns { chromium: version string, results: [{engine, info, page, results} | {engine, error}] }
  */
-export async function runInChromium({ root, engines = BROWSER_ENGINES, quick = false, threads = 2, timeoutMs = 240_000, log = () => {},
+export async function runInChromium({ root, engines = BROWSER_ENGINES, quick = false, grid = null, threads = 2, timeoutMs = 240_000, log = () => {},
   onEngine = async () => {} } = {}) {
   const server = await serve({ isolated: true, ...(root ? { root } : {}) });
   let browser = null;
@@ -21,7 +23,7 @@ export async function runInChromium({ root, engines = BROWSER_ENGINES, quick = f
     for (const engine of engines) {
       await onEngine(engine, 'start');
       const t0 = Date.now();
-      const url = `${server.url}bench/mlp/page.html?engine=${engine}&threads=${threads}${quick ? '&quick=1' : ''}`;
+      const url = `${server.url}bench/mlp/page.html?engine=${engine}&threads=${threads}${quick ? '&quick=1' : ''}${grid ? `&grid=${grid.depths}x${grid.widths}` : ''}`;
       let page = null;
       let result;
       try {

@@ -53,7 +53,8 @@ export function makeData(seed = SEED) {
   return { x: batches[0], y, batches, samples };
 }
 
-export { median } from '../common/stats.mjs';
+import { median } from '../common/stats.mjs';
+export { median };
 
 const now = () => performance.now();
 
@@ -64,8 +65,23 @@ const now = () => performance.now();
  */
 export async function measure(fn, protocol) {
   const { reps, targetMs, minIters, maxIters, warmupIters } = protocol;
-  for (let i = 0; i < warmupIters; i++) await fn();
   let t0 = now();
+  await fn();
+  const first = now() - t0;
+  // A call much longer than the target (the per-sample JS peers on wide
+  // models take seconds a batch) is timed once per sample, three samples,
+  // after that one warm-up call.
+  if (first > 8 * targetMs) {
+    const samples = [];
+    for (let rep = 0; rep < Math.min(reps, 3); rep++) {
+      t0 = now();
+      await fn();
+      samples.push(now() - t0);
+    }
+    return { ms: median(samples), samples, iters: 1 };
+  }
+  for (let i = 1; i < warmupIters; i++) await fn();
+  t0 = now();
   await fn();
   const estimate = Math.max(now() - t0, 1e-3);
   const iters = Math.max(minIters, Math.min(maxIters, Math.ceil(targetMs / estimate)));
@@ -90,16 +106,33 @@ export function round(x) {
  *   adapter.predict(model, input) -> output values (forces completion); input is
  *     { batch: 1 | 64, index } naming data.samples[index] or data.batches[index]
  *   adapter.dispose(model)
+ *   adapter.save(model) -> { format name: bytes } (optional: the saved model's size)
+ * Also records the build time and the first predict() after it (the warm-up).
  * Returns one record per cell; an error in a cell is recorded, not thrown.
+ * Cells that start after `budgetMs` are recorded as skipped (the slow
+ * per-sample peers would otherwise take the whole benchmark's time).
  */
-export async function runGrid(adapter, { cells, protocol, log = () => {} }) {
+export async function runGrid(adapter, { cells, protocol, log = () => {}, budgetMs = Infinity }) {
   const data = makeData();
   const results = [];
+  const deadline = now() + budgetMs;
   for (const cell of cells) {
     const rec = { depth: cell.depth, width: cell.width };
+    if (now() > deadline) {
+      rec.skipped = `the engine's time budget (${Math.round(budgetMs / 1000)} s) was spent on the cells before`;
+      log(`${adapter.name} d${cell.depth} w${cell.width}: skipped (time budget)`);
+      results.push(rec);
+      continue;
+    }
     let model = null;
     try {
+      let t0 = now();
       model = await adapter.build(cell, data);
+      const buildMs = now() - t0;
+      // The first call after the build: warm-up (lazy allocation, compilation, planning).
+      t0 = now();
+      await adapter.predict(model, { batch: 1, index: 0 });
+      const firstPredictMs = now() - t0;
       const train = await measure(() => adapter.train(model, data), protocol);
       const lossAfter = await adapter.train(model, data);
       let k = 0;
@@ -111,10 +144,14 @@ export async function runGrid(adapter, { cells, protocol, log = () => {} }) {
         infer_ms_per_sample_b1: round(b1.ms),
         infer_ms_per_sample_b64: round(b64.ms / BATCH),
         iters: { train: train.iters, b1: b1.iters, b64: b64.iters },
-        reps: protocol.reps,
+        reps: train.samples.length,
         loss_after: round(lossAfter),
         output_sum_b1: round(Array.from(out).reduce((a, b) => a + b, 0)),
+        build_ms: round(buildMs),
+        first_predict_ms: round(firstPredictMs),
       });
+      // The trained model saved in the engine's own format(s): { format: bytes }.
+      if (adapter.save) rec.saved_bytes = await adapter.save(model);
       log(`${adapter.name} d${cell.depth} w${cell.width}: train ${rec.train_ms_per_batch} ms/batch, ` +
         `b1 ${rec.infer_ms_per_sample_b1} ms, b64 ${rec.infer_ms_per_sample_b64} ms/sample`);
     } catch (e) {

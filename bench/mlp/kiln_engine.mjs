@@ -41,6 +41,17 @@ export async function runKiln(kiln, { variant, threads, cells, protocol, log = (
       out.dispose();
       return values;
     },
+    async save(model) {
+      // Kiln's binary file, and the TF.js layers format (model.json + weights.bin) it also writes.
+      const kilnFile = await model.save();
+      let tfjsBytes = 0;
+      await model.save(kiln.io.withSaveHandler(async (a) => {
+        tfjsBytes = new TextEncoder().encode(JSON.stringify({ modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] })).length +
+          a.weightData.byteLength;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }));
+      return { 'Kiln binary (model.save())': kilnFile.length, 'TF.js layers format (model.json + weights.bin)': tfjsBytes };
+    },
     dispose(model) {
       model.dispose();
     },

@@ -3,45 +3,71 @@
 // to stderr. One engine per process: kiln.ready() loads one wasm variant per
 // JS context, and separate processes keep the engines from disturbing
 // each other.
-//   node bench/mlp/node_worker.mjs <engine> [--quick] [--threads 2] [--kiln path/to/lib/index.js]
-//   engine: kiln-wasm-single | kiln-wasm-threaded | tfjs-cpu | tfjs-wasm
+//   node bench/mlp/node_worker.mjs <engine> [--quick] [--threads 2] [--kiln path/to/lib/index.js] [--budget-s S (peers)] [--grid 1,2x64,128]
+//   engine: kiln-wasm-single | kiln-wasm-threaded | tfjs-cpu | tfjs-wasm | brainjs | synaptic | convnetjs
+// The study's peers (brain.js, synaptic) come from bench/peers/node_modules (make peers).
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FULL_GRID, FULL_PROTOCOL, QUICK_GRID, QUICK_PROTOCOL, cellsOf } from './common.mjs';
 
 export const RESULT_PREFIX = '__MLP_RESULT__ ';
 export const NODE_ENGINES = ['kiln-wasm-single', 'kiln-wasm-threaded', 'tfjs-cpu', 'tfjs-wasm'];
+export const PEER_ENGINES = ['brainjs', 'synaptic', 'convnetjs'];
+const PEER_PACKAGES = { brainjs: ['brain.js', 'bench/peers/'], synaptic: ['synaptic', 'bench/peers/'], convnetjs: ['convnetjs', ''] };
+
+/** Loads a peer with require() from its package folder; returns { namespace, version, importMs }. */
+function requirePeer(engine) {
+  const [pkg, where] = PEER_PACKAGES[engine];
+  const require = createRequire(new URL(`../../${where}package.json`, import.meta.url));
+  const t0 = performance.now();
+  const namespace = require(pkg);
+  const importMs = performance.now() - t0;
+  return { namespace, importMs, version: require(`${pkg}/package.json`).version };
+}
 
 async function main() {
   const engine = process.argv[2];
   const quick = process.argv.includes('--quick');
   const threadsArg = process.argv.indexOf('--threads');
   const threads = threadsArg > 0 ? Number(process.argv[threadsArg + 1]) : 2;
+  const argValue = (name, dflt) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : dflt);
   const kilnArg = process.argv.indexOf('--kiln');
   const kilnSpecifier = kilnArg > 0 ? pathToFileURL(process.argv[kilnArg + 1]).href : 'kiln';
-  const cells = cellsOf(quick ? QUICK_GRID : FULL_GRID);
+  const gridArg = argValue('--grid', null)?.split('x').map((l) => l.split(',').map(Number));
+  const cells = cellsOf(gridArg ? { depths: gridArg[0], widths: gridArg[1] } : quick ? QUICK_GRID : FULL_GRID);
   const protocol = quick ? QUICK_PROTOCOL : FULL_PROTOCOL;
   const log = (s) => process.stderr.write(`[node ${engine}] ${s}\n`);
   let out;
+  const t0 = performance.now();
   if (engine === 'kiln-wasm-single' || engine === 'kiln-wasm-threaded') {
     const kiln = await import(kilnSpecifier);
+    const importMs = performance.now() - t0;
     const { runKiln } = await import('./kiln_engine.mjs');
     const variant = engine === 'kiln-wasm-single' ? 'single' : 'threaded';
     out = await runKiln(kiln, { variant, threads: variant === 'single' ? 1 : threads, cells, protocol, log });
     out.info.module = kilnSpecifier;
+    out.info.importMs = Math.round(importMs);
   } else if (engine === 'tfjs-cpu' || engine === 'tfjs-wasm') {
     // TF.js prints a hint about tfjs-node on import; keep stdout for the result.
     const origLog = console.log;
     console.log = (...a) => process.stderr.write(a.join(' ') + '\n');
     const tf = await import('@tensorflow/tfjs');
-    const { runTfjs } = await import('./tfjs_engine.mjs');
     const backend = engine.slice('tfjs-'.length);
     let wasm = null;
     if (backend === 'wasm') wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const importMs = performance.now() - t0;
+    const { runTfjs } = await import('./tfjs_engine.mjs');
     const wasmPaths = fileURLToPath(new URL('../../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
     out = await runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, protocol, log });
     console.log = origLog;
+    out.info.importMs = Math.round(importMs);
+  } else if (PEER_ENGINES.includes(engine)) {
+    const { namespace, version, importMs } = requirePeer(engine);
+    const { runPeer } = await import('./peer_engines.mjs');
+    out = await runPeer(engine, namespace, { version, cells, protocol, log, budgetMs: Number(argValue('--budget-s', 'Infinity')) * 1000 });
+    out.info.importMs = Math.round(importMs);
   } else {
-    throw new Error(`unknown engine '${engine}' (expected one of ${NODE_ENGINES.join(', ')})`);
+    throw new Error(`unknown engine '${engine}' (expected one of ${[...NODE_ENGINES, ...PEER_ENGINES].join(', ')})`);
   }
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(out)}\n`);
 }

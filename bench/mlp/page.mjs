@@ -13,7 +13,8 @@ const log = (s) => {
 };
 
 async function run() {
-  const cells = cellsOf(quick ? QUICK_GRID : FULL_GRID);
+  const gridArg = params.get('grid')?.split('x').map((l) => l.split(',').map(Number));
+  const cells = cellsOf(gridArg ? { depths: gridArg[0], widths: gridArg[1] } : quick ? QUICK_GRID : FULL_GRID);
   const protocol = quick ? QUICK_PROTOCOL : FULL_PROTOCOL;
   const page = { crossOriginIsolated: self.crossOriginIsolated === true, hardwareConcurrency: navigator.hardwareConcurrency,
     userAgent: navigator.userAgent };
@@ -24,7 +25,7 @@ async function run() {
     const out = await runKiln(kiln, { variant, threads: variant === 'single' ? 1 : threads, cells, protocol, log });
     return { ...out, page };
   }
-  if (engine === 'tfjs-cpu' || engine === 'tfjs-wasm') {
+  if (engine === 'tfjs-cpu' || engine === 'tfjs-wasm' || engine === 'tfjs-webgl') {
     await loadScript('/node_modules/@tensorflow/tfjs/dist/tf.min.js');
     const backend = engine.slice('tfjs-'.length);
     if (backend === 'wasm') await loadScript('/node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js');

@@ -1,13 +1,13 @@
 // TensorFlow.js engine of the MLP benchmark: the same model through
-// tf.sequential / tf.layers.dense, trainOnBatch and predict, on the 'cpu' or
-// 'wasm' backend. The caller passes `tf` (Node: the @tensorflow/tfjs package;
+// tf.sequential / tf.layers.dense, trainOnBatch and predict, on the 'cpu',
+// 'wasm' or (in the page) 'webgl' backend. The caller passes `tf` (Node: the @tensorflow/tfjs package;
 // page: the global from tf.min.js) and, for wasm, the backend-wasm namespace
 // with setWasmPaths / getThreadsCount (page: tf.wasm).
 import { BATCH, CLASSES, INPUT, LEARNING_RATE, runGrid } from './common.mjs';
 
 /**
  * @param tf        the TF.js namespace
- * @param options   { backend: 'cpu' | 'wasm', wasm, wasmPaths, threads (wasm), cells, protocol, log }
+ * @param options   { backend: 'cpu' | 'wasm' | 'webgl', wasm, wasmPaths, threads (wasm), cells, protocol, log }
  * @returns         { engine, info, results }
  */
 export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, protocol, log = () => {} }) {
@@ -38,6 +38,14 @@ export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, pr
   } else {
     info.threads = 1;
   }
+  if (backend === 'webgl') {
+    // What the GPU is (headless Chromium here: SwiftShader, a software renderer).
+    try {
+      const gl = tf.backend().gpgpu.gl;
+      const ext = gl.getExtension('WEBGL_debug_renderer_info');
+      info.gpu = gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER);
+    } catch (e) { info.gpu = `unknown (${e.message})`; }
+  }
   log(`tfjs ${backend}: ${JSON.stringify(info)}`);
 
   let tensors = null;
@@ -64,6 +72,15 @@ export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, pr
       const values = out.dataSync();
       out.dispose();
       return values;
+    },
+    async save(model) {
+      let bytes = 0;
+      await model.save(tf.io.withSaveHandler(async (a) => {
+        bytes = new TextEncoder().encode(JSON.stringify({ modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] })).length +
+          a.weightData.byteLength;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }));
+      return { 'TF.js layers format (model.json + weights.bin)': bytes };
     },
     dispose(model) {
       model.optimizer?.dispose?.();
