@@ -8,7 +8,8 @@ EMCMAKE_VARIANTS := st mt
 
 .PHONY: all setup native wasm js package docs demo test test-cpp test-package test-js test-browser \
         test-sanitize test-sanitize-ci fuzz \
-        fixtures torchvision-models zoo-models bench-mlp bench-cnn-rnn bench-onnx bench-graph-models bench-zoo bench-zoo-browser bench-cold-start clean serve
+        fixtures torchvision-models zoo-models bench-mlp bench-cnn-rnn bench-onnx bench-graph-models bench-zoo bench-zoo-browser bench-cold-start \
+        peers study clean serve
 
 all: native wasm js
 
@@ -156,6 +157,20 @@ bench-zoo-browser: setup js zoo-models
 # ONNX Runtime Web (MobileNetV2); writes bench/results/cold-start.json and docs/BENCH_COLD_START.md.
 bench-cold-start: setup js torchvision-models
 	node bench/run_cold_start.mjs
+
+# The frameworks only the study compares with (brain.js, synaptic, Keras.js, TF.js's
+# WebGPU backend, Node's webgpu), into bench/peers/node_modules; npm ci when the lock changed.
+peers: setup
+	@stamp=bench/peers/node_modules/.kiln-lock-stamp; \
+	if [ ! -f $$stamp ] || ! cmp -s bench/peers/package-lock.json $$stamp; then \
+	  npm ci --prefix bench/peers --ignore-scripts --no-audit --no-fund && cp bench/peers/package-lock.json $$stamp; fi
+
+# The study (Ma et al., WWW 2019) reproduced: Table 1, Figures 1, 4 and 5, Table 3, loading
+# and warm-up, threads and memory, the decision tree and the eight findings, for Kiln and
+# its peers; writes bench/results/study-<date>/ (report.html) and docs/STUDY.md. About
+# 30 minutes; QUICK=1: one MLP cell and MobileNetV2, about a minute (CI runs it).
+study: setup all torchvision-models peers
+	node bench/run_study.mjs $(if $(QUICK),--quick,)
 
 serve: js torchvision-models
 	node scripts/serve.mjs --port 8080

@@ -17,6 +17,8 @@ compgen -G '/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' 
 [ -f /usr/include/gtest/gtest.h ] || need_apt+=(libgtest-dev)
 /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null || need_apt+=(python3-torch python3-numpy)
 /usr/bin/python3 -c 'import torchvision' 2>/dev/null || need_apt+=(python3-torchvision)
+# scikit-learn: the study's decision tree (make study, bench/study/tree.py).
+/usr/bin/python3 -c 'import sklearn' 2>/dev/null || need_apt+=(python3-sklearn)
 [ -f /usr/share/libonnx-testdata/data/node/test_abs/model.onnx ] || need_apt+=(libonnx-testdata)
 command -v node >/dev/null || need_apt+=(nodejs npm)
 [ -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || need_apt+=(dataset-fashion-mnist)

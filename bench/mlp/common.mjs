@@ -94,6 +94,8 @@ export async function measure(fn, protocol) {
   return { ms: median(samples), samples, iters };
 }
 
+const spread = (samples, per = 1) => [round(Math.min(...samples) / per), round(Math.max(...samples) / per)];
+
 /** Rounds for JSON output (keeps 4 significant digits). */
 export function round(x) {
   return x === null || x === undefined || !Number.isFinite(x) ? x : Number(x.toPrecision(4));
@@ -144,6 +146,8 @@ export async function runGrid(adapter, { cells, protocol, log = () => {}, budget
         infer_ms_per_sample_b1: round(b1.ms),
         infer_ms_per_sample_b64: round(b64.ms / BATCH),
         iters: { train: train.iters, b1: b1.iters, b64: b64.iters },
+        // The spread of the samples behind each median: [min, max].
+        range: { train: spread(train.samples), b1: spread(b1.samples), b64: spread(b64.samples, BATCH) },
         reps: train.samples.length,
         loss_after: round(lossAfter),
         output_sum_b1: round(Array.from(out).reduce((a, b) => a + b, 0)),

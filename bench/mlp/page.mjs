@@ -19,20 +19,26 @@ async function run() {
   const page = { crossOriginIsolated: self.crossOriginIsolated === true, hardwareConcurrency: navigator.hardwareConcurrency,
     userAgent: navigator.userAgent };
   if (engine === 'kiln-wasm-single' || engine === 'kiln-wasm-threaded') {
+    const t0 = performance.now();
     const kiln = await import('/lib/index.js');
+    const importMs = performance.now() - t0;
     const { runKiln } = await import('./kiln_engine.mjs');
     const variant = engine === 'kiln-wasm-single' ? 'single' : 'threaded';
     const out = await runKiln(kiln, { variant, threads: variant === 'single' ? 1 : threads, cells, protocol, log });
+    out.info.importMs = Math.round(importMs);
     return { ...out, page };
   }
   if (engine === 'tfjs-cpu' || engine === 'tfjs-wasm' || engine === 'tfjs-webgl') {
+    const t0 = performance.now();
     await loadScript('/node_modules/@tensorflow/tfjs/dist/tf.min.js');
     const backend = engine.slice('tfjs-'.length);
     if (backend === 'wasm') await loadScript('/node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js');
+    const importMs = performance.now() - t0;
     const tf = globalThis.tf;
     const { runTfjs } = await import('./tfjs_engine.mjs');
     const wasmPaths = new URL('/node_modules/@tensorflow/tfjs-backend-wasm/dist/', location.href).href;
     const out = await runTfjs(tf, { backend, wasm: tf.wasm, wasmPaths, threads, cells, protocol, log });
+    out.info.importMs = Math.round(importMs);
     return { ...out, page };
   }
   throw new Error(`unknown engine '${engine}'`);

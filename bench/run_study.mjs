@@ -1,0 +1,128 @@
+// `make study`: the study (Ma et al., WWW 2019; ../shared/STUDY.md and
+// docs/STUDY.md) reproduced for Kiln and today's frameworks on this machine.
+//
+//   node bench/run_study.mjs [--quick] [--out DIR] [--skip-onnx]
+//   node bench/run_study.mjs --render DIR      (rebuilds the report from DIR's raw JSON)
+//
+// Full run (make study, about 30 minutes here): the MLP grid depth {1,2,4,8} x
+// width {64,128,256} for Kiln (native, wasm single and threaded), TF.js (cpu,
+// wasm; WebGL in Chromium), brain.js, synaptic and ConvNetJS (Node); the
+// torchvision versions of the study's Keras models at batch 1 in Chromium
+// (Kiln wasm, ONNX Runtime Web) and natively (Kiln, onnxruntime-node,
+// PyTorch) on 1 and 2 threads. --quick (make study QUICK=1, CI): one MLP
+// cell and MobileNetV2 only, one run each, peers capped at 20 s.
+// Writes bench/results/study-<date>[-quick]/: features.json, mlp.json,
+// onnx.json (the raw results of each step), study.json (everything the
+// report shows), study.md (the tables) and report.html (one self-contained
+// page with the figures as SVG), then checks the page in headless Chromium.
+//
+// Pieces: bench/study/features.mjs (Table 1), bench/run_mlp.mjs and
+// bench/run_onnx.mjs (the measurements, run as they are), bench/study/data.mjs
+// (tables and figures from the raw JSON), findings.mjs (the eight findings,
+// as rules over the data), tree.py (the decision tree, scikit-learn),
+// report.mjs (markdown and HTML), check_report.mjs (the page check).
+// A full run also writes docs/STUDY.md (the tables of the latest full run).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runChild } from './common/child.mjs';
+import { machineInfo } from './common/machine.mjs';
+import { handleUsage } from './common/usage.mjs';
+import { buildStudy } from './study/data.mjs';
+import { renderHtml, renderMarkdown } from './study/report.mjs';
+import { checkReport } from './study/check_report.mjs';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const args = process.argv.slice(2);
+handleUsage(import.meta.url, args, ['--quick', '--out', '--skip-onnx', '--render']);
+const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
+const quick = args.includes('--quick') || process.env.QUICK === '1';
+const today = new Date().toISOString().slice(0, 10);
+const renderOnly = opt('--render', null);
+const outDir = resolve(ROOT, renderOnly ?? opt('--out', `bench/results/study-${today}${quick ? '-quick' : ''}`));
+const PYTHON = process.env.KILN_PYTHON || '/usr/bin/python3';
+
+const tStart = Date.now();
+const log = (s) => console.log(`[${((Date.now() - tStart) / 1000).toFixed(0).padStart(5)} s] ${s}`);
+
+/** Runs one step (a child process); its stderr/stdout lines are echoed with a prefix. */
+async function step(name, cmd, argv, timeoutMs) {
+  const t0 = Date.now();
+  const before = os.loadavg()[0];
+  log(`${name}: ${[cmd, ...argv].map((a) => relative(ROOT, a) || a).join(' ')}`);
+  const r = await runChild(cmd, argv, { cwd: ROOT, timeoutMs, onStderrLine: (l) => log(`  [${name}] ${l}`) });
+  const record = { name, ms: Date.now() - t0, loadavg: { before, after: os.loadavg()[0] }, code: r.code, timedOut: r.timedOut };
+  if (r.code !== 0) record.error = `${r.timedOut ? 'timed out' : `exit ${r.code}`}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+  log(`${name}: ${record.error ? `FAILED (${record.error})` : 'done'} in ${(record.ms / 1000).toFixed(0)} s`);
+  return { record, stdout: r.stdout };
+}
+
+const readJson = (f) => (existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : null);
+
+async function measureAll() {
+  mkdirSync(outDir, { recursive: true });
+  const steps = [];
+  const machine = { ...machineInfo(), quick };
+
+  const features = await step('features', process.execPath, [join(ROOT, 'bench/study/features.mjs')], 120_000);
+  steps.push(features.record);
+  if (!features.record.error) writeFileSync(join(outDir, 'features.json'), features.stdout);
+
+  const mlpArgs = quick
+    ? ['--quick', '--grid', '1x64', '--envs', 'native,node,chromium', '--peer-budget-s', '20']
+    : ['--envs', 'native,node,chromium', '--peer-budget-s', '240'];
+  const mlp = await step('mlp', process.execPath, [join(ROOT, 'bench/run_mlp.mjs'), ...mlpArgs, '--peers',
+    '--browser-engines', 'kiln-wasm-single,kiln-wasm-threaded,tfjs-cpu,tfjs-wasm,tfjs-webgl',
+    '--json', join(outDir, 'mlp.json'), '--md', join(outDir, 'mlp.md')], (quick ? 6 : 40) * 60_000);
+  steps.push(mlp.record);
+
+  if (!args.includes('--skip-onnx')) {
+    const onnxArgs = quick ? ['--quick', '--models', 'mobilenet_v2', '--repeats', '1'] : [];
+    const onnx = await step('onnx', process.execPath, [join(ROOT, 'bench/run_onnx.mjs'), ...onnxArgs,
+      '--json', join(outDir, 'onnx.json'), '--md', join(outDir, 'onnx.md')], (quick ? 6 : 30) * 60_000);
+    steps.push(onnx.record);
+  }
+  machine.loadavgEnd = os.loadavg();
+  writeFileSync(join(outDir, 'run.json'), JSON.stringify({ generated: new Date().toISOString(), mode: quick ? 'quick' : 'full',
+    command: `node bench/run_study.mjs ${args.join(' ')}`.trim(), machine, steps }, null, 1) + '\n');
+}
+
+/** The decision tree over the browser/native ratios (bench/study/tree.py, scikit-learn). */
+async function fitTree(study) {
+  const input = join(outDir, 'tree-input.json');
+  writeFileSync(input, JSON.stringify(study.ratioRows));
+  const r = await step('tree', PYTHON, [join(ROOT, 'bench/study/tree.py'), input], 120_000);
+  if (r.record.error) return { error: r.record.error };
+  return JSON.parse(r.stdout);
+}
+
+async function main() {
+  if (!renderOnly) await measureAll();
+  const raw = { run: readJson(join(outDir, 'run.json')), features: readJson(join(outDir, 'features.json')),
+    mlp: readJson(join(outDir, 'mlp.json')), onnx: readJson(join(outDir, 'onnx.json')) };
+  const study = buildStudy(raw);
+  study.tree = await fitTree(study);
+  writeFileSync(join(outDir, 'study.json'), JSON.stringify(study, null, 1) + '\n');
+  writeFileSync(join(outDir, 'study.md'), renderMarkdown(study));
+  writeFileSync(join(outDir, 'report.html'), renderHtml(study));
+  log(`wrote ${relative(ROOT, outDir)}/{study.json,study.md,report.html}`);
+  if (!quick && !renderOnly) {
+    // The latest full run's tables are the project's docs/STUDY.md.
+    const head = `<!-- Written by make study (bench/run_study.mjs) from ${relative(ROOT, outDir)}/; do not edit by hand. -->\n` +
+      `The page with the figures: [${relative(ROOT, outDir)}/report.html](../${relative(ROOT, outDir)}/report.html).\n\n`;
+    writeFileSync(join(ROOT, 'docs/STUDY.md'), head + renderMarkdown(study));
+    log('wrote docs/STUDY.md');
+  }
+  const check = await checkReport(join(outDir, 'report.html'));
+  for (const p of check.problems) log(`report check: ${p}`);
+  log(`report check: ${check.figures} figures, ${check.tables} tables${check.problems.length ? `, ${check.problems.length} problem(s)` : ', all with data'}`);
+  for (const p of study.problems) log(`problem: ${p}`);
+  log(`total ${((Date.now() - tStart) / 1000).toFixed(0)} s`);
+  if (check.problems.length) process.exit(1);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

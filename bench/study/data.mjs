@@ -1,0 +1,202 @@
+// The study's tables and figures from the raw results of one `make study`
+// run (features.json, mlp.json, onnx.json, run.json). Pure data: no I/O.
+// A figure is { id, title, yLabel, xLabels, series: [{ label, points:
+// [{ x, y, lo, hi }] }], notes }; a table is { id, title, head, rows, notes }.
+import { findings } from './findings.mjs';
+
+const ENV_TITLE = { node: 'Node', chromium: 'Chromium', native: 'native' };
+const ENGINE_TITLE = {
+  'kiln-wasm-single': 'Kiln wasm 1 thread', 'kiln-wasm-threaded': 'Kiln wasm threads', 'kiln-native-1t': 'Kiln native 1 thread',
+  'kiln-native-2t': 'Kiln native 2 threads', 'tfjs-cpu': 'TF.js cpu', 'tfjs-wasm': 'TF.js wasm', 'tfjs-webgl': 'TF.js WebGL',
+  brainjs: 'brain.js', synaptic: 'synaptic', convnetjs: 'ConvNetJS',
+  'kiln-wasm': 'Kiln wasm', 'ort-web': 'ORT Web wasm', 'kiln-native': 'Kiln native', 'ort-node': 'onnxruntime-node', pytorch: 'PyTorch',
+};
+/** Which framework an engine belongs to (for Table 1 joins and the tree). */
+export const FRAMEWORK_OF = (engine) => (engine.startsWith('kiln') ? 'Kiln' : engine.startsWith('tfjs') ? 'TensorFlow.js'
+  : engine.startsWith('ort') ? 'ONNX Runtime' : engine === 'pytorch' ? 'PyTorch' : ENGINE_TITLE[engine] ?? engine);
+
+const label = (env, engine, info) => {
+  const what = info?.gpu ? `, ${/SwiftShader/i.test(info.gpu) ? 'SwiftShader (software GPU)' : info.gpu}` : '';
+  return `${ENGINE_TITLE[engine] ?? engine} (${ENV_TITLE[env] ?? env}${what})`;
+};
+const cellName = (r) => `d${r.depth} w${r.width}`;
+/** Multiply-adds of one inference, for the tree: torchvision's documented GFLOPS (which count multiply-adds). */
+const MODEL_GMACS = { MobileNetV2: 0.3, ResNet50: 4.09, DenseNet121: 2.83, InceptionV3: 5.71 };
+const mlpGmacs = (d, w) => (784 * w + (d - 1) * w * w + w * 10) / 1e9;
+const mb = (bytes) => (bytes === undefined || bytes === null ? null : bytes / 1e6);
+
+function mlpPart(mlp, problems, missing) {
+  if (!mlp) {
+    missing.push('the MLP benchmark did not write mlp.json');
+    return { figures: [], tables: [], rows: [], engines: [] };
+  }
+  const cells = mlp.cells.map(cellName);
+  const engines = mlp.engines.map((e) => ({ ...e, label: label(e.environment, e.engine, e.info) }));
+  const recOf = (e, cell) => mlp.results.find((r) => r.environment === e.environment && r.engine === e.engine && cellName(r) === cell);
+  const series = (key, rangeKey) => engines.map((e) => ({
+    label: e.label, environment: e.environment, engine: e.engine,
+    points: cells.map((c) => {
+      const r = recOf(e, c);
+      const y = r?.[key];
+      return { x: c, y: Number.isFinite(y) ? y : null, lo: r?.range?.[rangeKey]?.[0] ?? null, hi: r?.range?.[rangeKey]?.[1] ?? null,
+        ...(r?.skipped ? { note: r.skipped } : r?.error ? { note: r.error.split('\n')[0] } : {}) };
+    }),
+  })).filter((s) => s.points.some((p) => p.y !== null));
+  const algorithms = engines.filter((e) => e.info?.algorithm).map((e) => `${e.label}: ${e.info.algorithm}`);
+  const fig1 = { id: 'fig1', title: 'Figure 1: MNIST MLP training time per batch of 64', yLabel: 'ms per batch', xLabels: cells,
+    series: series('train_ms_per_batch', 'train'), notes: ['Kiln and TF.js: one trainOnBatch (SGD, softmax + cross-entropy).', ...algorithms] };
+  const fig4a = { id: 'fig4a', title: 'Figure 4a: inference time per sample, batch 1', yLabel: 'ms per sample', xLabels: cells,
+    series: series('infer_ms_per_sample_b1', 'b1'), notes: ['The per-sample peers run one sample at a time at any batch size.'] };
+  const fig4b = { id: 'fig4b', title: 'Figure 4b: inference time per sample, batch 64', yLabel: 'ms per sample', xLabels: cells,
+    series: series('infer_ms_per_sample_b64', 'b64'), notes: [] };
+
+  // Table 3: the saved model of each MLP in each framework's own format(s), once per framework.
+  const formats = [];
+  for (const e of engines.filter((x) => x.environment === 'node' || !engines.some((y) => y.engine === x.engine && y.environment === 'node')))
+    for (const c of cells) for (const f of Object.keys(recOf(e, c)?.saved_bytes ?? {})) if (!formats.includes(f)) formats.push(f);
+  const savedOf = (format, cell) => {
+    for (const e of engines) {
+      const b = recOf(e, cell)?.saved_bytes?.[format];
+      if (b !== undefined) return b;
+    }
+    return null;
+  };
+  const table3 = { id: 'table3', title: 'Table 3: saved model file size (MB)', head: ['model', ...formats],
+    rows: cells.map((c) => [c, ...formats.map((f) => mb(savedOf(f, c)))]),
+    notes: ['Each MLP after training, saved through the framework\'s own API; JSON formats counted as UTF-8 bytes.',
+      'Kiln\'s float16 and int8 weight files (kiln convert --fp16 / --int8) exist for ONNX models only; Layers files are float32.'] };
+
+  // Finding 3 (MLPs): library load, model build, first inference, steady inference, per engine, on one reference cell.
+  const ref = cells[Math.floor((cells.length - 1) / 2)];
+  const table3b = { id: 'finding3-mlp', title: `Finding 3: loading and warm-up, MLP ${ref} (ms)`,
+    head: ['engine', 'library load', 'model build', 'first inference (batch 1)', 'steady inference (batch 1)', 'first / steady'],
+    rows: engines.filter((e) => !e.engine.startsWith('kiln-native')).map((e) => {
+      const r = recOf(e, ref);
+      const libMs = (e.info?.importMs ?? 0) + (e.info?.loadMs ?? 0);
+      const steady = r?.infer_ms_per_sample_b1 ?? null;
+      return [e.label, libMs || null, r?.build_ms ?? null, r?.first_predict_ms ?? null, steady,
+        r?.first_predict_ms && steady ? r.first_predict_ms / steady : null];
+    }),
+    notes: ['library load: importing the package (Chromium: loading its scripts) plus its backend setup (kiln.ready, tf.setBackend).'] };
+
+  for (const p of mlp.problems ?? []) problems.push(`mlp: ${p}`);
+  const rows = mlp.results.filter((r) => !r.error && !r.skipped);
+  return { figures: [fig1, fig4a, fig4b], tables: [table3, table3b], rows, engines, cells, ref };
+}
+
+function onnxPart(onnx, problems, missing) {
+  if (!onnx) {
+    missing.push('the ONNX benchmark did not run (run.json lists why)');
+    return { figures: [], tables: [], ratioRows: [] };
+  }
+  const models = Object.keys(onnx.models).filter((m) => onnx.summary.some((s) => s.model === m));
+  const engines = Object.keys(onnx.engines);
+  const threads = [...new Set(onnx.summary.map((s) => s.threads))].sort();
+  const get = (engine, model, t) => onnx.summary.find((s) => s.engine === engine && s.model === model && s.threads === t);
+  const figures = threads.map((t) => ({
+    id: `fig5-t${t}`, title: `Figure 5: the study's Keras models at batch 1, ${t} thread${t > 1 ? 's' : ''}`, yLabel: 'ms per inference',
+    xLabels: models.map((m) => onnx.models[m].title),
+    series: engines.map((e) => ({ label: `${onnx.engines[e].title}`, engine: e, environment: onnx.engines[e].env,
+      points: models.map((m) => {
+        const s = get(e, m, t);
+        const lat = s?.latencyPerRun ?? [];
+        return { x: onnx.models[m].title, y: s?.median_ms ?? null, lo: lat.length ? Math.min(...lat) : null, hi: lat.length ? Math.max(...lat) : null };
+      }) })).filter((s) => s.points.some((p) => p.y !== null)),
+    notes: ['torchvision architectures (random seeded weights) exported to ONNX; Xception is not yet built (torchvision lacks it).'],
+  }));
+  // RQ3: browser / native, each framework against its own native build, and against PyTorch.
+  const pairs = [['kiln-wasm', 'kiln-native', 'Kiln'], ['ort-web', 'ort-node', 'ONNX Runtime'], ['kiln-wasm', 'pytorch', 'Kiln wasm vs PyTorch'],
+    ['ort-web', 'pytorch', 'ORT Web vs PyTorch']];
+  const ratioRows = [];
+  for (const [b, n, what] of pairs) for (const m of models) for (const t of threads) {
+    const sb = get(b, m, t), sn = get(n, m, t);
+    if (sb?.median_ms && sn?.median_ms)
+      ratioRows.push({ kind: 'cnn', pair: what, browser: b, native: n, model: onnx.models[m].title, threads: t, ratio: sb.median_ms / sn.median_ms,
+        gmacs: MODEL_GMACS[onnx.models[m].title] ?? null });
+  }
+  const ratioFig = { id: 'fig5-ratio', title: 'RQ3: browser / native time ratio per model', yLabel: 'browser time / native time', xLabels: models.map((m) => onnx.models[m].title),
+    series: pairs.flatMap(([b, n, what]) => threads.map((t) => ({ label: `${what}, ${t} thread${t > 1 ? 's' : ''}`,
+      points: models.map((m) => ({ x: onnx.models[m].title, y: ratioRows.find((r) => r.pair === what && r.model === onnx.models[m].title && r.threads === t)?.ratio ?? null })) })))
+      .filter((s) => s.points.some((p) => p.y !== null)), notes: ['Above 1: the browser is slower.'] };
+  const loadTable = { id: 'finding3-onnx', title: 'Finding 3: loading and warm-up, ONNX models, 1 thread (ms)',
+    head: ['model', 'engine', 'load (bytes to session)', 'first inference', 'steady inference', 'first / steady', 'peak memory (MiB)'],
+    rows: models.flatMap((m) => engines.map((e) => {
+      const s = get(e, m, threads[0]);
+      return s ? [onnx.models[m].title, onnx.engines[e].title, s.load_ms ?? s.session_ms ?? null, s.first_run_ms ?? null, s.median_ms ?? null,
+        s.first_run_ms && s.median_ms ? s.first_run_ms / s.median_ms : null, s.peak_rss_kib ? s.peak_rss_kib / 1024 : null] : null;
+    }).filter(Boolean)), notes: ['peak memory: VmHWM of a fresh process (the page\'s renderer in Chromium).'] };
+  const threadTable = { id: 'finding8-onnx', title: 'Finding 8: speed-up from 1 to 2 threads, ONNX models',
+    head: ['model', ...engines.map((e) => onnx.engines[e].title)],
+    rows: models.map((m) => [onnx.models[m].title, ...engines.map((e) => {
+      const a = get(e, m, 1)?.median_ms, b = get(e, m, 2)?.median_ms;
+      return a && b ? a / b : null;
+    })]), notes: ['time at 1 thread / time at 2 threads; 2 is the most this machine has.'] };
+  for (const p of onnx.problems ?? []) problems.push(`onnx: ${typeof p === 'string' ? p : JSON.stringify(p)}`);
+  return { figures: [...figures, ratioFig], tables: [loadTable, threadTable], ratioRows, models, threads, get, engines };
+}
+
+function table1(features, missing) {
+  if (!features) {
+    missing.push('Table 1: features.json is missing');
+    return null;
+  }
+  const fw = features.frameworks.filter((f) => !f.error);
+  const yn = (c) => (c?.value === true ? 'Y' : c?.value === false ? 'N' : c?.value ?? 'NA');
+  const cell = (c, show = yn) => ({ text: String(show(c)), source: c?.source ?? '', judgement: !!c?.judgement });
+  const kib = (c, key) => ({ text: c ? `${(c.value[key] / 1024).toFixed(0)} KiB` : 'NA', source: c?.source ?? '' });
+  const rows = [
+    ['training', (f) => cell(f.training)], ['DNN', (f) => cell(f.dnn)], ['CNN', (f) => cell(f.cnn)], ['RNN', (f) => cell(f.rnn)],
+    ['layer types', (f) => cell(f.layerTypes)], ['activation types', (f) => cell(f.activations)], ['optimizer types', (f) => cell(f.optimizers)],
+    ['WebGL', (f) => cell(f.webgl)], ['WebGPU', (f) => cell(f.webgpu)], ['import TensorFlow', (f) => cell(f.importTensorFlow)],
+    ['import Keras', (f) => cell(f.importKeras)], ['import Caffe/PyTorch (ONNX)', (f) => cell(f.importOnnx)], ['export', (f) => cell(f.export)],
+    ['save / load', (f) => cell(f.saveLoad)], ['Node.js', (f) => cell(f.node)],
+    ['installed size', (f) => ({ text: f.installed ? `${(f.installed.value / 1e6).toFixed(1)} MB` : 'NA', source: f.installed?.source ?? '' })],
+    ['page download', (f) => kib(f.page, 'bytes')], ['page download, gzipped', (f) => kib(f.page, 'gzip')],
+  ];
+  return { id: 'table1', title: 'Table 1 (RQ1): what each framework offers', head: ['', ...fw.map((f) => `${f.name} ${f.version ?? ''}`.trim())],
+    rows: rows.map(([name, get]) => [name, ...fw.map((f) => get(f))]),
+    notes: ['Each cell\'s source is its tooltip; cells marked * are judgement (documentation), the rest are derived from the installed packages.',
+      ...features.frameworks.filter((f) => f.error).map((f) => `${f.name}: not loaded (${f.error.split('\n')[0]})`)], frameworks: fw };
+}
+
+/** MLP browser/native rows for the tree: each wasm engine against Kiln native on the same cell and thread count. */
+function mlpRatioRows(mlpRows) {
+  const out = [];
+  for (const r of mlpRows) {
+    if (r.environment === 'native') continue;
+    const threads = r.engine === 'kiln-wasm-threaded' ? 2 : 1;
+    const nat = mlpRows.find((n) => n.environment === 'native' && n.engine === `kiln-native-${threads}t` && n.depth === r.depth && n.width === r.width);
+    if (!nat || !r.infer_ms_per_sample_b1 || !nat.infer_ms_per_sample_b1) continue;
+    out.push({ kind: 'mlp', pair: `${r.engine} (${r.environment}) vs Kiln native`, browser: r.engine, native: nat.engine, environment: r.environment,
+      model: `MLP d${r.depth} w${r.width}`, depth: r.depth, width: r.width, threads, ratio: r.infer_ms_per_sample_b1 / nat.infer_ms_per_sample_b1,
+      gmacs: mlpGmacs(r.depth, r.width) });
+  }
+  return out;
+}
+
+export function buildStudy(raw) {
+  const problems = [], missing = [];
+  const mlp = mlpPart(raw.mlp, problems, missing);
+  const onnx = onnxPart(raw.onnx, problems, missing);
+  const t1 = table1(raw.features, missing);
+  for (const s of raw.run?.steps ?? []) if (s.error) problems.push(`step ${s.name}: ${s.error}`);
+  const mlpThreads = { id: 'finding8-mlp', title: 'Finding 8: speed-up from 1 to 2 threads, MLP training (Kiln)',
+    head: ['model', 'native', 'wasm (Node)', 'wasm (Chromium)'],
+    rows: (mlp.cells ?? []).map((c) => {
+      const t = (env, e) => mlp.rows.find((r) => r.environment === env && r.engine === e && cellName(r) === c)?.train_ms_per_batch;
+      const sp = (a, b) => (a && b ? a / b : null);
+      return [c, sp(t('native', 'kiln-native-1t'), t('native', 'kiln-native-2t')), sp(t('node', 'kiln-wasm-single'), t('node', 'kiln-wasm-threaded')),
+        sp(t('chromium', 'kiln-wasm-single'), t('chromium', 'kiln-wasm-threaded'))];
+    }), notes: ['TF.js\'s wasm backend uses threads only where the page is cross-origin isolated; its cpu backend, brain.js, synaptic and ConvNetJS are single-threaded JavaScript.'] };
+  const study = {
+    generated: new Date().toISOString(), mode: raw.run?.mode ?? null, machine: raw.run?.machine ?? raw.mlp?.machine ?? null,
+    steps: raw.run?.steps ?? [], chromium: raw.mlp?.machine?.chromium ?? null,
+    gpus: (raw.mlp?.engines ?? []).filter((e) => e.info?.gpu).map((e) => `${e.engine} (${e.environment}): ${e.info.gpu}`),
+    tables: [t1, ...mlp.tables, ...onnx.tables, mlpThreads].filter(Boolean),
+    figures: [...mlp.figures, ...onnx.figures],
+    ratioRows: [...onnx.ratioRows, ...mlpRatioRows(mlp.rows)],
+    problems, missing,
+  };
+  study.findings = findings({ study, mlp, onnx, table1: t1 });
+  return study;
+}
