@@ -10,7 +10,8 @@
 // {64,256} with fewer, shorter runs; writes bench/results/mlp-quick.json and
 // bench/results/BENCH_MLP-quick.md unless --json / --md say otherwise.
 // --peers adds the study's pure-JS peers (brain.js, synaptic, ConvNetJS; make
-// peers installs them) to the Node engines, each given --peer-budget-s
+// peers installs them) to the Node engines (and to the Chromium ones unless
+// --browser-engines names them), each given --peer-budget-s
 // seconds (default 300) after which its remaining cells are skipped.
 // --grid DEPTHSxWIDTHS replaces the grid (make study uses it).
 // The engines run from a copy of lib/ and build/kiln-bench-mlp taken at the
@@ -49,12 +50,15 @@ const grid = gridArg ? { depths: gridArg[0], widths: gridArg[1] } : quick ? QUIC
 const nodeEngines = [...opt('--engines', NODE_ENGINES.join(',')).split(','), ...(args.includes('--peers') ? PEER_ENGINES : [])];
 const peerBudgetS = Number(opt('--peer-budget-s', '300'));
 const browserEngines = opt('--browser-engines', BROWSER_ENGINES.join(',')).split(',');
+if (args.includes('--peers') && !args.includes('--browser-engines')) browserEngines.push(...PEER_ENGINES);
 for (const e of browserEngines)
-  if (![...BROWSER_ENGINES, ...OTHER_BROWSER_ENGINES].includes(e)) throw new Error(`--browser-engines: unknown engine '${e}'`);
+  if (![...BROWSER_ENGINES, ...OTHER_BROWSER_ENGINES, ...PEER_ENGINES].includes(e)) throw new Error(`--browser-engines: unknown engine '${e}'`);
 const protocol = quick ? QUICK_PROTOCOL : FULL_PROTOCOL;
 const cells = cellsOf(grid);
 const nativeReps = protocol.reps;
 const engineTimeoutMs = quick ? 150_000 : 300_000;
+// A peer starts its last cell before its budget ends; the slowest cell (synaptic, depth 8 x 256) takes minutes more.
+const timeoutFor = (engine) => (PEER_ENGINES.includes(engine) ? Math.max(engineTimeoutMs, (peerBudgetS + 360) * 1000) : engineTimeoutMs);
 const useSnapshot = !args.includes('--no-snapshot');
 const BUILD_FILES = ['build/kiln-bench-mlp', 'lib/index.js', 'lib/backend.js', 'lib/model.js', 'lib/wasm/kiln-st.wasm', 'lib/wasm/kiln-mt.wasm'];
 
@@ -159,11 +163,11 @@ async function runNodeEngine(engine) {
   const t0 = Date.now();
   const argv = [join(ROOT, 'bench/mlp/node_worker.mjs'), engine, '--threads', String(threads), ...(quick ? ['--quick'] : []),
     '--kiln', join(RUN_ROOT, 'lib/index.js'), '--grid', `${grid.depths}x${grid.widths}`, '--budget-s', String(peerBudgetS)];
-  const r = await runChild(process.execPath, argv, { timeoutMs: engineTimeoutMs, prefix: '' });
+  const r = await runChild(process.execPath, argv, { timeoutMs: timeoutFor(engine), prefix: '' });
   const line = r.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
   const base = { environment: 'node', engine, wallMs: Date.now() - t0, loadavg: { before, after: load1() } };
   if (!line) {
-    const why = r.timedOut ? `timed out after ${engineTimeoutMs / 1000} s` : `exit ${r.code}`;
+    const why = r.timedOut ? `timed out after ${timeoutFor(engine) / 1000} s` : `exit ${r.code}`;
     log(`node ${engine}: FAILED (${why})`);
     return { ...base, error: `${why}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`, results: [] };
   }
@@ -200,7 +204,7 @@ async function main() {
     const loads = {};
     try {
       const br = await runInChromium({
-        root: RUN_ROOT, quick, grid, threads, timeoutMs: engineTimeoutMs, log, engines: browserEngines,
+        root: RUN_ROOT, quick, grid, threads, timeoutFor, peerBudgetS, log, engines: browserEngines,
         onEngine: async (e, phase) => { (loads[e] ??= {})[phase === 'start' ? 'before' : 'after'] = load1(); },
       });
       machine.chromium = br.chromium;

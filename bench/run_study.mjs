@@ -71,9 +71,9 @@ async function measureAll() {
 
   const mlpArgs = quick
     ? ['--quick', '--grid', '1x64', '--envs', 'native,node,chromium', '--peer-budget-s', '20']
-    : ['--envs', 'native,node,chromium', '--peer-budget-s', '240'];
+    : ['--envs', 'native,node,chromium', '--peer-budget-s', '300'];
   const mlp = await step('mlp', process.execPath, [join(ROOT, 'bench/run_mlp.mjs'), ...mlpArgs, '--peers',
-    '--browser-engines', 'kiln-wasm-single,kiln-wasm-threaded,tfjs-cpu,tfjs-wasm,tfjs-webgl',
+    '--browser-engines', 'kiln-wasm-single,kiln-wasm-threaded,tfjs-cpu,tfjs-wasm,tfjs-webgl,tfjs-webgpu,brainjs,synaptic,convnetjs',
     '--json', join(outDir, 'mlp.json'), '--md', join(outDir, 'mlp.md')], (quick ? 6 : 40) * 60_000);
   steps.push(mlp.record);
 

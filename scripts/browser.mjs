@@ -2,12 +2,16 @@
 // with the flags that work as root on a machine with no network.
 import { chromium } from 'playwright-core';
 
-export async function launchBrowser() {
+/**
+ * { webgpu: true } exposes navigator.gpu (--enable-unsafe-webgpu; headless Chromium without a GPU
+ * gives SwiftShader's fallback adapter) and leaves the GPU process on for it.
+ */
+export async function launchBrowser({ webgpu = false } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-gpu', '--disable-quic'],
+      '--disable-sync', '--disable-quic', ...(webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu'])],
   });
 }
 

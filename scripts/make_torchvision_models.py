@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Exports torchvision's MobileNetV2, ResNet50, DenseNet121 and InceptionV3 to
-ONNX (opset 13, dynamic batch) with an input image and PyTorch's output, for
+"""Exports torchvision's MobileNetV2, ResNet50, DenseNet121 and InceptionV3,
+and Xception (scripts/xception.py: torchvision lacks it; the study's fifth
+Keras model) to ONNX (opset 13, dynamic batch) with an input image and PyTorch's output, for
 tests/cpp/onnx_torchvision_test.cc. Generated, never committed (about 200 MB).
 
     /usr/bin/python3 scripts/make_torchvision_models.py OUT_DIR
@@ -17,13 +18,17 @@ import sys
 import torch
 import torchvision
 
-MODELS = {"mobilenet_v2": 224, "resnet50": 224, "densenet121": 224, "inception_v3": 299}
+MODELS = {"mobilenet_v2": 224, "resnet50": 224, "densenet121": 224, "inception_v3": 299, "xception": 299}
 
 
 def make(name, size):
     torch.manual_seed(0)
     if name == "inception_v3":
         m = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=True)
+    elif name == "xception":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from xception import xception
+        m = xception()
     else:
         m = getattr(torchvision.models, name)(weights=None)
     for mod in m.modules():

@@ -3,6 +3,11 @@ import { loadScript } from '../common/page_loading.mjs';
 import { FULL_GRID, FULL_PROTOCOL, QUICK_GRID, QUICK_PROTOCOL, cellsOf } from './common.mjs';
 
 const params = new URLSearchParams(location.search);
+const PEER_SCRIPTS = {
+  brainjs: ['/bench/peers/node_modules/brain.js/browser.min.js', 'brain', '/bench/peers/node_modules/brain.js/package.json'],
+  synaptic: ['/bench/peers/node_modules/synaptic/dist/synaptic.min.js', 'synaptic', '/bench/peers/node_modules/synaptic/package.json'],
+  convnetjs: ['/node_modules/convnetjs/build/convnet-min.js', 'convnetjs', '/node_modules/convnetjs/package.json'],
+};
 const engine = params.get('engine');
 const quick = params.get('quick') === '1';
 const threads = Number(params.get('threads') ?? 2);
@@ -28,16 +33,31 @@ async function run() {
     out.info.importMs = Math.round(importMs);
     return { ...out, page };
   }
-  if (engine === 'tfjs-cpu' || engine === 'tfjs-wasm' || engine === 'tfjs-webgl') {
+  if (engine === 'tfjs-cpu' || engine === 'tfjs-wasm' || engine === 'tfjs-webgl' || engine === 'tfjs-webgpu') {
     const t0 = performance.now();
     await loadScript('/node_modules/@tensorflow/tfjs/dist/tf.min.js');
     const backend = engine.slice('tfjs-'.length);
     if (backend === 'wasm') await loadScript('/node_modules/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js');
+    // The WebGPU backend is a separate package, installed with the peers (make peers).
+    if (backend === 'webgpu') await loadScript('/bench/peers/node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js');
     const importMs = performance.now() - t0;
     const tf = globalThis.tf;
     const { runTfjs } = await import('./tfjs_engine.mjs');
     const wasmPaths = new URL('/node_modules/@tensorflow/tfjs-backend-wasm/dist/', location.href).href;
     const out = await runTfjs(tf, { backend, wasm: tf.wasm, wasmPaths, threads, cells, protocol, log });
+    out.info.importMs = Math.round(importMs);
+    return { ...out, page };
+  }
+  if (PEER_SCRIPTS[engine]) {
+    // The peers' browser builds define globals, as a page that uses them would load them.
+    const [script, global, packageJson] = PEER_SCRIPTS[engine];
+    const t0 = performance.now();
+    await loadScript(script);
+    const importMs = performance.now() - t0;
+    const version = (await (await fetch(packageJson)).json()).version;
+    const { runPeer } = await import('./peer_engines.mjs');
+    const budgetMs = Number(params.get('budget') ?? Infinity) * 1000;
+    const out = await runPeer(engine, globalThis[global], { version, cells, protocol, log, budgetMs });
     out.info.importMs = Math.round(importMs);
     return { ...out, page };
   }

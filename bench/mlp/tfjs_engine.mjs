@@ -1,13 +1,13 @@
 // TensorFlow.js engine of the MLP benchmark: the same model through
 // tf.sequential / tf.layers.dense, trainOnBatch and predict, on the 'cpu',
-// 'wasm' or (in the page) 'webgl' backend. The caller passes `tf` (Node: the @tensorflow/tfjs package;
+// 'wasm' or (in the page) 'webgl' or 'webgpu' backend. The caller passes `tf` (Node: the @tensorflow/tfjs package;
 // page: the global from tf.min.js) and, for wasm, the backend-wasm namespace
 // with setWasmPaths / getThreadsCount (page: tf.wasm).
 import { BATCH, CLASSES, INPUT, LEARNING_RATE, runGrid } from './common.mjs';
 
 /**
  * @param tf        the TF.js namespace
- * @param options   { backend: 'cpu' | 'wasm' | 'webgl', wasm, wasmPaths, threads (wasm), cells, protocol, log }
+ * @param options   { backend: 'cpu' | 'wasm' | 'webgl' | 'webgpu', wasm, wasmPaths, threads (wasm), cells, protocol, log }
  * @returns         { engine, info, results }
  */
 export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, protocol, log = () => {} }) {
@@ -37,6 +37,15 @@ export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, pr
     try { info.threads = wasm.getThreadsCount(); } catch { info.threads = null; }
   } else {
     info.threads = 1;
+  }
+  if (backend === 'webgpu') {
+    // What the adapter is (headless Chromium here: SwiftShader, the software fallback adapter).
+    try {
+      const adapter = await navigator.gpu.requestAdapter();
+      const i = adapter.info ?? {};
+      info.gpu = `WebGPU adapter: ${[i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' ') || 'unnamed'}` +
+        `${adapter.isFallbackAdapter || /swiftshader/i.test(`${i.vendor} ${i.architecture} ${i.description}`) ? ' (SwiftShader)' : ''}`;
+    } catch (e) { info.gpu = `unknown (${e.message})`; }
   }
   if (backend === 'webgl') {
     // What the GPU is (headless Chromium here: SwiftShader, a software renderer).

@@ -36,6 +36,7 @@ export function renderMarkdown(s) {
   if (s.tree?.root) out.push('## The decision tree', '', `${s.tree.method} on ${s.tree.rows} rows of ${s.tree.target}; R² ${s.tree.r2.toFixed(2)}.`, '');
   if (s.missing.length) out.push('## Not measured in this run', '', ...s.missing.map((m) => `- ${m}`), '');
   if (s.problems.length) out.push('## Problems', '', ...s.problems.map((p) => `- ${p}`), '');
+  if (s.notes?.length) out.push('## Notes', '', ...s.notes.map((p) => `- ${p}`), '');
   return out.join('\n');
 }
 
@@ -129,6 +130,7 @@ export function renderHtml(s) {
     `Features: ${s.tree.features.map((f) => `${f.name} (${f.meaning})`).join('; ')}.`)}</p>` : ''}${svgTree(s.tree)}`);
   if (s.missing.length) sec.push(`<h2>Not measured in this run</h2><ul>${s.missing.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>`);
   if (s.problems.length) sec.push(`<h2>Problems</h2><ul>${s.problems.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>`);
+  if (s.notes?.length) sec.push(`<h2>Notes</h2><ul>${s.notes.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Kiln: the study reproduced</title>
 <style>body{font-family:sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0;font-size:13px}
