@@ -12,7 +12,8 @@
 // --peers adds the study's pure-JS peers (brain.js, synaptic, ConvNetJS; make
 // peers installs them) to the Node engines (and to the Chromium ones unless
 // --browser-engines names them), each given --peer-budget-s
-// seconds (default 300) after which its remaining cells are skipped.
+// seconds (default 300) after which its remaining cells are skipped (TF.js
+// WebGPU, slow on a software adapter, gets the same budget).
 // --grid DEPTHSxWIDTHS replaces the grid (make study uses it).
 // The engines run from a copy of lib/ and build/kiln-bench-mlp taken at the
 // start (in the OS temp dir, removed at the end), so a rebuild during the run
@@ -58,7 +59,9 @@ const cells = cellsOf(grid);
 const nativeReps = protocol.reps;
 const engineTimeoutMs = quick ? 150_000 : 300_000;
 // A peer starts its last cell before its budget ends; the slowest cell (synaptic, depth 8 x 256) takes minutes more.
-const timeoutFor = (engine) => (PEER_ENGINES.includes(engine) ? Math.max(engineTimeoutMs, (peerBudgetS + 360) * 1000) : engineTimeoutMs);
+// TF.js WebGPU on a software adapter is as slow, and gets the same budget.
+const BUDGETED = [...PEER_ENGINES, 'tfjs-webgpu'];
+const timeoutFor = (engine) => (BUDGETED.includes(engine) ? Math.max(engineTimeoutMs, (peerBudgetS + 360) * 1000) : engineTimeoutMs);
 const useSnapshot = !args.includes('--no-snapshot');
 const BUILD_FILES = ['build/kiln-bench-mlp', 'lib/index.js', 'lib/backend.js', 'lib/model.js', 'lib/wasm/kiln-st.wasm', 'lib/wasm/kiln-mt.wasm'];
 

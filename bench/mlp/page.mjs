@@ -44,7 +44,8 @@ async function run() {
     const tf = globalThis.tf;
     const { runTfjs } = await import('./tfjs_engine.mjs');
     const wasmPaths = new URL('/node_modules/@tensorflow/tfjs-backend-wasm/dist/', location.href).href;
-    const out = await runTfjs(tf, { backend, wasm: tf.wasm, wasmPaths, threads, cells, protocol, log });
+    const budgetMs = backend === 'webgpu' ? Number(params.get('budget') ?? Infinity) * 1000 : Infinity;
+    const out = await runTfjs(tf, { backend, wasm: tf.wasm, wasmPaths, threads, cells, protocol, log, budgetMs });
     out.info.importMs = Math.round(importMs);
     return { ...out, page };
   }

@@ -7,10 +7,11 @@ import { BATCH, CLASSES, INPUT, LEARNING_RATE, runGrid } from './common.mjs';
 
 /**
  * @param tf        the TF.js namespace
- * @param options   { backend: 'cpu' | 'wasm' | 'webgl' | 'webgpu', wasm, wasmPaths, threads (wasm), cells, protocol, log }
+ * @param options   { backend: 'cpu' | 'wasm' | 'webgl' | 'webgpu', wasm, wasmPaths, threads (wasm), cells, protocol, log,
+ *                    budgetMs (see runGrid; the software WebGPU adapter is slow) }
  * @returns         { engine, info, results }
  */
-export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, protocol, log = () => {} }) {
+export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, protocol, log = () => {}, budgetMs }) {
   const t0 = performance.now();
   if (backend === 'wasm') {
     if (!wasm) throw new Error('tfjs wasm: the backend-wasm namespace was not given');
@@ -39,13 +40,9 @@ export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, pr
     info.threads = 1;
   }
   if (backend === 'webgpu') {
-    // What the adapter is (headless Chromium here: SwiftShader, the software fallback adapter).
-    try {
-      const adapter = await navigator.gpu.requestAdapter();
-      const i = adapter.info ?? {};
-      info.gpu = `WebGPU adapter: ${[i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' ') || 'unnamed'}` +
-        `${adapter.isFallbackAdapter || /swiftshader/i.test(`${i.vendor} ${i.architecture} ${i.description}`) ? ' (SwiftShader)' : ''}`;
-    } catch (e) { info.gpu = `unknown (${e.message})`; }
+    // What the adapter is, from the backend's own adapter (headless Chromium here: SwiftShader's fallback adapter).
+    const a = tf.backend().adapterInfo ?? {};
+    info.gpu = `WebGPU adapter: ${[a.vendor, a.architecture].filter(Boolean).join(' ') || 'unnamed'}`;
   }
   if (backend === 'webgl') {
     // What the GPU is (headless Chromium here: SwiftShader, a software renderer).
@@ -76,12 +73,20 @@ export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, pr
     async train(model) {
       return model.trainOnBatch(tensors.batches[0], tensors.y);
     },
-    predict(model, { batch, index }) {
-      const out = model.predict(batch === 1 ? tensors.samples[index] : tensors.batches[index]);
-      const values = out.dataSync();
-      out.dispose();
-      return values;
-    },
+    // WebGPU cannot read back synchronously (TF.js warns, and Chromium's WebGPU then fails): it reads with data().
+    predict: backend === 'webgpu'
+      ? async (model, { batch, index }) => {
+        const out = model.predict(batch === 1 ? tensors.samples[index] : tensors.batches[index]);
+        const values = await out.data();
+        out.dispose();
+        return values;
+      }
+      : (model, { batch, index }) => {
+        const out = model.predict(batch === 1 ? tensors.samples[index] : tensors.batches[index]);
+        const values = out.dataSync();
+        out.dispose();
+        return values;
+      },
     async save(model) {
       let bytes = 0;
       await model.save(tf.io.withSaveHandler(async (a) => {
@@ -97,7 +102,7 @@ export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, pr
     },
   };
   const before = tf.memory().numTensors;
-  const results = await runGrid(adapter, { cells, protocol, log });
+  const results = await runGrid(adapter, { cells, protocol, log, budgetMs });
   if (tensors) for (const t of [tensors.y, ...tensors.batches, ...tensors.samples]) t.dispose();
   info.leakedTensors = tf.memory().numTensors - before;
   return { engine: `tfjs-${backend}`, info, results };

@@ -8,6 +8,7 @@ export const MODELS = {
   resnet50: { id: 'resnet50', title: 'ResNet50', size: 224 },
   densenet121: { id: 'densenet121', title: 'DenseNet121', size: 224 },
   inception_v3: { id: 'inception_v3', title: 'InceptionV3', size: 299 },
+  xception: { id: 'xception', title: 'Xception', size: 299 },  // scripts/xception.py (torchvision has none)
 };
 export const MODEL_IDS = Object.keys(MODELS);
 export const QUICK_MODEL_IDS = ['mobilenet_v2', 'resnet50'];
