@@ -253,7 +253,7 @@ async function main() {
     jsonPath: relative(ROOT, jsonPath), machine, chromiumIsolated, build: { measured, snapshot: useSnapshot, repoAtStart, repoAtEnd, rebuiltDuringRun: rebuilt },
     protocol: { ...protocol, batch: BATCH, input: INPUT, classes: CLASSES, learningRate: LEARNING_RATE, seed: SEED, nativeReps,
       distinctSamples: DISTINCT_SAMPLES, distinctBatches: DISTINCT_BATCHES,
-      threadsForThreadedEngines: threads },
+      threadsForThreadedEngines: threads, peerBudgetS: nodeEngines.some((e) => BUDGETED.includes(e)) || browserEngines.some((e) => BUDGETED.includes(e)) ? peerBudgetS : null },
     grid, cells,
     engines: engines.map(({ results: _r, ...rest }) => rest),
     results, ratios, sizes, problems,

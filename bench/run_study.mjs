@@ -2,22 +2,26 @@
 // docs/STUDY.md) reproduced for Kiln and today's frameworks on this machine.
 //
 //   node bench/run_study.mjs [--quick] [--out DIR] [--skip-onnx]
+//   node bench/run_study.mjs --only STEP[,STEP] [--out DIR]   (reruns steps of features, mlp, keras, onnx into DIR)
 //   node bench/run_study.mjs --render DIR      (rebuilds the report from DIR's raw JSON)
 //
-// Full run (make study, about 30 minutes here): the MLP grid depth {1,2,4,8} x
+// Full run (make study, about 40 minutes here): the MLP grid depth {1,2,4,8} x
 // width {64,128,256} for Kiln (native, wasm single and threaded), TF.js (cpu,
-// wasm; WebGL in Chromium), brain.js, synaptic and ConvNetJS (Node); the
-// torchvision versions of the study's Keras models at batch 1 in Chromium
-// (Kiln wasm, ONNX Runtime Web) and natively (Kiln, onnxruntime-node,
-// PyTorch) on 1 and 2 threads. --quick (make study QUICK=1, CI): one MLP
+// wasm; WebGL and WebGPU in Chromium), brain.js, synaptic and ConvNetJS (Node
+// and Chromium); the
+// study's Keras models built through TF.js's Layers API at batch 1 in Node
+// (TF.js cpu and wasm, Kiln running the same models from TF.js's files); their
+// ONNX versions in Chromium (Kiln wasm, ONNX Runtime Web) and natively (Kiln,
+// onnxruntime-node, PyTorch) on 1 and 2 threads. --quick (make study QUICK=1, CI): one MLP
 // cell and MobileNetV2 only, one run each, peers capped at 20 s.
 // Writes bench/results/study-<date>[-quick]/: features.json, mlp.json,
-// onnx.json (the raw results of each step), study.json (everything the
+// keras.json, onnx.json (the raw results of each step), study.json (everything the
 // report shows), study.md (the tables) and report.html (one self-contained
 // page with the figures as SVG), then checks the page in headless Chromium.
 //
-// Pieces: bench/study/features.mjs (Table 1), bench/run_mlp.mjs and
-// bench/run_onnx.mjs (the measurements, run as they are), bench/study/data.mjs
+// Pieces: bench/study/features.mjs (Table 1), bench/run_mlp.mjs,
+// bench/study/run_keras.mjs (+ keras_models.mjs, keras_worker.mjs) and
+// bench/run_onnx.mjs (the measurements), bench/study/data.mjs
 // (tables and figures from the raw JSON), findings.mjs (the eight findings,
 // as rules over the data), tree.py (the decision tree, scikit-learn),
 // report.mjs (markdown and HTML), check_report.mjs (the page check).
@@ -35,13 +39,17 @@ import { checkReport } from './study/check_report.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
-handleUsage(import.meta.url, args, ['--quick', '--out', '--skip-onnx', '--render']);
+handleUsage(import.meta.url, args, ['--quick', '--out', '--skip-onnx', '--render', '--only']);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const quick = args.includes('--quick') || process.env.QUICK === '1';
 const today = new Date().toISOString().slice(0, 10);
 const renderOnly = opt('--render', null);
 const outDir = resolve(ROOT, renderOnly ?? opt('--out', `bench/results/study-${today}${quick ? '-quick' : ''}`));
 const PYTHON = process.env.KILN_PYTHON || '/usr/bin/python3';
+const only = opt('--only', null)?.split(',') ?? null;
+const STEPS = ['features', 'mlp', 'keras', 'onnx'];
+for (const s of only ?? []) if (!STEPS.includes(s)) throw new Error(`--only: unknown step '${s}' (expected ${STEPS.join(', ')})`);
+const want = (name) => (only ? only.includes(name) : !(name === 'onnx' && args.includes('--skip-onnx')));
 
 const tStart = Date.now();
 const log = (s) => console.log(`[${((Date.now() - tStart) / 1000).toFixed(0).padStart(5)} s] ${s}`);
@@ -65,27 +73,41 @@ async function measureAll() {
   const steps = [];
   const machine = { ...machineInfo(), quick };
 
-  const features = await step('features', process.execPath, [join(ROOT, 'bench/study/features.mjs')], 120_000);
-  steps.push(features.record);
-  if (!features.record.error) writeFileSync(join(outDir, 'features.json'), features.stdout);
+  if (want('features')) {
+    const features = await step('features', process.execPath, [join(ROOT, 'bench/study/features.mjs')], 120_000);
+    steps.push(features.record);
+    if (!features.record.error) writeFileSync(join(outDir, 'features.json'), features.stdout);
+  }
 
   const mlpArgs = quick
     ? ['--quick', '--grid', '1x64', '--envs', 'native,node,chromium', '--peer-budget-s', '20']
-    : ['--envs', 'native,node,chromium', '--peer-budget-s', '300'];
-  const mlp = await step('mlp', process.execPath, [join(ROOT, 'bench/run_mlp.mjs'), ...mlpArgs, '--peers',
-    '--browser-engines', 'kiln-wasm-single,kiln-wasm-threaded,tfjs-cpu,tfjs-wasm,tfjs-webgl,tfjs-webgpu,brainjs,synaptic,convnetjs',
-    '--json', join(outDir, 'mlp.json'), '--md', join(outDir, 'mlp.md')], (quick ? 6 : 40) * 60_000);
-  steps.push(mlp.record);
+    : ['--envs', 'native,node,chromium', '--peer-budget-s', '150'];
+  if (want('mlp')) {
+    const mlp = await step('mlp', process.execPath, [join(ROOT, 'bench/run_mlp.mjs'), ...mlpArgs, '--peers',
+      '--browser-engines', 'kiln-wasm-single,kiln-wasm-threaded,tfjs-cpu,tfjs-wasm,tfjs-webgl,tfjs-webgpu,brainjs,synaptic,convnetjs',
+      '--json', join(outDir, 'mlp.json'), '--md', join(outDir, 'mlp.md')], (quick ? 6 : 40) * 60_000);
+    steps.push(mlp.record);
+  }
 
-  if (!args.includes('--skip-onnx')) {
-    const onnxArgs = quick ? ['--quick', '--models', 'mobilenet_v2', '--repeats', '1'] : [];
+  if (want('keras')) {
+    const keras = await step('keras', process.execPath, [join(ROOT, 'bench/study/run_keras.mjs'), ...(quick ? ['--quick'] : []),
+      '--json', join(outDir, 'keras.json')], (quick ? 5 : 30) * 60_000);
+    steps.push(keras.record);
+  }
+  if (want('onnx')) {
+    // Two fresh processes per engine, model and thread count (run_onnx's own default is three) keep make study near 40 minutes.
+    const onnxArgs = quick ? ['--quick', '--models', 'mobilenet_v2', '--repeats', '1'] : ['--repeats', '2'];
     const onnx = await step('onnx', process.execPath, [join(ROOT, 'bench/run_onnx.mjs'), ...onnxArgs,
       '--json', join(outDir, 'onnx.json'), '--md', join(outDir, 'onnx.md')], (quick ? 6 : 30) * 60_000);
     steps.push(onnx.record);
   }
   machine.loadavgEnd = os.loadavg();
-  writeFileSync(join(outDir, 'run.json'), JSON.stringify({ generated: new Date().toISOString(), mode: quick ? 'quick' : 'full',
-    command: `node bench/run_study.mjs ${args.join(' ')}`.trim(), machine, steps }, null, 1) + '\n');
+  // --only: the steps run now join the earlier run's record in run.json.
+  const earlier = only ? readJson(join(outDir, 'run.json')) : null;
+  const run = earlier ? { ...earlier, steps: [...earlier.steps.filter((x) => !only.includes(x.name)), ...steps],
+    later: [...(earlier.later ?? []), { generated: new Date().toISOString(), only, machine }] }
+    : { generated: new Date().toISOString(), mode: quick ? 'quick' : 'full', command: `node bench/run_study.mjs ${args.join(' ')}`.trim(), machine, steps };
+  writeFileSync(join(outDir, 'run.json'), JSON.stringify(run, null, 1) + '\n');
 }
 
 /** The decision tree over the browser/native ratios (bench/study/tree.py, scikit-learn). */
@@ -100,14 +122,14 @@ async function fitTree(study) {
 async function main() {
   if (!renderOnly) await measureAll();
   const raw = { run: readJson(join(outDir, 'run.json')), features: readJson(join(outDir, 'features.json')),
-    mlp: readJson(join(outDir, 'mlp.json')), onnx: readJson(join(outDir, 'onnx.json')) };
+    mlp: readJson(join(outDir, 'mlp.json')), keras: readJson(join(outDir, 'keras.json')), onnx: readJson(join(outDir, 'onnx.json')) };
   const study = buildStudy(raw);
   study.tree = await fitTree(study);
   writeFileSync(join(outDir, 'study.json'), JSON.stringify(study, null, 1) + '\n');
   writeFileSync(join(outDir, 'study.md'), renderMarkdown(study));
   writeFileSync(join(outDir, 'report.html'), renderHtml(study));
   log(`wrote ${relative(ROOT, outDir)}/{study.json,study.md,report.html}`);
-  if (!quick && !renderOnly) {
+  if (raw.run?.mode === 'full' && /bench\/results\/study-\d{4}-\d{2}-\d{2}$/.test(outDir)) {
     // The latest full run's tables are the project's docs/STUDY.md.
     const head = `<!-- Written by make study (bench/run_study.mjs) from ${relative(ROOT, outDir)}/; do not edit by hand. -->\n` +
       `The page with the figures: [${relative(ROOT, outDir)}/report.html](../${relative(ROOT, outDir)}/report.html).\n\n`;

@@ -141,6 +141,33 @@ function onnxPart(onnx, problems, missing) {
   return { figures: [...figures, ratioFig], tables: [loadTable, threadTable], ratioRows, models, threads, get, engines };
 }
 
+/** Figure 5 through the Layers API (bench/study/run_keras.mjs): TF.js and Kiln on one model file, in Node. */
+function kerasPart(keras, problems, missing) {
+  if (!keras) {
+    missing.push('the Keras architectures through the Layers API (keras.json) were not measured');
+    return { figures: [], tables: [] };
+  }
+  const get = (e, m) => keras.results.find((r) => r.engine === e && r.model === m && !r.error);
+  for (const r of keras.results) if (r.error) problems.push(`keras ${r.model} ${r.engine}: ${r.error}`);
+  const fig = { id: 'fig5-layers', title: `Figure 5, through the Layers API: the Keras architectures at batch 1 (${keras.environment})`,
+    yLabel: 'ms per inference', xLabels: keras.models,
+    series: keras.engines.map((e) => ({ label: `${ENGINE_TITLE[e] ?? e} (Node)`, engine: e, environment: 'node',
+      points: keras.models.map((m) => {
+        const r = get(e, m);
+        return { x: m, y: r?.median_ms ?? null, lo: r ? Math.min(...r.runs) : null, hi: r ? Math.max(...r.runs) : null };
+      }) })).filter((s) => s.points.some((p) => p.y !== null)),
+    notes: ['Built with TF.js\'s Layers API as keras.applications defines them (parameter counts equal Keras\'s); Kiln loads the same model, weights included, from TF.js\'s saved files.'] };
+  const table = { id: 'keras-layers', title: 'Figure 5, through the Layers API: Kiln against TF.js on the same model file',
+    head: ['model', 'parameters', 'Kiln wasm (ms)', 'TF.js wasm (ms)', 'TF.js cpu (ms)', 'TF.js wasm / Kiln', 'Kiln load (ms)', 'max |Kiln - TF.js| output'],
+    rows: keras.models.map((m) => {
+      const k = get('kiln-wasm', m), w = get('tfjs-wasm', m), c = get('tfjs-cpu', m);
+      return [m, k?.params ?? w?.params ?? null, k?.median_ms ?? null, w?.median_ms ?? null, c?.median_ms ?? null,
+        k && w ? w.median_ms / k.median_ms : null, k?.load_ms ?? null, k?.max_abs_err_vs_tfjs ?? null];
+    }), notes: ['Single-threaded wasm on both sides.',
+      'The outputs compared are softmax probabilities of random-weight models, often near one-hot, so this agreement check is weak; the ONNX runs check Kiln against PyTorch\'s outputs (onnx.json, max_rel_err).'] };
+  return { figures: [fig], tables: [table] };
+}
+
 function table1(features, missing) {
   if (!features) {
     missing.push('Table 1: features.json is missing');
@@ -184,6 +211,7 @@ export function buildStudy(raw) {
   const problems = [], missing = [], notes = [];
   const mlp = mlpPart(raw.mlp, problems, missing, notes);
   const onnx = onnxPart(raw.onnx, problems, missing);
+  const keras = kerasPart(raw.keras, problems, missing);
   const t1 = table1(raw.features, missing);
   for (const s of raw.run?.steps ?? []) if (s.error) problems.push(`step ${s.name}: ${s.error}`);
   const mlpThreads = { id: 'finding8-mlp', title: 'Finding 8: speed-up from 1 to 2 threads, MLP training (Kiln)',
@@ -198,8 +226,8 @@ export function buildStudy(raw) {
     generated: new Date().toISOString(), mode: raw.run?.mode ?? null, machine: raw.run?.machine ?? raw.mlp?.machine ?? null,
     steps: raw.run?.steps ?? [], chromium: raw.mlp?.machine?.chromium ?? null,
     gpus: (raw.mlp?.engines ?? []).filter((e) => e.info?.gpu).map((e) => `${e.engine} (${e.environment}): ${e.info.gpu}`),
-    tables: [t1, ...mlp.tables, ...onnx.tables, mlpThreads].filter(Boolean),
-    figures: [...mlp.figures, ...onnx.figures],
+    tables: [t1, ...mlp.tables, ...keras.tables, ...onnx.tables, mlpThreads].filter(Boolean),
+    figures: [...mlp.figures, ...keras.figures, ...onnx.figures],
     ratioRows: [...onnx.ratioRows, ...mlpRatioRows(mlp.rows)],
     problems, missing, notes,
   };

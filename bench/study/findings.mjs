@@ -69,7 +69,7 @@ function gpuFinding(study, which) {
     if (r.length) cmp = ` TF.js on WebGL trains the MLPs ${f2(geomean(r))}x slower than Kiln native on one CPU core (geometric mean).`;
   }
   if (!hardware.length)
-    return { today: `No hardware GPU was used in this run${software.length ? `: WebGL ran on ${software.map((g) => g.split(': ')[1]).join(', ')}, a software renderer` : ''}, ` +
+    return { today: `No hardware GPU was used in this run${software.length ? `: WebGL ran on ${software.map((g) => g.slice(g.indexOf(': ') + 2)).join(' and ')} (software renderers)` : ''}, ` +
       `so ${which} cannot be answered here.${cmp} Run make study on a machine with a GPU.`, holds: null,
       kiln: 'Kiln has no GPU backend yet (the WebGPU backend is issue #12).' };
   return { today: `GPU used: ${hardware.join('; ')}.${cmp}`, holds: null, kiln: 'Kiln has no GPU backend yet (the WebGPU backend is issue #12).' };

@@ -6,7 +6,7 @@
 // models' parameter counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { buildStudy } from '../../bench/study/data.mjs';
@@ -21,7 +21,7 @@ const readJson = (f) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
 
 function studyOfLatestRun() {
   const raw = { run: readJson('run.json'), features: readJson('features.json'), mlp: readJson('mlp.json'),
-    onnx: existsSync(join(dir, 'onnx.json')) ? readJson('onnx.json') : null };
+    onnx: readJson('onnx.json'), keras: readJson('keras.json') };
   const study = buildStudy(raw);
   study.tree = readJson('study.json').tree;  // fitted by bench/study/tree.py (scikit-learn) in that run
   return { raw, study };
@@ -51,8 +51,16 @@ test('the latest full study renders: every figure has data, every table row a va
   // The full grid, with every peer that trains.
   const fig1 = study.figures.find((f) => f.id === 'fig1');
   assert.equal(fig1.xLabels.length, 12);
-  for (const e of ['brainjs', 'synaptic', 'convnetjs', 'tfjs-cpu', 'tfjs-wasm', 'kiln-wasm-single', 'kiln-native-1t'])
+  for (const env of ['node', 'chromium'])
+    for (const e of ['brainjs', 'synaptic', 'convnetjs', 'tfjs-cpu', 'tfjs-wasm', 'kiln-wasm-single', 'kiln-wasm-threaded'])
+      assert.ok(fig1.series.some((s) => s.engine === e && s.environment === env), `Figure 1 lacks ${e} in ${env}`);
+  for (const e of ['kiln-native-1t', 'kiln-native-2t', 'tfjs-webgl', 'tfjs-webgpu'])
     assert.ok(fig1.series.some((s) => s.engine === e), `Figure 1 lacks ${e}`);
+  // Figure 5: the five Keras models, as ONNX exports and through the Layers API, where Kiln's output matched TF.js's.
+  assert.deepEqual(study.figures.find((f) => f.id === 'fig5-t1').xLabels, ['MobileNetV2', 'ResNet50', 'DenseNet121', 'InceptionV3', 'Xception']);
+  const layers = study.tables.find((t) => t.id === 'keras-layers');
+  assert.deepEqual(layers.rows.map((r) => r[0]), ['MobileNetV2', 'ResNet50', 'DenseNet121', 'InceptionV3', 'Xception']);
+  for (const r of layers.rows) assert.ok(r[7] !== null && r[7] < 1e-3, `${r[0]}: Kiln's output differs from TF.js's by ${r[7]}`);
 });
 
 test('the check reports a figure without data and a table row without values', { timeout: 60_000 }, async () => {
