@@ -5,7 +5,7 @@
 //   node bench/run_study.mjs --only STEP[,STEP] [--out DIR]   (reruns steps of features, mlp, keras, onnx into DIR)
 //   node bench/run_study.mjs --render DIR      (rebuilds the report from DIR's raw JSON)
 //
-// Full run (make study, about 40 minutes here): the MLP grid depth {1,2,4,8} x
+// Full run (make study, about 50 minutes here): the MLP grid depth {1,2,4,8} x
 // width {64,128,256} for Kiln (native, wasm single and threaded), TF.js (cpu,
 // wasm; WebGL and WebGPU in Chromium), brain.js, synaptic and ConvNetJS (Node
 // and Chromium); the
@@ -95,7 +95,7 @@ async function measureAll() {
     steps.push(keras.record);
   }
   if (want('onnx')) {
-    // Two fresh processes per engine, model and thread count (run_onnx's own default is three) keep make study near 40 minutes.
+    // Two fresh processes per engine, model and thread count (run_onnx's own default is three) shorten make study.
     const onnxArgs = quick ? ['--quick', '--models', 'mobilenet_v2', '--repeats', '1'] : ['--repeats', '2'];
     const onnx = await step('onnx', process.execPath, [join(ROOT, 'bench/run_onnx.mjs'), ...onnxArgs,
       '--json', join(outDir, 'onnx.json'), '--md', join(outDir, 'onnx.md')], (quick ? 6 : 30) * 60_000);

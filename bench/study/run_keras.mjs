@@ -27,7 +27,7 @@ for (const model of models) {
     const rec = r.parsed ?? { engine, model, error: r.error };
     results.push(rec);
     console.error(`${model} ${engine}: ${rec.error ? `ERROR ${rec.error}` : `${rec.median_ms.toFixed(1)} ms (first ${rec.first_ms.toFixed(0)} ms)` +
-      `${rec.max_abs_err_vs_tfjs !== undefined ? `, max |Kiln - TF.js| ${rec.max_abs_err_vs_tfjs.toExponential(1)}` : ''}`}`);
+      `${rec.max_rel_err_vs_tfjs !== undefined ? `, top probability ${rec.top_probability.toFixed(3)}, Kiln vs TF.js max rel err ${rec.max_rel_err_vs_tfjs.toExponential(1)}` : ''}`}`);
   }
 }
 writeFileSync(jsonPath, JSON.stringify({ generated: new Date().toISOString(), mode: quick ? 'quick' : 'full', wallMs: Date.now() - t0,
