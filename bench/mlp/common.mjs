@@ -96,6 +96,20 @@ export async function measure(fn, protocol) {
 
 const spread = (samples, per = 1) => [round(Math.min(...samples) / per), round(Math.max(...samples) / per)];
 
+/**
+ * Saves `model` through `io.withSaveHandler` (TF.js's or Kiln's) and returns the bytes the TF.js
+ * layers format takes: model.json (topology + weights manifest) plus weights.bin.
+ */
+export async function tfjsFormatBytes(model, io) {
+  let bytes = 0;
+  await model.save(io.withSaveHandler(async (a) => {
+    const json = JSON.stringify({ modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] });
+    bytes = new TextEncoder().encode(json).length + a.weightData.byteLength;
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  return bytes;
+}
+
 /** Rounds for JSON output (keeps 4 significant digits). */
 export function round(x) {
   return x === null || x === undefined || !Number.isFinite(x) ? x : Number(x.toPrecision(4));

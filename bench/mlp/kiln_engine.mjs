@@ -2,7 +2,7 @@
 // The caller passes the kiln module (Node: `import * as kiln from 'kiln'`;
 // page: `import * as kiln from '/lib/index.js'`). kiln.ready() loads one
 // variant per JS context, so run one variant per process / page.
-import { BATCH, CLASSES, INPUT, LEARNING_RATE, runGrid } from './common.mjs';
+import { BATCH, CLASSES, INPUT, LEARNING_RATE, runGrid, tfjsFormatBytes } from './common.mjs';
 
 /**
  * @param kiln      the kiln module namespace
@@ -44,13 +44,7 @@ export async function runKiln(kiln, { variant, threads, cells, protocol, log = (
     async save(model) {
       // Kiln's binary file, and the TF.js layers format (model.json + weights.bin) it also writes.
       const kilnFile = await model.save();
-      let tfjsBytes = 0;
-      await model.save(kiln.io.withSaveHandler(async (a) => {
-        tfjsBytes = new TextEncoder().encode(JSON.stringify({ modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] })).length +
-          a.weightData.byteLength;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }));
-      return { 'Kiln binary (model.save())': kilnFile.length, 'TF.js layers format (model.json + weights.bin)': tfjsBytes };
+      return { 'Kiln binary (model.save())': kilnFile.length, 'TF.js layers format (model.json + weights.bin)': await tfjsFormatBytes(model, kiln.io) };
     },
     dispose(model) {
       model.dispose();

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { gzipSync, constants } from 'node:zlib';
 import { join } from 'node:path';
 
-function fileSize(root, path) {
+export function fileSize(root, path) {
   const abs = join(root, path);
   if (!existsSync(abs)) return { path, missing: true };
   const bytes = readFileSync(abs);

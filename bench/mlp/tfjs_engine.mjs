@@ -3,7 +3,7 @@
 // 'wasm' or (in the page) 'webgl' or 'webgpu' backend. The caller passes `tf` (Node: the @tensorflow/tfjs package;
 // page: the global from tf.min.js) and, for wasm, the backend-wasm namespace
 // with setWasmPaths / getThreadsCount (page: tf.wasm).
-import { BATCH, CLASSES, INPUT, LEARNING_RATE, runGrid } from './common.mjs';
+import { BATCH, CLASSES, INPUT, LEARNING_RATE, runGrid, tfjsFormatBytes } from './common.mjs';
 
 /**
  * @param tf        the TF.js namespace
@@ -88,13 +88,7 @@ export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, pr
         return values;
       },
     async save(model) {
-      let bytes = 0;
-      await model.save(tf.io.withSaveHandler(async (a) => {
-        bytes = new TextEncoder().encode(JSON.stringify({ modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] })).length +
-          a.weightData.byteLength;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }));
-      return { 'TF.js layers format (model.json + weights.bin)': bytes };
+      return { 'TF.js layers format (model.json + weights.bin)': await tfjsFormatBytes(model, tf.io) };
     },
     dispose(model) {
       model.optimizer?.dispose?.();

@@ -87,7 +87,7 @@ function mlpPart(mlp, problems, missing, notes) {
 
   for (const p of mlp.problems ?? []) (BENIGN.some((re) => re.test(p)) ? notes : problems).push(`mlp: ${p}`);
   const rows = mlp.results.filter((r) => !r.error && !r.skipped);
-  return { figures: [fig1, fig4a, fig4b], tables: [table3, table3b], rows, engines, cells, ref };
+  return { figures: [fig1, fig4a, fig4b], tables: [table3, table3b], rows, engines, cells };
 }
 
 function onnxPart(onnx, problems, missing) {
@@ -138,7 +138,7 @@ function onnxPart(onnx, problems, missing) {
       return a && b ? a / b : null;
     })]), notes: ['time at 1 thread / time at 2 threads; 2 is the most this machine has.'] };
   for (const p of onnx.problems ?? []) problems.push(`onnx: ${typeof p === 'string' ? p : JSON.stringify(p)}`);
-  return { figures: [...figures, ratioFig], tables: [loadTable, threadTable], ratioRows, models, threads, get, engines };
+  return { figures: [...figures, ratioFig], tables: [loadTable, threadTable], ratioRows };
 }
 
 /** Figure 5 through the Layers API (bench/study/run_keras.mjs): TF.js and Kiln on one model file, in Node. */
@@ -231,6 +231,6 @@ export function buildStudy(raw) {
     ratioRows: [...onnx.ratioRows, ...mlpRatioRows(mlp.rows)],
     problems, missing, notes,
   };
-  study.findings = findings({ study, mlp, onnx, table1: t1 });
+  study.findings = findings({ study, mlp, table1: t1 });
   return study;
 }

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gzipSync, constants } from 'node:zlib';
+import { fileSize } from '../mlp/sizes.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const PEERS = join(ROOT, 'bench/peers');
@@ -40,17 +40,11 @@ function folderBytes(dir) {
   return total;
 }
 
-/** What a page loads: the listed files, their bytes and gzip -9 bytes. */
+/** What a page loads: the listed files (absolute paths), their bytes and gzip -9 bytes. */
 function pageBytes(files) {
-  let bytes = 0, gzip = 0;
-  const missing = [];
-  for (const f of files) {
-    if (!existsSync(f)) { missing.push(f); continue; }
-    const b = readFileSync(f);
-    bytes += b.length;
-    gzip += gzipSync(b, { level: constants.Z_BEST_COMPRESSION }).length;
-  }
-  return { bytes, gzip, files: files.map((f) => f.replace(`${ROOT}/`, '')), missing };
+  const sizes = files.map((f) => fileSize('/', f));
+  return { bytes: sizes.reduce((a, f) => a + (f.bytes ?? 0), 0), gzip: sizes.reduce((a, f) => a + (f.gzip ?? 0), 0),
+    files: files.map((f) => f.replace(`${ROOT}/`, '')), missing: sizes.filter((f) => f.missing).map((f) => f.path.replace(`${ROOT}/`, '')) };
 }
 
 function sizes(packageDirs, pageFiles, what) {

@@ -13,6 +13,7 @@ import { KERAS_MODELS } from './keras_models.mjs';
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+if (!args.includes('--json') || !args[args.indexOf('--json') + 1]) throw new Error('run_keras: --json PATH is required');
 const jsonPath = resolve(args[args.indexOf('--json') + 1]);
 const ENGINES = ['kiln-wasm', 'tfjs-wasm', 'tfjs-cpu'];
 const models = quick ? ['MobileNetV2'] : Object.keys(KERAS_MODELS);
