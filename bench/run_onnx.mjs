@@ -10,7 +10,10 @@
 // falls on all of them; the reported figures are medians over `repeats`.
 //
 //   node bench/run_onnx.mjs [--quick] [--models a,b] [--engines a,b] [--threads 1,2] [--repeats N]
-//                           [--timeout SECONDS] [--json PATH] [--md PATH] [--no-snapshot]
+//                           [--timeout SECONDS] [--json PATH] [--md PATH] [--no-snapshot] [--gpu-budget-s S]
+// --engines ...,ort-webgpu adds onnxruntime-web's WebGPU provider (one thread count; its page runs at
+// most about 20 s of inferences, and models after --gpu-budget-s (default 120) of each repeat are
+// recorded as skipped: the software adapter of a machine without a GPU takes seconds per run).
 //   node bench/run_onnx.mjs --render bench/results/onnx.json [--md PATH]   (re-renders the markdown only)
 //
 // Full run (make bench-onnx): writes bench/results/onnx.json and docs/BENCH_ONNX.md.
@@ -41,7 +44,7 @@ import { TARGETS, aggregate, computeRatios, renderMarkdown } from './onnx/report
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = process.argv.slice(2);
-const KNOWN = ['--quick', '--models', '--engines', '--threads', '--repeats', '--timeout', '--json', '--md', '--no-snapshot', '--render'];
+const KNOWN = ['--quick', '--models', '--engines', '--threads', '--repeats', '--timeout', '--json', '--md', '--no-snapshot', '--render', '--gpu-budget-s'];
 handleUsage(import.meta.url, args, KNOWN);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const quick = args.includes('--quick') || process.env.KILN_BENCH_QUICK === '1';
@@ -55,7 +58,9 @@ const jsonPath = resolve(ROOT, opt('--json', quick ? 'bench/results/onnx-quick.j
 const mdPath = resolve(ROOT, opt('--md', quick ? 'bench/results/BENCH_ONNX-quick.md' : 'docs/BENCH_ONNX.md'));
 const useSnapshot = !args.includes('--no-snapshot');
 for (const id of modelIds) if (!MODELS[id]) throw new Error(`unknown model '${id}' (expected ${MODEL_IDS.join(', ')})`);
-for (const id of engineIds) if (!ENGINES[id]) throw new Error(`unknown engine '${id}' (expected ${ENGINE_IDS.join(', ')})`);
+for (const id of engineIds) if (!ENGINES[id]) throw new Error(`unknown engine '${id}' (expected ${Object.keys(ENGINES).join(', ')})`);
+const gpuBudgetMs = Number(opt('--gpu-budget-s', 120)) * 1000;
+const GPU_PAGE_BUDGET_S = 20;
 
 const TV = join(ROOT, 'build/torchvision');
 const PT_DIR = join(ROOT, 'build/bench_onnx');
@@ -121,10 +126,12 @@ async function runProcess(cmd, argv) {
 }
 async function runBrowser(engine, model, threads) {
   let stop = null;
+  const gpu = !!ENGINES[engine]?.gpu;
   try {
     const br = await runPagesInChromium({
-      root: RUN_ROOT, pagePath: 'bench/onnx/page.html', engines: [engine], timeoutMs,
-      query: { ...(model ? { model } : {}), threads: String(threads), warmup: String(protocol.warmup), iters: String(protocol.iters) },
+      root: RUN_ROOT, pagePath: 'bench/onnx/page.html', engines: [engine], timeoutMs, webgpu: gpu,
+      query: { ...(model ? { model } : {}), threads: String(threads), warmup: String(protocol.warmup), iters: String(protocol.iters),
+        ...(gpu ? { budget: String(GPU_PAGE_BUDGET_S) } : {}) },
       onEngine: async (_e, phase) => { if (phase === 'start') stop = startRendererSampler(); },
     });
     const r = br.results[0];
@@ -233,12 +240,13 @@ async function main() {
   Object.assign(state, { machine, buildFiles, repoAtStart, measured: fingerprint(RUN_ROOT, buildFiles), git: gitState() });
 
   const configs = [];
-  for (const engine of engineIds) for (const threads of threadList) configs.push({ engine, threads });
+  for (const engine of engineIds) for (const threads of ENGINES[engine].gpu ? threadList.slice(0, 1) : threadList) configs.push({ engine, threads });
   const { runs, baselines, downloads } = state;
   state.total = protocol.repeats * modelIds.length * configs.length;
   // An interrupted run (Ctrl-C, a time limit) still leaves what it measured, marked partial.
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { log(`${sig}: writing the partial results`); writeResults(false); process.exit(130); });
   const wantBrowser = configs.some((c) => ENGINES[c.engine].env === 'chromium');
+  const gpuSpent = {};  // 'repeat engine' -> ms
   for (let rep = 0; rep < protocol.repeats; rep++) {
     if (wantBrowser) {
       const b = await runBrowser('blank', null, 1);
@@ -252,7 +260,11 @@ async function main() {
       for (const { engine, threads } of order) {
         const before = load1();
         const t0 = Date.now();
-        const r = await measureOne(engine, model, threads);
+        const spentMs = gpuSpent[`${rep} ${engine}`] ?? 0;
+        const r = ENGINES[engine].gpu && spentMs > gpuBudgetMs
+          ? { skipped: `the GPU engine's budget for this repeat (--gpu-budget-s ${gpuBudgetMs / 1000}) was spent on the models before` }
+          : await measureOne(engine, model, threads);
+        if (ENGINES[engine].gpu) gpuSpent[`${rep} ${engine}`] = spentMs + (Date.now() - t0);
         const rec = { repeat: rep, engine, env: ENGINES[engine].env, model, threads, wallMs: Date.now() - t0, loadavg: { before, after: load1() } };
         const { resources, engine: _e, model: _m, threads: _t, ...rest } = r;
         Object.assign(rec, rest);
@@ -261,7 +273,7 @@ async function main() {
         if (r.chromium) state.machine.chromium = r.chromium;
         runs.push(rec);
         writeResults(false);
-        log(`repeat ${rep + 1}/${protocol.repeats} ${model} ${engine} ${threads}t: ` + (r.error ? `ERROR ${String(r.error).split('\n')[0]}` :
+        log(`repeat ${rep + 1}/${protocol.repeats} ${model} ${engine} ${threads}t: ` + (r.error ? `ERROR ${String(r.error).split('\n')[0]}` : r.skipped ? `skipped (${r.skipped})` :
           `median ${r.median_ms.toFixed(1)} ms, first result ${r.load_ms.toFixed(0)} ms, peak ${r.peak_rss_kib ? (r.peak_rss_kib / 1024).toFixed(0) : 'n/a'} MiB` +
           `, rel err ${r.max_rel_err === null || r.max_rel_err === undefined ? 'n/a' : Number(r.max_rel_err).toExponential(1)}`));
       }

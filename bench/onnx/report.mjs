@@ -16,9 +16,9 @@ export function aggregate(runs) {
     groups.get(key).push(r);
   }
   return [...groups.values()].map((rs) => {
-    const ok = rs.filter((r) => !r.error);
+    const ok = rs.filter((r) => !r.error && !r.skipped);
     const e = { engine: rs[0].engine, env: rs[0].env, threads: rs[0].threads, model: rs[0].model, runs: rs.length, ok: ok.length,
-      errors: rs.filter((r) => r.error).map((r) => String(r.error).split('\n')[0]) };
+      errors: rs.filter((r) => r.error).map((r) => String(r.error).split('\n')[0]), skipped: rs.filter((r) => r.skipped).length };
     for (const f of FIELDS) e[f] = median(ok.map((r) => r[f]));
     e.latencyPerRun = ok.map((r) => r.median_ms);
     e.max_rel_err = ok.length ? Math.max(...ok.map((r) => r.max_rel_err ?? 0)) : null;
@@ -53,14 +53,15 @@ export function renderMarkdown(doc) {
   const { machine: m, protocol: p, summary, ratios, models } = doc;
   const modelIds = Object.keys(models);
   const configs = [];
-  for (const e of Object.keys(doc.engines)) for (const t of doc.threads) configs.push({ e, t });
+  for (const e of Object.keys(doc.engines)) for (const t of doc.engines[e].gpu ? doc.threads.slice(0, 1) : doc.threads) configs.push({ e, t });
   const label = ({ e, t }) => `${ENGINES[e]?.title ?? e}, ${t} thread${t > 1 ? 's' : ''}`;
   const grid = (field, conv = (x) => x, spread = false) => table(['engine', ...modelIds.map((id) => models[id].title)],
     configs.map((c) => [label(c), ...modelIds.map((id) => {
       const s = find(summary, c.e, c.t, id);
       if (s && spread && s.latencyPerRun.length > 1)
         return `${fmt(conv(s[field]))} <sub>${fmt(Math.min(...s.latencyPerRun))}–${fmt(Math.max(...s.latencyPerRun))}</sub>`;
-      return s ? fmt(conv(s[field])) : (summary.find((x) => x.engine === c.e && x.threads === c.t && x.model === id) ? 'failed' : '—');
+      const tried = summary.find((x) => x.engine === c.e && x.threads === c.t && x.model === id);
+      return s ? fmt(conv(s[field])) : tried ? (tried.skipped === tried.runs ? 'skipped (time budget)' : 'failed') : '—';
     })]));
   const loads = doc.runs.map((r) => r.loadavg?.before).filter(Number.isFinite);
   const lines = [];
@@ -75,7 +76,8 @@ export function renderMarkdown(doc) {
   lines.push('- **Engines**: Kiln wasm in headless Chromium (1 thread: the single-threaded build `kiln-st`; 2 threads: the pthreads build `kiln-mt`; Chromium validates relaxed SIMD, so `kiln.ready()` loads their relaxed-SIMD builds, `kiln-st-relaxed` / `kiln-mt-relaxed`, whose GEMM kernel is the fused multiply-add `wasm_relaxed_simd_4x8`: the JSON records the kernel of every run), ' +
     `onnxruntime-web ${m.onnxruntimeWeb ?? '?'} (\`ort.wasm.min.mjs\`, wasm EP, \`graphOptimizationLevel: 'all'\`, \`ort.env.wasm.numThreads\` = 1 or 2, no proxy worker), ` +
     `Kiln native (C++ \`kiln::onnx::Session\`, \`bench/native_onnx_bench.cc\`), onnxruntime-node ${m.onnxruntimeNode ?? '?'} (CPU EP, \`intraOpNumThreads\` = 1 or 2, \`interOpNumThreads\` 1, optimization level all), ` +
-    'PyTorch CPU (`torch.set_num_threads`; the same torchvision model rebuilt with the export script\'s seed and calibration, checked equal to the exported model\'s PyTorch output, traced to TorchScript).');
+    (doc.engines['ort-webgpu'] ? 'onnxruntime-web\'s WebGPU EP (`ort.webgpu.min.mjs`; the adapter it ran on is in the JSON: without a GPU, SwiftShader\'s software adapter; a time budget per run, models past it skipped), ' : '') +
+    'PyTorch CPU (`torch.set_num_threads`; the same torchvision model rebuilt with the export script\'s seed and calibration, checked equal to the exported model\'s PyTorch output, traced to TorchScript, then frozen and passed through torch.jit.optimize_for_inference as PyTorch\'s CPU deployment advice says).');
   lines.push(`- **Latency**: the median of ${p.iters} timed runs (one input image, output read back) after the first run and ${p.warmup} warm-up runs; ` +
     `each engine, model and thread count runs in a fresh process (a fresh Chromium for the browser), ${p.repeats} time(s), interleaved model by model ` +
     '(all engines on one model back to back, the order reversed every other repeat); the tables show the median over the repeats.');
@@ -109,8 +111,7 @@ export function renderMarkdown(doc) {
   const ptGap = modelIds.map((id) => [id, ratio(find(summary, 'pytorch', 1, id), find(summary, 'pytorch', 2, id))]).filter(([, r]) => r !== null && r > 3);
   if (ptGap.length)
     lines.push(`PyTorch on 1 thread is ${ptGap.map(([id, r]) => `${fmtRatio(r)} (${models[id].title})`).join(', ')} slower than on 2 threads, far more than a second core ` +
-      'explains: this build (Debian\'s, generic BLAS) evidently takes a much slower path single-threaded (our guess: torch 1.13 sends 1×1 convolutions ' +
-      'to its own GEMM-based kernel instead of oneDNN when it has one thread). Its 1-thread figures understate what PyTorch can do; its 2-thread figures are the fairer ones.', '');
+      'explains (the TorchScript model is frozen and optimized for inference, so oneDNN runs its convolutions at either count).', '');
   lines.push('## Ratios (latency; below 1 means Kiln is faster)', '');
   lines.push(table(['model', 'threads', 'Kiln wasm / ORT Web', 'Kiln wasm (Chromium) / onnxruntime-node', 'Kiln native / onnxruntime-node', 'Kiln native / PyTorch'],
     ratios.map((r) => [models[r.model].title, String(r.threads), fmtRatio(r.kilnWasmOverOrtWeb), fmtRatio(r.kilnWasmOverOrtNode),

@@ -8,7 +8,10 @@
     /usr/bin/python3 bench/onnx/torch_bench.py run NAME.pt INPUT.f32 N,C,H,W THREADS WARMUP ITERS [EXPECTED.f32]
         One model, one thread count, in a fresh process; prints one JSON line.
         load_ms: from the TorchScript file's bytes in memory to the first output
-        (torch.jit.load + first run). Latency: median of ITERS timed runs under
+        (torch.jit.load, freeze + optimize_for_inference, first run). The model is
+        frozen and optimized for inference as PyTorch's CPU deployment guide says:
+        without it Debian's torch 1.13 (generic BLAS) runs 1x1 convolutions on one
+        thread through aten::_slow_conv2d_forward, 10-20x slower than oneDNN. Latency: median of ITERS timed runs under
         torch.inference_mode after WARMUP untimed ones. Peak memory: ru_maxrss.
 """
 import io
@@ -69,8 +72,7 @@ def run(pt, input_path, shape, threads, warmup, iters, expected):
         data = f.read()
     x = torch.from_numpy(np.fromfile(input_path, dtype=np.float32).reshape(shape))
     t0 = time.perf_counter()
-    m = torch.jit.load(io.BytesIO(data))
-    m.eval()
+    m = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.load(io.BytesIO(data)).eval()))
     t_loaded = time.perf_counter()
     with torch.inference_mode():
         out = m(x).numpy().ravel().copy()
