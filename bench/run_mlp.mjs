@@ -3,7 +3,7 @@
 // in headless Chromium, side by side in one run.
 //
 //   node bench/run_mlp.mjs [--quick] [--envs native,node,chromium] [--threads 2] [--json PATH] [--md PATH] [--no-snapshot]
-//                          [--engines a,b (Node engines)] [--browser-engines a,b (e.g. +tfjs-webgl)] [--peers] [--peer-budget-s S] [--grid 1,2x64,128]
+//                          [--engines a,b (Node engines, e.g. +tfjs-webgpu)] [--browser-engines a,b (e.g. +tfjs-webgl)] [--peers] [--peer-budget-s S] [--grid 1,2x64,128]
 //
 // Full run (make bench-mlp): depth {1,2,4,8} x width {64,128,256}; writes
 // bench/results/mlp.json and docs/BENCH_MLP.md. --quick: depth {1,4} x width
@@ -13,7 +13,10 @@
 // peers installs them) to the Node engines (and to the Chromium ones unless
 // --browser-engines names them), each given --peer-budget-s
 // seconds (default 300) after which its remaining cells are skipped (TF.js
-// WebGPU, slow on a software adapter, gets the same budget).
+// WebGPU, slow on a software adapter, gets the same budget). --engines
+// ...,tfjs-webgpu runs TF.js's WebGPU backend in Node through Dawn (the npm
+// package `webgpu`, with the peers), on the machine's Vulkan GPU, or on
+// SwiftShader's software Vulkan where there is none.
 // --grid DEPTHSxWIDTHS replaces the grid (make study uses it).
 // The engines run from a copy of lib/ and build/kiln-bench-mlp taken at the
 // start (in the OS temp dir, removed at the end), so a rebuild during the run
@@ -31,7 +34,9 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BATCH, CLASSES, DISTINCT_BATCHES, DISTINCT_SAMPLES, FULL_GRID, FULL_PROTOCOL, INPUT, LEARNING_RATE, QUICK_GRID, QUICK_PROTOCOL, SEED, cellsOf } from './mlp/common.mjs';
-import { NODE_ENGINES, PEER_ENGINES, RESULT_PREFIX } from './mlp/node_worker.mjs';
+import { pageDownload } from './common/page_download.mjs';
+import { writeKerasJsMlps } from './mlp/kerasjs_files.mjs';
+import { NODE_ENGINES, OTHER_NODE_ENGINES, PEER_ENGINES, RESULT_PREFIX } from './mlp/node_worker.mjs';
 import { BROWSER_ENGINES, OTHER_BROWSER_ENGINES, runInChromium } from './mlp/browser_runner.mjs';
 import { downloadSizes } from './mlp/sizes.mjs';
 import { computeRatios, renderMarkdown, summarize, TARGETS } from './mlp/report.mjs';
@@ -49,6 +54,8 @@ const mdPath = resolve(ROOT, opt('--md', quick ? 'bench/results/BENCH_MLP-quick.
 const gridArg = opt('--grid', null)?.split('x').map((l) => l.split(',').map(Number));
 const grid = gridArg ? { depths: gridArg[0], widths: gridArg[1] } : quick ? QUICK_GRID : FULL_GRID;
 const nodeEngines = [...opt('--engines', NODE_ENGINES.join(',')).split(','), ...(args.includes('--peers') ? PEER_ENGINES : [])];
+for (const e of nodeEngines)
+  if (![...NODE_ENGINES, ...OTHER_NODE_ENGINES, ...PEER_ENGINES].includes(e)) throw new Error(`--engines: unknown engine '${e}'`);
 const peerBudgetS = Number(opt('--peer-budget-s', '300'));
 const browserEngines = opt('--browser-engines', BROWSER_ENGINES.join(',')).split(',');
 if (args.includes('--peers') && !args.includes('--browser-engines')) browserEngines.push(...PEER_ENGINES);
@@ -205,6 +212,7 @@ async function main() {
   let chromiumIsolated = null;
   if (envs.includes('chromium')) {
     const loads = {};
+    if (browserEngines.includes('kerasjs')) writeKerasJsMlps(join(RUN_ROOT, 'build/kerasjs-mlp'), cells);
     try {
       const br = await runInChromium({
         root: RUN_ROOT, quick, grid, threads, timeoutFor, peerBudgetS, log, engines: browserEngines,
@@ -214,7 +222,8 @@ async function main() {
       for (const r of br.results) {
         if (r.page) chromiumIsolated = r.page.crossOriginIsolated;
         engines.push({ environment: 'chromium', engine: r.engine, wallMs: r.wallMs, loadavg: loads[r.engine], info: r.info,
-          page: r.page, consoleIssues: r.consoleIssues, error: r.error, results: r.results ?? [] });
+          page: r.page, consoleIssues: r.consoleIssues, error: r.error, results: r.results ?? [],
+          ...(r.resources ? { download: pageDownload(RUN_ROOT, r.resources) } : {}) });
       }
     } catch (e) {
       log(`chromium: FAILED ${e.stack ?? e}`);
@@ -244,7 +253,7 @@ async function main() {
   for (const r of results) {
     const where = `${r.environment} ${r.engine} depth ${r.depth} width ${r.width}`;
     if (r.error) problems.push(`${where}: ${r.error.split('\n')[0]}`);
-    else if (r.loss_after !== undefined && !Number.isFinite(r.loss_after)) problems.push(`${where}: training loss is ${r.loss_after}`);
+    else if (r.loss_after !== undefined && r.loss_after !== null && !Number.isFinite(r.loss_after)) problems.push(`${where}: training loss is ${r.loss_after}`);
     else if (r.output_sum_b1 !== undefined && softmaxEngine(r) && Math.abs(r.output_sum_b1 - 1) > 1e-3) problems.push(`${where}: softmax outputs sum to ${r.output_sum_b1}`);
   }
 

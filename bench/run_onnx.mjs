@@ -29,13 +29,14 @@
 // (onnxruntime-node), torch_bench.py (PyTorch), bench/native_onnx_bench.cc
 // (Kiln native), report.mjs (aggregation, ratios, markdown).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { runChild } from './common/child.mjs';
 import { runPagesInChromium } from './common/browser_runner.mjs';
+import { startRendererSampler } from './common/renderer_memory.mjs';
+import { pageDownload } from './common/page_download.mjs';
 import { machineInfo, packageVersion } from './common/machine.mjs';
 import { handleUsage } from './common/usage.mjs';
 import { fingerprint, kilnLibFiles, makeSnapshot, waitForSettled } from './common/snapshot.mjs';
@@ -75,43 +76,6 @@ let RUN_ROOT = ROOT;
 // variant runs its kernels from the main thread and joins its pool there.)
 const BENIGN_CONSOLE = [/Blocking on the main thread is very dangerous/];
 
-// ---- peak memory of the page's renderer: VmHWM of Chromium renderer processes below this one ----
-function procChildren() {
-  const kids = new Map();
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!kids.has(ppid)) kids.set(ppid, []);
-      kids.get(ppid).push(Number(pid));
-    } catch { /* gone */ }
-  }
-  return kids;
-}
-function rendererPeaksKiB() {
-  const kids = procChildren();
-  const out = {};
-  const stack = [...(kids.get(process.pid) ?? [])];
-  while (stack.length) {
-    const pid = stack.pop();
-    stack.push(...(kids.get(pid) ?? []));
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer')) continue;
-      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) out[pid] = Number(m[1]);
-    } catch { /* gone */ }
-  }
-  return out;
-}
-/** Samples every renderer's VmHWM until stop(); stop() returns the largest seen (KiB) or null. */
-function startRendererSampler(intervalMs = 150) {
-  const peaks = {};
-  const sample = () => { for (const [pid, kib] of Object.entries(rendererPeaksKiB())) peaks[pid] = Math.max(peaks[pid] ?? 0, kib); };
-  const timer = setInterval(sample, intervalMs);
-  return () => { clearInterval(timer); sample(); const v = Object.values(peaks); return v.length ? Math.max(...v) : null; };
-}
-
 // ---- one measurement: a fresh process or a fresh browser ----
 function parseJsonLine(stdout) {
   const line = stdout.split('\n').reverse().find((l) => l.startsWith('{'));
@@ -150,19 +114,6 @@ async function measureOne(engine, model, threads) {
   if (engine === 'ort-node') return runProcess(process.execPath, [join(ROOT, 'bench/onnx/node_ort.mjs'), join(TV, `${model}.onnx`), ...files]);
   if (engine === 'pytorch') return runProcess(PYTHON, [join(ROOT, 'bench/onnx/torch_bench.py'), 'run', join(PT_DIR, `${model}.pt`), ...files]);
   return runBrowser(engine, model, threads);
-}
-
-// ---- download size: gzip -9 of the JS and wasm a page loaded for the engine ----
-function downloadSize(resources, engine) {
-  const mine = (p) => (engine === 'kiln-wasm' ? p.startsWith('/lib/') : p.startsWith('/node_modules/onnxruntime-web/'));
-  const files = [...new Set(resources.filter(mine))].sort();
-  let raw = 0, gz = 0;
-  for (const f of files) {
-    const bytes = readFileSync(join(RUN_ROOT, f));
-    raw += bytes.length;
-    gz += gzipSync(bytes, { level: 9 }).length;
-  }
-  return { files, rawBytes: raw, gzipBytes: gz };
 }
 
 async function prepare() {
@@ -269,7 +220,7 @@ async function main() {
         const { resources, engine: _e, model: _m, threads: _t, ...rest } = r;
         Object.assign(rec, rest);
         const dkey = `${engine} ${threads}t`;
-        if (resources && !downloads[dkey] && !r.error) downloads[dkey] = { engine, threads, ...downloadSize(resources, engine) };
+        if (resources && !downloads[dkey] && !r.error) downloads[dkey] = { engine, threads, ...pageDownload(RUN_ROOT, resources) };
         if (r.chromium) state.machine.chromium = r.chromium;
         runs.push(rec);
         writeResults(false);

@@ -5,22 +5,25 @@
 //   node bench/run_study.mjs --only STEP[,STEP] [--out DIR]   (reruns steps of features, mlp, keras, onnx into DIR)
 //   node bench/run_study.mjs --render DIR      (rebuilds the report from DIR's raw JSON)
 //
-// Full run (make study, about 50 minutes here): the MLP grid depth {1,2,4,8} x
+// Full run (make study, under 40 minutes here): the MLP grid depth {1,2,4,8} x
 // width {64,128,256} for Kiln (native, wasm single and threaded), TF.js (cpu,
-// wasm; WebGL and WebGPU in Chromium), brain.js, synaptic and ConvNetJS (Node
-// and Chromium); the
-// study's Keras models built through TF.js's Layers API at batch 1 in Node
-// (TF.js cpu and wasm, Kiln running the same models from TF.js's files); their
-// ONNX versions in Chromium (Kiln wasm, ONNX Runtime Web) and natively (Kiln,
-// onnxruntime-node, PyTorch) on 1 and 2 threads. --quick (make study QUICK=1, CI): one MLP
-// cell and MobileNetV2 only, one run each, peers capped at 20 s.
+// wasm, WebGPU through Dawn in Node; WebGL and WebGPU in Chromium), brain.js,
+// synaptic, ConvNetJS and Keras.js (inference only), in Node and Chromium; the
+// study's Keras models built through TF.js's Layers API at batch 1 in Chromium
+// (TF.js wasm, cpu, WebGL, WebGPU, and Kiln wasm, all loading the same TF.js
+// file); their ONNX versions in Chromium (Kiln wasm, ONNX Runtime Web wasm and
+// WebGPU) and natively (Kiln, onnxruntime-node, PyTorch) on 1 and 2 threads.
+// Slow engines (the per-sample JS peers, the GPU backends on a software
+// adapter, TF.js cpu on the CNNs) get time budgets; what they skip is recorded.
+// --quick (make study QUICK=1, CI): one MLP cell and MobileNetV2 only, one
+// run each, slow engines capped at 20-30 s.
 // Writes bench/results/study-<date>[-quick]/: features.json, mlp.json,
 // keras.json, onnx.json (the raw results of each step), study.json (everything the
 // report shows), study.md (the tables) and report.html (one self-contained
 // page with the figures as SVG), then checks the page in headless Chromium.
 //
 // Pieces: bench/study/features.mjs (Table 1), bench/run_mlp.mjs,
-// bench/study/run_keras.mjs (+ keras_models.mjs, keras_worker.mjs) and
+// bench/study/run_keras.mjs (+ keras_models.mjs, keras_export.mjs, keras_page.html) and
 // bench/run_onnx.mjs (the measurements), bench/study/data.mjs
 // (tables and figures from the raw JSON), findings.mjs (the eight findings,
 // as rules over the data), tree.py (the decision tree, scikit-learn),
@@ -81,10 +84,11 @@ async function measureAll() {
 
   const mlpArgs = quick
     ? ['--quick', '--grid', '1x64', '--envs', 'native,node,chromium', '--peer-budget-s', '20']
-    : ['--envs', 'native,node,chromium', '--peer-budget-s', '150'];
+    : ['--envs', 'native,node,chromium', '--peer-budget-s', '90'];
   if (want('mlp')) {
     const mlp = await step('mlp', process.execPath, [join(ROOT, 'bench/run_mlp.mjs'), ...mlpArgs, '--peers',
-      '--browser-engines', 'kiln-wasm-single,kiln-wasm-threaded,tfjs-cpu,tfjs-wasm,tfjs-webgl,tfjs-webgpu,brainjs,synaptic,convnetjs',
+      '--engines', 'kiln-wasm-single,kiln-wasm-threaded,tfjs-cpu,tfjs-wasm,tfjs-webgpu',
+      '--browser-engines', 'kiln-wasm-single,kiln-wasm-threaded,tfjs-cpu,tfjs-wasm,tfjs-webgl,tfjs-webgpu,brainjs,synaptic,convnetjs,kerasjs',
       '--json', join(outDir, 'mlp.json'), '--md', join(outDir, 'mlp.md')], (quick ? 6 : 40) * 60_000);
     steps.push(mlp.record);
   }
@@ -96,8 +100,9 @@ async function measureAll() {
   }
   if (want('onnx')) {
     // Two fresh processes per engine, model and thread count (run_onnx's own default is three) shorten make study.
-    const onnxArgs = quick ? ['--quick', '--models', 'mobilenet_v2', '--repeats', '1'] : ['--repeats', '2'];
+    const onnxArgs = quick ? ['--quick', '--models', 'mobilenet_v2', '--repeats', '1', '--gpu-budget-s', '30'] : ['--repeats', '2'];
     const onnx = await step('onnx', process.execPath, [join(ROOT, 'bench/run_onnx.mjs'), ...onnxArgs,
+      '--engines', 'kiln-wasm,ort-web,ort-webgpu,kiln-native,ort-node,pytorch',
       '--json', join(outDir, 'onnx.json'), '--md', join(outDir, 'onnx.md')], (quick ? 6 : 30) * 60_000);
     steps.push(onnx.record);
   }

@@ -14,6 +14,9 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 # clang's sanitizer and libFuzzer runtimes (make test-sanitize, make fuzz; CI's test-sanitize-ci).
 compgen -G '/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null || need_apt+=(clang libclang-rt-14-dev)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# The Vulkan loader: WebGPU in Node (the npm package webgpu, Dawn) finds GPUs through it, or
+# chromium's SwiftShader Vulkan where there is none (make study's TF.js WebGPU in Node).
+/sbin/ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 ' || need_apt+=(libvulkan1)
 [ -f /usr/include/gtest/gtest.h ] || need_apt+=(libgtest-dev)
 /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null || need_apt+=(python3-torch python3-numpy)
 /usr/bin/python3 -c 'import torchvision' 2>/dev/null || need_apt+=(python3-torchvision)

@@ -17,3 +17,8 @@ export async function fetchBytes(url) {
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return new Uint8Array(await r.arrayBuffer());
 }
+
+/** The network responses this page has had so far (resource timing), as { path, encodedBodySize }. */
+export function pageResources() {
+  return performance.getEntriesByType('resource').map((r) => ({ path: new URL(r.name).pathname, encodedBodySize: r.encodedBodySize }));
+}

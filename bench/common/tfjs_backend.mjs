@@ -1,11 +1,12 @@
 // Selects and describes a TF.js backend: the generalized form of the backend
-// set-up inside bench/mlp/tfjs_engine.mjs, with 'webgl' added. No Node or DOM
+// set-up inside bench/mlp/tfjs_engine.mjs, with 'webgl' and 'webgpu'. No Node or DOM
 // imports (the caller passes `tf`, and for wasm the backend-wasm namespace).
 
 /**
  * @param tf       the TF.js namespace (Node: @tensorflow/tfjs; page: the tf.min.js global)
- * @param options  { backend: 'cpu' | 'wasm' | 'webgl', wasm (backend-wasm namespace), wasmPaths, threads }
- * @returns        info: { backend, version, loadMs, threads, requestedThreads, wasm*: ..., webgl*: ... }
+ * @param options  { backend: 'cpu' | 'wasm' | 'webgl' | 'webgpu', wasm (backend-wasm namespace), wasmPaths, threads }
+ * @returns        info: { backend, version, loadMs, threads, requestedThreads, wasm*: ..., webgl*: ..., gpu (what the GPU
+ *                 backends ran on: headless Chromium without a GPU gives SwiftShader, a software renderer) }
  */
 export async function initTfjsBackend(tf, { backend, wasm, wasmPaths, threads }) {
   const t0 = performance.now();
@@ -45,6 +46,11 @@ export async function initTfjsBackend(tf, { backend, wasm, wasmPaths, threads })
       const dbg = gl.getExtension('WEBGL_debug_renderer_info');
       info.webglRenderer = gl.getParameter(dbg ? dbg.UNMASKED_RENDERER_WEBGL : gl.RENDERER);
     } catch { info.webglRenderer = null; }
+    info.gpu = info.webglRenderer ?? 'unknown WebGL renderer';
+  } else if (backend === 'webgpu') {
+    info.threads = null;
+    const a = tf.backend().adapterInfo ?? {};
+    info.gpu = `WebGPU adapter: ${[a.vendor, a.architecture].filter(Boolean).join(' ') || 'unnamed'}`;
   }
   return info;
 }

@@ -57,6 +57,7 @@ import { median } from '../common/stats.mjs';
 export { median };
 
 const now = () => performance.now();
+const SLOW_PATH_MS = 2000;
 
 /**
  * Times `fn` (sync or async) following the protocol and returns
@@ -69,11 +70,13 @@ export async function measure(fn, protocol) {
   await fn();
   const first = now() - t0;
   // A call much longer than the target (the per-sample JS peers on wide
-  // models take seconds a batch) is timed once per sample, three samples,
-  // after that one warm-up call.
+  // models take seconds a batch) is timed once per sample after that one
+  // warm-up call: three samples, or fewer once they add up to 2 s (synaptic
+  // takes 10 s a batch on the widest cells), at least one.
   if (first > 8 * targetMs) {
     const samples = [];
-    for (let rep = 0; rep < Math.min(reps, 3); rep++) {
+    const tSlow = now();
+    for (let rep = 0; rep < Math.min(reps, 3) && (rep === 0 || now() - tSlow < SLOW_PATH_MS); rep++) {
       t0 = now();
       await fn();
       samples.push(now() - t0);
@@ -118,7 +121,7 @@ export function round(x) {
 /**
  * Runs every cell with an engine adapter:
  *   adapter.build(cell, data) -> model handle (built, compiled, warmed up)
- *   adapter.train(model, data) -> Promise<loss number> (one trainOnBatch)
+ *   adapter.train(model, data) -> Promise<loss number> (one trainOnBatch); absent for an inference-only engine
  *   adapter.predict(model, input) -> output values (forces completion); input is
  *     { batch: 1 | 64, index } naming data.samples[index] or data.batches[index]
  *   adapter.dispose(model)
@@ -149,20 +152,20 @@ export async function runGrid(adapter, { cells, protocol, log = () => {}, budget
       t0 = now();
       await adapter.predict(model, { batch: 1, index: 0 });
       const firstPredictMs = now() - t0;
-      const train = await measure(() => adapter.train(model, data), protocol);
-      const lossAfter = await adapter.train(model, data);
+      const train = adapter.train ? await measure(() => adapter.train(model, data), protocol) : null;
+      const lossAfter = adapter.train ? await adapter.train(model, data) : null;
       let k = 0;
       const b1 = await measure(() => adapter.predict(model, { batch: 1, index: k++ % DISTINCT_SAMPLES }), protocol);
       const b64 = await measure(() => adapter.predict(model, { batch: BATCH, index: k++ % DISTINCT_BATCHES }), protocol);
       const out = await adapter.predict(model, { batch: 1, index: 0 });
       Object.assign(rec, {
-        train_ms_per_batch: round(train.ms),
+        train_ms_per_batch: train ? round(train.ms) : null,
         infer_ms_per_sample_b1: round(b1.ms),
         infer_ms_per_sample_b64: round(b64.ms / BATCH),
-        iters: { train: train.iters, b1: b1.iters, b64: b64.iters },
+        iters: { train: train?.iters ?? null, b1: b1.iters, b64: b64.iters },
         // The spread of the samples behind each median: [min, max].
-        range: { train: spread(train.samples), b1: spread(b1.samples), b64: spread(b64.samples, BATCH) },
-        reps: train.samples.length,
+        range: { train: train ? spread(train.samples) : null, b1: spread(b1.samples), b64: spread(b64.samples, BATCH) },
+        reps: b1.samples.length,
         loss_after: round(lossAfter),
         output_sum_b1: round(Array.from(out).reduce((a, b) => a + b, 0)),
         build_ms: round(buildMs),
@@ -170,7 +173,7 @@ export async function runGrid(adapter, { cells, protocol, log = () => {}, budget
       });
       // The trained model saved in the engine's own format(s): { format: bytes }.
       if (adapter.save) rec.saved_bytes = await adapter.save(model);
-      log(`${adapter.name} d${cell.depth} w${cell.width}: train ${rec.train_ms_per_batch} ms/batch, ` +
+      log(`${adapter.name} d${cell.depth} w${cell.width}: train ${rec.train_ms_per_batch ?? '(inference only)'} ms/batch, ` +
         `b1 ${rec.infer_ms_per_sample_b1} ms, b64 ${rec.infer_ms_per_sample_b64} ms/sample`);
     } catch (e) {
       rec.error = String(e && e.stack ? e.stack : e);

@@ -4,16 +4,47 @@
 // JS context, and separate processes keep the engines from disturbing
 // each other.
 //   node bench/mlp/node_worker.mjs <engine> [--quick] [--threads 2] [--kiln path/to/lib/index.js] [--budget-s S (peers)] [--grid 1,2x64,128]
-//   engine: kiln-wasm-single | kiln-wasm-threaded | tfjs-cpu | tfjs-wasm | brainjs | synaptic | convnetjs
-// The study's peers (brain.js, synaptic) come from bench/peers/node_modules (make peers).
+//   engine: kiln-wasm-single | kiln-wasm-threaded | tfjs-cpu | tfjs-wasm | tfjs-webgpu | brainjs | synaptic | convnetjs | kerasjs
+// The study's peers (brain.js, synaptic, and for tfjs-webgpu TF.js's WebGPU backend with the npm
+// package `webgpu`, Dawn's Node bindings) come from bench/peers/node_modules (make peers).
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FULL_GRID, FULL_PROTOCOL, QUICK_GRID, QUICK_PROTOCOL, cellsOf } from './common.mjs';
 
 export const RESULT_PREFIX = '__MLP_RESULT__ ';
 export const NODE_ENGINES = ['kiln-wasm-single', 'kiln-wasm-threaded', 'tfjs-cpu', 'tfjs-wasm'];
-export const PEER_ENGINES = ['brainjs', 'synaptic', 'convnetjs'];
-const PEER_PACKAGES = { brainjs: ['brain.js', 'bench/peers/'], synaptic: ['synaptic', 'bench/peers/'], convnetjs: ['convnetjs', ''] };
+export const PEER_ENGINES = ['brainjs', 'synaptic', 'convnetjs', 'kerasjs'];
+/** Node engines that --engines may add (the study does). */
+export const OTHER_NODE_ENGINES = ['tfjs-webgpu'];
+const PEERS_REQUIRE = createRequire(new URL('../../bench/peers/package.json', import.meta.url));
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/**
+ * TF.js with its WebGPU backend in Node: navigator.gpu from Dawn (the `webgpu` package). Dawn finds
+ * GPUs through Vulkan; where the machine's Vulkan drivers give it no adapter (no GPU; Mesa's lavapipe
+ * is rejected), it gets SwiftShader's software Vulkan (Debian's chromium ships it), and the adapter
+ * says which it ran on. TF.js and the backend both come from bench/peers so that the backend
+ * registers with the same tfjs-core.
+ */
+async function tfjsWithNodeWebGPU() {
+  const { create, globals } = PEERS_REQUIRE('webgpu');
+  Object.assign(globalThis, globals);
+  let gpu = create([]);
+  if (!(await gpu.requestAdapter()) && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;  // the Vulkan loader reads it when Dawn makes its next instance
+    gpu = create([]);
+  }
+  if (!(await gpu.requestAdapter())) throw new Error(`no WebGPU adapter in Node (Dawn found no usable Vulkan device${process.env.VK_ICD_FILENAMES ? `; VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}` : ''}; is libvulkan1 installed?)`);
+  Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis.navigator ?? {}), gpu }, configurable: true });
+  const tf = PEERS_REQUIRE('@tensorflow/tfjs');
+  PEERS_REQUIRE('@tensorflow/tfjs-backend-webgpu');
+  return tf;
+}
+const PEER_PACKAGES = { brainjs: ['brain.js', 'bench/peers/'], synaptic: ['synaptic', 'bench/peers/'], convnetjs: ['convnetjs', ''],
+  kerasjs: ['keras-js', 'bench/peers/'] };
 
 /** Loads a peer with require() from its package folder; returns { namespace, version, importMs }. */
 function requirePeer(engine) {
@@ -47,27 +78,41 @@ async function main() {
     out = await runKiln(kiln, { variant, threads: variant === 'single' ? 1 : threads, cells, protocol, log });
     out.info.module = kilnSpecifier;
     out.info.importMs = Math.round(importMs);
-  } else if (engine === 'tfjs-cpu' || engine === 'tfjs-wasm') {
+  } else if (engine === 'tfjs-cpu' || engine === 'tfjs-wasm' || engine === 'tfjs-webgpu') {
     // TF.js prints a hint about tfjs-node on import; keep stdout for the result.
     const origLog = console.log;
     console.log = (...a) => process.stderr.write(a.join(' ') + '\n');
-    const tf = await import('@tensorflow/tfjs');
+    const tf = engine === 'tfjs-webgpu' ? await tfjsWithNodeWebGPU() : await import('@tensorflow/tfjs');
     const backend = engine.slice('tfjs-'.length);
     let wasm = null;
     if (backend === 'wasm') wasm = await import('@tensorflow/tfjs-backend-wasm');
     const importMs = performance.now() - t0;
     const { runTfjs } = await import('./tfjs_engine.mjs');
     const wasmPaths = fileURLToPath(new URL('../../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
-    out = await runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, protocol, log });
+    const budgetMs = backend === 'webgpu' ? Number(argValue('--budget-s', 'Infinity')) * 1000 : Infinity;
+    out = await runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, protocol, log, budgetMs });
     console.log = origLog;
     out.info.importMs = Math.round(importMs);
   } else if (PEER_ENGINES.includes(engine)) {
     const { namespace, version, importMs } = requirePeer(engine);
     const { runPeer } = await import('./peer_engines.mjs');
-    out = await runPeer(engine, namespace, { version, cells, protocol, log, budgetMs: Number(argValue('--budget-s', 'Infinity')) * 1000 });
+    let modelFile;
+    if (engine === 'kerasjs') {
+      // Keras.js reads its model file from disk in Node.
+      const { kerasJsMlpBytes } = await import('./kerasjs_files.mjs');
+      const dir = mkdtempSync(join(os.tmpdir(), 'kiln-kerasjs-'));
+      process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+      modelFile = (cell) => {
+        const bytes = kerasJsMlpBytes(cell);
+        const filepath = join(dir, `d${cell.depth}w${cell.width}.bin`);
+        writeFileSync(filepath, bytes);
+        return { filepath, filesystem: true, bytes: bytes.length };
+      };
+    }
+    out = await runPeer(engine, namespace, { version, cells, protocol, log, budgetMs: Number(argValue('--budget-s', 'Infinity')) * 1000, modelFile });
     out.info.importMs = Math.round(importMs);
   } else {
-    throw new Error(`unknown engine '${engine}' (expected one of ${[...NODE_ENGINES, ...PEER_ENGINES].join(', ')})`);
+    throw new Error(`unknown engine '${engine}' (expected one of ${[...NODE_ENGINES, ...OTHER_NODE_ENGINES, ...PEER_ENGINES].join(', ')})`);
   }
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(out)}\n`);
 }

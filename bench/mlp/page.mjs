@@ -1,5 +1,5 @@
 // Page side of the MLP benchmark: see page.html.
-import { loadScript } from '../common/page_loading.mjs';
+import { loadScript, pageResources } from '../common/page_loading.mjs';
 import { FULL_GRID, FULL_PROTOCOL, QUICK_GRID, QUICK_PROTOCOL, cellsOf } from './common.mjs';
 
 const params = new URLSearchParams(location.search);
@@ -7,7 +7,10 @@ const PEER_SCRIPTS = {
   brainjs: ['/bench/peers/node_modules/brain.js/browser.min.js', 'brain', '/bench/peers/node_modules/brain.js/package.json'],
   synaptic: ['/bench/peers/node_modules/synaptic/dist/synaptic.min.js', 'synaptic', '/bench/peers/node_modules/synaptic/package.json'],
   convnetjs: ['/node_modules/convnetjs/build/convnet-min.js', 'convnetjs', '/node_modules/convnetjs/package.json'],
+  kerasjs: ['/bench/peers/node_modules/keras-js/dist/keras.min.js', 'KerasJS', '/bench/peers/node_modules/keras-js/package.json'],
 };
+// Keras.js's model files, written by bench/run_mlp.mjs (bench/mlp/kerasjs_files.mjs) before the page runs.
+const kerasJsFile = ({ depth, width }) => ({ filepath: `/build/kerasjs-mlp/mlp-d${depth}-w${width}.bin`, filesystem: false, bytes: null });
 const engine = params.get('engine');
 const quick = params.get('quick') === '1';
 const threads = Number(params.get('threads') ?? 2);
@@ -58,7 +61,7 @@ async function run() {
     const version = (await (await fetch(packageJson)).json()).version;
     const { runPeer } = await import('./peer_engines.mjs');
     const budgetMs = Number(params.get('budget') ?? Infinity) * 1000;
-    const out = await runPeer(engine, globalThis[global], { version, cells, protocol, log, budgetMs });
+    const out = await runPeer(engine, globalThis[global], { version, cells, protocol, log, budgetMs, modelFile: kerasJsFile });
     out.info.importMs = Math.round(importMs);
     return { ...out, page };
   }
@@ -66,6 +69,7 @@ async function run() {
 }
 
 run().then(
-  (r) => { window.__result = r; },
+  // The library files the page fetched, for the download size (bench/common/page_download.mjs).
+  (r) => { window.__result = { ...r, resources: pageResources() }; },
   (e) => { window.__result = { engine, error: String(e && e.stack ? e.stack : e) }; log(`ERROR ${e}`); },
 );

@@ -12,6 +12,9 @@
 //   ConvNetJS  relu hidden layers and a softmax output with cross-entropy,
 //              as Kiln's; gradients summed over 64 samples and one SGD step
 //              per batch (Trainer batch_size 64), forward/backward per sample
+//   Keras.js   inference only (it cannot train): the same relu/softmax MLP,
+//              loaded from its own protobuf format (bench/mlp/kerasjs_files.mjs
+//              writes it) and run one sample at a time on its CPU path
 // Each namespace is passed in (Node: loaded with require by node_worker.mjs).
 import { BATCH, CLASSES, INPUT, LEARNING_RATE, SEED, rng, runGrid } from './common.mjs';
 
@@ -133,15 +136,43 @@ export const PEERS = {
       };
     },
   },
+  kerasjs: {
+    algorithm: 'inference only (Keras.js cannot train): relu hidden layers and a softmax output, one sample per predict(), on its CPU path',
+    softmaxOutput: true,
+    // modelFile(cell) -> { filepath, filesystem, bytes }: a file (Node) or URL (page) of kerasjs_files.mjs's format.
+    adapter(KerasJS, { modelFile }) {
+      return {
+        name: 'kerasjs',
+        async build(cell, data) {
+          const file = modelFile(cell);
+          const model = new KerasJS.Model({ filepath: file.filepath, filesystem: file.filesystem, gpu: false });
+          await model.ready();
+          return { model, file, inputs: { samples: data.samples, batches: data.batches } };
+        },
+        async predict({ model, inputs }, { batch, index }) {
+          const run = async (x) => (await model.predict({ input: x })).output;
+          if (batch === 1) return Float32Array.from(await run(inputs.samples[index]));
+          const out = new Float32Array(BATCH * CLASSES);
+          const b = inputs.batches[index];
+          for (let i = 0; i < BATCH; i++) out.set(await run(b.subarray(i * INPUT, (i + 1) * INPUT)), i * CLASSES);
+          return out;
+        },
+        save({ file }) {
+          return { 'Keras.js protobuf (model.bin)': file.bytes };
+        },
+        dispose() {},
+      };
+    },
+  },
 };
 
 /**
- * @param name      'brainjs' | 'synaptic' | 'convnetjs'
+ * @param name      'brainjs' | 'synaptic' | 'convnetjs' | 'kerasjs'
  * @param namespace the peer's module
- * @param options   { version, cells, protocol, log, budgetMs (see runGrid) }
+ * @param options   { version, cells, protocol, log, budgetMs (see runGrid), modelFile (Keras.js: see its adapter) }
  */
-export async function runPeer(name, namespace, { version = null, cells, protocol, log = () => {}, budgetMs }) {
+export async function runPeer(name, namespace, { version = null, cells, protocol, log = () => {}, budgetMs, modelFile }) {
   const peer = PEERS[name];
-  const results = await runGrid(peer.adapter(namespace), { cells, protocol, log, budgetMs });
+  const results = await runGrid(peer.adapter(namespace, { modelFile }), { cells, protocol, log, budgetMs });
   return { engine: name, info: { version, threads: 1, algorithm: peer.algorithm, softmaxOutput: peer.softmaxOutput }, results };
 }

@@ -4,6 +4,7 @@
 // page: the global from tf.min.js) and, for wasm, the backend-wasm namespace
 // with setWasmPaths / getThreadsCount (page: tf.wasm).
 import { BATCH, CLASSES, INPUT, LEARNING_RATE, runGrid, tfjsFormatBytes } from './common.mjs';
+import { initTfjsBackend } from '../common/tfjs_backend.mjs';
 
 /**
  * @param tf        the TF.js namespace
@@ -12,46 +13,7 @@ import { BATCH, CLASSES, INPUT, LEARNING_RATE, runGrid, tfjsFormatBytes } from '
  * @returns         { engine, info, results }
  */
 export async function runTfjs(tf, { backend, wasm, wasmPaths, threads, cells, protocol, log = () => {}, budgetMs }) {
-  const t0 = performance.now();
-  if (backend === 'wasm') {
-    if (!wasm) throw new Error('tfjs wasm: the backend-wasm namespace was not given');
-    wasm.setWasmPaths(wasmPaths);
-    // TF.js's default thread count comes from the wasm runtime's idea of the
-    // core count (1 here); ask for `threads` explicitly, as Kiln does. It
-    // only matters where the threaded-SIMD flavour loads (the browser).
-    if (threads && (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'))) wasm.setThreadsCount(threads);
-  }
-  const ok = await tf.setBackend(backend);
-  if (!ok || tf.getBackend() !== backend) throw new Error(`tf.setBackend('${backend}') failed (got ${tf.getBackend()})`);
-  await tf.ready();
-  const loadMs = performance.now() - t0;
-  const info = {
-    backend: tf.getBackend(), version: tf.version?.tfjs ?? tf.version_core ?? null, loadMs: Math.round(loadMs),
-    requestedThreads: backend === 'wasm' ? threads ?? null : 1,
-  };
-  if (backend === 'wasm') {
-    const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-    const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-    info.wasmSimd = simd;
-    info.wasmMultithread = mt;
-    info.wasmFlavour = simd && mt ? 'tfjs-backend-wasm-threaded-simd' : simd ? 'tfjs-backend-wasm-simd' : 'tfjs-backend-wasm';
-    try { info.threads = wasm.getThreadsCount(); } catch { info.threads = null; }
-  } else {
-    info.threads = 1;
-  }
-  if (backend === 'webgpu') {
-    // What the adapter is, from the backend's own adapter (headless Chromium here: SwiftShader's fallback adapter).
-    const a = tf.backend().adapterInfo ?? {};
-    info.gpu = `WebGPU adapter: ${[a.vendor, a.architecture].filter(Boolean).join(' ') || 'unnamed'}`;
-  }
-  if (backend === 'webgl') {
-    // What the GPU is (headless Chromium here: SwiftShader, a software renderer).
-    try {
-      const gl = tf.backend().gpgpu.gl;
-      const ext = gl.getExtension('WEBGL_debug_renderer_info');
-      info.gpu = gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER);
-    } catch (e) { info.gpu = `unknown (${e.message})`; }
-  }
+  const info = await initTfjsBackend(tf, { backend, wasm, wasmPaths, threads });
   log(`tfjs ${backend}: ${JSON.stringify(info)}`);
 
   let tensors = null;

@@ -4,7 +4,7 @@
 // first output; its parts are reported too. The input image and the expected
 // output are fetched before the clock starts. `blank` loads nothing: the
 // renderer's memory baseline.
-import { fetchBytes } from '../common/page_loading.mjs';
+import { fetchBytes, pageResources } from '../common/page_loading.mjs';
 import { MODELS, inputShape, maxRelErr, median } from './models.mjs';
 
 const params = new URLSearchParams(location.search);
@@ -116,7 +116,7 @@ async function run() {
     await e.run(h, input);
     samples.push(now() - t);
   }
-  const resources = performance.getEntriesByType('resource').map((r) => new URL(r.name).pathname);
+  const resources = pageResources();
   return {
     engine, model: modelId, threads, info, page, resources,
     init_ms: tInit - t0, fetch_ms: tFetched - tInit, session_ms: tLoaded - tFetched, first_run_ms: tFirst - tLoaded,

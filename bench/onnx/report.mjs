@@ -138,7 +138,7 @@ export function renderMarkdown(doc) {
   }).join(', ') + '.', '');
   lines.push('## Download size (what a page needs for the engine)', '');
   lines.push(table(['engine', 'files', 'bytes', 'gzip -9 bytes'], Object.values(doc.downloads).map((d) =>
-    [label({ e: d.engine, t: d.threads }), d.files.map((f) => `\`${f.split('/').pop()}\``).join(', '), String(d.rawBytes), String(d.gzipBytes)])), '');
+    [label({ e: d.engine, t: d.threads }), d.files.map((f) => `\`${f.split('/').pop()}\``).join(', '), String(d.bytes ?? d.rawBytes), String(d.gzipBytes)])), '');
     lines.push('## Problems', '');
   lines.push(doc.problems.length ? doc.problems.map((x) => `- ${errLine(x, 300)}`).join('\n') : 'None: every run finished and matched PyTorch\'s output.', '');
   if (doc.notes?.length) lines.push('Notes (expected console messages): ' + doc.notes.map((n) => errLine(n, 200)).join('; '), '');

@@ -43,8 +43,10 @@ function f2_({ mlp }) {
 function f3({ study }) {
   const t = study.tables.find((x) => x.id === 'finding3-mlp');
   const o = study.tables.find((x) => x.id === 'finding3-onnx');
+  const k = study.tables.find((x) => x.id === 'finding3-keras');
   const rows = [...(t?.rows ?? []).map((r) => ({ label: r[0], lib: num(r[1]), build: num(r[2]), first: num(r[3]), steady: num(r[4]) })),
-    ...(o?.rows ?? []).map((r) => ({ label: `${r[1]} ${r[0]}`, lib: null, build: num(r[2]), first: num(r[3]), steady: num(r[4]) }))];
+    ...(o?.rows ?? []).map((r) => ({ label: `${r[1]} ${r[0]}`, lib: null, build: num(r[2]), first: num(r[3]), steady: num(r[4]) })),
+    ...(k?.rows ?? []).map((r) => ({ label: `${r[1]} ${r[0]}`, lib: num(r[2]), build: num(r[3]), first: num(r[4]), steady: num(r[5]) }))];
   const ok = rows.filter((r) => r.steady && (r.first || r.build));
   if (!ok.length) return { today: 'No loading or warm-up figures were measured.', holds: null };
   const loadMore = ok.filter((r) => (r.lib ?? 0) + (r.build ?? 0) + (r.first ?? 0) > r.steady);
@@ -68,11 +70,17 @@ function gpuFinding(study, which) {
     const r = webgl.points.map((p, i) => (p.y && native.points[i]?.y ? p.y / native.points[i].y : null)).filter(Boolean);
     if (r.length) cmp = ` TF.js on WebGL trains the MLPs ${f2(geomean(r))}x slower than Kiln native on one CPU core (geometric mean).`;
   }
+  // The CNNs: each GPU backend against onnxruntime-node on one CPU core, same architecture.
+  const gpuRows = (study.ratioRows ?? []).filter((r) => ['tfjs-webgl', 'tfjs-webgpu', 'ort-webgpu'].includes(r.browser) && r.native === 'ort-node');
+  for (const b of [...new Set(gpuRows.map((r) => r.browser))]) {
+    const rs = gpuRows.filter((r) => r.browser === b);
+    cmp += ` ${rs[0].pair.split(' (')[0]} runs ${rs.map((r) => `${r.model} ${f2(r.ratio)}x`).join(', ')} the time of onnxruntime-node on one CPU core.`;
+  }
   if (!hardware.length)
-    return { today: `No hardware GPU was used in this run${software.length ? `: WebGL ran on ${software.map((g) => g.slice(g.indexOf(': ') + 2)).join(' and ')} (software renderers)` : ''}, ` +
+    return { today: `No hardware GPU was used in this run${software.length ? `: WebGL and WebGPU ran on ${[...new Set(software.map((g) => g.slice(g.indexOf(': ') + 2)))].join(' and ')} (software renderers)` : ''}, ` +
       `so ${which} cannot be answered here.${cmp} Run make study on a machine with a GPU.`, holds: null,
       kiln: 'Kiln has no GPU backend yet (the WebGPU backend is issue #12).' };
-  return { today: `GPU used: ${hardware.join('; ')}.${cmp}`, holds: null, kiln: 'Kiln has no GPU backend yet (the WebGPU backend is issue #12).' };
+  return { today: `GPU used: ${[...new Set(hardware)].join('; ')}.${cmp}`, holds: null, kiln: 'Kiln has no GPU backend yet (the WebGPU backend is issue #12).' };
 }
 
 function f6({ study }) {
@@ -111,15 +119,20 @@ function f7({ mlp }) {
 function f8({ study }) {
   const m = study.tables.find((x) => x.id === 'finding8-mlp');
   const o = study.tables.find((x) => x.id === 'finding8-onnx');
+  const k = study.tables.find((x) => x.id === 'finding8-keras');
   const vals = (t, col) => (t?.rows ?? []).map((r) => num(r[col])).filter(Boolean);
   const parts = [];
   if (m) for (let c = 1; c < m.head.length; c++) { const v = vals(m, c); if (v.length) parts.push(`Kiln ${m.head[c]} MLP training ${f2(geomean(v))}x`); }
   if (o) for (let c = 1; c < o.head.length; c++) { const v = vals(o, c); if (v.length) parts.push(`${o.head[c]} on the ImageNet CNNs ${f2(geomean(v))}x`); }
+  if (k) for (let c = 1; c < k.head.length; c++) { const v = vals(k, c); if (v.length) parts.push(`${k.head[c]} on the Keras models in Chromium ${f2(geomean(v))}x`); }
   const mem = study.tables.find((x) => x.id === 'finding3-onnx');
-  const peak = (mem?.rows ?? []).filter((r) => num(r[6])).map((r) => `${r[1]} ${r[0]} ${f2(r[6])} MiB`);
+  const kmem = study.tables.find((x) => x.id === 'finding3-keras');
+  const peak = [...(mem?.rows ?? []).filter((r) => num(r[6])).map((r) => `${r[1]} ${r[0]} ${f2(r[6])} MiB`),
+    ...(kmem?.rows ?? []).filter((r) => num(r[7]) && r[0] === kmem.rows.at(-1)[0]).map((r) => `${r[1]} ${r[0]} ${f2(r[7])} MiB`)];
   if (!parts.length) return { today: 'No thread scaling was measured.', holds: null };
   return {
-    today: `Speed-up from 1 to 2 threads (geometric means): ${parts.join('; ')}. Peak memory: ${peak.slice(0, 6).join(', ') || 'not measured'}.`,
+    today: `Speed-up from 1 to 2 threads (geometric means): ${parts.join('; ')}. TF.js's wasm backend takes one thread on a 2-CPU machine unless the page reports more cores (its pool is half the logical cores). ` +
+      `Peak memory: ${peak.slice(0, 6).join(', ') || 'not measured'}.`,
     holds: null,
     kiln: 'Kiln uses every core natively and in wasm (threads where the page is cross-origin isolated); memory is planned per model, with no fixed cap.',
   };

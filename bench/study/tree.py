@@ -20,7 +20,7 @@ FEATURES = [
     ("threads", "threads each engine was given"),
     ("Kiln", "1 when the browser engine is Kiln's"),
     ("plain JS", "1 for engines without wasm or a GPU (TF.js cpu, brain.js, synaptic, ConvNetJS)"),
-    ("WebGL", "1 for TF.js's WebGL backend"),
+    ("GPU backend", "1 for the WebGL and WebGPU backends (TF.js WebGL and WebGPU, ONNX Runtime Web WebGPU)"),
     ("vs PyTorch", "1 when the native side is PyTorch, 0 when it is the framework's own native build"),
     ("Chromium", "1 in Chromium, 0 in Node"),
 ]
@@ -33,7 +33,7 @@ def features(row):
         float(row["threads"]),
         1.0 if row["browser"].startswith("kiln") else 0.0,
         1.0 if row["browser"] in ("tfjs-cpu", "brainjs", "synaptic", "convnetjs") else 0.0,
-        1.0 if row["browser"] == "tfjs-webgl" else 0.0,
+        1.0 if row["browser"] in ("tfjs-webgl", "tfjs-webgpu", "ort-webgpu") else 0.0,
         1.0 if row["native"] == "pytorch" else 0.0,
         1.0 if row.get("environment", "chromium") == "chromium" else 0.0,
     ]

@@ -56,14 +56,36 @@ test('the latest full study renders: every figure has data, every table row a va
       assert.ok(fig1.series.some((s) => s.engine === e && s.environment === env), `Figure 1 lacks ${e} in ${env}`);
   for (const e of ['kiln-native-1t', 'kiln-native-2t', 'tfjs-webgl', 'tfjs-webgpu'])
     assert.ok(fig1.series.some((s) => s.engine === e), `Figure 1 lacks ${e}`);
+  assert.ok(fig1.series.some((s) => s.engine === 'tfjs-webgpu' && s.environment === 'node'), 'Figure 1 lacks TF.js WebGPU in Node');
+  // Keras.js: inference only, in Figure 4 and not in Figure 1.
+  const fig4a = study.figures.find((f) => f.id === 'fig4a');
+  for (const env of ['node', 'chromium']) assert.ok(fig4a.series.some((s) => s.engine === 'kerasjs' && s.environment === env), `Figure 4 lacks Keras.js in ${env}`);
+  assert.ok(!fig1.series.some((s) => s.engine === 'kerasjs'), 'Keras.js cannot train');
   // Figure 5: the five Keras models, as ONNX exports and through the Layers API, where Kiln's output matched TF.js's.
-  assert.deepEqual(study.figures.find((f) => f.id === 'fig5-t1').xLabels, ['MobileNetV2', 'ResNet50', 'DenseNet121', 'InceptionV3', 'Xception']);
+  const five = ['MobileNetV2', 'ResNet50', 'DenseNet121', 'InceptionV3', 'Xception'];
+  assert.deepEqual(study.figures.find((f) => f.id === 'fig5-t1').xLabels, five);
+  assert.ok(study.figures.find((f) => f.id === 'fig5-t1').series.some((s) => s.engine === 'ort-webgpu'), 'ONNX Runtime Web WebGPU is missing');
+  const layersFig = study.figures.find((f) => f.id === 'fig5-layers');
+  assert.deepEqual(layersFig.xLabels, five);
+  for (const e of ['kiln-wasm', 'tfjs-wasm', 'tfjs-cpu', 'tfjs-webgl', 'tfjs-webgpu'])
+    assert.ok(layersFig.series.some((s) => s.engine === e && s.environment === 'chromium'), `the Layers figure lacks ${e} in Chromium`);
   const layers = study.tables.find((t) => t.id === 'keras-layers');
-  assert.deepEqual(layers.rows.map((r) => r[0]), ['MobileNetV2', 'ResNet50', 'DenseNet121', 'InceptionV3', 'Xception']);
+  const col = (name) => layers.head.indexOf(name);
+  assert.deepEqual(layers.rows.map((r) => r[0]), five);
   for (const r of layers.rows) {
-    assert.ok(r[7] > 0.002 && r[7] < 0.99, `${r[0]}: top probability ${r[7]}: the outputs are degenerate`);
-    assert.ok(r[8] !== null && r[8] < 1e-3, `${r[0]}: Kiln's output differs from TF.js's by ${r[8]} (relative)`);
+    const top = r[col('top probability')], err = r[col('Kiln vs TF.js, max rel err')];
+    assert.ok(top > 0.002 && top < 0.99, `${r[0]}: top probability ${top}: the outputs are degenerate`);
+    assert.ok(err !== null && err < 1e-3, `${r[0]}: Kiln's output differs from TF.js's by ${err} (relative)`);
+    for (const c of ['Kiln wasm', 'TF.js wasm', 'Kiln wasm, 2 threads', 'TF.js wasm, 2 threads']) assert.ok(r[col(c)] > 0, `${r[0]}: no ${c} time`);
   }
+  // Finding 8: TF.js wasm's thread speed-up is measured (its pool is made to have two threads).
+  const threads = study.tables.find((t) => t.id === 'finding8-keras');
+  assert.ok(threads.rows.every((r) => r[2] > 0), 'TF.js wasm 1-to-2-thread speed-up is missing');
+  // Table 1's page downloads come from the pages' network responses for the frameworks a page loaded.
+  const t1page = t1.rows.find((r) => r[0] === 'page download');
+  for (const [i, f] of t1.frameworks.entries()) assert.ok(t1page[i + 1].source, `${f.name}: page download has no source`);
+  // Keras.js's is measured too: its MLP page loads it.
+  assert.ok(t1page.slice(1).every((c) => /^measured:/.test(c.source)), 'page downloads were not all measured from network responses');
 });
 
 test('the check reports a figure without data and a table row without values', { timeout: 60_000 }, async () => {
