@@ -167,8 +167,8 @@ peers: setup
 
 # The study (Ma et al., WWW 2019) reproduced: Table 1, Figures 1, 4 and 5, Table 3, loading
 # and warm-up, threads and memory, the decision tree and the eight findings, for Kiln and
-# its peers; writes bench/results/study-<date>/ (report.html) and docs/STUDY.md. About
-# 50 minutes; QUICK=1: one MLP cell and MobileNetV2, about a minute (CI runs it).
+# its peers; writes bench/results/study-<date>/ (report.html) and docs/STUDY.md. Under
+# 40 minutes here; QUICK=1: one MLP cell and MobileNetV2, under 3 minutes (CI runs it).
 study: setup all torchvision-models peers
 	node bench/run_study.mjs $(if $(QUICK),--quick,)
 

@@ -11,9 +11,9 @@
 //
 //   node bench/run_onnx.mjs [--quick] [--models a,b] [--engines a,b] [--threads 1,2] [--repeats N]
 //                           [--timeout SECONDS] [--json PATH] [--md PATH] [--no-snapshot] [--gpu-budget-s S]
-// --engines ...,ort-webgpu adds onnxruntime-web's WebGPU provider (one thread count; its page runs at
-// most about 20 s of inferences, and models after --gpu-budget-s (default 120) of each repeat are
-// recorded as skipped: the software adapter of a machine without a GPU takes seconds per run).
+// --engines ...,ort-webgpu adds onnxruntime-web's WebGPU provider (one thread count, first repeat
+// only; its page runs at most about 20 s of inferences, and models after --gpu-budget-s (default 120)
+// are recorded as skipped: the software adapter of a machine without a GPU takes seconds per run).
 //   node bench/run_onnx.mjs --render bench/results/onnx.json [--md PATH]   (re-renders the markdown only)
 //
 // Full run (make bench-onnx): writes bench/results/onnx.json and docs/BENCH_ONNX.md.
@@ -193,7 +193,9 @@ async function main() {
   const configs = [];
   for (const engine of engineIds) for (const threads of ENGINES[engine].gpu ? threadList.slice(0, 1) : threadList) configs.push({ engine, threads });
   const { runs, baselines, downloads } = state;
-  state.total = protocol.repeats * modelIds.length * configs.length;
+  // GPU engines run in the first repeat only (their pages already time several runs within a budget).
+  const gpuConfigs = configs.filter((c) => ENGINES[c.engine].gpu).length;
+  state.total = modelIds.length * ((configs.length - gpuConfigs) * protocol.repeats + gpuConfigs);
   // An interrupted run (Ctrl-C, a time limit) still leaves what it measured, marked partial.
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { log(`${sig}: writing the partial results`); writeResults(false); process.exit(130); });
   const wantBrowser = configs.some((c) => ENGINES[c.engine].env === 'chromium');
@@ -209,11 +211,12 @@ async function main() {
       // Interleaved: every engine on this model back to back, the order reversed on odd repeats.
       const order = rep % 2 ? [...configs].reverse() : configs;
       for (const { engine, threads } of order) {
+        if (ENGINES[engine].gpu && rep > 0) continue;
         const before = load1();
         const t0 = Date.now();
         const spentMs = gpuSpent[`${rep} ${engine}`] ?? 0;
         const r = ENGINES[engine].gpu && spentMs > gpuBudgetMs
-          ? { skipped: `the GPU engine's budget for this repeat (--gpu-budget-s ${gpuBudgetMs / 1000}) was spent on the models before` }
+          ? { skipped: `the GPU engine's budget (--gpu-budget-s ${gpuBudgetMs / 1000}) was spent on the models before` }
           : await measureOne(engine, model, threads);
         if (ENGINES[engine].gpu) gpuSpent[`${rep} ${engine}`] = spentMs + (Date.now() - t0);
         const rec = { repeat: rep, engine, env: ENGINES[engine].env, model, threads, wallMs: Date.now() - t0, loadavg: { before, after: load1() } };

@@ -118,6 +118,8 @@ function engineNotes(doc, env) {
         `XNNPACK threads ${i.threads} (asked for ${i.requestedThreads}), backend load ${i.loadMs} ms, tensors leaked ${i.leakedTensors}`;
     else if (e.engine === 'tfjs-cpu') s += `TF.js ${i.version}, cpu backend (plain JavaScript, 1 thread), tensors leaked ${i.leakedTensors}`;
     else if (e.engine.startsWith('kiln-native')) s += `build/kiln-bench-mlp ${i.threads} ${i.reps}, GEMM kernel ${i.gemmKernel}`;
+    else if (e.engine === 'tfjs-webgl' || e.engine === 'tfjs-webgpu') s += `TF.js ${i.version}, on ${i.gpu ?? 'an unnamed GPU'}, tensors leaked ${i.leakedTensors}`;
+    else if (i.algorithm) s += `${i.version ? `version ${i.version}, ` : ''}${i.algorithm}`;
     if (e.loadavg) s += `; load average before/after ${e.loadavg.before.toFixed(2)} / ${e.loadavg.after.toFixed(2)}`;
     if (e.wallMs) s += `; took ${(e.wallMs / 1000).toFixed(1)} s`;
     const failed = doc.results.filter((r) => r.environment === env && r.engine === e.engine && r.error);

@@ -60,6 +60,9 @@ function f3({ study }) {
   };
 }
 
+/** 'SwiftShader', 'llvmpipe', ...: the software renderers named in the GPU labels, once each. */
+const softwareNames = (labels) => [...new Set(labels.map((g) => /SwiftShader|llvmpipe|lavapipe/i.exec(g)[0]).map((n) => (/swiftshader/i.test(n) ? 'SwiftShader' : n)))].join(' and ');
+
 function gpuFinding(study, which) {
   const software = study.gpus.filter((g) => /SwiftShader|llvmpipe|lavapipe/i.test(g));
   const hardware = study.gpus.filter((g) => !/SwiftShader|llvmpipe|lavapipe/i.test(g));
@@ -74,10 +77,10 @@ function gpuFinding(study, which) {
   const gpuRows = (study.ratioRows ?? []).filter((r) => ['tfjs-webgl', 'tfjs-webgpu', 'ort-webgpu'].includes(r.browser) && r.native === 'ort-node');
   for (const b of [...new Set(gpuRows.map((r) => r.browser))]) {
     const rs = gpuRows.filter((r) => r.browser === b);
-    cmp += ` ${rs[0].pair.split(' (')[0]} runs ${rs.map((r) => `${r.model} ${f2(r.ratio)}x`).join(', ')} the time of onnxruntime-node on one CPU core.`;
+    cmp += ` ${rs[0].pair.split(' (')[0].split(' vs ')[0]} runs ${rs.map((r) => `${r.model} ${f2(r.ratio)}x`).join(', ')} the time of onnxruntime-node on one CPU core.`;
   }
   if (!hardware.length)
-    return { today: `No hardware GPU was used in this run${software.length ? `: WebGL and WebGPU ran on ${[...new Set(software.map((g) => g.slice(g.indexOf(': ') + 2)))].join(' and ')} (software renderers)` : ''}, ` +
+    return { today: `No hardware GPU was used in this run${software.length ? `: WebGL and WebGPU ran on ${softwareNames(software)} (software)` : ''}, ` +
       `so ${which} cannot be answered here.${cmp} Run make study on a machine with a GPU.`, holds: null,
       kiln: 'Kiln has no GPU backend yet (the WebGPU backend is issue #12).' };
   return { today: `GPU used: ${[...new Set(hardware)].join('; ')}.${cmp}`, holds: null, kiln: 'Kiln has no GPU backend yet (the WebGPU backend is issue #12).' };

@@ -40,7 +40,7 @@ const configs = CONFIGS.filter((c) => !engines || engines.includes(c.engine));
 const models = opt('--models', quick ? 'MobileNetV2' : Object.keys(KERAS_MODELS).join(',')).split(',');
 const protocol = quick ? { warmup: 1, iters: 2, pageBudgetS: 5 } : { warmup: 3, iters: 7, pageBudgetS: 20 };
 protocol.pageBudgetS = Number(opt('--page-budget-s', protocol.pageBudgetS));
-protocol.budgetS = Number(opt('--budget-s', quick ? 30 : 120));
+protocol.budgetS = Number(opt('--budget-s', quick ? 30 : 90));
 const log = (s) => process.stderr.write(`${s}\n`);
 const t0 = Date.now();
 
