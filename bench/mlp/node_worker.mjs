@@ -99,14 +99,14 @@ async function main() {
     let modelFile;
     if (engine === 'kerasjs') {
       // Keras.js reads its model file from disk in Node.
-      const { kerasJsMlpBytes } = await import('./kerasjs_files.mjs');
+      const { kerasJsMlpBytes, mlpReference } = await import('./kerasjs_files.mjs');
       const dir = mkdtempSync(join(os.tmpdir(), 'kiln-kerasjs-'));
       process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
       modelFile = (cell) => {
         const bytes = kerasJsMlpBytes(cell);
         const filepath = join(dir, `d${cell.depth}w${cell.width}.bin`);
         writeFileSync(filepath, bytes);
-        return { filepath, filesystem: true, bytes: bytes.length };
+        return { filepath, filesystem: true, bytes: bytes.length, reference: (x) => mlpReference(cell, x) };
       };
     }
     out = await runPeer(engine, namespace, { version, cells, protocol, log, budgetMs: Number(argValue('--budget-s', 'Infinity')) * 1000, modelFile });

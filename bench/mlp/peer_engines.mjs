@@ -139,7 +139,8 @@ export const PEERS = {
   kerasjs: {
     algorithm: 'inference only (Keras.js cannot train): relu hidden layers and a softmax output, one sample per predict(), on its CPU path',
     softmaxOutput: true,
-    // modelFile(cell) -> { filepath, filesystem, bytes }: a file (Node) or URL (page) of kerasjs_files.mjs's format.
+    // modelFile(cell) -> { filepath, filesystem, bytes, reference? }: a file (Node) or URL (page) of
+    // kerasjs_files.mjs's format; reference(x), where given, is the model's output computed without Keras.js.
     adapter(KerasJS, { modelFile }) {
       return {
         name: 'kerasjs',
@@ -147,6 +148,11 @@ export const PEERS = {
           const file = modelFile(cell);
           const model = new KerasJS.Model({ filepath: file.filepath, filesystem: file.filesystem, gpu: false });
           await model.ready();
+          if (file.reference) {
+            const got = (await model.predict({ input: data.samples[0] })).output, want = file.reference(data.samples[0]);
+            const err = Math.max(...want.map((w, i) => Math.abs(w - got[i])));
+            if (!(err < 1e-5)) throw new Error(`Keras.js's output differs from the reference forward pass by ${err}`);
+          }
           return { model, file, inputs: { samples: data.samples, batches: data.batches } };
         },
         async predict({ model, inputs }, { batch, index }) {
