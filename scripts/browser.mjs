@@ -4,14 +4,19 @@ import { chromium } from 'playwright-core';
 
 /**
  * { webgpu: true } exposes navigator.gpu (--enable-unsafe-webgpu; headless Chromium without a GPU
- * gives SwiftShader's fallback adapter) and leaves the GPU process on for it.
+ * gives SwiftShader's fallback adapter). { gpu: true } (implied by webgpu) leaves the GPU process on
+ * for the WebGL and WebGPU benchmark engines, ignoring the blocklist, so that a machine with a GPU
+ * uses it (without one Chromium falls back to SwiftShader); KILN_CHROMIUM_GPU_FLAGS adds flags such
+ * a machine's driver may need (space-separated, e.g. --use-angle=vulkan). Other pages run with
+ * --disable-gpu.
  */
-export async function launchBrowser({ webgpu = false } = {}) {
+export async function launchBrowser({ webgpu = false, gpu = webgpu } = {}) {
+  const gpuFlags = gpu ? ['--ignore-gpu-blocklist', ...(process.env.KILN_CHROMIUM_GPU_FLAGS ?? '').split(/\s+/).filter(Boolean)] : ['--disable-gpu'];
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-quic', ...(webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu'])],
+      '--disable-sync', '--disable-quic', ...(webgpu ? ['--enable-unsafe-webgpu'] : []), ...gpuFlags],
   });
 }
 

@@ -9,15 +9,15 @@ import { launchBrowser, openPage } from '../../scripts/browser.mjs';
 /**
  * @param options { root, pagePath (relative to root, e.g. 'bench/cnn_rnn/page.html'), engines,
  *                  query (object of extra URL parameters), timeoutMs (per engine), log, onEngine(engine, 'start' | 'end'),
- *                  webgpu (launch Chromium with navigator.gpu: scripts/browser.mjs) }
+ *                  webgpu (launch Chromium with navigator.gpu), gpu (leave its GPU process on: scripts/browser.mjs) }
  * @returns { chromium: version string, url, results: [{ engine, ..., wallMs, consoleIssues? } | { engine, error, wallMs }] }
  */
-export async function runPagesInChromium({ root, pagePath, engines, query = {}, timeoutMs = 240_000, log = () => {}, onEngine = async () => {}, webgpu = false }) {
+export async function runPagesInChromium({ root, pagePath, engines, query = {}, timeoutMs = 240_000, log = () => {}, onEngine = async () => {}, webgpu = false, gpu = webgpu }) {
   const server = await serve({ isolated: true, ...(root ? { root } : {}) });
   let browser = null;
   const out = { chromium: null, url: server.url, results: [] };
   try {
-    browser = await launchBrowser({ webgpu });
+    browser = await launchBrowser({ webgpu, gpu });
     out.chromium = browser.version();
     for (const engine of engines) {
       await onEngine(engine, 'start');

@@ -21,7 +21,7 @@ export async function runInChromium({ root, engines = BROWSER_ENGINES, quick = f
   try {
     for (const engine of engines) {
       // A fresh browser per engine: WebGPU needs its flag, and the others run without it.
-      browser = await launchBrowser({ webgpu: engine === 'tfjs-webgpu' });
+      browser = await launchBrowser({ webgpu: engine === 'tfjs-webgpu', gpu: engine === 'tfjs-webgl' || engine === 'tfjs-webgpu' });
       out.chromium = browser.version();
       await onEngine(engine, 'start');
       const t0 = Date.now();

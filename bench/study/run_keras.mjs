@@ -8,7 +8,7 @@
 // and the GPU backends (software here) take seconds per inference: each page
 // of theirs times what fits in --page-budget-s, and once one of them has
 // spent --budget-s in this run its later models are recorded as skipped.
-//   node bench/study/run_keras.mjs [--quick] [--models A,B] [--engines kiln-wasm,tfjs-wasm,...] [--budget-s S] --json PATH
+//   node bench/study/run_keras.mjs [--quick] [--models A,B] [--engines kiln-wasm,tfjs-wasm,...] [--budget-s S] [--page-budget-s S] --json PATH
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,10 +29,9 @@ const jsonPath = resolve(opt('--json'));
 
 /** slow: seconds per inference on these models (TF.js cpu; the GPU backends on a software adapter). */
 const CONFIGS = [
-  { engine: 'kiln-wasm', threads: 1, title: 'Kiln wasm' }, { engine: 'kiln-wasm', threads: 2, title: 'Kiln wasm' },
-  { engine: 'tfjs-wasm', threads: 1, title: 'TF.js wasm' }, { engine: 'tfjs-wasm', threads: 2, title: 'TF.js wasm' },
-  { engine: 'tfjs-cpu', threads: 1, title: 'TF.js cpu', slow: true }, { engine: 'tfjs-webgl', threads: 1, title: 'TF.js WebGL', slow: true },
-  { engine: 'tfjs-webgpu', threads: 1, title: 'TF.js WebGPU', slow: true, webgpu: true },
+  { engine: 'kiln-wasm', threads: 1 }, { engine: 'kiln-wasm', threads: 2 }, { engine: 'tfjs-wasm', threads: 1 }, { engine: 'tfjs-wasm', threads: 2 },
+  { engine: 'tfjs-cpu', threads: 1, slow: true }, { engine: 'tfjs-webgl', threads: 1, slow: true, gpu: true },
+  { engine: 'tfjs-webgpu', threads: 1, slow: true, gpu: true, webgpu: true },
 ];
 const engines = opt('--engines', null)?.split(',');
 for (const e of engines ?? []) if (!CONFIGS.some((c) => c.engine === e)) throw new Error(`--engines: unknown engine '${e}'`);
@@ -61,7 +60,7 @@ for (const model of models) {
     const tPage = Date.now();
     let stop = null;
     const br = await runPagesInChromium({
-      root: ROOT, pagePath: 'bench/study/keras_page.html', engines: [c.engine], timeoutMs: 600_000, webgpu: !!c.webgpu,
+      root: ROOT, pagePath: 'bench/study/keras_page.html', engines: [c.engine], timeoutMs: 600_000, webgpu: !!c.webgpu, gpu: !!c.gpu,
       query: { model, threads: String(c.threads), warmup: String(protocol.warmup), iters: String(protocol.iters),
         ...(c.slow ? { budget: String(protocol.pageBudgetS) } : {}) },
       onEngine: async (_e, phase) => { if (phase === 'start') stop = startRendererSampler(); },
