@@ -199,7 +199,7 @@ async function main() {
   // An interrupted run (Ctrl-C, a time limit) still leaves what it measured, marked partial.
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { log(`${sig}: writing the partial results`); writeResults(false); process.exit(130); });
   const wantBrowser = configs.some((c) => ENGINES[c.engine].env === 'chromium');
-  const gpuSpent = {};  // 'repeat engine' -> ms
+  const gpuSpent = {};  // engine -> ms
   for (let rep = 0; rep < protocol.repeats; rep++) {
     if (wantBrowser) {
       const b = await runBrowser('blank', null, 1);
@@ -214,11 +214,11 @@ async function main() {
         if (ENGINES[engine].gpu && rep > 0) continue;
         const before = load1();
         const t0 = Date.now();
-        const spentMs = gpuSpent[`${rep} ${engine}`] ?? 0;
+        const spentMs = gpuSpent[engine] ?? 0;
         const r = ENGINES[engine].gpu && spentMs > gpuBudgetMs
           ? { skipped: `the GPU engine's budget (--gpu-budget-s ${gpuBudgetMs / 1000}) was spent on the models before` }
           : await measureOne(engine, model, threads);
-        if (ENGINES[engine].gpu) gpuSpent[`${rep} ${engine}`] = spentMs + (Date.now() - t0);
+        if (ENGINES[engine].gpu) gpuSpent[engine] = spentMs + (Date.now() - t0);
         const rec = { repeat: rep, engine, env: ENGINES[engine].env, model, threads, wallMs: Date.now() - t0, loadavg: { before, after: load1() } };
         const { resources, engine: _e, model: _m, threads: _t, ...rest } = r;
         Object.assign(rec, rest);

@@ -2,9 +2,17 @@
 // page itself saw (resource timing: path and encodedBodySize), less the harness
 // and the model files, and the gzip -9 size of each file (the local server
 // sends them uncompressed; a CDN would compress them).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { constants, gzipSync } from 'node:zlib';
+
+/** A file's bytes and gzip -9 bytes ({ path, missing: true } when it is not there). */
+export function fileSize(root, path) {
+  const abs = join(root, path);
+  if (!existsSync(abs)) return { path, missing: true };
+  const bytes = readFileSync(abs);
+  return { path, bytes: bytes.length, gzip: gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION }).length };
+}
 
 // Not the library: model files (build/), the harness (bench/ pages, web/random.js) and the package.json
 // a page reads for the version.
@@ -23,6 +31,6 @@ export function pageDownload(root, resources) {
   return {
     files: files.map((f) => f.path),
     bytes: files.reduce((n, f) => n + f.encodedBodySize, 0),
-    gzipBytes: files.reduce((n, f) => n + gzipSync(readFileSync(join(root, f.path)), { level: 9 }).length, 0),
+    gzipBytes: files.reduce((n, f) => n + (fileSize(root, f.path).gzip ?? 0), 0),
   };
 }

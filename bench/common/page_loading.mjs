@@ -22,3 +22,23 @@ export async function fetchBytes(url) {
 export function pageResources() {
   return performance.getEntriesByType('resource').map((r) => ({ path: new URL(r.name).pathname, encodedBodySize: r.encodedBodySize }));
 }
+
+/**
+ * Times `run` (after the caller's first call): up to `warmup` untimed calls, then up to `iters` timed
+ * ones. With a budget (seconds; TF.js cpu and software GPU adapters take seconds per call) no more
+ * than fit in it, warm-ups within its first quarter, but at least `minWarmup` and `minTimed`.
+ * @returns { samples (ms per timed call), warmupRuns }
+ */
+export async function timeWithinBudget(run, { warmup, iters, budget = Infinity, minWarmup = 0, minTimed = 2 }) {
+  const t0 = performance.now();
+  const spent = () => (performance.now() - t0) / 1000;
+  let warmupRuns = 0;
+  while (warmupRuns < warmup && (warmupRuns < minWarmup || spent() < budget / 4)) { await run(); warmupRuns++; }
+  const samples = [];
+  while (samples.length < iters && (samples.length < minTimed || spent() < budget)) {
+    const t = performance.now();
+    await run();
+    samples.push(performance.now() - t);
+  }
+  return { samples, warmupRuns };
+}

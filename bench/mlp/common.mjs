@@ -165,7 +165,7 @@ export async function runGrid(adapter, { cells, protocol, log = () => {}, budget
         iters: { train: train?.iters ?? null, b1: b1.iters, b64: b64.iters },
         // The spread of the samples behind each median: [min, max].
         range: { train: train ? spread(train.samples) : null, b1: spread(b1.samples), b64: spread(b64.samples, BATCH) },
-        reps: b1.samples.length,
+        reps: (train ?? b1).samples.length,
         loss_after: round(lossAfter),
         output_sum_b1: round(Array.from(out).reduce((a, b) => a + b, 0)),
         build_ms: round(buildMs),

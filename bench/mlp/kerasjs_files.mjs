@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { CLASSES, INPUT, SEED, rng } from './common.mjs';
+import { kerasJsFileName } from './peer_engines.mjs';
 
 const requirePeers = createRequire(new URL('../peers/package.json', import.meta.url));
 
@@ -42,7 +43,7 @@ export function mlpReference(cell, x) {
 }
 
 /** The Keras.js file (bytes) of the MLP `depth` x `width` (relu hidden layers, softmax output). */
-export function kerasJsMlpBytes({ depth, width }) {
+function kerasJsMlpBytes({ depth, width }) {
   const proto = requirePeers('keras-js/lib/proto.js').default;
   const layers = [], weights = [];
   const dense = mlpLayers({ depth, width });
@@ -57,8 +58,6 @@ export function kerasJsMlpBytes({ depth, width }) {
     modelConfig: JSON.stringify({ class_name: 'Sequential', config: layers }), modelWeights: weights });
   return proto.Model.encode(model).finish();
 }
-
-const kerasJsFileName = ({ depth, width }) => `mlp-d${depth}-w${width}.bin`;
 
 /** Writes every cell's file into `dir` (the page fetches them from there). */
 export function writeKerasJsMlps(dir, cells) {

@@ -7,7 +7,7 @@
 //   engine: kiln-wasm-single | kiln-wasm-threaded | tfjs-cpu | tfjs-wasm | tfjs-webgpu | brainjs | synaptic | convnetjs | kerasjs
 // The study's peers (brain.js, synaptic, and for tfjs-webgpu TF.js's WebGPU backend with the npm
 // package `webgpu`, Dawn's Node bindings) come from bench/peers/node_modules (make peers).
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -99,14 +99,14 @@ async function main() {
     let modelFile;
     if (engine === 'kerasjs') {
       // Keras.js reads its model file from disk in Node.
-      const { kerasJsMlpBytes, mlpReference } = await import('./kerasjs_files.mjs');
+      const { writeKerasJsMlps, mlpReference } = await import('./kerasjs_files.mjs');
+      const { kerasJsFileName } = await import('./peer_engines.mjs');
       const dir = mkdtempSync(join(os.tmpdir(), 'kiln-kerasjs-'));
       process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
       modelFile = (cell) => {
-        const bytes = kerasJsMlpBytes(cell);
-        const filepath = join(dir, `d${cell.depth}w${cell.width}.bin`);
-        writeFileSync(filepath, bytes);
-        return { filepath, filesystem: true, bytes: bytes.length, reference: (x) => mlpReference(cell, x) };
+        writeKerasJsMlps(dir, [cell]);
+        const filepath = join(dir, kerasJsFileName(cell));
+        return { filepath, filesystem: true, bytes: statSync(filepath).size, reference: (x) => mlpReference(cell, x) };
       };
     }
     out = await runPeer(engine, namespace, { version, cells, protocol, log, budgetMs: Number(argValue('--budget-s', 'Infinity')) * 1000, modelFile });

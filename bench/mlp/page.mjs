@@ -1,6 +1,7 @@
 // Page side of the MLP benchmark: see page.html.
 import { loadScript, pageResources } from '../common/page_loading.mjs';
 import { FULL_GRID, FULL_PROTOCOL, QUICK_GRID, QUICK_PROTOCOL, cellsOf } from './common.mjs';
+import { kerasJsFileName } from './peer_engines.mjs';
 
 const params = new URLSearchParams(location.search);
 const PEER_SCRIPTS = {
@@ -10,7 +11,7 @@ const PEER_SCRIPTS = {
   kerasjs: ['/bench/peers/node_modules/keras-js/dist/keras.min.js', 'KerasJS', '/bench/peers/node_modules/keras-js/package.json'],
 };
 // Keras.js's model files, written by bench/run_mlp.mjs (bench/mlp/kerasjs_files.mjs) before the page runs.
-const kerasJsFile = ({ depth, width }) => ({ filepath: `/build/kerasjs-mlp/mlp-d${depth}-w${width}.bin`, filesystem: false, bytes: null });
+const kerasJsFile = (cell) => ({ filepath: `/build/kerasjs-mlp/${kerasJsFileName(cell)}`, filesystem: false, bytes: null });
 const engine = params.get('engine');
 const quick = params.get('quick') === '1';
 const threads = Number(params.get('threads') ?? 2);

@@ -43,6 +43,9 @@ function inputsOf(data) {
 
 const textBytes = (s) => new TextEncoder().encode(s).length;
 
+/** The file name of the Keras.js model of one MLP cell (kerasjs_files.mjs writes it; Node and the page read it). */
+export const kerasJsFileName = ({ depth, width }) => `mlp-d${depth}-w${width}.bin`;
+
 export const PEERS = {
   brainjs: {
     algorithm: 'sigmoid in every layer, mean squared error, one update per sample (online SGD with momentum 0.1: brain.js refuses 0)',
@@ -163,8 +166,9 @@ export const PEERS = {
           for (let i = 0; i < BATCH; i++) out.set(await run(b.subarray(i * INPUT, (i + 1) * INPUT)), i * CLASSES);
           return out;
         },
+        // The file's size where it is known (Node); the page fetches it by URL and does not know it.
         save({ file }) {
-          return { 'Keras.js protobuf (model.bin)': file.bytes };
+          return file.bytes === null ? {} : { 'Keras.js protobuf (model.bin)': file.bytes };
         },
         dispose() {},
       };

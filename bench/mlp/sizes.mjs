@@ -1,15 +1,6 @@
 // Download sizes for the benchmark report: each file gzipped at level 9 with
 // node:zlib, for Kiln's browser files and TF.js's (core + wasm backend).
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
-import { gzipSync, constants } from 'node:zlib';
-import { join } from 'node:path';
-
-export function fileSize(root, path) {
-  const abs = join(root, path);
-  if (!existsSync(abs)) return { path, missing: true };
-  const bytes = readFileSync(abs);
-  return { path, bytes: bytes.length, gzip: gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION }).length };
-}
+import { fileSize } from '../common/page_download.mjs';
 
 const sum = (files, key) => files.reduce((a, f) => a + (f[key] ?? 0), 0);
 function bundle(name, files, note) {

@@ -24,8 +24,8 @@ export const ENGINES = {
   'kiln-native': { env: 'native', title: 'Kiln native (C++)' },
   'ort-node': { env: 'native', title: 'onnxruntime-node (CPU EP)' },
   pytorch: { env: 'native', title: 'PyTorch CPU (TorchScript, optimized for inference)' },
-  // GPU engines run at one thread count (the GPU does the work) and share a time budget per repeat
-  // (run_onnx --gpu-budget-s): on a software adapter one ResNet50 inference takes half a minute.
+  // GPU engines run at one thread count (the GPU does the work), in the first repeat only, within a
+  // time budget (run_onnx --gpu-budget-s): on a software adapter one ResNet50 inference takes 15 s.
   'ort-webgpu': { env: 'chromium', title: 'onnxruntime-web WebGPU (Chromium)', gpu: true },
 };
 /** What `make bench-onnx` measures; --engines adds ort-webgpu (make study does). */

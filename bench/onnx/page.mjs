@@ -4,7 +4,7 @@
 // first output; its parts are reported too. The input image and the expected
 // output are fetched before the clock starts. `blank` loads nothing: the
 // renderer's memory baseline.
-import { fetchBytes, pageResources } from '../common/page_loading.mjs';
+import { fetchBytes, pageResources, timeWithinBudget } from '../common/page_loading.mjs';
 import { MODELS, inputShape, maxRelErr, median } from './models.mjs';
 
 const params = new URLSearchParams(location.search);
@@ -104,23 +104,13 @@ async function run() {
   const out = await e.run(h, input);
   const tFirst = now();
   log(`${engine} ${modelId} ${threads} thread(s): first output after ${(tFirst - t0).toFixed(0)} ms`);
-  // With a budget (seconds; the software GPU adapters take seconds per run): at least one warm-up
-  // and three timed runs, and no more than fit in it.
-  const tRuns = now();
-  const spent = () => (now() - tRuns) / 1000;
-  let warm = 0;
-  for (; warm < warmup && (warm < 1 || spent() < budget / 4); warm++) await e.run(h, input);
-  const samples = [];
-  while (samples.length < iters && (samples.length < 3 || spent() < budget)) {
-    const t = now();
-    await e.run(h, input);
-    samples.push(now() - t);
-  }
+  // Within the budget (GPU engines): at least one warm-up and three timed runs.
+  const { samples, warmupRuns } = await timeWithinBudget(() => e.run(h, input), { warmup, iters, budget, minWarmup: 1, minTimed: 3 });
   const resources = pageResources();
   return {
     engine, model: modelId, threads, info, page, resources,
     init_ms: tInit - t0, fetch_ms: tFetched - tInit, session_ms: tLoaded - tFetched, first_run_ms: tFirst - tLoaded,
-    load_ms: tFirst - t0, median_ms: median(samples), samples, warmup_runs: warm, max_rel_err: maxRelErr(out, expected),
+    load_ms: tFirst - t0, median_ms: median(samples), samples, warmup_runs: warmupRuns, max_rel_err: maxRelErr(out, expected),
   };
 }
 

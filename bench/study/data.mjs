@@ -153,7 +153,6 @@ function kerasPart(keras, onnx, problems, missing, notes) {
     return { figures: [], tables: [], ratioRows: [], gpus: [] };
   }
   const models = keras.models;
-  const key = (c) => `${c.engine} ${c.threads}t`;
   const get = (c, m) => keras.results.find((r) => r.engine === c.engine && r.threads === c.threads && r.model === m && !r.error && !r.skipped);
   const infoOf = (c) => keras.results.find((r) => r.engine === c.engine && r.threads === c.threads && r.info)?.info;
   const env = keras.environment?.startsWith('Chromium') ? 'chromium' : 'node';
@@ -227,7 +226,7 @@ function kerasPart(keras, onnx, problems, missing, notes) {
  */
 function measuredDownloads(raw) {
   const out = {};
-  const put = (name, d, page) => { if (d && !out[name]) out[name] = { ...d, bytes: d.bytes ?? d.rawBytes, page }; };
+  const put = (name, d, page) => { if (d && !out[name]) out[name] = { ...d, page }; };
   put('Kiln', raw.keras?.downloads?.['kiln-wasm'], 'the Keras page, Kiln wasm 1 thread');
   put('TensorFlow.js', raw.keras?.downloads?.['tfjs-webgl'], 'the Keras page, TF.js WebGL');
   put('ONNX Runtime Web', raw.onnx?.downloads?.['ort-web 1t'], 'the ONNX page, wasm 1 thread');

@@ -4,7 +4,7 @@
 // import_ms: loading the library's scripts; backend_ms: its backend set-up
 // (kiln.ready, tf.setBackend); load_ms: fetching and building the model;
 // first_ms: the first inference (warm-up: shader compilation, planning).
-import { loadScript, pageResources } from '../common/page_loading.mjs';
+import { loadScript, pageResources, timeWithinBudget } from '../common/page_loading.mjs';
 import { initTfjsBackend } from '../common/tfjs_backend.mjs';
 import { median } from '../common/stats.mjs';
 
@@ -90,25 +90,16 @@ async function run() {
   const out = await e.predict(ns, model, x);
   const tFirst = now();
   log(`${engine} ${modelName} ${threads} thread(s): first output after ${(tFirst - t0).toFixed(0)} ms`);
-  // Within the budget (seconds; TF.js cpu and the software GPU adapters take seconds per run): the
-  // first run is the only warm-up when one run takes more than a quarter of it, and at least two are timed.
-  const tRuns = now();
-  const spent = () => (now() - tRuns) / 1000;
-  let warm = 0;
-  while (warm < warmup && spent() < budget / 4) { await e.predict(ns, model, x); warm++; }
-  const samples = [];
-  while (samples.length < iters && (samples.length < 2 || spent() < budget)) {
-    const t = now();
-    await e.predict(ns, model, x);
-    samples.push(now() - t);
-  }
+  // Within the budget (slow engines): the first run is the only warm-up when one run takes more than
+  // a quarter of it, and at least two are timed.
+  const { samples, warmupRuns } = await timeWithinBudget(() => e.predict(ns, model, x), { warmup, iters, budget, minWarmup: 0, minTimed: 2 });
   let err = 0;
   for (let i = 0; i < expected.length; i++) err = Math.max(err, Math.abs(expected[i] - out[i]) / Math.max(Math.abs(expected[i]), 1e-30));
   const resources = pageResources();
   return {
     engine, model: modelName, threads, params: meta.params, info, page, resources,
     import_ms: tLib - t0, backend_ms: tBackend - tLib, load_ms: tLoaded - tBackend, first_ms: tFirst - tLoaded,
-    median_ms: median(samples), samples, warmup_runs: warm,
+    median_ms: median(samples), samples, warmup_runs: warmupRuns,
     // Against TF.js wasm's output in Node (keras_export.mjs): the largest relative error over the 1000 probabilities.
     max_rel_err: err, top_probability: Math.max(...out),
   };
