@@ -181,11 +181,13 @@ Object.assign(hostLayerHooks, {
     }
   },
 
-  forward(id: number, call: number, training: number, insPtr: number, outsPtr: number, messageSlot: number): number {
+  // mode: 1 = training behaviour (kwargs.training), 2 = a backward pass follows (record the tape).
+  forward(id: number, call: number, mode: number, insPtr: number, outsPtr: number, messageSlot: number): number {
     const layer = byId.get(id);
     if (!layer) return 0;
     forget(call);  // an earlier forward pass of this application whose backward never ran
-    const tape = training ? new Tape() : null;
+    const training = (mode & 1) !== 0;
+    const tape = mode & 2 ? new Tape() : null;
     let sources: Tensor[] = [];
     let outputs: Tensor[] = [];
     try {
@@ -199,7 +201,7 @@ Object.assign(hostLayerHooks, {
         weights.forEach((w, k) => (w.bound = sources[nInputs + k]));
         try {
           const inputs = nInputs === 1 ? sources[0] : sources.slice(0, nInputs);
-          const run = () => layer.call(inputs, { training: training !== 0 });
+          const run = () => layer.call(inputs, { training });
           const result = tape ? recording(tape, run) : run();
           const list = Array.isArray(result) ? result : [result];
           if (list.length !== outs.length) throw new Error(`call() returned ${list.length} tensors for ${outs.length} outputs`);

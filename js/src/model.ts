@@ -14,6 +14,10 @@ import { uniqueModelName } from './names.js';
 import { dispose } from './engine.js';
 import { Dataset } from './data.js';
 import { kerasTopology, pythonicToTs, saveLayersModel } from './layers_format.js';
+import { callModel, CallableModel } from './model_call.js';
+import { activeTape, tensorId } from './tape.js';
+import { registerVariableSource, Variable } from './variable.js';
+import { layerWeightVariables } from './weight_variables.js';
 
 export interface CompileArgs {
   optimizer: OptimizerKind | OptimizerSpec;
@@ -232,6 +236,8 @@ function rowsAtOnce(what: string, args: { batchSize?: number } | undefined): num
 }
 
 export type { LayerVariable } from './layers.js';
+/** A model's input or output: a symbolic tensor whose shape is known ([null, ...]). */
+export type ShapedSymbolicTensor = SymbolicTensor & { readonly shape: (number | null)[] };
 
 export class LayersModel {
   layers: Layer[] = [];
@@ -280,13 +286,17 @@ export class LayersModel {
     }
     return out;
   }
-  get inputs(): { shape: (number | null)[] }[] {
+  /** The symbolic inputs, as TF.js's model.inputs (shape [null, ...]): new models and apply() take them. */
+  get inputs(): ShapedSymbolicTensor[] {
     const m = mod();
-    return this.shapes(m._kiln_model_num_inputs, m._kiln_model_input_rank, m._kiln_model_input_dim).map((shape) => ({ shape }));
+    const shapes = this.shapes(m._kiln_model_num_inputs, m._kiln_model_input_rank, m._kiln_model_input_dim);
+    return this.graphInputs().map((t, i) => (t.shape ? t as ShapedSymbolicTensor : new SymbolicTensor(t.node, t.index, shapes[i]) as ShapedSymbolicTensor));
   }
-  get outputs(): { shape: (number | null)[] }[] {
+  /** The symbolic outputs, as TF.js's model.outputs, with their shapes. */
+  get outputs(): ShapedSymbolicTensor[] {
     const m = mod();
-    return this.shapes(m._kiln_model_num_outputs, m._kiln_model_output_rank, m._kiln_model_output_dim).map((shape) => ({ shape }));
+    const shapes = this.shapes(m._kiln_model_num_outputs, m._kiln_model_output_rank, m._kiln_model_output_dim);
+    return this.graphOutputs().map((t, k) => new SymbolicTensor(t.node, t.index, shapes[k]) as ShapedSymbolicTensor);
   }
   /** Features per sample of the (first) input and output. */
   get inputDim(): number { return (this.inputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1); }
@@ -351,6 +361,50 @@ export class LayersModel {
     this.handle = handle;
     registry?.register(this, handle, this);
     for (const l of this.layers) l.owner = this;
+    registerVariableSource(this);
+  }
+
+  /** @internal The weights as Variables (TF.js's LayerVariable values), in getWeights order. */
+  weightVariables(): Variable[] {
+    if (!this.handle) return [];
+    this.takeSharedWeights();
+    const out: Variable[] = [];
+    for (const l of this.layers) {
+      const vars = layerWeightVariables(l);
+      this.weightsOf(l).forEach((i, k) => (out[i] = vars[k]));
+    }
+    return out;
+  }
+
+  // What model_call.ts needs of this model.
+  private callable(): CallableModel {
+    const self = this;
+    return {
+      name: this.name,
+      get handle() { return self.handle; },
+      outputShapes: (n) => self.outputs.map((o) => [n, ...(o.shape.slice(1) as number[])]),
+      weightVariables: () => self.weightVariables(),
+      predictTensors: (xs) => asList(self.predictUnrecorded(xs, 0)),
+    };
+  }
+
+  /**
+   * The model run on tensors (TF.js's model.call): `training` (default
+   * false) turns dropout, noise and batch statistics on, as in fit. Inside
+   * kiln.grad, variableGrads or optimizer.minimize the call is differentiable
+   * with respect to its inputs and the model's trainable weights.
+   */
+  call(inputs: Tensor | Tensor[], kwargs: { training?: boolean } = {}): Tensor | Tensor[] {
+    if (kwargs === null || typeof kwargs !== 'object') throw new Error(`${this.name}.apply: kwargs must be an object`);
+    for (const key of Object.keys(kwargs))
+      if (key !== 'training') throw new Error(`${this.name}.apply: unknown argument '${key}' (the argument is training)`);
+    if (kwargs.training !== undefined && typeof kwargs.training !== 'boolean')
+      throw new Error(`${this.name}.apply: training must be true or false, got ${String(kwargs.training)}`);
+    this.ensureBuilt();
+    const xs = asList(inputs);
+    this.checkData(`${this.name}.apply`, xs);
+    const outs = callModel(this.callable(), xs, kwargs.training ?? false);
+    return outs.length === 1 ? outs[0] : outs;
   }
 
   /**
@@ -358,13 +412,18 @@ export class LayersModel {
    * its layers are applied again to `inputs`, so the new model shares
    * their weights (as TF.js's nested models do) and lists them itself.
    */
-  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor | SymbolicTensor[];
+  /** On tensors: call() (TF.js's model.apply(tensor, {training})). */
+  apply(inputs: Tensor | Tensor[], kwargs?: { training?: boolean }): Tensor | Tensor[];
+  apply(inputs: SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[], kwargs?: { training?: boolean }): SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[] {
     const list = Array.isArray(inputs) ? inputs : [inputs];
+    if (list.length > 0 && list.every((t) => t instanceof Tensor)) return this.call(list as Tensor[], kwargs);
+    if (kwargs !== undefined) throw new Error(`${this.name}.apply: kwargs apply to tensors; on symbolic tensors the training mode is set by fit and predict`);
     const own = this.graphInputs();
     if (list.length !== own.length) throw new Error(`${this.name}.apply: the model takes ${own.length} input(s), got ${list.length}`);
     for (const t of list)
-      if (!(t instanceof SymbolicTensor)) throw new Error(`${this.name}.apply: inputs must be symbolic tensors (from kiln.input or another layer)`);
-    const mapped = new Map<SymbolicTensor, SymbolicTensor>(own.map((t, i) => [t, list[i]]));
+      if (!(t instanceof SymbolicTensor)) throw new Error(`${this.name}.apply: inputs must be all symbolic tensors (from kiln.input or another layer) or all tensors`);
+    const mapped = new Map<SymbolicTensor, SymbolicTensor>(own.map((t, i) => [t, list[i] as SymbolicTensor]));
     const resolve = (t: SymbolicTensor): SymbolicTensor => {
       const done = mapped.get(t);
       if (done) return done;
@@ -797,6 +856,14 @@ export class LayersModel {
   predict(x: Data, args: { batchSize?: number } = {}): Tensor | Tensor[] {
     this.ensureBuilt();
     const batchSize = rowsAtOnce('predict', args);
+    // Inside a gradient function that watches x or the weights: recorded, as TF.js's predict is.
+    const tape = activeTape();
+    if (tape && (asList(x).some((t) => t instanceof Tensor && tape.watched.has(tensorId(t))) ||
+        this.weightVariables().some((v) => tape.watched.has(tensorId(v))))) return this.call(x);
+    return this.predictUnrecorded(x, batchSize);
+  }
+
+  private predictUnrecorded(x: Data, batchSize: number): Tensor | Tensor[] {
     const n = this.checkData('predict', x);
     const outs = this.outputs.map((o) => [n, ...(o.shape.slice(1) as number[])]);
     const owned: number[] = [];

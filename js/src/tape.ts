@@ -17,8 +17,10 @@ interface Entry {
   inputIds: (number | null)[];
   outputs: Tensor[];
   outputIds: number[];
-  /** customGrad's gradient function, in place of the core's. */
+  /** customGrad's (or a model call's) gradient function, in place of the core's; its inputs are not kept. */
   custom?: (outputGrads: Tensor[]) => (Tensor | null)[];
+  /** Frees what the entry holds outside the tape (a model call's pending backward pass). */
+  release?: () => void;
 }
 
 export class Tape {
@@ -27,7 +29,10 @@ export class Tape {
 
   /** Frees the values the entries keep. */
   dispose(): void {
-    for (const e of this.entries) for (const t of [...e.inputs, ...e.outputs]) t?.dispose();
+    for (const e of this.entries) {
+      for (const t of [...e.inputs, ...e.outputs]) t?.dispose();
+      e.release?.();
+    }
     this.entries.length = 0;
   }
 }
@@ -83,20 +88,25 @@ export function nested(): boolean {
   return tapes.length > 0;
 }
 
-/** Called by runOp for every op: writes it down when it reads a watched tensor. */
+/**
+ * Called by runOp for every op: writes it down when it reads a watched
+ * tensor, and says whether it did. An entry with its own gradient function
+ * (`custom`) keeps no copy of its inputs; `release` runs when the tape is freed.
+ */
 export function recordOp(type: string, attributes: Attributes, inputs: (Tensor | null)[], outputs: Tensor[], opset: number,
-  custom?: Entry['custom']): void {
+  custom?: Entry['custom'], release?: Entry['release']): boolean {
   const tape = activeTape();
-  if (!tape) return;
+  if (!tape) return false;
   const inputIds = inputs.map((t) => (t ? tensorId(t) : null));
-  if (!inputIds.some((id) => id !== null && tape.watched.has(id))) return;
+  if (!inputIds.some((id) => id !== null && tape.watched.has(id))) return false;
   const outputIds = outputs.map(tensorId);
   for (const id of outputIds) tape.watched.add(id);
   tape.entries.push({
-    type, opset, attributes, inputIds, outputIds, custom,
-    inputs: inputs.map((t) => (t ? snapshot(t) : null)),
+    type, opset, attributes, inputIds, outputIds, custom, release,
+    inputs: inputs.map((t) => (t && !custom ? snapshot(t) : null)),
     outputs: outputs.map(snapshot),
   });
+  return true;
 }
 
 export type { Entry as TapeEntry };

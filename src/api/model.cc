@@ -265,7 +265,7 @@ Status Model::compile(const TrainingConfig& config) {
   const bool same_slots = compiled_ && optimizer_same_state(config_.optimizer, o);
   config_ = config;
   compiled_ = true;
-  plans_.clear();
+  drop_plans();
   if (!same_slots) {
     step_ = 0;
     const int64_t n = weights_.empty() ? 1 : weights_.back().offset + shape_numel(weights_.back().shape);
@@ -283,8 +283,11 @@ Status Model::compile(const TrainingConfig& config) {
 
 Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
   Graph g;
-  const bool train = kind == PlanKind::kTrain || kind == PlanKind::kGradients;
-  if (kind != PlanKind::kPredict && !compiled_)
+  const bool call = kind == PlanKind::kCallInference || kind == PlanKind::kCallTraining;
+  // train: training behaviour; differentiated: a backward pass follows.
+  const bool train = kind == PlanKind::kTrain || kind == PlanKind::kGradients || kind == PlanKind::kCallTraining;
+  const bool differentiated = train || call;
+  if (kind != PlanKind::kPredict && !call && !compiled_)
     return Status::error("the model must be compiled (optimizer and loss) before training or evaluation");
   std::vector<float*> externals;
   auto external = [&](const Shape& s, const std::string& name, float* data, bool rg) {
@@ -295,7 +298,7 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
   };
   std::vector<int> weight_values(weights_.size(), -1);
   for (size_t w = 0; w < weights_.size(); ++w)
-    weight_values[w] = external(weights_[w].shape, weights_[w].name, mutable_weight_data(w), train && weight_trainable(w));
+    weight_values[w] = external(weights_[w].shape, weights_[w].name, mutable_weight_data(w), differentiated && weight_trainable(w));
 
   std::map<int, std::pair<int, Activation>> logits;
   std::vector<std::vector<int>> node_values(nodes_.size()), node_masks(nodes_.size());
@@ -306,6 +309,7 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
     auto in_pos = std::find(inputs_.begin(), inputs_.end(), int(i));
     if (in_pos != inputs_.end()) {
       const int x = g.add_input(with_batch(batch, node.output_shapes[0]), layer.name());
+      g.value(x).requires_grad = call;  // an eager call gives d/d input too
       out->xs[size_t(in_pos - inputs_.begin())] = x;
       node_values[i] = {x};
       node_masks[i] = {-1};
@@ -314,6 +318,7 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
     LayerContext ctx;
     ctx.graph = &g;
     ctx.training = train;
+    ctx.differentiated = differentiated;
     ctx.trainable = layer_trainable_[size_t(node.layer)];
     ctx.logits = &logits;
     ctx.external = [&](const Shape& s, float* data) { return external(s, layer.name() + "/state", data, false); };
@@ -343,7 +348,28 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
     out->outputs.push_back(node_values[size_t(r.node)][size_t(r.output)]);
     roots.push_back(out->outputs.back());
   }
-  if (kind != PlanKind::kPredict) {
+  PlanOptions options;
+  if (call) {
+    // Seeded with d/d output, fed after the first part has run (late inputs).
+    std::vector<std::pair<int, int>> seeds;
+    for (size_t k = 0; k < outputs_.size(); ++k) {
+      out->dys.push_back(g.add_input(with_batch(batch, output_shape(k)), "d_output_" + std::to_string(k)));
+      seeds.push_back({out->outputs[k], out->dys.back()});
+    }
+    std::vector<int> grads;
+    KILN_RETURN_IF_ERROR(append_backward(g, seeds, &grads));
+    for (int x : out->xs) {
+      out->dxs.push_back(grads[size_t(x)]);
+      if (grads[size_t(x)] >= 0) roots.push_back(grads[size_t(x)]);
+    }
+    for (size_t w = 0; w < weights_.size(); ++w) {
+      if (!weight_trainable(w) || grads[size_t(weight_values[w])] < 0) continue;
+      out->grad_weights.push_back(w);
+      out->grads.push_back(grads[size_t(weight_values[w])]);
+      roots.push_back(out->grads.back());
+    }
+    options.late_inputs = out->dys;
+  } else if (kind != PlanKind::kPredict) {
     roots.clear();
     const LossKind loss = config_.loss;
     std::vector<std::pair<int, int>> seeds;
@@ -407,25 +433,33 @@ Status Model::build(PlanKind kind, int64_t batch, CompiledPlan* out) {
     }
     out->outputs.clear();
   }
-  if (!train) fold_batch_norms(g, roots);  // inference plans: batch norms folded into their convolutions
+  if (!differentiated) fold_batch_norms(g, roots);  // inference plans: batch norms folded into their convolutions
   g.eliminate_dead_nodes(roots);
   externals.resize(g.values().size(), nullptr);
-  PlanOptions options;
   options.backends = default_backend_choice();
   options.results = roots;
   options.constants_version = &weights_version_;
   return Plan::compile(g, externals, &config_.optimizer, &step_, &out->plan, &rng_, &options);
 }
 
-Status Model::get_plan(PlanKind kind, int64_t batch, CompiledPlan** out) {
-  // kiln.setBackend since: place again; another thread count: the kernels'
-  // per-thread scratch is sized again.
+void Model::drop_plans() {
+  plans_.clear();
+  idle_call_plans_.clear();
+}
+
+void Model::drop_stale_plans() {
   const int threads = ThreadPool::global().num_threads();
   if (plans_generation_ != backend_choice_generation() || plans_threads_ != threads) {
-    plans_.clear();
+    drop_plans();
     plans_generation_ = backend_choice_generation();
     plans_threads_ = threads;
   }
+}
+
+Status Model::get_plan(PlanKind kind, int64_t batch, CompiledPlan** out) {
+  // kiln.setBackend since: place again; another thread count: the kernels'
+  // per-thread scratch is sized again.
+  drop_stale_plans();
   auto key = std::make_pair(int(kind), batch);
   auto it = plans_.find(key);
   if (it == plans_.end()) {
@@ -620,7 +654,7 @@ Status Model::set_metrics(const std::vector<Metric>& metrics) {
       return Status::error(std::string("metric ") + metric_name(m) + " does not fit the loss " + loss_name(config_.loss));
   }
   metrics_ = metrics;
-  plans_.clear();
+  drop_plans();
   return Status();
 }
 
@@ -740,7 +774,7 @@ Status Model::set_layer_trainable(const std::string& layer, bool trainable) {
   topo.set("layers", std::move(updated));
   topology_ = topo.dump();
   layer_trainable_[l] = trainable;
-  plans_.clear();  // gradients and updates change with the flag
+  drop_plans();  // gradients and updates change with the flag
   return Status();
 }
 

@@ -79,6 +79,20 @@ class Model {
   // d mean-loss / d weight for every weight_trainable() weight (weights() order), without updating.
   Status gradients(const std::vector<const float*>& xs, const std::vector<const float*>& ys, int64_t n, float* loss,
                    std::vector<std::vector<float>>* grads);
+  // An eager call (TF.js's model.apply on tensors under tf.grad): runs the
+  // forward pass now, writes the outputs, and keeps what its backward pass
+  // needs under the id it returns in *call (> 0). `training`: dropout, noise
+  // and batch statistics as in fit (the moving statistics move).
+  Status call_forward(const std::vector<const float*>& xs, int64_t n, bool training, const std::vector<float*>& outs,
+                      int* call);
+  // The backward pass of call `call`, given d/d output: writes d/d input into
+  // each non-null dxs[i] and d/d weight into each non-null dws[w] (one entry
+  // per weight; only weights trainable at the call may be asked for), then
+  // frees the call. A gradient the outputs do not reach is zeros.
+  Status call_backward(int call, const std::vector<const float*>& dys, const std::vector<float*>& dxs,
+                       const std::vector<float*>& dws);
+  // Frees a call whose backward pass will not run.
+  void call_release(int call);
   // Single-input, single-output shorthands.
   Status train_batch(const float* x, const float* y, const uint32_t* rows, int64_t count, float* loss, float* metrics) {
     return train_batch(std::vector<const float*>{x}, std::vector<const float*>{y}, rows, count, loss, metrics);
@@ -178,7 +192,9 @@ class Model {
   Json placement() const;
 
  private:
-  enum class PlanKind { kPredict, kEvaluate, kTrain, kGradients };
+  // kCall*: an eager call's forward and backward passes (call_forward), with
+  // inference or training behaviour.
+  enum class PlanKind { kPredict, kEvaluate, kTrain, kGradients, kCallInference, kCallTraining };
   struct WeightRef {
     std::string name;
     Shape shape;
@@ -199,7 +215,14 @@ class Model {
     std::vector<int> xs, targets, outputs;
     int loss = -1;
     std::vector<int> metrics;  // one [2] ratio per metric value
-    std::vector<int> grads;    // kGradients: one per trainable weight
+    std::vector<int> grads;    // kGradients: one per trainable weight; kCall*: one per grad_weights entry
+    std::vector<int> dys, dxs;  // kCall*: d output (late inputs), d input (-1: the outputs do not depend on it)
+    std::vector<size_t> grad_weights;  // kCall*: the weights with a gradient
+  };
+  struct PendingCall {
+    PlanKind kind;
+    int64_t batch;
+    std::unique_ptr<CompiledPlan> cp;
   };
 
   Model() = default;
@@ -244,6 +267,15 @@ class Model {
     bool active = false;  // between begin_transaction and commit / rollback
   };
   std::unique_ptr<TrainingState> saved_;  // begin_transaction's copy
+  // Eager calls whose backward pass has not run, by id; and plans of
+  // finished ones, kept for the next call of that kind and batch.
+  std::map<int, PendingCall> calls_;
+  std::map<std::pair<int, int64_t>, std::vector<std::unique_ptr<CompiledPlan>>> idle_call_plans_;
+  int next_call_ = 1;
+  // Drops every cached plan (the graph, placement or thread count changed).
+  void drop_plans();
+  // drop_plans() when kiln.setBackend or the thread count changed since they were made.
+  void drop_stale_plans();
   // Calls visit(pointer, count) for each range training may change.
   template <class Visit> void for_each_training_range(Visit visit);
 };

@@ -52,8 +52,9 @@ Status read_dims(const Json& j, const std::string& what, bool allow_zero, Shape*
 
 class CustomOp : public Op {
  public:
-  CustomOp(int layer, std::string name, bool training, std::vector<Shape> outputs)
-      : layer_(layer), call_(next_call_id()), name_(std::move(name)), training_(training), outputs_(std::move(outputs)) {}
+  CustomOp(int layer, std::string name, bool training, bool recording, std::vector<Shape> outputs)
+      : layer_(layer), call_(next_call_id()), name_(std::move(name)), training_(training), recording_(recording),
+        outputs_(std::move(outputs)) {}
   ~CustomOp() override {
     if (g_host) g_host->forget(call_);
   }
@@ -72,7 +73,7 @@ class CustomOp : public Op {
   // What the layer's JavaScript does is not known: never computed once and reused.
   bool deterministic() const override { return false; }
   void forward(const OpForwardArgs& a) const override {
-    const Status s = g_host ? g_host->forward(layer_, call_, training_, a)
+    const Status s = g_host ? g_host->forward(layer_, call_, training_, recording_, a)
                             : Status::error(name_ + ": custom layers run only through the JavaScript API");
     if (s.ok()) return;
     report_op_error(s);
@@ -91,7 +92,7 @@ class CustomOp : public Op {
   int layer_;
   int64_t call_;
   std::string name_;
-  bool training_;
+  bool training_, recording_;
   std::vector<Shape> outputs_;  // batch excluded
 };
 
@@ -141,7 +142,7 @@ class CustomLayer : public Layer {
   Status call(LayerContext& ctx, const std::vector<int>& in, std::vector<int>* out) const override {
     std::vector<int> inputs = in;
     inputs.insert(inputs.end(), ctx.weights.begin(), ctx.weights.end());
-    return ctx.graph->op(std::make_shared<CustomOp>(id_, name_ + " (" + class_name_ + ")", ctx.training, outputs_), inputs, out);
+    return ctx.graph->op(std::make_shared<CustomOp>(id_, name_ + " (" + class_name_ + ")", ctx.training, ctx.differentiated, outputs_), inputs, out);
   }
 
  private:

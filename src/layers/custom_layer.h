@@ -28,8 +28,10 @@ class CustomLayerHost {
   // "initializer", "trainable"}], "outputs": [[dims without batch], ...]}.
   virtual Status build(int id, const std::vector<Shape>& inputs, Json* result) = 0;
   // Runs application `call` of layer `id` (inputs: the layer's, then its
-  // weights). In training the host keeps what the backward pass needs.
-  virtual Status forward(int id, int64_t call, bool training, const OpForwardArgs& args) = 0;
+  // weights). `training`: the layer's training behaviour (TF.js's
+  // kwargs.training); `recording`: a backward pass follows, so the host
+  // keeps what it needs (training, or an eager call under autograd).
+  virtual Status forward(int id, int64_t call, bool training, bool recording, const OpForwardArgs& args) = 0;
   // Writes d loss / d input into every non-null din (the weights' included).
   virtual Status backward(int id, int64_t call, const OpBackwardArgs& args) = 0;
   // The plan holding application `call` is gone: what the host kept for it can go.

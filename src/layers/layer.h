@@ -39,6 +39,7 @@ struct WeightSpec {
 struct LayerContext {
   Graph* graph = nullptr;
   bool training = false;            // dropout and noise active, batch statistics
+  bool differentiated = false;      // a backward pass follows (training, or an eager call under autograd)
   bool trainable = true;            // false: the layer is frozen (a frozen BatchNormalization runs in inference mode, as in Keras)
   std::vector<int> weights;         // value ids of this layer's weights, in WeightSpec order
   // Registers a buffer the layer owns (recurrent state of stateful layers) as

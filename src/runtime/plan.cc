@@ -139,6 +139,18 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
     flat.push_back(std::move(s));
   }
 
+  // With late inputs, the first part ends before the first step reading one
+  // (a mirror copy of one included).
+  size_t split = flat.size();
+  if (options)
+    for (size_t i = 0; i < flat.size() && split == flat.size(); ++i)
+      for (int in : flat[i].inputs)
+        if (std::find(options->late_inputs.begin(), options->late_inputs.end(), in) != options->late_inputs.end()) split = i;
+  std::vector<size_t> writer(values.size(), flat.size());
+  for (size_t i = 0; i < flat.size(); ++i)
+    for (int o : flat[i].outputs)
+      if (o >= 0) writer[size_t(o)] = i;
+
   // What the caller reads back must be in host memory.
   std::vector<int> results;
   if (options && !options->results.empty()) {
@@ -155,7 +167,13 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
   for (int r : results) {
     if (r < 0 || size_t(r) >= graph.values().size() || !values[size_t(r)].home)
       return Status::error("plan: result value " + std::to_string(r) + " is not computed by the graph");
-    if (!values[size_t(r)].home->host_memory()) host_view[size_t(r)] = mirror_on(r, host);
+    if (values[size_t(r)].home->host_memory()) continue;
+    host_view[size_t(r)] = mirror_on(r, host);
+    // A result of the first part is copied back within it.
+    if (writer[size_t(r)] < split) {
+      std::rotate(flat.begin() + std::ptrdiff_t(split), flat.end() - 1, flat.end());
+      ++split;
+    }
   }
 
   // Lifetimes over the flat list: inputs from the start, every other value
@@ -274,19 +292,31 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
     report.constant = s.constant;
     plan->placement_.push_back(report);
     (s.constant ? plan->constant_steps_ : plan->steps_).push_back(std::move(exec));
+    if (size_t(&s - flat.data()) < split && !s.constant) plan->split_ = plan->steps_.size();
   }
   *out = std::move(plan);
   return Status();
 }
 
 void Plan::run() {
+  run_first_part();
+  run_rest();
+}
+
+void Plan::run_first_part() {
   ThreadPool::RunScope fixed_thread_count;
   if (!constant_steps_.empty() && (!constants_ready_ || *constants_version_ != constants_seen_)) {
     for (Step& s : constant_steps_) s.kernel->run();
     constants_seen_ = *constants_version_;
     constants_ready_ = true;
   }
-  for (Step& s : steps_) s.kernel->run();
+  for (size_t i = 0; i < split_; ++i) steps_[i].kernel->run();
+  for (Backend* b : backends_) b->synchronize();
+}
+
+void Plan::run_rest() {
+  ThreadPool::RunScope fixed_thread_count;
+  for (size_t i = split_; i < steps_.size(); ++i) steps_[i].kernel->run();
   for (Backend* b : backends_) b->synchronize();
 }
 

@@ -34,6 +34,11 @@ struct PlanOptions {
   // keep data derived from constant inputs (packed filters). Null: externals
   // may change between any two runs.
   const uint64_t* constants_version = nullptr;
+  // Inputs fed between run_first_part() and run_rest() (an eager model
+  // call's output gradients, known only after its outputs were used): the
+  // steps split at the first that reads one, and results written before the
+  // split can be read after the first part.
+  std::vector<int> late_inputs;
 };
 
 // One step of the flat list, for reports: a node or a copy between backends.
@@ -54,6 +59,12 @@ class Plan {
                         const PlanOptions* options = nullptr);
 
   void run();
+  // The two parts of a plan with late inputs (PlanOptions::late_inputs): run
+  // the first, read its results and feed the late inputs, then run the rest.
+  // The arena holds what the rest needs from the first part in between, so
+  // no other run of this plan may come between them.
+  void run_first_part();
+  void run_rest();
   // Host address of a graph value: inputs, results, and every value a
   // host-memory backend holds; null for a value only a device holds.
   float* buffer(int value) const { return host_[size_t(value)]; }
@@ -73,6 +84,7 @@ class Plan {
   std::vector<float*> host_;
   std::vector<Step> steps_;
   std::vector<Step> constant_steps_;  // run before steps_ when the constants changed
+  size_t split_ = 0;  // steps_[split_..] read the late inputs (all of steps_ when there are none)
   const uint64_t* constants_version_ = nullptr;
   uint64_t constants_seen_ = 0;
   bool constants_ready_ = false;

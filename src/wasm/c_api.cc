@@ -229,6 +229,22 @@ int kiln_model_predict(Model* m, const float* const* xs, int n, float* const* ou
   return s.ok() ? 1 : fail(s);
 }
 
+// An eager call under autograd (Model::call_forward): the call id, or 0 on failure.
+int kiln_model_call(Model* m, const float* const* xs, int n, int training, float* const* outs) {
+  int call = 0;
+  Status s = m->call_forward(pointers(xs, m->num_inputs()), n, training != 0, std::vector<float*>(outs, outs + m->num_outputs()), &call);
+  return s.ok() ? call : fail(s);
+}
+
+// dys: one per output; dxs: one per input, dws: one per weight (entries may be null).
+int kiln_model_call_backward(Model* m, int call, const float* const* dys, float* const* dxs, float* const* dws) {
+  Status s = m->call_backward(call, pointers(dys, m->num_outputs()), std::vector<float*>(dxs, dxs + m->num_inputs()),
+                              std::vector<float*>(dws, dws + m->num_weights()));
+  return s.ok() ? 1 : fail(s);
+}
+
+void kiln_model_call_release(Model* m, int call) { m->call_release(call); }
+
 int kiln_model_warmup(Model* m, int batch) {
   Status s = m->warmup(batch);
   return s.ok() ? 1 : fail(s);

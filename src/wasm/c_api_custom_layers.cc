@@ -24,9 +24,9 @@ EM_JS(int, kiln_js_layer_build, (int id, const int32_t* shapes, char** text), {
   var h = Module['kilnHostLayers'];
   return h && h['build'] ? h['build'](id, shapes, text) : 0;
 });
-EM_JS(int, kiln_js_layer_forward, (int id, double call, int training, const int32_t* ins, const int32_t* outs, char** message), {
+EM_JS(int, kiln_js_layer_forward, (int id, double call, int mode, const int32_t* ins, const int32_t* outs, char** message), {
   var h = Module['kilnHostLayers'];
-  return h && h['forward'] ? h['forward'](id, call, training, ins, outs, message) : 0;
+  return h && h['forward'] ? h['forward'](id, call, mode, ins, outs, message) : 0;
 });
 EM_JS(int, kiln_js_layer_backward, (int id, double call, const int32_t* douts, const int32_t* dins, char** message), {
   var h = Module['kilnHostLayers'];
@@ -82,10 +82,11 @@ class JsLayerHost : public CustomLayerHost {
     std::free(text);
     return s;
   }
-  Status forward(int id, int64_t call, bool training, const OpForwardArgs& a) override {
+  Status forward(int id, int64_t call, bool training, bool recording, const OpForwardArgs& a) override {
     const std::vector<int32_t> ins = describe(a.in, a.in_shapes), outs = describe(a.out, a.out_shapes);
     char* message = nullptr;
-    if (!kiln_js_layer_forward(id, double(call), training ? 1 : 0, ins.data(), outs.data(), &message))
+    // mode: 1 = training behaviour, 2 = record for a backward pass.
+    if (!kiln_js_layer_forward(id, double(call), (training ? 1 : 0) | (recording ? 2 : 0), ins.data(), outs.data(), &message))
       return failure(message, "a custom layer's call failed");
     return Status();
   }
