@@ -78,9 +78,10 @@ function owned(t: Tensor): Tensor {
 }
 
 /** Runs f on a fresh tape watching `sources`; the tensors f made, but its result, are disposed. */
-function taped(what: string, sources: Tensor[], f: () => Tensor): { tape: Tape; y: Tensor } {
+function taped(what: string, sources: Tensor[], f: () => Tensor, watchesAlso: Tape['watchesAlso'] = null): { tape: Tape; y: Tensor } {
   const tape = new Tape();
   for (const s of sources) tape.watched.add(tensorId(s));
+  tape.watchesAlso = watchesAlso;
   let y: Tensor;
   try {
     y = tidy(() => recording(tape, f));
@@ -172,11 +173,13 @@ export function valueAndGrads(f: (...xs: Tensor[]) => Tensor): (xs: Tensor[], dy
 export function variableGrads(f: () => Tensor, varList?: Variable[]): { value: Tensor; grads: Record<string, Tensor> } {
   const what = 'kiln.variableGrads';
   if (typeof f !== 'function') throw new Error(`${what}: f must be a function`);
-  const vars = varList ?? [...registeredVariables().values()].filter((v) => v.trainable);
-  vars.forEach((v) => {
+  (varList ?? []).forEach((v) => {
     if (!(v instanceof Variable)) throw new Error(`${what}: varList must hold kiln.Variable objects`);
   });
-  const { tape, y } = taped(what, vars, f);
+  // Without a list: every trainable variable, those of models first built inside f too.
+  const everyVariable = varList ? null : (t: Tensor) => t instanceof Variable && t.trainable;
+  const { tape, y } = taped(what, varList ?? [], f, everyVariable);
+  const vars = varList ?? [...registeredVariables().values()].filter((v) => v.trainable);
   if (y.rank !== 0) {
     y.dispose();
     tape.dispose();

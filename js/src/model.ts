@@ -15,7 +15,7 @@ import { dispose } from './engine.js';
 import { Dataset } from './data.js';
 import { kerasTopology, pythonicToTs, saveLayersModel } from './layers_format.js';
 import { callModel, CallableModel } from './model_call.js';
-import { activeTape, tensorId } from './tape.js';
+import { activeTape } from './tape.js';
 import { registerVariableSource, Variable } from './variable.js';
 import { layerWeightVariables } from './weight_variables.js';
 
@@ -418,11 +418,13 @@ export class LayersModel {
   apply(inputs: SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[], kwargs?: { training?: boolean }): SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[] {
     const list = Array.isArray(inputs) ? inputs : [inputs];
     if (list.length > 0 && list.every((t) => t instanceof Tensor)) return this.call(list as Tensor[], kwargs);
+    if (list.some((t) => t instanceof Tensor))
+      throw new Error(`${this.name}.apply: inputs must be all symbolic tensors (from kiln.input or another layer) or all tensors`);
     if (kwargs !== undefined) throw new Error(`${this.name}.apply: kwargs apply to tensors; on symbolic tensors the training mode is set by fit and predict`);
     const own = this.graphInputs();
     if (list.length !== own.length) throw new Error(`${this.name}.apply: the model takes ${own.length} input(s), got ${list.length}`);
     for (const t of list)
-      if (!(t instanceof SymbolicTensor)) throw new Error(`${this.name}.apply: inputs must be all symbolic tensors (from kiln.input or another layer) or all tensors`);
+      if (!(t instanceof SymbolicTensor)) throw new Error(`${this.name}.apply: inputs must be symbolic tensors (from kiln.input or another layer) or tensors`);
     const mapped = new Map<SymbolicTensor, SymbolicTensor>(own.map((t, i) => [t, list[i] as SymbolicTensor]));
     const resolve = (t: SymbolicTensor): SymbolicTensor => {
       const done = mapped.get(t);
@@ -858,8 +860,8 @@ export class LayersModel {
     const batchSize = rowsAtOnce('predict', args);
     // Inside a gradient function that watches x or the weights: recorded, as TF.js's predict is.
     const tape = activeTape();
-    if (tape && (asList(x).some((t) => t instanceof Tensor && tape.watched.has(tensorId(t))) ||
-        this.weightVariables().some((v) => tape.watched.has(tensorId(v))))) return this.call(x);
+    if (tape && (asList(x).some((t) => t instanceof Tensor && tape.watches(t)) || this.weightVariables().some((v) => tape.watches(v))))
+      return this.call(x);
     return this.predictUnrecorded(x, batchSize);
   }
 

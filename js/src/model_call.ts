@@ -8,7 +8,7 @@
 // backward pass needs until the gradient is taken or the tape is freed.
 import { alloc, coreError, copyIn, free, heapF32, heapU32, mod } from './backend.js';
 import { EAGER_OPSET } from './op_runner.js';
-import { activeTape, recordOp, tensorId } from './tape.js';
+import { activeTape, recordOp } from './tape.js';
 import { float32Data, Tensor } from './tensor.js';
 import type { Variable } from './variable.js';
 
@@ -47,7 +47,7 @@ export function callModel(model: CallableModel, xs: Tensor[], training: boolean)
   const tape = activeTape();
   const variables = model.weightVariables();
   const trainable = variables.map((v, i) => ({ v, i })).filter(({ v }) => v.trainable);
-  const watched = !!tape && (xs.some((x) => tape.watched.has(tensorId(x))) || trainable.some(({ v }) => tape.watched.has(tensorId(v))));
+  const watched = !!tape && (xs.some((x) => tape.watches(x)) || trainable.some(({ v }) => tape.watches(v)));
   if (!watched && !training) return model.predictTensors(xs);
 
   const n = xs[0].shape[0];

@@ -26,6 +26,16 @@ interface Entry {
 export class Tape {
   readonly entries: Entry[] = [];
   readonly watched = new Set<number>();
+  /**
+   * Tensors watched besides `watched` (variableGrads without a list: every
+   * trainable variable, those of models first built inside the function too).
+   */
+  watchesAlso: ((t: Tensor) => boolean) | null = null;
+
+  /** Whether the gradient flows back to `t`. */
+  watches(t: Tensor): boolean {
+    return this.watched.has(tensorId(t)) || (this.watchesAlso?.(t) ?? false);
+  }
 
   /** Frees the values the entries keep. */
   dispose(): void {
@@ -97,8 +107,8 @@ export function recordOp(type: string, attributes: Attributes, inputs: (Tensor |
   custom?: Entry['custom'], release?: Entry['release']): boolean {
   const tape = activeTape();
   if (!tape) return false;
+  if (!inputs.some((t) => t && tape.watches(t))) return false;
   const inputIds = inputs.map((t) => (t ? tensorId(t) : null));
-  if (!inputIds.some((id) => id !== null && tape.watched.has(id))) return false;
   const outputIds = outputs.map(tensorId);
   for (const id of outputIds) tape.watched.add(id);
   tape.entries.push({

@@ -13,6 +13,8 @@ import * as mnistCore from './programs/mnist_core.mjs';
 import * as bostonHousing from './programs/boston_housing.mjs';
 import * as additionRnn from './programs/addition_rnn.mjs';
 import * as textGeneration from './programs/lstm_text_generation.mjs';
+import * as fashionVae from './programs/fashion_mnist_vae.mjs';
+import { loadFashionMnistNode } from '../../web/fashion_mnist.js';
 
 await ready();
 await tf.setBackend('cpu');
@@ -90,4 +92,27 @@ test('lstm-text-generation: an LSTM learns a text and writes words of it by samp
     const got = k2.history.loss[i];
     assert.ok(Math.abs(got - want) < 1e-3 * Math.max(1, want), `epoch ${i}: loss ${got}, TF.js ${want}`);
   });
+});
+
+test('fashion-mnist-vae: a VAE trained by minimize() around vae.apply() learns to reconstruct; from the same start its losses match TF.js', async () => {
+  const data = await loadFashionMnistNode({ trainLimit: 2000, testLimit: 200 });
+  const k = fashionVae.run(kiln, data);
+  console.log(`# fashion-mnist-vae: loss per epoch ${k.losses.map((v) => v.toFixed(2)).join(', ')}; held-out reconstruction MSE ${k.testError.toFixed(4)} (the mean image: ${k.meanImage.toFixed(4)})`);
+  assert.ok(k.losses.at(-1) < 0.65 * k.losses[0], `losses ${k.losses}`);
+  assert.ok(k.testError < 0.85 * k.meanImage, `reconstruction error ${k.testError} against the mean image's ${k.meanImage}`);
+  assert.equal(k.preview.length, 784);
+  assert.ok(k.preview.every((v) => v >= 0 && v <= 1), 'the decoder gives pixel values in [0, 1]');
+  // From TF.js's starting weights, without sampling noise (each library draws its own): the same losses.
+  let start;
+  const short = { images: 300, epochs: 2, noise: 0 };
+  const t = fashionVae.run(tf, data, { ...short, startFrom: (m) => { start = m.getWeights().map((w) => ({ values: w.dataSync().slice(), shape: w.shape })); } });
+  const k2 = fashionVae.run(kiln, data, { ...short, startFrom: (m) => {
+    assert.deepEqual(m.getWeights().map((w) => w.shape), start.map((w) => w.shape));
+    m.setWeights(start.map((w) => kiln.tensor(w.values, w.shape)));
+  } });
+  t.losses.forEach((want, i) => {
+    const got = k2.losses[i];
+    assert.ok(Math.abs(got - want) < 1e-3 * Math.max(1, want), `epoch ${i}: loss ${got}, TF.js ${want}`);
+  });
+  for (const r of [k, k2, t]) r.vae.dispose();
 });
