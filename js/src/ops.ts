@@ -583,6 +583,24 @@ export function oneHot(indices: T, depth: number, onValue = 1, offValue = 0, dty
   return using(made, () => one('kiln.oneHot', 'OneHot', [idx, ...made], { axis: { i: -1 } }));
 }
 
+/**
+ * tf.math.confusionMatrix: counts of (true class, predicted class) pairs, an
+ * int32 [numClasses, numClasses] tensor with the true class along rows.
+ */
+function confusionMatrix(labels: T, predictions: T, numClasses: number): Tensor {
+  const what = 'kiln.math.confusionMatrix';
+  const l = $(labels, what, 'int32'), p = $(predictions, what, 'int32');
+  if (l.rank !== 1 || p.rank !== 1) throw new Error(`${what}: labels and predictions must be 1-D, got shapes [${l.shape}] and [${p.shape}]`);
+  if (l.size !== p.size) throw new Error(`${what}: labels (${l.size}) and predictions (${p.size}) must have the same length`);
+  if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`${what}: numClasses must be a positive integer, got ${numClasses}`);
+  const made = [oneHot(l, numClasses, 1, 0, 'float32'), oneHot(p, numClasses, 1, 0, 'float32')];
+  const counts = using(made, () => matMul(made[0], made[1], true, false));
+  return using([counts], () => cast(counts, 'int32'));
+}
+
+/** TF.js's tf.math namespace. */
+export const math = { confusionMatrix };
+
 export function topk(x: T, k = 1, sorted = true): { values: Tensor; indices: Tensor } {
   const t = $(x, 'kiln.topk');
   if (t.rank < 1 || !Number.isInteger(k) || k < 0 || k > t.shape[t.rank - 1])

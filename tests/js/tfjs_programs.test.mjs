@@ -14,6 +14,8 @@ import * as bostonHousing from './programs/boston_housing.mjs';
 import * as additionRnn from './programs/addition_rnn.mjs';
 import * as textGeneration from './programs/lstm_text_generation.mjs';
 import * as fashionVae from './programs/fashion_mnist_vae.mjs';
+import * as iris from './programs/iris.mjs';
+import { readFileSync } from 'node:fs';
 import { loadFashionMnistNode } from '../../web/fashion_mnist.js';
 
 await ready();
@@ -115,4 +117,39 @@ test('fashion-mnist-vae: a VAE trained by minimize() around vae.apply() learns t
     assert.ok(Math.abs(got - want) < 1e-3 * Math.max(1, want), `epoch ${i}: loss ${got}, TF.js ${want}`);
   });
   for (const r of [k, k2, t]) r.vae.dispose();
+});
+
+// scikit-learn's copy of the iris data (python3-sklearn, which scripts/setup.sh installs).
+function irisRows() {
+  const text = readFileSync('/usr/lib/python3/dist-packages/sklearn/datasets/data/iris.csv', 'utf8');
+  return text.trim().split('\n').slice(1).map((line) => line.split(',').map(Number));
+}
+
+test('iris: a two-layer network fit with validationData classifies the held-out flowers; from the same start it trains as TF.js does', async () => {
+  const rows = irisRows();
+  assert.equal(rows.length, 150);
+  const k = await iris.run(kiln, rows);
+  console.log(`# iris: validation accuracy ${k.history.val_acc.at(-1).toFixed(3)}, test confusion matrix ${JSON.stringify(k.matrix)}; by hand: ${k.manual.winner}`);
+  assert.equal(k.testSize, 24);
+  assert.equal(k.logs.length, 40);
+  assert.deepEqual(Object.keys(k.logs[0]).sort(), ['acc', 'epoch', 'loss', 'val_acc', 'val_loss']);
+  assert.ok(k.accuracy >= 0.9, `test accuracy ${k.accuracy}`);
+  assert.equal(k.matrix.flat().reduce((a, b) => a + b, 0), 24);
+  assert.equal(k.manual.winner, 'Iris-virginica');
+  let start;
+  const t = await iris.run(tf, rows, { epochs: 5, startFrom: (m) => { start = m.getWeights().map((w) => ({ values: w.dataSync().slice(), shape: w.shape })); } });
+  const k2 = await iris.run(kiln, rows, { epochs: 5, startFrom: (m) => m.setWeights(start.map((w) => kiln.tensor(w.values, w.shape))) });
+  for (const key of ['loss', 'val_loss', 'acc', 'val_acc'])
+    t.history[key].forEach((want, i) => assert.ok(Math.abs(k2.history[key][i] - want) < 1e-4 * Math.max(1, want), `${key} at epoch ${i}: ${k2.history[key][i]}, TF.js ${want}`));
+  assert.deepEqual(k2.matrix, t.matrix);
+});
+
+test('math.confusionMatrix matches TF.js, and refuses mismatched inputs', () => {
+  const labels = [0, 1, 2, 2, 1, 0, 3], predictions = [0, 2, 2, 1, 1, 0, 3];
+  const k = kiln.math.confusionMatrix(kiln.tensor1d(labels, 'int32'), kiln.tensor1d(predictions, 'int32'), 4);
+  const t = tf.math.confusionMatrix(tf.tensor1d(labels, 'int32'), tf.tensor1d(predictions, 'int32'), 4);
+  assert.equal(k.dtype, t.dtype);
+  assert.deepEqual(k.arraySync(), t.arraySync());
+  assert.throws(() => kiln.math.confusionMatrix(kiln.tensor1d([0, 1], 'int32'), kiln.tensor1d([0], 'int32'), 2), /same length/);
+  assert.throws(() => kiln.math.confusionMatrix(kiln.tensor1d([0], 'int32'), kiln.tensor1d([0], 'int32'), 0), /positive integer/);
 });
