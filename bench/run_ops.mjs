@@ -2,8 +2,9 @@
 // TF.js 4.22's wasm and cpu backends, side by side, on one thread, in Node
 // (a process per engine) or with --browser in headless Chromium (a page per
 // engine): the ops of bench/ops/ops.mjs (a small elementwise add, a 256x256
-// matMul, a 64x64 softmax, a [32, 128] sum, a conv2d on a small image), each
-// read back and disposed.
+// matMul, a 64x64 softmax, a [32, 128] sum, elementwise ops on 4096 values,
+// a transpose, a max pool and a conv2d on a small image), each read back
+// and disposed.
 //
 //   node bench/run_ops.mjs [--repeats N] [--browser]
 //

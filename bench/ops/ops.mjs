@@ -8,6 +8,11 @@ export const OPS = {
   'matMul 256x256': { make: (lib) => [lib.tensor(seq(65536, Math.sin), [256, 256])], run: (lib, [a]) => lib.matMul(a, a), loops: 40 },
   'softmax 64x64': { make: (lib) => [lib.tensor(seq(4096, Math.cos), [64, 64])], run: (lib, [a]) => lib.softmax(a), loops: 2000 },
   'sum [32,128] axis -1': { make: (lib) => [lib.tensor(seq(4096, (i) => i % 7), [32, 128])], run: (lib, [a]) => lib.sum(a, -1), loops: 2000 },
+  'relu [64,64]': { make: (lib) => [lib.tensor(seq(4096, Math.cos), [64, 64])], run: (lib, [a]) => lib.relu(a), loops: 2000 },
+  'sigmoid [64,64]': { make: (lib) => [lib.tensor(seq(4096, Math.cos), [64, 64])], run: (lib, [a]) => lib.sigmoid(a), loops: 2000 },
+  'mul by 2 [64,64]': { make: (lib) => [lib.tensor(seq(4096, Math.cos), [64, 64])], run: (lib, [a]) => lib.mul(a, 2), loops: 2000 },
+  'transpose [64,64]': { make: (lib) => [lib.tensor(seq(4096, Math.cos), [64, 64])], run: (lib, [a]) => lib.transpose(a), loops: 2000 },
+  'maxPool 2x2 [1,32,32,16]': { make: (lib) => [lib.tensor(seq(32 * 32 * 16, Math.sin), [1, 32, 32, 16])], run: (lib, [x]) => lib.maxPool(x, 2, 2, 'valid'), loops: 1000 },
   'conv2d [1,32,32,8] 3x3x8x16 same': {
     make: (lib) => [lib.tensor(seq(32 * 32 * 8, Math.sin), [1, 32, 32, 8]), lib.tensor(seq(3 * 3 * 8 * 16, (i) => Math.cos(i) / 10), [3, 3, 8, 16])],
     run: (lib, [x, f]) => lib.conv2d(x, f, 1, 'same'), loops: 300,

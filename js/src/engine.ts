@@ -46,6 +46,16 @@ export function collectingMade<R>(fn: () => R): { result: R; made: Tensor[] } {
   }
 }
 
+/** @internal Runs fn; what it makes is never counted, nor collected for any scope to dispose (kept constants). */
+export function persistent<R>(fn: () => R): R {
+  const lists = madeLists.splice(0);
+  try {
+    return withoutCounting(fn);
+  } finally {
+    madeLists.push(...lists);
+  }
+}
+
 /** @internal Called by the Tensor constructor. */
 export function trackTensor(t: Tensor): void {
   for (const list of madeLists) list.push(t);

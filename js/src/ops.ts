@@ -5,7 +5,7 @@
 // Tensor methods (x.add(y).relu()) are at the end.
 import { DataType, TypedArray } from './dtypes.js';
 import { Attribute, EAGER_OPSET, runOp } from './op_runner.js';
-import { withoutCounting } from './engine.js';
+import { persistent, withoutCounting } from './engine.js';
 import { recordOp } from './tape.js';
 import { Shape, Tensor, TensorLike, tensor } from './tensor.js';
 import { imageOps } from './image_ops.js';
@@ -20,7 +20,24 @@ type T = Tensor | TensorLike;
 function $(x: T, what: string, dtype?: DataType): Tensor {
   if (x instanceof Tensor) return x;
   if (x === null || x === undefined) throw new Error(`${what}: expected a tensor, got ${x}`);
+  if (typeof x === 'number') return constant(x, dtype ?? 'float32');
   return withoutCounting(() => tensor(x as TensorLike, undefined, dtype));
+}
+
+// A JavaScript number as an operand (`x.mul(2)`, clip bounds): one scalar
+// tensor per dtype and value, kept with its copy in the heap, so a loop's
+// eager ops make and upload nothing for it. Never disposed: dropping the
+// table when full leaves the tensors to whoever still holds them.
+const constants = new Map<string, Tensor>();
+function constant(value: number, dtype: DataType): Tensor {
+  const key = `${dtype}:${Object.is(value, -0) ? '-0' : value}`;
+  let t = constants.get(key);
+  if (!t) {
+    if (constants.size >= 256) constants.clear();
+    t = persistent(() => tensor(value, [], dtype));
+    constants.set(key, t);
+  }
+  return t;
 }
 
 const one = (what: string, type: string, inputs: (Tensor | null)[], attrs?: Record<string, Attribute>, opset?: number) =>
@@ -197,14 +214,14 @@ function unary(name: string, type: string, x: T, float: boolean, attrs?: Record<
 export const abs = (x: T) => unary('abs', 'Abs', x, false);
 export const neg = (x: T) => unary('neg', 'Neg', x, false);
 export const sign = (x: T) => unary('sign', 'Sign', x, false);
-/** max(x, 0) that keeps NaN, as TF.js's relu (x < 0 ? 0 : x). */
+const RELU_TYPES: DataType[] = ['float32', 'float64', 'int32', 'int64', 'int8', 'int16'];
+/** max(x, 0) that keeps NaN, as TF.js's relu (x < 0 ? 0 : x); the op set's Relu does so on every signed type. */
 export function relu(x: T): Tensor {
   const t = $(x, 'kiln.relu');
-  const zero = tensor(0, [], t.dtype);
-  return using([zero], () => {
-    const negative = one('kiln.relu', 'Less', [t, zero]);
-    return using([negative], () => one('kiln.relu', 'Where', [negative, zero, t]));
-  });
+  if (RELU_TYPES.includes(t.dtype)) return one('kiln.relu', 'Relu', [t]);
+  const zero = constant(0, t.dtype);
+  const negative = one('kiln.relu', 'Less', [t, zero]);
+  return using([negative], () => one('kiln.relu', 'Where', [negative, zero, t]));
 }
 export const floor = (x: T) => unary('floor', 'Floor', x, true);
 export const ceil = (x: T) => unary('ceil', 'Ceil', x, true);
@@ -266,11 +283,13 @@ export function isFinite(x: T): Tensor {
 export function clipByValue(x: T, clipValueMin: number, clipValueMax: number): Tensor {
   const t = $(x, 'kiln.clipByValue');
   if (!(clipValueMin <= clipValueMax)) throw new Error(`kiln.clipByValue: clipValueMin (${clipValueMin}) must be <= clipValueMax (${clipValueMax})`);
-  const lo = tensor(clipValueMin, [], t.dtype), hi = tensor(clipValueMax, [], t.dtype);
-  return using([lo, hi], () => one('kiln.clipByValue', 'Clip', [t, lo, hi]));
+  return one('kiln.clipByValue', 'Clip', [t, constant(clipValueMin, t.dtype), constant(clipValueMax, t.dtype)]);
 }
+/** min(max(x, 0), 6), keeping NaN (Clip does). */
 export function relu6(x: T): Tensor {
-  const r = relu(x);
+  const t = $(x, 'kiln.relu6');
+  if (RELU_TYPES.includes(t.dtype)) return clipByValue(t, 0, 6);
+  const r = relu(t);
   return using([r], () => clipByValue(r, 0, 6));
 }
 
@@ -768,7 +787,16 @@ export function separableConv2d(x: T, depthwiseFilter: T, pointwiseFilter: T, st
 
 function pool(name: string, type: string, x: T, filterSize: number | [number, number], strides: number | [number, number], pad: Padding): Tensor {
   const what = `kiln.${name}`;
-  const { t, batched } = toNchw($(x, what), what);
+  const input = $(x, what);
+  if (input.dtype === 'float32' && (input.rank === 3 || input.rank === 4)) {
+    // Channels-last on the core's pool2d kernels directly (Pool2DNhwc): no transposes.
+    const attrs = { ...windowAttributes(what, pair(filterSize), pair(strides), pad), kind: { i: type === 'MaxPool' ? 0 : 1 } };
+    if (input.rank === 4) return one(what, 'Pool2DNhwc', [input], attrs);
+    const x4 = expandDims(input, 0);
+    const y = using([x4], () => one(what, 'Pool2DNhwc', [x4], attrs));
+    return using([y], () => squeeze(y, [0]));
+  }
+  const { t, batched } = toNchw(input, what);
   const y = using([t], () => one(what, type, [t], windowAttributes(what, pair(filterSize), pair(strides), pad)));
   return using([y], () => fromNchw(y, batched, what));
 }

@@ -8,6 +8,9 @@
 #include <limits>
 #include <string>
 #include <vector>
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
 
 #include "core/thread_pool.h"
 #include "cpu/pool2d.h"
@@ -87,7 +90,13 @@ void pool2d_forward(PoolKind kind, const Pool2DParams& p, const float* x, float*
           for (int64_t w = w0; w < w1; ++w) {
             const float* __restrict in = img + (h * p.in_w + w) * C;
             if (kind == PoolKind::kMax) {
-              for (int64_t c = 0; c < C; ++c) out[c] = in[c] > out[c] ? in[c] : out[c];
+              int64_t c = 0;
+#if defined(__wasm_simd128__)
+              // clang leaves this loop scalar in wasm (compare + select per element);
+              // pmax(out, in) is out < in ? in : out, the same choice, NaN included.
+              for (; c + 4 <= C; c += 4) wasm_v128_store(out + c, wasm_f32x4_pmax(wasm_v128_load(out + c), wasm_v128_load(in + c)));
+#endif
+              for (; c < C; ++c) out[c] = in[c] > out[c] ? in[c] : out[c];
             } else {
               for (int64_t c = 0; c < C; ++c) out[c] += in[c];
             }

@@ -75,7 +75,29 @@ void vtanh(const float* x, float* y, int64_t n) {
 
 void vsigmoid(const float* x, float* y, int64_t n) {
   parallel_range(n, kMinTaskFloats, [&](int64_t a, int64_t b) {
-    for (int64_t i = a; i < b; ++i) y[i] = 1.0f / (1.0f + vexp1(-x[i]));
+    int64_t i = a;
+#if defined(__wasm_simd128__)
+    // clang leaves the loop below scalar in wasm: two vectors at a time, the same results.
+    const v128_t one = wasm_f32x4_splat(1.0f);
+    for (; i + 8 <= b; i += 8) {
+      const v128_t e0 = vexp4(wasm_f32x4_neg(wasm_v128_load(x + i))), e1 = vexp4(wasm_f32x4_neg(wasm_v128_load(x + i + 4)));
+      wasm_v128_store(y + i, wasm_f32x4_div(one, wasm_f32x4_add(one, e0)));
+      wasm_v128_store(y + i + 4, wasm_f32x4_div(one, wasm_f32x4_add(one, e1)));
+    }
+#endif
+    for (; i < b; ++i) y[i] = 1.0f / (1.0f + vexp1(-x[i]));
+  });
+}
+
+void vrelu(const float* x, float* y, int64_t n) {
+  parallel_range(n, kMinTaskFloats, [&](int64_t a, int64_t b) {
+    int64_t i = a;
+#if defined(__wasm_simd128__)
+    // clang leaves the compare + select below scalar in wasm; pmax(x, 0) is x < 0 ? 0 : x.
+    const v128_t zero = wasm_f32x4_splat(0.0f);
+    for (; i + 4 <= b; i += 4) wasm_v128_store(y + i, wasm_f32x4_pmax(wasm_v128_load(x + i), zero));
+#endif
+    for (; i < b; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
   });
 }
 

@@ -86,6 +86,8 @@ void verf(const float* x, float* y, int64_t n);
 void vtanh(const float* x, float* y, int64_t n);
 // y[i] = 1 / (1 + e^-x[i]): vexp1 saturates, so no branch for large |x|.
 void vsigmoid(const float* x, float* y, int64_t n);
+// y[i] = x[i] < 0 ? 0 : x[i]: NaN stays NaN (PyTorch's and TF.js's relu).
+void vrelu(const float* x, float* y, int64_t n);
 // Softmax (log: logSoftmax) of each row of a [rows, cols] matrix, max-subtracted; threaded over rows.
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, bool log);
 

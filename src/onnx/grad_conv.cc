@@ -4,9 +4,11 @@
 // pools walk the same window table as their forward kernels, so a window
 // the forward skipped (padding) takes no gradient.
 #include "cpu/conv2d.h"
+#include "cpu/pool2d.h"
 #include "onnx/conv2d_nhwc.h"
 #include "onnx/conv_geometry.h"
 #include "onnx/gradient.h"
+#include "onnx/pool2d_nhwc.h"
 
 namespace kiln {
 
@@ -186,6 +188,20 @@ void grad_pool(const GradCtx& c, GradientOps& g, Grads* out, bool max) {
   (*out)[0] = dx;
 }
 void grad_max_pool(const GradCtx& c, GradientOps& g, Grads* out) { grad_pool(c, g, out, true); }
+
+// Pool2DNhwc: the pool2d kernels' backward pass, in their layout.
+void grad_pool2d_nhwc(const GradCtx& c, GradientOps& g, Grads* out) {
+  Pool2DParams p;
+  PoolKind kind;
+  bool include_pad;
+  const Status s = pool2d_nhwc_params(c.node, c.x().shape(), &p, &kind, &include_pad);
+  if (!s.ok()) return g.fail(s.message());
+  if (include_pad) return g.fail("an average pool that counts padded cells is not differentiable yet");
+  OnnxValue dx = make(g, c.x().shape());
+  if (!g.status().ok()) return;
+  if (dx.numel()) pool2d_backward(kind, p, c.x().data<float>(), nullptr, c.dy().data<float>(), dx.data<float>());
+  (*out)[0] = dx;
+}
 void grad_average_pool(const GradCtx& c, GradientOps& g, Grads* out) { grad_pool(c, g, out, false); }
 
 // The global pools: dy stretched over the spatial axes (averaged, or to the maxima).
@@ -202,7 +218,7 @@ void grad_global_max_pool(const GradCtx& c, GradientOps& g, Grads* out) {
 const OnnxGradientEntry kGradients[] = {
     {"Conv", grad_conv}, {"Conv2DNhwc", grad_conv2d_nhwc},
     {"ConvTranspose", grad_conv_transpose},
-    {"MaxPool", grad_max_pool},
+    {"MaxPool", grad_max_pool}, {"Pool2DNhwc", grad_pool2d_nhwc},
     {"AveragePool", grad_average_pool},
     {"GlobalAveragePool", grad_global_average_pool},
     {"GlobalMaxPool", grad_global_max_pool},

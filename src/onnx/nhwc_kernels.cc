@@ -7,7 +7,7 @@
 //   NhwcConv         X [N,H,W,C], W packed for gemm() (im2col B, or 16 Winograd planes
 //                    with winograd = 1) or [kh,kw,C/group,M] (grouped), B [M];
 //                    Conv's attributes + activation, filter sizes, packed_nr
-//   NhwcPool         MaxPool / AveragePool on [N,H,W,C]; their attributes + kind (0 max, 1 average)
+//   NhwcPool         MaxPool / AveragePool on [N,H,W,C]; their attributes + kind (0 max, 1 average) (pool2d_nhwc.h)
 //   NhwcGlobalPool   [N,H,W,C] -> [N,C,1,1] (the same bytes as [N,1,1,C]); kind
 //   NhwcChannelAffine  y = act(x * scale[c] + shift[c]) over the last axis: inference BatchNormalization
 //   AddActivation    y = act(a + b) (any layout; broadcasting as Add)
@@ -21,6 +21,7 @@
 #include "onnx/conv_geometry.h"
 #include "onnx/kernel_util.h"
 #include "onnx/op.h"
+#include "onnx/pool2d_nhwc.h"
 
 namespace kiln {
 
@@ -97,50 +98,6 @@ Status op_nhwc_conv(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<
   return Status();
 }
 
-// Average pooling that counts padded cells (count_include_pad = 1, no
-// ceil_mode) divides by pool_h * pool_w; pool2d_forward divides by the cells
-// inside the input, so rescale each output position by inside / window.
-void include_padding_in_average(const Pool2DParams& p, float* y) {
-  auto inside = [](int64_t start, int64_t pool, int64_t size) {
-    return std::min(start + pool, size) - std::max<int64_t>(start, 0);
-  };
-  const float window = float(p.pool_h * p.pool_w);
-  for (int64_t n = 0; n < p.batch; ++n)
-    for (int64_t oh = 0; oh < p.out_h; ++oh)
-      for (int64_t ow = 0; ow < p.out_w; ++ow) {
-        const int64_t cells = inside(oh * p.stride_h - p.pad_top, p.pool_h, p.in_h) *
-                              inside(ow * p.stride_w - p.pad_left, p.pool_w, p.in_w);
-        if (cells == p.pool_h * p.pool_w) continue;
-        const float scale = float(cells) / window;
-        float* row = y + ((n * p.out_h + oh) * p.out_w + ow) * p.channels;
-        for (int64_t c = 0; c < p.channels; ++c) row[c] *= scale;
-      }
-}
-
-Status op_nhwc_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
-  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
-  const OnnxValue& x = *in[0];
-  KILN_RETURN_IF_ERROR(require_nhwc_float(ctx, x));
-  const OnnxShape& xs = x.shape();
-  const bool average = ctx.get_int("kind", 0) == 1;
-  const bool ceil_mode = ctx.get_int("ceil_mode", 0) != 0, include_pad = ctx.get_int("count_include_pad", 0) != 0;
-  if (average && include_pad && ceil_mode) return ctx.error("count_include_pad with ceil_mode is not supported here");
-  ConvGeometry g;
-  KILN_RETURN_IF_ERROR(init_conv_geometry(ctx, {xs[1], xs[2]}, ctx.get_ints("kernel_shape"), &g));
-  KILN_RETURN_IF_ERROR(resolve_conv_pads(ctx, &g, ceil_mode));
-  if (g.d[0] != 1 || g.d[1] != 1 || g.pb[0] < 0 || g.pb[1] < 0) return ctx.error("dilated or negatively padded pooling");
-  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kFloat32, {xs[0], g.out[0], g.out[1], xs[3]}, &(*out)[0]));
-  if ((*out)[0].numel() == 0) return Status();
-  Pool2DParams p;
-  p.batch = xs[0], p.in_h = xs[1], p.in_w = xs[2], p.channels = xs[3];
-  p.out_h = g.out[0], p.out_w = g.out[1], p.pool_h = g.k[0], p.pool_w = g.k[1];
-  p.stride_h = g.s[0], p.stride_w = g.s[1], p.pad_top = g.pb[0], p.pad_left = g.pb[1];
-  float* y = (*out)[0].data<float>();
-  pool2d_forward(average ? PoolKind::kAverage : PoolKind::kMax, p, x.data<float>(), y);
-  if (average && include_pad) include_padding_in_average(p, y);
-  return Status();
-}
-
 Status op_nhwc_global_pool(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
   const OnnxValue& x = *in[0];
@@ -210,7 +167,7 @@ Status op_add_activation(const OnnxOpContext& ctx, const OnnxInputs& in, std::ve
 const OnnxOpEntry kNhwcOps[] = {
     {"AddActivation", op_add_activation},
     {"NhwcConv", op_nhwc_conv},
-    {"NhwcPool", op_nhwc_pool},
+    {"NhwcPool", op_pool2d_nhwc},
     {"NhwcGlobalPool", op_nhwc_global_pool},
     {"NhwcChannelAffine", op_nhwc_channel_affine},
 };

@@ -2,6 +2,7 @@
 
 #include "onnx/conv2d_nhwc.h"
 #include "onnx/op.h"
+#include "onnx/pool2d_nhwc.h"
 
 namespace kiln {
 
@@ -27,7 +28,7 @@ const OnnxOpEntry* find_onnx_op(const std::string& op_type) {
 
 const OnnxOpEntry* find_eager_op(const std::string& op_type) {
   if (const OnnxOpEntry* e = find_onnx_op(op_type)) return e;
-  for (const OnnxOpTable& kiln : {kiln_random_ops(), kiln_conv_ops(), kiln_vision_ops()})
+  for (const OnnxOpTable& kiln : {kiln_random_ops(), kiln_conv_ops(), kiln_pool_ops(), kiln_vision_ops()})
     for (size_t i = 0; i < kiln.count; ++i)
       if (op_type == kiln.entries[i].op_type) return &kiln.entries[i];
   return nullptr;

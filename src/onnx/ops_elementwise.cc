@@ -4,6 +4,7 @@
 // float64); integer arithmetic follows C++ semantics of that type.
 #include <cmath>
 #include <functional>
+#include <type_traits>
 
 #include "core/broadcast.h"
 #include "core/thread_pool.h"
@@ -86,7 +87,6 @@ Status op_erf(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
   return unary_fast_float32(ctx, in, out, verf, [](double x) { return std::erf(x); });
 }
 
-KILN_UNARY_FLOAT(op_relu, x > 0 ? x : 0.0)
 KILN_UNARY_FLOAT(op_log, std::log(x))
 KILN_UNARY_FLOAT(op_sqrt, std::sqrt(x))
 KILN_UNARY_FLOAT(op_reciprocal, 1.0 / x)
@@ -146,6 +146,16 @@ Status op_hard_sigmoid(const OnnxOpContext& ctx, const OnnxInputs& in, std::vect
 
 Status op_abs(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   return unary_numeric(ctx, in, out, [](auto x) { return x < 0 ? decltype(x)(-x) : x; });
+}
+// x < 0 ? 0 : x on every signed type (opset 14): NaN stays NaN, as in PyTorch and TF.js.
+Status op_relu(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
+  KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
+  if (in[0]->type() == DataType::kFloat32) return unary_fast_float32(ctx, in, out, vrelu, [](double x) { return x; });
+  return unary_numeric(ctx, in, out, [](auto x) {
+    using T = decltype(x);
+    if constexpr (std::is_unsigned_v<T>) return x;
+    else return x < T(0) ? T(0) : x;
+  });
 }
 Status op_neg(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   return unary_numeric(ctx, in, out, [](auto x) { return decltype(x)(-x); });
@@ -491,9 +501,16 @@ Status op_clip(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxV
     using T = decltype(zero);
     st = OnnxValue::make(x.type(), x.shape(), &(*out)[0]);
     if (!st.ok()) return;
+    const T* a = x.data<T>();
+    T* y = (*out)[0].data<T>();
+    if constexpr (std::is_floating_point_v<T>) {  // in T, so the loop vectorizes; NaN stays NaN
+      const T l = T(lo), h = T(hi);
+      for (int64_t i = 0; i < x.numel(); ++i) y[i] = a[i] < l ? l : a[i] > h ? h : a[i];
+      return;
+    }
     for (int64_t i = 0; i < x.numel(); ++i) {
-      const double v = double(x.data<T>()[i]);
-      (*out)[0].data<T>()[i] = onnx_saturating_cast<T>(v < lo ? lo : v > hi ? hi : v);
+      const double v = double(a[i]);
+      y[i] = onnx_saturating_cast<T>(v < lo ? lo : v > hi ? hi : v);
     }
   });
   return ok ? st : ctx.error("does not take " + dtype_name(x.type()));

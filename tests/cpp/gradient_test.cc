@@ -196,6 +196,9 @@ TEST(Gradient, ConvolutionsAndPools) {
   check("Conv2DNhwc", R"({"auto_pad": {"s": "SAME"}, "strides": {"ints": [2, 1]}})", {f32({2, 5, 4, 3}, 87), f32({3, 2, 3, 4}, 88)}, 1, eps, tol);
   check("Conv2DNhwc", R"({"auto_pad": {"s": "VALID"}, "dilations": {"ints": [1, 2]}})", {f32({1, 6, 7, 2}, 89), f32({2, 2, 2, 3}, 90)}, 1, eps, tol);
   check("Conv2DNhwc", R"({"pads": {"ints": [1, 0, 2, 1]}})", {f32({1, 4, 5, 2}, 91), f32({3, 3, 2, 2}, 92)}, 1, eps, tol);
+  check("Pool2DNhwc", R"({"kernel_shape": {"ints": [2, 3]}, "strides": {"ints": [2, 1]}, "auto_pad": {"s": "SAME_UPPER"}})", {f32({2, 5, 4, 3}, 93)}, 1, eps, tol);
+  check("Pool2DNhwc", R"({"kind": {"i": 1}, "kernel_shape": {"ints": [3, 3]}, "strides": {"ints": [1, 2]}, "pads": {"ints": [1, 1, 1, 1]}})", {f32({1, 5, 6, 2}, 94)}, 1, eps, tol);
+  check("Pool2DNhwc", R"({"kind": {"i": 1}, "kernel_shape": {"ints": [2, 2]}, "strides": {"ints": [2, 2]}, "auto_pad": {"s": "VALID"}})", {f32({1, 4, 4, 2}, 95)}, 1, eps, tol);
   check("MaxPool", R"({"kernel_shape": {"ints": [2, 2]}, "strides": {"ints": [2, 2]}, "pads": {"ints": [0, 0, 1, 1]}})", {f32({2, 2, 5, 5}, 77)}, 1, 1e-3, tol);
   check("AveragePool", R"({"kernel_shape": {"ints": [3, 3]}, "pads": {"ints": [1, 1, 1, 1]}})", {f32({1, 2, 4, 5}, 78)}, 1, eps, tol);
   check("AveragePool", R"({"kernel_shape": {"ints": [3, 2]}, "pads": {"ints": [1, 1, 1, 1]}, "count_include_pad": {"i": 1}})",

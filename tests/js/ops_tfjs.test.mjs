@@ -222,6 +222,10 @@ test('neural-network ops in NHWC: conv2d, depthwiseConv2d, pools, resizeBilinear
   cases.push(['conv2d dilated', (lib, x, f) => lib.conv2d(x, f, 1, 'same', 'NHWC', 2), img, k]);
   cases.push(['conv2d unbatched', (lib, x, f) => lib.conv2d(x, f, 1, 'valid'), img3, k2]);
   cases.push(['maxPool unbatched', (lib, x) => lib.maxPool(x, 2, 2, 'valid'), img3]);
+  // Nine channels: four-lane vectors and a scalar tail in the kernel, NaN and -Infinity among the values.
+  const wide = F(Array.from({ length: 2 * 5 * 4 * 9 }, (_, i) => (i % 37 === 5 ? NaN : i % 41 === 3 ? -Infinity : Math.sin(i * 1.3))), [2, 5, 4, 9]);
+  cases.push(['maxPool 9 channels', (lib, x) => lib.maxPool(x, 2, 1, 'same'), wide]);
+  cases.push(['avgPool 9 channels', (lib, x) => lib.avgPool(x, [3, 2], 2, 'valid'), wide]);
   // conv2dTranspose: the filter [h, w, outDepth, inDepth]; outputs that conv2d maps back onto the input.
   const tk = F(Array.from({ length: 3 * 3 * 2 * 3 }, (_, i) => Math.cos(i * 0.3)), [3, 3, 2, 3]);
   for (const [pad, strides, out] of [['same', 1, [2, 5, 6, 2]], ['same', 2, [2, 10, 12, 2]], ['same', 2, [2, 9, 11, 2]],
