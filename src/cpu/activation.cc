@@ -66,8 +66,7 @@ void activation_forward(Activation act, float* x, int64_t n) {
       return;
     case Activation::kGelu:
       // TF.js 'gelu' is the exact erf form (its tanh approximation is 'gelu_new').
-      for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + verf1(x[i] * float(M_SQRT1_2)));
-      return;
+      return vgelu(x, x, n);
     case Activation::kSwish:
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] * sigmoid(x[i]);
       return;

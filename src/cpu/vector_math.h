@@ -84,6 +84,8 @@ inline float vtanh1(float x) {
 void vexp(const float* x, float* y, int64_t n);
 void verf(const float* x, float* y, int64_t n);
 void vtanh(const float* x, float* y, int64_t n);
+// y[i] = x[i] / 2 * (1 + erf(x[i] / sqrt 2)), the exact GELU (y may be x).
+void vgelu(const float* x, float* y, int64_t n);
 // y[i] = 1 / (1 + e^-x[i]): vexp1 saturates, so no branch for large |x|.
 void vsigmoid(const float* x, float* y, int64_t n);
 // y[i] = x[i] < 0 ? 0 : x[i]: NaN stays NaN (PyTorch's and TF.js's relu).
