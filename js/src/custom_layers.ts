@@ -27,6 +27,12 @@ const created = new Map<string, Layer>();
 // A training forward pass's record, by application: what its backward pass needs.
 interface CallRecord { tape: Tape; sources: Tensor[]; outputs: Tensor[] }
 const records = new Map<number, CallRecord>();
+// Custom layers' call()s running now (the core is inside a plan).
+let callsRunning = 0;
+/** @internal Whether a custom layer's call() is running. */
+export function insideCustomCall(): boolean {
+  return callsRunning > 0;
+}
 
 /** @internal Runs `create` (which makes a core model) with `layers`' custom layers as the instances it uses. */
 export function withCustomLayers<R>(layers: Layer[], create: () => R): R {
@@ -201,7 +207,14 @@ Object.assign(hostLayerHooks, {
         weights.forEach((w, k) => (w.bound = sources[nInputs + k]));
         try {
           const inputs = nInputs === 1 ? sources[0] : sources.slice(0, nInputs);
-          const run = () => layer.call(inputs, { training });
+          const run = () => {
+            callsRunning++;
+            try {
+              return layer.call(inputs, { training });
+            } finally {
+              callsRunning--;
+            }
+          };
           const result = tape ? recording(tape, run) : run();
           const list = Array.isArray(result) ? result : [result];
           if (list.length !== outs.length) throw new Error(`call() returned ${list.length} tensors for ${outs.length} outputs`);

@@ -193,14 +193,24 @@ export class Layer {
    * Applies the layer to symbolic tensors (functional API). Recurrent layers
    * take `{initialState: [h]}` (LSTM: `[h, c]`; Bidirectional: the forward
    * states, then the backward ones), e.g. another layer's returned states.
+   * On tensors it computes, as TF.js's does (`{training}` as model.apply's).
    */
-  apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: { initialState?: SymbolicTensor | SymbolicTensor[] }): SymbolicTensor | SymbolicTensor[] {
-    const list = Array.isArray(inputs) ? [...inputs] : [inputs];
+  apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: { initialState?: SymbolicTensor | SymbolicTensor[] }): SymbolicTensor | SymbolicTensor[];
+  apply(inputs: Tensor | Tensor[], kwargs?: { training?: boolean }): Tensor | Tensor[];
+  apply(inputs: SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[],
+    kwargs?: { initialState?: SymbolicTensor | SymbolicTensor[]; training?: boolean }): SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[] {
+    const given = Array.isArray(inputs) ? inputs : [inputs];
+    if (given.length > 0 && given.every((t) => t instanceof Tensor)) {
+      if (!eagerRunner) throw new Error(`${this.name}.apply: layers run on tensors through a model, which is not loaded`);
+      return eagerRunner(this, given as Tensor[], kwargs ?? {});
+    }
+    if (kwargs?.training !== undefined) throw new Error(`${this.name}.apply: training applies to tensors; on symbolic tensors fit and predict set it`);
+    const list = [...given] as SymbolicTensor[];
     const initial = kwargs?.initialState;
     if (initial !== undefined) list.push(...(Array.isArray(initial) ? initial : [initial]));
     for (const t of list)
       if (!(t instanceof SymbolicTensor))
-        throw new Error(`${this.name}.apply: inputs must be symbolic tensors (from kiln.input or another layer); to run a layer on tensors, put it in a model and call predict()`);
+        throw new Error(`${this.name}.apply: inputs must be all symbolic tensors (from kiln.input or another layer) or all tensors`);
     const node: LayerNode = { layer: this, inputs: list, outputs: [] };
     for (let i = 0; i < this.numOutputs; i++) node.outputs.push(new SymbolicTensor(node, i, null));
     this.nodes.push(node);
@@ -238,6 +248,14 @@ export class Layer {
     if (!this.owner) throw new Error(`${this.name}: the layer has no weights until its model is built`);
     this.owner.setLayerWeights(this, weights);
   }
+}
+
+// How a layer runs on tensors (model.ts: in a model of its own); set there, since models are made of layers.
+type EagerRunner = (layer: Layer, inputs: Tensor[], kwargs: Record<string, unknown>) => Tensor | Tensor[];
+let eagerRunner: EagerRunner | null = null;
+/** @internal */
+export function setEagerLayerRunner(run: EagerRunner): void {
+  eagerRunner = run;
 }
 
 /** A custom layer's weight, made by addWeight() (TF.js's LayerVariable); its values live in the model. */
@@ -383,9 +401,13 @@ export class StackedRNN extends Layer {
     });
   }
 
-  apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: { initialState?: SymbolicTensor | SymbolicTensor[] }): SymbolicTensor | SymbolicTensor[] {
+  apply(inputs: SymbolicTensor | SymbolicTensor[], kwargs?: { initialState?: SymbolicTensor | SymbolicTensor[] }): SymbolicTensor | SymbolicTensor[];
+  apply(inputs: Tensor | Tensor[], kwargs?: { training?: boolean }): Tensor | Tensor[];
+  apply(inputs: SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[],
+    kwargs?: { initialState?: SymbolicTensor | SymbolicTensor[]; training?: boolean }): SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[] {
+    if ((Array.isArray(inputs) ? inputs : [inputs]).every((t) => t instanceof Tensor)) return super.apply(inputs as Tensor[], kwargs);
     if (kwargs?.initialState !== undefined) throw new Error(`${this.name}: initial states for stacked cells are not supported`);
-    let t = inputs;
+    let t = inputs as SymbolicTensor | SymbolicTensor[];
     const states: SymbolicTensor[][] = [];
     for (const layer of this.inner) {
       const out = layer.apply(t);

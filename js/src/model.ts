@@ -5,8 +5,8 @@
 import type { PlanPlacement } from './compute_backends.js';
 import { mod, coreError, heapF32, heapU8, heapU32, heapI32, alloc, free, copyIn, withCString } from './backend.js';
 import { LOSSES, LossName, METRICS, codeOf } from './codes.js';
-import { Layer, LayerNode, LayerOwner, LayerVariable, StackedRNN, SymbolicTensor, input, inputOf, layerFromConfig } from './layers.js';
-import { claimCreatedLayer, withCustomLayers } from './custom_layers.js';
+import { Layer, LayerNode, LayerOwner, LayerVariable, StackedRNN, SymbolicTensor, input, inputOf, layerFromConfig, setEagerLayerRunner } from './layers.js';
+import { claimCreatedLayer, insideCustomCall, withCustomLayers } from './custom_layers.js';
 import { OptimizerKind, OptimizerSpec, optimizerFields, optimizerFromFields, resolveOptimizer } from './optimizers.js';
 import { Tensor, float32Data, scalar } from './tensor.js';
 import type { IOHandler, SaveResult } from './io.js';
@@ -1263,3 +1263,32 @@ export function modelFromHandle(handle: number): LayersModel {
     throw e;
   }
 }
+
+// A layer applied to tensors (TF.js's layer.apply(tensor)) runs in a model of
+// its own, one per input-shape signature, made on first use: the layer keeps
+// one set of weights wherever it is used (a model that uses it later starts
+// from them), and under kiln.grad or minimize the call is differentiable as a
+// model's is.
+const layerModels = new WeakMap<Layer, Map<string, LayersModel>>();
+setEagerLayerRunner((layer, xs, kwargs) => {
+  const what = `${layer.name}.apply`;
+  // Its weights would not be the custom layer's: fit() would not train them.
+  if (insideCustomCall()) throw new Error(`${what}: a layer applied to tensors inside a custom layer's call() would not train with the model; add the weights with addWeight() and compute with kiln ops`);
+  for (const key of Object.keys(kwargs))
+    if (key !== 'training') throw new Error(`${what}: on tensors the only argument is training, got '${key}'`);
+  const signature = xs.map((t) => t.shape.slice(1).join('x')).join(',');
+  let models = layerModels.get(layer);
+  if (!models) layerModels.set(layer, (models = new Map()));
+  let m = models.get(signature);
+  if (!m) {
+    xs.forEach((t, i) => { if (t.rank < 1) throw new Error(`${what}: input ${i} needs a batch dimension, got a scalar`); });
+    const name = `${layer.name}_on_tensors`;
+    const ins = xs.map((t, i) => input({ shape: t.shape.slice(1), name: `${name}_input${i}` }));
+    const out = layer.apply(ins.length === 1 ? ins[0] : ins);
+    // The application stays the private model's: layer.output is still the user's one.
+    layer.nodes.pop();
+    m = new LayersModel({ inputs: ins, outputs: out, name });
+    models.set(signature, m);
+  }
+  return m.call(xs, kwargs as { training?: boolean });
+});

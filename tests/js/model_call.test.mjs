@@ -174,3 +174,45 @@ test('on the reference backend (values copied between backends) the call gives t
   assert.ok(Math.abs(cpu.value - reference.value) < 1e-5);
   cpu.grads.forEach((g, i) => assert.ok(relError(reference.grads[i], g) < 1e-4, `weight ${i}`));
 });
+
+test('a layer applied to tensors computes as TF.js\'s does, keeps one set of weights with the models it joins, and is differentiable', () => {
+  const args = { units: 3, activation: 'relu', kernelInitializer: 'glorotUniform' };
+  const d = kiln.layers.dense(args), td = tf.layers.dense(args);
+  const x = randomFloats(2 * 4, 21);
+  const ty = td.apply(tf.tensor(x, [2, 4]));
+  d.apply(kiln.tensor(x, [2, 4])).dispose();  // builds the layer (its own initial weights)
+  d.setWeights(td.getWeights().map((w) => kiln.tensor(w.dataSync(), w.shape)));
+  const y = d.apply(kiln.tensor(x, [2, 4]));
+  assert.deepEqual(y.shape, ty.shape);
+  assert.ok(relError(y.dataSync(), ty.dataSync()) < 1e-6);
+  // Another input shape: the same weights.
+  const conv = kiln.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same' });
+  const a = conv.apply(kiln.tensor(randomFloats(1 * 5 * 5 * 2, 22), [1, 5, 5, 2]));
+  const b = conv.apply(kiln.tensor(randomFloats(3 * 6 * 4 * 2, 23), [3, 6, 4, 2]));
+  assert.deepEqual([a.shape, b.shape], [[1, 5, 5, 2], [3, 6, 4, 2]]);
+  const direct = kiln.conv2d(kiln.tensor(randomFloats(1 * 5 * 5 * 2, 22), [1, 5, 5, 2]), conv.getWeights()[0], 1, 'same');
+  assert.ok(relError(a.dataSync(), kiln.add(direct, conv.getWeights()[1]).dataSync()) < 1e-5);
+  // The layer joins a model: the model starts from the weights the layer has.
+  const inp = kiln.input({ shape: [4] }), out = d.apply(inp);
+  const m = kiln.model({ inputs: inp, outputs: out });
+  assert.ok(relError(m.predict(kiln.tensor(x, [2, 4])).dataSync(), ty.dataSync()) < 1e-6);
+  assert.equal(d.output, out, 'layer.output is the model\'s application, not the private ones');
+  // d/dx of sum(relu(x W + b)) = (relu' mask) W^T summed, as TF.js gives it.
+  const kg = kiln.grad((t) => kiln.sum(d.apply(t)))(kiln.tensor(x, [2, 4]));
+  const tg = tf.grad((t) => tf.sum(td.apply(t)))(tf.tensor(x, [2, 4]));
+  assert.ok(relError(kg.dataSync(), tg.dataSync()) < 1e-5);
+  assert.throws(() => d.apply(kiln.tensor(x, [2, 4]), { initialState: [] }), /the only argument is training/);
+});
+
+test('a layer applied to tensors inside a custom layer\'s call() is refused with a clear error', async () => {
+  class Wrapper extends kiln.layers.Layer {
+    constructor() { super({}); this.inner = kiln.layers.dense({ units: 2 }); }
+    computeOutputShape(s) { return [s[0], 2]; }
+    call(x) { return this.inner.apply(Array.isArray(x) ? x[0] : x); }
+    static get className() { return 'Wrapper'; }
+  }
+  const m = kiln.sequential({ layers: [kiln.layers.inputLayer({ inputShape: [3] }), new Wrapper()] });
+  assert.throws(() => m.predict(kiln.ones([1, 3])), /inside a custom layer's call\(\) would not train with the model/);
+  const ok = kiln.sequential({ layers: [kiln.layers.dense({ units: 2, inputShape: [3] })] });
+  assert.equal(ok.predict(kiln.ones([1, 3])).shape[1], 2, 'the library is still usable');
+});
