@@ -86,8 +86,7 @@ void activation_forward(Activation act, float* x, int64_t n) {
     case Activation::kExponential:
       return vexp(x, x, n);
     case Activation::kLeakyRelu:
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : kLeakyAlpha * x[i];
-      return;
+      return vleaky_relu(x, x, n, kLeakyAlpha);
   }
 }
 

@@ -154,6 +154,21 @@ void vrelu(const float* x, float* y, int64_t n) {
   });
 }
 
+void vleaky_relu(const float* x, float* y, int64_t n, float alpha) {
+  parallel_range(n, kMinTaskFloats, [&](int64_t a, int64_t b) {
+    int64_t i = a;
+#if defined(__wasm_simd128__)
+    // clang leaves the compare + select below scalar in wasm.
+    const v128_t zero = wasm_f32x4_splat(0.0f), k = wasm_f32x4_splat(alpha);
+    for (; i + 4 <= b; i += 4) {
+      const v128_t v = wasm_v128_load(x + i);
+      wasm_v128_store(y + i, wasm_v128_bitselect(v, wasm_f32x4_mul(k, v), wasm_f32x4_ge(v, zero)));
+    }
+#endif
+    for (; i < b; ++i) y[i] = x[i] >= 0.0f ? x[i] : alpha * x[i];
+  });
+}
+
 namespace {
 #if defined(__wasm_simd128__)
 // wasm: clang leaves the lane loop below scalar (compare + select per

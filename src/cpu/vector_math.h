@@ -90,6 +90,8 @@ void vgelu(const float* x, float* y, int64_t n);
 void vsigmoid(const float* x, float* y, int64_t n);
 // y[i] = x[i] < 0 ? 0 : x[i]: NaN stays NaN (PyTorch's and TF.js's relu).
 void vrelu(const float* x, float* y, int64_t n);
+// y[i] = x[i] >= 0 ? x[i] : alpha * x[i] (NaN stays NaN).
+void vleaky_relu(const float* x, float* y, int64_t n, float alpha);
 // Softmax (log: logSoftmax) of each row of a [rows, cols] matrix, max-subtracted; threaded over rows.
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, bool log);
 

@@ -116,11 +116,7 @@ Status op_leaky_relu(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector
   const OnnxValue& x = *in[0];
   if (x.type() != DataType::kFloat32) return unary_float(ctx, in, out, [&](double v) { return v >= 0 ? v : a * v; });
   KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(x.type(), x.shape(), &(*out)[0]));
-  const float* px = x.data<float>();
-  float* py = (*out)[0].data<float>();
-  parallel_range(x.numel(), kMinParallelElements, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) py[i] = px[i] >= 0.0f ? px[i] : a * px[i];
-  });
+  vleaky_relu(x.data<float>(), (*out)[0].data<float>(), x.numel(), a);
   return Status();
 }
 Status op_elu(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {

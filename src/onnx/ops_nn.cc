@@ -710,33 +710,44 @@ Status op_upsample(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<O
 
 // resize_with for float32 (every mode but tf_crop_and_resize): the same
 // separable passes in float, each output row a weighted sum of whole input
-// rows (vectorized over the inner axes), rows shared among the threads.
+// rows (vectorized over the inner axes), rows shared among the threads. The
+// first pass reads x and the last writes y (no copies in or out); passes
+// between go through two buffers in turn.
 Status resize_float(const OnnxOpContext& ctx, const ResizeParams& rp, const OnnxValue& x, const OnnxShape& os,
                     const std::vector<double>& sc, const std::vector<double>& roiv, OnnxValue* y) {
   const int64_t rank = x.rank();
   if (onnx_checked_numel(os) == 0) return OnnxValue::make(x.type(), os, y);  // nothing to interpolate
-  std::vector<float> cur, nxt;
-  KILN_RETURN_IF_ERROR(reserve_or_error(&cur, x.numel(), "a copy of the input"));
-  cur.assign(x.data<float>(), x.data<float>() + x.numel());
+  std::vector<int64_t> axes;  // the axes that change
+  for (int64_t a = 0; a < rank; ++a)
+    if (x.shape()[size_t(a)] != os[size_t(a)] || sc[size_t(a)] != 1.0) axes.push_back(a);
+  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(x.type(), os, y));
+  if (axes.empty()) {
+    std::memcpy(y->data<float>(), x.data<float>(), size_t(x.numel()) * sizeof(float));
+    return Status();
+  }
+  OnnxValue between[2];
+  const float* cur = x.data<float>();
   OnnxShape cs = x.shape();
-  for (int64_t a = 0; a < rank; ++a) {
-    const int64_t il = cs[size_t(a)], ol = os[size_t(a)];
-    if (il == ol && sc[size_t(a)] == 1.0) continue;
+  for (size_t i = 0; i < axes.size(); ++i) {
+    const int64_t a = axes[i], il = cs[size_t(a)], ol = os[size_t(a)];
     Taps t;
     KILN_RETURN_IF_ERROR(resize_axis_taps(ctx, rp, il, ol, sc[size_t(a)], roiv.empty() ? 0.0 : roiv[size_t(a)],
                                           roiv.empty() ? 1.0 : roiv[size_t(rank + a)], &t));
     OnnxShape next_shape = cs;
     next_shape[size_t(a)] = ol;
     if (onnx_checked_numel(next_shape) < 0) return ctx.error("intermediate shape " + onnx_shape_string(next_shape) + " is too large");
+    float* nxt = y->data<float>();
+    if (i + 1 < axes.size()) {
+      KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(DataType::kFloat32, next_shape, &between[i % 2]));
+      nxt = between[i % 2].data<float>();
+    }
     const int64_t outer = product(cs, 0, size_t(a)), inner = product(cs, size_t(a) + 1, cs.size());
-    nxt.clear();
-    KILN_RETURN_IF_ERROR(resize_or_error(&nxt, outer * ol * inner, "working memory"));
     const std::vector<float> w(t.w.begin(), t.w.end());
     if (inner == 1) {  // the last axis: a gather per output element
       parallel_range(outer, std::max<int64_t>(1, 16 * 1024 / ol), [&](int64_t o0, int64_t o1) {
         for (int64_t o = o0; o < o1; ++o) {
-          const float* src = cur.data() + o * il;
-          float* dst = nxt.data() + o * ol;
+          const float* src = cur + o * il;
+          float* dst = nxt + o * ol;
           if (t.taps == 1) {
             for (int64_t j = 0; j < ol; ++j) dst[j] = src[t.idx[size_t(j)]];
             continue;
@@ -752,22 +763,23 @@ Status resize_float(const OnnxOpContext& ctx, const ResizeParams& rp, const Onnx
       parallel_range(outer * ol, std::max<int64_t>(1, 16 * 1024 / inner), [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
           const int64_t o = r / ol, j = r % ol;
-          float* dst = nxt.data() + r * inner;
+          float* dst = nxt + r * inner;
+          if (t.taps == 1) {
+            std::memcpy(dst, cur + (o * il + t.idx[size_t(j)]) * inner, size_t(inner) * sizeof(float));
+            continue;
+          }
+          std::fill(dst, dst + inner, 0.0f);
           for (int64_t q = 0; q < t.taps; ++q) {
             const float wq = w[size_t(j * t.taps + q)];
-            const float* src = cur.data() + (o * il + t.idx[size_t(j * t.taps + q)]) * inner;
-            if (t.taps == 1) std::memcpy(dst, src, size_t(inner) * sizeof(float));
-            else
-              for (int64_t k = 0; k < inner; ++k) dst[k] += wq * src[k];
+            const float* src = cur + (o * il + t.idx[size_t(j * t.taps + q)]) * inner;
+            for (int64_t k = 0; k < inner; ++k) dst[k] += wq * src[k];
           }
         }
       });
     }
-    cur.swap(nxt);
+    cur = nxt;
     cs[size_t(a)] = ol;
   }
-  KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(x.type(), os, y));
-  std::memcpy(y->data<float>(), cur.data(), cur.size() * sizeof(float));
   return Status();
 }
 
