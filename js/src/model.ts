@@ -1007,11 +1007,19 @@ export class LayersModel {
     this.writeWeights(Array.from({ length: this.weightCount() }, (_, i) => i), weights, 'setWeights');
   }
 
+  // Each layer's weight indices, read once per core model (its weights are fixed
+  // once built): weight reads and optimizer steps ask for them per weight.
+  private layerIndices: { handle: number; byLayer: Map<Layer, number[]> } | null = null;
+
   private weightsOf(layer: Layer): number[] {
     if (!this.layers.includes(layer)) throw new Error(`${layer.name} does not belong to this model`);
-    const out: number[] = [];
-    for (let i = 0; i < this.weightCount(); i++) if (this.weightName(i).startsWith(`${layer.name}/`)) out.push(i);
-    return out;
+    if (this.layerIndices?.handle !== this.handle) {
+      const names = Array.from({ length: this.weightCount() }, (_, i) => this.weightName(i));
+      this.layerIndices = { handle: this.handle, byLayer: new Map() };
+      for (const l of this.layers)
+        this.layerIndices.byLayer.set(l, names.flatMap((n, i) => (n.startsWith(`${l.name}/`) ? [i] : [])));
+    }
+    return this.layerIndices.byLayer.get(layer)!;
   }
 
   /** @internal */ layerVariables(layer: Layer): LayerVariable[] {

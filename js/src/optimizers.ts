@@ -107,8 +107,9 @@ export class Optimizer implements OptimizerSpec {
     const pairs: [string, Tensor][] = Array.isArray(variableGradients)
       ? variableGradients.map((p) => [p.name, p.tensor])
       : Object.entries(variableGradients ?? {});
+    const registered = registeredVariables();
     const vars = pairs.map(([name, g]) => {
-      const v = registeredVariables().get(name);
+      const v = registered.get(name);
       if (!v) throw new Error(`${what}: no variable named '${name}'`);
       if (v.dtype !== 'float32') throw new Error(`${what}: variable '${name}' is ${v.dtype}; optimizers update float32 variables`);
       if (!(g instanceof Tensor) || g.dtype !== 'float32' || g.shape.length !== v.shape.length || g.shape.some((d, i) => d !== v.shape[i]))
