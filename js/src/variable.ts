@@ -21,10 +21,13 @@ export interface VariableSource {
   weightVariables(): Variable[];
 }
 const sources = new Set<WeakRef<VariableSource>>();
+const registeredSources = new WeakSet<VariableSource>();
 const sourcedNames = new Set<string>();
 
 /** @internal Makes `source`'s variables registered (variableGrads and minimize find them) while it lives. */
 export function registerVariableSource(source: VariableSource): void {
+  if (registeredSources.has(source)) return;  // a model registers again each time it is rebuilt
+  registeredSources.add(source);
   sources.add(new WeakRef(source));
 }
 
