@@ -17,6 +17,7 @@ import * as fashionVae from './programs/fashion_mnist_vae.mjs';
 import * as iris from './programs/iris.mjs';
 import { readFileSync } from 'node:fs';
 import { loadFashionMnistNode } from '../../web/fashion_mnist.js';
+import { mulberry32 } from '../../web/random.js';
 
 await ready();
 await tf.setBackend('cpu');
@@ -96,9 +97,19 @@ test('lstm-text-generation: an LSTM learns a text and writes words of it by samp
   });
 });
 
+// Sets a model's kernels to Glorot-uniform values from a fixed generator (biases 0), so a run repeats.
+function seededWeights(seed) {
+  const next = mulberry32(seed);
+  return (m) => m.setWeights(m.getWeights().map((w) => {
+    const limit = w.rank === 2 ? Math.sqrt(6 / (w.shape[0] + w.shape[1])) : 0;
+    return kiln.tensor(Float32Array.from({ length: w.size }, () => (2 * next() - 1) * limit), w.shape);
+  }));
+}
+
 test('fashion-mnist-vae: a VAE trained by minimize() around vae.apply() learns to reconstruct; from the same start its losses match TF.js', async () => {
   const data = await loadFashionMnistNode({ trainLimit: 2000, testLimit: 200 });
-  const k = fashionVae.run(kiln, data);
+  // Seeded starting weights and noise: the run repeats.
+  const k = fashionVae.run(kiln, data, { seed: 11, startFrom: seededWeights(5) });
   console.log(`# fashion-mnist-vae: loss per epoch ${k.losses.map((v) => v.toFixed(2)).join(', ')}; held-out reconstruction MSE ${k.testError.toFixed(4)} (the mean image: ${k.meanImage.toFixed(4)})`);
   assert.ok(k.losses.at(-1) < 0.65 * k.losses[0], `losses ${k.losses}`);
   assert.ok(k.testError < 0.85 * k.meanImage, `reconstruction error ${k.testError} against the mean image's ${k.meanImage}`);
@@ -128,7 +139,7 @@ function irisRows() {
 test('iris: a two-layer network fit with validationData classifies the held-out flowers; from the same start it trains as TF.js does', async () => {
   const rows = irisRows();
   assert.equal(rows.length, 150);
-  const k = await iris.run(kiln, rows);
+  const k = await iris.run(kiln, rows, { startFrom: seededWeights(7) });
   console.log(`# iris: validation accuracy ${k.history.val_acc.at(-1).toFixed(3)}, test confusion matrix ${JSON.stringify(k.matrix)}; by hand: ${k.manual.winner}`);
   assert.equal(k.testSize, 24);
   assert.equal(k.logs.length, 40);

@@ -6,8 +6,10 @@
 // optimizer.minimize() around vae.apply(images): the model runs eagerly
 // under autograd. `tf` is the library under test.
 export function run(tf, data, {
-  images = 2000, batchSize = 100, epochs = 3, intermediateDim = 128, latentDim = 2, noise = 1, startFrom = null,
+  images = 2000, batchSize = 100, epochs = 3, intermediateDim = 128, latentDim = 2, noise = 1, seed = undefined, startFrom = null,
 } = {}) {
+  // `seed`: each draw of epsilon seeded (seed, seed + 1, ...), so a run repeats.
+  let draws = 0;
   const originalDim = 784;
 
   // z = mean + exp(logVar / 2) * epsilon, epsilon ~ N(0, noise^2).
@@ -16,7 +18,7 @@ export function run(tf, data, {
     call(inputs) {
       const [zMean, zLogVar] = inputs;
       return tf.tidy(() => {
-        const epsilon = tf.randomNormal(zMean.shape, 0, noise);
+        const epsilon = tf.randomNormal(zMean.shape, 0, noise, 'float32', seed === undefined ? undefined : seed + draws++);
         return zMean.add(zLogVar.mul(0.5).exp().mul(epsilon));
       });
     }
