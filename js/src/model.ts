@@ -9,6 +9,7 @@ import { Layer, LayerNode, LayerOwner, LayerVariable, StackedRNN, SymbolicTensor
 import { claimCreatedLayer, insideCustomCall, withCustomLayers } from './custom_layers.js';
 import { OptimizerKind, OptimizerSpec, optimizerFields, optimizerFromFields, resolveOptimizer } from './optimizers.js';
 import { Tensor, float32Data, scalar } from './tensor.js';
+import { concat, slice } from './ops.js';
 import type { IOHandler, SaveResult } from './io.js';
 import { uniqueModelName } from './names.js';
 import { dispose } from './engine.js';
@@ -861,8 +862,32 @@ export class LayersModel {
     // Inside a gradient function that watches x or the weights: recorded, as TF.js's predict is.
     const tape = activeTape();
     if (tape && (asList(x).some((t) => t instanceof Tensor && tape.watches(t)) || this.weightVariables().some((v) => tape.watches(v))))
-      return this.call(x);
+      return this.predictRecorded(x, batchSize);
     return this.predictUnrecorded(x, batchSize);
+  }
+
+  // predict() under a tape: call() on batchSize rows at a time (the bound on
+  // memory it promises), joined with ops the tape records.
+  private predictRecorded(x: Data, batchSize: number): Tensor | Tensor[] {
+    const n = this.checkData('predict', x);
+    if (batchSize === 0 || batchSize >= n) return this.call(x);
+    const xs = asList(x);
+    const parts: Tensor[][] = [];
+    try {
+      for (let start = 0; start < n; start += batchSize) {
+        const rows = Math.min(batchSize, n - start);
+        const chunk = xs.map((t) => slice(t, [start, ...t.shape.slice(1).map(() => 0)], [rows, ...t.shape.slice(1)]));
+        try {
+          parts.push(asList(this.call(chunk)));
+        } finally {
+          dispose(chunk);
+        }
+      }
+      const joined = parts[0].map((_, k) => concat(parts.map((p) => p[k]), 0));
+      return joined.length === 1 ? joined[0] : joined;
+    } finally {
+      for (const p of parts) dispose(p);
+    }
   }
 
   private predictUnrecorded(x: Data, batchSize: number): Tensor | Tensor[] {

@@ -87,8 +87,8 @@ class Model {
                       int* call);
   // The backward pass of call `call`, given d/d output: writes d/d input into
   // each non-null dxs[i] and d/d weight into each non-null dws[w] (one entry
-  // per weight; only weights trainable at the call may be asked for), then
-  // frees the call. A gradient the outputs do not reach is zeros.
+  // per weight), then frees the call. A weight frozen at the call, or one the
+  // outputs do not reach, gets zeros.
   Status call_backward(int call, const std::vector<const float*>& dys, const std::vector<float*>& dxs,
                        const std::vector<float*>& dws);
   // Frees a call whose backward pass will not run.

@@ -76,6 +76,8 @@ inline v128_t vtanh4(v128_t x) {
   const v128_t sided = wasm_v128_bitselect(wasm_f32x4_neg(far), far, wasm_f32x4_lt(x, wasm_f32x4_splat(0.0f)));
   return wasm_v128_bitselect(near, sided, wasm_f32x4_lt(ax, wasm_f32x4_splat(0.5f)));
 }
+// pmax(x, 0) is x < 0 ? 0 : x, NaN kept.
+inline v128_t vrelu4(v128_t x) { return wasm_f32x4_pmax(x, wasm_f32x4_splat(0.0f)); }
 // vgelu's expression on four lanes.
 inline v128_t vgelu4(v128_t x) {
   const v128_t erf = verf4(wasm_f32x4_mul(x, wasm_f32x4_splat(float(M_SQRT1_2))));
@@ -142,31 +144,19 @@ void vsigmoid(const float* x, float* y, int64_t n) {
   });
 }
 
+// (clang leaves the compare + select of these two scalar in wasm.)
 void vrelu(const float* x, float* y, int64_t n) {
-  parallel_range(n, kMinTaskFloats, [&](int64_t a, int64_t b) {
-    int64_t i = a;
-#if defined(__wasm_simd128__)
-    // clang leaves the compare + select below scalar in wasm; pmax(x, 0) is x < 0 ? 0 : x.
-    const v128_t zero = wasm_f32x4_splat(0.0f);
-    for (; i + 4 <= b; i += 4) wasm_v128_store(y + i, wasm_f32x4_pmax(wasm_v128_load(x + i), zero));
-#endif
-    for (; i < b; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
-  });
+  map_floats(x, y, n, [](float v) { return v < 0.0f ? 0.0f : v; }, KILN_VEC4(vrelu4));
 }
 
 void vleaky_relu(const float* x, float* y, int64_t n, float alpha) {
-  parallel_range(n, kMinTaskFloats, [&](int64_t a, int64_t b) {
-    int64_t i = a;
 #if defined(__wasm_simd128__)
-    // clang leaves the compare + select below scalar in wasm.
-    const v128_t zero = wasm_f32x4_splat(0.0f), k = wasm_f32x4_splat(alpha);
-    for (; i + 4 <= b; i += 4) {
-      const v128_t v = wasm_v128_load(x + i);
-      wasm_v128_store(y + i, wasm_v128_bitselect(v, wasm_f32x4_mul(k, v), wasm_f32x4_ge(v, zero)));
-    }
+  const v128_t zero = wasm_f32x4_splat(0.0f), k = wasm_f32x4_splat(alpha);
+  auto f4 = [=](v128_t v) { return wasm_v128_bitselect(v, wasm_f32x4_mul(k, v), wasm_f32x4_ge(v, zero)); };
+#else
+  std::nullptr_t f4 = nullptr;
 #endif
-    for (; i < b; ++i) y[i] = x[i] >= 0.0f ? x[i] : alpha * x[i];
-  });
+  map_floats(x, y, n, [=](float v) { return v >= 0.0f ? v : alpha * v; }, f4);
 }
 
 namespace {

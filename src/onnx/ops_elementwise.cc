@@ -146,7 +146,12 @@ Status op_abs(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxVa
 // x < 0 ? 0 : x on every signed type (opset 14): NaN stays NaN, as in PyTorch and TF.js.
 Status op_relu(const OnnxOpContext& ctx, const OnnxInputs& in, std::vector<OnnxValue>* out) {
   KILN_RETURN_IF_ERROR(onnx_require_input(ctx, in, 0));
-  if (in[0]->type() == DataType::kFloat32) return unary_fast_float32(ctx, in, out, vrelu, [](double x) { return x; });
+  const OnnxValue& x = *in[0];
+  if (x.type() == DataType::kFloat32) {
+    KILN_RETURN_IF_ERROR(OnnxValue::make_uninitialized(x.type(), x.shape(), &(*out)[0]));
+    vrelu(x.data<float>(), (*out)[0].data<float>(), x.numel());
+    return Status();
+  }
   return unary_numeric(ctx, in, out, [](auto x) {
     using T = decltype(x);
     if constexpr (std::is_unsigned_v<T>) return x;

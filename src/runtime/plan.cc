@@ -150,6 +150,16 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
   for (size_t i = 0; i < flat.size(); ++i)
     for (int o : flat[i].outputs)
       if (o >= 0) writer[size_t(o)] = i;
+  // Which values depend on a late input (none without them).
+  std::unique_ptr<std::vector<bool>> late;
+  if (options && !options->late_inputs.empty()) {
+    late = std::make_unique<std::vector<bool>>(values.size(), false);
+    for (int v : options->late_inputs) (*late)[size_t(v)] = true;
+    for (const FlatStep& s : flat)
+      if (std::any_of(s.inputs.begin(), s.inputs.end(), [&](int in) { return (*late)[size_t(in)]; }))
+        for (int o : s.outputs)
+          if (o >= 0) (*late)[size_t(o)] = true;
+  }
 
   // What the caller reads back must be in host memory.
   std::vector<int> results;
@@ -167,6 +177,10 @@ Status Plan::compile(const Graph& graph, const std::vector<float*>& externals, c
   for (int r : results) {
     if (r < 0 || size_t(r) >= graph.values().size() || !values[size_t(r)].home)
       return Status::error("plan: result value " + std::to_string(r) + " is not computed by the graph");
+    // The caller reads what does not need the late inputs after the first part:
+    // a step order that computes one later would hand it unwritten memory.
+    if (late && !(*late)[size_t(r)] && writer[size_t(r)] >= split)
+      return Status::error("plan: result '" + graph.values()[size_t(r)].name + "' needs no late input but is computed after the first part");
     if (values[size_t(r)].home->host_memory()) continue;
     host_view[size_t(r)] = mirror_on(r, host);
     // A result of the first part is copied back within it.

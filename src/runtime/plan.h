@@ -84,7 +84,7 @@ class Plan {
   std::vector<float*> host_;
   std::vector<Step> steps_;
   std::vector<Step> constant_steps_;  // run before steps_ when the constants changed
-  size_t split_ = 0;  // steps_[split_..] read the late inputs (all of steps_ when there are none)
+  size_t split_ = 0;  // steps_[split_..] depend on the late inputs (split_ == steps_.size() when there are none)
   const uint64_t* constants_version_ = nullptr;
   uint64_t constants_seen_ = 0;
   bool constants_ready_ = false;

@@ -72,9 +72,10 @@ for (const training of [false, true]) {
 
 test('kiln.grad with respect to the input of model.apply and of predict matches TF.js', () => {
   const { k, t } = twins();
-  const f = (lib, m, how) => (x) => lib.sum(lib.mul(how === 'apply' ? m.apply(x) : m.predict(x), weighting(lib)));
+  const run = { apply: (m, x) => m.apply(x), predict: (m, x) => m.predict(x), 'predict in batches of 2': (m, x) => m.predict(x, { batchSize: 2 }) };
+  const f = (lib, m, how) => (x) => lib.sum(lib.mul(run[how](m, x), weighting(lib)));
   const want = tf.grad(f(tf, t, 'apply'))(input(tf));
-  for (const how of ['apply', 'predict']) {
+  for (const how of Object.keys(run)) {
     const got = kiln.grad(f(kiln, k, how))(input(kiln));
     assert.deepEqual(got.shape, want.shape);
     assert.ok(relError(got.dataSync(), want.dataSync()) < 1e-4, `${how}: d/dx differs from TF.js's`);
